@@ -1,0 +1,15 @@
+//! The client side of the repository API: one [`RepositoryClient`] that opens mutual TLS with
+//! the tenant's TLS certificate, signs every request with the WSS key (RFC 9421 over method,
+//! path, `content-digest` and creation time) and turns failures into sentences a clinic's IT
+//! person can act on — the seed's support catalogue seen from the client.
+//!
+//! Settings come from a `client.toml` and command-line flags ([`ClientSettings`]).
+
+pub mod connect_check;
+mod error;
+mod settings;
+mod transport;
+
+pub use error::ClientError;
+pub use settings::{ClientSettings, ClientSettingsFile};
+pub use transport::{ApiResponse, RepositoryClient};

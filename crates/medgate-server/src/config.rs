@@ -1,0 +1,285 @@
+//! Server configuration: an optional TOML file, then `MEDGATE_*` environment variables, then
+//! command-line flags (applied by the binary), validated into a [`ServerConfig`] that cannot
+//! be half-valid. With nothing given, `medgate serve` runs on SQLite in `./medgate-data`
+//! listening on 127.0.0.1:8443.
+//!
+//! ```toml
+//! data_dir = "/var/lib/medgate"
+//! listen = "0.0.0.0:8443"
+//! role = "repository"                    # or "registry"
+//! server_names = ["repo.example.org"]    # DNS names / IPs for the server certificate
+//! oid_root = "1.3.6.1.4.1.99999.1"       # operator's arc for domain and repository ids
+//! database_url = "postgres://medgate@db/medgate"   # default: SQLite in data_dir
+//! signature_max_age_seconds = 300
+//!
+//! [content]                               # default: files under data_dir/content
+//! kind = "s3"
+//! endpoint = "http://127.0.0.1:9000"
+//! bucket = "medgate"
+//! region = "us-east-1"
+//! access_key_id = "…"
+//! secret_access_key_file = "/etc/medgate/s3-secret"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use medgate_ids::Oid;
+use serde::Deserialize;
+
+/// The example arc of ITU-T X.660 (2.999), used until the operator sets their own root.
+pub const DEFAULT_OID_ROOT: &str = "2.999.1";
+
+/// A configuration problem, naming the setting and where it came from.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+/// Which service this node provides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A multi-tenant document repository (the default).
+    Repository,
+    /// The national document registry.
+    Registry,
+}
+
+impl Role {
+    fn parse(text: &str) -> Result<Self, ConfigError> {
+        match text {
+            "repository" => Ok(Role::Repository),
+            "registry" => Ok(Role::Registry),
+            other => Err(ConfigError(format!(
+                "role '{other}' is unknown: use repository or registry"
+            ))),
+        }
+    }
+}
+
+/// Where document content is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContentConfig {
+    /// Files under a folder (default `DATA/content`).
+    Filesystem { root: PathBuf },
+    /// An S3-compatible object store.
+    S3 {
+        endpoint: String,
+        bucket: String,
+        region: String,
+        access_key_id: String,
+        secret_access_key: String,
+    },
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub role: Role,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    pub content: ContentConfig,
+    /// Names in the server certificate besides localhost and 127.0.0.1.
+    pub server_names: Vec<String>,
+    pub oid_root: Oid,
+    pub signature_max_age_seconds: u64,
+    /// Password file of the CA key, when the CA key is encrypted.
+    pub ca_password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    role: Option<String>,
+    database_url: Option<String>,
+    server_names: Option<Vec<String>>,
+    oid_root: Option<String>,
+    signature_max_age_seconds: Option<u64>,
+    ca_password_file: Option<PathBuf>,
+    content: Option<FileContent>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileContent {
+    kind: String,
+    root: Option<PathBuf>,
+    endpoint: Option<String>,
+    bucket: Option<String>,
+    region: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key_file: Option<PathBuf>,
+}
+
+/// Values given on the command line; they win over the file and the environment.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub role: Option<String>,
+    pub database_url: Option<String>,
+}
+
+impl ServerConfig {
+    /// Reads the optional file, applies environment variables (`MEDGATE_DATA`,
+    /// `MEDGATE_LISTEN`, `MEDGATE_ROLE`, `MEDGATE_DATABASE_URL`, `MEDGATE_OID_ROOT`,
+    /// `MEDGATE_SERVER_NAMES` comma-separated) and then `overrides`, and validates.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut raw = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError(format!("{}: cannot be read: {e}", path.display()))
+                })?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| ConfigError(format!("{}: {}", path.display(), e.message())))?
+            }
+            None => FileConfig::default(),
+        };
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let Some(v) = env("MEDGATE_DATA") {
+            raw.data_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("MEDGATE_LISTEN") {
+            raw.listen = Some(v);
+        }
+        if let Some(v) = env("MEDGATE_ROLE") {
+            raw.role = Some(v);
+        }
+        if let Some(v) = env("MEDGATE_DATABASE_URL") {
+            raw.database_url = Some(v);
+        }
+        if let Some(v) = env("MEDGATE_OID_ROOT") {
+            raw.oid_root = Some(v);
+        }
+        if let Some(v) = env("MEDGATE_SERVER_NAMES") {
+            raw.server_names = Some(v.split(',').map(|s| s.trim().to_owned()).collect());
+        }
+        if let Some(v) = &overrides.data_dir {
+            raw.data_dir = Some(v.clone());
+        }
+        if let Some(v) = &overrides.listen {
+            raw.listen = Some(v.clone());
+        }
+        if let Some(v) = &overrides.role {
+            raw.role = Some(v.clone());
+        }
+        if let Some(v) = &overrides.database_url {
+            raw.database_url = Some(v.clone());
+        }
+        Self::validate(raw)
+    }
+
+    fn validate(raw: FileConfig) -> Result<Self, ConfigError> {
+        let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from("medgate-data"));
+        let listen_text = raw.listen.unwrap_or_else(|| "127.0.0.1:8443".to_owned());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError(format!(
+                "listen address '{listen_text}' is not IP:PORT (for example 127.0.0.1:8443)"
+            ))
+        })?;
+        let role = Role::parse(raw.role.as_deref().unwrap_or("repository"))?;
+        let database_url = match raw.database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:") => url,
+            Some(url) => {
+                return Err(ConfigError(format!(
+                    "database_url '{}' must start with sqlite: or postgres://",
+                    redact_url(&url)
+                )))
+            }
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("medgate.db").display()),
+        };
+        let content = match raw.content {
+            None => ContentConfig::Filesystem {
+                root: data_dir.join("content"),
+            },
+            Some(content) => match content.kind.as_str() {
+                "filesystem" => ContentConfig::Filesystem {
+                    root: content.root.unwrap_or_else(|| data_dir.join("content")),
+                },
+                "s3" => {
+                    let need = |value: Option<String>, name: &str| {
+                        value.ok_or_else(|| ConfigError(format!("[content] kind = \"s3\" needs {name}")))
+                    };
+                    let secret_file = content.secret_access_key_file.ok_or_else(|| {
+                        ConfigError("[content] kind = \"s3\" needs secret_access_key_file".into())
+                    })?;
+                    let secret = std::fs::read_to_string(&secret_file).map_err(|e| {
+                        ConfigError(format!("{}: cannot be read: {e}", secret_file.display()))
+                    })?;
+                    ContentConfig::S3 {
+                        endpoint: need(content.endpoint, "endpoint")?,
+                        bucket: need(content.bucket, "bucket")?,
+                        region: content.region.unwrap_or_else(|| "us-east-1".to_owned()),
+                        access_key_id: need(content.access_key_id, "access_key_id")?,
+                        secret_access_key: secret.trim().to_owned(),
+                    }
+                }
+                other => {
+                    return Err(ConfigError(format!(
+                        "[content] kind '{other}' is unknown: use filesystem or s3"
+                    )))
+                }
+            },
+        };
+        let oid_text = raw.oid_root.unwrap_or_else(|| DEFAULT_OID_ROOT.to_owned());
+        let oid_root = Oid::parse(&oid_text).map_err(|e| ConfigError(format!("oid_root: {e}")))?;
+        Ok(ServerConfig {
+            data_dir,
+            listen,
+            role,
+            database_url,
+            content,
+            server_names: raw.server_names.unwrap_or_default(),
+            oid_root,
+            signature_max_age_seconds: raw.signature_max_age_seconds.unwrap_or(300),
+            ca_password_file: raw.ca_password_file,
+        })
+    }
+}
+
+/// A database URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_file() -> Result<(), ConfigError> {
+        let config = ServerConfig::validate(FileConfig::default())?;
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8443");
+        assert!(config.database_url.starts_with("sqlite://medgate-data/medgate.db"));
+        assert_eq!(config.role, Role::Repository);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let raw = FileConfig {
+            listen: Some("localhost".into()),
+            ..FileConfig::default()
+        };
+        let error = ServerConfig::validate(raw).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("listen address 'localhost'"), "{error}");
+        let raw = FileConfig {
+            database_url: Some("mysql://u:secret@h/db".into()),
+            ..FileConfig::default()
+        };
+        let error = ServerConfig::validate(raw).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("mysql://u:***@h/db") && !error.contains("secret"), "{error}");
+    }
+}

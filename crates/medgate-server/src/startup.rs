@@ -1,0 +1,222 @@
+//! Bringing a node up from its configuration: the data folder, the tenant CA (created on
+//! first start), the server certificate (issued by that CA for localhost and the configured
+//! names, renewed when it nears expiry or the names change), the CRL, the stores and the
+//! orphan sweep; then serving until shutdown.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use medgate_pki::ca::{CertificateAuthority, Validity};
+use medgate_pki::files::{self, Visibility, WriteMode};
+use medgate_pki::{load_certificate, KeyAlgorithm, Password, PrivateKey};
+use medgate_storage::{ContentStore, FilesystemContent, Metadata, S3Config, S3Content};
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+
+use crate::config::{redact_url, ContentConfig, ServerConfig};
+use crate::state::{AppState, CRL_VALIDITY};
+use crate::tls::{server_config, ReloadableClientVerifier};
+
+/// Why the node could not start; each names the file or setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Pki(#[from] medgate_pki::PkiError),
+    #[error("database {url}: {source}")]
+    Database {
+        url: String,
+        #[source]
+        source: medgate_storage::MetadataError,
+    },
+    #[error("content store: {0}")]
+    Content(#[from] medgate_storage::ContentError),
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsSetupError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A node ready to serve: state built, port bound.
+pub struct PreparedServer {
+    pub state: AppState,
+    pub tls: Arc<rustls::ServerConfig>,
+    pub listener: TcpListener,
+}
+
+impl PreparedServer {
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, StartupError> {
+        self.listener
+            .local_addr()
+            .map_err(|e| StartupError::Other(format!("local address: {e}")))
+    }
+
+    /// Serves until `shutdown` resolves, then drains open requests.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        let router = crate::routes::router(self.state);
+        crate::listener::serve(self.listener, self.tls, router, shutdown).await;
+    }
+}
+
+/// The CA's folder inside the data folder.
+pub fn ca_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("ca")
+}
+
+/// Opens the tenant CA, creating it on first start.
+pub fn open_or_create_ca(config: &ServerConfig) -> Result<CertificateAuthority, StartupError> {
+    let dir = ca_dir(&config.data_dir);
+    let password = config
+        .ca_password_file
+        .as_deref()
+        .map(Password::from_file)
+        .transpose()?;
+    if dir.join("ca.pem").exists() {
+        return Ok(CertificateAuthority::open(&dir, password.as_ref())?);
+    }
+    tracing::info!(dir = %dir.display(), "creating the tenant CA");
+    let name = match config.role {
+        crate::config::Role::Repository => "medgate tenant CA",
+        crate::config::Role::Registry => "medgate national registry CA",
+    };
+    Ok(CertificateAuthority::init(
+        &dir,
+        name,
+        KeyAlgorithm::Rsa3072,
+        Validity::days_from_now(3650)?,
+        password.as_ref(),
+    )?)
+}
+
+/// Returns the server certificate chain and key, issuing a new certificate when there is
+/// none, it expires within 30 days, or it does not cover the names wanted now.
+fn server_identity(
+    config: &ServerConfig,
+    ca: &CertificateAuthority,
+) -> Result<(Vec<medgate_pki::Certificate>, PrivateKey), StartupError> {
+    let dir = config.data_dir.join("server");
+    files::ensure_dir(&dir)?;
+    let cert_path = dir.join("server.pem");
+    let key_path = dir.join("server.key");
+    let mut dns_names = vec!["localhost".to_owned()];
+    let mut ips: Vec<IpAddr> = vec![IpAddr::from([127, 0, 0, 1]), "::1".parse().map_err(|_| StartupError::Other("::1".into()))?];
+    for name in &config.server_names {
+        match name.parse::<IpAddr>() {
+            Ok(ip) if !ips.contains(&ip) => ips.push(ip),
+            Ok(_) => {}
+            Err(_) if !dns_names.contains(name) => dns_names.push(name.clone()),
+            Err(_) => {}
+        }
+    }
+    if let (true, true) = (cert_path.exists(), key_path.exists()) {
+        let certificate = load_certificate(&cert_path)?;
+        let summary = certificate.summary()?;
+        let fresh = summary.not_after > OffsetDateTime::now_utc() + time::Duration::days(30);
+        let covers = dns_names.iter().all(|n| summary.dns_names.contains(n))
+            && ips.iter().all(|ip| summary.ip_addresses.contains(&ip.to_string()));
+        let same_ca = medgate_pki::check::issued_by(&certificate, ca.certificate());
+        if fresh && covers && same_ca {
+            let key = PrivateKey::load(&key_path, None)?;
+            return Ok((vec![certificate, ca.certificate().clone()], key));
+        }
+        tracing::info!("renewing the server certificate");
+    }
+    let (certificate, key) = ca.issue_server(
+        &dns_names,
+        &ips,
+        KeyAlgorithm::EcdsaP256,
+        Validity::days_from_now(397)?,
+    )?;
+    key.save(&key_path, None, WriteMode::Replace)?;
+    files::write(&cert_path, certificate.to_pem().as_bytes(), WriteMode::Replace, Visibility::Public)?;
+    Ok((vec![certificate, ca.certificate().clone()], key))
+}
+
+/// Opens the content store the configuration names.
+pub async fn open_content(config: &ServerConfig) -> Result<Arc<dyn ContentStore>, StartupError> {
+    Ok(match &config.content {
+        ContentConfig::Filesystem { root } => {
+            // The store keeps its objects under `<dir>/content`.
+            let parent = root.parent().unwrap_or(Path::new("."));
+            Arc::new(FilesystemContent::open(parent).await?)
+        }
+        ContentConfig::S3 {
+            endpoint,
+            bucket,
+            region,
+            access_key_id,
+            secret_access_key,
+        } => Arc::new(S3Content::new(&S3Config {
+            endpoint: Some(endpoint.clone()),
+            bucket: bucket.clone(),
+            region: region.clone(),
+            access_key_id: access_key_id.clone(),
+            secret_access_key: secret_access_key.clone(),
+            allow_http: endpoint.starts_with("http://"),
+            prefix: "content".to_owned(),
+        })?),
+    })
+}
+
+/// Connects to the configured database (creating the SQLite file and running migrations).
+pub async fn open_metadata(config: &ServerConfig) -> Result<Metadata, StartupError> {
+    if config.database_url.starts_with("sqlite:") {
+        files::ensure_dir(&config.data_dir)?;
+    }
+    Metadata::connect(&config.database_url)
+        .await
+        .map_err(|source| StartupError::Database {
+            url: redact_url(&config.database_url),
+            source,
+        })
+}
+
+/// Builds everything and binds the listening socket.
+pub async fn prepare(config: ServerConfig) -> Result<PreparedServer, StartupError> {
+    files::ensure_dir(&config.data_dir)?;
+    let ca = open_or_create_ca(&config)?;
+    let (chain, key) = server_identity(&config, &ca)?;
+    let crl = ca.crl(OffsetDateTime::now_utc() + CRL_VALIDITY)?;
+    files::write(
+        &ca.dir().join("crl.pem"),
+        crl.to_pem().as_bytes(),
+        WriteMode::Replace,
+        Visibility::Public,
+    )?;
+    let verifier = Arc::new(ReloadableClientVerifier::new(ca.certificate(), &[crl.der])?);
+    let tls = Arc::new(server_config(chain, key.pkcs8_der(), verifier.clone())?);
+    let metadata = open_metadata(&config).await?;
+    let content = open_content(&config).await?;
+    // Content written by an upload that never got its metadata (a crash in between) is
+    // removed; the grace period spares uploads still in flight on other nodes.
+    match medgate_storage::sweep::sweep_orphans(&metadata, content.as_ref(), Duration::from_secs(3600)).await {
+        Ok(report) => tracing::info!(?report, "orphan sweep done"),
+        Err(error) => tracing::warn!(%error, "orphan sweep failed"),
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartupError::Listen {
+            address: config.listen,
+            source,
+        })?;
+    let state = AppState {
+        metadata,
+        content,
+        ca: Arc::new(ca),
+        verifier,
+        config: Arc::new(config),
+    };
+    Ok(PreparedServer {
+        state,
+        tls,
+        listener,
+    })
+}

@@ -1,0 +1,226 @@
+//! Content in a folder: `DATA_DIR/content/aa/bb/<key>` where `aa` and `bb` are the key's
+//! first two pairs of hex digits (so no folder grows past 256 entries of folders). Writes go
+//! to a temporary file in the target folder, which is fsynced, renamed into place, and the
+//! folder fsynced, so a stored object is either complete or absent after a crash.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use time::OffsetDateTime;
+
+use super::{ContentObject, ContentStore};
+use crate::error::ContentError;
+use crate::values::ContentKey;
+
+/// Prefix of temporary files; never a valid content key, so never listed.
+const PARTIAL_PREFIX: &str = ".partial-";
+
+/// Temporary files older than this at startup are leftovers of a crash.
+const STALE_PARTIAL_AGE: Duration = Duration::from_secs(3600);
+
+/// The content store of the embedded deployment.
+#[derive(Clone, Debug)]
+pub struct FilesystemContent {
+    root: PathBuf,
+}
+
+fn io_error(operation: &'static str, path: &Path) -> impl FnOnce(io::Error) -> ContentError {
+    let path = path.to_path_buf();
+    move |source| ContentError::Io {
+        operation,
+        path,
+        source,
+    }
+}
+
+/// Fsyncs a directory so that entries created, renamed or removed in it are durable.
+fn sync_directory(path: &Path) -> Result<(), ContentError> {
+    fs::File::open(path)
+        .and_then(|directory| directory.sync_all())
+        .map_err(io_error("fsync the folder", path))
+}
+
+/// Runs blocking file system work off the async runtime's worker threads.
+async fn blocking<T: Send + 'static>(
+    path: &Path,
+    work: impl FnOnce() -> Result<T, ContentError> + Send + 'static,
+) -> Result<T, ContentError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|join_error| ContentError::Io {
+            operation: "finish file work on",
+            path: path.to_path_buf(),
+            source: io::Error::other(join_error.to_string()),
+        })?
+}
+
+impl FilesystemContent {
+    /// Opens (creating if needed) the content folder `data_dir/content`, and removes
+    /// temporary files that a crash left behind.
+    pub async fn open(data_dir: impl AsRef<Path>) -> Result<Self, ContentError> {
+        let root = data_dir.as_ref().join("content");
+        let store = FilesystemContent { root: root.clone() };
+        blocking(&root.clone(), move || {
+            fs::create_dir_all(&root).map_err(io_error("create the content folder", &root))?;
+            remove_stale_partials(&root)
+        })
+        .await?;
+        Ok(store)
+    }
+
+    /// The content folder (`data_dir/content`).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn folder_of(&self, key: &ContentKey) -> PathBuf {
+        let key = key.as_str();
+        self.root.join(&key[0..2]).join(&key[2..4])
+    }
+
+    fn path_of(&self, key: &ContentKey) -> PathBuf {
+        self.folder_of(key).join(key.as_str())
+    }
+}
+
+fn remove_stale_partials(root: &Path) -> Result<(), ContentError> {
+    let now = SystemTime::now();
+    for (path, name, modified) in walk(root)? {
+        if name.starts_with(PARTIAL_PREFIX)
+            && now.duration_since(modified).unwrap_or_default() > STALE_PARTIAL_AGE
+        {
+            tracing::info!(path = %path.display(), "removing a stale temporary content file");
+            fs::remove_file(&path).map_err(io_error("remove", &path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every file two folders below `root`, with its name and modification time.
+fn walk(root: &Path) -> Result<Vec<(PathBuf, String, SystemTime)>, ContentError> {
+    let mut files = Vec::new();
+    let read = |path: &Path| fs::read_dir(path).map_err(io_error("list", path));
+    for first in read(root)? {
+        let first = first.map_err(io_error("list", root))?;
+        if !first
+            .file_type()
+            .map_err(io_error("inspect", &first.path()))?
+            .is_dir()
+        {
+            continue;
+        }
+        for second in read(&first.path())? {
+            let second = second.map_err(io_error("list", &first.path()))?;
+            if !second
+                .file_type()
+                .map_err(io_error("inspect", &second.path()))?
+                .is_dir()
+            {
+                continue;
+            }
+            for file in read(&second.path())? {
+                let file = file.map_err(io_error("list", &second.path()))?;
+                let path = file.path();
+                let metadata = file.metadata().map_err(io_error("inspect", &path))?;
+                if !metadata.is_file() {
+                    continue;
+                }
+                let modified = metadata.modified().map_err(io_error("inspect", &path))?;
+                files.push((
+                    path,
+                    file.file_name().to_string_lossy().into_owned(),
+                    modified,
+                ));
+            }
+        }
+    }
+    Ok(files)
+}
+
+#[async_trait]
+impl ContentStore for FilesystemContent {
+    async fn put(&self, key: &ContentKey, bytes: Bytes) -> Result<(), ContentError> {
+        let folder = self.folder_of(key);
+        let target = self.path_of(key);
+        let root = self.root.clone();
+        blocking(&target.clone(), move || {
+            if !folder.is_dir() {
+                fs::create_dir_all(&folder).map_err(io_error("create the folder", &folder))?;
+                // The new folders themselves must survive a crash too.
+                if let Some(parent) = folder.parent() {
+                    sync_directory(parent)?;
+                }
+                sync_directory(&root)?;
+            }
+            let mut temporary = tempfile::Builder::new()
+                .prefix(PARTIAL_PREFIX)
+                .tempfile_in(&folder)
+                .map_err(io_error("create a temporary file in", &folder))?;
+            temporary
+                .write_all(&bytes)
+                .map_err(io_error("write", temporary.path()))?;
+            temporary
+                .as_file()
+                .sync_all()
+                .map_err(io_error("fsync", temporary.path()))?;
+            temporary
+                .persist(&target)
+                .map_err(|persist_error| ContentError::Io {
+                    operation: "rename a temporary file to",
+                    path: target.clone(),
+                    source: persist_error.error,
+                })?;
+            sync_directory(&folder)
+        })
+        .await
+    }
+
+    async fn get(&self, key: &ContentKey) -> Result<Bytes, ContentError> {
+        let path = self.path_of(key);
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Bytes::from(bytes)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                Err(ContentError::NotFound(key.clone()))
+            }
+            Err(error) => Err(io_error("read", &path)(error)),
+        }
+    }
+
+    async fn delete(&self, key: &ContentKey) -> Result<(), ContentError> {
+        let folder = self.folder_of(key);
+        let path = self.path_of(key);
+        blocking(&path.clone(), move || match fs::remove_file(&path) {
+            Ok(()) => sync_directory(&folder),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(io_error("remove", &path)(error)),
+        })
+        .await
+    }
+
+    async fn exists(&self, key: &ContentKey) -> Result<bool, ContentError> {
+        let path = self.path_of(key);
+        tokio::fs::try_exists(&path)
+            .await
+            .map_err(io_error("inspect", &path))
+    }
+
+    async fn list(&self) -> Result<Vec<ContentObject>, ContentError> {
+        let root = self.root.clone();
+        blocking(&root.clone(), move || {
+            Ok(walk(&root)?
+                .into_iter()
+                .filter_map(|(_, name, modified)| {
+                    ContentKey::parse(&name).ok().map(|key| ContentObject {
+                        key,
+                        modified_at: OffsetDateTime::from(modified),
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+}

@@ -1,0 +1,45 @@
+//! The content store: the bytes of documents and attachments under random [`ContentKey`]s,
+//! in a folder ([`FilesystemContent`]) or an S3-compatible object store ([`S3Content`]).
+
+mod filesystem;
+mod s3;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use time::OffsetDateTime;
+
+use crate::error::ContentError;
+use crate::values::ContentKey;
+
+pub use filesystem::FilesystemContent;
+pub use s3::{S3Config, S3Content};
+
+/// An object in the content store, as listed for the orphan sweep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContentObject {
+    pub key: ContentKey,
+    /// When the object was last written.
+    pub modified_at: OffsetDateTime,
+}
+
+/// Where document bytes live. Implementations are safe to share between tasks
+/// (`Arc<dyn ContentStore>`).
+#[async_trait]
+pub trait ContentStore: Send + Sync + std::fmt::Debug {
+    /// Stores the bytes under `key`, replacing what was there. Returns only once the bytes
+    /// are durable (on disk after fsync; acknowledged by the object store).
+    async fn put(&self, key: &ContentKey, bytes: Bytes) -> Result<(), ContentError>;
+
+    /// The bytes stored under `key`; [`ContentError::NotFound`] if there are none.
+    async fn get(&self, key: &ContentKey) -> Result<Bytes, ContentError>;
+
+    /// Removes the bytes under `key`. Removing a key that is not there is not an error, so a
+    /// retried delete succeeds.
+    async fn delete(&self, key: &ContentKey) -> Result<(), ContentError>;
+
+    /// Whether anything is stored under `key`.
+    async fn exists(&self, key: &ContentKey) -> Result<bool, ContentError>;
+
+    /// Every object in the store, in no particular order.
+    async fn list(&self) -> Result<Vec<ContentObject>, ContentError>;
+}

@@ -1,0 +1,164 @@
+//! Content in an S3-compatible object store (MinIO, Garage, Ceph, AWS…) through the
+//! `object_store` crate, with path-style addressing so that any endpoint works. Objects are
+//! named `<prefix>/<key>`; S3 acknowledges a PUT only once the object is durable.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, PutPayload};
+use time::OffsetDateTime;
+
+use super::{ContentObject, ContentStore};
+use crate::error::{BackendError, ContentError};
+use crate::values::ContentKey;
+
+/// Where the object store is and how to sign in to it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Config {
+    /// The endpoint URL, e.g. `http://127.0.0.1:9000` for a local MinIO; `None` for AWS.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Allow plain `http://` endpoints (local test servers); keep `false` otherwise.
+    pub allow_http: bool,
+    /// Folder inside the bucket under which objects are stored, e.g. `content`.
+    pub prefix: String,
+}
+
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("allow_http", &self.allow_http)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// The content store of a scale-out deployment.
+#[derive(Clone)]
+pub struct S3Content {
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    bucket: String,
+}
+
+impl fmt::Debug for S3Content {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Content")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix.as_ref())
+            .finish()
+    }
+}
+
+fn object_store_error(operation: &'static str) -> impl FnOnce(object_store::Error) -> ContentError {
+    move |source| ContentError::ObjectStore {
+        operation,
+        source: BackendError::new(source),
+    }
+}
+
+impl S3Content {
+    /// Builds the client; does not contact the store (the first request does).
+    pub fn new(config: &S3Config) -> Result<Self, ContentError> {
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(&config.bucket)
+            .with_region(&config.region)
+            .with_access_key_id(&config.access_key_id)
+            .with_secret_access_key(&config.secret_access_key)
+            .with_allow_http(config.allow_http)
+            .with_virtual_hosted_style_request(false);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let store = builder
+            .build()
+            .map_err(|error| ContentError::Configuration(error.to_string()))?;
+        let prefix = ObjectPath::parse(config.prefix.trim_matches('/')).map_err(|error| {
+            ContentError::Configuration(format!("invalid prefix '{}': {error}", config.prefix))
+        })?;
+        Ok(S3Content {
+            store: Arc::new(store),
+            prefix,
+            bucket: config.bucket.clone(),
+        })
+    }
+
+    fn path_of(&self, key: &ContentKey) -> ObjectPath {
+        self.prefix.child(key.as_str())
+    }
+}
+
+#[async_trait]
+impl ContentStore for S3Content {
+    async fn put(&self, key: &ContentKey, bytes: Bytes) -> Result<(), ContentError> {
+        self.store
+            .put(&self.path_of(key), PutPayload::from(bytes))
+            .await
+            .map_err(object_store_error("store content"))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &ContentKey) -> Result<Bytes, ContentError> {
+        let result = match self.store.get(&self.path_of(key)).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(ContentError::NotFound(key.clone()))
+            }
+            Err(error) => return Err(object_store_error("read content")(error)),
+        };
+        result
+            .bytes()
+            .await
+            .map_err(object_store_error("read content"))
+    }
+
+    async fn delete(&self, key: &ContentKey) -> Result<(), ContentError> {
+        match self.store.delete(&self.path_of(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(object_store_error("delete content")(error)),
+        }
+    }
+
+    async fn exists(&self, key: &ContentKey) -> Result<bool, ContentError> {
+        match self.store.head(&self.path_of(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(error) => Err(object_store_error("look up content")(error)),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<ContentObject>, ContentError> {
+        let objects: Vec<_> = self
+            .store
+            .list(Some(&self.prefix))
+            .try_collect()
+            .await
+            .map_err(object_store_error("list content"))?;
+        Ok(objects
+            .into_iter()
+            .filter_map(|object| {
+                let key = ContentKey::parse(object.location.filename()?).ok()?;
+                // Only objects directly under the prefix are ours.
+                if object.location != self.path_of(&key) {
+                    return None;
+                }
+                let modified_at =
+                    OffsetDateTime::from_unix_timestamp(object.last_modified.timestamp()).ok()?;
+                Some(ContentObject { key, modified_at })
+            })
+            .collect())
+    }
+}

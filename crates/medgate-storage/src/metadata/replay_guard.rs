@@ -1,0 +1,54 @@
+//! The signature replay guard: remembers each request signature until it expires and refuses
+//! a second use of it within that window, atomically on every node sharing the database.
+
+use time::OffsetDateTime;
+
+use super::{now, to_unix, Metadata};
+use crate::error::MetadataError;
+use crate::values::Sha256Digest;
+
+impl Metadata {
+    /// Records the first use of a signature (by the signing key's id and the SHA-256 of the
+    /// signature) until `expires_at`. A second use before then is refused with
+    /// [`MetadataError::SignatureReplayed`]; after it, the signature counts as new again (its
+    /// creation time will be outside the window the server accepts anyway).
+    ///
+    /// One statement (`INSERT … ON CONFLICT DO UPDATE … WHERE expired`), so two nodes seeing
+    /// the same signature at the same moment cannot both accept it.
+    pub async fn remember_signature(
+        &self,
+        key_id: &str,
+        signature_hash: &Sha256Digest,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), MetadataError> {
+        let result = sqlx::query(
+            "INSERT INTO signature_replay_guard (key_id, signature_hash, expires_at) \
+             VALUES ($1, $2, $3) \
+             ON CONFLICT (key_id, signature_hash) DO UPDATE SET expires_at = excluded.expires_at \
+             WHERE signature_replay_guard.expires_at <= $4",
+        )
+        .bind(key_id)
+        .bind(signature_hash.to_hex())
+        .bind(to_unix(expires_at))
+        .bind(to_unix(now()))
+        .execute(self.pool())
+        .await
+        .map_err(MetadataError::database("check a signature for replay"))?;
+        if result.rows_affected() == 0 {
+            return Err(MetadataError::SignatureReplayed {
+                key_id: key_id.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Forgets signatures whose window has passed; returns how many.
+    pub async fn purge_expired_signatures(&self) -> Result<u64, MetadataError> {
+        let result = sqlx::query("DELETE FROM signature_replay_guard WHERE expires_at <= $1")
+            .bind(to_unix(now()))
+            .execute(self.pool())
+            .await
+            .map_err(MetadataError::database("purge expired signatures"))?;
+        Ok(result.rows_affected())
+    }
+}

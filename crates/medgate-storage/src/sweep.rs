@@ -1,0 +1,50 @@
+//! The orphan sweep: removes content objects that no document metadata refers to, the
+//! leftovers of a crash between storing content and committing its metadata.
+
+use std::time::Duration;
+
+use crate::content::ContentStore;
+use crate::error::SweepError;
+use crate::metadata::Metadata;
+
+/// What a sweep did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Objects in the content store.
+    pub examined: u64,
+    /// Objects no document refers to that were old enough and were removed.
+    pub removed: u64,
+    /// Objects no document refers to yet that are younger than the grace period: possibly an
+    /// upload in flight, left alone.
+    pub too_recent: u64,
+}
+
+/// Removes every content object older than `grace_period` that no document refers to. Run at
+/// startup. The grace period protects uploads in flight on other nodes (content stored,
+/// metadata not yet committed); a few minutes is plenty.
+pub async fn sweep_orphans(
+    metadata: &Metadata,
+    content: &dyn ContentStore,
+    grace_period: Duration,
+) -> Result<SweepReport, SweepError> {
+    let cutoff = time::OffsetDateTime::now_utc() - grace_period;
+    let mut report = SweepReport::default();
+    for object in content.list().await? {
+        report.examined += 1;
+        if metadata.content_key_in_use(&object.key).await? {
+            continue;
+        }
+        if object.modified_at > cutoff {
+            report.too_recent += 1;
+            continue;
+        }
+        // Checked again right before deleting: a slow upload may have committed since.
+        if metadata.content_key_in_use(&object.key).await? {
+            continue;
+        }
+        tracing::info!(key = %object.key, "removing orphan content");
+        content.delete(&object.key).await?;
+        report.removed += 1;
+    }
+    Ok(report)
+}

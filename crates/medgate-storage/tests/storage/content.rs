@@ -1,0 +1,237 @@
+//! Content stores: the same checks on a folder and on a local S3 server (moto), and the
+//! orphan sweep over both.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use medgate_storage::{
+    sweep_orphans, ContentError, ContentKey, ContentStore, FilesystemContent, Metadata, S3Config,
+    S3Content, SweepReport,
+};
+use time::macros::datetime;
+
+use crate::support::{create_tenant, document, MotoServer};
+
+/// The behaviour every content store must have.
+async fn behaves_like_a_content_store(store: &dyn ContentStore) {
+    let key = ContentKey::generate().unwrap();
+    let other = ContentKey::generate().unwrap();
+    assert!(!store.exists(&key).await.unwrap());
+    assert!(
+        matches!(store.get(&key).await, Err(ContentError::NotFound(ref missing)) if *missing == key)
+    );
+
+    // Arbitrary bytes (not UTF-8, with zero bytes) come back byte for byte.
+    let bytes: Vec<u8> = (0..70_000u32)
+        .map(|index| (index * 7 % 256) as u8)
+        .collect();
+    store.put(&key, Bytes::from(bytes.clone())).await.unwrap();
+    store
+        .put(&other, Bytes::from_static(b"<ClinicalDocument/>"))
+        .await
+        .unwrap();
+    assert!(store.exists(&key).await.unwrap());
+    assert_eq!(store.get(&key).await.unwrap(), Bytes::from(bytes));
+    assert_eq!(
+        store.get(&other).await.unwrap(),
+        Bytes::from_static(b"<ClinicalDocument/>")
+    );
+
+    let mut listed: Vec<_> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|object| object.key)
+        .collect();
+    listed.sort();
+    let mut expected = vec![key.clone(), other.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    // Putting again replaces.
+    store
+        .put(&other, Bytes::from_static(b"replaced"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get(&other).await.unwrap(),
+        Bytes::from_static(b"replaced")
+    );
+
+    store.delete(&key).await.unwrap();
+    assert!(!store.exists(&key).await.unwrap());
+    assert!(matches!(
+        store.get(&key).await,
+        Err(ContentError::NotFound(_))
+    ));
+    // Deleting again is not an error (retries after a crash).
+    store.delete(&key).await.unwrap();
+    let listed: Vec<_> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|object| object.key)
+        .collect();
+    assert_eq!(listed, vec![other]);
+}
+
+/// Orphans (content no document refers to) are removed once older than the grace period;
+/// referenced content and recent orphans stay.
+async fn sweep_removes_only_old_orphans(store: Arc<dyn ContentStore>) {
+    let folder = tempfile::tempdir().unwrap();
+    let metadata = Metadata::connect(&format!(
+        "sqlite://{}/medgate.db?mode=rwc",
+        folder.path().display()
+    ))
+    .await
+    .unwrap();
+    let tenant = create_tenant(&metadata, 5010, 1_000_000, 100).await;
+
+    let record = document("1", "44051401359", datetime!(2021-06-15 08:41 UTC), 5);
+    store
+        .put(&record.content_key, Bytes::from_static(b"<cda/>"))
+        .await
+        .unwrap();
+    metadata.insert_document(&tenant, &record).await.unwrap();
+    let orphan = ContentKey::generate().unwrap();
+    store
+        .put(
+            &orphan,
+            Bytes::from_static(b"crashed before the metadata insert"),
+        )
+        .await
+        .unwrap();
+
+    // Within the grace period nothing is removed: it may be an upload in flight.
+    let report = sweep_orphans(&metadata, store.as_ref(), Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            examined: 2,
+            removed: 0,
+            too_recent: 1
+        }
+    );
+    assert!(store.exists(&orphan).await.unwrap());
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let report = sweep_orphans(&metadata, store.as_ref(), Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            examined: 2,
+            removed: 1,
+            too_recent: 0
+        }
+    );
+    assert!(!store.exists(&orphan).await.unwrap());
+    assert!(store.exists(&record.content_key).await.unwrap());
+    metadata.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filesystem_store_behaves_like_a_content_store() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let store = FilesystemContent::open(data_dir.path()).await.unwrap();
+    behaves_like_a_content_store(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filesystem_store_lays_out_content_in_two_levels_and_leaves_no_temporary_files() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let store = FilesystemContent::open(data_dir.path()).await.unwrap();
+    assert_eq!(store.root(), data_dir.path().join("content"));
+    let key = ContentKey::generate().unwrap();
+    store.put(&key, Bytes::from_static(b"bytes")).await.unwrap();
+    let text = key.as_str();
+    let path = data_dir
+        .path()
+        .join("content")
+        .join(&text[0..2])
+        .join(&text[2..4])
+        .join(text);
+    assert_eq!(std::fs::read(&path).unwrap(), b"bytes");
+    let folder = path.parent().unwrap();
+    let names: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, vec![text.to_owned()]);
+
+    // A temporary file that a crash left behind is neither listed nor a problem.
+    std::fs::write(folder.join(".partial-crashed"), b"half").unwrap();
+    let listed: Vec<_> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|object| object.key)
+        .collect();
+    assert_eq!(listed, vec![key]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filesystem_sweep_removes_only_old_orphans() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let store = FilesystemContent::open(data_dir.path()).await.unwrap();
+    sweep_removes_only_old_orphans(Arc::new(store)).await;
+}
+
+fn s3_store(moto: &MotoServer, bucket: &str, prefix: &str) -> S3Content {
+    moto.create_bucket(bucket);
+    S3Content::new(&S3Config {
+        endpoint: Some(moto.endpoint.clone()),
+        bucket: bucket.to_owned(),
+        region: "us-east-1".to_owned(),
+        access_key_id: "testing".to_owned(),
+        secret_access_key: "testing".to_owned(),
+        allow_http: true,
+        prefix: prefix.to_owned(),
+    })
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_store_behaves_like_a_content_store() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let store = s3_store(&moto, "medgate-content", "content");
+    behaves_like_a_content_store(&store).await;
+    let debug = format!("{store:?}");
+    assert!(!debug.contains("testing"), "{debug}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_sweep_removes_only_old_orphans() {
+    let Some(moto) = MotoServer::start() else {
+        return;
+    };
+    let store = s3_store(&moto, "medgate-sweep", "");
+    sweep_removes_only_old_orphans(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_config_debug_hides_the_secret() {
+    let config = S3Config {
+        endpoint: None,
+        bucket: "b".to_owned(),
+        region: "eu-central-1".to_owned(),
+        access_key_id: "AKIA".to_owned(),
+        secret_access_key: "very-secret".to_owned(),
+        allow_http: false,
+        prefix: "content".to_owned(),
+    };
+    let debug = format!("{config:?}");
+    assert!(
+        !debug.contains("very-secret") && debug.contains("<redacted>"),
+        "{debug}"
+    );
+}

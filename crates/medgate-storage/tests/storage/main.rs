@@ -1,0 +1,67 @@
+//! The storage test suite. Every metadata test runs twice, on SQLite and on PostgreSQL, each
+//! time on a fresh database of its own; content store tests run on a folder and on a local S3
+//! server (moto).
+
+// A test that meets an unexpected value fails by panicking.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod support;
+
+mod audit;
+mod certificates;
+mod content;
+mod document_types;
+mod documents;
+mod organisation;
+mod replay_guard;
+mod sqlite_settings;
+mod tenants;
+
+on_both_backends! {
+    tenants {
+        create_get_list_and_refuse_duplicate,
+        status_plan_activation_and_national_repository_id,
+        activation_refuses_a_domain_id_taken_by_another_tenant,
+        concurrent_arc_allocations_never_repeat,
+        connecting_again_keeps_the_data,
+    }
+    certificates {
+        registration_replaces_the_active_certificate_of_the_same_kind,
+        duplicate_fingerprint_refuses_the_whole_set,
+        registration_for_unknown_tenant_is_refused,
+    }
+    documents {
+        insert_and_get_round_trip,
+        duplicate_document_id_is_refused_but_a_new_version_is_accepted,
+        search_by_patient_and_dates_is_paged_newest_first,
+        search_by_type_author_and_title_ignores_case,
+        tenant_cannot_get_or_find_another_tenants_document,
+        quota_refusal_stores_nothing,
+        file_limit_refusal_stores_nothing,
+        concurrent_inserts_cannot_exceed_the_quota,
+        delete_returns_the_content_key_and_frees_the_quota,
+        mark_indexed_records_the_time,
+    }
+    audit {
+        appended_entries_form_a_verifiable_chain,
+        tampered_target_is_reported_with_its_seq,
+        deleted_entry_is_reported_with_its_seq,
+        deleted_last_entry_is_reported,
+        swapped_entries_are_reported,
+        concurrent_appends_keep_one_valid_chain,
+        list_is_per_tenant_and_newest_first,
+    }
+    replay_guard {
+        second_use_within_the_window_is_refused,
+        expired_signatures_can_be_purged_and_reused,
+    }
+    document_types {
+        defaults_come_from_the_seed,
+        override_and_reset,
+        unknown_code_is_refused,
+    }
+    organisation {
+        structure_is_stored_with_increasing_revisions,
+    }
+}

@@ -1,0 +1,57 @@
+//! The command tree. Each group of subcommands lives in its own module with its arguments
+//! and a `run` function; this module only routes.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+mod agent;
+mod bench;
+mod ca;
+mod client;
+mod connect_check;
+mod id;
+mod pki;
+mod serve;
+mod tenant;
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate identifiers (PESEL, NIP, REGON, TAJ, OID, tenant id).
+    #[command(subcommand)]
+    Id(id::IdCommand),
+    /// Keys, CSRs, inspection, diagnosis, keystores, expiry, signatures.
+    #[command(subcommand)]
+    Pki(pki::PkiCommand),
+    /// Certificate authority: create, issue, revoke, publish the CRL.
+    #[command(subcommand)]
+    Ca(ca::CaCommand),
+    /// Run a repository (or registry) node.
+    Serve(serve::ServeArgs),
+    /// Operator: create, list, suspend and resume accounts.
+    Tenant(tenant::TenantArgs),
+    /// A clinic system's client of the repository API.
+    Client(client::ClientArgs),
+    /// Check a connection to a repository with the institution's certificate; write a signed report.
+    ConnectCheck(connect_check::ConnectCheckArgs),
+    /// Measure ingestion through the HTTPS API on a temporary node (documents/s, latency, memory).
+    Bench(bench::BenchArgs),
+    /// Watch an outbox folder and upload documents to the repository per type policy.
+    Agent(agent::AgentArgs),
+}
+
+/// Runs one command and returns the exit status it chose.
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Id(command) => id::run(command),
+        Command::Pki(command) => pki::run(command),
+        Command::Ca(command) => ca::run(command),
+        Command::Serve(args) => serve::run(args),
+        Command::Tenant(args) => tenant::run(args),
+        Command::Client(args) => client::run(args),
+        Command::ConnectCheck(args) => connect_check::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Agent(args) => agent::run(args),
+    }
+}

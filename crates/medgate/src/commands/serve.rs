@@ -1,0 +1,93 @@
+//! `medgate serve`: runs a repository (or registry) node until Ctrl-C or SIGTERM.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use medgate_server::config::{Overrides, ServerConfig};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (optional: defaults run on SQLite in ./medgate-data).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Data folder: database, content, CA, server certificate.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8443 (port 0 picks a free port).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// repository (default) or registry.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// postgres://… for the scale-out backend (default: SQLite in the data folder).
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = ServerConfig::load(
+        args.config.as_deref(),
+        &Overrides {
+            data_dir: args.data,
+            listen: args.listen,
+            role: args.role,
+            database_url: args.database_url,
+        },
+    )?;
+    if config.role == medgate_server::config::Role::Registry {
+        // Serving the repository API under the registry's name would mislead the operator.
+        anyhow::bail!(
+            "the registry role is not available in this version; run `medgate serve` without --role (the repository)"
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let data_dir = config.data_dir.clone();
+        let role = config.role;
+        let prepared = medgate_server::startup::prepare(config).await?;
+        let address = prepared.local_addr()?;
+        // The first line on stdout says where the node listens; tests read it to learn the
+        // port when they asked for port 0.
+        println!(
+            "medgate {} listening on https://{address} (clients trust {})",
+            match role {
+                medgate_server::config::Role::Repository => "repository",
+                medgate_server::config::Role::Registry => "registry",
+            },
+            data_dir.join("ca").join("ca.pem").display()
+        );
+        std::io::stdout().flush()?;
+        prepared.serve(shutdown_signal()).await;
+        println!("medgate stopped");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM (the server and the agent stop on either).
+pub(crate) async fn shutdown_signal() {
+    let interrupt = async {
+        // Without a Ctrl-C handler (no terminal), wait for SIGTERM alone.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests of the repository: the real `medgate serve` on a temporary data folder
+//! (SQLite, and PostgreSQL where reachable), driven by the real `medgate client`.
+
+pub mod harness;
+
+mod account;
+mod agent;
+mod crash;
+mod connect_check;
+mod documents;
+mod organisation;
+mod python_client;

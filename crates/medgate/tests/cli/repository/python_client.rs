@@ -1,0 +1,106 @@
+//! An independent client: Python `requests` with the clinic's TLS certificate and
+//! `requests-http-signature` signing with its WSS key uploads a CDA document and fetches it
+//! back byte for byte; sending the same signed request again is refused as a replay.
+
+use super::harness::{Backend, Node};
+use crate::support::{peer, python_with, run_ok, run_peer_ok};
+
+const CLIENT: &str = r#"
+import json, sys, urllib.parse
+import requests
+from requests_http_signature import HTTPSignatureAuth, algorithms
+
+a = json.load(sys.stdin)
+session = requests.Session()
+session.cert = (a["tls_cert"], a["tls_key"])
+session.verify = a["ca"]
+with open(a["wss_key"], "rb") as fh:
+    wss_key = fh.read()
+
+def auth(components):
+    return HTTPSignatureAuth(
+        signature_algorithm=algorithms.ECDSA_P256_SHA256,
+        key=wss_key,
+        key_id=a["key_id"],
+        covered_component_ids=components,
+    )
+
+with open(a["document"], "rb") as fh:
+    body = fh.read()
+headers = {"Content-Type": "application/xml", "medgate-tenant": a["tenant"]}
+request = requests.Request("POST", a["url"] + "/api/v1/documents", data=body, headers=headers,
+                           auth=auth(("@method", "@target-uri", "content-digest")))
+prepared = session.prepare_request(request)
+stored = session.send(prepared, verify=a["ca"], cert=session.cert)
+if stored.status_code != 201:
+    sys.exit("upload failed: %s %s" % (stored.status_code, stored.text))
+document_id = stored.json()["document"]["id"]
+
+fetched = session.get(a["url"] + "/api/v1/documents/" + urllib.parse.quote(document_id, safe=""),
+                      headers={"medgate-tenant": a["tenant"]}, auth=auth(("@method", "@target-uri")),
+                      verify=a["ca"])
+replayed = session.send(prepared, verify=a["ca"], cert=session.cert)
+print(json.dumps({
+    "id": document_id,
+    "fetched_status": fetched.status_code,
+    "identical": fetched.content == body,
+    "sha256_header": fetched.headers.get("x-content-sha256"),
+    "replay_status": replayed.status_code,
+    "replay_code": replayed.json().get("code") if replayed.headers.get("content-type", "").startswith("application/json") else None,
+}))
+"#;
+
+#[test]
+fn python_requests_with_http_signatures_uploads_and_fetches() {
+    let Some(openssl) = peer("openssl", "apt-get install openssl") else { return };
+    let Some(python) = python_with("requests_http_signature", "requests-http-signature") else { return };
+    let Some(node) = Node::start(Backend::Sqlite) else { return };
+    let clinic = node.enroll("0000000000005010", 10, 100);
+    // `requests` reads unencrypted PEM keys only: decrypt copies with OpenSSL.
+    for kind in ["tls", "wss"] {
+        run_peer_ok(&openssl, &[
+            "pkey", "-in", &clinic.path(&format!("certs/{kind}.key")),
+            "-passin", &format!("file:{}", clinic.path("password")),
+            "-out", &clinic.path(&format!("{kind}-plain.key")),
+        ]);
+    }
+    let inspect = run_ok(&["pki", "inspect", &clinic.path("certs/wss.pem"), "--json"]);
+    let inspect: serde_json::Value = serde_json::from_str(&inspect).expect("inspect JSON");
+    let key_id = inspect.pointer("/certificates/0/serial").and_then(|v| v.as_str()).expect("serial").to_owned();
+    let document = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bench-document.xml");
+    let body = std::fs::read_to_string(document).expect("template").replace("{{NUMBER}}", "4242").replace("{{MONTH}}", "03").replace("{{DAY}}", "14");
+    std::fs::write(clinic.path("document.xml"), &body).expect("document");
+
+    let input = serde_json::json!({
+        "url": node.url(),
+        "tenant": clinic.tenant,
+        "tls_cert": clinic.path("certs/tls.pem"),
+        "tls_key": clinic.path("tls-plain.key"),
+        "wss_key": clinic.path("wss-plain.key"),
+        "ca": node.ca(),
+        "key_id": key_id,
+        "document": clinic.path("document.xml"),
+    });
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", CLIENT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    use std::io::Write;
+    child.stdin.take().expect("stdin").write_all(input.to_string().as_bytes()).expect("input");
+    let output = child.wait_with_output().expect("python finishes");
+    assert!(output.status.success(), "python client failed: {}", String::from_utf8_lossy(&output.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).expect("python JSON");
+    assert_eq!(result["id"], "2.16.840.1.113883.3.4424.2.7.26.7.9^BENCH-4242");
+    assert_eq!(result["fetched_status"], 200);
+    assert_eq!(result["identical"], true, "{result}");
+    assert!(result["sha256_header"].as_str().is_some_and(|h| h.len() == 64), "{result}");
+    assert_eq!(result["replay_status"], 401, "{result}");
+    assert_eq!(result["replay_code"], "signature_replayed", "{result}");
+
+    // The document is also visible to medgate's own client.
+    let found = clinic.run_ok(&["search", "--patient", "44051401359", "--json"]);
+    assert!(found.contains("BENCH-4242"), "{found}");
+}
