@@ -20,6 +20,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     init_logging();
     let cli = Cli::parse();
     match commands::run(cli.command) {
@@ -44,4 +45,23 @@ fn init_logging() {
     } else {
         builder.init();
     }
+}
+
+/// `medgate … --json | head` closes our standard output early; printing then fails with
+/// "Broken pipe". Like the classic Unix tools killed by SIGPIPE, end quietly with status 141
+/// instead of reporting a panic; every other panic is reported as usual.
+fn quiet_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
 }

@@ -38,3 +38,18 @@ fn json_output_for_every_kind() {
         assert_eq!(json["valid"], true, "{kind} {value}: {out}");
     }
 }
+
+#[test]
+fn a_reader_that_went_away_ends_the_output_quietly() {
+    // `medgate … | head` closes the pipe early: no panic report, the SIGPIPE status.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let output = crate::support::medgate()
+        .args(["id", "check", "pesel", "44051401359", "--json"])
+        .stdout(writer)
+        .output()
+        .expect("medgate runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
