@@ -7,9 +7,11 @@
 
 pub mod connect_check;
 mod error;
+pub mod registry;
 mod settings;
 mod transport;
 
 pub use error::ClientError;
 pub use settings::{ClientSettings, ClientSettingsFile};
+pub use registry::{RegistryClient, RegistryCredentials, RegistryError};
 pub use transport::{ApiResponse, RepositoryClient};

@@ -11,6 +11,13 @@
 //! oid_root = "1.3.6.1.4.1.99999.1"       # operator's arc for domain and repository ids
 //! database_url = "postgres://medgate@db/medgate"   # default: SQLite in data_dir
 //! signature_max_age_seconds = 300
+//! public_url = "https://repo.example.org:8443"   # how the registry points back here
+//! credentials_key_file = "/etc/medgate/credentials.key"  # default DATA/secrets/credentials.key
+//!
+//! [registry]                              # repository role: the national registry to use
+//! url = "https://registry.example.org:9443"
+//! ca_file = "/etc/medgate/registry-ca.pem"   # the registry's REGDATA/ca/ca.pem
+//! timeout_seconds = 10
 //!
 //! [content]                               # default: files under data_dir/content
 //! kind = "s3"
@@ -71,6 +78,20 @@ pub enum ContentConfig {
     },
 }
 
+/// How a repository reaches the national registry (`[registry]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryLink {
+    /// `https://host:port` of the registry node.
+    pub url: url::Url,
+    /// The registry's CA certificate (its `REGDATA/ca/ca.pem`): the registry's server
+    /// certificate and the national certificates it issues chain to it.
+    pub ca_file: PathBuf,
+    pub timeout: std::time::Duration,
+}
+
+/// Default time limit of a call to the registry.
+pub const DEFAULT_REGISTRY_TIMEOUT_SECONDS: u64 = 10;
+
 /// The validated configuration.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -86,6 +107,14 @@ pub struct ServerConfig {
     pub signature_max_age_seconds: u64,
     /// Password file of the CA key, when the CA key is encrypted.
     pub ca_password_file: Option<PathBuf>,
+    /// The URL under which clients (and the registry's entries) reach this node; `None`
+    /// until startup fills in `https://<bound address>`.
+    pub public_url: Option<String>,
+    /// The secret that encrypts the national private keys at rest (created on first start;
+    /// nodes sharing a database must share this file).
+    pub credentials_key_file: PathBuf,
+    /// The national registry a repository registers with, when configured.
+    pub registry: Option<RegistryLink>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +129,17 @@ struct FileConfig {
     signature_max_age_seconds: Option<u64>,
     ca_password_file: Option<PathBuf>,
     content: Option<FileContent>,
+    public_url: Option<String>,
+    credentials_key_file: Option<PathBuf>,
+    registry: Option<FileRegistry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRegistry {
+    url: Option<String>,
+    ca_file: Option<PathBuf>,
+    timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,12 +161,17 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub role: Option<String>,
     pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub registry_url: Option<String>,
+    pub registry_ca_file: Option<PathBuf>,
 }
 
 impl ServerConfig {
     /// Reads the optional file, applies environment variables (`MEDGATE_DATA`,
     /// `MEDGATE_LISTEN`, `MEDGATE_ROLE`, `MEDGATE_DATABASE_URL`, `MEDGATE_OID_ROOT`,
-    /// `MEDGATE_SERVER_NAMES` comma-separated) and then `overrides`, and validates.
+    /// `MEDGATE_SERVER_NAMES` comma-separated, `MEDGATE_PUBLIC_URL`,
+    /// `MEDGATE_CREDENTIALS_KEY_FILE`, `MEDGATE_REGISTRY_URL`, `MEDGATE_REGISTRY_CA_FILE`,
+    /// `MEDGATE_REGISTRY_TIMEOUT_SECONDS`) and then `overrides`, and validates.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
         let mut raw = match file {
             Some(path) => {
@@ -156,6 +201,35 @@ impl ServerConfig {
         }
         if let Some(v) = env("MEDGATE_SERVER_NAMES") {
             raw.server_names = Some(v.split(',').map(|s| s.trim().to_owned()).collect());
+        }
+        if let Some(v) = env("MEDGATE_PUBLIC_URL") {
+            raw.public_url = Some(v);
+        }
+        if let Some(v) = env("MEDGATE_CREDENTIALS_KEY_FILE") {
+            raw.credentials_key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("MEDGATE_REGISTRY_URL") {
+            raw.registry.get_or_insert_with(FileRegistry::default).url = Some(v);
+        }
+        if let Some(v) = env("MEDGATE_REGISTRY_CA_FILE") {
+            raw.registry.get_or_insert_with(FileRegistry::default).ca_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("MEDGATE_REGISTRY_TIMEOUT_SECONDS") {
+            let seconds = v.parse().map_err(|_| {
+                ConfigError(format!(
+                    "MEDGATE_REGISTRY_TIMEOUT_SECONDS '{v}' is not a number of seconds"
+                ))
+            })?;
+            raw.registry.get_or_insert_with(FileRegistry::default).timeout_seconds = Some(seconds);
+        }
+        if let Some(v) = &overrides.public_url {
+            raw.public_url = Some(v.clone());
+        }
+        if let Some(v) = &overrides.registry_url {
+            raw.registry.get_or_insert_with(FileRegistry::default).url = Some(v.clone());
+        }
+        if let Some(v) = &overrides.registry_ca_file {
+            raw.registry.get_or_insert_with(FileRegistry::default).ca_file = Some(v.clone());
         }
         if let Some(v) = &overrides.data_dir {
             raw.data_dir = Some(v.clone());
@@ -224,6 +298,63 @@ impl ServerConfig {
                 }
             },
         };
+        let public_url = raw
+            .public_url
+            .map(|text| {
+                let parsed = url::Url::parse(text.trim()).map_err(|e| {
+                    ConfigError(format!("public_url '{text}' is not a URL: {e}"))
+                })?;
+                if parsed.scheme() != "https" {
+                    return Err(ConfigError(format!(
+                        "public_url '{text}' must start with https://"
+                    )));
+                }
+                Ok(parsed.as_str().trim_end_matches('/').to_owned())
+            })
+            .transpose()?;
+        let credentials_key_file = raw
+            .credentials_key_file
+            .unwrap_or_else(|| data_dir.join("secrets").join("credentials.key"));
+        let registry = match raw.registry {
+            None => None,
+            Some(_) if role == Role::Registry => {
+                return Err(ConfigError(
+                    "[registry] (or --registry-url) tells a repository where the national registry is; a node with role = registry does not use it".into(),
+                ))
+            }
+            Some(FileRegistry { url: None, .. }) => {
+                return Err(ConfigError(
+                    "[registry] needs url = \"https://host:port\" of the national registry".into(),
+                ))
+            }
+            Some(FileRegistry {
+                url: Some(text),
+                ca_file,
+                timeout_seconds,
+            }) => {
+                let url = url::Url::parse(text.trim())
+                    .map_err(|e| ConfigError(format!("[registry] url '{text}' is not a URL: {e}")))?;
+                if url.scheme() != "https" {
+                    return Err(ConfigError(format!(
+                        "[registry] url '{text}' must start with https:// (the registry is reached over mutual TLS)"
+                    )));
+                }
+                let ca_file = ca_file.ok_or_else(|| {
+                    ConfigError(
+                        "[registry] needs ca_file: the registry's CA certificate (its REGDATA/ca/ca.pem)".into(),
+                    )
+                })?;
+                let seconds = timeout_seconds.unwrap_or(DEFAULT_REGISTRY_TIMEOUT_SECONDS);
+                if seconds == 0 {
+                    return Err(ConfigError("[registry] timeout_seconds must be at least 1".into()));
+                }
+                Some(RegistryLink {
+                    url,
+                    ca_file,
+                    timeout: std::time::Duration::from_secs(seconds),
+                })
+            }
+        };
         let oid_text = raw.oid_root.unwrap_or_else(|| DEFAULT_OID_ROOT.to_owned());
         let oid_root = Oid::parse(&oid_text).map_err(|e| ConfigError(format!("oid_root: {e}")))?;
         Ok(ServerConfig {
@@ -236,6 +367,9 @@ impl ServerConfig {
             oid_root,
             signature_max_age_seconds: raw.signature_max_age_seconds.unwrap_or(300),
             ca_password_file: raw.ca_password_file,
+            public_url,
+            credentials_key_file,
+            registry,
         })
     }
 }
@@ -281,5 +415,29 @@ mod tests {
         };
         let error = ServerConfig::validate(raw).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(error.contains("mysql://u:***@h/db") && !error.contains("secret"), "{error}");
+    }
+
+    #[test]
+    fn the_registry_link_needs_an_https_url_and_a_ca_file() {
+        let registry = |url: Option<&str>, ca_file: Option<&str>| FileConfig {
+            registry: Some(FileRegistry {
+                url: url.map(str::to_owned),
+                ca_file: ca_file.map(PathBuf::from),
+                timeout_seconds: None,
+            }),
+            ..FileConfig::default()
+        };
+        let error = |raw| ServerConfig::validate(raw).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error(registry(Some("https://r:9443"), None)).contains("needs ca_file"));
+        assert!(error(registry(None, Some("ca.pem"))).contains("needs url"));
+        assert!(error(registry(Some("http://r:9443"), Some("ca.pem"))).contains("must start with https://"));
+        let mut on_registry = registry(Some("https://r:9443"), Some("ca.pem"));
+        on_registry.role = Some("registry".into());
+        assert!(error(on_registry).contains("does not use it"));
+        let config = ServerConfig::validate(registry(Some("https://r:9443"), Some("ca.pem"))).unwrap_or_else(|e| panic!("{e}"));
+        let link = config.registry.unwrap_or_else(|| panic!("registry link"));
+        assert_eq!(link.url.as_str(), "https://r:9443/");
+        assert_eq!(link.timeout.as_secs(), DEFAULT_REGISTRY_TIMEOUT_SECONDS);
+        assert!(config.credentials_key_file.ends_with("secrets/credentials.key"));
     }
 }

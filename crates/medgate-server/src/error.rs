@@ -41,6 +41,11 @@ impl ApiError {
         self.status
     }
 
+    /// The sentence for the user.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// A failure of ours: logged in full with a reference, sent as a generic sentence.
     pub fn internal(context: &str, error: &dyn std::fmt::Display) -> Self {
         let reference = reference();

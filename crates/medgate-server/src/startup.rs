@@ -59,9 +59,13 @@ impl PreparedServer {
             .map_err(|e| StartupError::Other(format!("local address: {e}")))
     }
 
-    /// Serves until `shutdown` resolves, then drains open requests.
+    /// Serves until `shutdown` resolves, then drains open requests. A registry node serves
+    /// the registry API only, a repository node the repository API only.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send) {
-        let router = crate::routes::router(self.state);
+        let router = match self.state.config.role {
+            crate::config::Role::Repository => crate::routes::router(self.state),
+            crate::config::Role::Registry => crate::registry::router(self.state),
+        };
         crate::listener::serve(self.listener, self.tls, router, shutdown).await;
     }
 }
@@ -179,9 +183,34 @@ pub async fn open_metadata(config: &ServerConfig) -> Result<Metadata, StartupErr
         })
 }
 
+/// Creates the secret that encrypts national private keys at rest, when it does not exist
+/// yet: 32 random bytes as hex, in a file only the owner can read.
+pub fn ensure_credentials_key(path: &Path) -> Result<(), StartupError> {
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        files::ensure_dir(parent)?;
+    }
+    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+    aws_lc_rs::rand::fill(secret.as_mut())
+        .map_err(|_| StartupError::Other("the system random number generator failed".into()))?;
+    let text = zeroize::Zeroizing::new(format!("{}\n", hex::encode(secret.as_ref())));
+    tracing::info!(file = %path.display(), "creating the credentials key");
+    files::write(path, text.as_bytes(), WriteMode::CreateNew, Visibility::Secret)?;
+    Ok(())
+}
+
 /// Builds everything and binds the listening socket.
-pub async fn prepare(config: ServerConfig) -> Result<PreparedServer, StartupError> {
+pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, StartupError> {
     files::ensure_dir(&config.data_dir)?;
+    if config.role == crate::config::Role::Repository {
+        ensure_credentials_key(&config.credentials_key_file)?;
+    }
+    if let Some(link) = &config.registry {
+        // A wrong [registry] ca_file is said at startup, not at the first registration.
+        medgate_pki::load_certificates(&link.ca_file)?;
+    }
     let ca = open_or_create_ca(&config)?;
     let (chain, key) = server_identity(&config, &ca)?;
     let crl = ca.crl(OffsetDateTime::now_utc() + CRL_VALIDITY)?;
@@ -207,6 +236,12 @@ pub async fn prepare(config: ServerConfig) -> Result<PreparedServer, StartupErro
             address: config.listen,
             source,
         })?;
+    if config.public_url.is_none() {
+        let bound = listener
+            .local_addr()
+            .map_err(|e| StartupError::Other(format!("local address: {e}")))?;
+        config.public_url = Some(format!("https://{bound}"));
+    }
     let state = AppState {
         metadata,
         content,

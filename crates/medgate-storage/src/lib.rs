@@ -49,6 +49,10 @@ pub use metadata::audit::{
 pub use metadata::certificates::{
     CertificateKind, CertificateOwner, CertificateStatus, NewCertificate, TenantCertificate,
 };
+pub use metadata::consents::{
+    Consent, ConsentDocument, ConsentError, ConsentId, ConsentStatus, ConsentSummary,
+    NewConsent, SentConsent, SharedDocument,
+};
 pub use metadata::document_types::{
     default_document_type, DocumentTypeDefault, DocumentTypePolicy, DEFAULT_DOCUMENT_TYPES,
 };
@@ -56,9 +60,21 @@ pub use metadata::documents::{
     DocumentKind, DocumentMetadata, DocumentPage, PatientIdentifier, PatientQuery, SearchQuery,
     StoredDocument,
 };
+pub use metadata::national::NationalCredentials;
 pub use metadata::organisation::OrganisationStructure;
+pub use metadata::registry::{
+    EntryStored, Registered, RegistryEntry, RegistryRepository, RegistryRepositoryStatus,
+    RepositoryRegistration, StoredRegistryEntry,
+};
+pub use metadata::portal::{AccountOutcome, PatientAccount, PendingActivation};
+pub use metadata::staff::{
+    NewStaffUser, StaffCredential, StaffLogin, StaffScope, StaffUser, StaffUserError,
+};
 pub use metadata::tenants::{
     NewTenant, OidArc, Tenant, TenantActivation, TenantPlan, TenantStatus, Usage,
+};
+pub use metadata::web::{
+    LockoutPolicy, NewWebSession, SigninIdentity, WebSession, WebSessionKind,
 };
 pub use metadata::{DatabaseBackend, Metadata};
 pub use sweep::{sweep_orphans, SweepReport};

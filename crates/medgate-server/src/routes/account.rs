@@ -252,7 +252,9 @@ async fn allocate(state: &AppState, arc: OidArc) -> Result<u64, ApiError> {
 /// `GET /api/v1/account`.
 pub async fn show(State(state): State<AppState>, incoming: Incoming) -> Result<Json<Value>, ApiError> {
     let caller = incoming.caller(&state).await?;
-    Ok(Json(account_view(&state, &caller.tenant.id).await?))
+    let view = account_view(&state, &caller.tenant.id).await?;
+    audit(&state, &caller, "account.show", caller.tenant.id.as_str(), String::new()).await?;
+    Ok(Json(view))
 }
 
 /// `PUT /api/v1/account/certificates`: replaces the TLS and/or WSS certificate; the old

@@ -19,7 +19,7 @@ use medgate_storage::{
 use serde_json::{json, Value};
 use time::{Date, OffsetDateTime, Time};
 
-use super::{audit, rfc3339, Incoming};
+use super::{audit_patient, rfc3339, Incoming};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -157,6 +157,15 @@ pub async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     let caller = incoming.signed_caller(&state, &body).await?;
     let document_id = path_document_id(id)?;
+    // The patient, for the audit entry (the patient's access log shows the deletion).
+    let patient = state
+        .metadata
+        .get_document(&caller.tenant.id, &document_id)
+        .await
+        .map_err(|e| ApiError::internal("reading document metadata", &e))?
+        .map(|document| document.metadata.patient.extension);
+    // An indexed document's registry entry goes first; if it cannot, nothing is deleted.
+    super::national::withdraw_before_delete(&state, &caller, &document_id).await?;
     let key = state
         .metadata
         .delete_document(&caller.tenant.id, &document_id)
@@ -168,11 +177,12 @@ pub async fn delete(
         // removes the bytes at the next start.
         tracing::warn!(%error, content_key = %key, "content of a deleted document not removed");
     }
-    audit(
+    audit_patient(
         &state,
         &caller,
         "document.delete",
         document_id.as_str(),
+        patient.as_deref(),
         String::new(),
     )
     .await?;
@@ -211,11 +221,12 @@ async fn store(
         metadata.size_bytes,
         metadata.sha256
     );
-    audit(
+    audit_patient(
         state,
         caller,
         action,
         metadata.document_id.as_str(),
+        Some(&metadata.patient.extension),
         details,
     )
     .await?;
@@ -360,7 +371,7 @@ fn attachment_content_type(headers: &HeaderMap) -> Result<String, ApiError> {
 }
 
 /// A patient as the API takes it: a PESEL (checked), or `root^extension` with an OID root.
-fn parse_patient(text: &str) -> Result<PatientIdentifier, ApiError> {
+pub(crate) fn parse_patient(text: &str) -> Result<PatientIdentifier, ApiError> {
     let text = text.trim();
     if let Some((root, extension)) = text.split_once('^') {
         let root = Oid::parse(root).map_err(|e| {
@@ -640,10 +651,60 @@ pub async fn search(
         .search_documents(&caller.tenant.id, &query)
         .await
         .map_err(|e| ApiError::internal("searching documents", &e))?;
+    // One entry per search: the filters and how many matched; the patient only when the
+    // search was by patient (never the ids of the patients found).
+    audit_patient(
+        &state,
+        &caller,
+        "document.search",
+        "documents",
+        query.patient.as_ref().map(|p| p.extension.as_str()),
+        search_details(&query, page.total),
+    )
+    .await?;
+    // Each document also says whether it is stored (always, here) and shared by a consent.
+    let found: Vec<&StoredDocument> = page.documents.iter().collect();
+    let shared = super::consents::shared_now(&state, &caller.tenant.id, &found).await?;
+    let documents: Vec<Value> = page
+        .documents
+        .iter()
+        .map(|d| {
+            let consent = shared.contains(&d.metadata.document_id);
+            super::consents::with_marks(document_json(d), consent)
+        })
+        .collect();
     Ok(Json(json!({
         "total": page.total,
-        "documents": page.documents.iter().map(document_json).collect::<Vec<_>>(),
+        "documents": documents,
     })))
+}
+
+/// The audit details of a search: its filters and the number of matches.
+fn search_details(query: &SearchQuery, total: u64) -> String {
+    let mut parts = Vec::new();
+    if let Some(patient) = &query.patient {
+        match &patient.root {
+            Some(root) => parts.push(format!("patient={root}^{}", patient.extension)),
+            None => parts.push(format!("patient={}", patient.extension)),
+        }
+    }
+    if let Some(from) = query.effective_from {
+        parts.push(format!("from={}", format_date(from.date())));
+    }
+    if let Some(to) = query.effective_to {
+        parts.push(format!("to={}", format_date(to.date())));
+    }
+    for (name, value) in [
+        ("type", &query.type_code),
+        ("author", &query.author),
+        ("title", &query.title),
+    ] {
+        if let Some(value) = value {
+            parts.push(format!("{name}={value:?}"));
+        }
+    }
+    parts.push(format!("limit={} offset={}", query.limit, query.offset));
+    format!("{}; {total} matches", parts.join(" "))
 }
 
 /// `GET /api/v1/documents/{id}`: the original bytes, checked against the stored SHA-256.
@@ -656,11 +717,12 @@ pub async fn get_content(
     let document = find(&state, &caller, id).await?;
     let bytes = checked_content(&state, &document).await?;
     let metadata = &document.metadata;
-    audit(
+    audit_patient(
         &state,
         &caller,
         "document.read",
         metadata.document_id.as_str(),
+        Some(&metadata.patient.extension),
         String::new(),
     )
     .await?;
@@ -696,7 +758,21 @@ pub async fn get_metadata(
 ) -> Result<Json<Value>, ApiError> {
     let caller = incoming.caller(&state).await?;
     let document = find(&state, &caller, id).await?;
-    Ok(Json(json!({ "document": document_json(&document) })))
+    let shared = super::consents::shared_now(&state, &caller.tenant.id, &[&document]).await?;
+    audit_patient(
+        &state,
+        &caller,
+        "document.metadata",
+        document.metadata.document_id.as_str(),
+        Some(&document.metadata.patient.extension),
+        String::new(),
+    )
+    .await?;
+    let marked = super::consents::with_marks(
+        document_json(&document),
+        shared.contains(&document.metadata.document_id),
+    );
+    Ok(Json(json!({ "document": marked })))
 }
 
 /// `GET /api/v1/documents/{id}/render`: the sanitised HTML view, under a strict CSP so that
@@ -719,11 +795,12 @@ pub async fn render(
         .await
         .map_err(|e| ApiError::internal("rendering", &e))?
         .map_err(|e| ApiError::internal("rendering a stored document", &e))?;
-    audit(
+    audit_patient(
         &state,
         &caller,
         "document.render",
         document.metadata.document_id.as_str(),
+        Some(&document.metadata.patient.extension),
         String::new(),
     )
     .await?;
@@ -777,11 +854,12 @@ pub async fn export(
         .await
         .map_err(|e| ApiError::internal("export", &e))?
         .map_err(|e| ApiError::internal("building the ZIP export", &e))?;
-    audit(
+    audit_patient(
         &state,
         &caller,
         "document.export",
         metadata.document_id.as_str(),
+        Some(&metadata.patient.extension),
         String::new(),
     )
     .await?;
@@ -822,7 +900,7 @@ fn path_document_id(id: Result<Path<String>, PathRejection>) -> Result<DocumentI
 
 /// The stored bytes, refused if they no longer match the hash taken at ingest: a corrupted
 /// medical document must not be handed out as if it were the original.
-async fn checked_content(state: &AppState, document: &StoredDocument) -> Result<Bytes, ApiError> {
+pub(crate) async fn checked_content(state: &AppState, document: &StoredDocument) -> Result<Bytes, ApiError> {
     let metadata = &document.metadata;
     let bytes = state
         .content
@@ -946,7 +1024,7 @@ fn zip_entries(
 
 /// The query string as a map; an unknown or repeated parameter is refused by name, so that
 /// a misspelt filter does not silently match everything.
-fn query_parameters(uri: &Uri, known: &[&str]) -> Result<HashMap<String, String>, ApiError> {
+pub(crate) fn query_parameters(uri: &Uri, known: &[&str]) -> Result<HashMap<String, String>, ApiError> {
     let Query(pairs): Query<Vec<(String, String)>> = Query::try_from_uri(uri).map_err(|_| {
         ApiError::bad_request(
             "bad_query",
@@ -1035,6 +1113,7 @@ fn document_json(document: &StoredDocument) -> Value {
         "sha1": metadata.sha1.to_hex(),
         "created_at": rfc3339(document.created_at),
         "indexed_at": document.indexed_at.map(rfc3339),
+        "indexed": document.indexed_at.is_some(),
     })
 }
 

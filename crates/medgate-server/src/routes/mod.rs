@@ -13,7 +13,11 @@ use crate::listener::PeerInfo;
 use crate::state::AppState;
 
 pub mod account;
+pub mod audit_log;
+pub mod consents;
 pub mod documents;
+pub mod fhir;
+pub mod national;
 pub mod openapi;
 pub mod organisation;
 
@@ -38,23 +42,36 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/documents/{id}/metadata", get(documents::get_metadata))
         .route("/api/v1/documents/{id}/render", get(documents::render))
         .route("/api/v1/documents/{id}/export", get(documents::export))
+        .route("/api/v1/documents/{id}/index", post(national::index))
+        .route("/api/v1/national/register", post(national::register))
+        .route("/api/v1/national/revoke", post(national::revoke))
+        .route("/api/v1/national/find", get(national::find))
         .route(
             "/api/v1/organisation",
             get(organisation::show).put(organisation::replace),
         )
         .route("/api/v1/document-types", get(organisation::list_types))
         .route("/api/v1/document-types/{code}", put(organisation::set_type))
+        .route("/api/v1/consents", post(consents::create).get(consents::list))
+        .route("/api/v1/consents/{id}", get(consents::show))
+        .route("/api/v1/consents/{id}/send", post(consents::send))
+        .route("/api/v1/consents/{id}/revoke", post(consents::revoke))
+        .route("/api/v1/audit", get(audit_log::list))
+        .route("/fhir/DocumentReference", get(fhir::search_document_references))
+        .route("/fhir/DocumentReference/{id}", get(fhir::read_document_reference))
+        .route("/fhir/Binary/{id}", get(fhir::read_binary))
+        .merge(crate::web::router(&state.config))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
 }
 
-async fn health() -> &'static str {
+pub(crate) async fn health() -> &'static str {
     "ok\n"
 }
 
-async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
         "no_such_route",
@@ -64,7 +81,7 @@ async fn not_found() -> ApiError {
 
 /// One structured log line per request: method, path, status, time taken. No bodies, no
 /// headers (they carry signatures), no query strings (they carry patient identifiers).
-async fn log_request(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+pub(crate) async fn log_request(request: Request, next: axum::middleware::Next) -> axum::response::Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let started = std::time::Instant::now();
@@ -133,12 +150,29 @@ pub fn rfc3339(time: time::OffsetDateTime) -> String {
 }
 
 /// Appends an audit entry for an action of `caller`; the request fails if the audit log
-/// cannot be written, because an unrecorded access must not happen.
+/// cannot be written, because an unrecorded access must not happen. For an action that
+/// concerns one patient use [`audit_patient`].
 pub async fn audit(
     state: &AppState,
     caller: &Caller,
     action: &str,
     target: &str,
+    details: String,
+) -> Result<(), ApiError> {
+    audit_patient(state, caller, action, target, None, details).await
+}
+
+/// Like [`audit`], for an action that concerns a patient (a read of their document, a search
+/// by their identifier, a consent for them): `patient` is the patient identifier's value
+/// alone (e.g. the PESEL, without the OID), which the patient's access log
+/// (`GET /api/v1/audit?patient=…`, the portal) is looked up by. `None` is the same as
+/// [`audit`].
+pub async fn audit_patient(
+    state: &AppState,
+    caller: &Caller,
+    action: &str,
+    target: &str,
+    patient: Option<&str>,
     details: String,
 ) -> Result<(), ApiError> {
     state
@@ -150,6 +184,7 @@ pub async fn audit(
             target: target.to_owned(),
             origin: caller.origin,
             details,
+            patient: patient.map(str::to_owned),
         })
         .await
         .map(|_| ())

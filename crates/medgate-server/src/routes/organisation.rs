@@ -100,6 +100,14 @@ pub async fn show(
         .ok_or_else(never_pushed)?;
     let organisation: Value = serde_json::from_str(&stored.json)
         .map_err(|e| ApiError::internal("stored organisational structure", &e))?;
+    audit(
+        &state,
+        &caller,
+        "organisation.show",
+        caller.tenant.id.as_str(),
+        format!("revision {}", stored.revision),
+    )
+    .await?;
     Ok(Json(json!({
         "revision": stored.revision,
         "updated_at": rfc3339(stored.updated_at),
@@ -189,6 +197,14 @@ pub async fn list_types(
         .list_document_types(&caller.tenant.id)
         .await
         .map_err(|e| ApiError::internal("listing document types", &e))?;
+    audit(
+        &state,
+        &caller,
+        "document_types.list",
+        caller.tenant.id.as_str(),
+        String::new(),
+    )
+    .await?;
     Ok(Json(json!({
         "types": types.iter().map(type_json).collect::<Vec<_>>(),
     })))

@@ -32,11 +32,18 @@
 
 pub mod audit;
 pub mod certificates;
+pub mod consents;
+pub mod document_keys;
 pub mod document_types;
 pub mod documents;
+pub mod national;
 pub mod organisation;
+pub mod portal;
+pub mod registry;
 pub mod replay_guard;
+pub mod staff;
 pub mod tenants;
+pub mod web;
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -91,17 +98,61 @@ impl DatabaseBackend {
 /// A migration compiled into the binary: version, description, SQL.
 type EmbeddedMigration = (i64, &'static str, &'static str);
 
-const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "registry",
+        include_str!("../../migrations/sqlite/0002_registry.sql"),
+    ),
+    (
+        3,
+        "consents portal",
+        include_str!("../../migrations/sqlite/0003_consents_portal.sql"),
+    ),
+    (
+        4,
+        "audit patient",
+        include_str!("../../migrations/sqlite/0004_audit_patient.sql"),
+    ),
+    (
+        5,
+        "web users",
+        include_str!("../../migrations/sqlite/0005_web_users.sql"),
+    ),
+];
 
-const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "registry",
+        include_str!("../../migrations/postgres/0002_registry.sql"),
+    ),
+    (
+        3,
+        "consents portal",
+        include_str!("../../migrations/postgres/0003_consents_portal.sql"),
+    ),
+    (
+        4,
+        "audit patient",
+        include_str!("../../migrations/postgres/0004_audit_patient.sql"),
+    ),
+    (
+        5,
+        "web users",
+        include_str!("../../migrations/postgres/0005_web_users.sql"),
+    ),
+];
 
 /// The embedded migrations of one backend, in the shape sqlx's migrator reads (the same
 /// versions, descriptions and checksums `sqlx migrate` would compute from the files).

@@ -16,6 +16,7 @@ fn entry(tenant: Option<u64>, action: &str, target: &str) -> NewAuditEntry {
         target: target.to_owned(),
         origin: AuditOrigin::Address(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7))),
         details: "{\"size\":1234}".to_owned(),
+        patient: None,
     }
 }
 
@@ -193,4 +194,120 @@ pub async fn list_is_per_tenant_and_newest_first(db: TestDb) {
         vec![]
     );
     assert_eq!(metadata.list_audit_all(10).await.unwrap().len(), 4);
+}
+
+fn patient_entry(tenant: u64, action: &str, target: &str, patient: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        patient: Some(patient.to_owned()),
+        ..entry(Some(tenant), action, target)
+    }
+}
+
+pub async fn patient_entries_verify_and_list_by_patient(db: TestDb) {
+    let metadata = &db.metadata;
+    // A chain mixing entries without a patient (encoding v1) and with one (v2).
+    metadata
+        .append_audit(&entry(Some(1), "document.search", "q"))
+        .await
+        .unwrap();
+    let read = metadata
+        .append_audit(&patient_entry(1, "document.read", "a", "44051401359"))
+        .await
+        .unwrap();
+    assert_eq!(read.patient.as_deref(), Some("44051401359"));
+    assert_eq!(read.computed_hash(), read.hash);
+    // The patient is part of the hash: the same entry without it hashes differently.
+    let without = medgate_storage::AuditEntry {
+        patient: None,
+        ..read.clone()
+    };
+    assert_ne!(without.computed_hash(), read.hash);
+    metadata
+        .append_audit(&patient_entry(1, "document.render", "b", "02070803628"))
+        .await
+        .unwrap();
+    metadata
+        .append_audit(&patient_entry(2, "document.read", "c", "44051401359"))
+        .await
+        .unwrap();
+    metadata
+        .append_audit(&patient_entry(1, "document.delete", "a", "44051401359"))
+        .await
+        .unwrap();
+    let verification = metadata.verify_audit().await.unwrap();
+    assert_eq!(verification.problem, None);
+    assert_eq!(verification.entries_verified, 5);
+
+    let summary = |entries: Vec<medgate_storage::AuditEntry>| -> Vec<(u64, String)> {
+        entries
+            .into_iter()
+            .map(|entry| (entry.seq, entry.action))
+            .collect()
+    };
+    // Only this tenant's entries about this patient, newest first.
+    let patient = metadata
+        .list_audit_page(&tenant_id(1), Some("44051401359"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        summary(patient),
+        vec![(5, "document.delete".to_owned()), (2, "document.read".to_owned())]
+    );
+    // Paging: `before` is the last seq of the previous page.
+    let first_page = metadata
+        .list_audit_page(&tenant_id(1), None, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        first_page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![5, 3]
+    );
+    let second_page = metadata
+        .list_audit_page(&tenant_id(1), None, Some(3), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        second_page.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+    assert!(metadata
+        .list_audit_page(&tenant_id(3), Some("44051401359"), None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn setting_or_clearing_the_patient_is_detected(db: TestDb) {
+    let metadata = &db.metadata;
+    metadata
+        .append_audit(&entry(Some(1), "document.search", "q"))
+        .await
+        .unwrap();
+    metadata
+        .append_audit(&patient_entry(1, "document.read", "a", "44051401359"))
+        .await
+        .unwrap();
+    assert!(metadata.verify_audit().await.unwrap().is_intact());
+
+    db.execute_raw("UPDATE audit_log SET patient = '02070803628' WHERE seq = 1")
+        .await;
+    assert_eq!(
+        metadata.verify_audit().await.unwrap().problem,
+        Some(AuditProblem {
+            seq: 1,
+            fault: AuditFault::ContentAltered
+        })
+    );
+    db.execute_raw("UPDATE audit_log SET patient = NULL WHERE seq = 1")
+        .await;
+    assert!(metadata.verify_audit().await.unwrap().is_intact());
+    db.execute_raw("UPDATE audit_log SET patient = NULL WHERE seq = 2")
+        .await;
+    assert_eq!(
+        metadata.verify_audit().await.unwrap().problem,
+        Some(AuditProblem {
+            seq: 2,
+            fault: AuditFault::ContentAltered
+        })
+    );
 }

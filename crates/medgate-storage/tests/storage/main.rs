@@ -10,15 +10,23 @@ mod support;
 
 mod audit;
 mod certificates;
+mod consents;
 mod content;
 mod document_types;
 mod documents;
 mod organisation;
+mod registry;
 mod replay_guard;
 mod sqlite_settings;
+mod staff;
 mod tenants;
 
 on_both_backends! {
+    staff {
+        logins_are_unique_per_tenant_and_among_operators,
+        activation_codes_work_once_and_expire,
+        disabling_and_resets_end_the_accounts_sessions,
+    }
     tenants {
         create_get_list_and_refuse_duplicate,
         status_plan_activation_and_national_repository_id,
@@ -51,6 +59,17 @@ on_both_backends! {
         swapped_entries_are_reported,
         concurrent_appends_keep_one_valid_chain,
         list_is_per_tenant_and_newest_first,
+        patient_entries_verify_and_list_by_patient,
+        setting_or_clearing_the_patient_is_detected,
+    }
+    consents {
+        drafts_and_revoked_consents_share_nothing,
+        only_the_dates_of_a_consent_show_its_documents,
+        documents_must_exist_and_be_the_patients,
+        tenants_and_patients_see_only_their_own,
+        activation_codes_work_once,
+        sessions_end_when_idle_or_expired_or_deleted,
+        five_failures_lock_an_identity_whether_or_not_it_exists,
     }
     replay_guard {
         second_use_within_the_window_is_refused,
@@ -63,5 +82,12 @@ on_both_backends! {
     }
     organisation {
         structure_is_stored_with_increasing_revisions,
+    }
+    registry {
+        registering_again_keeps_the_national_id,
+        entries_are_found_by_patient_across_repositories,
+        an_entry_belongs_to_the_repository_that_indexed_it,
+        deregistering_withdraws_the_repositorys_entries,
+        national_credentials_are_saved_replaced_and_removed_with_the_id,
     }
 }

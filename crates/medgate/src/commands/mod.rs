@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 mod agent;
+mod audit;
 mod bench;
 mod ca;
 mod client;
@@ -39,6 +40,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Watch an outbox folder and upload documents to the repository per type policy.
     Agent(agent::AgentArgs),
+    /// Operator: verify the audit log's hash chain, list entries.
+    Audit(audit::AuditArgs),
 }
 
 /// Runs one command and returns the exit status it chose.
@@ -53,5 +56,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::ConnectCheck(args) => connect_check::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Agent(args) => agent::run(args),
+        Command::Audit(args) => audit::run(args),
     }
 }

@@ -24,6 +24,15 @@ pub struct ServeArgs {
     /// postgres://… for the scale-out backend (default: SQLite in the data folder).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// How clients and the registry's entries reach this repository (default https://LISTEN).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// The national registry this repository registers with, e.g. https://registry:9443.
+    #[arg(long)]
+    pub registry_url: Option<String>,
+    /// The registry's CA certificate (its REGDATA/ca/ca.pem).
+    #[arg(long)]
+    pub registry_ca_file: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -34,14 +43,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             listen: args.listen,
             role: args.role,
             database_url: args.database_url,
+            public_url: args.public_url,
+            registry_url: args.registry_url,
+            registry_ca_file: args.registry_ca_file,
         },
     )?;
-    if config.role == medgate_server::config::Role::Registry {
-        // Serving the repository API under the registry's name would mislead the operator.
-        anyhow::bail!(
-            "the registry role is not available in this version; run `medgate serve` without --role (the repository)"
-        );
-    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let data_dir = config.data_dir.clone();

@@ -470,11 +470,16 @@ fn clip(text: &str, width: usize) -> String {
     }
 }
 
-/// Search results as a table: date, id, type, title, patient, author.
+/// Search results as a table: date, id, type, title, patient, author, and whether the
+/// document is stored here and shared with the patient by a consent in force.
 fn print_table(answer: &Value, offset: u32) {
     let documents = answer["documents"].as_array().cloned().unwrap_or_default();
     let text = |value: &Value| value.as_str().unwrap_or("-").to_owned();
-    let rows: Vec<[String; 6]> = documents
+    let mark = |value: &Value| {
+        let yes = value.as_bool() == Some(true);
+        (if yes { "yes" } else { "no" }).to_owned()
+    };
+    let rows: Vec<[String; 8]> = documents
         .iter()
         .map(|d| {
             [
@@ -487,10 +492,14 @@ fn print_table(answer: &Value, offset: u32) {
                 clip(&text(&d["title"]), 40),
                 text(&d["patient"]["extension"]),
                 clip(&text(&d["author"]), 30),
+                mark(&d["stored"]),
+                mark(&d["consent"]),
             ]
         })
         .collect();
-    let headings = ["DATE", "ID", "TYPE", "TITLE", "PATIENT", "AUTHOR"];
+    let headings = [
+        "DATE", "ID", "TYPE", "TITLE", "PATIENT", "AUTHOR", "STORED", "CONSENT",
+    ];
     let mut widths = headings.map(|h| h.chars().count());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -9,7 +9,10 @@ use clap::{Args, Subcommand};
 use medgate_client::{ClientSettings, ClientSettingsFile, RepositoryClient};
 
 mod account;
+mod audit;
+mod consent;
 mod documents;
+mod national;
 mod organisation;
 
 #[derive(Debug, Args)]
@@ -70,12 +73,22 @@ pub enum ClientCommand {
     Export(documents::ExportArgs),
     /// Delete a document for good.
     Delete(documents::DeleteArgs),
+    /// Index a document in the national registry.
+    Index(national::IndexArgs),
+    /// The national registry: register, revoke, find a patient's documents.
+    #[command(subcommand)]
+    National(national::NationalCommand),
     /// Organisational structure: push from a TOML file, show.
     #[command(subcommand)]
     Org(organisation::OrgCommand),
     /// Document types and their archiving policy.
     #[command(subcommand)]
     Types(organisation::TypesCommand),
+    /// The account's audit log: who did what, when, from where (optionally for one patient).
+    Audit(audit::AuditArgs),
+    /// Consent register: share a patient's documents on the patient portal.
+    #[command(subcommand)]
+    Consent(consent::ConsentCommand),
 }
 
 impl ClientArgs {
@@ -119,8 +132,12 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             ClientCommand::Render(a) => documents::render(&args, a).await,
             ClientCommand::Export(a) => documents::export(&args, a).await,
             ClientCommand::Delete(a) => documents::delete(&args, a).await,
+            ClientCommand::Index(a) => national::index(&args, a).await,
+            ClientCommand::National(c) => national::run(&args, c).await,
             ClientCommand::Org(c) => organisation::run_org(&args, c).await,
             ClientCommand::Types(c) => organisation::run_types(&args, c).await,
+            ClientCommand::Audit(a) => audit::list(&args, a).await,
+            ClientCommand::Consent(c) => consent::run(&args, c).await,
         }
     })
 }

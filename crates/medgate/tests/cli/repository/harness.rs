@@ -24,6 +24,8 @@ pub struct Node {
     pub data: PathBuf,
     pub database_url: Option<String>,
     postgres_database: Option<String>,
+    /// Further `medgate serve` arguments (role, registry link), kept for `restart`.
+    pub extra_args: Vec<String>,
 }
 
 /// The PostgreSQL server the tests use; `MEDGATE_TEST_POSTGRES_URL` overrides.
@@ -82,6 +84,17 @@ fn random_suffix() -> String {
 impl Node {
     /// Starts a node; `None` only when the backend is unavailable and the test is skipped.
     pub fn start(backend: Backend) -> Option<Node> {
+        Self::start_with(backend, &[])
+    }
+
+    /// Starts a national registry node (`--role registry`, SQLite) with its own CA.
+    pub fn start_registry() -> Node {
+        Self::start_with(Backend::Sqlite, &["--role", "registry"]).expect("SQLite is always available")
+    }
+
+    /// Starts a node with further `medgate serve` arguments.
+    pub fn start_with(backend: Backend, extra: &[&str]) -> Option<Node> {
+        let extra_args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let dir = crate::support::temp_dir();
         let data = dir.path().join("data");
         let (postgres_database, database_url) = match backend {
@@ -92,12 +105,13 @@ impl Node {
             }
         };
         let mut node = Node {
-            child: spawn(&data, database_url.as_deref(), "127.0.0.1:0"),
+            child: spawn(&data, database_url.as_deref(), "127.0.0.1:0", &extra_args),
             port: 0,
             dir,
             data,
             database_url,
             postgres_database,
+            extra_args,
         };
         node.port = read_port(&mut node.child);
         Some(node)
@@ -105,7 +119,12 @@ impl Node {
 
     /// Starts again on the same data folder and port (after `kill`).
     pub fn restart(&mut self) {
-        self.child = spawn(&self.data, self.database_url.as_deref(), &format!("127.0.0.1:{}", self.port));
+        self.child = spawn(
+            &self.data,
+            self.database_url.as_deref(),
+            &format!("127.0.0.1:{}", self.port),
+            &self.extra_args,
+        );
         read_port(&mut self.child);
     }
 
@@ -177,10 +196,11 @@ impl Drop for Node {
     }
 }
 
-fn spawn(data: &Path, database_url: Option<&str>, listen: &str) -> Child {
+fn spawn(data: &Path, database_url: Option<&str>, listen: &str, extra: &[String]) -> Child {
     let mut command = medgate();
     command
         .args(["serve", "--data", &data.to_string_lossy(), "--listen", listen])
+        .args(extra)
         .env("MEDGATE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

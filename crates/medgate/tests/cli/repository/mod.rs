@@ -4,9 +4,14 @@
 pub mod harness;
 
 mod account;
+mod audit;
 mod agent;
 mod crash;
 mod connect_check;
+mod consents;
 mod documents;
+mod fhir;
+mod national;
 mod organisation;
+mod portal;
 mod python_client;

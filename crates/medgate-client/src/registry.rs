@@ -1,0 +1,305 @@
+//! The repository's client for the national registry: mutual TLS with a tenant's national
+//! TLS certificate and every request signed (RFC 9421) with its national WSS key, both held
+//! in memory (the repository keeps them encrypted in its database). Failures are sorted into
+//! what the repository must tell its tenant: the registry did not answer, took too long,
+//! refused the certificate in the handshake, is not the registry the CA file names, or
+//! answered with a refusal of its own.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::Method;
+use medgate_httpsig::{sign_request, SignOptions};
+use medgate_ids::TenantId;
+use medgate_pki::{Certificate, PrivateKey};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::transport::TENANT_HEADER;
+
+/// A tenant's national certificates and keys, in memory.
+pub struct RegistryCredentials {
+    /// The national TLS certificate first, then any chain.
+    pub tls_chain: Vec<Certificate>,
+    pub tls_key: PrivateKey,
+    pub wss_certificate: Certificate,
+    pub wss_key: PrivateKey,
+}
+
+/// Why a registry call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// Our own side: a URL, key or CA file that cannot be used.
+    #[error("{0}")]
+    Setup(String),
+    /// Nothing answered (connection refused, name not resolved, connection reset).
+    #[error("the registry at {url} did not answer ({cause})")]
+    Unreachable { url: String, cause: String },
+    /// No answer within the time limit.
+    #[error("the registry at {url} did not answer within {seconds} s")]
+    Timeout { url: String, seconds: u64 },
+    /// The registry refused the national TLS certificate during the handshake.
+    #[error(
+        "the registry at {url} refused the national TLS certificate during the TLS handshake \
+         ({detail}): it was revoked, or it is not issued by the registry's CA"
+    )]
+    CertificateRefused { url: String, detail: String },
+    /// The server is not the registry the configured CA file vouches for.
+    #[error(
+        "the server at {url} is not trusted as the registry: its certificate is not issued by \
+         the CA in the repository's [registry] ca_file ({detail})"
+    )]
+    ServerNotTrusted { url: String, detail: String },
+    /// The registry answered with an error of its own.
+    #[error("the registry refused the request: {} ({status} {code})", .message.trim_end_matches('.'))]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The registry answered something that is not the expected JSON.
+    #[error("the registry at {url} gave an answer that cannot be read ({detail})")]
+    BadAnswer { url: String, detail: String },
+}
+
+impl RegistryError {
+    /// The registry's error code, when it answered with one.
+    pub fn registry_code(&self) -> Option<&str> {
+        match self {
+            RegistryError::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// A connected, signing client for one tenant's national credentials.
+pub struct RegistryClient {
+    http: reqwest::Client,
+    base: url::Url,
+    tenant: TenantId,
+    wss_key: PrivateKey,
+    keyid: String,
+    timeout: Duration,
+}
+
+impl RegistryClient {
+    /// Prepares mutual TLS with `credentials.tls_chain` / `tls_key`, trusting only `trust`
+    /// (the registry's CA) for the server.
+    pub fn new(
+        base: &url::Url,
+        trust: &[Certificate],
+        tenant: &TenantId,
+        credentials: RegistryCredentials,
+        timeout: Duration,
+    ) -> Result<Self, RegistryError> {
+        let setup = |message: String| RegistryError::Setup(message);
+        if base.scheme() != "https" {
+            return Err(setup(format!(
+                "registry URL {base}: must start with https://"
+            )));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        for certificate in trust {
+            roots
+                .add(CertificateDer::from(certificate.der().to_vec()))
+                .map_err(|e| setup(format!("registry CA certificate not usable: {e}")))?;
+        }
+        let chain: Vec<CertificateDer<'static>> = credentials
+            .tls_chain
+            .iter()
+            .map(|c| CertificateDer::from(c.der().to_vec()))
+            .collect();
+        if chain.is_empty() {
+            return Err(setup("no national TLS certificate".to_owned()));
+        }
+        let key = PrivateKeyDer::Pkcs8(credentials.tls_key.pkcs8_der().to_vec().into());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| setup(format!("TLS: {e}")))?
+            .with_root_certificates(roots)
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| setup(format!("national TLS certificate not usable: {e}")))?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| setup(format!("HTTP client: {e}")))?;
+        let keyid = credentials
+            .wss_certificate
+            .summary()
+            .map_err(|e| setup(format!("national WSS certificate: {e}")))?
+            .serial_hex;
+        Ok(RegistryClient {
+            http,
+            base: base.clone(),
+            tenant: tenant.clone(),
+            wss_key: credentials.wss_key,
+            keyid,
+            timeout,
+        })
+    }
+
+    /// The registry's base URL.
+    pub fn base(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// Sends a signed request (JSON body when given) and parses the JSON answer of a 2xx
+    /// response; anything else is a [`RegistryError`].
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, RegistryError> {
+        let url = self.base.join(path_and_query).map_err(|e| {
+            RegistryError::Setup(format!("bad registry path '{path_and_query}': {e}"))
+        })?;
+        let body_bytes = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|e| RegistryError::Setup(format!("request body: {e}")))?;
+        let mut builder = http::Request::builder()
+            .method(method.clone())
+            .uri(url.as_str())
+            .header(TENANT_HEADER, self.tenant.as_str());
+        if body_bytes.is_some() {
+            builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        let (mut parts, ()) = builder
+            .body(())
+            .map_err(|e| RegistryError::Setup(format!("request: {e}")))?
+            .into_parts();
+        sign_request(
+            &mut parts,
+            body_bytes.as_deref(),
+            &self.wss_key,
+            &SignOptions::new(self.keyid.clone()),
+        )
+        .map_err(|e| RegistryError::Setup(format!("signing the request: {e}")))?;
+        let mut request = self.http.request(method, url.clone());
+        for (name, value) in &parts.headers {
+            request = request.header(name, value);
+        }
+        if let Some(bytes) = body_bytes {
+            request = request.body(bytes);
+        }
+        let response = request.send().await.map_err(|e| self.explain(&e))?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| self.explain(&e))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&bytes).map_err(|e| RegistryError::BadAnswer {
+                url: self.base.to_string(),
+                detail: format!("status {status}, not JSON: {e}"),
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct ErrorBody {
+            code: String,
+            message: String,
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(error) => Err(RegistryError::Refused {
+                status,
+                code: error.code,
+                message: error.message,
+            }),
+            Err(_) => Err(RegistryError::BadAnswer {
+                url: self.base.to_string(),
+                detail: format!(
+                    "status {status}: {}",
+                    String::from_utf8_lossy(&bytes)
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
+                ),
+            }),
+        }
+    }
+
+    /// Sorts a transport failure into what the tenant must be told.
+    fn explain(&self, error: &reqwest::Error) -> RegistryError {
+        let url = self.base.to_string();
+        if error.is_timeout() {
+            return RegistryError::Timeout {
+                url,
+                seconds: self.timeout.as_secs().max(1),
+            };
+        }
+        let mut chain = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        classify(url, &chain, self.timeout.as_secs().max(1))
+    }
+}
+
+/// Sorts the text of a transport error chain (see [`RegistryClient::send`]).
+fn classify(url: String, chain: &str, timeout_seconds: u64) -> RegistryError {
+    let last = chain.rsplit(": ").next().unwrap_or(chain).to_owned();
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("invalid peer certificate")
+        || lower.contains("unknownissuer")
+        || lower.contains("unknown issuer")
+        || lower.contains("notvalidforname")
+    {
+        RegistryError::ServerNotTrusted { url, detail: last }
+    } else if lower.contains("alert") || lower.contains("certificaterequired") {
+        RegistryError::CertificateRefused { url, detail: last }
+    } else if lower.contains("connection refused") {
+        RegistryError::Unreachable {
+            url,
+            cause: "connection refused".to_owned(),
+        }
+    } else if lower.contains("dns error") || lower.contains("failed to lookup") {
+        RegistryError::Unreachable {
+            url,
+            cause: "the host name cannot be resolved".to_owned(),
+        }
+    } else if lower.contains("timed out") {
+        RegistryError::Timeout {
+            url,
+            seconds: timeout_seconds,
+        }
+    } else {
+        RegistryError::Unreachable { url, cause: last }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_failures_are_sorted_by_cause() {
+        let url = "https://127.0.0.1:9/".to_owned();
+        let refused = classify(
+            url.clone(),
+            "error sending request: client error (Connect): tcp connect error: Connection refused (os error 111)",
+            10,
+        );
+        assert_eq!(
+            refused.to_string(),
+            "the registry at https://127.0.0.1:9/ did not answer (connection refused)"
+        );
+        let revoked = classify(
+            url.clone(),
+            "error sending request: connection error: received fatal alert: CertificateRevoked",
+            10,
+        );
+        assert!(
+            matches!(revoked, RegistryError::CertificateRefused { ref detail, .. } if detail == "CertificateRevoked")
+        );
+        let untrusted = classify(
+            url,
+            "error sending request: invalid peer certificate: UnknownIssuer",
+            10,
+        );
+        assert!(matches!(untrusted, RegistryError::ServerNotTrusted { .. }));
+        assert!(untrusted.to_string().contains("[registry] ca_file"));
+    }
+}

@@ -1,0 +1,41 @@
+//! The national registry node (`medgate serve --role registry`): repositories register with
+//! national certificates issued by the registry's own CA, index their documents' XDS
+//! DocumentEntry metadata, and find entries by patient across all repositories. This router
+//! is the registry's whole HTTP surface; the repository API is not served here (and the
+//! repository router does not serve this one).
+//!
+//! `entry` holds the DocumentEntry JSON both sides speak; `handlers` the routes.
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+
+use crate::state::AppState;
+
+pub mod entry;
+pub mod handlers;
+pub mod openapi;
+
+/// Largest request body the registry accepts (entries and registrations are small).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The registry's router with its state.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(crate::routes::health))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/registry/repositories", post(handlers::register))
+        .route(
+            "/api/v1/registry/repositories/self",
+            delete(handlers::deregister),
+        )
+        .route("/api/v1/registry/entries", get(handlers::find))
+        .route(
+            "/api/v1/registry/entries/{unique_id}",
+            put(handlers::put_entry).delete(handlers::withdraw_entry),
+        )
+        .fallback(crate::routes::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(crate::routes::log_request))
+        .with_state(state)
+}

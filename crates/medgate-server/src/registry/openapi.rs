@@ -1,0 +1,83 @@
+//! The registry's OpenAPI 3.1 document, served at `/api/v1/openapi.json` by a registry node.
+//! Written by hand (assets/registry-openapi.json); the tests keep it and the registry router
+//! in step in both directions.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+
+/// The document, as stored.
+pub const OPENAPI_JSON: &str = include_str!("../../assets/registry-openapi.json");
+
+/// `GET /api/v1/openapi.json` on a registry node.
+pub async fn document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// Every `.route("…")` in the registry router's source.
+    fn router_paths() -> Vec<String> {
+        let source = include_str!("mod.rs");
+        let mut paths = Vec::new();
+        let mut rest = source;
+        while let Some(start) = rest.find(".route(") {
+            rest = &rest[start + ".route(".len()..];
+            let Some(open) = rest.find('"') else { break };
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('"') else { break };
+            paths.push(after[..close].to_owned());
+            rest = &after[close..];
+        }
+        paths
+    }
+
+    #[test]
+    fn the_document_describes_every_registry_route_and_no_other() {
+        let document: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        assert_eq!(document["openapi"], "3.1.0");
+        let documented = document["paths"].as_object().unwrap();
+        let routes = router_paths();
+        assert_eq!(routes.len(), 6, "{routes:?}");
+        for route in &routes {
+            assert!(
+                documented.contains_key(route),
+                "route {route} is not in registry-openapi.json"
+            );
+        }
+        for path in documented.keys() {
+            assert!(
+                routes.contains(path),
+                "registry-openapi.json documents {path}, which the registry router lacks"
+            );
+        }
+    }
+
+    #[test]
+    fn the_repository_and_registry_apis_do_not_overlap() {
+        let registry: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        let repository: serde_json::Value =
+            serde_json::from_str(crate::routes::openapi::OPENAPI_JSON).unwrap();
+        let shared = ["/healthz", "/api/v1/openapi.json"];
+        for path in registry["paths"].as_object().unwrap().keys() {
+            if !shared.contains(&path.as_str()) {
+                assert!(
+                    repository["paths"].get(path).is_none(),
+                    "{path} is in both APIs"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        let document: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        for piece in OPENAPI_JSON.split("\"#/components/schemas/").skip(1) {
+            let name = piece.split('"').next().unwrap();
+            assert!(schemas.contains_key(name), "unresolved $ref {name}");
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! A real browser for the web page tests: headless Chromium driven over WebDriver by
+//! chromedriver (Debian's `chromium` and `chromium-driver`, which `scripts/test` installs),
+//! through fantoccini. Each [`Browser`] has its own chromedriver on a free loopback port and
+//! its own Chromium profile, so tests run in parallel; both end when it is dropped.
+//!
+//! The server's certificate comes from the node's own CA, so the session accepts it
+//! (`acceptInsecureCerts`); nothing else about TLS is relaxed. Without Chromium the tests
+//! that need it are skipped with a loud message, except under `CI=true`, where they fail.
+//!
+//! The methods are synchronous (the test suite is) and panic with the page's address on any
+//! WebDriver failure, so a failing test says where it was.
+#![allow(dead_code)]
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+/// Where screenshots go: `target/screenshots/` of the workspace.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+fn find_any(names: &[&str]) -> Option<PathBuf> {
+    names.iter().find_map(|name| {
+        let absolute = Path::new(name);
+        if absolute.is_absolute() {
+            absolute.is_file().then(|| absolute.to_path_buf())
+        } else {
+            which(name)
+        }
+    })
+}
+
+/// Says loudly that the browser is missing; a failure under CI=true.
+fn unavailable(what: &str) {
+    let message = format!(
+        "{what} is not installed; the browser tests need Debian's chromium and chromium-driver \
+         (`apt-get install -y chromium chromium-driver`, which scripts/test does)"
+    );
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{message} (CI=true, so this is a failure, not a skip)");
+    }
+    eprintln!("\n*** SKIPPED: {message} ***\n");
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// A headless Chromium session.
+pub struct Browser {
+    runtime: tokio::runtime::Runtime,
+    client: Option<Client>,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a Chromium session at 1280×800; `None` after a loud skip
+    /// notice when Chromium or chromedriver is not installed (a failure under CI=true).
+    pub fn start() -> Option<Browser> {
+        let Some(driver_program) = find_any(&["/usr/bin/chromedriver", "chromedriver"]) else {
+            unavailable("chromedriver");
+            return None;
+        };
+        let Some(chromium) = find_any(&[
+            "/usr/bin/chromium",
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+        ]) else {
+            unavailable("Chromium");
+            return None;
+        };
+        let port = free_port();
+        let driver = Command::new(&driver_program)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let profile = tempfile::tempdir().expect("browser profile folder");
+        let capabilities = json!({
+            "browserName": "chrome",
+            "acceptInsecureCerts": true,
+            "goog:chromeOptions": {
+                "binary": chromium.to_string_lossy(),
+                // Pages choose their language from Accept-Language first; tests expect Polish.
+                "prefs": { "intl.accept_languages": "pl-PL,pl" },
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--disable-extensions",
+                    "--no-first-run",
+                    "--no-default-browser-check",
+                    "--lang=pl-PL",
+                    "--window-size=1280,800",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!("a JSON object")
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = runtime
+            .block_on(
+                ClientBuilder::new(connector)
+                    .capabilities(capabilities)
+                    .connect(&format!("http://127.0.0.1:{port}")),
+            )
+            .unwrap_or_else(|e| panic!("a Chromium session through chromedriver: {e}"));
+        Some(Browser {
+            runtime,
+            client: Some(client),
+            driver,
+            _profile: profile,
+        })
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("browser session open")
+    }
+
+    /// Where the browser is, for failure messages.
+    pub fn url(&self) -> String {
+        self.runtime
+            .block_on(self.client().current_url())
+            .map(|url| url.to_string())
+            .unwrap_or_else(|e| format!("<unknown: {e}>"))
+    }
+
+    /// Opens `url` and waits for the page to load.
+    pub fn goto(&self, url: &str) {
+        self.runtime
+            .block_on(self.client().goto(url))
+            .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    }
+
+    /// Types `text` into the element matching `css` (after clearing it).
+    pub fn fill(&self, css: &str, text: &str) {
+        let at = self.url();
+        self.runtime
+            .block_on(async {
+                let element = self.client().find(Locator::Css(css)).await?;
+                element.clear().await?;
+                element.send_keys(text).await
+            })
+            .unwrap_or_else(|e| panic!("filling {css} on {at}: {e}"));
+    }
+
+    /// Clicks the element matching `css` and waits for the navigation it starts.
+    pub fn click(&self, css: &str) {
+        let at = self.url();
+        self.runtime
+            .block_on(async {
+                let element = self.client().find(Locator::Css(css)).await?;
+                element.click().await
+            })
+            .unwrap_or_else(|e| panic!("clicking {css} on {at}: {e}"));
+    }
+
+    /// Clicks the link with exactly this text.
+    pub fn click_link(&self, text: &str) {
+        let at = self.url();
+        self.runtime
+            .block_on(async {
+                let element = self.client().find(Locator::LinkText(text)).await?;
+                element.click().await
+            })
+            .unwrap_or_else(|e| panic!("clicking link {text:?} on {at}: {e}"));
+    }
+
+    /// The visible text of the element matching `css`.
+    pub fn text(&self, css: &str) -> String {
+        let at = self.url();
+        self.runtime
+            .block_on(async {
+                let element = self.client().find(Locator::Css(css)).await?;
+                element.text().await
+            })
+            .unwrap_or_else(|e| panic!("reading {css} on {at}: {e}"))
+    }
+
+    /// True when an element matches `css`.
+    pub fn exists(&self, css: &str) -> bool {
+        self.runtime
+            .block_on(self.client().find(Locator::Css(css)))
+            .is_ok()
+    }
+
+    /// The page's HTML as the browser holds it.
+    pub fn source(&self) -> String {
+        self.runtime
+            .block_on(self.client().source())
+            .unwrap_or_else(|e| panic!("reading the page source: {e}"))
+    }
+
+    /// The page's title.
+    pub fn title(&self) -> String {
+        self.runtime
+            .block_on(self.client().title())
+            .unwrap_or_else(|e| panic!("reading the page title: {e}"))
+    }
+
+    /// Saves a PNG of the window as `target/screenshots/<name>.png`; returns its path.
+    pub fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self
+            .runtime
+            .block_on(self.client().screenshot())
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        assert!(
+            png.starts_with(b"\x89PNG"),
+            "screenshot {name} is not a PNG"
+        );
+        let path = screenshot_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("screenshot written");
+        path
+    }
+
+    /// Resizes the window (e.g. 390×844 for a phone).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.runtime
+            .block_on(self.client().set_window_size(width, height))
+            .unwrap_or_else(|e| panic!("resizing the window: {e}"));
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = self.runtime.block_on(client.close());
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}

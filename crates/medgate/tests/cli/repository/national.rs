@@ -1,0 +1,320 @@
+//! The national registry end to end: two real processes on loopback — a repository and a
+//! registry (`--role registry`), each with its own CA and data folder. The registry's
+//! operator issues national certificates from the registry CA (`pki csr`, `ca sign`,
+//! `pki p12`); the clinic registers, indexes a PIK document, finds it at the registry by
+//! PESEL, revokes, registers again; the registry goes down and comes back; the operator
+//! revokes a national certificate; deleting a document withdraws its entry.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::harness::{Backend, Clinic, Node};
+use crate::support::run_ok;
+
+const A: &str = "0000000000005010";
+const B: &str = "0000000000007020";
+const PESEL: &str = "62091599999";
+
+fn s(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// A PIK discharge document of patient [`PESEL`], or a loud skip when the examples are
+/// missing.
+fn pik_document() -> Option<PathBuf> {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/cda/pik/2.16.840.1.113883.3.4424.13.10.1.10-1.xml");
+    if file.is_file() {
+        Some(file)
+    } else {
+        eprintln!("\n*** SKIPPED: the PIK example {} is missing ***\n", file.display());
+        None
+    }
+}
+
+/// National certificates as the registry's operator issues them to a provider: the clinic
+/// makes the keys and CSRs, the registry CA signs, the clinic packs two PKCS#12 files.
+struct National {
+    tls_p12: String,
+    wss_p12: String,
+    password: String,
+    tls_serial: String,
+    dir: PathBuf,
+}
+
+fn issue_national(registry: &Node, clinic: &Clinic, name: &str) -> National {
+    let dir = clinic.dir.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_password = dir.join("key-password");
+    std::fs::write(&key_password, "national-key-secret\n").unwrap();
+    let password = dir.join("p12-password");
+    std::fs::write(&password, "national-p12-secret\n").unwrap();
+    run_ok(&[
+        "pki", "csr", "--tenant", &clinic.tenant, "--org", "Przychodnia Test", "--unit", "IT",
+        "--country", "PL", "--out", &s(&dir), "--algorithm", "p256",
+        "--password-file", &s(&key_password),
+    ]);
+    let ca_dir = registry.data.join("ca");
+    let mut tls_serial = String::new();
+    for kind in ["tls", "wss"] {
+        let signed = run_ok(&[
+            "ca", "sign", "--dir", &s(&ca_dir),
+            "--csr", &s(&dir.join(format!("{kind}.csr"))),
+            "--out", &s(&dir.join(format!("{kind}.pem"))),
+        ]);
+        if kind == "tls" {
+            tls_serial = signed
+                .lines()
+                .find_map(|line| line.trim().strip_prefix("serial:"))
+                .map(|serial| serial.trim().to_owned())
+                .unwrap_or_else(|| panic!("serial in: {signed}"));
+        }
+        run_ok(&[
+            "pki", "p12", "--cert", &s(&dir.join(format!("{kind}.pem"))),
+            "--key", &s(&dir.join(format!("{kind}.key"))),
+            "--key-password-file", &s(&key_password),
+            "--chain", &s(&registry.ca()),
+            "--password-file", &s(&password),
+            "--out", &s(&dir.join(format!("{kind}.p12"))),
+        ]);
+    }
+    National {
+        tls_p12: s(&dir.join("tls.p12")),
+        wss_p12: s(&dir.join("wss.p12")),
+        password: s(&password),
+        tls_serial,
+        dir,
+    }
+}
+
+fn register_args(national: &National) -> Vec<&str> {
+    vec![
+        "national", "register", "--tls-p12", &national.tls_p12, "--wss-p12", &national.wss_p12,
+        "--password-file", &national.password,
+    ]
+}
+
+fn national_id(clinic: &Clinic) -> Value {
+    clinic.account()["national_repository_id"].clone()
+}
+
+fn metadata(clinic: &Clinic, id: &str) -> Value {
+    json(&clinic.run_ok(&["search", "--json", "--patient", PESEL]))["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("document {id} not found"))
+}
+
+fn found_ids(clinic: &Clinic) -> Vec<String> {
+    let answer = json(&clinic.run_ok(&["national", "find", "--patient", PESEL, "--json"]));
+    answer["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["uniqueId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Replaces the `extension` of the first `<marker` element after `<ClinicalDocument`.
+fn with_extension(text: &str, marker: &str, extension: &str) -> String {
+    let start = text.find("<ClinicalDocument").unwrap();
+    let element = start + text[start..].find(marker).unwrap();
+    let at = element + text[element..].find("extension=\"").unwrap() + "extension=\"".len();
+    let end = at + text[at..].find('"').unwrap();
+    format!("{}{extension}{}", &text[..at], &text[end..])
+}
+
+/// Uploads the PIK document as a new document (fresh id and setId), so one file serves
+/// several documents.
+fn put_copy(clinic: &Clinic, source: &Path, extension: &str) -> String {
+    let text = std::fs::read_to_string(source).unwrap();
+    let changed = with_extension(&with_extension(&text, "<id ", extension), "<setId ", extension);
+    let file = clinic.dir.join(format!("pik-{extension}.xml"));
+    std::fs::write(&file, changed).unwrap();
+    let stored = json(&clinic.run_ok(&["put", &s(&file), "--json"]));
+    stored["document"]["id"].as_str().unwrap().to_owned()
+}
+
+fn curl_code(url: &str, ca: &Path) -> String {
+    let output = Command::new("curl")
+        .args(["-s", "--cacert", &s(ca), url])
+        .output()
+        .expect("curl runs");
+    let body = String::from_utf8_lossy(&output.stdout).into_owned();
+    json(&body)["code"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn register_index_find_revoke_and_survive_a_registry_outage() {
+    let Some(pik) = pik_document() else { return };
+    let mut registry = Node::start_registry();
+    let repository = Node::start_with(
+        Backend::Sqlite,
+        &["--registry-url", &registry.url(), "--registry-ca-file", &s(&registry.ca())],
+    )
+    .unwrap();
+    // Each node serves its own API only.
+    assert_eq!(curl_code(&format!("{}/api/v1/account", registry.url()), &registry.ca()), "no_such_route");
+    assert_eq!(
+        curl_code(&format!("{}/api/v1/registry/entries?patient={PESEL}", repository.url()), &repository.ca()),
+        "no_such_route"
+    );
+
+    let clinic = repository.enroll(A, 50, 100);
+    let national = issue_national(&registry, &clinic, "national");
+    let document = put_copy(&clinic, &pik, "100001");
+
+    // Not registered yet: nothing to index with.
+    let error = clinic.run_fails(&["index", &document]);
+    assert!(error.contains("409 not_registered_nationally") && error.contains("national register"), "{error}");
+
+    // Bad uploads are refused by name and change nothing.
+    let wrong_password = national.dir.join("wrong-password");
+    std::fs::write(&wrong_password, "not-it\n").unwrap();
+    let mut args = register_args(&national);
+    let wrong = s(&wrong_password);
+    args[7] = &wrong;
+    let error = clinic.run_fails(&args);
+    assert!(error.contains("400 wrong_p12_password") && error.contains("tls_p12"), "{error}");
+    assert!(!error.contains("not-it"), "the password is never echoed: {error}");
+    let swapped = [
+        "national", "register", "--tls-p12", &national.wss_p12, "--wss-p12", &national.tls_p12,
+        "--password-file", &national.password,
+    ];
+    let error = clinic.run_fails(&swapped);
+    assert!(error.contains("400 wrong_certificate_kind") && error.contains("CN=0000000000005010 TLS"), "{error}");
+    // The repository's own tenant certificates are not national ones.
+    let tenant_p12 = clinic.dir.join("tenant-tls.p12");
+    run_ok(&[
+        "pki", "p12", "--cert", &clinic.path("certs/tls.pem"), "--key", &clinic.path("certs/tls.key"),
+        "--key-password-file", &clinic.path("password"), "--password-file", &national.password,
+        "--out", &s(&tenant_p12),
+    ]);
+    let error = clinic.run_fails(&[
+        "national", "register", "--tls-p12", &s(&tenant_p12), "--wss-p12", &national.wss_p12,
+        "--password-file", &national.password,
+    ]);
+    assert!(error.contains("400 certificate_not_from_registry_ca"), "{error}");
+    assert_eq!(national_id(&clinic), Value::Null);
+
+    // Register: the registry answers the national repository id; the account shows it.
+    let log = clinic.run_ok(&register_args(&national));
+    assert!(log.contains("National certificates accepted."), "{log}");
+    assert!(log.contains("National repository id: 2.999.1.5.1."), "{log}");
+    assert_eq!(national_id(&clinic), "2.999.1.5.1");
+    let account = clinic.run_ok(&["account"]);
+    assert!(account.contains("National repository id: 2.999.1.5.1"), "{account}");
+
+    // Index the PIK document; it shows as indexed; the registry finds it by PESEL and points
+    // back to this repository.
+    assert_eq!(metadata(&clinic, &document)["indexed"], false);
+    let indexed = clinic.run_ok(&["index", &document]);
+    assert!(indexed.contains(&format!("indexed {document} in the national registry (repository 2.999.1.5.1)")), "{indexed}");
+    let shown = metadata(&clinic, &document);
+    assert_eq!(shown["indexed"], true);
+    assert!(shown["indexed_at"].is_string());
+    let answer = json(&clinic.run_ok(&["national", "find", "--patient", PESEL, "--json"]));
+    let entry = &answer["entries"][0];
+    assert_eq!(answer["total"], 1, "{answer}");
+    assert_eq!(entry["uniqueId"], document.as_str());
+    assert_eq!(entry["patientId"]["extension"], PESEL);
+    assert_eq!(entry["patientId"]["root"], "2.16.840.1.113883.3.4424.1.1.616");
+    assert_eq!(entry["repositoryUniqueId"], "2.999.1.5.1");
+    assert_eq!(entry["repository_url"], repository.url());
+    assert_eq!(entry["sha256"], shown["sha256"]);
+    assert_eq!(entry["hash"], shown["sha1"]);
+    assert_eq!(entry["size"], shown["size"]);
+    assert_eq!(entry["typeCode"]["code"], shown["type_code"]);
+    let table = clinic.run_ok(&["national", "find", "--patient", PESEL]);
+    assert!(table.contains(&document) && table.contains("2.999.1.5.1") && table.contains("1 entries"), "{table}");
+
+    // Revoke: deregistered, entry withdrawn, id gone; indexing is refused.
+    let revoked = clinic.run_ok(&["national", "revoke"]);
+    assert!(revoked.contains("deregistered repository 2.999.1.5.1") && revoked.contains("1 entries withdrawn"), "{revoked}");
+    assert_eq!(national_id(&clinic), Value::Null);
+    assert_eq!(metadata(&clinic, &document)["indexed"], false);
+    let error = clinic.run_fails(&["index", &document]);
+    assert!(error.contains("409 not_registered_nationally"), "{error}");
+    let error = clinic.run_fails(&["national", "find", "--patient", PESEL]);
+    assert!(error.contains("409 not_registered_nationally"), "{error}");
+
+    // Register again: the same national id; indexing is accepted.
+    let log = clinic.run_ok(&register_args(&national));
+    assert!(log.contains("National repository id: 2.999.1.5.1."), "{log}");
+    clinic.run_ok(&["index", &document]);
+    assert_eq!(found_ids(&clinic), std::slice::from_ref(&document));
+
+    // The registry goes down: every call says so, and nothing changes.
+    let other = repository.enroll(B, 50, 100);
+    let other_national = issue_national(&registry, &other, "national");
+    let second = put_copy(&clinic, &pik, "100002");
+    registry.kill();
+    let error = other.run_fails(&register_args(&other_national));
+    assert!(
+        error.contains("502 registry_unreachable")
+            && error.contains(&format!("could not get the national repository id: the registry at {}/ did not answer (connection refused); nothing was changed, try again", registry.url())),
+        "{error}"
+    );
+    assert_eq!(national_id(&other), Value::Null);
+    let error = clinic.run_fails(&["index", &second]);
+    assert!(error.contains("502 registry_unreachable") && error.contains("the document was not indexed"), "{error}");
+    assert_eq!(metadata(&clinic, &second)["indexed"], false);
+    let error = clinic.run_fails(&["delete", &document]);
+    assert!(error.contains("502 registry_unreachable") && error.contains("the document was not deleted"), "{error}");
+    assert_eq!(metadata(&clinic, &document)["indexed"], true, "the document is still there");
+    let error = clinic.run_fails(&["national", "revoke"]);
+    assert!(error.contains("502 registry_unreachable"), "{error}");
+    assert_eq!(national_id(&clinic), "2.999.1.5.1");
+
+    // Back up: the same commands work.
+    registry.restart();
+    let log = other.run_ok(&register_args(&other_national));
+    assert!(log.contains("National repository id: 2.999.1.5.2."), "{log}");
+    clinic.run_ok(&["index", &second]);
+    let mut found = found_ids(&clinic);
+    found.sort();
+    let mut expected = vec![document.clone(), second.clone()];
+    expected.sort();
+    assert_eq!(found, expected);
+
+    // Deleting a document withdraws its entry.
+    clinic.run_ok(&["delete", &document]);
+    assert_eq!(found_ids(&clinic), std::slice::from_ref(&second));
+    assert_eq!(found_ids(&other), std::slice::from_ref(&second), "another repository sees the same registry");
+
+    // The registry's operator revokes the national TLS certificate: refused at once, with
+    // the reason, and nothing changes.
+    run_ok(&["ca", "revoke", "--dir", &s(&registry.data.join("ca")), "--serial", &national.tls_serial]);
+    let third = put_copy(&clinic, &pik, "100003");
+    let error = clinic.run_fails(&["index", &third]);
+    assert!(
+        error.contains("403 registry_refused")
+            && error.contains("the document was not indexed")
+            && error.contains(&format!("national TLS certificate {} was revoked", national.tls_serial)),
+        "{error}"
+    );
+    assert_eq!(metadata(&clinic, &third)["indexed"], false);
+    assert_eq!(national_id(&clinic), "2.999.1.5.1");
+    // After a restart the registry's TLS layer itself refuses the revoked certificate (its
+    // CRL is rebuilt at startup); the message says so.
+    registry.kill();
+    registry.restart();
+    let error = clinic.run_fails(&["index", &third]);
+    assert!(
+        error.contains("403 registry_refused_certificate")
+            && error.contains("refused the national TLS certificate during the TLS handshake"),
+        "{error}"
+    );
+    assert_eq!(metadata(&clinic, &third)["indexed"], false);
+    // The other repository is not affected.
+    assert_eq!(found_ids(&other), [second]);
+}
