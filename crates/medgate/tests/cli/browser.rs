@@ -185,26 +185,45 @@ impl Browser {
             .unwrap_or_else(|e| panic!("filling {css} on {at}: {e}"));
     }
 
-    /// Clicks the element matching `css` and waits for the navigation it starts.
+    /// Clicks the element matching `css`. A link or a submit button navigates (these pages
+    /// have no scripts), so the click waits until the old page is gone; the commands after
+    /// it then wait for the new page to load. Other elements (a checkbox, a label) are only
+    /// clicked.
     pub fn click(&self, css: &str) {
-        let at = self.url();
-        self.runtime
-            .block_on(async {
-                let element = self.client().find(Locator::Css(css)).await?;
-                element.click().await
-            })
-            .unwrap_or_else(|e| panic!("clicking {css} on {at}: {e}"));
+        self.click_located(Locator::Css(css), css);
     }
 
-    /// Clicks the link with exactly this text.
+    /// Clicks the link with exactly this text and waits for the page it opens.
     pub fn click_link(&self, text: &str) {
+        self.click_located(Locator::LinkText(text), &format!("link {text:?}"));
+    }
+
+    fn click_located(&self, locator: Locator<'_>, what: &str) {
         let at = self.url();
         self.runtime
             .block_on(async {
-                let element = self.client().find(Locator::LinkText(text)).await?;
-                element.click().await
+                let element = self.client().find(locator).await?;
+                let tag = element.tag_name().await?.to_ascii_lowercase();
+                let kind = element.attr("type").await?.unwrap_or_default().to_ascii_lowercase();
+                let navigates = tag == "a"
+                    || (tag == "button" && kind != "button" && kind != "reset")
+                    || (tag == "input" && (kind == "submit" || kind == "image"));
+                let old_page = self.client().find(Locator::Css("html")).await?;
+                element.click().await?;
+                if navigates {
+                    // The click returns before the navigation has begun: wait until the
+                    // old document's root is stale.
+                    let deadline = Instant::now() + Duration::from_secs(30);
+                    while old_page.tag_name().await.is_ok() {
+                        if Instant::now() > deadline {
+                            panic!("clicking {what} on {at}: no new page after 30 s");
+                        }
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+                Ok::<(), fantoccini::error::CmdError>(())
             })
-            .unwrap_or_else(|e| panic!("clicking link {text:?} on {at}: {e}"));
+            .unwrap_or_else(|e| panic!("clicking {what} on {at}: {e}"));
     }
 
     /// The visible text of the element matching `css`.
