@@ -47,3 +47,27 @@ pub fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
     })?;
     Ok(date.midnight().assume_utc())
 }
+
+/// Prints a table: the headings, then one line per row, each column as wide as its widest
+/// cell (counted in characters, so Polish letters line up), two spaces apart.
+pub fn print_table<const N: usize>(headings: [&str; N], rows: &[[String; N]]) {
+    let mut widths = headings.map(|heading| heading.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let padded: Vec<String> = cells
+            .zip(widths)
+            .map(|(cell, width)| {
+                format!("{cell}{}", " ".repeat(width.saturating_sub(cell.chars().count())))
+            })
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(&mut headings.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+}

@@ -20,18 +20,7 @@ mod tests {
 
     /// Every `.route("…")` in the registry router's source.
     fn router_paths() -> Vec<String> {
-        let source = include_str!("mod.rs");
-        let mut paths = Vec::new();
-        let mut rest = source;
-        while let Some(start) = rest.find(".route(") {
-            rest = &rest[start + ".route(".len()..];
-            let Some(open) = rest.find('"') else { break };
-            let after = &rest[open + 1..];
-            let Some(close) = after.find('"') else { break };
-            paths.push(after[..close].to_owned());
-            rest = &after[close..];
-        }
-        paths
+        crate::routes::openapi::tests::route_paths_in(include_str!("mod.rs"))
     }
 
     #[test]

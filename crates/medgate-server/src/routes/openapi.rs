@@ -15,12 +15,17 @@ pub async fn document() -> impl IntoResponse {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Every `.route("…")` in the router source.
     fn router_paths() -> Vec<String> {
-        let source = include_str!("mod.rs");
+        route_paths_in(include_str!("mod.rs"))
+    }
+
+    /// Every path given to `.route(` in a router's source text; the registry's router
+    /// test uses it too.
+    pub(crate) fn route_paths_in(source: &str) -> Vec<String> {
         let mut paths = Vec::new();
         let mut rest = source;
         while let Some(start) = rest.find(".route(") {

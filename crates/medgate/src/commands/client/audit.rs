@@ -60,26 +60,7 @@ pub async fn list(client: &ClientArgs, args: &AuditArgs) -> anyhow::Result<ExitC
     let headings = [
         "SEQ", "TIME", "ACTION", "TARGET", "PATIENT", "ACTOR", "ORIGIN",
     ];
-    let mut widths = headings.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    println!("{}", line(&headings.map(str::to_owned)));
-    for row in &rows {
-        println!("{}", line(row));
-    }
+    crate::output::print_table(headings, &rows);
     if let Some(before) = answer["next_before"].as_u64() {
         println!("(more: --before {before})");
     }

@@ -292,29 +292,7 @@ fn print_table(answer: &Value) {
         "RECIPIENT",
         "PURPOSE",
     ];
-    let mut widths = headings.map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| {
-                format!(
-                    "{cell}{}",
-                    " ".repeat(width.saturating_sub(cell.chars().count()))
-                )
-            })
-            .collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(headings.iter().map(|h| (*h).to_owned()).collect());
-    for row in rows {
-        line(row.to_vec());
-    }
+    crate::output::print_table(headings, &rows);
     if consents.is_empty() {
         println!("no consents");
     }

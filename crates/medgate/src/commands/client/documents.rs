@@ -500,29 +500,7 @@ fn print_table(answer: &Value, offset: u32) {
     let headings = [
         "DATE", "ID", "TYPE", "TITLE", "PATIENT", "AUTHOR", "STORED", "CONSENT",
     ];
-    let mut widths = headings.map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| {
-                format!(
-                    "{cell}{}",
-                    " ".repeat(width.saturating_sub(cell.chars().count()))
-                )
-            })
-            .collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(headings.iter().map(|h| (*h).to_owned()).collect());
-    for row in rows {
-        line(row.to_vec());
-    }
+    crate::output::print_table(headings, &rows);
     let total = answer["total"].as_u64().unwrap_or(0);
     if documents.is_empty() {
         println!("no documents found ({total} match)");

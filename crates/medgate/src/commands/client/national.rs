@@ -204,34 +204,15 @@ fn print_entries(answer: &Value) {
         })
         .collect();
     let headings = ["DATE", "ID", "TYPE", "TITLE", "REPOSITORY", "URL"];
-    let mut widths = headings.map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| {
-                format!(
-                    "{cell}{}",
-                    " ".repeat(width.saturating_sub(cell.chars().count()))
-                )
-            })
-            .collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
     if entries.is_empty() {
         println!("no entries found in the national registry");
         return;
     }
-    line(headings.iter().map(|h| (*h).to_owned()).collect());
-    for row in rows {
-        line(row.to_vec());
+    crate::output::print_table(headings, &rows);
+    match entries.len() {
+        1 => println!("1 entry in the national registry"),
+        n => println!("{n} entries in the national registry"),
     }
-    println!("{} entries in the national registry", entries.len());
 }
 
 pub async fn index(args: &ClientArgs, index: &IndexArgs) -> anyhow::Result<ExitCode> {

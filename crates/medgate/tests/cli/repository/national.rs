@@ -235,7 +235,7 @@ fn register_index_find_revoke_and_survive_a_registry_outage() {
     assert_eq!(entry["size"], shown["size"]);
     assert_eq!(entry["typeCode"]["code"], shown["type_code"]);
     let table = clinic.run_ok(&["national", "find", "--patient", PESEL]);
-    assert!(table.contains(&document) && table.contains("2.999.1.5.1") && table.contains("1 entries"), "{table}");
+    assert!(table.contains(&document) && table.contains("2.999.1.5.1") && table.contains("1 entry in the national registry"), "{table}");
 
     // Revoke: deregistered, entry withdrawn, id gone; indexing is refused.
     let revoked = clinic.run_ok(&["national", "revoke"]);
