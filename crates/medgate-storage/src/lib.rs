@@ -46,6 +46,9 @@ pub use error::{BackendError, ContentError, MetadataError, SweepError};
 pub use metadata::audit::{
     AuditEntry, AuditFault, AuditOrigin, AuditProblem, AuditVerification, NewAuditEntry,
 };
+pub use metadata::certificate_requests::{
+    CertificateRequest, CertificateRequestError, NewCertificateRequest, RequestStatus,
+};
 pub use metadata::certificates::{
     CertificateKind, CertificateOwner, CertificateStatus, NewCertificate, TenantCertificate,
 };

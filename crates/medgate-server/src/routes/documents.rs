@@ -157,18 +157,29 @@ pub async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     let caller = incoming.signed_caller(&state, &body).await?;
     let document_id = path_document_id(id)?;
+    delete_document(&state, &caller, &document_id).await?;
+    Ok(Json(json!({ "deleted": document_id.as_str() })))
+}
+
+/// Deletes the caller's document for good (shared with the archive web page): the registry
+/// entry, the metadata, then the content, audited; 404 when the caller has no such document.
+pub(crate) async fn delete_document(
+    state: &AppState,
+    caller: &Caller,
+    document_id: &DocumentId,
+) -> Result<(), ApiError> {
     // The patient, for the audit entry (the patient's access log shows the deletion).
     let patient = state
         .metadata
-        .get_document(&caller.tenant.id, &document_id)
+        .get_document(&caller.tenant.id, document_id)
         .await
         .map_err(|e| ApiError::internal("reading document metadata", &e))?
         .map(|document| document.metadata.patient.extension);
     // An indexed document's registry entry goes first; if it cannot, nothing is deleted.
-    super::national::withdraw_before_delete(&state, &caller, &document_id).await?;
+    super::national::withdraw_before_delete(state, caller, document_id).await?;
     let key = state
         .metadata
-        .delete_document(&caller.tenant.id, &document_id)
+        .delete_document(&caller.tenant.id, document_id)
         .await
         .map_err(|e| ApiError::internal("deleting a document", &e))?
         .ok_or_else(|| ApiError::not_found("document"))?;
@@ -178,15 +189,14 @@ pub async fn delete(
         tracing::warn!(%error, content_key = %key, "content of a deleted document not removed");
     }
     audit_patient(
-        &state,
-        &caller,
+        state,
+        caller,
         "document.delete",
         document_id.as_str(),
         patient.as_deref(),
         String::new(),
     )
-    .await?;
-    Ok(Json(json!({ "deleted": document_id.as_str() })))
+    .await
 }
 
 /// Stores content then metadata; undoes the content when the metadata is refused.
@@ -831,6 +841,33 @@ pub async fn export(
     let caller = incoming.caller(&state).await?;
     let document = find(&state, &caller, id).await?;
     let bytes = checked_content(&state, &document).await?;
+    let (file_name, archive) = export_zip(&document, bytes).await?;
+    let metadata = &document.metadata;
+    audit_patient(
+        &state,
+        &caller,
+        "document.export",
+        metadata.document_id.as_str(),
+        Some(&metadata.patient.extension),
+        String::new(),
+    )
+    .await?;
+    response(
+        HeaderValue::from_static("application/zip"),
+        &[(
+            header::CONTENT_DISPOSITION.as_str(),
+            format!("attachment; filename=\"{file_name}\""),
+        )],
+        Bytes::from(archive),
+    )
+}
+
+/// The export ZIP of a document and its checked bytes, with its file name (shared with the
+/// archive web page).
+pub(crate) async fn export_zip(
+    document: &StoredDocument,
+    bytes: Bytes,
+) -> Result<(String, Vec<u8>), ApiError> {
     let metadata = &document.metadata;
     let base_name = safe_file_name(metadata.document_id.as_str());
     let entries: Vec<(String, Vec<u8>)> = match metadata.kind {
@@ -854,23 +891,7 @@ pub async fn export(
         .await
         .map_err(|e| ApiError::internal("export", &e))?
         .map_err(|e| ApiError::internal("building the ZIP export", &e))?;
-    audit_patient(
-        &state,
-        &caller,
-        "document.export",
-        metadata.document_id.as_str(),
-        Some(&metadata.patient.extension),
-        String::new(),
-    )
-    .await?;
-    response(
-        HeaderValue::from_static("application/zip"),
-        &[(
-            header::CONTENT_DISPOSITION.as_str(),
-            format!("attachment; filename=\"{base_name}.zip\""),
-        )],
-        Bytes::from(archive),
-    )
+    Ok((format!("{base_name}.zip"), archive))
 }
 
 /// The caller's document named in the path; 404 alike for missing and other tenants'.
@@ -944,7 +965,7 @@ fn response(
 
 /// A file name made of `[A-Za-z0-9._-]` only, so it is safe in a header, a ZIP and on any
 /// file system.
-fn safe_file_name(text: &str) -> String {
+pub(crate) fn safe_file_name(text: &str) -> String {
     let name: String = text
         .chars()
         .map(|c| {
@@ -965,7 +986,7 @@ fn safe_file_name(text: &str) -> String {
 }
 
 /// The usual file extension of a media type.
-fn extension_for(content_type: &str) -> &'static str {
+pub(crate) fn extension_for(content_type: &str) -> &'static str {
     let essence = content_type
         .split(';')
         .next()

@@ -13,6 +13,7 @@ use crate::listener::PeerInfo;
 use crate::state::AppState;
 
 pub mod account;
+pub mod admin_users;
 pub mod audit_log;
 pub mod consents;
 pub mod documents;
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/account", get(account::show))
         .route("/api/v1/account/activate", post(account::activate))
         .route("/api/v1/account/certificates", put(account::update_certificates))
+        .route("/api/v1/account/admin-users", post(admin_users::create))
         .route("/api/v1/documents", post(documents::put_document).get(documents::search))
         .route("/api/v1/attachments", post(documents::put_attachment))
         .route(

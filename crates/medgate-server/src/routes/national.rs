@@ -534,13 +534,23 @@ pub async fn index(
 ) -> Result<Json<Value>, ApiError> {
     let caller = incoming.signed_caller(&state, &body).await?;
     let document_id = path_document_id(id)?;
+    index_document(&state, &caller, &document_id).await.map(Json)
+}
+
+/// Indexes the caller's document in the national registry (shared with the archive web
+/// page); answers what `POST /api/v1/documents/{id}/index` answers.
+pub async fn index_document(
+    state: &AppState,
+    caller: &Caller,
+    document_id: &DocumentId,
+) -> Result<Value, ApiError> {
     let document = state
         .metadata
-        .get_document(&caller.tenant.id, &document_id)
+        .get_document(&caller.tenant.id, document_id)
         .await
         .map_err(|e| ApiError::internal("reading document metadata", &e))?
         .ok_or_else(|| ApiError::not_found("document"))?;
-    let (client, stored) = national_client(&state, &caller.tenant.id)
+    let (client, stored) = national_client(state, &caller.tenant.id)
         .await?
         .ok_or_else(|| not_registered(&caller.tenant.id))?;
     let entry = DocumentEntry::from_document(&document, &stored.national_repository_id);
@@ -554,25 +564,25 @@ pub async fn index(
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
     state
         .metadata
-        .mark_document_indexed(&caller.tenant.id, &document_id, at)
+        .mark_document_indexed(&caller.tenant.id, document_id, at)
         .await
         .map_err(|e| ApiError::internal("marking a document indexed", &e))?;
     audit_patient(
-        &state,
-        &caller,
+        state,
+        caller,
         "document.index",
         document_id.as_str(),
         Some(&entry.patient_id.extension),
         format!("national repository {}", stored.national_repository_id),
     )
     .await?;
-    Ok(Json(json!({
+    Ok(json!({
         "document": document_id.as_str(),
         "indexed": true,
         "indexed_at": rfc3339(at),
         "national_repository_id": stored.national_repository_id.as_str(),
         "entry": entry,
-    })))
+    }))
 }
 
 /// Before a document is deleted: withdraws its registry entry when it is indexed. Any

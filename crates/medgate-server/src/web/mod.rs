@@ -26,6 +26,7 @@ use crate::error::ApiError;
 use crate::listener::PeerInfo;
 use crate::state::AppState;
 
+pub mod admin;
 pub mod csrf;
 pub mod i18n;
 pub mod layout;
@@ -42,7 +43,7 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 /// The pages of a node: the patient portal on a repository, nothing on a registry.
 pub fn router(config: &ServerConfig) -> Router<AppState> {
     match config.role {
-        Role::Repository => portal::router(),
+        Role::Repository => portal::router().merge(admin::router()),
         Role::Registry => Router::new(),
     }
 }

@@ -31,6 +31,7 @@
 //! tenant's documents.
 
 pub mod audit;
+pub mod certificate_requests;
 pub mod certificates;
 pub mod consents;
 pub mod document_keys;

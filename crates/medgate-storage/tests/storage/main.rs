@@ -9,6 +9,7 @@
 mod support;
 
 mod audit;
+mod certificate_requests;
 mod certificates;
 mod consents;
 mod content;
@@ -22,6 +23,10 @@ mod staff;
 mod tenants;
 
 on_both_backends! {
+    certificate_requests {
+        self_service_is_switched_per_account,
+        requests_wait_one_per_kind_and_are_decided_once,
+    }
     staff {
         logins_are_unique_per_tenant_and_among_operators,
         activation_codes_work_once_and_expire,

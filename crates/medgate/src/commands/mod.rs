@@ -12,8 +12,10 @@ mod ca;
 mod client;
 mod connect_check;
 mod id;
+mod operator;
 mod pki;
 mod serve;
+mod staff;
 mod tenant;
 
 /// Top-level commands.
@@ -42,6 +44,8 @@ pub enum Command {
     Agent(agent::AgentArgs),
     /// Operator: verify the audit log's hash chain, list entries.
     Audit(audit::AuditArgs),
+    /// Operator: the operators' logins to the web pages.
+    Operator(operator::OperatorArgs),
 }
 
 /// Runs one command and returns the exit status it chose.
@@ -57,5 +61,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Agent(args) => agent::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Operator(args) => operator::run(args),
     }
 }

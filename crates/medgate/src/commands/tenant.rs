@@ -46,6 +46,59 @@ pub enum TenantCommand {
     Suspend { id: String },
     /// Resume a suspended account.
     Resume { id: String },
+    /// The account's administrators, who sign in to the web pages at /admin.
+    #[command(subcommand)]
+    AdminUser(AdminUserCommand),
+}
+
+/// `medgate tenant admin-user …`: the staff command of one account's administrators.
+#[derive(Debug, Subcommand)]
+pub enum AdminUserCommand {
+    /// Create an administrator login; prints a one-time activation code unless
+    /// --password-file is given.
+    Create {
+        /// The account id (16 digits).
+        tenant: String,
+        #[command(flatten)]
+        args: super::staff::CredentialArgs,
+    },
+    /// List the account's administrator logins.
+    List {
+        tenant: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a new one-time code (or set --password-file) for a login; signs it out.
+    Reset {
+        tenant: String,
+        #[command(flatten)]
+        args: super::staff::CredentialArgs,
+    },
+    /// Disable a login and sign it out everywhere.
+    Disable {
+        tenant: String,
+        #[command(flatten)]
+        args: super::staff::LoginArgs,
+    },
+    /// Enable a disabled login again.
+    Enable {
+        tenant: String,
+        #[command(flatten)]
+        args: super::staff::LoginArgs,
+    },
+}
+
+impl AdminUserCommand {
+    fn split(self) -> (String, super::staff::StaffCommand) {
+        use super::staff::StaffCommand;
+        match self {
+            AdminUserCommand::Create { tenant, args } => (tenant, StaffCommand::Create(args)),
+            AdminUserCommand::List { tenant, json } => (tenant, StaffCommand::List { json }),
+            AdminUserCommand::Reset { tenant, args } => (tenant, StaffCommand::Reset(args)),
+            AdminUserCommand::Disable { tenant, args } => (tenant, StaffCommand::Disable(args)),
+            AdminUserCommand::Enable { tenant, args } => (tenant, StaffCommand::Enable(args)),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -206,6 +259,16 @@ async fn execute(metadata: &Metadata, command: TenantCommand) -> anyhow::Result<
             };
             metadata.set_tenant_status(&tenant.id, status).await?;
             println!("account {} resumed ({})", tenant.id, status_name(status));
+        }
+        TenantCommand::AdminUser(command) => {
+            let (tenant, command) = command.split();
+            let tenant = TenantId::parse(&tenant)?;
+            return super::staff::execute(
+                metadata,
+                medgate_storage::StaffScope::Admin(tenant),
+                command,
+            )
+            .await;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -17,3 +17,4 @@ mod expiring;
 mod signature;
 
 mod repository;
+mod web;

@@ -14,6 +14,7 @@
 //! | [`archive`] | the archive browser and the document actions |
 //! | [`consents`] | the consent register |
 //! | [`operator`] | the operator's pages |
+//! | [`certificates`] | self-service certificate requests: uploaded by an administrator, issued or rejected by the operator |
 //! | [`text`] | the words of these pages in Polish and English |
 //!
 //! Nothing here trusts the browser: every handler reads the session from the database, takes
@@ -42,6 +43,7 @@ use crate::state::AppState;
 
 pub mod account;
 pub mod archive;
+pub mod certificates;
 pub mod consents;
 pub mod document_types;
 pub mod operator;
@@ -62,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .merge(archive::router())
         .merge(consents::router())
         .merge(operator::router())
+        .merge(certificates::router())
 }
 
 /// Tenant administrators: 30 minutes idle, 10 hours at most.
@@ -142,6 +145,7 @@ impl Desk {
             Desk::Operator => &[
                 ("/operator/tenants", T::NavTenants),
                 ("/operator/certificates", T::NavCertificates),
+                ("/operator/certificate-requests", T::NavRequests),
             ],
         }
     }
@@ -162,7 +166,9 @@ pub const STAFF_CSS: &str = "
 .tabs a{display:block;padding:.55rem .8rem;color:#0d3b66;text-decoration:none;border-bottom:3px solid transparent}
 .tabs a:hover{text-decoration:underline}
 .tabs a[aria-current=page]{border-bottom-color:#0d3b66;font-weight:700}
-.card.wide{max-width:none}
+.card.wide{max-width:none;margin:0 0 1rem}
+summary:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .stack-gap>*+*{margin-top:1rem}
 .boxes{display:grid;grid-template-columns:repeat(auto-fit,minmax(17rem,1fr));gap:1rem;margin:0 0 1rem}
 .boxes .card{max-width:none}
@@ -198,11 +204,12 @@ button.link{background:none;border:0;padding:0;color:#0b5cad;text-decoration:und
 .status.created,.status.draft{background:#fff4d6;color:#6b4500}
 .mark{font-weight:700;color:#1d5e22}
 .code{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:1.4rem;letter-spacing:.08em;background:#fff;border:2px dashed #0b5cad;border-radius:6px;padding:.5rem 1rem;display:inline-block}
-.mono{font-family:ui-monospace,'DejaVu Sans Mono',monospace;overflow-wrap:anywhere}
+.mono{font-family:ui-monospace,'DejaVu Sans Mono',monospace}
 .pager{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;margin:1rem 0}
 .search summary{cursor:pointer;font-weight:700;padding:.25rem 0}
 .table-wrap td,.table-wrap th{padding:.5rem .75rem}
 .nowrap{white-space:nowrap}
+td.mono,td .mono:not(.nowrap){word-break:break-all}
 @media (max-width:40rem){
  dl.facts{grid-template-columns:1fr}
  dl.facts dd{margin-bottom:.4rem}
@@ -303,13 +310,12 @@ impl Frame {
                     .links()
                     .iter()
                     .map(|(href, label)| {
-                        let current = if self.path == *href
-                            || self.path.starts_with(&format!("{href}/"))
-                        {
-                            " aria-current=\"page\""
-                        } else {
-                            ""
-                        };
+                        let current =
+                            if self.path == *href || self.path.starts_with(&format!("{href}/")) {
+                                " aria-current=\"page\""
+                            } else {
+                                ""
+                            };
                         format!(
                             "<li><a href=\"{href}\"{current}>{}</a></li>",
                             escape(label.text(lang))
@@ -458,7 +464,14 @@ pub async fn signed_in_staff(
     {
         Current::Live(live) => live,
         Current::None => return Ok(Err(redirect(desk.base(), &[]))),
-        Current::Ended => return Ok(Err(expired())),
+        // Ended, or a session of another desk (an administrator opening an operator's
+        // page): the cookie is left alone, so the other desk's session goes on working.
+        Current::Ended => {
+            return Ok(Err(redirect(
+                &format!("{}?notice=expired", desk.base()),
+                &[],
+            )))
+        }
     };
     let scope = match (desk, &live.tenant) {
         (Desk::Admin, Some(tenant)) => Some(StaffScope::Admin(tenant.clone())),
@@ -741,7 +754,10 @@ impl<'a> Input<'a> {
         let hint = match self.hint {
             Some(hint) => {
                 described.push(format!("{id}-hint"));
-                format!("<span class=\"hint\" id=\"{id}-hint\">{}</span>", escape(hint))
+                format!(
+                    "<span class=\"hint\" id=\"{id}-hint\">{}</span>",
+                    escape(hint)
+                )
             }
             None => String::new(),
         };

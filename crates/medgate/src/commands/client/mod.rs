@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use medgate_client::{ClientSettings, ClientSettingsFile, RepositoryClient};
 
 mod account;
+mod admin_user;
 mod audit;
 mod consent;
 mod documents;
@@ -89,6 +90,9 @@ pub enum ClientCommand {
     /// Consent register: share a patient's documents on the patient portal.
     #[command(subcommand)]
     Consent(consent::ConsentCommand),
+    /// The account's administrator logins for the web pages (/admin).
+    #[command(subcommand)]
+    AdminUser(admin_user::AdminUserCommand),
 }
 
 impl ClientArgs {
@@ -138,6 +142,7 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             ClientCommand::Types(c) => organisation::run_types(&args, c).await,
             ClientCommand::Audit(a) => audit::list(&args, a).await,
             ClientCommand::Consent(c) => consent::run(&args, c).await,
+            ClientCommand::AdminUser(c) => admin_user::run(&args, c).await,
         }
     })
 }

@@ -13,5 +13,5 @@ mod documents;
 mod fhir;
 mod national;
 mod organisation;
-mod portal;
+pub mod portal;
 mod python_client;

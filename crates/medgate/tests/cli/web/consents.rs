@@ -1,0 +1,297 @@
+//! The consent register: a consent made from the archive's "Udostępnij", refused beside the
+//! field while incomplete, sent (the activation code shown once works on the real patient
+//! portal, which then lists exactly the shared documents), marked in the archive, revoked
+//! (gone from the portal at once); and another account's consent and document ids in the
+//! register's addresses answer 404 and change nothing.
+
+use serde_json::Value;
+
+use super::archive::{main_of, upload, Made};
+use super::{activate_and_sign_in_admin, admin_client, code_of, create_admin, wait_for, wait_text};
+use crate::browser::Browser;
+use crate::repository::harness::{Backend, Node};
+use crate::repository::portal::{Portal, NAME_A, NAME_B, PESEL_A, PESEL_B};
+
+const TENANT: &str = "0000000000009060";
+const OTHER: &str = "0000000000009061";
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[test]
+fn web_consent_is_created_sent_to_the_portal_and_revoked() {
+    let Some(node) = Node::start(Backend::Sqlite) else {
+        return;
+    };
+    let clinic = node.enroll(TENANT, 10, 100);
+    let ids = upload(
+        &clinic,
+        "batch",
+        &[
+            Made {
+                extension: "CON-A1",
+                pesel: PESEL_A,
+                name: NAME_A,
+                title: "Karta informacyjna z leczenia szpitalnego",
+                day: "20240315",
+                author: "Nowak",
+            },
+            Made {
+                extension: "CON-A2",
+                pesel: PESEL_A,
+                name: NAME_A,
+                title: "Wynik badania kontrolnego",
+                day: "20240401",
+                author: "Nowak",
+            },
+            Made {
+                extension: "CON-A3",
+                pesel: PESEL_A,
+                name: NAME_A,
+                title: "Dokument nieudostępniany",
+                day: "20240402",
+                author: "Nowak",
+            },
+            Made {
+                extension: "CON-B1",
+                pesel: PESEL_B,
+                name: NAME_B,
+                title: "Dokument innego pacjenta",
+                day: "20240315",
+                author: "Nowak",
+            },
+        ],
+    );
+    let code = code_of(&create_admin(&node, TENANT, "rejestracja"));
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let base = node.url();
+    activate_and_sign_in_admin(&browser, &node, TENANT, "rejestracja", &code);
+    browser.click_link("Rejestr zgód");
+    wait_for(&browser, "/admin/consents");
+    assert_eq!(browser.text("h1"), "Rejestr zgód");
+    assert!(browser.text("main").contains("Brak zgód"));
+
+    // "Udostępnij" on a document of the archive: the form with its patient and the document.
+    browser.goto(&format!(
+        "{base}/admin/documents/{}",
+        urlencoding::encode(&ids[0])
+    ));
+    browser.click_link("Udostępnij");
+    wait_text(&browser, "h1", "Nowa zgoda");
+    let ticked =
+        |id: &str| browser.exists(&format!("input[type=checkbox][value=\"{id}\"]:checked"));
+    assert!(ticked(&ids[0]), "the shared document is ticked");
+    assert!(!ticked(&ids[1]) && !ticked(&ids[2]));
+    let offered = browser.text("#patient-documents");
+    assert!(
+        offered.contains("Wynik badania kontrolnego")
+            && !offered.contains("Dokument innego pacjenta"),
+        "{offered}"
+    );
+    browser.screenshot("admin-consent-new");
+
+    // Incomplete: the recipient's error beside it, nothing stored.
+    browser.fill("#f-purpose", "konsultacja kardiologiczna");
+    browser.click("form[method=post] button.primary");
+    assert_eq!(
+        wait_text(&browser, "#f-recipient-error", "wymagane"),
+        "To pole jest wymagane."
+    );
+    assert!(ticked(&ids[0]), "choices are kept");
+    browser.screenshot("admin-consent-new-error");
+    let listed = json(&clinic.run_ok(&["consent", "list", "--json"]));
+    assert_eq!(
+        listed["consents"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
+
+    browser.fill("#f-recipient", "lek. Piotr Nowak, kardiolog");
+    browser.click(&format!("input[type=checkbox][value=\"{}\"]", ids[1]));
+    browser.click("form[method=post] button.primary");
+    wait_text(&browser, "[role=status]", "zapisana jako szkic");
+    assert_eq!(browser.text("#consent .status"), "szkic");
+    let page = browser.text("#consent-documents");
+    assert!(
+        page.contains("Karta informacyjna")
+            && page.contains("Wynik badania kontrolnego")
+            && !page.contains("nieudostępniany"),
+        "{page}"
+    );
+    browser.screenshot("admin-consent-draft");
+
+    // "Wyślij": the code, once; the patient activates with it on the real portal.
+    browser.click("#actions form button.primary");
+    let code = wait_text(&browser, "#activation-code", "-");
+    assert_eq!(code.len(), 19, "{code}");
+    assert!(browser
+        .text("#consent .status")
+        .starts_with("wysłana (obowiązuje)"));
+    browser.screenshot("admin-consent-sent");
+    let Some(patient) = Portal::new(&node, "patient") else {
+        return;
+    };
+    patient.activate_and_sign_in(TENANT, PESEL_A, &code);
+    let shared = patient.documents();
+    assert!(
+        shared.contains("Karta informacyjna") && shared.contains("Wynik badania kontrolnego"),
+        "{shared}"
+    );
+    assert!(!shared.contains("nieudostępniany"), "{shared}");
+    // The page does not show the code again.
+    browser.goto(&browser.url());
+    assert!(!browser.exists("#activation-code"));
+
+    // The archive marks the consent.
+    browser.goto(&format!("{base}/admin/documents?patient={PESEL_A}"));
+    let row = browser.text(&format!("tr[data-id=\"{}\"]", ids[0]));
+    assert!(
+        row.contains("✓\ntak") || row.matches('✓').count() == 2,
+        "{row}"
+    );
+    let unshared = browser.text(&format!("tr[data-id=\"{}\"]", ids[2]));
+    assert_eq!(unshared.matches('✓').count(), 1, "{unshared}");
+
+    // Revoked: gone from the portal at once.
+    browser.click_link("Rejestr zgód");
+    wait_for(&browser, "/admin/consents");
+    browser.screenshot("admin-consents");
+    browser.click_link("Otwórz");
+    wait_text(&browser, "#consent", "lek. Piotr Nowak");
+    browser.click("#actions form button.danger");
+    wait_text(&browser, "[role=status]", "odwołana");
+    assert_eq!(browser.text("#consent .status"), "odwołana");
+    assert!(
+        !browser.exists("#actions form"),
+        "nothing more to do with it"
+    );
+    let shared = patient.documents();
+    assert!(!shared.contains("Karta informacyjna"), "{shared}");
+    browser.goto(&format!("{base}/admin/consents?patient={PESEL_A}"));
+    assert!(browser.text("#consents").contains("odwołana"));
+    let entries = super::audited(&node, TENANT);
+    for action in [
+        "consent.create",
+        "consent.send",
+        "consent.revoke",
+        "consent.list",
+        "admin.signin",
+    ] {
+        super::assert_audited(&entries, "admin:rejestracja", action);
+    }
+    browser.click_link("English");
+    assert_eq!(browser.text("h1"), "Consent register");
+    assert!(browser.text("#consents").contains("revoked"));
+    browser.resize(390, 844);
+    browser.screenshot("admin-consents-phone");
+    browser.resize(1280, 800);
+}
+
+#[test]
+fn web_consent_actions_on_another_accounts_ids_answer_404_and_change_nothing() {
+    let Some(node) = Node::start(Backend::Sqlite) else {
+        return;
+    };
+    let ours = node.enroll(TENANT, 10, 100);
+    let theirs = node.enroll(OTHER, 10, 100);
+    upload(
+        &ours,
+        "ours",
+        &[Made {
+            extension: "OUR-1",
+            pesel: PESEL_A,
+            name: NAME_A,
+            title: "Nasz",
+            day: "20240101",
+            author: "Nowak",
+        }],
+    );
+    let foreign = upload(
+        &theirs,
+        "theirs",
+        &[Made {
+            extension: "THEIR-1",
+            pesel: PESEL_A,
+            name: NAME_A,
+            title: "Cudzy",
+            day: "20240101",
+            author: "Nowak",
+        }],
+    )
+    .remove(0);
+    let created = json(&theirs.run_ok(&[
+        "consent",
+        "create",
+        "--json",
+        "--patient",
+        PESEL_A,
+        "--recipient",
+        "Ktoś",
+        "--purpose",
+        "sprawa",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2099-12-31",
+        &foreign,
+    ]));
+    let consent = created["consent"]["id"].as_str().expect("id").to_owned();
+    let Some(admin) = admin_client(&node, TENANT, "ciekawska") else {
+        return;
+    };
+    let token = admin.token("/admin/account");
+    let encoded = urlencoding::encode(&consent).into_owned();
+    let missing = "00000000-0000-4000-8000-000000000000";
+    let mut pages = Vec::new();
+    for id in [encoded.as_str(), missing] {
+        let page = admin.get(&format!("/admin/consents/{id}"));
+        assert_eq!(page.status, 404, "{}", page.text());
+        pages.push(main_of(&page.text()));
+        for action in ["send", "revoke"] {
+            let answer = admin.post(
+                &format!("/admin/consents/{id}/{action}"),
+                &[("csrf", &token)],
+            );
+            assert_eq!(answer.status, 404, "{action}: {}", answer.text());
+            pages.push(main_of(&answer.text()));
+        }
+    }
+    assert!(pages.iter().all(|page| *page == pages[0]), "{pages:?}");
+    // Their consent is still a draft, and its document is not offered or shareable here.
+    let shown = json(&theirs.run_ok(&["consent", "show", "--json", &consent]));
+    assert_eq!(shown["consent"]["status"], "draft", "{shown}");
+    let share = admin.get(&format!(
+        "/admin/consents/new?document={}",
+        urlencoding::encode(&foreign)
+    ));
+    assert_eq!(share.status, 404);
+    let form = admin
+        .get(&format!("/admin/consents/new?patient={PESEL_A}"))
+        .text();
+    assert!(form.contains("Nasz") && !form.contains("Cudzy"), "{form}");
+    // Posting their document id in our consent form is refused; nothing is created.
+    let refused = admin.post(
+        "/admin/consents/new",
+        &[
+            ("csrf", &token),
+            ("patient", PESEL_A),
+            ("count", "1"),
+            ("doc.0", &foreign),
+            ("recipient", "Ktoś"),
+            ("purpose", "sprawa"),
+            ("from", "2024-01-01"),
+            ("to", "2024-12-31"),
+        ],
+    );
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(refused.text().contains("nie ma w archiwum tego konta"));
+    let listed = json(&ours.run_ok(&["consent", "list", "--json"]));
+    assert_eq!(
+        listed["consents"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
+}

@@ -1,0 +1,207 @@
+//! The operator's pages: the accounts with plan, usage and status; an account created,
+//! its plan changed, suspended and resumed; an administrator login created with a one-time
+//! code that then works; the certificates of all accounts by expiry. Checked against the
+//! operator's CLI (`medgate tenant show --json`) and an administrator's own session.
+
+use serde_json::Value;
+
+use super::{create_operator, wait_for, wait_text, StaffClient, STAFF_PASSWORD};
+use crate::browser::Browser;
+use crate::repository::harness::{Backend, Node};
+
+const ENROLLED: &str = "0000000000009070";
+const NEW: &str = "0000000000009071";
+
+fn show(node: &Node, id: &str) -> Value {
+    serde_json::from_str(&node.tenant(&["show", id, "--json"])).expect("tenant JSON")
+}
+
+#[test]
+fn web_operator_creates_and_manages_accounts_in_chromium() {
+    let Some(node) = Node::start(Backend::Sqlite) else {
+        return;
+    };
+    node.enroll(ENROLLED, 10, 100);
+    create_operator(&node, "olek");
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let base = node.url();
+    browser.goto(&format!("{base}/operator"));
+    browser.fill("#f-login", "olek");
+    browser.fill("#f-password", STAFF_PASSWORD);
+    browser.click("button[type=submit]");
+    wait_for(&browser, "/operator/tenants");
+    assert_eq!(browser.text("h1"), "Konta tenantów");
+    let row = browser.text(&format!("tr[data-id=\"{ENROLLED}\"]"));
+    assert!(
+        row.contains("Aktywowane") && row.contains("z 10 MB") && row.contains("0 z 100"),
+        "{row}"
+    );
+    browser.screenshot("operator-tenants");
+
+    // A new account: a bad id is named beside the field, then created.
+    browser.click_link("Utwórz konto");
+    wait_text(&browser, "h1", "Utwórz konto");
+    browser.fill("#f-id", "12345");
+    browser.fill("#f-quota_mb", "100");
+    browser.fill("#f-max_files", "500");
+    browser.click("form button.primary");
+    assert_eq!(
+        wait_text(&browser, "#f-id-error", "16"),
+        "Podaj 16 cyfr ID konta."
+    );
+    browser.screenshot("operator-tenant-new-error");
+    browser.fill("#f-id", NEW);
+    browser.click("form button.primary");
+    wait_for(&browser, &format!("/operator/tenants/{NEW}?done=created"));
+    let shown = show(&node, NEW);
+    assert_eq!(shown["status"], "created");
+    assert_eq!(shown["quota_mb"], 100);
+    assert_eq!(shown["max_files"], 500);
+    browser.screenshot("operator-tenant");
+
+    // An administrator login: the code works once, for this account only.
+    browser.fill("#f-login", "Kierownik");
+    browser.click(&format!(
+        "form[action=\"/operator/tenants/{NEW}/admins\"] button"
+    ));
+    let code = wait_text(&browser, "#activation-code", "-");
+    assert!(browser.text("#admins").contains("kierownik"));
+    assert!(browser.text("#admins").contains("czeka na aktywację"));
+    browser.screenshot("operator-admin-code");
+    let admin = StaffClient::new(&node, "new-admin").expect("curl");
+    admin.activate_admin(NEW, "kierownik", &code);
+    admin.sign_in_admin(NEW, "kierownik");
+    let panel = admin.get("/admin/account").text();
+    assert!(
+        panel.contains("Nieaktywowane") && panel.contains(NEW),
+        "not activated yet"
+    );
+    // Its other pages wait for the account's activation, as the API does.
+    assert_eq!(admin.get("/admin/documents").status, 403);
+
+    // Plan, suspension, resumption.
+    browser.goto(&format!("{base}/operator/tenants/{NEW}"));
+    browser.fill("#f-quota_mb", "250");
+    browser.click(&format!(
+        "form[action=\"/operator/tenants/{NEW}/plan\"] button"
+    ));
+    wait_for(&browser, "?done=plan");
+    assert_eq!(show(&node, NEW)["quota_mb"], 250);
+    browser.click("#actions button.danger");
+    wait_for(&browser, "?done=suspended");
+    assert_eq!(show(&node, NEW)["status"], "suspended");
+    assert!(admin.get("/admin/account").text().contains("Zawieszone"));
+    browser.click("#actions button.primary");
+    wait_for(&browser, "?done=resumed");
+    assert_eq!(
+        show(&node, NEW)["status"],
+        "created",
+        "never activated: back to waiting"
+    );
+
+    // Disabling the login signs the administrator out at once.
+    browser.click("tr[data-login=kierownik] button.danger");
+    wait_for(&browser, "?done=login");
+    assert!(browser.text("#admins").contains("wyłączony"));
+    assert_eq!(admin.get("/admin/account").status, 303);
+
+    // Certificates of all accounts by expiry.
+    browser.click_link("Wygasające certyfikaty");
+    wait_for(&browser, "/operator/certificates");
+    assert!(browser
+        .text("main")
+        .contains("Żaden certyfikat nie wygasa w ciągu 30 dni"));
+    browser.goto(&format!("{base}/operator/certificates?days=3650"));
+    let listed = browser.text("#expiring");
+    assert!(
+        listed.contains(ENROLLED) && listed.contains("TLS") && listed.contains("WSS"),
+        "{listed}"
+    );
+    browser.screenshot("operator-certificates");
+
+    let entries = super::audited(&node, NEW);
+    for action in [
+        "tenant.create",
+        "tenant.plan",
+        "tenant.suspend",
+        "tenant.resume",
+        "admin_user.create",
+        "admin_user.disable",
+    ] {
+        super::assert_audited(&entries, "operator:olek", action);
+    }
+    super::assert_audited(&entries, "admin:kierownik", "admin.signin");
+
+    // Unknown accounts: 404. English.
+    browser.goto(&format!("{base}/operator/tenants/0000000000009999"));
+    assert_eq!(browser.text("h1"), "Nie znaleziono");
+    browser.goto(&format!("{base}/operator/tenants"));
+    browser.click_link("English");
+    assert_eq!(browser.text("h1"), "Tenant accounts");
+    browser.resize(390, 844);
+    browser.screenshot("operator-tenants-phone");
+    browser.resize(1280, 800);
+}
+
+#[test]
+fn web_operator_pages_refuse_forged_forms_and_other_desks() {
+    let Some(node) = Node::start(Backend::Sqlite) else {
+        return;
+    };
+    node.enroll(ENROLLED, 10, 100);
+    create_operator(&node, "olek");
+    let Some(operator) = StaffClient::new(&node, "operator") else {
+        return;
+    };
+    operator.sign_in_operator("olek");
+    // No token, or another site's origin: refused, nothing changes.
+    let forged = operator.post(&format!("/operator/tenants/{ENROLLED}/suspend"), &[]);
+    assert_eq!(forged.status, 403);
+    assert_eq!(show(&node, ENROLLED)["status"], "active");
+    let token = operator.token("/operator/tenants");
+    let unknown = operator.post(
+        "/operator/tenants/0000000000009999/suspend",
+        &[("csrf", &token)],
+    );
+    assert_eq!(unknown.status, 404);
+    let created = operator.post(
+        "/operator/tenants/new",
+        &[
+            ("csrf", &token),
+            ("id", ENROLLED),
+            ("valid_from", "2026-01-01"),
+            ("valid_to", "2027-01-01"),
+            ("quota_mb", "5"),
+            ("max_files", "5"),
+        ],
+    );
+    assert_eq!(created.status, 409, "an existing id is refused");
+    assert!(created.text().contains("Konto o tym ID już istnieje"));
+    assert_eq!(
+        show(&node, ENROLLED)["quota_mb"],
+        10,
+        "and the existing account is untouched"
+    );
+    // An administrator of the account cannot use the operator's pages.
+    let Some(admin) = super::admin_client(&node, ENROLLED, "kierownik") else {
+        return;
+    };
+    let refused = admin.post(
+        &format!("/operator/tenants/{ENROLLED}/suspend"),
+        &[("csrf", &token)],
+    );
+    assert_eq!(refused.status, 303);
+    assert!(refused
+        .header("location")
+        .unwrap_or_default()
+        .starts_with("/operator"));
+    assert_eq!(show(&node, ENROLLED)["status"], "active");
+    let suspended = operator.post(
+        &format!("/operator/tenants/{ENROLLED}/suspend"),
+        &[("csrf", &token)],
+    );
+    assert_eq!(suspended.status, 303);
+    assert_eq!(show(&node, ENROLLED)["status"], "suspended");
+}
