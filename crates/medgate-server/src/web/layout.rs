@@ -324,6 +324,52 @@ impl Field<'_> {
     }
 }
 
+/// The words of the activation form's three fields, in the page's language.
+pub struct ActivationTexts<'a> {
+    pub code_label: &'a str,
+    pub code_hint: &'a str,
+    pub code_error: Option<&'a str>,
+    pub password_label: &'a str,
+    /// The password rules, shown as the new password's hint.
+    pub rules: &'a str,
+    pub password_error: Option<&'a str>,
+    pub repeat_label: &'a str,
+    pub repeat_error: Option<&'a str>,
+}
+
+/// The one-time code, the new password and its repetition: the fields every activation
+/// form (patient portal, staff desks) shares.
+pub fn activation_fields(texts: &ActivationTexts<'_>) -> String {
+    let code = Field {
+        name: "code",
+        label: texts.code_label,
+        kind: "text",
+        value: "",
+        hint: Some(texts.code_hint),
+        error: texts.code_error,
+        extra: "autocomplete=\"one-time-code\" autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"64\"",
+    };
+    let new_password = Field {
+        name: "password",
+        label: texts.password_label,
+        kind: "password",
+        value: "",
+        hint: Some(texts.rules),
+        error: texts.password_error,
+        extra: "autocomplete=\"new-password\" maxlength=\"256\"",
+    };
+    let repeat = Field {
+        name: "password2",
+        label: texts.repeat_label,
+        kind: "password",
+        value: "",
+        hint: None,
+        error: texts.repeat_error,
+        extra: "autocomplete=\"new-password\" maxlength=\"256\"",
+    };
+    format!("{}{}{}", code.html(), new_password.html(), repeat.html())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // A test that meets an unexpected value fails by panicking.
 mod tests {
@@ -370,3 +416,4 @@ mod tests {
         assert!(html.contains("aria-describedby=\"f-password-hint f-password-error\""));
     }
 }
+

@@ -24,7 +24,7 @@ use medgate_storage::{
 use time::OffsetDateTime;
 
 use super::i18n::{action_label, Lang, Msg};
-use super::layout::{escape, message, redirect, Field, MessageKind, Page};
+use super::layout::{activation_fields, escape, message, redirect, ActivationTexts, Field, MessageKind, Page};
 use super::session::{self, Current};
 use super::{csrf, lockout, password, Form, WebRequest};
 use crate::error::ApiError;
@@ -540,44 +540,24 @@ fn activate_form(
     let rules = Msg::PasswordRules
         .with(lang, "min", &min)
         .replace("{max}", &max);
-    let code = Field {
-        name: "code",
-        label: Msg::ActivationCode.text(lang),
-        kind: "text",
-        value: "",
-        hint: Some(Msg::ActivationCodeHint.text(lang)),
-        error: filled.code_error.map(|m| m.text(lang)),
-        extra: "autocomplete=\"one-time-code\" autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"64\"",
-    };
-    let new_password = Field {
-        name: "password",
-        label: Msg::NewPassword.text(lang),
-        kind: "password",
-        value: "",
-        hint: Some(&rules),
-        error: filled.password_error.as_deref(),
-        extra: "autocomplete=\"new-password\" maxlength=\"256\"",
-    };
-    let repeat = Field {
-        name: "password2",
-        label: Msg::RepeatPassword.text(lang),
-        kind: "password",
-        value: "",
-        hint: None,
-        error: filled.repeat_error.map(|m| m.text(lang)),
-        extra: "autocomplete=\"new-password\" maxlength=\"256\"",
-    };
+    let fields = activation_fields(&ActivationTexts {
+        code_label: Msg::ActivationCode.text(lang),
+        code_hint: Msg::ActivationCodeHint.text(lang),
+        code_error: filled.code_error.map(|m| m.text(lang)),
+        password_label: Msg::NewPassword.text(lang),
+        rules: &rules,
+        password_error: filled.password_error.as_deref(),
+        repeat_label: Msg::RepeatPassword.text(lang),
+        repeat_error: filled.repeat_error.map(|m| m.text(lang)),
+    });
     page.body = format!(
         "<p class=\"muted\">{intro}</p>{notice}<form class=\"card\" method=\"post\" action=\"/portal/activate\" novalidate>\
-         {csrf}{identity}{code}{new_password}{repeat}\
+         {csrf}{identity}{fields}\
          <button class=\"primary\" type=\"submit\">{submit}</button></form>\
          <p><a href=\"/portal\">{sign_in}</a></p>",
         intro = escape(Msg::ActivateIntro.text(lang)),
         csrf = csrf::hidden_field(&token),
         identity = identity_fields(lang, filled),
-        code = code.html(),
-        new_password = new_password.html(),
-        repeat = repeat.html(),
         submit = escape(Msg::Activate.text(lang)),
         sign_in = escape(Msg::HavePassword.text(lang)),
     );

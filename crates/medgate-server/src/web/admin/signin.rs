@@ -18,7 +18,7 @@ use super::text::T;
 use super::{append_audit, form_is_genuine, now, respond, Desk, Frame};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::web::layout::{escape, message, redirect, Field, MessageKind};
+use crate::web::layout::{activation_fields, escape, message, redirect, ActivationTexts, Field, MessageKind};
 use crate::web::session::{self, Current};
 use crate::web::{csrf, lockout, password, Form, WebRequest};
 
@@ -408,36 +408,19 @@ fn activate_form(
     let rules = T::PasswordRules
         .with(lang, "min", &password::MIN_LENGTH.to_string())
         .replace("{max}", &password::MAX_LENGTH.to_string());
-    let code = Field {
-        name: "code",
-        label: T::ActivationCode.text(lang),
-        kind: "text",
-        value: "",
-        hint: Some(T::ActivationCodeHint.text(lang)),
-        error: filled.code_error.map(|m| m.text(lang)),
-        extra: "autocomplete=\"one-time-code\" autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"64\"",
-    };
-    let new_password = Field {
-        name: "password",
-        label: T::NewPassword.text(lang),
-        kind: "password",
-        value: "",
-        hint: Some(&rules),
-        error: filled.password_error.as_deref(),
-        extra: "autocomplete=\"new-password\" maxlength=\"256\"",
-    };
-    let repeat = Field {
-        name: "password2",
-        label: T::RepeatPassword.text(lang),
-        kind: "password",
-        value: "",
-        hint: None,
-        error: filled.repeat_error.map(|m| m.text(lang)),
-        extra: "autocomplete=\"new-password\" maxlength=\"256\"",
-    };
+    let fields = activation_fields(&ActivationTexts {
+        code_label: T::ActivationCode.text(lang),
+        code_hint: T::ActivationCodeHint.text(lang),
+        code_error: filled.code_error.map(|m| m.text(lang)),
+        password_label: T::NewPassword.text(lang),
+        rules: &rules,
+        password_error: filled.password_error.as_deref(),
+        repeat_label: T::RepeatPassword.text(lang),
+        repeat_error: filled.repeat_error.map(|m| m.text(lang)),
+    });
     frame.body = format!(
         "<p class=\"muted\">{intro}</p>{notice}<form class=\"card\" method=\"post\" action=\"{base}/activate\" novalidate>\
-         {csrf}{identity}{code}{new_password}{repeat}\
+         {csrf}{identity}{fields}\
          <button class=\"primary\" type=\"submit\">{submit}</button></form>\
          <p><a href=\"{base}\">{sign_in}</a></p>",
         intro = escape(T::ActivateIntro.text(lang)),
@@ -445,9 +428,6 @@ fn activate_form(
         base = desk.base(),
         csrf = csrf::hidden_field(&token),
         identity = identity_fields(desk, lang, filled),
-        code = code.html(),
-        new_password = new_password.html(),
-        repeat = repeat.html(),
         submit = escape(T::Activate.text(lang)),
         sign_in = escape(T::HavePassword.text(lang)),
     );
