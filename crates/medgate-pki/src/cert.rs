@@ -70,7 +70,11 @@ impl Certificate {
 /// Loads every certificate in a file: a PEM file may hold a chain; a DER file holds one.
 /// A CSR, a key or a PKCS#12 file in place of a certificate is named as such.
 pub fn load_certificates(path: &Path) -> Result<Vec<Certificate>> {
-    let bytes = files::read(path)?;
+    certificates_from_bytes(files::read(path)?, path)
+}
+
+/// [`load_certificates`] for bytes read elsewhere (an upload); `path` names them in errors.
+pub fn certificates_from_bytes(bytes: Vec<u8>, path: &Path) -> Result<Vec<Certificate>> {
     if files::looks_like_pem(&bytes) {
         let blocks = files::pem_blocks(path, &bytes)?;
         let certificates: Vec<Certificate> = blocks

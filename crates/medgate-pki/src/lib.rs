@@ -17,7 +17,9 @@ pub mod keystore;
 pub mod kind;
 pub mod report;
 
-pub use cert::{load_certificate, load_certificates, Certificate, CertificateSummary};
+pub use cert::{
+    certificates_from_bytes, load_certificate, load_certificates, Certificate, CertificateSummary,
+};
 pub use error::{PkiError, Result};
 pub use files::Password;
 pub use key::{KeyAlgorithm, PrivateKey, SignatureAlgorithm};

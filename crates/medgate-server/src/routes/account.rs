@@ -63,6 +63,18 @@ fn checked_certificate(
     }
     let certificate = Certificate::from_der(block.contents().to_vec(), std::path::Path::new(field))
         .map_err(|_| bad("bad_certificate", "cannot be read as X.509.".into()))?;
+    checked_tenant_certificate(state, field, &certificate, tenant, kind)
+}
+
+/// [`checked_certificate`] for a certificate already read (the staff pages' uploads).
+pub(crate) fn checked_tenant_certificate(
+    state: &AppState,
+    field: &str,
+    certificate: &Certificate,
+    tenant: &TenantId,
+    kind: CertKind,
+) -> Result<NewCertificate, ApiError> {
+    let bad = |code: &'static str, message: String| ApiError::bad_request(code, format!("{field}: {message}"));
     let summary = certificate
         .summary()
         .map_err(|_| bad("bad_certificate", "cannot be read as X.509.".into()))?;
@@ -85,7 +97,7 @@ fn checked_certificate(
             ))
         }
     }
-    if !medgate_pki::check::issued_by(&certificate, state.ca.certificate()) {
+    if !medgate_pki::check::issued_by(certificate, state.ca.certificate()) {
         return Err(bad(
             "certificate_not_from_tenant_ca",
             format!("was issued by {}, not by this repository's tenant CA.", summary.issuer),
@@ -197,28 +209,39 @@ pub async fn activate(
     // holds it.
     auth::verify_signature(&state, &wss_certificate, &incoming.method, &incoming.uri, &incoming.headers, &body).await?;
 
+    let (log, detail) = activate_account(&state, &tenant.id, provider_oid, tls, wss).await?;
+    let caller = Caller {
+        tenant: tenant.clone(),
+        subject: presented.subject.clone(),
+        origin: medgate_storage::AuditOrigin::Address(incoming.peer.address.ip()),
+    };
+    audit(&state, &caller, "account.activate", tenant.id.as_str(), detail).await?;
+    let account = account_view(&state, &tenant.id).await?;
+    Ok(Json(json!({ "log": log, "account": account })))
+}
+
+/// Activates a new account with its checked certificates: registers them, records the
+/// provider OID and assigns the domain and repository ids. Returns the steps' log lines (as
+/// seed 000 prints them) and the audit entry's details. The API's activation (with the
+/// certificate presented and the request signed) and the administrator's page both end here.
+pub(crate) async fn activate_account(
+    state: &AppState,
+    tenant: &TenantId,
+    provider_oid: Oid,
+    tls: NewCertificate,
+    wss: NewCertificate,
+) -> Result<(Vec<String>, String), ApiError> {
     let mut log = vec!["Certificates accepted.".to_owned()];
-    state
-        .metadata
-        .register_certificates(&tenant.id, &[tls, wss])
-        .await
-        .map_err(|e| match e {
-            medgate_storage::MetadataError::CertificateExists { .. } => ApiError::new(
-                StatusCode::CONFLICT,
-                "certificate_in_use",
-                "One of these certificates is already registered; request new certificates.",
-            ),
-            other => ApiError::internal("registering certificates", &other),
-        })?;
-    let domain_arc = allocate(&state, OidArc::Domain).await?;
-    let repository_arc = allocate(&state, OidArc::Repository).await?;
+    register(state, tenant, &[tls, wss]).await?;
+    let domain_arc = allocate(state, OidArc::Domain).await?;
+    let repository_arc = allocate(state, OidArc::Repository).await?;
     let root = &state.config.oid_root;
     let domain_id = root.child(2).child(domain_arc);
     let repository_id = root.child(4).child(repository_arc);
     state
         .metadata
         .activate_tenant(
-            &tenant.id,
+            tenant,
             &TenantActivation {
                 provider_oid: provider_oid.clone(),
                 domain_id: domain_id.clone(),
@@ -231,14 +254,29 @@ pub async fn activate(
     log.push(format!("Provider OID \"{provider_oid}\" recorded."));
     log.push(format!("Domain id assigned: {domain_id}."));
     log.push(format!("Repository id assigned: {repository_id}."));
-    let caller = Caller {
-        tenant: tenant.clone(),
-        subject: presented.subject.clone(),
-        origin: medgate_storage::AuditOrigin::Address(incoming.peer.address.ip()),
-    };
-    audit(&state, &caller, "account.activate", tenant.id.as_str(), format!("provider {provider_oid}; domain {domain_id}; repository {repository_id}")).await?;
-    let account = account_view(&state, &tenant.id).await?;
-    Ok(Json(json!({ "log": log, "account": account })))
+    Ok((log, format!("provider {provider_oid}; domain {domain_id}; repository {repository_id}")))
+}
+
+/// Registers checked certificates for an account; the ones they replace stop working at
+/// once. Returns "kind serial" of each, for the audit log.
+pub(crate) async fn register(
+    state: &AppState,
+    tenant: &TenantId,
+    new: &[NewCertificate],
+) -> Result<Vec<String>, ApiError> {
+    state
+        .metadata
+        .register_certificates(tenant, new)
+        .await
+        .map_err(|e| match e {
+            medgate_storage::MetadataError::CertificateExists { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "certificate_in_use",
+                "This certificate is already registered; request a new certificate.",
+            ),
+            other => ApiError::internal("registering certificates", &other),
+        })?;
+    Ok(new.iter().map(|c| format!("{} {}", c.kind.as_str(), c.serial_hex)).collect())
 }
 
 async fn allocate(state: &AppState, arc: OidArc) -> Result<u64, ApiError> {
@@ -276,19 +314,7 @@ pub async fn update_certificates(
     if new.is_empty() {
         return Err(ApiError::bad_request("nothing_to_update", "Give tls_certificate, wss_certificate or both."));
     }
-    let serials: Vec<String> = new.iter().map(|c| format!("{} {}", c.kind.as_str(), c.serial_hex)).collect();
-    state
-        .metadata
-        .register_certificates(&caller.tenant.id, &new)
-        .await
-        .map_err(|e| match e {
-            medgate_storage::MetadataError::CertificateExists { .. } => ApiError::new(
-                StatusCode::CONFLICT,
-                "certificate_in_use",
-                "This certificate is already registered; request a new certificate.",
-            ),
-            other => ApiError::internal("registering certificates", &other),
-        })?;
+    let serials = register(&state, &caller.tenant.id, &new).await?;
     audit(&state, &caller, "account.certificates", caller.tenant.id.as_str(), serials.join("; ")).await?;
     Ok(Json(account_view(&state, &caller.tenant.id).await?))
 }

@@ -1005,7 +1005,7 @@ pub(crate) fn extension_for(content_type: &str) -> &'static str {
     }
 }
 
-fn zip_time(time: OffsetDateTime) -> zip::DateTime {
+pub(crate) fn zip_time(time: OffsetDateTime) -> zip::DateTime {
     let time = time.to_offset(time::UtcOffset::UTC);
     u16::try_from(time.year())
         .ok()
@@ -1023,7 +1023,7 @@ fn zip_time(time: OffsetDateTime) -> zip::DateTime {
         .unwrap_or_default()
 }
 
-fn zip_entries(
+pub(crate) fn zip_entries(
     entries: &[(String, Vec<u8>)],
     modified: zip::DateTime,
 ) -> Result<Vec<u8>, zip::result::ZipError> {

@@ -133,7 +133,7 @@ struct NationalPart {
 
 fn open_p12(
     field: &str,
-    base64_text: &str,
+    bytes: &[u8],
     password: &Password,
     tenant: &TenantId,
     kind: CertKind,
@@ -142,11 +142,8 @@ fn open_p12(
     let bad = |code: &'static str, message: String| {
         ApiError::bad_request(code, format!("{field}: {message}; nothing was changed."))
     };
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(base64_text.trim())
-        .map_err(|_| bad("bad_p12", "is not base64".into()))?;
     let contents =
-        read_pkcs12(&bytes, std::path::Path::new(field), password).map_err(
+        read_pkcs12(bytes, std::path::Path::new(field), password).map_err(
             |error| match error {
                 PkiError::WrongPassword { .. } => bad(
                     "wrong_p12_password",
@@ -329,25 +326,80 @@ pub async fn register(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let caller = incoming.signed_caller(&state, &body).await?;
-    let link = registry_link(&state)?.clone();
+    registry_link(&state)?;
     let request: RegisterRequest = parse_json(&body)?;
-    let password = Password::new(request.password);
-    let name = request
-        .name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
+    let decode = |field: &str, text: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "bad_p12",
+                    format!("{field}: is not base64; nothing was changed."),
+                )
+            })
+    };
+    let tls_p12 = decode("tls_p12", &request.tls_p12_base64)?;
+    let wss_p12 = decode("wss_p12", &request.wss_p12_base64)?;
+    let registered = register_national(
+        &state,
+        &caller.tenant.id,
+        tls_p12,
+        wss_p12,
+        Password::new(request.password),
+        request.name,
+    )
+    .await?;
+    audit(
+        &state,
+        &caller,
+        "national.register",
+        registered.national_id.as_str(),
+        registered.detail.clone(),
+    )
+    .await?;
+    let account = super::account::account_view(&state, &caller.tenant.id).await?;
+    Ok(Json(json!({
+        "log": registered.log,
+        "national_repository_id": registered.national_id.as_str(),
+        "account": account,
+    })))
+}
+
+/// What [`register_national`] did.
+pub(crate) struct NationalRegistration {
+    /// One line per step.
+    pub log: Vec<String>,
+    pub national_id: Oid,
+    /// The audit entry's details.
+    pub detail: String,
+}
+
+/// Registers an account's repository in the national domain with its national certificates
+/// (each a PKCS#12 with the key, both opened with `password`): checks them, calls the
+/// registry, and stores the credentials and the national repository id only when the
+/// registry answered. The API and the administrator's page both end here; the caller
+/// audits.
+pub(crate) async fn register_national(
+    state: &AppState,
+    tenant_id: &TenantId,
+    tls_p12: Vec<u8>,
+    wss_p12: Vec<u8>,
+    password: Password,
+    name: Option<String>,
+) -> Result<NationalRegistration, ApiError> {
+    let link = registry_link(state)?.clone();
+    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     let trust = registry_ca(&link)?;
-    let tenant = caller.tenant.id.clone();
-    let (tls_text, wss_text) = (request.tls_p12_base64, request.wss_p12_base64);
+    let tenant = tenant_id.clone();
     let checked_trust = trust.clone();
-    let secret = credentials_secret(&state)?;
+    let secret = credentials_secret(state)?;
     // Opening PKCS#12 files and encrypting the keys for storage run PBKDF2: off the request
     // threads. The keys are encrypted now so that nothing can fail after the registry
     // answered but before they are stored.
     let (tls, wss, tls_key_pem, wss_key_pem) = tokio::task::spawn_blocking(move || {
         let tls = open_p12(
             "tls_p12",
-            &tls_text,
+            &tls_p12,
             &password,
             &tenant,
             CertKind::Tls,
@@ -355,7 +407,7 @@ pub async fn register(
         )?;
         let wss = open_p12(
             "wss_p12",
-            &wss_text,
+            &wss_p12,
             &password,
             &tenant,
             CertKind::Wss,
@@ -383,7 +435,7 @@ pub async fn register(
     let client = RegistryClient::new(
         &link.url,
         &trust,
-        &caller.tenant.id,
+        tenant_id,
         RegistryCredentials {
             tls_chain: tls.chain,
             tls_key: tls.key,
@@ -436,24 +488,15 @@ pub async fn register(
     };
     state
         .metadata
-        .save_national_credentials(&caller.tenant.id, &credentials)
+        .save_national_credentials(tenant_id, &credentials)
         .await
         .map_err(|e| ApiError::internal("storing national credentials", &e))?;
     log.push(format!("National repository id: {national_id}."));
-    audit(
-        &state,
-        &caller,
-        "national.register",
-        national_id.as_str(),
-        format!("registry {}; TLS {tls_serial}, WSS {wss_serial}", link.url),
-    )
-    .await?;
-    let account = super::account::account_view(&state, &caller.tenant.id).await?;
-    Ok(Json(json!({
-        "log": log,
-        "national_repository_id": national_id.as_str(),
-        "account": account,
-    })))
+    Ok(NationalRegistration {
+        log,
+        national_id,
+        detail: format!("registry {}; TLS {tls_serial}, WSS {wss_serial}", link.url),
+    })
 }
 
 /// `POST /api/v1/national/revoke`: deregisters at the registry (which withdraws every entry
@@ -466,9 +509,52 @@ pub async fn revoke(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let caller = incoming.signed_caller(&state, &body).await?;
-    let (client, stored) = national_client(&state, &caller.tenant.id)
+    let revoked = revoke_national(&state, &caller.tenant.id).await?;
+    audit(
+        &state,
+        &caller,
+        "national.revoke",
+        revoked.national_id.as_str(),
+        revoked.detail(),
+    )
+    .await?;
+    let account = super::account::account_view(&state, &caller.tenant.id).await?;
+    Ok(Json(json!({
+        "deregistered": revoked.national_id.as_str(),
+        "withdrawn_entries": revoked.withdrawn,
+        "unindexed_documents": revoked.unindexed,
+        "account": account,
+    })))
+}
+
+/// What [`revoke_national`] did.
+pub(crate) struct NationalRevocation {
+    pub national_id: Oid,
+    /// Entries the registry withdrew.
+    pub withdrawn: u64,
+    /// Documents no longer marked indexed here.
+    pub unindexed: u64,
+}
+
+impl NationalRevocation {
+    /// The audit entry's details.
+    pub fn detail(&self) -> String {
+        format!(
+            "{} entries withdrawn at the registry; {} documents no longer indexed",
+            self.withdrawn, self.unindexed
+        )
+    }
+}
+
+/// Deregisters an account's repository at the registry, then removes its national
+/// credentials; the API and the administrator's page both end here; the caller audits.
+pub(crate) async fn revoke_national(
+    state: &AppState,
+    tenant_id: &TenantId,
+) -> Result<NationalRevocation, ApiError> {
+    let (client, stored) = national_client(state, tenant_id)
         .await?
-        .ok_or_else(|| not_registered(&caller.tenant.id))?;
+        .ok_or_else(|| not_registered(tenant_id))?;
     let withdrawn = match client
         .send(Method::DELETE, "/api/v1/registry/repositories/self", None)
         .await
@@ -487,24 +573,14 @@ pub async fn revoke(
     };
     let (_, unindexed) = state
         .metadata
-        .remove_national_credentials(&caller.tenant.id)
+        .remove_national_credentials(tenant_id)
         .await
         .map_err(|e| ApiError::internal("removing national credentials", &e))?;
-    audit(
-        &state,
-        &caller,
-        "national.revoke",
-        stored.national_repository_id.as_str(),
-        format!("{withdrawn} entries withdrawn at the registry; {unindexed} documents no longer indexed"),
-    )
-    .await?;
-    let account = super::account::account_view(&state, &caller.tenant.id).await?;
-    Ok(Json(json!({
-        "deregistered": stored.national_repository_id.as_str(),
-        "withdrawn_entries": withdrawn,
-        "unindexed_documents": unindexed,
-        "account": account,
-    })))
+    Ok(NationalRevocation {
+        national_id: stored.national_repository_id,
+        withdrawn,
+        unindexed,
+    })
 }
 
 fn path_document_id(id: Result<Path<String>, PathRejection>) -> Result<DocumentId, ApiError> {

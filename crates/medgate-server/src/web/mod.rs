@@ -10,6 +10,7 @@
 //! | [`lockout`] | 5 failed sign-ins → 15 minutes locked, counted per identity typed whether or not an account exists |
 //! | [`layout`] | the HTML page frame, escaping, a strict CSP (no scripts at all; the one inline style allowed by its hash) |
 //! | [`i18n`] | Polish and English texts, `?lang=` switch remembered in a cookie |
+//! | [`upload`] | `multipart/form-data` file uploads (certificates, keystores) with their text fields as a [`Form`] |
 //!
 //! Pages are plain `format!` over [`layout::escape`]d values: every value that did not come
 //! from this crate's own literals goes through `escape` before it is written.
@@ -34,6 +35,7 @@ pub mod lockout;
 pub mod password;
 pub mod portal;
 pub mod session;
+pub mod upload;
 
 use i18n::Lang;
 
@@ -88,6 +90,11 @@ impl Form {
             fields.entry(decode(name)?).or_insert(decode(value)?);
         }
         Ok(Form(fields))
+    }
+
+    /// A form of fields read another way (a `multipart/form-data` upload).
+    pub fn from_fields(fields: HashMap<String, String>) -> Form {
+        Form(fields)
     }
 
     /// The field's value, trimmed; `""` when absent.

@@ -185,6 +185,18 @@ impl Browser {
             .unwrap_or_else(|e| panic!("filling {css} on {at}: {e}"));
     }
 
+    /// Chooses `path` in the file input matching `css`.
+    pub fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let at = self.url();
+        let path = path.to_string_lossy().into_owned();
+        self.runtime
+            .block_on(async {
+                let element = self.client().find(Locator::Css(css)).await?;
+                element.send_keys(&path).await
+            })
+            .unwrap_or_else(|e| panic!("choosing {path} in {css} on {at}: {e}"));
+    }
+
     /// Clicks the element matching `css`. A link or a submit button navigates (these pages
     /// have no scripts), so the click waits until the old page is gone; the commands after
     /// it then wait for the new page to load. Other elements (a checkbox, a label) are only

@@ -154,7 +154,7 @@ fn warnings(view: &Value, lang: Lang) -> String {
     )
 }
 
-fn certificate_box(lang: Lang, certificates: &[Value], kind: &str, title: T) -> String {
+pub(super) fn certificate_box(lang: Lang, certificates: &[Value], kind: &str, title: T) -> String {
     let body = match certificates
         .iter()
         .find(|c| text(c, "kind").is_some_and(|k| k.eq_ignore_ascii_case(kind)))
@@ -291,11 +291,13 @@ async fn panel(State(state): State<AppState>, request: WebRequest) -> Response {
         let mut frame = admin.frame(&request, T::AccountPanelTitle.text(lang));
         frame.body = format!(
             "{not_active}{warnings}{ids}<div class=\"boxes\">{plan}{tls}{wss}</div>\
-             <p class=\"muted\">{certificates_hint}</p>{requests}",
+             <p class=\"muted\">{certificates_hint}</p>\
+             <p><a class=\"button\" id=\"manage-certificates\" href=\"/admin/account/certificates\">{manage}</a></p>{requests}",
             warnings = warnings(&view, lang),
             tls = certificate_box(lang, &certificates, "tls", T::TlsCertificate),
             wss = certificate_box(lang, &certificates, "wss", T::WssCertificate),
             certificates_hint = escape(T::CertificatesHint.text(lang)),
+            manage = escape(T::ManageCertificates.text(lang)),
         );
         Ok::<_, ApiError>(frame.into_response())
     }

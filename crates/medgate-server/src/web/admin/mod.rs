@@ -45,6 +45,7 @@ pub mod account;
 pub mod archive;
 pub mod certificates;
 pub mod consents;
+pub mod credentials;
 pub mod document_types;
 pub mod operator;
 pub mod organisation;
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(signin::router())
         .merge(account::router())
+        .merge(credentials::router())
         .merge(organisation::router())
         .merge(document_types::router())
         .merge(archive::router())

@@ -36,6 +36,75 @@ impl T {
 }
 
 texts! {
+    // The account's certificates (seed 000 §1.1.6 and the P1 certificates of §1.3).
+    CertificatesPageTitle => ("Certyfikaty konta", "Account certificates"),
+    ManageCertificates => ("Zarządzaj certyfikatami", "Manage certificates"),
+    RegisterCertificatesTitle => ("Rejestracja i aktualizacja certyfikatów", "Register or update certificates"),
+    RegisterCertificatesIntro => (
+        "Wczytaj nowy certyfikat TLS, WSSE albo oba: plik PKCS#12 (.p12) z hasłem albo sam certyfikat (PEM lub DER) wystawiony przez urząd certyfikacji węzła. Zarejestrowane certyfikaty od razu zastępują dotychczasowe.",
+        "Load a new TLS certificate, WSS certificate or both: a PKCS#12 file (.p12) with its password, or the certificate alone (PEM or DER) issued by the node's CA. Registered certificates replace the current ones at once."
+    ),
+    ActivateAccount => ("Aktywuj konto", "Activate the account"),
+    ActivateAccountIntro => (
+        "Konto nie jest jeszcze aktywne. Podaj OID świadczeniodawcy i wczytaj oba certyfikaty (TLS i WSSE): konto zostanie aktywowane, a identyfikatory domeny i repozytorium nadane.",
+        "The account is not active yet. Give the provider OID and load both certificates (TLS and WSS): the account is activated and its domain and repository ids assigned."
+    ),
+    ProviderOidHint => ("Np. 2.16.840.1.113883.3.4424.2.3.123456", "E.g. 2.16.840.1.113883.3.4424.2.3.123456"),
+    CertificateFile => ("Plik certyfikatu", "Certificate file"),
+    CertificateFileHint => (".p12 / .pfx z kluczem albo .pem / .crt / .der", ".p12 / .pfx with the key, or .pem / .crt / .der"),
+    KeystorePasswordOf => ("Hasło do certyfikatu {kind} (dla pliku .p12)", "Password of the {kind} certificate (for a .p12 file)"),
+    KeystorePassword => ("Hasło do certyfikatu", "Certificate password"),
+    KeystorePasswordNeeded => ("Podaj hasło do certyfikatu: plik .p12 jest zaszyfrowany.", "Give the certificate's password: the .p12 file is encrypted."),
+    WrongKeystorePassword => ("Hasło nie otwiera tego pliku .p12 (albo plik jest uszkodzony).", "The password does not open this .p12 file (or the file is damaged)."),
+    NoCertificateInKeystore => ("Plik nie zawiera certyfikatu.", "The file holds no certificate."),
+    KeyNotOfCertificate => ("Klucz prywatny w pliku .p12 nie należy do jego certyfikatu.", "The private key in the .p12 file does not belong to its certificate."),
+    NoCertificateChosen => ("Wybierz plik certyfikatu TLS, WSSE albo oba.", "Choose a TLS certificate file, a WSS certificate file or both."),
+    RegisterCertificates => ("Zarejestruj certyfikaty", "Register the certificates"),
+    DoneActivated => ("Konto zostało aktywowane.", "The account was activated."),
+    DoneCertificatesRegistered => ("Certyfikaty zostały zarejestrowane; poprzednie przestały działać.", "The certificates were registered; the previous ones no longer work."),
+    IssueKeystoresTitle => ("Nowe certyfikaty w plikach .p12", "New certificates as .p12 files"),
+    IssueKeystoresIntro => (
+        "Węzeł wygeneruje klucze TLS i WSSE, wystawi certyfikaty ważne {days} dni i odda je w archiwum ZIP jako dwa pliki .p12 zaszyfrowane podanym hasłem. Kluczy prywatnych węzeł nie zachowuje: zapisz plik i hasło w bezpiecznym miejscu.",
+        "The node generates TLS and WSS keys, issues certificates valid for {days} days and hands them over in a ZIP archive as two .p12 files encrypted with the password you give. The node keeps no private keys: store the file and the password safely."
+    ),
+    IssueKeystoresOff => (
+        "Operator nie udostępnił temu kontu wystawiania certyfikatów: poproś operatora o certyfikaty.",
+        "The operator has not enabled certificate issuing for this account: ask the operator for certificates."
+    ),
+    OrganisationO => ("Organizacja (O)", "Organisation (O)"),
+    CountryC => ("Kraj (C)", "Country (C)"),
+    KeyAlgorithm => ("Algorytm klucza", "Key algorithm"),
+    KeystorePasswordHint => ("Co najmniej {min} znaków; potrzebne przy każdym użyciu pliku .p12.", "At least {min} characters; needed whenever the .p12 file is used."),
+    RegisterNow => (
+        "Od razu zarejestruj nowe certyfikaty (dotychczasowe przestaną działać)",
+        "Register the new certificates at once (the current ones stop working)"
+    ),
+    IssueKeystores => ("Wystaw i zapisz pliki .p12", "Issue and save the .p12 files"),
+    NationalCertificatesTitle => ("Certyfikaty P1", "National (P1) certificates"),
+    NoRegistryConfigured => (
+        "Węzeł nie jest połączony z rejestrem krajowym: operator ustawia go w konfiguracji ([registry]).",
+        "This node is not linked to a national registry: the operator sets it in the configuration ([registry])."
+    ),
+    NationalIntro => (
+        "Wczytaj certyfikaty TLS i WSSE otrzymane od operatora rejestru krajowego (pliki .p12 z kluczami) i podaj hasło do certyfikatów. Repozytorium zostanie zarejestrowane w {url} i otrzyma identyfikator repozytorium w P1.",
+        "Load the TLS and WSS certificates you received from the national registry's operator (.p12 files with their keys) and give their password. The repository is registered at {url} and receives its national repository id."
+    ),
+    NationalTlsKeystore => ("Certyfikat P1 TLS (.p12)", "National TLS certificate (.p12)"),
+    NationalWssKeystore => ("Certyfikat P1 WSSE (.p12)", "National WSS certificate (.p12)"),
+    NationalKeystoreHint => ("Plik .p12 z certyfikatem i kluczem prywatnym", "A .p12 file with the certificate and its private key"),
+    RepositoryName => ("Nazwa repozytorium (opcjonalnie)", "Repository name (optional)"),
+    RegisterNational => ("Zarejestruj w rejestrze krajowym", "Register with the national registry"),
+    RegistryAddress => ("Rejestr krajowy", "National registry"),
+    NationalTlsSerial => ("Numer seryjny certyfikatu P1 TLS", "National TLS certificate serial"),
+    NationalWssSerial => ("Numer seryjny certyfikatu P1 WSSE", "National WSS certificate serial"),
+    RevokeNationalCertificates => ("Odwołaj certyfikaty P1", "Revoke the national certificates"),
+    RevokeNationalWarning => (
+        "Repozytorium zostanie wyrejestrowane z rejestru krajowego, który wycofa wszystkie jego wpisy; certyfikaty P1 zostaną usunięte z węzła. Dokumenty pozostają w archiwum.",
+        "The repository is deregistered from the national registry, which withdraws all its entries; the national certificates are removed from the node. The documents stay in the archive."
+    ),
+    NationalRepositoryLine => ("Identyfikator repozytorium w P1: {id}", "National repository id: {id}"),
+    DoneNationalRegistered => ("Repozytorium zostało zarejestrowane w rejestrze krajowym.", "The repository was registered with the national registry."),
+    DoneNationalRevoked => ("Certyfikaty P1 zostały odwołane, a repozytorium wyrejestrowane.", "The national certificates were revoked and the repository deregistered."),
     // The frame.
     AdminSite => ("Panel administratora", "Administration"),
     OperatorSite => ("Operator", "Operator"),
@@ -157,8 +226,8 @@ texts! {
     DaysLeft => ("Pozostało dni", "Days left"),
     NoCertificate => ("Brak zarejestrowanego certyfikatu.", "No certificate is registered."),
     CertificatesHint => (
-        "Certyfikaty rejestruje i aktualizuje system placówki (medgate client activate, medgate client update-certs); klucze prywatne nigdy nie trafiają na serwer.",
-        "The clinic's system registers and replaces certificates (medgate client activate, medgate client update-certs); private keys never reach the server."
+        "Certyfikaty rejestruje i aktualizuje system placówki (medgate client activate, medgate client update-certs) albo administrator na stronie certyfikatów; węzeł nie przechowuje kluczy prywatnych konta.",
+        "The clinic's system registers and replaces certificates (medgate client activate, medgate client update-certs), or an administrator does on the certificates page; the node keeps none of the account's private keys."
     ),
     Warnings => ("Ostrzeżenia", "Warnings"),
     WarnQuota => (

@@ -1,5 +1,6 @@
 //! End-to-end tests of the repository: the real `medgate serve` on a temporary data folder
-//! (SQLite, and PostgreSQL where reachable), driven by the real `medgate client`.
+//! (SQLite with content files, and where reachable the scale-out configuration: PostgreSQL
+//! with content in S3, a local moto), driven by the real `medgate client`.
 
 pub mod harness;
 
@@ -11,7 +12,7 @@ mod connect_check;
 mod consents;
 mod documents;
 mod fhir;
-mod national;
+pub mod national;
 mod organisation;
 pub mod portal;
 mod python_client;

@@ -40,15 +40,16 @@ fn pik_document() -> Option<PathBuf> {
 
 /// National certificates as the registry's operator issues them to a provider: the clinic
 /// makes the keys and CSRs, the registry CA signs, the clinic packs two PKCS#12 files.
-struct National {
-    tls_p12: String,
-    wss_p12: String,
-    password: String,
-    tls_serial: String,
-    dir: PathBuf,
+pub struct National {
+    pub tls_p12: String,
+    pub wss_p12: String,
+    /// The file holding the keystores' password.
+    pub password: String,
+    pub tls_serial: String,
+    pub dir: PathBuf,
 }
 
-fn issue_national(registry: &Node, clinic: &Clinic, name: &str) -> National {
+pub fn issue_national(registry: &Node, clinic: &Clinic, name: &str) -> National {
     let dir = clinic.dir.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     let key_password = dir.join("key-password");

@@ -9,6 +9,7 @@ mod account;
 mod archive;
 mod certificates;
 mod consents;
+mod credentials;
 mod document_types;
 mod operator;
 mod organisation;
@@ -235,6 +236,20 @@ impl StaffClient {
         if fields.is_empty() {
             extra.push("--data".to_owned());
             extra.push(String::new());
+        }
+        self.request(path, &extra)
+    }
+
+    /// POSTs a `multipart/form-data` upload: text fields and files (field, path).
+    pub fn post_files(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &std::path::Path)]) -> Answer {
+        let mut extra = Vec::new();
+        for (name, value) in fields {
+            extra.push("--form-string".to_owned());
+            extra.push(format!("{name}={value}"));
+        }
+        for (name, file) in files {
+            extra.push("-F".to_owned());
+            extra.push(format!("{name}=@{}", file.display()));
         }
         self.request(path, &extra)
     }
