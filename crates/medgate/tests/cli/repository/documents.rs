@@ -1,7 +1,8 @@
-//! Documents end to end, on SQLite and PostgreSQL: CDA and attachment upload (single and
-//! bulk), search, byte-identical download, the HTML view and its headers (checked with
-//! curl), the ZIP export (unzipped with Python and transformed with xsltproc), deletion,
-//! quotas and file limits, refusals, and tenant isolation. The Polish PIK examples in
+//! Documents end to end, on SQLite and on PostgreSQL with S3 content: CDA and attachment
+//! upload (single and bulk), search, byte-identical download, content damaged behind the
+//! repository's back, the HTML view and its headers (checked with curl), the ZIP export
+//! (unzipped with Python and transformed with xsltproc), deletion, quotas and file limits,
+//! refusals, and tenant isolation. The Polish PIK examples in
 //! `shared/testdata/cda/pik` are each stored, downloaded, rendered and deleted.
 
 use std::path::{Path, PathBuf};
@@ -126,21 +127,6 @@ fn curl_get(curl: &Path, node: &Node, clinic: &Clinic, path: &str) -> Fetched {
             .to_lowercase(),
         body: std::fs::read(&body).expect("body"),
     }
-}
-
-/// The file of the filesystem content store that holds exactly `bytes`.
-fn content_file_with(dir: &Path, bytes: &[u8]) -> Option<PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            if let Some(found) = content_file_with(&path, bytes) {
-                return Some(found);
-            }
-        } else if std::fs::read(&path).ok().as_deref() == Some(bytes) {
-            return Some(path);
-        }
-    }
-    None
 }
 
 /// `action target` of the tenant's audit entries, read from the database with the
@@ -398,20 +384,28 @@ fn documents_round_trip(backend: Backend) {
     ]);
     assert!(error.contains("--force"), "{error}");
 
-    // Bytes changed behind the repository's back are not handed out as the original.
+    // Bytes changed behind the repository's back (in its content folder, or in its S3
+    // bucket) are not handed out as the original.
     let original = std::fs::read(ccda_fixture()).expect("fixture");
-    let stored_file =
-        content_file_with(&node.data.join("content"), &original).expect("the C-CDA content file");
+    let stored = node
+        .content_holding(&original)
+        .expect("the C-CDA content, stored as uploaded");
+    if node.content_in_s3() {
+        assert!(
+            !node.data.join("content").exists(),
+            "a node on S3 keeps no content files"
+        );
+    }
     let mut damaged = original.clone();
     damaged[100] ^= 0x20;
-    std::fs::write(&stored_file, &damaged).expect("damage");
+    node.overwrite_content(&stored, &damaged);
     let error = clinic.run_fails(&["get", CCDA_ID, "--out", &s(&work.join("damaged.xml"))]);
     assert!(
         error.contains("500 content_corrupted") && error.contains(CCDA_ID),
         "{error}"
     );
     assert!(!work.join("damaged.xml").exists());
-    std::fs::write(&stored_file, &original).expect("repair");
+    node.overwrite_content(&stored, &original);
 
     // The HTML view: the patient's name; the headers checked with curl.
     let html = work.join("own.html");

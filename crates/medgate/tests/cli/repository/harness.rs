@@ -2,7 +2,8 @@
 //! would: `tenant create`, `pki csr`, `ca sign`, `client activate`.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -12,7 +13,9 @@ use crate::support::{medgate, run_ok};
 /// The storage backend a node runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
+    /// SQLite and content files, both in the data folder.
     Sqlite,
+    /// The scale-out configuration: PostgreSQL, and content in an S3 bucket (a local moto).
     Postgres,
 }
 
@@ -26,7 +29,15 @@ pub struct Node {
     postgres_database: Option<String>,
     /// Further `medgate serve` arguments (role, registry link), kept for `restart`.
     pub extra_args: Vec<String>,
+    /// `--config FILE` holding the `[content]` section, when content is in S3.
+    pub config: Option<PathBuf>,
+    /// The S3 server holding the content; a field, so it is dropped after `drop` has killed
+    /// the node, and kept across `restart`.
+    s3: Option<MotoServer>,
 }
+
+/// The bucket a node on S3 keeps its content in (objects `content/<key>`).
+pub const BUCKET: &str = "medgate-e2e";
 
 /// The PostgreSQL server the tests use; `MEDGATE_TEST_POSTGRES_URL` overrides.
 pub fn postgres_base_url() -> String {
@@ -39,6 +50,14 @@ fn psql(sql: &str) -> Option<Output> {
         .args([&postgres_base_url(), "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
         .output()
         .ok()
+}
+
+/// Under `CI=true` a missing peer server fails the test; elsewhere the test is skipped loudly.
+fn unavailable(message: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{message}");
+    }
+    eprintln!("\n*** SKIPPED: {message} ***\n");
 }
 
 /// Creates a fresh PostgreSQL database for one test, or says loudly why it cannot: under
@@ -59,15 +78,11 @@ pub fn fresh_postgres_database() -> Option<(String, String)> {
                 Some(output) => String::from_utf8_lossy(&output.stderr).into_owned(),
                 None => "psql is not installed".to_owned(),
             };
-            let message = format!(
+            unavailable(&format!(
                 "PostgreSQL not reachable at {} ({}); set MEDGATE_TEST_POSTGRES_URL",
                 postgres_base_url(),
                 why.trim()
-            );
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{message}");
-            }
-            eprintln!("\n*** SKIPPED: {message} ***\n");
+            ));
             None
         }
     }
@@ -97,35 +112,87 @@ impl Node {
         let extra_args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let dir = crate::support::temp_dir();
         let data = dir.path().join("data");
-        let (postgres_database, database_url) = match backend {
-            Backend::Sqlite => (None, None),
+        let (postgres_database, database_url, s3, config) = match backend {
+            Backend::Sqlite => (None, None, None, None),
             Backend::Postgres => {
+                // Moto takes seconds to start: the database is created meanwhile.
+                let s3 = MotoServer::launch(&dir.path().join("moto.log"))?;
                 let (name, url) = fresh_postgres_database()?;
-                (Some(name), Some(url))
+                let s3 = match s3.ready() {
+                    Ok(s3) => s3,
+                    Err(missing) => {
+                        let _ = psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                        unavailable(&missing);
+                        return None;
+                    }
+                };
+                // The server does not create its bucket; the operator does, once.
+                s3.create_bucket(BUCKET);
+                let config = s3.write_config(dir.path());
+                (Some(name), Some(url), Some(s3), Some(config))
             }
         };
+        let child = spawn(
+            &data,
+            database_url.as_deref(),
+            config.as_deref(),
+            "127.0.0.1:0",
+            &extra_args,
+        );
         let mut node = Node {
-            child: spawn(&data, database_url.as_deref(), "127.0.0.1:0", &extra_args),
+            child,
             port: 0,
             dir,
             data,
             database_url,
             postgres_database,
             extra_args,
+            config,
+            s3,
         };
         node.port = read_port(&mut node.child);
         Some(node)
     }
 
-    /// Starts again on the same data folder and port (after `kill`).
+    /// Starts again on the same data folder, database, bucket and port (after `kill`).
     pub fn restart(&mut self) {
         self.child = spawn(
             &self.data,
             self.database_url.as_deref(),
+            self.config.as_deref(),
             &format!("127.0.0.1:{}", self.port),
             &self.extra_args,
         );
         read_port(&mut self.child);
+    }
+
+    /// Whether document content is in the S3 bucket rather than under `DATA/content`.
+    pub fn content_in_s3(&self) -> bool {
+        self.s3.is_some()
+    }
+
+    /// The stored content object holding exactly `bytes`, found behind the API's back: a
+    /// file under `DATA/content`, or an object in the bucket.
+    pub fn content_holding(&self, bytes: &[u8]) -> Option<StoredContent> {
+        match &self.s3 {
+            None => content_file_with(&self.data.join("content"), bytes).map(StoredContent::File),
+            Some(s3) => s3
+                .keys(BUCKET, "content/")
+                .into_iter()
+                .find(|key| s3.get(BUCKET, key).as_deref() == Some(bytes))
+                .map(StoredContent::Object),
+        }
+    }
+
+    /// Replaces a stored content object's bytes behind the API's back.
+    pub fn overwrite_content(&self, stored: &StoredContent, bytes: &[u8]) {
+        match (stored, &self.s3) {
+            (StoredContent::File(path), _) => {
+                std::fs::write(path, bytes).expect("content file written")
+            }
+            (StoredContent::Object(key), Some(s3)) => s3.put(BUCKET, key, bytes),
+            (StoredContent::Object(key), None) => panic!("{key}: this node has no S3 store"),
+        }
     }
 
     /// Kills the server at once (SIGKILL), as a crash would.
@@ -142,12 +209,18 @@ impl Node {
         self.data.join("ca").join("ca.pem")
     }
 
-    /// Arguments selecting this node's database for operator commands.
+    /// Arguments selecting this node's store for operator commands, as `medgate serve` got
+    /// them (`--data` first; none of these commands reads content, but an operator of a
+    /// scale-out node passes the same configuration file).
     pub fn store_args(&self) -> Vec<String> {
         let mut args = vec!["--data".to_owned(), self.data.to_string_lossy().into_owned()];
         if let Some(url) = &self.database_url {
             args.push("--database-url".into());
             args.push(url.clone());
+        }
+        if let Some(config) = &self.config {
+            args.push("--config".into());
+            args.push(config.to_string_lossy().into_owned());
         }
         args
     }
@@ -189,6 +262,7 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
+        // The server goes first; moto (the `s3` field) is dropped after this body.
         self.kill();
         if let Some(name) = &self.postgres_database {
             let _ = psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
@@ -196,7 +270,13 @@ impl Drop for Node {
     }
 }
 
-fn spawn(data: &Path, database_url: Option<&str>, listen: &str, extra: &[String]) -> Child {
+fn spawn(
+    data: &Path,
+    database_url: Option<&str>,
+    config: Option<&Path>,
+    listen: &str,
+    extra: &[String],
+) -> Child {
     let mut command = medgate();
     command
         .args(["serve", "--data", &data.to_string_lossy(), "--listen", listen])
@@ -207,7 +287,219 @@ fn spawn(data: &Path, database_url: Option<&str>, listen: &str, extra: &[String]
     if let Some(url) = database_url {
         command.args(["--database-url", url]);
     }
+    // The file holds only `[content]`; the flags above win over anything else in it.
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
     command.spawn().expect("medgate serve starts")
+}
+
+/// A stored content object, as [`Node::content_holding`] found it.
+#[derive(Debug)]
+pub enum StoredContent {
+    /// A file of the filesystem content store.
+    File(PathBuf),
+    /// The key of an object in [`BUCKET`].
+    Object(String),
+}
+
+/// The file of the filesystem content store that holds exactly `bytes`.
+fn content_file_with(dir: &Path, bytes: &[u8]) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = content_file_with(&path, bytes) {
+                return Some(found);
+            }
+        } else if std::fs::read(&path).ok().as_deref() == Some(bytes) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+/// A moto S3 server on a free loopback port, killed when dropped (as in the storage
+/// crate's tests).
+pub struct MotoServer {
+    child: Child,
+    pub endpoint: String,
+    address: SocketAddr,
+    /// Its stderr: the reason when it does not start, and the requests it served.
+    log: PathBuf,
+}
+
+impl MotoServer {
+    /// Launches moto in the background, its log in `log`; it takes seconds to start, so the
+    /// caller does other work before [`MotoServer::ready`]. `None` after a loud skip notice
+    /// (a failure under `CI=true`) when there is no `python3`.
+    pub fn launch(log: &Path) -> Option<MotoServer> {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let log_file = std::fs::File::create(log).expect("moto log file");
+        let spawned = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(error) => {
+                unavailable(&format!(
+                    "python3 for the moto S3 server cannot run ({error})"
+                ));
+                return None;
+            }
+        };
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        Some(MotoServer {
+            child,
+            endpoint: format!("http://{address}"),
+            address,
+            log: log.to_owned(),
+        })
+    }
+
+    /// Waits until moto listens; `Err` says that moto is not installed, for the caller to
+    /// tidy up and report with `unavailable`.
+    pub fn ready(mut self) -> Result<MotoServer, String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(self.address).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                if log.contains("No module named") {
+                    return Err("moto S3 server not installed; run pip install 'moto[server]'".into());
+                }
+                panic!(
+                    "moto exited ({status}) before listening on {}: {log}",
+                    self.address
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start listening on {}",
+                self.address
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(self)
+    }
+
+    /// Writes the secret key and a configuration file holding only `[content]` into `dir`;
+    /// returns the file.
+    fn write_config(&self, dir: &Path) -> PathBuf {
+        let secret = dir.join("s3-secret");
+        std::fs::write(&secret, "medgate-e2e-secret\n").expect("S3 secret file");
+        let config = dir.join("medgate.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[content]\nkind = \"s3\"\nendpoint = \"{}\"\nbucket = \"{BUCKET}\"\n\
+                 region = \"us-east-1\"\naccess_key_id = \"medgate-e2e\"\n\
+                 secret_access_key_file = \"{}\"\n",
+                self.endpoint,
+                secret.to_string_lossy()
+            ),
+        )
+        .expect("medgate.toml");
+        config
+    }
+
+    /// One request; returns the status and the body. Moto does not check signatures, but
+    /// it refuses anonymous reads, so a placeholder `Authorization` header goes along.
+    fn request(&self, method: &str, target: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        let mut stream = TcpStream::connect(self.address).expect("moto reachable");
+        write!(
+            stream,
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=medgate-e2e/20250101/us-east-1/s3/aws4_request, \
+             SignedHeaders=host, Signature=0\r\nConnection: close\r\n\r\n",
+            self.address,
+            body.len()
+        )
+        .expect("request sent");
+        stream.write_all(body).expect("request body sent");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).expect("response read");
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("response headers end");
+        let head = String::from_utf8_lossy(&response[..split]).into_owned();
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("moto status line: {head}"));
+        (status, response[split + 4..].to_vec())
+    }
+
+    /// Creates a bucket (the server does not; an operator creates it once).
+    pub fn create_bucket(&self, bucket: &str) {
+        let (status, body) = self.request("PUT", &format!("/{bucket}"), b"");
+        assert_eq!(
+            status,
+            200,
+            "creating bucket {bucket}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+
+    /// The keys under `prefix` (one page of up to 1000 is plenty for a test).
+    pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let (status, body) = self.request(
+            "GET",
+            &format!("/{bucket}?list-type=2&prefix={prefix}"),
+            b"",
+        );
+        let listing = String::from_utf8_lossy(&body);
+        assert_eq!(status, 200, "listing {bucket}: {listing}");
+        assert!(
+            !listing.contains("<IsTruncated>true"),
+            "more than one page in {bucket}"
+        );
+        listing
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("</Key>").map(|(key, _)| key.to_owned()))
+            .collect()
+    }
+
+    /// An object's bytes, `None` when there is no such object.
+    pub fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        match self.request("GET", &format!("/{bucket}/{key}"), b"") {
+            (200, body) => Some(body),
+            (404, _) => None,
+            (status, body) => panic!("reading {key}: {status} {}", String::from_utf8_lossy(&body)),
+        }
+    }
+
+    /// Writes an object.
+    pub fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        let (status, body) = self.request("PUT", &format!("/{bucket}/{key}"), bytes);
+        assert_eq!(
+            status,
+            200,
+            "writing {key}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Reads the "listening on https://127.0.0.1:PORT" line (waiting up to 60 s).
