@@ -812,15 +812,6 @@ async fn confirm_delete(
     respond(Desk::Admin, &request, outcome)
 }
 
-/// The page for a POST whose form token or origin is wrong.
-fn forged(admin: &Admin, request: &WebRequest) -> Response {
-    let lang = request.lang;
-    let mut frame = admin.frame(request, T::ErrorTitle.text(lang));
-    frame.status = StatusCode::FORBIDDEN;
-    frame.body = message(MessageKind::Error, T::FormExpired.text(lang));
-    frame.into_response()
-}
-
 /// `POST /admin/documents/{id}/delete`: deletes for good, as `DELETE /api/v1/documents/{id}`.
 async fn delete(
     State(state): State<AppState>,
@@ -836,7 +827,7 @@ async fn delete(
             };
             let form = Form::parse(&body)?;
             if !admin.form_is_genuine(&request, &form) {
-                return Ok(forged(&admin, &request));
+                return Ok(admin.forged(&request));
             }
             let caller = admin.caller(&request);
             match documents::delete_document(&state, &caller, &document.metadata.document_id).await
@@ -891,7 +882,7 @@ async fn index(
             };
             let form = Form::parse(&body)?;
             if !admin.form_is_genuine(&request, &form) {
-                return Ok(forged(&admin, &request));
+                return Ok(admin.forged(&request));
             }
             let caller = admin.caller(&request);
             let id = &document.metadata.document_id;

@@ -65,13 +65,6 @@ fn status_badge(lang: Lang, request: &CertificateRequest) -> String {
     )
 }
 
-fn forged_page(frame: super::Frame, lang: Lang) -> Response {
-    let mut frame = frame;
-    frame.status = StatusCode::FORBIDDEN;
-    frame.body = message(MessageKind::Error, T::FormExpired.text(lang));
-    frame.into_response()
-}
-
 // ---------------------------------------------------------------------------------------
 // The administrator's side
 // ---------------------------------------------------------------------------------------
@@ -197,10 +190,7 @@ async fn submit(State(state): State<AppState>, request: WebRequest, body: Bytes)
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
-            return Ok(forged_page(
-                admin.frame(&request, T::ErrorTitle.text(lang)),
-                lang,
-            ));
+            return Ok(admin.forged(&request));
         }
         let enabled = state
             .metadata
@@ -472,10 +462,7 @@ async fn decide(
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
-            return Ok(forged_page(
-                operator.frame(&request, T::ErrorTitle.text(lang)),
-                lang,
-            ));
+            return Ok(operator.forged(&request));
         }
         let found = match &path {
             Ok(Path((id, _))) => state

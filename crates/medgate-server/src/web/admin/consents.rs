@@ -97,14 +97,6 @@ fn patient_text(patient: &PatientIdentifier) -> String {
     }
 }
 
-fn forged(admin: &Admin, request: &WebRequest) -> Response {
-    let lang = request.lang;
-    let mut frame = admin.frame(request, T::ErrorTitle.text(lang));
-    frame.status = StatusCode::FORBIDDEN;
-    frame.body = message(MessageKind::Error, T::FormExpired.text(lang));
-    frame.into_response()
-}
-
 fn not_found(admin: &Admin, request: &WebRequest, what: T) -> Response {
     let lang = request.lang;
     let mut frame = admin.frame(request, T::NotFoundTitle.text(lang));
@@ -527,7 +519,7 @@ async fn create(State(state): State<AppState>, request: WebRequest, body: Bytes)
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
-            return Ok(forged(&admin, &request));
+            return Ok(admin.forged(&request));
         }
         let count = form
             .text("count")
@@ -884,7 +876,7 @@ async fn send(
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
-            return Ok(forged(&admin, &request));
+            return Ok(admin.forged(&request));
         }
         let code = password::activation_code()?;
         let activation = PendingActivation {
@@ -966,7 +958,7 @@ async fn revoke(
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
-            return Ok(forged(&admin, &request));
+            return Ok(admin.forged(&request));
         }
         let revoked = match state
             .metadata

@@ -254,6 +254,9 @@ async fn national_section(state: &AppState, admin: &Admin, lang: Lang, filled: &
     let Some(link) = &state.config.registry else {
         return Ok(section("national", title, &message(MessageKind::Info, T::NoRegistryConfigured.text(lang))));
     };
+    if admin.tenant.status != TenantStatus::Active {
+        return Ok(section("national", title, &message(MessageKind::Info, T::AccountNotActivatedExplained.text(lang))));
+    }
     let stored = state
         .metadata
         .national_credentials(admin.tenant_id())
@@ -346,15 +349,6 @@ async fn view(
     Ok(frame.into_response())
 }
 
-/// The page for a POST whose form token or origin is wrong.
-fn forged(admin: &Admin, request: &WebRequest) -> Response {
-    let lang = request.lang;
-    let mut frame = admin.frame(request, T::ErrorTitle.text(lang));
-    frame.status = StatusCode::FORBIDDEN;
-    frame.body = message(MessageKind::Error, T::FormExpired.text(lang));
-    frame.into_response()
-}
-
 /// `GET /admin/account/certificates`.
 async fn page(State(state): State<AppState>, request: WebRequest) -> Response {
     let outcome = async {
@@ -366,6 +360,23 @@ async fn page(State(state): State<AppState>, request: WebRequest) -> Response {
     }
     .await;
     respond(Desk::Admin, &request, outcome)
+}
+
+/// The signed-in administrator and the upload of a genuine form, or the page to answer.
+async fn admin_upload(
+    state: &AppState,
+    request: &WebRequest,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Result<(Admin, Upload), Response>, ApiError> {
+    let admin = match signed_in_admin(state, request).await? {
+        Ok(admin) => admin,
+        Err(response) => return Ok(Err(response)),
+    };
+    let upload = Upload::read(multipart).await?;
+    if !admin.form_is_genuine(request, &upload.form) {
+        return Ok(Err(admin.forged(request)));
+    }
+    Ok(Ok((admin, upload)))
 }
 
 /// Reads one uploaded certificate: a PKCS#12 keystore opened with `password` (its key, when
@@ -407,15 +418,11 @@ async fn register_certificates(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
+        let (admin, upload) = match admin_upload(&state, &request, multipart).await? {
+            Ok(found) => found,
             Err(response) => return Ok(response),
         };
         let lang = request.lang;
-        let upload = Upload::read(multipart).await?;
-        if !admin.form_is_genuine(&request, &upload.form) {
-            return Ok(forged(&admin, &request));
-        }
         let activating = match admin.tenant.status {
             TenantStatus::Created => true,
             TenantStatus::Active => false,
@@ -576,7 +583,7 @@ async fn issue(State(state): State<AppState>, request: WebRequest, body: Bytes) 
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
-            return Ok(forged(&admin, &request));
+            return Ok(admin.forged(&request));
         }
         let enabled = state
             .metadata
@@ -666,15 +673,11 @@ async fn register_national_certificates(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
+        let (admin, upload) = match admin_upload(&state, &request, multipart).await? {
+            Ok(found) => found,
             Err(response) => return Ok(response),
         };
         let lang = request.lang;
-        let upload = Upload::read(multipart).await?;
-        if !admin.form_is_genuine(&request, &upload.form) {
-            return Ok(forged(&admin, &request));
-        }
         admin.require_usable()?;
         let mut filled = Filled {
             national_name: upload.form.text("national_name").to_owned(),
@@ -776,7 +779,7 @@ async fn revoke(State(state): State<AppState>, request: WebRequest, body: Bytes)
         };
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
-            return Ok(forged(&admin, &request));
+            return Ok(admin.forged(&request));
         }
         admin.require_usable()?;
         match revoke_national(&state, admin.tenant_id()).await {

@@ -388,6 +388,13 @@ pub fn notice(class: &str, text: &str) -> String {
 // Errors
 // ---------------------------------------------------------------------------------------
 
+/// 403 with "the form has expired" in `frame`: a POST whose form token or origin is wrong.
+fn forged_page(mut frame: Frame) -> Response {
+    frame.status = StatusCode::FORBIDDEN;
+    frame.body = message(MessageKind::Error, T::FormExpired.text(frame.lang));
+    frame.into_response()
+}
+
 /// The page for a failure: the status of `error`, a sentence in the page's language (the
 /// reference of an internal error ties it to the log line).
 pub fn error_page(desk: Desk, request: &WebRequest, error: &ApiError) -> Response {
@@ -537,6 +544,11 @@ impl Admin {
         form_is_genuine(request, form, &self.staff.session.csrf_secret)
     }
 
+    /// The page for a POST whose form token or origin is wrong.
+    pub fn forged(&self, request: &WebRequest) -> Response {
+        forged_page(self.frame(request, T::ErrorTitle.text(request.lang)))
+    }
+
     /// Refuses work on an account that cannot be used now (suspended, expired, not yet
     /// activated), as the API does: only the account panel stays open.
     pub fn require_usable(&self) -> Result<(), ApiError> {
@@ -609,6 +621,11 @@ impl Operator {
 
     pub fn form_is_genuine(&self, request: &WebRequest, form: &Form) -> bool {
         form_is_genuine(request, form, &self.staff.session.csrf_secret)
+    }
+
+    /// The page for a POST whose form token or origin is wrong.
+    pub fn forged(&self, request: &WebRequest) -> Response {
+        forged_page(self.frame(request, T::ErrorTitle.text(request.lang)))
     }
 
     /// Appends an audit entry of this operator's action (under the tenant it concerns,

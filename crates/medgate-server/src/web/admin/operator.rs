@@ -81,14 +81,6 @@ fn usage_bar(id: &str, used: u64, total: u64, label: &str) -> String {
     )
 }
 
-fn forged(operator: &Operator, request: &WebRequest) -> Response {
-    let lang = request.lang;
-    let mut frame = operator.frame(request, T::ErrorTitle.text(lang));
-    frame.status = StatusCode::FORBIDDEN;
-    frame.body = message(MessageKind::Error, T::FormExpired.text(lang));
-    frame.into_response()
-}
-
 fn days_left(until: OffsetDateTime) -> i64 {
     (until - OffsetDateTime::now_utc()).whole_days()
 }
@@ -374,7 +366,7 @@ async fn create_tenant(
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
-            return Ok(forged(&operator, &request));
+            return Ok(operator.forged(&request));
         }
         let mut typed = PlanForm::read(&form);
         let id = TenantId::parse(&typed.id.replace(' ', ""));
@@ -756,7 +748,7 @@ async fn change_plan(
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
-            return Ok(forged(&operator, &request));
+            return Ok(operator.forged(&request));
         }
         let mut typed = PlanForm::read(&form);
         let Some(plan) = typed.plan(lang) else {
@@ -809,7 +801,7 @@ async fn set_status(
     };
     let form = Form::parse(body)?;
     if !operator.form_is_genuine(request, &form) {
-        return Ok(forged(&operator, request));
+        return Ok(operator.forged(request));
     }
     let status = if suspend {
         TenantStatus::Suspended
@@ -915,7 +907,7 @@ async fn create_admin(
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
-            return Ok(forged(&operator, &request));
+            return Ok(operator.forged(&request));
         }
         let login = form.text("login").to_owned();
         let plan = PlanForm::of(&tenant);
@@ -1002,7 +994,7 @@ async fn admin_action(
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
-            return Ok(forged(&operator, &request));
+            return Ok(operator.forged(&request));
         }
         let scope = StaffScope::Admin(tenant.id.clone());
         let not_found = || {
@@ -1103,7 +1095,7 @@ async fn self_service(
         };
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
-            return Ok(forged(&operator, &request));
+            return Ok(operator.forged(&request));
         }
         let enable = request.query("enable").as_deref() == Some("1");
         super::certificates::switch(&state, &operator, &request, &tenant.id, enable).await?;

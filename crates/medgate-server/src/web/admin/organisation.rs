@@ -609,10 +609,7 @@ async fn submit(State(state): State<AppState>, request: WebRequest, body: Bytes)
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
-            let mut frame = admin.frame(&request, T::ErrorTitle.text(lang));
-            frame.status = StatusCode::FORBIDDEN;
-            frame.body = message(MessageKind::Error, T::FormExpired.text(lang));
-            return Ok(frame.into_response());
+            return Ok(admin.forged(&request));
         }
         let mut structure = read(&form);
         match form.text("action") {
