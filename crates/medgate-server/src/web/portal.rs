@@ -402,6 +402,30 @@ fn read_identity(form: &Form, filled: &mut Filled) -> Option<(TenantId, PatientI
     Some((tenant?, patient?))
 }
 
+/// A failed sign-in or activation: counted towards the lock-out, audited when the identity
+/// has an account (`known`), and answered with the status and sentence to show — the same
+/// whether or not the account exists, except once it is locked.
+async fn refused_attempt(
+    state: &AppState,
+    request: &WebRequest,
+    identity: SigninIdentity<'_>,
+    known: Option<(&TenantId, &PatientIdentifier)>,
+    action: &str,
+    failed: Msg,
+) -> Result<(StatusCode, String), ApiError> {
+    let locked = lockout::failed(state, identity).await?;
+    if let Some((tenant, patient)) = known {
+        audit(state, request, tenant, patient, action, identity.principal, String::new()).await?;
+    }
+    Ok(match locked {
+        Some(until) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            locked_message(request.lang, until),
+        ),
+        None => (StatusCode::UNAUTHORIZED, failed.text(request.lang).to_owned()),
+    })
+}
+
 fn locked_message(lang: Lang, until: OffsetDateTime) -> String {
     let until = until.to_offset(time::UtcOffset::UTC);
     Msg::Locked
@@ -466,26 +490,15 @@ async fn sign_in_inner(
         .and_then(|account| account.password_hash.clone());
     let matches = password::verify_async(form.raw("password").to_owned(), stored).await?;
     if !matches {
-        let locked = lockout::failed(state, identity).await?;
-        if account.is_some() {
-            audit(
-                state,
-                request,
-                &tenant,
-                &patient,
-                "portal.signin.failed",
-                &principal,
-                String::new(),
-            )
-            .await?;
-        }
-        let (status, text) = match locked {
-            Some(until) => (StatusCode::TOO_MANY_REQUESTS, locked_message(lang, until)),
-            None => (
-                StatusCode::UNAUTHORIZED,
-                Msg::SignInFailed.text(lang).to_owned(),
-            ),
-        };
+        let (status, text) = refused_attempt(
+            state,
+            request,
+            identity,
+            account.is_some().then_some((&tenant, &patient)),
+            "portal.signin.failed",
+            Msg::SignInFailed,
+        )
+        .await?;
         filled.message = Some((MessageKind::Error, text));
         return sign_in_form(request, &filled, status);
     }
@@ -664,26 +677,15 @@ async fn activate_inner(
         _ => false,
     };
     if !activated {
-        let locked = lockout::failed(state, identity).await?;
-        if account.is_some() {
-            audit(
-                state,
-                request,
-                &tenant,
-                &patient,
-                "portal.activate.failed",
-                &principal,
-                String::new(),
-            )
-            .await?;
-        }
-        let (status, text) = match locked {
-            Some(until) => (StatusCode::TOO_MANY_REQUESTS, locked_message(lang, until)),
-            None => (
-                StatusCode::UNAUTHORIZED,
-                Msg::ActivationFailed.text(lang).to_owned(),
-            ),
-        };
+        let (status, text) = refused_attempt(
+            state,
+            request,
+            identity,
+            account.is_some().then_some((&tenant, &patient)),
+            "portal.activate.failed",
+            Msg::ActivationFailed,
+        )
+        .await?;
         filled.message = Some((MessageKind::Error, text));
         return activate_form(request, &filled, status);
     }
