@@ -36,6 +36,8 @@ pub struct Presented {
     pub serial_hex: String,
     pub tenant_name: Option<TenantCommonName>,
     pub fingerprint: Sha256Digest,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
 }
 
 /// Reads the client certificate the TLS layer verified.
@@ -55,6 +57,8 @@ pub fn presented_certificate(peer: &PeerInfo) -> Result<Presented, ApiError> {
         serial_hex: summary.serial_hex.clone(),
         tenant_name: summary.tenant_name.clone(),
         fingerprint: Sha256Digest::from_bytes(fingerprint),
+        not_before: summary.not_before,
+        not_after: summary.not_after,
         certificate,
     })
 }
@@ -77,13 +81,21 @@ fn expected_tls(tenant: &TenantId) -> String {
 }
 
 /// Authenticates an API call by its TLS client certificate and checks the account may be
-/// used now.
+/// used now. The certificate itself is checked again on every request (revocation, dates):
+/// the TLS handshake that verified it may lie in the past of a kept-alive connection or of a
+/// resumed session.
 pub async fn authenticate(
     state: &AppState,
     peer: &PeerInfo,
     headers: &HeaderMap,
 ) -> Result<Caller, ApiError> {
     let presented = presented_certificate(peer)?;
+    state.revocations.check_dates(
+        &presented.serial_hex,
+        presented.not_before,
+        presented.not_after,
+        "The TLS client certificate",
+    )?;
     let claimed = claimed_tenant(headers)?;
     let owner = state
         .metadata
@@ -237,6 +249,11 @@ pub async fn verify_signature(
     let summary = wss
         .summary()
         .map_err(|e| ApiError::internal("reading the WSS certificate", &e))?;
+    // The signing certificate must be usable at the time of the request, not only when it
+    // was registered.
+    state
+        .revocations
+        .check(&summary, "The WSS (signing) certificate")?;
     let key = VerifyingKey::from_certificate(wss)
         .map_err(|e| ApiError::internal("WSS public key", &e))?;
     let policy = VerifyPolicy {

@@ -13,6 +13,8 @@
 //! signature_max_age_seconds = 300
 //! public_url = "https://repo.example.org:8443"   # how the registry points back here
 //! credentials_key_file = "/etc/medgate/credentials.key"  # default DATA/secrets/credentials.key
+//! orphan_sweep_seconds = 300              # how often content without metadata is looked for
+//! orphan_grace_seconds = 600              # how old (by its write time) such content must be
 //!
 //! [registry]                              # repository role: the national registry to use
 //! url = "https://registry.example.org:9443"
@@ -115,7 +117,17 @@ pub struct ServerConfig {
     pub credentials_key_file: PathBuf,
     /// The national registry a repository registers with, when configured.
     pub registry: Option<RegistryLink>,
+    /// How often the node looks for content a crash left without metadata.
+    pub orphan_sweep_seconds: u64,
+    /// How old such content must be, by its own write time, before it is removed (uploads in
+    /// flight on any node are younger).
+    pub orphan_grace_seconds: u64,
 }
+
+/// Default of `orphan_sweep_seconds`.
+pub const DEFAULT_ORPHAN_SWEEP_SECONDS: u64 = 300;
+/// Default of `orphan_grace_seconds`.
+pub const DEFAULT_ORPHAN_GRACE_SECONDS: u64 = 600;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,6 +144,8 @@ struct FileConfig {
     public_url: Option<String>,
     credentials_key_file: Option<PathBuf>,
     registry: Option<FileRegistry>,
+    orphan_sweep_seconds: Option<u64>,
+    orphan_grace_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -221,6 +235,16 @@ impl ServerConfig {
                 ))
             })?;
             raw.registry.get_or_insert_with(FileRegistry::default).timeout_seconds = Some(seconds);
+        }
+        for (name, field) in [
+            ("MEDGATE_ORPHAN_SWEEP_SECONDS", &mut raw.orphan_sweep_seconds),
+            ("MEDGATE_ORPHAN_GRACE_SECONDS", &mut raw.orphan_grace_seconds),
+        ] {
+            if let Some(v) = env(name) {
+                *field = Some(v.parse().map_err(|_| {
+                    ConfigError(format!("{name} '{v}' is not a number of seconds"))
+                })?);
+            }
         }
         if let Some(v) = &overrides.public_url {
             raw.public_url = Some(v.clone());
@@ -370,6 +394,8 @@ impl ServerConfig {
             public_url,
             credentials_key_file,
             registry,
+            orphan_sweep_seconds: raw.orphan_sweep_seconds.unwrap_or(DEFAULT_ORPHAN_SWEEP_SECONDS),
+            orphan_grace_seconds: raw.orphan_grace_seconds.unwrap_or(DEFAULT_ORPHAN_GRACE_SECONDS),
         })
     }
 }

@@ -3,11 +3,13 @@
 //! node from a [`config::ServerConfig`]; `PreparedServer::serve` runs it.
 
 pub mod auth;
+pub mod body_guard;
 pub mod config;
 pub mod error;
 pub mod listener;
 pub mod organisation;
 pub mod registry;
+pub mod revocation;
 pub mod routes;
 pub mod startup;
 pub mod state;

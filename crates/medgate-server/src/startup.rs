@@ -1,7 +1,8 @@
 //! Bringing a node up from its configuration: the data folder, the tenant CA (created on
 //! first start), the server certificate (issued by that CA for localhost and the configured
 //! names, renewed when it nears expiry or the names change), the CRL, the stores and the
-//! orphan sweep; then serving until shutdown.
+//! certificate revocations; then serving until shutdown, with the background tasks: the
+//! revocation refresher and the orphan sweep.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -16,8 +17,9 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use crate::config::{redact_url, ContentConfig, ServerConfig};
-use crate::state::{AppState, CRL_VALIDITY};
-use crate::tls::{server_config, ReloadableClientVerifier};
+use crate::revocation::{self, Refresher, Revocations};
+use crate::state::AppState;
+use crate::tls::{server_config, TenantClientVerifier};
 
 /// Why the node could not start; each names the file or setting at fault.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,8 @@ pub struct PreparedServer {
     pub state: AppState,
     pub tls: Arc<rustls::ServerConfig>,
     pub listener: TcpListener,
+    /// Carries the refresher's state from the first refresh (done before binding) on.
+    refresher: Refresher,
 }
 
 impl PreparedServer {
@@ -62,11 +66,22 @@ impl PreparedServer {
     /// Serves until `shutdown` resolves, then drains open requests. A registry node serves
     /// the registry API only, a repository node the repository API only.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        let refresher = revocation::spawn(
+            self.state.metadata.clone(),
+            self.state.ca.clone(),
+            self.state.revocations.clone(),
+            self.refresher,
+        );
+        let sweeper = spawn_orphan_sweep(&self.state);
         let router = match self.state.config.role {
             crate::config::Role::Repository => crate::routes::router(self.state),
             crate::config::Role::Registry => crate::registry::router(self.state),
         };
         crate::listener::serve(self.listener, self.tls, router, shutdown).await;
+        refresher.abort();
+        if let Some(sweeper) = sweeper {
+            sweeper.abort();
+        }
     }
 }
 
@@ -213,23 +228,19 @@ pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, Startup
     }
     let ca = open_or_create_ca(&config)?;
     let (chain, key) = server_identity(&config, &ca)?;
-    let crl = ca.crl(OffsetDateTime::now_utc() + CRL_VALIDITY)?;
-    files::write(
-        &ca.dir().join("crl.pem"),
-        crl.to_pem().as_bytes(),
-        WriteMode::Replace,
-        Visibility::Public,
-    )?;
-    let verifier = Arc::new(ReloadableClientVerifier::new(ca.certificate(), &[crl.der])?);
-    let tls = Arc::new(server_config(chain, key.pkcs8_der(), verifier.clone())?);
     let metadata = open_metadata(&config).await?;
     let content = open_content(&config).await?;
-    // Content written by an upload that never got its metadata (a crash in between) is
-    // removed; the grace period spares uploads still in flight on other nodes.
-    match medgate_storage::sweep::sweep_orphans(&metadata, content.as_ref(), Duration::from_secs(3600)).await {
-        Ok(report) => tracing::info!(?report, "orphan sweep done"),
-        Err(error) => tracing::warn!(%error, "orphan sweep failed"),
-    }
+    // The node trusts no certificate before it knows the revocations: the first refresh
+    // (CA folder → database → memory) must succeed.
+    let revocations = Arc::new(Revocations::new());
+    let mut refresher = Refresher::default();
+    refresher
+        .refresh(&metadata, &ca, &revocations)
+        .await
+        .map_err(|e| StartupError::Other(format!("reading certificate revocations: {e}")))?;
+    let crl = revocation::publish_crl(&ca)?;
+    let verifier = Arc::new(TenantClientVerifier::new(ca.certificate(), &[crl], revocations.clone())?);
+    let tls = Arc::new(server_config(chain, key.pkcs8_der(), verifier)?);
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartupError::Listen {
@@ -246,12 +257,39 @@ pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, Startup
         metadata,
         content,
         ca: Arc::new(ca),
-        verifier,
+        revocations,
         config: Arc::new(config),
     };
     Ok(PreparedServer {
         state,
         tls,
         listener,
+        refresher,
     })
+}
+
+/// Removes content that a crash left without metadata, in the background: shortly after the
+/// start and then every `orphan_sweep_seconds`, only objects older than
+/// `orphan_grace_seconds` by their own write time (an upload in flight on this or another
+/// node has written its content but not yet committed its metadata). Nothing of it delays the
+/// start. A registry keeps no content and sweeps nothing.
+fn spawn_orphan_sweep(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    if state.config.role != crate::config::Role::Repository {
+        return None;
+    }
+    let metadata = state.metadata.clone();
+    let content = state.content.clone();
+    let interval = Duration::from_secs(state.config.orphan_sweep_seconds.max(1));
+    let grace = Duration::from_secs(state.config.orphan_grace_seconds);
+    Some(tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        loop {
+            match medgate_storage::sweep::sweep_orphans(&metadata, content.as_ref(), grace).await {
+                Ok(report) if report.removed > 0 => tracing::warn!(?report, "orphan sweep removed content without metadata"),
+                Ok(report) => tracing::debug!(?report, "orphan sweep done"),
+                Err(error) => tracing::warn!(%error, "orphan sweep failed"),
+            }
+            tokio::time::sleep(interval).await;
+        }
+    }))
 }

@@ -3,12 +3,17 @@
 //! CRL. Connections without a client certificate are allowed at the TLS layer (a browser
 //! must be able to open the pages); API routes then refuse them with a clear error.
 //!
-//! The verifier can be reloaded: when the operator revokes a certificate, the new CRL takes
-//! effect for the next handshake without a restart.
+//! Besides the CRL read at start, the verifier refuses every certificate in the node's
+//! [`Revocations`], which follow the operator's revocations within a second, so a revoked
+//! certificate is refused at the next handshake without a restart. Handshakes are not the only
+//! gate: a kept-alive connection or a resumed TLS session makes none, so every request checks
+//! its certificate again (`auth`, `revocation`).
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use medgate_pki::Certificate;
+
+use crate::revocation::Revocations;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, UnixTime};
@@ -25,11 +30,13 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// A client-certificate verifier whose trust anchor and CRL can be replaced at run time.
+/// A client-certificate verifier: the tenant CA as the trust anchor, its CRL, and the node's
+/// current revocations.
 #[derive(Debug)]
-pub struct ReloadableClientVerifier {
-    inner: RwLock<Arc<dyn ClientCertVerifier>>,
+pub struct TenantClientVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
     hints: Vec<DistinguishedName>,
+    revocations: Arc<Revocations>,
 }
 
 fn build_verifier(
@@ -51,36 +58,29 @@ fn build_verifier(
         .map_err(|e| TlsSetupError(format!("client verifier: {e}")))
 }
 
-impl ReloadableClientVerifier {
-    /// Trusts client certificates issued by `ca` and not revoked by `crls` (DER).
-    pub fn new(ca: &Certificate, crls: &[Vec<u8>]) -> Result<Self, TlsSetupError> {
+impl TenantClientVerifier {
+    /// Trusts client certificates issued by `ca`, not revoked by `crls` (DER) nor in
+    /// `revocations`.
+    pub fn new(
+        ca: &Certificate,
+        crls: &[Vec<u8>],
+        revocations: Arc<Revocations>,
+    ) -> Result<Self, TlsSetupError> {
         let inner = build_verifier(ca, crls)?;
         let hints = inner.root_hint_subjects().to_vec();
-        Ok(ReloadableClientVerifier {
-            inner: RwLock::new(inner),
+        Ok(TenantClientVerifier {
+            inner,
             hints,
+            revocations,
         })
     }
 
-    /// Replaces the CRLs (after a revocation).
-    pub fn reload(&self, ca: &Certificate, crls: &[Vec<u8>]) -> Result<(), TlsSetupError> {
-        let verifier = build_verifier(ca, crls)?;
-        match self.inner.write() {
-            Ok(mut guard) => *guard = verifier,
-            Err(poisoned) => *poisoned.into_inner() = verifier,
-        }
-        Ok(())
-    }
-
-    fn current(&self) -> Arc<dyn ClientCertVerifier> {
-        match self.inner.read() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+    fn current(&self) -> &Arc<dyn ClientCertVerifier> {
+        &self.inner
     }
 }
 
-impl ClientCertVerifier for ReloadableClientVerifier {
+impl ClientCertVerifier for TenantClientVerifier {
     fn offer_client_auth(&self) -> bool {
         true
     }
@@ -99,8 +99,17 @@ impl ClientCertVerifier for ReloadableClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        self.current()
-            .verify_client_cert(end_entity, intermediates, now)
+        let verified = self
+            .current()
+            .verify_client_cert(end_entity, intermediates, now)?;
+        let serial = Certificate::from_der(end_entity.as_ref().to_vec(), std::path::Path::new("client certificate"))
+            .and_then(|certificate| certificate.summary())
+            .map(|summary| summary.serial_hex)
+            .map_err(|_| rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
+        if self.revocations.revoked(&serial).is_some() {
+            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked));
+        }
+        Ok(verified)
     }
 
     fn verify_tls12_signature(
@@ -131,7 +140,7 @@ impl ClientCertVerifier for ReloadableClientVerifier {
 pub fn server_config(
     chain: Vec<Certificate>,
     key_pkcs8: &[u8],
-    verifier: Arc<ReloadableClientVerifier>,
+    verifier: Arc<TenantClientVerifier>,
 ) -> Result<rustls::ServerConfig, TlsSetupError> {
     let chain: Vec<CertificateDer<'static>> = chain
         .iter()

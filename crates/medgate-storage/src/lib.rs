@@ -23,8 +23,9 @@
 //!    content again.
 //!
 //! A crash between steps 2 and 3 leaves an orphan content object that no metadata points
-//! to. [`sweep_orphans`] removes such objects at startup; it only removes objects older than
-//! a grace period, so an upload in flight on another node of a scale-out deployment is safe.
+//! to. [`sweep_orphans`] removes such objects (the server runs it in the background, after the
+//! start and then periodically); it only removes objects older than a grace period by their
+//! own write time, so an upload in flight on any node of a scale-out deployment is safe.
 //!
 //! Deletion runs the other way round: [`Metadata::delete_document`] first (it returns the
 //! content key), then [`ContentStore::delete`]; a crash in between again leaves only an
@@ -48,6 +49,9 @@ pub use metadata::audit::{
 };
 pub use metadata::certificate_requests::{
     CertificateRequest, CertificateRequestError, NewCertificateRequest, RequestStatus,
+};
+pub use metadata::revocations::{
+    normalize_serial_hex, NodeRevocationStatus, RecordedRevocation, RevocationGeneration,
 };
 pub use metadata::certificates::{
     CertificateKind, CertificateOwner, CertificateStatus, NewCertificate, TenantCertificate,

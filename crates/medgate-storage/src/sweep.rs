@@ -19,8 +19,8 @@ pub struct SweepReport {
     pub too_recent: u64,
 }
 
-/// Removes every content object older than `grace_period` that no document refers to. Run at
-/// startup. The grace period protects uploads in flight on other nodes (content stored,
+/// Removes every content object older than `grace_period` (by its own write time) that no
+/// document refers to. The server runs it in the background, periodically. The grace period protects uploads in flight on other nodes (content stored,
 /// metadata not yet committed); a few minutes is plenty.
 pub async fn sweep_orphans(
     metadata: &Metadata,

@@ -2,7 +2,8 @@
 //! issued by this registry's CA; every write is signed (RFC 9421) with the national WSS key.
 //! The CA folder's record of revocations is read on every request, so a certificate the
 //! operator revokes with `medgate ca revoke --dir REGDATA/ca` is refused at once, without a
-//! restart.
+//! restart; revocations recorded by other registry nodes sharing the database are refused
+//! within a second (`crate::revocation`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -93,25 +94,10 @@ fn check_national(
             ),
         ));
     }
-    let now = time::OffsetDateTime::now_utc();
-    if now > summary.not_after {
-        return Err(forbidden(
-            "certificate_expired",
-            format!(
-                "The national {kind} certificate {serial} expired on {}.",
-                summary.not_after.date()
-            ),
-        ));
-    }
-    if now < summary.not_before {
-        return Err(forbidden(
-            "certificate_not_yet_valid",
-            format!(
-                "The national {kind} certificate {serial} is valid from {}.",
-                rfc3339(summary.not_before)
-            ),
-        ));
-    }
+    // Revocations recorded by any registry node sharing the database, and the dates, now.
+    state
+        .revocations
+        .check(&summary, &format!("The national {kind} certificate"))?;
     Ok(serial)
 }
 

@@ -21,6 +21,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The registry's router with its state.
 pub fn router(state: AppState) -> Router {
+    let guard = crate::body_guard::BodyGuard::new(MAX_BODY_BYTES, state.revocations.clone());
     Router::new()
         .route("/healthz", get(crate::routes::health))
         .route("/api/v1/openapi.json", get(openapi::document))
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(crate::routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(move |request, next| guard.clone().run(request, next)))
         .layer(axum::middleware::from_fn(crate::routes::log_request))
         .with_state(state)
 }

@@ -103,7 +103,9 @@ pub(crate) fn checked_tenant_certificate(
             format!("was issued by {}, not by this repository's tenant CA.", summary.issuer),
         ));
     }
-    if state.ca.is_revoked(&summary.serial_hex).unwrap_or(false) {
+    if state.ca.is_revoked(&summary.serial_hex).unwrap_or(false)
+        || state.revocations.revoked(&summary.serial_hex).is_some()
+    {
         return Err(bad("certificate_revoked", format!("certificate {} has been revoked.", summary.serial_hex)));
     }
     let now = OffsetDateTime::now_utc();

@@ -27,6 +27,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// The whole router with its state.
 pub fn router(state: AppState) -> Router {
+    let guard = crate::body_guard::BodyGuard::new(MAX_BODY_BYTES, state.revocations.clone());
     Router::new()
         .route("/healthz", get(health))
         .route("/api/v1/openapi.json", get(openapi::document))
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router(&state.config))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(move |request, next| guard.clone().run(request, next)))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
 }

@@ -42,6 +42,7 @@ pub mod organisation;
 pub mod portal;
 pub mod registry;
 pub mod replay_guard;
+pub mod revocations;
 pub mod staff;
 pub mod tenants;
 pub mod web;
@@ -125,6 +126,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "web users",
         include_str!("../../migrations/sqlite/0005_web_users.sql"),
     ),
+    (
+        6,
+        "revocations",
+        include_str!("../../migrations/sqlite/0006_revocations.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -152,6 +158,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         5,
         "web users",
         include_str!("../../migrations/postgres/0005_web_users.sql"),
+    ),
+    (
+        6,
+        "revocations",
+        include_str!("../../migrations/postgres/0006_revocations.sql"),
     ),
 ];
 

@@ -18,6 +18,7 @@ mod documents;
 mod organisation;
 mod registry;
 mod replay_guard;
+mod revocations;
 mod sqlite_settings;
 mod staff;
 mod tenants;
@@ -75,6 +76,10 @@ on_both_backends! {
         activation_codes_work_once,
         sessions_end_when_idle_or_expired_or_deleted,
         five_failures_lock_an_identity_whether_or_not_it_exists,
+    }
+    revocations {
+        revocations_change_the_generation_and_are_recorded_once,
+        nodes_report_what_they_applied,
     }
     replay_guard {
         second_use_within_the_window_is_refused,

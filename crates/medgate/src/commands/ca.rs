@@ -119,6 +119,19 @@ pub struct RevokeArgs {
     /// cessation-of-operation, certificate-hold, privilege-withdrawn.
     #[arg(long, default_value = "unspecified")]
     pub reason: String,
+    /// Data folder of the node that uses this CA, when the CA folder is not DATA/ca (the
+    /// revocation is recorded in the node's database, which every node reads).
+    #[arg(long, visible_alias = "data-dir")]
+    pub data: Option<PathBuf>,
+    /// postgres://… of the database the nodes share.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// TOML configuration file of the node.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// How long to wait for the running nodes to confirm, in seconds.
+    #[arg(long, default_value_t = 5)]
+    pub wait_seconds: u64,
 }
 
 #[derive(Debug, Args)]
@@ -311,17 +324,140 @@ fn revoke(args: RevokeArgs) -> anyhow::Result<()> {
         "revoked {} ({}), reason: {reason}",
         record.serial_hex, record.subject
     );
-    // The CRL is signed with the CA key, so publishing needs its password when it is
-    // encrypted; say so in the hint rather than let the next command fail.
+    let revoked_at = record
+        .revocation
+        .as_ref()
+        .map_or_else(OffsetDateTime::now_utc, |r| r.at);
+    match node_database(&args)? {
+        Some(config) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(confirm_revocation(
+                &config,
+                &record.serial_hex,
+                reason.name(),
+                revoked_at,
+                std::time::Duration::from_secs(args.wait_seconds),
+            ))?;
+        }
+        None => println!(
+            "A node using this CA folder refuses it within a second; no node database was found \
+             beside {} (give --data, --database-url or --config to record it there and have the \
+             running nodes confirm).",
+            args.dir.display()
+        ),
+    }
+    // The nodes re-issue DATA/ca/crl.pem themselves; a CRL for elsewhere needs the CA key,
+    // and so its password when it is encrypted.
     let key_encrypted = std::fs::read_to_string(folder.key_path())
         .map(|text| text.contains("ENCRYPTED PRIVATE KEY"))
         .unwrap_or(false);
     println!(
-        "Publish a new CRL with `medgate ca crl --dir {} --out FILE{}`.",
+        "Publish a CRL elsewhere with `medgate ca crl --dir {} --out FILE{}`.",
         args.dir.display(),
         if key_encrypted { " --password-file CA-PASSWORD-FILE" } else { "" }
     );
     Ok(())
+}
+
+/// The configuration of the node whose database should learn of a revocation: the one named
+/// by --data/--database-url/--config, else the node whose data folder holds this CA folder.
+fn node_database(
+    args: &RevokeArgs,
+) -> anyhow::Result<Option<medgate_server::config::ServerConfig>> {
+    use medgate_server::config::{Overrides, ServerConfig};
+    let explicit = args.data.is_some() || args.database_url.is_some() || args.config.is_some();
+    let data_dir = match (&args.data, explicit) {
+        (Some(data), _) => Some(data.clone()),
+        (None, true) => None,
+        (None, false) => {
+            let dir = std::fs::canonicalize(&args.dir).unwrap_or_else(|_| args.dir.clone());
+            match dir.parent() {
+                Some(parent) if parent.join("medgate.db").is_file() => Some(parent.to_path_buf()),
+                _ => return Ok(None),
+            }
+        }
+    };
+    let config = ServerConfig::load(
+        args.config.as_deref(),
+        &Overrides {
+            data_dir,
+            database_url: args.database_url.clone(),
+            ..Overrides::default()
+        },
+    )?;
+    if config.database_url.starts_with("sqlite:") && !config.data_dir.join("medgate.db").is_file() && args.database_url.is_none() {
+        anyhow::bail!(
+            "the certificate is revoked in {}, but there is no node database at {}: give the node's data folder with --data (or --database-url)",
+            args.dir.display(),
+            config.data_dir.join("medgate.db").display()
+        );
+    }
+    Ok(Some(config))
+}
+
+/// Records the revocation in the node database and waits until every node that is running
+/// on it says it enforces it.
+async fn confirm_revocation(
+    config: &medgate_server::config::ServerConfig,
+    serial_hex: &str,
+    reason: &str,
+    revoked_at: OffsetDateTime,
+    wait: std::time::Duration,
+) -> anyhow::Result<()> {
+    let metadata = medgate_server::startup::open_metadata(config).await?;
+    let started = std::time::Instant::now();
+    let (seq, _) = metadata.record_revocation(serial_hex, reason, revoked_at).await?;
+    let database = medgate_server::config::redact_url(&config.database_url);
+    // A running node says what it applies at least every 2 s. One not heard from for 10 s is
+    // not running; one that falls silent meanwhile was stopped, or cannot read the database —
+    // and then refuses every certificate after 3 s anyway.
+    let alive_since = OffsetDateTime::now_utc() - time::Duration::seconds(10);
+    let silent_after = time::Duration::seconds(3);
+    let result = loop {
+        let nodes = metadata.node_revocation_status(alive_since).await?;
+        let now = OffsetDateTime::now_utc();
+        let confirmed = nodes.iter().filter(|n| n.applied_seq >= seq).count();
+        let (silent, waiting): (Vec<_>, Vec<_>) = nodes
+            .iter()
+            .filter(|n| n.applied_seq < seq)
+            .partition(|n| n.seen_at < now - silent_after);
+        if nodes.is_empty() {
+            println!(
+                "recorded in the node database ({database}); no node is running on it now, and every node refuses the certificate from its start"
+            );
+            break Ok(());
+        }
+        let waited = started.elapsed();
+        if waiting.is_empty() && (silent.is_empty() || waited >= std::time::Duration::from_secs(3)) {
+            if confirmed > 0 {
+                println!(
+                    "took effect: {confirmed} running node{} refuse{} the certificate from the next request on (confirmed after {:.1} s)",
+                    if confirmed == 1 { "" } else { "s" },
+                    if confirmed == 1 { "s" } else { "" },
+                    waited.as_secs_f64()
+                );
+            }
+            for node in &silent {
+                println!(
+                    "node {} has not been heard from since {} (stopped, or it cannot read the database and refuses every certificate until it can)",
+                    node.node_id,
+                    human_time(node.seen_at)
+                );
+            }
+            break Ok(());
+        }
+        if waited >= wait {
+            break Err(anyhow::anyhow!(
+                "the revocation is recorded in the node database ({database}), but {} running node(s) did not confirm it within {} s ({}): check their logs",
+                waiting.len(),
+                wait.as_secs(),
+                waiting.iter().map(|n| n.node_id.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    metadata.close().await;
+    result
 }
 
 fn crl(args: CrlArgs) -> anyhow::Result<()> {

@@ -16,3 +16,5 @@ pub mod national;
 mod organisation;
 pub mod portal;
 mod python_client;
+mod revocation;
+mod sweep;
