@@ -75,6 +75,7 @@ on_both_backends! {
         activation_codes_work_once,
         sessions_end_when_idle_or_expired_or_deleted,
         five_failures_lock_an_identity_whether_or_not_it_exists,
+        concurrent_attempts_get_exactly_five_checks,
     }
     replay_guard {
         second_use_within_the_window_is_refused,
