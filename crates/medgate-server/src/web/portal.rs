@@ -950,19 +950,7 @@ async fn open_document(
                 Ok(response)
             }
             DocumentKind::Attachment => {
-                let mut response = Response::new(Body::from(bytes));
-                let headers = response.headers_mut();
-                headers.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_str(&metadata.content_type)
-                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-                );
-                headers.insert(
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_static("attachment; filename=\"document\""),
-                );
-                super::layout::secure_headers(headers, "default-src 'none'; sandbox");
-                Ok(response)
+                Ok(crate::routes::documents::content_download(metadata, bytes))
             }
         }
     }
