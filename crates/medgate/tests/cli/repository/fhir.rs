@@ -579,6 +579,10 @@ fn fhir_binary_and_api_download_never_render_an_uploaded_page() {
             "{path}: {headers}"
         );
         assert!(headers.contains(expected_csp), "{path}: {headers}");
+        assert!(
+            headers.contains("strict-transport-security: max-age=31536000"),
+            "{path}: {headers}"
+        );
     }
     for path in [
         binary_of("Skan"),

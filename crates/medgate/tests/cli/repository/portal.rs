@@ -433,16 +433,35 @@ fn portal_refuses_forged_forms_spent_codes_and_guessing() {
     );
     assert_eq!(page.header("x-frame-options").as_deref(), Some("deny"));
     assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+    assert_eq!(
+        page.header("strict-transport-security").as_deref(),
+        Some("max-age=31536000")
+    );
     assert!(page.body.contains("<html lang=\"pl\">") && page.body.contains("Zaloguj się"));
     assert!(!page.body.contains("<script"));
-    let csrf_cookie = page.set_cookies().join("\n");
-    assert!(
-        csrf_cookie.contains("medgate_csrf=")
-            && csrf_cookie.contains("httponly")
-            && csrf_cookie.contains("samesite=strict")
-            && csrf_cookie.contains("secure"),
-        "{csrf_cookie}"
-    );
+    // The pre-sign-in token's cookie follows the `__Host-` rules: Secure, Path=/, no Domain.
+    let csrf_cookie = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__host-medgate_csrf="))
+        .unwrap_or_else(|| panic!("no __Host-medgate_csrf cookie: {:?}", page.set_cookies()));
+    for attribute in ["; secure", "; httponly", "; samesite=strict", "; path=/;"] {
+        assert!(
+            format!("{csrf_cookie};").contains(attribute),
+            "{csrf_cookie} lacks {attribute}"
+        );
+    }
+    assert!(!csrf_cookie.contains("domain="), "{csrf_cookie}");
+    // The API and its errors carry the same Strict-Transport-Security.
+    for path in ["/healthz", "/api/v1/no-such-route", "/portal/documents"] {
+        let answer = portal.get(path);
+        assert_eq!(
+            answer.header("strict-transport-security").as_deref(),
+            Some("max-age=31536000"),
+            "{path}: {}",
+            answer.headers
+        );
+    }
 
     // Activation: a wrong token, no token, or a foreign origin is refused and spends nothing.
     let fields = |token: &str| {
@@ -533,7 +552,7 @@ fn portal_refuses_forged_forms_spent_codes_and_guessing() {
     assert!(forged
         .set_cookies()
         .iter()
-        .all(|c| !c.starts_with("medgate_session=")));
+        .all(|c| !c.contains("medgate_session=")));
     let foreign = portal.post(
         "/portal",
         &[
@@ -555,14 +574,19 @@ fn portal_refuses_forged_forms_spent_codes_and_guessing() {
     let session_cookie = signed
         .set_cookies()
         .into_iter()
-        .find(|c| c.starts_with("medgate_session="))
-        .expect("session cookie");
-    for attribute in ["secure", "httponly", "samesite=strict", "path=/"] {
+        .find(|c| c.starts_with("__host-medgate_session="))
+        .expect("session cookie named by the __Host- rules");
+    for attribute in ["; secure", "; httponly", "; samesite=strict", "; path=/;"] {
         assert!(
-            session_cookie.contains(attribute),
+            format!("{session_cookie};").contains(attribute),
             "{session_cookie} lacks {attribute}"
         );
     }
+    assert!(!session_cookie.contains("domain="), "{session_cookie}");
+    assert_eq!(
+        signed.header("strict-transport-security").as_deref(),
+        Some("max-age=31536000")
+    );
     assert!(portal.documents().contains("Karta informacyjna"));
 
     // Sign-out needs the session's token too.
