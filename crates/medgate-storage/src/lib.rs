@@ -81,7 +81,7 @@ pub use metadata::tenants::{
     NewTenant, OidArc, Tenant, TenantActivation, TenantPlan, TenantStatus, Usage,
 };
 pub use metadata::web::{
-    LockoutPolicy, NewWebSession, SigninIdentity, WebSession, WebSessionKind,
+    LockoutPolicy, NewWebSession, SigninAttempt, SigninIdentity, WebSession, WebSessionKind,
 };
 pub use metadata::{DatabaseBackend, Metadata};
 pub use sweep::{sweep_orphans, SweepReport};

@@ -38,6 +38,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(crate::routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(move |request, next| guard.clone().run(request, next)))
+        .layer(axum::middleware::map_response(
+            crate::routes::strict_transport_security,
+        ))
         .layer(axum::middleware::from_fn(crate::routes::log_request))
         .with_state(state)
 }

@@ -14,8 +14,11 @@
 //! - `GET /fhir/Binary/{id}` — the document's bytes (checked against their SHA-256): as a
 //!   FHIR `Binary` resource (contentType and base64 data) when the `Accept` header or
 //!   `_format` asks for FHIR JSON (`application/fhir+json` or `application/json`), otherwise
-//!   the raw bytes with their own content type, as the FHIR RESTful API prescribes for
-//!   Binary.
+//!   the raw bytes, as the FHIR RESTful API prescribes for Binary — sent as a download like
+//!   every stored file (`routes::documents::content_download`: `Content-Disposition:
+//!   attachment`, the sandbox CSP, `nosniff`, their own content type only for the CDA's XML
+//!   types, PDF, common images and plain text, else `application/octet-stream`), since this
+//!   origin also serves the staff pages and the portal.
 //!
 //! Resource ids: a FHIR id is at most 64 characters of `[A-Za-z0-9.-]`, which a document id
 //! (`root^extension`, up to 512 characters) does not always fit. A document whose root is an
@@ -27,7 +30,6 @@
 //! Errors are `OperationOutcome` resources with the API's HTTP status (400 bad parameter, 401
 //! and 403 as the API, 404 unknown id) and `Content-Type: application/fhir+json`.
 
-use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -37,7 +39,7 @@ use medgate_ids::{Oid, Pesel};
 use medgate_storage::{DocumentId, PatientQuery, SearchQuery, StoredDocument};
 use serde_json::{json, Map, Value};
 
-use super::documents::{checked_content, query_parameters};
+use super::documents::{checked_content, content_download, query_parameters};
 use super::{audit_patient, rfc3339, Incoming};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -304,15 +306,7 @@ pub async fn read_binary(
         });
         return Ok(fhir_json(StatusCode::OK, &resource));
     }
-    let content_type = HeaderValue::from_str(&metadata.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-        .header("x-content-sha256", metadata.sha256.to_hex())
-        .body(Body::from(bytes))
-        .map_err(|e| ApiError::internal("building a response", &e).into())
+    Ok(content_download(metadata, bytes))
 }
 
 // ---------------------------------------------------------------------------------------

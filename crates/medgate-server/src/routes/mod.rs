@@ -67,8 +67,25 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(move |request, next| guard.clone().run(request, next)))
+        .layer(axum::middleware::map_response(strict_transport_security))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// The `Strict-Transport-Security` value of every answer: a year.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+/// Adds `Strict-Transport-Security` to every answer (pages, API, errors): the node speaks
+/// HTTPS only, so a browser that has been here once never tries plain HTTP, where a network
+/// attacker could alter pages or plant cookies.
+pub(crate) async fn strict_transport_security(
+    mut response: axum::response::Response,
+) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+    );
+    response
 }
 
 pub(crate) async fn health() -> &'static str {

@@ -2,8 +2,9 @@
 //!
 //! 1. every form carries a secret token in a hidden field, checked on every POST: a signed-in
 //!    session's own random secret (kept with the session), or before sign-in a random value
-//!    that is also set as the `medgate_csrf` cookie (double submit) — another site can make
-//!    the browser send the cookie but cannot read it to put it in the form;
+//!    that is also set as the `__Host-medgate_csrf` cookie (double submit) — another site can
+//!    make the browser send the cookie but cannot read it to put it in the form, and the
+//!    `__Host-` prefix keeps a sibling host from setting it;
 //! 2. the browser's own testimony: a POST whose `Sec-Fetch-Site` is anything but
 //!    `same-origin`, or whose `Origin` is not this server, is refused;
 //! 3. the cookies are `SameSite=Strict`, so a cross-site POST does not even carry them.
@@ -16,8 +17,10 @@ use axum::http::{header, HeaderMap, Uri};
 /// The hidden field every form carries.
 pub const FIELD: &str = "csrf";
 
-/// The cookie that holds the token of forms shown before sign-in.
-pub const ANONYMOUS_COOKIE: &str = "medgate_csrf";
+/// The cookie that holds the token of forms shown before sign-in. The `__Host-` prefix makes
+/// browsers accept it only from this very origin (`Secure`, `Path=/`, no `Domain`), so a
+/// sibling host cannot plant a token of its choosing for the double submit.
+pub const ANONYMOUS_COOKIE: &str = "__Host-medgate_csrf";
 
 /// The `<input type="hidden">` carrying `token`.
 pub fn hidden_field(token: &str) -> String {
@@ -57,7 +60,7 @@ pub fn check_origin(headers: &HeaderMap, uri: &Uri) -> Result<(), &'static str> 
     Ok(())
 }
 
-/// The token of the forms shown before sign-in: the one in the request's `medgate_csrf`
+/// The token of the forms shown before sign-in: the one in the request's `__Host-medgate_csrf`
 /// cookie if it holds a well-formed one, else a new one with the `Set-Cookie` that stores it.
 pub fn anonymous_token(
     headers: &HeaderMap,
@@ -132,6 +135,10 @@ mod tests {
         assert_eq!(token.len(), 64);
         let cookie = cookie.unwrap();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+        // The `__Host-` rules: the prefix, Secure, Path=/ and no Domain.
+        assert!(cookie.starts_with(&format!("__Host-medgate_csrf={token};")));
+        assert!(cookie.contains("; Secure") && cookie.contains("; Path=/;"));
+        assert!(!cookie.to_ascii_lowercase().contains("domain="));
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,

@@ -1,16 +1,19 @@
-//! The sign-in lock-out: after [`POLICY`]'s 5 failed attempts in a row the identity typed
-//! (kind, tenant, principal) is locked for 15 minutes. Failures are counted whether or not an
-//! account exists for the identity, and the locked message is the same for both, so the
-//! lock-out reveals nothing about which accounts exist. While locked, even the right
-//! password is refused and the attempt does not extend the lock.
+//! The sign-in lock-out: at most [`POLICY`]'s 5 attempts in a row without a success are
+//! checked for an identity typed (kind, tenant, principal); the fifth locks it for 15 minutes
+//! unless it succeeds. Each attempt is counted in the database **before** its password or code
+//! is checked ([`reserve`], one atomic statement), so attempts sent in parallel, to one node or
+//! to several sharing the database, cannot get more guesses checked than that. Attempts are
+//! counted whether or not an account exists for the identity, and the locked message is the
+//! same for both, so the lock-out reveals nothing about which accounts exist. While locked,
+//! even the right password is refused and the attempt does not extend the lock.
 
-use medgate_storage::{LockoutPolicy, SigninIdentity};
+use medgate_storage::{LockoutPolicy, SigninAttempt, SigninIdentity};
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// 5 failures → 15 minutes; failures older than a day are forgotten.
+/// 5 attempts → 15 minutes; attempts older than a day are forgotten.
 pub const POLICY: LockoutPolicy = LockoutPolicy {
     max_failures: 5,
     lock_for: time::Duration::minutes(15),
@@ -22,31 +25,42 @@ fn now() -> OffsetDateTime {
     now.replace_nanosecond(0).unwrap_or(now)
 }
 
-/// Until when the identity is locked, if it is now.
-pub async fn locked_until(
-    state: &AppState,
-    identity: SigninIdentity<'_>,
-) -> Result<Option<OffsetDateTime>, ApiError> {
-    state
-        .metadata
-        .signin_locked_until(identity, now())
-        .await
-        .map_err(|e| ApiError::internal("reading sign-in failures", &e))
+/// An attempt counted and allowed to be checked.
+#[must_use = "a failed check must be answered with the lock-out it may have started"]
+pub struct Slot {
+    locked_if_failed: Option<OffsetDateTime>,
 }
 
-/// Counts a failure; returns the end of the lock-out this failure started, if it did.
-pub async fn failed(
-    state: &AppState,
-    identity: SigninIdentity<'_>,
-) -> Result<Option<OffsetDateTime>, ApiError> {
-    state
-        .metadata
-        .record_signin_failure(identity, POLICY, now())
-        .await
-        .map_err(|e| ApiError::internal("recording a failed sign-in", &e))
+impl Slot {
+    /// The check failed (nothing more to count): the end of the lock-out this attempt
+    /// started, if it was the last one allowed.
+    pub fn failed(self) -> Option<OffsetDateTime> {
+        self.locked_if_failed
+    }
 }
 
-/// Forgets the failures after a success.
+/// What the lock-out says about a new attempt.
+pub enum Reserved {
+    /// Check the password or code; on success call [`succeeded`].
+    Check(Slot),
+    /// Locked until then: refuse without checking.
+    Locked(OffsetDateTime),
+}
+
+/// Counts an attempt of the identity before anything is checked.
+pub async fn reserve(state: &AppState, identity: SigninIdentity<'_>) -> Result<Reserved, ApiError> {
+    let attempt = state
+        .metadata
+        .reserve_signin_attempt(identity, POLICY, now())
+        .await
+        .map_err(|e| ApiError::internal("counting a sign-in attempt", &e))?;
+    Ok(match attempt {
+        SigninAttempt::Allowed { locked_if_failed } => Reserved::Check(Slot { locked_if_failed }),
+        SigninAttempt::Locked { until } => Reserved::Locked(until),
+    })
+}
+
+/// Forgets the attempts after a success (also lifting the lock the last allowed attempt set).
 pub async fn succeeded(state: &AppState, identity: SigninIdentity<'_>) -> Result<(), ApiError> {
     state
         .metadata

@@ -4,10 +4,10 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`session`] | random 32-byte session tokens in the `medgate_session` cookie (`Secure; HttpOnly; SameSite=Strict; Path=/`), stored as SHA-256 only, with idle and absolute expiry |
-//! | [`csrf`] | a per-session secret in a hidden field of every form (a double-submit cookie before sign-in), checked on every POST together with `Origin` / `Sec-Fetch-Site` |
+//! | [`session`] | random 32-byte session tokens in the `__Host-medgate_session` cookie (`Secure; HttpOnly; SameSite=Strict; Path=/`, no `Domain`), stored as SHA-256 only, with idle and absolute expiry |
+//! | [`csrf`] | a per-session secret in a hidden field of every form (a double-submit `__Host-medgate_csrf` cookie before sign-in), checked on every POST together with `Origin` / `Sec-Fetch-Site` |
 //! | [`password`] | Argon2id hashes, password rules, one-time activation codes |
-//! | [`lockout`] | 5 failed sign-ins → 15 minutes locked, counted per identity typed whether or not an account exists |
+//! | [`lockout`] | at most 5 attempts checked, then 15 minutes locked, per identity typed whether or not an account exists; each attempt counted atomically before it is checked |
 //! | [`layout`] | the HTML page frame, escaping, a strict CSP (no scripts at all; the one inline style allowed by its hash) |
 //! | [`i18n`] | Polish and English texts, `?lang=` switch remembered in a cookie |
 //! | [`upload`] | `multipart/form-data` file uploads (certificates, keystores) with their text fields as a [`Form`] |

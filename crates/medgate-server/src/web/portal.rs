@@ -402,18 +402,19 @@ fn read_identity(form: &Form, filled: &mut Filled) -> Option<(TenantId, PatientI
     Some((tenant?, patient?))
 }
 
-/// A failed sign-in or activation: counted towards the lock-out, audited when the identity
-/// has an account (`known`), and answered with the status and sentence to show — the same
-/// whether or not the account exists, except once it is locked.
+/// A failed sign-in or activation (already counted towards the lock-out by its `slot`):
+/// audited when the identity has an account (`known`), and answered with the status and
+/// sentence to show — the same whether or not the account exists, except once it is locked.
 async fn refused_attempt(
     state: &AppState,
     request: &WebRequest,
     identity: SigninIdentity<'_>,
+    slot: lockout::Slot,
     known: Option<(&TenantId, &PatientIdentifier)>,
     action: &str,
     failed: Msg,
 ) -> Result<(StatusCode, String), ApiError> {
-    let locked = lockout::failed(state, identity).await?;
+    let locked = slot.failed();
     if let Some((tenant, patient)) = known {
         audit(state, request, tenant, patient, action, identity.principal, String::new()).await?;
     }
@@ -468,10 +469,13 @@ async fn sign_in_inner(
         tenant: tenant.as_str(),
         principal: &principal,
     };
-    if let Some(until) = lockout::locked_until(state, identity).await? {
-        filled.message = Some((MessageKind::Error, locked_message(lang, until)));
-        return sign_in_form(request, &filled, StatusCode::TOO_MANY_REQUESTS);
-    }
+    let slot = match lockout::reserve(state, identity).await? {
+        lockout::Reserved::Check(slot) => slot,
+        lockout::Reserved::Locked(until) => {
+            filled.message = Some((MessageKind::Error, locked_message(lang, until)));
+            return sign_in_form(request, &filled, StatusCode::TOO_MANY_REQUESTS);
+        }
+    };
 
     let account = state
         .metadata
@@ -494,6 +498,7 @@ async fn sign_in_inner(
             state,
             request,
             identity,
+            slot,
             account.is_some().then_some((&tenant, &patient)),
             "portal.signin.failed",
             Msg::SignInFailed,
@@ -645,10 +650,13 @@ async fn activate_inner(
         tenant: tenant.as_str(),
         principal: &principal,
     };
-    if let Some(until) = lockout::locked_until(state, identity).await? {
-        filled.message = Some((MessageKind::Error, locked_message(lang, until)));
-        return activate_form(request, &filled, StatusCode::TOO_MANY_REQUESTS);
-    }
+    let slot = match lockout::reserve(state, identity).await? {
+        lockout::Reserved::Check(slot) => slot,
+        lockout::Reserved::Locked(until) => {
+            filled.message = Some((MessageKind::Error, locked_message(lang, until)));
+            return activate_form(request, &filled, StatusCode::TOO_MANY_REQUESTS);
+        }
+    };
     let account = state
         .metadata
         .get_patient_account(&tenant, &patient)
@@ -681,6 +689,7 @@ async fn activate_inner(
             state,
             request,
             identity,
+            slot,
             account.is_some().then_some((&tenant, &patient)),
             "portal.activate.failed",
             Msg::ActivationFailed,
@@ -941,19 +950,7 @@ async fn open_document(
                 Ok(response)
             }
             DocumentKind::Attachment => {
-                let mut response = Response::new(Body::from(bytes));
-                let headers = response.headers_mut();
-                headers.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_str(&metadata.content_type)
-                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-                );
-                headers.insert(
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_static("attachment; filename=\"document\""),
-                );
-                super::layout::secure_headers(headers, "default-src 'none'; sandbox");
-                Ok(response)
+                Ok(crate::routes::documents::content_download(metadata, bytes))
             }
         }
     }

@@ -1,9 +1,9 @@
 //! Browser sessions. Signing in makes a random 32-byte token (base64url in the cookie); the
 //! database keeps only its SHA-256, so a copy of the database signs nobody in. The cookie is
-//! `Secure; HttpOnly; SameSite=Strict; Path=/`. A session ends at sign-out, after a period
-//! without requests (idle expiry) and at a fixed time after sign-in (absolute expiry),
-//! whichever comes first; every request checks both in the database, so ending a session
-//! takes effect at once on every node.
+//! `__Host-medgate_session` with `Secure; HttpOnly; SameSite=Strict; Path=/` and no `Domain`.
+//! A session ends at sign-out, after a period without requests (idle expiry) and at a fixed
+//! time after sign-in (absolute expiry), whichever comes first; every request checks both in
+//! the database, so ending a session takes effect at once on every node.
 
 use axum::http::HeaderMap;
 use base64::Engine;
@@ -14,8 +14,9 @@ use time::OffsetDateTime;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The session cookie's name.
-pub const COOKIE: &str = "medgate_session";
+/// The session cookie's name: `__Host-`, so browsers take it only from this origin with
+/// `Secure`, `Path=/` and no `Domain` (a sibling host cannot set or shadow it).
+pub const COOKIE: &str = "__Host-medgate_session";
 
 /// How long a session of a kind lasts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! What the web pages keep: browser sessions (the SHA-256 of the cookie's random token, never
-//! the token) and failed sign-ins per identity for the lock-out. Shared by the patient portal
+//! the token) and sign-in attempts per identity for the lock-out. Shared by the patient portal
 //! and the later staff pages; `kind` tells them apart.
 
 use std::fmt;
@@ -99,13 +99,26 @@ impl fmt::Debug for NewWebSession {
     }
 }
 
-/// The lock-out rule: after `max_failures` failed sign-ins in a row (failures older than
-/// `forget_after` do not count), the identity is locked for `lock_for`.
+/// The lock-out rule: at most `max_failures` attempts in a row without a success are checked
+/// (each is counted before it is checked; attempts older than `forget_after` do not count);
+/// the last of them locks the identity for `lock_for` unless it succeeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LockoutPolicy {
     pub max_failures: u32,
     pub lock_for: time::Duration,
     pub forget_after: time::Duration,
+}
+
+/// What [`Metadata::reserve_signin_attempt`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigninAttempt {
+    /// The password or code may be checked. `locked_if_failed` is set when this was the last
+    /// attempt the policy allows: the identity is locked until then unless it succeeds.
+    Allowed {
+        locked_if_failed: Option<OffsetDateTime>,
+    },
+    /// The identity is locked until `until`: refuse without checking anything.
+    Locked { until: OffsetDateTime },
 }
 
 /// An identity that signs in: kind, the tenant as typed (`""` where none applies) and the
@@ -131,6 +144,13 @@ fn session_from_row(row: &AnyRow) -> Result<WebSession, MetadataError> {
         expires_at: from_unix("expires_at", column(row, "expires_at")?)?,
         last_seen_at: from_unix("last_seen_at", column(row, "last_seen_at")?)?,
     })
+}
+
+fn locked_until_column(row: &AnyRow) -> Result<Option<OffsetDateTime>, MetadataError> {
+    let seconds: Option<i64> = column(row, "locked_until")?;
+    seconds
+        .map(|seconds| from_unix("locked_until", seconds))
+        .transpose()
 }
 
 impl Metadata {
@@ -218,91 +238,89 @@ impl Metadata {
         .fetch_optional(self.pool())
         .await
         .map_err(MetadataError::database("read sign-in failures"))?;
-        row.map(|row| {
-            let seconds: i64 = column(&row, "locked_until")?;
-            from_unix("locked_until", seconds)
-        })
-        .transpose()
+        Ok(row
+            .map(|row| locked_until_column(&row))
+            .transpose()?
+            .flatten())
     }
 
-    /// Counts a failed sign-in of the identity; returns the end of the lock-out when this
-    /// failure starts one. The count restarts after a lock-out and after `forget_after`
-    /// without failures.
-    pub async fn record_signin_failure(
+    /// Reserves one sign-in attempt of the identity **before** its password or code is
+    /// checked, so that at most `max_failures` guesses are ever checked per lock-out, however
+    /// many arrive at once and on however many nodes share the database.
+    ///
+    /// One statement (`INSERT … ON CONFLICT DO UPDATE … RETURNING`), atomic on SQLite and
+    /// PostgreSQL: the attempt is counted; the one that reaches `max_failures` also sets the
+    /// lock (which its own success lifts again through [`Metadata::clear_signin_failures`]);
+    /// any attempt while the identity is locked is refused without extending the lock. The
+    /// count restarts after a lock-out and after `forget_after` without attempts.
+    pub async fn reserve_signin_attempt(
         &self,
         identity: SigninIdentity<'_>,
         policy: LockoutPolicy,
         now: OffsetDateTime,
-    ) -> Result<Option<OffsetDateTime>, MetadataError> {
-        const OPERATION: &str = "record a failed sign-in";
-        let mut transaction = self.begin_write(OPERATION).await?;
-        // Forget identities nobody tried for a long time, so the table stays small.
+    ) -> Result<SigninAttempt, MetadataError> {
+        const OPERATION: &str = "count a sign-in attempt";
+        // Forget identities nobody tried for a long time, so the table stays small. A
+        // statement of its own: inside the reservation it could deadlock with another one.
         sqlx::query(
             "DELETE FROM web_signin_failures WHERE last_failure_at < $1 \
              AND (locked_until IS NULL OR locked_until < $2)",
         )
         .bind(to_unix(now - policy.forget_after))
         .bind(to_unix(now))
-        .execute(&mut *transaction)
+        .execute(self.pool())
         .await
         .map_err(MetadataError::database(OPERATION))?;
-        let sql = format!(
-            "SELECT failed_attempts, locked_until FROM web_signin_failures \
-             WHERE kind = $1 AND tenant_id = $2 AND principal = $3{}",
-            self.backend.row_lock()
-        );
-        let row = sqlx::query(&sql)
-            .bind(identity.kind.as_str())
-            .bind(identity.tenant)
-            .bind(identity.principal)
-            .fetch_optional(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        let previous: i64 = match &row {
-            None => 0,
-            Some(row) => {
-                let locked_until: Option<i64> = column(row, "locked_until")?;
-                if locked_until.is_some_and(|until| until > to_unix(now)) {
-                    // Already locked: the lock-out is not extended by further tries.
-                    transaction
-                        .rollback()
-                        .await
-                        .map_err(MetadataError::database(OPERATION))?;
-                    return Ok(None);
-                }
-                if locked_until.is_some() {
-                    0
-                } else {
-                    column(row, "failed_attempts")?
-                }
-            }
-        };
-        let failures = previous + 1;
-        let locked_until =
-            (failures >= i64::from(policy.max_failures)).then(|| now + policy.lock_for);
-        let stored_failures = if locked_until.is_some() { 0 } else { failures };
-        let statement = if row.is_some() {
-            "UPDATE web_signin_failures SET failed_attempts = $4, locked_until = $5, \
-             last_failure_at = $6 WHERE kind = $1 AND tenant_id = $2 AND principal = $3"
-        } else {
+        // `failed_attempts` counts the attempts reserved since the count (re)started; above
+        // `max_failures` it counts the refusals of the lock-out, which is what tells a refused
+        // attempt from the one that set the lock (both see the same `locked_until`).
+        let row = sqlx::query(
             "INSERT INTO web_signin_failures (kind, tenant_id, principal, failed_attempts, \
-             locked_until, last_failure_at) VALUES ($1, $2, $3, $4, $5, $6)"
-        };
-        sqlx::query(statement)
-            .bind(identity.kind.as_str())
-            .bind(identity.tenant)
-            .bind(identity.principal)
-            .bind(stored_failures)
-            .bind(locked_until.map(to_unix))
-            .bind(to_unix(now))
-            .execute(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        Ok(locked_until)
+             locked_until, last_failure_at) \
+             VALUES ($1, $2, $3, 1, CASE WHEN 1 >= $5 THEN $6 ELSE NULL END, $4) \
+             ON CONFLICT (kind, tenant_id, principal) DO UPDATE SET \
+             failed_attempts = CASE \
+               WHEN web_signin_failures.locked_until > $4 THEN \
+                 CASE WHEN web_signin_failures.failed_attempts > $5 \
+                   THEN web_signin_failures.failed_attempts + 1 ELSE $5 + 1 END \
+               WHEN web_signin_failures.locked_until IS NOT NULL \
+                 OR web_signin_failures.last_failure_at < $7 THEN 1 \
+               ELSE web_signin_failures.failed_attempts + 1 END, \
+             locked_until = CASE \
+               WHEN web_signin_failures.locked_until > $4 THEN web_signin_failures.locked_until \
+               WHEN web_signin_failures.locked_until IS NOT NULL \
+                 OR web_signin_failures.last_failure_at < $7 THEN \
+                 CASE WHEN 1 >= $5 THEN $6 ELSE NULL END \
+               WHEN web_signin_failures.failed_attempts + 1 >= $5 THEN $6 \
+               ELSE NULL END, \
+             last_failure_at = $4 \
+             RETURNING failed_attempts, locked_until",
+        )
+        .bind(identity.kind.as_str())
+        .bind(identity.tenant)
+        .bind(identity.principal)
+        .bind(to_unix(now))
+        .bind(i64::from(policy.max_failures))
+        .bind(to_unix(now + policy.lock_for))
+        .bind(to_unix(now - policy.forget_after))
+        .fetch_one(self.pool())
+        .await
+        .map_err(MetadataError::database(OPERATION))?;
+        let attempts: i64 = column(&row, "failed_attempts")?;
+        let locked_until = locked_until_column(&row)?;
+        if attempts > i64::from(policy.max_failures) {
+            let until = locked_until.ok_or_else(|| {
+                MetadataError::corrupt(
+                    "web_signin_failures.locked_until",
+                    "attempts above the limit without a lock",
+                )
+            })?;
+            Ok(SigninAttempt::Locked { until })
+        } else {
+            Ok(SigninAttempt::Allowed {
+                locked_if_failed: locked_until,
+            })
+        }
     }
 
     /// Forgets the failures of an identity after a successful sign-in.

@@ -5,8 +5,8 @@
 use medgate_ids::TenantId;
 use medgate_storage::{
     AccountOutcome, ConsentError, ConsentId, ConsentStatus, DocumentId, LockoutPolicy, Metadata,
-    NewConsent, NewWebSession, PatientIdentifier, PendingActivation, Sha256Digest, SigninIdentity,
-    WebSessionKind,
+    NewConsent, NewWebSession, PatientIdentifier, PendingActivation, Sha256Digest, SigninAttempt,
+    SigninIdentity, WebSessionKind,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -609,13 +609,25 @@ pub async fn sessions_end_when_idle_or_expired_or_deleted(db: TestDb) {
         .is_none());
 }
 
+const LOCKOUT: LockoutPolicy = LockoutPolicy {
+    max_failures: 5,
+    lock_for: Duration::minutes(15),
+    forget_after: Duration::days(1),
+};
+
+async fn reserve(
+    metadata: &Metadata,
+    identity: SigninIdentity<'_>,
+    at: OffsetDateTime,
+) -> SigninAttempt {
+    metadata
+        .reserve_signin_attempt(identity, LOCKOUT, at)
+        .await
+        .unwrap()
+}
+
 pub async fn five_failures_lock_an_identity_whether_or_not_it_exists(db: TestDb) {
     let metadata = &db.metadata;
-    let policy = LockoutPolicy {
-        max_failures: 5,
-        lock_for: Duration::minutes(15),
-        forget_after: Duration::days(1),
-    };
     let identity = SigninIdentity {
         kind: WebSessionKind::Patient,
         tenant: "0000000000007070",
@@ -625,53 +637,57 @@ pub async fn five_failures_lock_an_identity_whether_or_not_it_exists(db: TestDb)
         principal: "2.16.840.1.113883.3.4424.1.1.616^02070803628",
         ..identity
     };
+    let allowed = SigninAttempt::Allowed {
+        locked_if_failed: None,
+    };
     let start = now();
     for attempt in 0..4 {
         let at = start + Duration::seconds(attempt);
-        assert_eq!(
-            metadata
-                .record_signin_failure(identity, policy, at)
-                .await
-                .unwrap(),
-            None
-        );
+        assert_eq!(reserve(metadata, identity, at).await, allowed);
         assert_eq!(
             metadata.signin_locked_until(identity, at).await.unwrap(),
             None
         );
     }
+    // The fifth attempt may still be checked, but locks the identity unless it succeeds.
     let fifth = start + Duration::seconds(10);
-    let until = metadata
-        .record_signin_failure(identity, policy, fifth)
-        .await
-        .unwrap();
-    assert_eq!(until, Some(fifth + Duration::minutes(15)));
+    let until = fifth + Duration::minutes(15);
+    assert_eq!(
+        reserve(metadata, identity, fifth).await,
+        SigninAttempt::Allowed {
+            locked_if_failed: Some(until)
+        }
+    );
     assert_eq!(
         metadata
             .signin_locked_until(identity, fifth + Duration::minutes(14))
             .await
             .unwrap(),
-        until
+        Some(until)
     );
     assert_eq!(
         metadata.signin_locked_until(other, fifth).await.unwrap(),
         None,
         "only that identity"
     );
-    // Further tries while locked do not extend the lock.
-    assert_eq!(
-        metadata
-            .record_signin_failure(identity, policy, fifth + Duration::minutes(1))
-            .await
-            .unwrap(),
-        None
-    );
+    // Further tries while locked are refused, also in the same second, and do not extend
+    // the lock.
+    for at in [
+        fifth,
+        fifth + Duration::minutes(1),
+        fifth + Duration::minutes(14),
+    ] {
+        assert_eq!(
+            reserve(metadata, identity, at).await,
+            SigninAttempt::Locked { until }
+        );
+    }
     assert_eq!(
         metadata
             .signin_locked_until(identity, fifth + Duration::minutes(1))
             .await
             .unwrap(),
-        until
+        Some(until)
     );
     // After the lock, counting starts again from zero.
     let later = fifth + Duration::minutes(16);
@@ -679,28 +695,90 @@ pub async fn five_failures_lock_an_identity_whether_or_not_it_exists(db: TestDb)
         metadata.signin_locked_until(identity, later).await.unwrap(),
         None
     );
+    for attempt in 0..4 {
+        assert_eq!(
+            reserve(metadata, identity, later + Duration::seconds(attempt)).await,
+            allowed
+        );
+    }
+    assert!(matches!(
+        reserve(metadata, identity, later + Duration::seconds(5)).await,
+        SigninAttempt::Allowed {
+            locked_if_failed: Some(_)
+        }
+    ));
+    // A success forgets the attempts, even the one that set the lock.
+    metadata.clear_signin_failures(identity).await.unwrap();
     assert_eq!(
-        metadata
-            .record_signin_failure(identity, policy, later)
-            .await
-            .unwrap(),
-        None
+        reserve(metadata, identity, later + Duration::seconds(6)).await,
+        allowed
     );
-    // A success forgets the failures.
     for attempt in 0..3 {
-        metadata
-            .record_signin_failure(other, policy, start + Duration::seconds(attempt))
-            .await
-            .unwrap();
+        reserve(metadata, other, start + Duration::seconds(attempt)).await;
     }
     metadata.clear_signin_failures(other).await.unwrap();
     for attempt in 0..4 {
         assert_eq!(
-            metadata
-                .record_signin_failure(other, policy, start + Duration::seconds(20 + attempt))
-                .await
-                .unwrap(),
-            None
+            reserve(metadata, other, start + Duration::seconds(20 + attempt)).await,
+            allowed
         );
     }
+    // Attempts older than a day are forgotten.
+    let next_day = start + Duration::seconds(23) + Duration::days(1) + Duration::seconds(1);
+    assert_eq!(reserve(metadata, other, next_day).await, allowed);
+    for attempt in 1..4 {
+        assert_eq!(
+            reserve(metadata, other, next_day + Duration::seconds(attempt)).await,
+            allowed,
+            "attempt {attempt} after the pause"
+        );
+    }
+}
+
+/// Many attempts at once, from two nodes sharing the database: exactly five are allowed to
+/// be checked, every other one is refused as locked.
+pub async fn concurrent_attempts_get_exactly_five_checks(db: TestDb) {
+    let second_node = Metadata::connect(&db.url).await.unwrap();
+    let at = now();
+    let mut tasks = Vec::new();
+    for index in 0..60 {
+        let metadata = if index % 2 == 0 {
+            db.metadata.clone()
+        } else {
+            second_node.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let identity = SigninIdentity {
+                kind: WebSessionKind::Admin,
+                tenant: "0000000000007071",
+                principal: "boss",
+            };
+            metadata
+                .reserve_signin_attempt(identity, LOCKOUT, at)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut allowed = 0;
+    let mut last = 0;
+    let mut locked = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            SigninAttempt::Allowed {
+                locked_if_failed: None,
+            } => allowed += 1,
+            SigninAttempt::Allowed {
+                locked_if_failed: Some(until),
+            } => {
+                assert_eq!(until, at + Duration::minutes(15));
+                last += 1;
+            }
+            SigninAttempt::Locked { until } => {
+                assert_eq!(until, at + Duration::minutes(15));
+                locked += 1;
+            }
+        }
+    }
+    assert_eq!((allowed, last, locked), (4, 1, 55));
+    second_node.close().await;
 }

@@ -76,6 +76,7 @@ on_both_backends! {
         activation_codes_work_once,
         sessions_end_when_idle_or_expired_or_deleted,
         five_failures_lock_an_identity_whether_or_not_it_exists,
+        concurrent_attempts_get_exactly_five_checks,
     }
     revocations {
         revocations_change_the_generation_and_are_recorded_once,

@@ -761,12 +761,7 @@ async fn content(
                 "web".to_owned(),
             )
             .await?;
-        let file_name = format!(
-            "{}.{}",
-            documents::safe_file_name(metadata.document_id.as_str()),
-            documents::extension_for(&metadata.content_type)
-        );
-        Ok(download(&metadata.content_type, &file_name, bytes))
+        Ok(documents::content_download(metadata, bytes))
     }
     .await;
     respond(Desk::Admin, &request, outcome)

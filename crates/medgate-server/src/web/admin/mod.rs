@@ -861,18 +861,4 @@ pub fn segment(id: &str) -> String {
     urlencoding::encode(id).into_owned()
 }
 
-/// A plain-text download (the ZIP export, an attachment) with the pages' headers.
-pub fn download(content_type: &str, file_name: &str, bytes: bytes::Bytes) -> Response {
-    let mut response = Response::new(Body::from(bytes));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(content_type)
-            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    super::layout::secure_headers(headers, "default-src 'none'; sandbox");
-    response
-}
+pub use crate::web::layout::download;

@@ -317,10 +317,13 @@ async fn sign_in(
         return sign_in_form(request, desk, &filled, StatusCode::BAD_REQUEST);
     };
     let identity = identity(&scope, &login);
-    if let Some(until) = lockout::locked_until(state, identity).await? {
-        filled.message = Some((MessageKind::Error, locked_message(lang, until)));
-        return sign_in_form(request, desk, &filled, StatusCode::TOO_MANY_REQUESTS);
-    }
+    let slot = match lockout::reserve(state, identity).await? {
+        lockout::Reserved::Check(slot) => slot,
+        lockout::Reserved::Locked(until) => {
+            filled.message = Some((MessageKind::Error, locked_message(lang, until)));
+            return sign_in_form(request, desk, &filled, StatusCode::TOO_MANY_REQUESTS);
+        }
+    };
     let account = state
         .metadata
         .get_staff_user(&scope, &login)
@@ -333,7 +336,7 @@ async fn sign_in(
     let matches = password::verify_async(form.raw("password").to_owned(), stored).await?;
     let actor = desk.actor(&login);
     if !matches {
-        let locked = lockout::failed(state, identity).await?;
+        let locked = slot.failed();
         if account.is_some() {
             append_audit(
                 state,
@@ -479,10 +482,13 @@ async fn activate(
         return activate_form(request, desk, &filled, StatusCode::BAD_REQUEST);
     };
     let identity = identity(&scope, &login);
-    if let Some(until) = lockout::locked_until(state, identity).await? {
-        filled.message = Some((MessageKind::Error, locked_message(lang, until)));
-        return activate_form(request, desk, &filled, StatusCode::TOO_MANY_REQUESTS);
-    }
+    let slot = match lockout::reserve(state, identity).await? {
+        lockout::Reserved::Check(slot) => slot,
+        lockout::Reserved::Locked(until) => {
+            filled.message = Some((MessageKind::Error, locked_message(lang, until)));
+            return activate_form(request, desk, &filled, StatusCode::TOO_MANY_REQUESTS);
+        }
+    };
     let account = state
         .metadata
         .get_staff_user(&scope, &login)
@@ -508,7 +514,7 @@ async fn activate(
     };
     let actor = desk.actor(&login);
     if !activated {
-        let locked = lockout::failed(state, identity).await?;
+        let locked = slot.failed();
         if account.is_some() {
             append_audit(
                 state,

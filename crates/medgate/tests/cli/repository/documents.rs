@@ -90,13 +90,13 @@ fn size(path: &Path) -> u64 {
 
 /// A raw GET with curl, an HTTP client independent of ours: status, headers (lower-cased
 /// names) and body.
-struct Fetched {
-    status: u16,
-    headers: String,
-    body: Vec<u8>,
+pub(super) struct Fetched {
+    pub(super) status: u16,
+    pub(super) headers: String,
+    pub(super) body: Vec<u8>,
 }
 
-fn curl_get(curl: &Path, node: &Node, clinic: &Clinic, path: &str) -> Fetched {
+pub(super) fn curl_get(curl: &Path, node: &Node, clinic: &Clinic, path: &str) -> Fetched {
     let headers = clinic.dir.join("curl-headers");
     let body = clinic.dir.join("curl-body");
     let out = run_peer_ok(
@@ -164,7 +164,7 @@ fn audit_entries(node: &Node, tenant: &str) -> Vec<String> {
         .collect()
 }
 
-fn encoded(id: &str) -> String {
+pub(super) fn encoded(id: &str) -> String {
     id.replace('^', "%5E")
 }
 

@@ -247,6 +247,68 @@ impl Portal {
         self.request(path, &extra)
     }
 
+    /// POSTs every form to `path` at once: one curl process (one connection) per form,
+    /// started in the order given without waiting for any answer, all with the cookies of
+    /// this client's jar (which they do not change). The replies come in the same order.
+    pub fn post_parallel(&self, path: &str, forms: &[Vec<(&str, &str)>]) -> Vec<Reply> {
+        let jar = self.jar.to_string_lossy().into_owned();
+        let running: Vec<(std::process::Child, PathBuf, PathBuf)> = forms
+            .iter()
+            .enumerate()
+            .map(|(index, fields)| {
+                let headers = self.dir.join(format!("parallel-{index}.headers"));
+                let body = self.dir.join(format!("parallel-{index}.body"));
+                let mut command = std::process::Command::new(&self.curl);
+                command.args([
+                    "-sS",
+                    "--cacert",
+                    &self.ca,
+                    "-b",
+                    &jar,
+                    "-D",
+                    &headers.to_string_lossy(),
+                    "-o",
+                    &body.to_string_lossy(),
+                    "-w",
+                    "%{http_code}",
+                ]);
+                for (name, value) in fields {
+                    command
+                        .arg("--data-urlencode")
+                        .arg(format!("{name}={value}"));
+                }
+                let child = command
+                    .arg(format!("{}{path}", self.base))
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("curl starts");
+                (child, headers, body)
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|(child, headers, body)| {
+                let output = child.wait_with_output().expect("curl finishes");
+                assert!(
+                    output.status.success(),
+                    "curl {path}: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                Reply {
+                    status: String::from_utf8_lossy(&output.stdout)
+                        .trim()
+                        .parse()
+                        .expect("status code"),
+                    headers: std::fs::read_to_string(&headers)
+                        .expect("headers")
+                        .to_lowercase(),
+                    body: std::fs::read_to_string(&body).expect("body"),
+                }
+            })
+            .collect()
+    }
+
     /// The CSRF token of the form on the page at `path`.
     pub fn token(&self, path: &str) -> String {
         let page = self.get(path);
@@ -371,16 +433,35 @@ fn portal_refuses_forged_forms_spent_codes_and_guessing() {
     );
     assert_eq!(page.header("x-frame-options").as_deref(), Some("deny"));
     assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+    assert_eq!(
+        page.header("strict-transport-security").as_deref(),
+        Some("max-age=31536000")
+    );
     assert!(page.body.contains("<html lang=\"pl\">") && page.body.contains("Zaloguj się"));
     assert!(!page.body.contains("<script"));
-    let csrf_cookie = page.set_cookies().join("\n");
-    assert!(
-        csrf_cookie.contains("medgate_csrf=")
-            && csrf_cookie.contains("httponly")
-            && csrf_cookie.contains("samesite=strict")
-            && csrf_cookie.contains("secure"),
-        "{csrf_cookie}"
-    );
+    // The pre-sign-in token's cookie follows the `__Host-` rules: Secure, Path=/, no Domain.
+    let csrf_cookie = page
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("__host-medgate_csrf="))
+        .unwrap_or_else(|| panic!("no __Host-medgate_csrf cookie: {:?}", page.set_cookies()));
+    for attribute in ["; secure", "; httponly", "; samesite=strict", "; path=/;"] {
+        assert!(
+            format!("{csrf_cookie};").contains(attribute),
+            "{csrf_cookie} lacks {attribute}"
+        );
+    }
+    assert!(!csrf_cookie.contains("domain="), "{csrf_cookie}");
+    // The API and its errors carry the same Strict-Transport-Security.
+    for path in ["/healthz", "/api/v1/no-such-route", "/portal/documents"] {
+        let answer = portal.get(path);
+        assert_eq!(
+            answer.header("strict-transport-security").as_deref(),
+            Some("max-age=31536000"),
+            "{path}: {}",
+            answer.headers
+        );
+    }
 
     // Activation: a wrong token, no token, or a foreign origin is refused and spends nothing.
     let fields = |token: &str| {
@@ -471,7 +552,7 @@ fn portal_refuses_forged_forms_spent_codes_and_guessing() {
     assert!(forged
         .set_cookies()
         .iter()
-        .all(|c| !c.starts_with("medgate_session=")));
+        .all(|c| !c.contains("medgate_session=")));
     let foreign = portal.post(
         "/portal",
         &[
@@ -493,14 +574,19 @@ fn portal_refuses_forged_forms_spent_codes_and_guessing() {
     let session_cookie = signed
         .set_cookies()
         .into_iter()
-        .find(|c| c.starts_with("medgate_session="))
-        .expect("session cookie");
-    for attribute in ["secure", "httponly", "samesite=strict", "path=/"] {
+        .find(|c| c.starts_with("__host-medgate_session="))
+        .expect("session cookie named by the __Host- rules");
+    for attribute in ["; secure", "; httponly", "; samesite=strict", "; path=/;"] {
         assert!(
-            session_cookie.contains(attribute),
+            format!("{session_cookie};").contains(attribute),
             "{session_cookie} lacks {attribute}"
         );
     }
+    assert!(!session_cookie.contains("domain="), "{session_cookie}");
+    assert_eq!(
+        signed.header("strict-transport-security").as_deref(),
+        Some("max-age=31536000")
+    );
     assert!(portal.documents().contains("Karta informacyjna"));
 
     // Sign-out needs the session's token too.
@@ -561,6 +647,86 @@ fn portal_refuses_forged_forms_spent_codes_and_guessing() {
         .get("/portal/activate")
         .body
         .contains("Activate your account"));
+}
+
+/// Forty sign-ins of one patient sent at once, the right password 16th: exactly five
+/// passwords are checked (five audited failures), every other attempt gets the lock-out
+/// answer, and the right password does not sign in.
+#[test]
+fn portal_parallel_sign_ins_get_at_most_five_checks() {
+    let Some(node) = Node::start(Backend::Sqlite) else {
+        return;
+    };
+    let clinic = node.enroll(T, 10, 100);
+    let document = put_document(&clinic, "P-9", PESEL_A, NAME_A, "Karta informacyjna");
+    let id = create_consent(
+        &clinic,
+        PESEL_A,
+        &day(-1),
+        &day(30),
+        "lek. Piotr Nowak",
+        &[&document],
+    );
+    let code = code(&send_consent(&clinic, &id));
+    let Some(portal) = Portal::new(&node, "burst") else {
+        return;
+    };
+    let activated = portal.activate(T, PESEL_A, &code, PASSWORD);
+    assert_eq!(activated.status, 303, "{}", activated.body);
+
+    let token = portal.token("/portal");
+    let forms: Vec<Vec<(&str, &str)>> = (1..=40)
+        .map(|attempt| {
+            let password = if attempt == 16 {
+                PASSWORD
+            } else {
+                "a wrong guess 2025"
+            };
+            vec![
+                ("csrf", token.as_str()),
+                ("tenant", T),
+                ("patient", PESEL_A),
+                ("password", password),
+            ]
+        })
+        .collect();
+    let replies = portal.post_parallel("/portal", &forms);
+    let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
+    assert_ne!(
+        statuses[15], 303,
+        "the right password signed in: {statuses:?}"
+    );
+    assert!(
+        replies[15]
+            .set_cookies()
+            .iter()
+            .all(|c| !c.contains("medgate_session=")),
+        "no session for the 16th attempt"
+    );
+    let past_lock = replies
+        .iter()
+        .filter(|reply| {
+            !(reply.status == 429 && alert(&reply.body).contains("zablokowane na 15 minut"))
+        })
+        .count();
+    assert!(
+        past_lock <= 5,
+        "{past_lock} answers were not the lock-out: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|status| [401, 429].contains(status)),
+        "{statuses:?}"
+    );
+    let failures = crate::web::audited(&node, T)
+        .into_iter()
+        .filter(|(_, action)| action == "portal.signin.failed")
+        .count();
+    assert_eq!(failures, 5, "passwords checked: {statuses:?}");
+    assert_eq!(
+        portal.sign_in(T, PESEL_A, PASSWORD).status,
+        429,
+        "still locked"
+    );
 }
 
 /// A patient in a real browser: activates the account with the code from `client consent

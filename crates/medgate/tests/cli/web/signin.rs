@@ -334,3 +334,92 @@ fn web_clinic_system_creates_the_first_administrator_login() {
         "{entries:?}"
     );
 }
+
+/// Forty sign-ins sent at once, the right password 16th: each attempt is counted before its
+/// password is checked, so exactly five passwords are checked (five audited failures), every
+/// other attempt gets the lock-out answer, and the right password does not sign in.
+#[test]
+fn web_parallel_admin_sign_ins_get_at_most_five_checks() {
+    let Some(node) = Node::start(Backend::Sqlite) else {
+        return;
+    };
+    node.create_tenant(TENANT, 10, 100);
+    let Some(staff) = Portal::new(&node, "burst") else {
+        return;
+    };
+    let code = code_of(&create_admin(&node, TENANT, "boss"));
+    let token = staff.token("/admin/activate");
+    let activated = staff.post(
+        "/admin/activate",
+        &[
+            ("csrf", &token),
+            ("tenant", TENANT),
+            ("login", "boss"),
+            ("code", &code),
+            ("password", STAFF_PASSWORD),
+            ("password2", STAFF_PASSWORD),
+        ],
+        &[],
+    );
+    assert_eq!(activated.status, 303, "{}", activated.body);
+
+    let token = staff.token("/admin");
+    let forms: Vec<Vec<(&str, &str)>> = (1..=40)
+        .map(|attempt| {
+            let password = if attempt == 16 {
+                STAFF_PASSWORD
+            } else {
+                "a wrong guess 2025"
+            };
+            vec![
+                ("csrf", token.as_str()),
+                ("tenant", TENANT),
+                ("login", "boss"),
+                ("password", password),
+            ]
+        })
+        .collect();
+    let replies = staff.post_parallel("/admin", &forms);
+    let statuses: Vec<u16> = replies.iter().map(|reply| reply.status).collect();
+    assert_ne!(
+        statuses[15], 303,
+        "the right password signed in: {statuses:?}"
+    );
+    assert!(
+        replies[15]
+            .set_cookies()
+            .iter()
+            .all(|c| !c.contains("medgate_session=")),
+        "no session for the 16th attempt"
+    );
+    let past_lock = replies
+        .iter()
+        .filter(|reply| !(reply.status == 429 && reply.body.contains("Zbyt wiele nieudanych prób")))
+        .count();
+    assert!(
+        past_lock <= 5,
+        "{past_lock} answers were not the lock-out: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|status| [401, 429].contains(status)),
+        "{statuses:?}"
+    );
+    let failures = super::audited(&node, TENANT)
+        .into_iter()
+        .filter(|(actor, action)| actor == "admin:boss" && action == "admin.signin.failed")
+        .count();
+    assert_eq!(failures, 5, "passwords checked: {statuses:?}");
+
+    // Still locked afterwards, for the right password too.
+    let after = staff.post(
+        "/admin",
+        &[
+            ("csrf", &token),
+            ("tenant", TENANT),
+            ("login", "boss"),
+            ("password", STAFF_PASSWORD),
+        ],
+        &[],
+    );
+    assert_eq!(after.status, 429, "{}", after.body);
+}
