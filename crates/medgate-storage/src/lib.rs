@@ -81,4 +81,4 @@ pub use metadata::web::{
 };
 pub use metadata::{DatabaseBackend, Metadata};
 pub use sweep::{sweep_orphans, SweepReport};
-pub use values::{ContentKey, DocumentId, InvalidValue, Sha1Digest, Sha256Digest};
+pub use values::{ContentKey, DocumentId, InvalidValue, RecordKey, Sha1Digest, Sha256Digest};
