@@ -13,6 +13,7 @@
 //! signature_max_age_seconds = 300
 //! public_url = "https://repo.example.org:8443"   # how the registry points back here
 //! credentials_key_file = "/etc/medgate/credentials.key"  # default DATA/secrets/credentials.key
+//! audit_checkpoint_seconds = 300          # signed audit checkpoints; 0 = none
 //!
 //! [registry]                              # repository role: the national registry to use
 //! url = "https://registry.example.org:9443"
@@ -115,7 +116,13 @@ pub struct ServerConfig {
     pub credentials_key_file: PathBuf,
     /// The national registry a repository registers with, when configured.
     pub registry: Option<RegistryLink>,
+    /// How often the running node writes a signed checkpoint of the audit chain head (when
+    /// the chain grew); 0 writes none.
+    pub audit_checkpoint_seconds: u64,
 }
+
+/// Default of `audit_checkpoint_seconds`.
+pub const DEFAULT_AUDIT_CHECKPOINT_SECONDS: u64 = 300;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -132,6 +139,7 @@ struct FileConfig {
     public_url: Option<String>,
     credentials_key_file: Option<PathBuf>,
     registry: Option<FileRegistry>,
+    audit_checkpoint_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -171,7 +179,8 @@ impl ServerConfig {
     /// `MEDGATE_LISTEN`, `MEDGATE_ROLE`, `MEDGATE_DATABASE_URL`, `MEDGATE_OID_ROOT`,
     /// `MEDGATE_SERVER_NAMES` comma-separated, `MEDGATE_PUBLIC_URL`,
     /// `MEDGATE_CREDENTIALS_KEY_FILE`, `MEDGATE_REGISTRY_URL`, `MEDGATE_REGISTRY_CA_FILE`,
-    /// `MEDGATE_REGISTRY_TIMEOUT_SECONDS`) and then `overrides`, and validates.
+    /// `MEDGATE_REGISTRY_TIMEOUT_SECONDS`, `MEDGATE_AUDIT_CHECKPOINT_SECONDS`) and then
+    /// `overrides`, and validates.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
         let mut raw = match file {
             Some(path) => {
@@ -221,6 +230,13 @@ impl ServerConfig {
                 ))
             })?;
             raw.registry.get_or_insert_with(FileRegistry::default).timeout_seconds = Some(seconds);
+        }
+        if let Some(v) = env("MEDGATE_AUDIT_CHECKPOINT_SECONDS") {
+            raw.audit_checkpoint_seconds = Some(v.parse().map_err(|_| {
+                ConfigError(format!(
+                    "MEDGATE_AUDIT_CHECKPOINT_SECONDS '{v}' is not a number of seconds"
+                ))
+            })?);
         }
         if let Some(v) = &overrides.public_url {
             raw.public_url = Some(v.clone());
@@ -370,6 +386,9 @@ impl ServerConfig {
             public_url,
             credentials_key_file,
             registry,
+            audit_checkpoint_seconds: raw
+                .audit_checkpoint_seconds
+                .unwrap_or(DEFAULT_AUDIT_CHECKPOINT_SECONDS),
         })
     }
 }
@@ -398,6 +417,7 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8443");
         assert!(config.database_url.starts_with("sqlite://medgate-data/medgate.db"));
         assert_eq!(config.role, Role::Repository);
+        assert_eq!(config.audit_checkpoint_seconds, 300);
         Ok(())
     }
 

@@ -62,6 +62,7 @@ impl PreparedServer {
     /// Serves until `shutdown` resolves, then drains open requests. A registry node serves
     /// the registry API only, a repository node the repository API only.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        crate::audit_checkpoint::spawn(&self.state);
         let router = match self.state.config.role {
             crate::config::Role::Repository => crate::routes::router(self.state),
             crate::config::Role::Registry => crate::registry::router(self.state),
