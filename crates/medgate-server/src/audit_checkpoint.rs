@@ -256,8 +256,8 @@ pub async fn write(
         document.at.unix_timestamp().max(0),
         random_hex()?
     );
-    let key = RecordKey::new(NAMESPACE, &name)
-        .map_err(|e| CheckpointError::Invalid(e.to_string()))?;
+    let key =
+        RecordKey::new(NAMESPACE, &name).map_err(|e| CheckpointError::Invalid(e.to_string()))?;
     let checkpoint = check(&key, &bytes, std::slice::from_ref(trust))
         .map_err(|problem| CheckpointError::Invalid(format!("the new checkpoint: {problem}")))?;
     content.put_record(&key, Bytes::from(bytes)).await?;
@@ -267,8 +267,8 @@ pub async fn write(
 /// Reads a stored checkpoint record and verifies it; `Err` says why it is not valid (text
 /// that reads after "checkpoint NAME: ").
 pub fn check(key: &RecordKey, bytes: &[u8], trust: &[Certificate]) -> Result<Checkpoint, String> {
-    let envelope: Envelope = serde_json::from_slice(bytes)
-        .map_err(|e| format!("not a checkpoint record: {e}"))?;
+    let envelope: Envelope =
+        serde_json::from_slice(bytes).map_err(|e| format!("not a checkpoint record: {e}"))?;
     let document = CheckpointDocument::parse(&envelope.document)?;
     if seq_of_name(key.name()) != Some(document.seq) {
         return Err(format!(
@@ -300,10 +300,9 @@ pub fn check(key: &RecordKey, bytes: &[u8], trust: &[Certificate]) -> Result<Che
                 .unwrap_or_else(|| "rejected".to_owned())
         ));
     }
-    let certificate = report
-        .certificate
-        .as_ref()
-        .ok_or_else(|| "signature does not verify: the signer's certificate is missing".to_owned())?;
+    let certificate = report.certificate.as_ref().ok_or_else(|| {
+        "signature does not verify: the signer's certificate is missing".to_owned()
+    })?;
     let summary = certificate
         .summary()
         .map_err(|e| format!("signer certificate: {e}"))?;
@@ -423,13 +422,13 @@ mod tests {
     use super::*;
 
     /// A data folder as a node leaves it: `ca/`, and `server/server.pem` + `server.key`
-    /// issued by that CA.
+    /// issued by that CA (for less time than the CA lives: a certificate cannot outlive it).
     fn node_folder(data: &Path, ca_name: &str) -> CertificateAuthority {
         let ca = CertificateAuthority::init(
             &data.join("ca"),
             ca_name,
             KeyAlgorithm::EcdsaP256,
-            Validity::days_from_now(30).unwrap(),
+            Validity::days_from_now(60).unwrap(),
             None,
         )
         .unwrap();
@@ -455,7 +454,11 @@ mod tests {
     }
 
     /// A checkpoint record of `document` signed with `certificate` and `key`.
-    fn record(document: &CheckpointDocument, certificate: &Certificate, key: &PrivateKey) -> Vec<u8> {
+    fn record(
+        document: &CheckpointDocument,
+        certificate: &Certificate,
+        key: &PrivateKey,
+    ) -> Vec<u8> {
         let text = document.canonical().unwrap();
         let signature = cms::sign_detached(text.as_bytes(), certificate, key, document.at).unwrap();
         serde_json::to_vec(&Envelope {
@@ -477,12 +480,16 @@ mod tests {
             hash: Sha256Digest::of(b"entry 42"),
         };
 
-        let written = write(&content, head, data, "https://node", &trust).await.unwrap();
+        let written = write(&content, head, data, "https://node", &trust)
+            .await
+            .unwrap();
         assert_eq!(written.document.seq, 42);
         assert_eq!(written.document.head, head.hash);
         assert_eq!(written.signer_subject, "CN=localhost");
         assert!(written.key.name().starts_with("00000000000000000042-"));
-        let latest_one = latest(&content, std::slice::from_ref(&trust)).await.unwrap();
+        let latest_one = latest(&content, std::slice::from_ref(&trust))
+            .await
+            .unwrap();
         assert_eq!(latest_one.checkpoint.as_ref(), Some(&written));
         assert!(latest_one.rejected.is_empty());
 
@@ -492,7 +499,11 @@ mod tests {
         let (tenant_key, csr) =
             generate_tenant_csr(&tenant, CertKind::Wss, &subject, KeyAlgorithm::EcdsaP256).unwrap();
         let tenant_certificate = ca
-            .sign_csr(csr.as_bytes(), Path::new("wss.csr"), Validity::days_from_now(30).unwrap())
+            .sign_csr(
+                csr.as_bytes(),
+                Path::new("wss.csr"),
+                Validity::days_from_now(30).unwrap(),
+            )
             .unwrap();
         let forged = CheckpointDocument {
             seq: 50,
@@ -500,17 +511,25 @@ mod tests {
             at: written.document.at,
             node: "https://node".to_owned(),
         };
-        let key = RecordKey::new(NAMESPACE, "00000000000000000050-000000000001-00000000.json").unwrap();
+        let key =
+            RecordKey::new(NAMESPACE, "00000000000000000050-000000000001-00000000.json").unwrap();
         content
-            .put_record(&key, Bytes::from(record(&forged, &tenant_certificate, &tenant_key)))
+            .put_record(
+                &key,
+                Bytes::from(record(&forged, &tenant_certificate, &tenant_key)),
+            )
             .await
             .unwrap();
-        let found = latest(&content, std::slice::from_ref(&trust)).await.unwrap();
+        let found = latest(&content, std::slice::from_ref(&trust))
+            .await
+            .unwrap();
         assert_eq!(found.checkpoint.as_ref(), Some(&written));
         assert_eq!(found.rejected.len(), 1);
         assert_eq!(found.rejected[0].key, key);
         assert!(
-            found.rejected[0].problem.contains("not a server certificate"),
+            found.rejected[0]
+                .problem
+                .contains("not a server certificate"),
             "{:?}",
             found.rejected
         );
@@ -525,10 +544,17 @@ mod tests {
             &PrivateKey::load(&key_path, None).unwrap(),
         );
         let problem = check(&key, &bytes, std::slice::from_ref(&trust)).unwrap_err();
-        assert!(problem.starts_with("signature does not verify"), "{problem}");
+        assert!(
+            problem.starts_with("signature does not verify"),
+            "{problem}"
+        );
         // No CA to check against: not valid either.
-        let problem = check(&written.key, &content.get_record(&written.key).await.unwrap(), &[])
-            .unwrap_err();
+        let problem = check(
+            &written.key,
+            &content.get_record(&written.key).await.unwrap(),
+            &[],
+        )
+        .unwrap_err();
         assert!(problem.contains("no CA certificate"), "{problem}");
 
         // Nothing to anchor in an empty log; a key that is not the certificate's is refused.
@@ -538,8 +564,13 @@ mod tests {
         };
         assert!(write(&content, empty, data, "n", &trust).await.is_err());
         let (_, key_path) = server_identity_files(data);
-        tenant_key.save(&key_path, None, WriteMode::Replace).unwrap();
-        let error = write(&content, head, data, "n", &trust).await.unwrap_err().to_string();
+        tenant_key
+            .save(&key_path, None, WriteMode::Replace)
+            .unwrap();
+        let error = write(&content, head, data, "n", &trust)
+            .await
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("is not the key of"), "{error}");
     }
 
@@ -547,7 +578,8 @@ mod tests {
         CheckpointDocument {
             seq: 42,
             head: Sha256Digest::of(b"head"),
-            at: OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            at: OffsetDateTime::from_unix_timestamp(1_700_000_000)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
             node: "https://repo.example.org:8443".to_owned(),
         }
     }

@@ -329,8 +329,8 @@ mod tests {
 
     #[test]
     fn record_keys_never_look_like_content() {
-        let key = RecordKey::new("audit-checkpoints", "00000000000000000007-1700000000.json")
-            .unwrap();
+        let key =
+            RecordKey::new("audit-checkpoints", "00000000000000000007-1700000000.json").unwrap();
         assert_eq!(
             key.to_string(),
             "audit-checkpoints/00000000000000000007-1700000000.json"
@@ -346,7 +346,10 @@ mod tests {
             ("Audit", "x"),
             ("audit", ""),
         ] {
-            assert!(RecordKey::new(namespace, name).is_err(), "{namespace}/{name}");
+            assert!(
+                RecordKey::new(namespace, name).is_err(),
+                "{namespace}/{name}"
+            );
         }
     }
 

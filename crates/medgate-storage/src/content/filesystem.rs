@@ -189,7 +189,13 @@ async fn write_durably(
 #[async_trait]
 impl ContentStore for FilesystemContent {
     async fn put(&self, key: &ContentKey, bytes: Bytes) -> Result<(), ContentError> {
-        write_durably(self.root.clone(), self.folder_of(key), self.path_of(key), bytes).await
+        write_durably(
+            self.root.clone(),
+            self.folder_of(key),
+            self.path_of(key),
+            bytes,
+        )
+        .await
     }
 
     async fn get(&self, key: &ContentKey) -> Result<Bytes, ContentError> {

@@ -630,13 +630,12 @@ impl Metadata {
         .fetch_all(self.pool())
         .await
         .map_err(MetadataError::database(OPERATION))?;
-        let outside_count = sqlx::query(
-            "SELECT COUNT(*) AS rows_outside FROM audit_log WHERE seq > $1 OR seq < 1",
-        )
-        .bind(head_seq)
-        .fetch_one(self.pool())
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
+        let outside_count =
+            sqlx::query("SELECT COUNT(*) AS rows_outside FROM audit_log WHERE seq > $1 OR seq < 1")
+                .bind(head_seq)
+                .fetch_one(self.pool())
+                .await
+                .map_err(MetadataError::database(OPERATION))?;
         let outside_count: i64 = column(&outside_count, "rows_outside")?;
         let mut foreign_rows = off_chain.clone();
         for row in &outside {

@@ -200,7 +200,11 @@ fn foreign_list(verification: &AuditVerification) -> String {
     text
 }
 
-async fn verify(metadata: &Metadata, config: &ServerConfig, json: bool) -> anyhow::Result<ExitCode> {
+async fn verify(
+    metadata: &Metadata,
+    config: &ServerConfig,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let trust = trust_anchor(config);
     let latest = latest_checkpoint(config, trust.as_ref().ok()).await?;
     let anchor = latest.checkpoint.as_ref().map(|checkpoint| AuditAnchor {

@@ -425,7 +425,10 @@ fn no_checkpoint_yet(node: &Node) {
     let (code, stdout, stderr) = operator(node, &["verify"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.starts_with("audit log intact: "), "{stdout}");
-    assert!(stderr.contains("no signed audit checkpoint yet"), "{stderr}");
+    assert!(
+        stderr.contains("no signed audit checkpoint yet"),
+        "{stderr}"
+    );
 }
 
 /// A row appended past the chain head behind the node's back: the node keeps answering
@@ -446,7 +449,10 @@ fn forged_row(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) -> u64 
         a.run_ok(&["types", "list"]);
     }
     let listed = entries(a, &["--limit", "10"]);
-    assert!(listed[0]["seq"].as_u64().unwrap() >= forged + 3, "{listed:#?}");
+    assert!(
+        listed[0]["seq"].as_u64().unwrap() >= forged + 3,
+        "{listed:#?}"
+    );
     node.kill();
 
     // One error line names the row, however many requests followed.
@@ -488,7 +494,11 @@ fn forged_row(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) -> u64 
     assert_eq!(report["problem"]["fault"], "foreign");
     assert_eq!(report["problem"]["seq"], forged);
     let verified = report["entries_verified"].as_u64().unwrap();
-    assert_eq!(verified, highest_seq(node) - 1, "every other row is in the chain");
+    assert_eq!(
+        verified,
+        highest_seq(node) - 1,
+        "every other row is in the chain"
+    );
 
     // Without the forged row the gap it leaves is bridged by the links: intact.
     sql(&format!("DELETE FROM audit_log WHERE seq = {forged}"));
@@ -542,7 +552,10 @@ fn checkpoints(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) {
         "no checkpoint of entry {head} from the node: {shown}"
     );
     assert_eq!(shown["signature_verified"], true);
-    assert!(shown["node"].as_str().unwrap().starts_with("https://127.0.0.1:"));
+    assert!(shown["node"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://127.0.0.1:"));
     let started = head;
     a.run_ok(&["types", "list"]);
     a.run_ok(&["types", "list"]);
@@ -559,7 +572,9 @@ fn checkpoints(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) {
     let (code, text, _) = operator(node, &["checkpoint", "--show"]);
     assert_eq!(code, Some(0));
     assert!(
-        text.contains(&key) && text.contains("signature verified") && text.contains(&format!("entry:      {head}")),
+        text.contains(&key)
+            && text.contains("signature verified")
+            && text.contains(&format!("entry:      {head}")),
         "{text}"
     );
 
@@ -587,13 +602,22 @@ fn checkpoints(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) {
         run_peer(
             &openssl,
             &[
-                "cms", "-verify", "-binary", "-inform", "PEM",
-                "-in", &s(&work.join("checkpoint.p7s")),
-                "-content", &s(content),
-                "-CAfile", &s(&node.ca()),
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "PEM",
+                "-in",
+                &s(&work.join("checkpoint.p7s")),
+                "-content",
+                &s(content),
+                "-CAfile",
+                &s(&node.ca()),
                 // A server certificate (serverAuth), not an S/MIME one.
-                "-purpose", "any",
-                "-out", "/dev/null",
+                "-purpose",
+                "any",
+                "-out",
+                "/dev/null",
             ],
         )
     };
@@ -613,7 +637,9 @@ fn checkpoints(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) {
     let (code, stdout, stderr) = operator(node, &["verify"]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(
-        stdout.contains(&format!("matches the signed checkpoint {key} (entry {head},")),
+        stdout.contains(&format!(
+            "matches the signed checkpoint {key} (entry {head},"
+        )),
         "{stdout}"
     );
 
@@ -629,7 +655,9 @@ fn checkpoints(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) {
         .iter()
         .find(|entry| entry["seq"] == kept)
         .expect("the entry kept last");
-    let prev_hash = sql(&format!("SELECT prev_hash FROM audit_log WHERE seq = {kept}"));
+    let prev_hash = sql(&format!(
+        "SELECT prev_hash FROM audit_log WHERE seq = {kept}"
+    ));
     let origin = row["origin"].as_str().unwrap();
     let mut rewritten = AuditEntry {
         seq: kept,
@@ -686,7 +714,9 @@ fn checkpoints(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) {
     let (code, stdout, stderr) = operator(node, &["verify"]);
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(
-        stderr.contains(&format!("error: audit checkpoint {key}: named for another entry")),
+        stderr.contains(&format!(
+            "error: audit checkpoint {key}: named for another entry"
+        )),
         "{stderr}"
     );
     // Same name, same entry, another head: the signature no longer covers it.
@@ -701,11 +731,16 @@ fn checkpoints(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) {
     let (code, stdout, stderr) = operator(node, &["verify", "--json"]);
     assert_eq!(code, Some(1), "{stdout}{stderr}");
     assert!(
-        stderr.contains(&format!("error: audit checkpoint {key}: signature does not verify")),
+        stderr.contains(&format!(
+            "error: audit checkpoint {key}: signature does not verify"
+        )),
         "{stderr}"
     );
     let report = json(&stdout);
-    assert_eq!(report["rejected_checkpoints"][0]["checkpoint"], key.as_str());
+    assert_eq!(
+        report["rejected_checkpoints"][0]["checkpoint"],
+        key.as_str()
+    );
     // The node's own checkpoint at start is older and still catches the cut tail.
     assert_eq!(report["problem"]["fault"], "truncated");
     assert_eq!(report["problem"]["seq"], started);
