@@ -15,6 +15,7 @@
 //! credentials_key_file = "/etc/medgate/credentials.key"  # default DATA/secrets/credentials.key
 //! orphan_sweep_seconds = 300              # how often content without metadata is looked for
 //! orphan_grace_seconds = 600              # how old (by its write time) such content must be
+//! audit_checkpoint_seconds = 300          # signed audit checkpoints; 0 = none
 //!
 //! [registry]                              # repository role: the national registry to use
 //! url = "https://registry.example.org:9443"
@@ -128,6 +129,13 @@ pub struct ServerConfig {
 pub const DEFAULT_ORPHAN_SWEEP_SECONDS: u64 = 300;
 /// Default of `orphan_grace_seconds`.
 pub const DEFAULT_ORPHAN_GRACE_SECONDS: u64 = 600;
+    /// How often the running node writes a signed checkpoint of the audit chain head (when
+    /// the chain grew); 0 writes none.
+    pub audit_checkpoint_seconds: u64,
+}
+
+/// Default of `audit_checkpoint_seconds`.
+pub const DEFAULT_AUDIT_CHECKPOINT_SECONDS: u64 = 300;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,6 +154,7 @@ struct FileConfig {
     registry: Option<FileRegistry>,
     orphan_sweep_seconds: Option<u64>,
     orphan_grace_seconds: Option<u64>,
+    audit_checkpoint_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,7 +194,8 @@ impl ServerConfig {
     /// `MEDGATE_LISTEN`, `MEDGATE_ROLE`, `MEDGATE_DATABASE_URL`, `MEDGATE_OID_ROOT`,
     /// `MEDGATE_SERVER_NAMES` comma-separated, `MEDGATE_PUBLIC_URL`,
     /// `MEDGATE_CREDENTIALS_KEY_FILE`, `MEDGATE_REGISTRY_URL`, `MEDGATE_REGISTRY_CA_FILE`,
-    /// `MEDGATE_REGISTRY_TIMEOUT_SECONDS`) and then `overrides`, and validates.
+    /// `MEDGATE_REGISTRY_TIMEOUT_SECONDS`, `MEDGATE_AUDIT_CHECKPOINT_SECONDS`) and then
+    /// `overrides`, and validates.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
         let mut raw = match file {
             Some(path) => {
@@ -245,6 +255,13 @@ impl ServerConfig {
                     ConfigError(format!("{name} '{v}' is not a number of seconds"))
                 })?);
             }
+        }
+        if let Some(v) = env("MEDGATE_AUDIT_CHECKPOINT_SECONDS") {
+            raw.audit_checkpoint_seconds = Some(v.parse().map_err(|_| {
+                ConfigError(format!(
+                    "MEDGATE_AUDIT_CHECKPOINT_SECONDS '{v}' is not a number of seconds"
+                ))
+            })?);
         }
         if let Some(v) = &overrides.public_url {
             raw.public_url = Some(v.clone());
@@ -396,6 +413,9 @@ impl ServerConfig {
             registry,
             orphan_sweep_seconds: raw.orphan_sweep_seconds.unwrap_or(DEFAULT_ORPHAN_SWEEP_SECONDS),
             orphan_grace_seconds: raw.orphan_grace_seconds.unwrap_or(DEFAULT_ORPHAN_GRACE_SECONDS),
+            audit_checkpoint_seconds: raw
+                .audit_checkpoint_seconds
+                .unwrap_or(DEFAULT_AUDIT_CHECKPOINT_SECONDS),
         })
     }
 }
@@ -424,6 +444,7 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8443");
         assert!(config.database_url.starts_with("sqlite://medgate-data/medgate.db"));
         assert_eq!(config.role, Role::Repository);
+        assert_eq!(config.audit_checkpoint_seconds, 300);
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! signed requests, over the storage, CDA and PKI libraries. `startup::prepare` builds a
 //! node from a [`config::ServerConfig`]; `PreparedServer::serve` runs it.
 
+pub mod audit_checkpoint;
 pub mod auth;
 pub mod body_guard;
 pub mod config;

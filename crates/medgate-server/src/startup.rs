@@ -73,6 +73,7 @@ impl PreparedServer {
             self.refresher,
         );
         let sweeper = spawn_orphan_sweep(&self.state);
+        crate::audit_checkpoint::spawn(&self.state);
         let router = match self.state.config.role {
             crate::config::Role::Repository => crate::routes::router(self.state),
             crate::config::Role::Registry => crate::registry::router(self.state),

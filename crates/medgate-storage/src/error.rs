@@ -7,7 +7,7 @@ use std::fmt;
 
 use medgate_ids::{Oid, TenantId};
 
-use crate::values::{ContentKey, DocumentId, Sha256Digest};
+use crate::values::{ContentKey, DocumentId, RecordKey, Sha256Digest};
 
 /// A failure inside a database driver or an object store client, kept opaque. Its `Display`
 /// is the driver's message (connection refused, syntax error, timeout…); it never contains
@@ -114,6 +114,12 @@ pub enum MetadataError {
 pub enum ContentError {
     #[error("content {0} not found")]
     NotFound(ContentKey),
+
+    #[error("record {0} not found")]
+    RecordNotFound(RecordKey),
+
+    #[error("{0}")]
+    InvalidRecordKey(crate::values::InvalidValue),
 
     #[error("could not {operation} {path}: {source}")]
     Io {

@@ -45,7 +45,8 @@ pub mod values;
 pub use content::{ContentObject, ContentStore, FilesystemContent, S3Config, S3Content};
 pub use error::{BackendError, ContentError, MetadataError, SweepError};
 pub use metadata::audit::{
-    AuditEntry, AuditFault, AuditOrigin, AuditProblem, AuditVerification, NewAuditEntry,
+    AuditAnchor, AuditEntry, AuditFault, AuditHead, AuditOrigin, AuditProblem, AuditVerification,
+    NewAuditEntry, FOREIGN_ROWS_LISTED,
 };
 pub use metadata::certificate_requests::{
     CertificateRequest, CertificateRequestError, NewCertificateRequest, RequestStatus,
@@ -85,4 +86,4 @@ pub use metadata::web::{
 };
 pub use metadata::{DatabaseBackend, Metadata};
 pub use sweep::{sweep_orphans, SweepReport};
-pub use values::{ContentKey, DocumentId, InvalidValue, Sha1Digest, Sha256Digest};
+pub use values::{ContentKey, DocumentId, InvalidValue, RecordKey, Sha1Digest, Sha256Digest};

@@ -153,6 +153,77 @@ impl FromStr for ContentKey {
     }
 }
 
+/// The name of a record kept in the content store beside document content (an audit
+/// checkpoint, for instance): `<namespace>/<name>`. The namespace has at least three
+/// characters, so it is never one of the two-hex-digit folders document content fans out
+/// into; the name is never a [`ContentKey`]. So a record can neither collide with a document's
+/// content nor be listed by [`crate::ContentStore::list`], and the orphan sweep never sees it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordKey {
+    namespace: String,
+    name: String,
+}
+
+/// Longest record namespace and name accepted.
+const RECORD_PART_MAX_LEN: usize = 128;
+
+impl RecordKey {
+    /// Checks both parts: lowercase letters, digits, `-`, `_` and `.` (not first), a namespace
+    /// of 3 to 128 characters beginning with a letter, a name of 1 to 128 that is not a
+    /// content key.
+    pub fn new(namespace: &str, name: &str) -> Result<Self, InvalidValue> {
+        fn check(kind: &str, value: &str, min: usize) -> Result<(), InvalidValue> {
+            let allowed = |b: u8| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.');
+            if value.len() < min
+                || value.len() > RECORD_PART_MAX_LEN
+                || !value.bytes().all(allowed)
+                || value.starts_with('.')
+            {
+                return Err(invalid(
+                    "record key",
+                    format!(
+                        "{kind} '{value}' must be {min} to {RECORD_PART_MAX_LEN} lowercase letters, \
+                         digits, '-', '_' or '.' (not first)"
+                    ),
+                ));
+            }
+            Ok(())
+        }
+        check("namespace", namespace, 3)?;
+        if !namespace.as_bytes()[0].is_ascii_lowercase() {
+            return Err(invalid(
+                "record key",
+                format!("namespace '{namespace}' must begin with a letter"),
+            ));
+        }
+        check("name", name, 1)?;
+        if ContentKey::parse(name).is_ok() {
+            return Err(invalid(
+                "record key",
+                format!("name '{name}' has the form of a content key"),
+            ));
+        }
+        Ok(RecordKey {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
 macro_rules! digest_type {
     ($name:ident, $len:expr, $algorithm:expr, $label:expr) => {
         impl $name {
@@ -254,6 +325,32 @@ mod tests {
         assert_eq!(ContentKey::parse(a.as_str()).unwrap(), a);
         assert!(ContentKey::parse("../../etc/passwd").is_err());
         assert!(ContentKey::parse(&a.as_str().to_uppercase()).is_err());
+    }
+
+    #[test]
+    fn record_keys_never_look_like_content() {
+        let key =
+            RecordKey::new("audit-checkpoints", "00000000000000000007-1700000000.json").unwrap();
+        assert_eq!(
+            key.to_string(),
+            "audit-checkpoints/00000000000000000007-1700000000.json"
+        );
+        let content = ContentKey::generate().unwrap();
+        for (namespace, name) in [
+            ("ab", "x.json"),
+            ("0ab", "x.json"),
+            ("audit", content.as_str()),
+            ("audit", ".partial-x"),
+            ("audit", "../x"),
+            ("audit", "a/b"),
+            ("Audit", "x"),
+            ("audit", ""),
+        ] {
+            assert!(
+                RecordKey::new(namespace, name).is_err(),
+                "{namespace}/{name}"
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! first two pairs of hex digits (so no folder grows past 256 entries of folders). Writes go
 //! to a temporary file in the target folder, which is fsynced, renamed into place, and the
 //! folder fsynced, so a stored object is either complete or absent after a crash.
+//!
+//! Records ([`RecordKey`]) live in `DATA_DIR/content/<namespace>/<name>`: one level below the
+//! root, where the content walk (which only looks two folders down) never finds them, in a
+//! folder whose name (three characters or more) is never a content fan-out folder.
 
 use std::fs;
 use std::io::{self, Write};
@@ -14,7 +18,7 @@ use time::OffsetDateTime;
 
 use super::{ContentObject, ContentStore};
 use crate::error::ContentError;
-use crate::values::ContentKey;
+use crate::values::{ContentKey, RecordKey};
 
 /// Prefix of temporary files; never a valid content key, so never listed.
 const PARTIAL_PREFIX: &str = ".partial-";
@@ -141,41 +145,56 @@ fn walk(root: &Path) -> Result<Vec<(PathBuf, String, SystemTime)>, ContentError>
     Ok(files)
 }
 
+/// Writes `bytes` to `target` inside `folder` (created if needed, under `root`): a temporary
+/// file, fsynced, renamed into place, and the folder fsynced, so the file is complete or
+/// absent after a crash.
+async fn write_durably(
+    root: PathBuf,
+    folder: PathBuf,
+    target: PathBuf,
+    bytes: Bytes,
+) -> Result<(), ContentError> {
+    blocking(&target.clone(), move || {
+        if !folder.is_dir() {
+            fs::create_dir_all(&folder).map_err(io_error("create the folder", &folder))?;
+            // The new folders themselves must survive a crash too.
+            if let Some(parent) = folder.parent() {
+                sync_directory(parent)?;
+            }
+            sync_directory(&root)?;
+        }
+        let mut temporary = tempfile::Builder::new()
+            .prefix(PARTIAL_PREFIX)
+            .tempfile_in(&folder)
+            .map_err(io_error("create a temporary file in", &folder))?;
+        temporary
+            .write_all(&bytes)
+            .map_err(io_error("write", temporary.path()))?;
+        temporary
+            .as_file()
+            .sync_all()
+            .map_err(io_error("fsync", temporary.path()))?;
+        temporary
+            .persist(&target)
+            .map_err(|persist_error| ContentError::Io {
+                operation: "rename a temporary file to",
+                path: target.clone(),
+                source: persist_error.error,
+            })?;
+        sync_directory(&folder)
+    })
+    .await
+}
+
 #[async_trait]
 impl ContentStore for FilesystemContent {
     async fn put(&self, key: &ContentKey, bytes: Bytes) -> Result<(), ContentError> {
-        let folder = self.folder_of(key);
-        let target = self.path_of(key);
-        let root = self.root.clone();
-        blocking(&target.clone(), move || {
-            if !folder.is_dir() {
-                fs::create_dir_all(&folder).map_err(io_error("create the folder", &folder))?;
-                // The new folders themselves must survive a crash too.
-                if let Some(parent) = folder.parent() {
-                    sync_directory(parent)?;
-                }
-                sync_directory(&root)?;
-            }
-            let mut temporary = tempfile::Builder::new()
-                .prefix(PARTIAL_PREFIX)
-                .tempfile_in(&folder)
-                .map_err(io_error("create a temporary file in", &folder))?;
-            temporary
-                .write_all(&bytes)
-                .map_err(io_error("write", temporary.path()))?;
-            temporary
-                .as_file()
-                .sync_all()
-                .map_err(io_error("fsync", temporary.path()))?;
-            temporary
-                .persist(&target)
-                .map_err(|persist_error| ContentError::Io {
-                    operation: "rename a temporary file to",
-                    path: target.clone(),
-                    source: persist_error.error,
-                })?;
-            sync_directory(&folder)
-        })
+        write_durably(
+            self.root.clone(),
+            self.folder_of(key),
+            self.path_of(key),
+            bytes,
+        )
         .await
     }
 
@@ -220,6 +239,53 @@ impl ContentStore for FilesystemContent {
                     })
                 })
                 .collect())
+        })
+        .await
+    }
+
+    async fn put_record(&self, key: &RecordKey, bytes: Bytes) -> Result<(), ContentError> {
+        let folder = self.root.join(key.namespace());
+        let target = folder.join(key.name());
+        write_durably(self.root.clone(), folder, target, bytes).await
+    }
+
+    async fn get_record(&self, key: &RecordKey) -> Result<Bytes, ContentError> {
+        let path = self.root.join(key.namespace()).join(key.name());
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Bytes::from(bytes)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                Err(ContentError::RecordNotFound(key.clone()))
+            }
+            Err(error) => Err(io_error("read", &path)(error)),
+        }
+    }
+
+    async fn list_records(&self, namespace: &str) -> Result<Vec<RecordKey>, ContentError> {
+        // Checks the namespace before it becomes a path.
+        RecordKey::new(namespace, "x").map_err(ContentError::InvalidRecordKey)?;
+        let folder = self.root.join(namespace);
+        let namespace = namespace.to_owned();
+        blocking(&folder.clone(), move || {
+            let entries = match fs::read_dir(&folder) {
+                Ok(entries) => entries,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(error) => return Err(io_error("list", &folder)(error)),
+            };
+            let mut keys = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(io_error("list", &folder))?;
+                let is_file = entry
+                    .file_type()
+                    .map_err(io_error("inspect", &entry.path()))?
+                    .is_file();
+                if !is_file {
+                    continue;
+                }
+                if let Ok(key) = RecordKey::new(&namespace, &entry.file_name().to_string_lossy()) {
+                    keys.push(key);
+                }
+            }
+            Ok(keys)
         })
         .await
     }

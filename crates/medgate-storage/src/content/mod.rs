@@ -1,5 +1,7 @@
 //! The content store: the bytes of documents and attachments under random [`ContentKey`]s,
-//! in a folder ([`FilesystemContent`]) or an S3-compatible object store ([`S3Content`]).
+//! in a folder ([`FilesystemContent`]) or an S3-compatible object store ([`S3Content`]); and
+//! a few named records beside them ([`RecordKey`], e.g. signed audit checkpoints), which
+//! [`ContentStore::list`] never returns, so the orphan sweep never removes them.
 
 mod filesystem;
 mod s3;
@@ -9,7 +11,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::error::ContentError;
-use crate::values::ContentKey;
+use crate::values::{ContentKey, RecordKey};
 
 pub use filesystem::FilesystemContent;
 pub use s3::{S3Config, S3Content};
@@ -40,6 +42,16 @@ pub trait ContentStore: Send + Sync + std::fmt::Debug {
     /// Whether anything is stored under `key`.
     async fn exists(&self, key: &ContentKey) -> Result<bool, ContentError>;
 
-    /// Every object in the store, in no particular order.
+    /// Every content object in the store, in no particular order. Records are not listed.
     async fn list(&self) -> Result<Vec<ContentObject>, ContentError>;
+
+    /// Stores a record, replacing one of the same key; durable when it returns, like `put`.
+    async fn put_record(&self, key: &RecordKey, bytes: Bytes) -> Result<(), ContentError>;
+
+    /// A record's bytes; [`ContentError::RecordNotFound`] if there is none.
+    async fn get_record(&self, key: &RecordKey) -> Result<Bytes, ContentError>;
+
+    /// The records of one namespace, in no particular order (names that are not valid record
+    /// names, e.g. temporary files, are left out).
+    async fn list_records(&self, namespace: &str) -> Result<Vec<RecordKey>, ContentError>;
 }

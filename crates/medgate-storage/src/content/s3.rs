@@ -1,6 +1,8 @@
 //! Content in an S3-compatible object store (MinIO, Garage, Ceph, AWS…) through the
 //! `object_store` crate, with path-style addressing so that any endpoint works. Objects are
-//! named `<prefix>/<key>`; S3 acknowledges a PUT only once the object is durable.
+//! named `<prefix>/<key>`; S3 acknowledges a PUT only once the object is durable. Records
+//! are `<prefix>/<namespace>/<name>`: never directly under the prefix and never named like a
+//! content key, so the content listing (and the orphan sweep) skips them.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use time::OffsetDateTime;
 
 use super::{ContentObject, ContentStore};
 use crate::error::{BackendError, ContentError};
-use crate::values::ContentKey;
+use crate::values::{ContentKey, RecordKey};
 
 /// Where the object store is and how to sign in to it.
 #[derive(Clone, PartialEq, Eq)]
@@ -99,6 +101,10 @@ impl S3Content {
     fn path_of(&self, key: &ContentKey) -> ObjectPath {
         self.prefix.child(key.as_str())
     }
+
+    fn record_path(&self, key: &RecordKey) -> ObjectPath {
+        self.prefix.child(key.namespace()).child(key.name())
+    }
 }
 
 #[async_trait]
@@ -158,6 +164,47 @@ impl ContentStore for S3Content {
                 let modified_at =
                     OffsetDateTime::from_unix_timestamp(object.last_modified.timestamp()).ok()?;
                 Some(ContentObject { key, modified_at })
+            })
+            .collect())
+    }
+
+    async fn put_record(&self, key: &RecordKey, bytes: Bytes) -> Result<(), ContentError> {
+        self.store
+            .put(&self.record_path(key), PutPayload::from(bytes))
+            .await
+            .map_err(object_store_error("store a record"))?;
+        Ok(())
+    }
+
+    async fn get_record(&self, key: &RecordKey) -> Result<Bytes, ContentError> {
+        let result = match self.store.get(&self.record_path(key)).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(ContentError::RecordNotFound(key.clone()))
+            }
+            Err(error) => return Err(object_store_error("read a record")(error)),
+        };
+        result
+            .bytes()
+            .await
+            .map_err(object_store_error("read a record"))
+    }
+
+    async fn list_records(&self, namespace: &str) -> Result<Vec<RecordKey>, ContentError> {
+        RecordKey::new(namespace, "x").map_err(ContentError::InvalidRecordKey)?;
+        let folder = self.prefix.child(namespace);
+        let objects: Vec<_> = self
+            .store
+            .list(Some(&folder))
+            .try_collect()
+            .await
+            .map_err(object_store_error("list records"))?;
+        Ok(objects
+            .into_iter()
+            .filter_map(|object| {
+                let key = RecordKey::new(namespace, object.location.filename()?).ok()?;
+                // Only objects directly in the namespace's folder.
+                (object.location == self.record_path(&key)).then_some(key)
             })
             .collect())
     }

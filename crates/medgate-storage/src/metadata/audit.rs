@@ -20,9 +20,17 @@
 //! concurrent appenders, on one node or many, take turns and the chain stays linear; the head
 //! also lets verification notice entries removed from the end.
 //!
+//! Rows the node did not write ("foreign" rows: inserted past the chain head, or between
+//! chain entries) are not part of the chain. An append never builds on them: it links to the
+//! chain head and takes a sequence number past the highest row, so a foreign row neither
+//! blocks appends nor is adopted, and it says so once in an `error!` log line. Verification
+//! reads every row and names the foreign ones (see [`Metadata::verify_audit_against`]).
+//!
 //! The chain makes changes evident, not impossible: whoever can rewrite the database can
-//! recompute every hash after the entry they changed. Exporting the head hash elsewhere from
-//! time to time (a log line, the registry) anchors it.
+//! recompute every hash after the entry they changed, truncate the tail and move the head.
+//! Signed checkpoints of the head kept outside the database ([`AuditAnchor`], written by the
+//! server) catch that: verification against one reports a chain that no longer reaches the
+//! checkpoint's entry, or reaches it with another hash.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -30,6 +38,7 @@ use std::net::IpAddr;
 use aws_lc_rs::digest;
 use medgate_ids::TenantId;
 use sqlx::any::AnyRow;
+use sqlx::Row;
 use time::OffsetDateTime;
 
 use super::{
@@ -118,6 +127,12 @@ pub enum AuditFault {
     Missing,
     /// The chain head records a different last entry than the log ends with.
     HeadMismatch,
+    /// A signed checkpoint records this entry, but the chain ends before it (at `chain_end`):
+    /// entries were removed from the end and the head moved back.
+    Truncated { chain_end: u64 },
+    /// A signed checkpoint records this entry with another hash (or the chain skips it):
+    /// the chain up to it was rewritten.
+    CheckpointMismatch,
 }
 
 impl fmt::Display for AuditFault {
@@ -129,6 +144,16 @@ impl fmt::Display for AuditFault {
             }
             AuditFault::Missing => "entry missing: removed from the log",
             AuditFault::HeadMismatch => "chain head does not match the last entry",
+            AuditFault::Truncated { chain_end } => {
+                return write!(
+                    f,
+                    "entry missing: a signed checkpoint records it, but the chain ends at entry \
+                     {chain_end} (entries removed from the end)"
+                )
+            }
+            AuditFault::CheckpointMismatch => {
+                "entry rewritten: a signed checkpoint records it with another hash"
+            }
         })
     }
 }
@@ -153,12 +178,37 @@ pub struct AuditVerification {
     pub entries_verified: u64,
     /// The first problem, or `None` if the whole chain is intact.
     pub problem: Option<AuditProblem>,
+    /// Sequence numbers of rows that are not part of the chain (see [`Metadata::verify_audit_against`]),
+    /// ascending, at most [`FOREIGN_ROWS_LISTED`] of them.
+    pub foreign_rows: Vec<i64>,
+    /// How many such rows there are in all.
+    pub foreign_row_count: u64,
 }
 
 impl AuditVerification {
+    /// True when the chain is intact and every row of the log belongs to it.
     pub fn is_intact(&self) -> bool {
-        self.problem.is_none()
+        self.problem.is_none() && self.foreign_row_count == 0
     }
+}
+
+/// How many foreign rows a verification lists by sequence number (it counts them all).
+pub const FOREIGN_ROWS_LISTED: usize = 100;
+
+/// The chain head: the sequence number and hash of the last entry (0 and zeros when empty).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: Sha256Digest,
+}
+
+/// A chain position recorded outside the database (a signed checkpoint): the entry `seq`
+/// had hash `hash`. Verification against it reports a chain that ends before `seq` or whose
+/// entry `seq` has another hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditAnchor {
+    pub seq: u64,
+    pub hash: Sha256Digest,
 }
 
 /// The previous hash of the first entry.
@@ -231,9 +281,49 @@ fn entry_from_row(row: &AnyRow) -> Result<AuditEntry, MetadataError> {
     })
 }
 
+/// Reads a text column of a row that may have been written by someone else: anything that
+/// does not decode as text reads as empty (and then matches no hash).
+fn lenient_text(row: &AnyRow, name: &'static str) -> String {
+    row.try_get::<String, _>(name).unwrap_or_default()
+}
+
+/// Reads the rows of a listing, leaving out (with a warning) rows that cannot be read: a row
+/// written behind the node's back must not make the listing fail. Verification names them.
+fn readable_entries(rows: &[AnyRow]) -> Vec<AuditEntry> {
+    rows.iter()
+        .filter_map(|row| match entry_from_row(row) {
+            Ok(entry) => Some(entry),
+            Err(error) => {
+                let seq = row
+                    .try_get::<i64, _>("seq")
+                    .map_or_else(|_| "?".to_owned(), |seq| seq.to_string());
+                tracing::warn!(%seq, %error, "unreadable audit row left out of a listing; run `medgate audit verify`");
+                None
+            }
+        })
+        .collect()
+}
+
 impl Metadata {
+    /// The chain head: the last entry's sequence number and hash.
+    pub async fn audit_head(&self) -> Result<AuditHead, MetadataError> {
+        let head = sqlx::query("SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1")
+            .fetch_one(self.pool())
+            .await
+            .map_err(MetadataError::database("read the audit chain head"))?;
+        Ok(AuditHead {
+            seq: to_u64("last_seq", column(&head, "last_seq")?)?,
+            hash: parsed_column(&head, "last_hash", Sha256Digest::parse_hex)?,
+        })
+    }
+
     /// Appends an entry to the chain. Appends are serialised by a lock on the chain head, so
     /// concurrent writers (threads or nodes) keep one valid chain.
+    ///
+    /// The entry links to the chain head. Its sequence number is one past the highest row in
+    /// the table, normally the head's plus one; when rows the node did not write lie past the
+    /// head, they are skipped — not linked to, so not adopted — and an `error!` log line names
+    /// them. The head then moves past them, so that line appears once per such intrusion.
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, MetadataError> {
         const OPERATION: &str = "append to the audit log";
         let mut transaction = self.begin_write(OPERATION).await?;
@@ -245,11 +335,64 @@ impl Metadata {
             .fetch_one(&mut *transaction)
             .await
             .map_err(MetadataError::database(OPERATION))?;
-        let last_seq = to_u64("last_seq", column(&head, "last_seq")?)?;
+        let last_seq: i64 = column(&head, "last_seq")?;
         let prev_hash = parsed_column(&head, "last_hash", Sha256Digest::parse_hex)?;
 
+        let highest = sqlx::query("SELECT MAX(seq) AS highest FROM audit_log")
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(MetadataError::database(OPERATION))?;
+        let highest: Option<i64> = column(&highest, "highest")?;
+        let next = match highest {
+            Some(highest) if highest > last_seq => match highest.checked_add(1) {
+                Some(next) => next,
+                // A row at the largest number there is: take the first free number after
+                // the head instead.
+                None => {
+                    let free = sqlx::query(
+                        "SELECT MIN(a.seq) AS seq FROM audit_log a WHERE a.seq >= $1 \
+                         AND a.seq < 9223372036854775807 \
+                         AND NOT EXISTS (SELECT 1 FROM audit_log b WHERE b.seq = a.seq + 1)",
+                    )
+                    .bind(last_seq.max(1))
+                    .fetch_one(&mut *transaction)
+                    .await
+                    .map_err(MetadataError::database(OPERATION))?;
+                    let occupied = sqlx::query("SELECT seq FROM audit_log WHERE seq = $1")
+                        .bind(last_seq + 1)
+                        .fetch_optional(&mut *transaction)
+                        .await
+                        .map_err(MetadataError::database(OPERATION))?;
+                    match (occupied, column::<Option<i64>>(&free, "seq")?) {
+                        (None, _) => last_seq + 1,
+                        (Some(_), Some(seq)) => seq + 1,
+                        (Some(_), None) => {
+                            return Err(MetadataError::corrupt(
+                                "seq",
+                                "the audit log has no free sequence number left",
+                            ))
+                        }
+                    }
+                }
+            },
+            _ => last_seq + 1,
+        };
+        if next != last_seq + 1 {
+            tracing::error!(
+                head = last_seq,
+                first_foreign_seq = last_seq + 1,
+                last_foreign_seq = next - 1,
+                new_seq = next,
+                "the audit log holds rows past its chain head that this node did not write \
+                 (seq {} to {}); they are not part of the chain: the new entry links to entry \
+                 {last_seq} and takes seq {next}. Run `medgate audit verify`",
+                last_seq + 1,
+                next - 1
+            );
+        }
+
         let mut stored = AuditEntry {
-            seq: last_seq + 1,
+            seq: to_u64("seq", next)?,
             at: now(),
             tenant: entry.tenant.clone(),
             actor: entry.actor.clone(),
@@ -262,13 +405,12 @@ impl Metadata {
             hash: GENESIS,
         };
         stored.hash = stored.computed_hash();
-        let seq = to_i64("seq", stored.seq)?;
 
         sqlx::query(
             "INSERT INTO audit_log (seq, at, tenant_id, actor, action, target, origin, details, \
              patient, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
-        .bind(seq)
+        .bind(next)
         .bind(to_unix(stored.at))
         .bind(stored.tenant.as_ref().map(TenantId::as_str))
         .bind(stored.actor.as_str())
@@ -283,7 +425,7 @@ impl Metadata {
         .await
         .map_err(MetadataError::database(OPERATION))?;
         sqlx::query("UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
-            .bind(seq)
+            .bind(next)
             .bind(stored.hash.to_hex())
             .execute(&mut *transaction)
             .await
@@ -296,62 +438,219 @@ impl Metadata {
     }
 
     /// Walks the whole chain from the first entry and reports the first entry that was
-    /// altered, removed or reordered, or that the chain is intact.
+    /// altered, removed or reordered, and every row that is not part of the chain.
     pub async fn verify_audit(&self) -> Result<AuditVerification, MetadataError> {
+        self.verify_audit_against(None).await
+    }
+
+    /// [`Metadata::verify_audit`], and with an `anchor` (a signed checkpoint) also whether
+    /// the chain still reaches the anchored entry with the anchored hash.
+    ///
+    /// The chain is what the head leads back to: the head's entry, the entry its previous
+    /// hash names, and so on to the first. Every other row is foreign — written past the head
+    /// or between chain entries by someone other than the node. Verification reads every row
+    /// twice: first backwards from the head, following the previous-hash links to find the
+    /// foreign rows (a row that is not the next link, when that link exists further down);
+    /// then forwards over the chain entries, checking each hash and link and naming the first
+    /// entry altered, missing or out of place. A gap in the sequence numbers is only a
+    /// missing entry when the link across it is broken: appends skip the numbers of foreign
+    /// rows. Where the chain itself is damaged, rows below the damage are judged by the
+    /// forward walk alone, and only the foreign rows before the first problem (and all rows
+    /// past the head) are listed.
+    pub async fn verify_audit_against(
+        &self,
+        anchor: Option<&AuditAnchor>,
+    ) -> Result<AuditVerification, MetadataError> {
         const OPERATION: &str = "verify the audit log";
         // Read the head first: entries appended while verification runs are after it and are
         // simply not checked this time.
-        let head = sqlx::query("SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1")
-            .fetch_one(self.pool())
+        let head = self.audit_head().await?;
+        let head_seq = to_i64("last_seq", head.seq)?;
+        let genesis_hex = GENESIS.to_hex();
+
+        // Backwards from the head: which rows at or below it are not part of the chain.
+        let mut off_chain: Vec<i64> = Vec::new();
+        let mut want = head.hash.to_hex();
+        let mut cursor = head_seq;
+        // Set when the next link was found further down: rows above it are foreign.
+        let mut continues_at: Option<i64> = None;
+        'backwards: while cursor >= 1 {
+            let rows = sqlx::query(
+                "SELECT seq, hash, prev_hash FROM audit_log WHERE seq >= 1 AND seq <= $1 \
+                 ORDER BY seq DESC LIMIT $2",
+            )
+            .bind(cursor)
+            .bind(VERIFY_BATCH)
+            .fetch_all(self.pool())
             .await
             .map_err(MetadataError::database(OPERATION))?;
-        let head_seq = to_u64("last_seq", column(&head, "last_seq")?)?;
-        let head_hash = parsed_column(&head, "last_hash", Sha256Digest::parse_hex)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                let seq: i64 = column(row, "seq")?;
+                cursor = seq - 1;
+                if let Some(link) = continues_at {
+                    if seq > link {
+                        off_chain.push(seq);
+                        continue;
+                    }
+                    continues_at = None;
+                }
+                if want == genesis_hex {
+                    // The chain's first entry is behind us: nothing below belongs to it.
+                    off_chain.push(seq);
+                    continue;
+                }
+                if lenient_text(row, "hash").eq_ignore_ascii_case(&want) {
+                    want = lenient_text(row, "prev_hash").to_ascii_lowercase();
+                    continue;
+                }
+                let link = sqlx::query(
+                    "SELECT seq FROM audit_log WHERE hash = $1 AND seq >= 1 AND seq < $2 \
+                     ORDER BY seq DESC LIMIT 1",
+                )
+                .bind(want.as_str())
+                .bind(seq)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(MetadataError::database(OPERATION))?;
+                match link {
+                    Some(link) => {
+                        off_chain.push(seq);
+                        continues_at = Some(column(&link, "seq")?);
+                    }
+                    // The link is nowhere: the chain is damaged here, and the forward walk
+                    // names how.
+                    None => break 'backwards,
+                }
+            }
+        }
+        off_chain.reverse();
 
-        let mut expected_seq: u64 = 1;
+        // Forwards over the chain entries.
         let mut prev_hash = GENESIS;
-        let broken = |seq: u64, fault| -> Result<AuditVerification, MetadataError> {
-            Ok(AuditVerification {
-                entries_verified: seq - 1,
-                problem: Some(AuditProblem { seq, fault }),
-            })
-        };
+        let mut prev_seq: u64 = 0;
+        let mut verified: u64 = 0;
+        let mut anchor_hash: Option<Sha256Digest> = None;
+        let mut problem: Option<AuditProblem> = None;
         let sql = format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT $3"
         );
-        while expected_seq <= head_seq {
+        let mut cursor: i64 = 1;
+        'forwards: while cursor <= head_seq {
             let rows = sqlx::query(&sql)
-                .bind(to_i64("seq", expected_seq)?)
-                .bind(to_i64("seq", head_seq)?)
+                .bind(cursor)
+                .bind(head_seq)
                 .bind(VERIFY_BATCH)
                 .fetch_all(self.pool())
                 .await
                 .map_err(MetadataError::database(OPERATION))?;
             if rows.is_empty() {
-                // The head says entries up to head_seq were written; they are gone.
-                return broken(expected_seq, AuditFault::Missing);
+                break;
             }
             for row in &rows {
-                let entry = entry_from_row(row)?;
-                if entry.seq != expected_seq {
-                    return broken(expected_seq, AuditFault::Missing);
+                let seq: i64 = column(row, "seq")?;
+                cursor = seq + 1;
+                if off_chain.binary_search(&seq).is_ok() {
+                    continue;
                 }
-                if entry.computed_hash() != entry.hash {
-                    return broken(entry.seq, AuditFault::ContentAltered);
+                let at = to_u64("seq", seq)?;
+                let fault = match entry_from_row(row) {
+                    Err(_) => Some(AuditFault::ContentAltered),
+                    Ok(entry) => {
+                        if entry.seq != prev_seq + 1 && entry.prev_hash != prev_hash {
+                            problem = Some(AuditProblem {
+                                seq: prev_seq + 1,
+                                fault: AuditFault::Missing,
+                            });
+                            break 'forwards;
+                        }
+                        if entry.computed_hash() != entry.hash {
+                            Some(AuditFault::ContentAltered)
+                        } else if entry.prev_hash != prev_hash {
+                            Some(AuditFault::ChainBroken)
+                        } else {
+                            prev_hash = entry.hash;
+                            None
+                        }
+                    }
+                };
+                if let Some(fault) = fault {
+                    problem = Some(AuditProblem { seq: at, fault });
+                    break 'forwards;
                 }
-                if entry.prev_hash != prev_hash {
-                    return broken(entry.seq, AuditFault::ChainBroken);
+                prev_seq = at;
+                verified += 1;
+                if anchor.is_some_and(|anchor| anchor.seq == at) {
+                    anchor_hash = Some(prev_hash);
                 }
-                prev_hash = entry.hash;
-                expected_seq += 1;
             }
         }
-        if prev_hash != head_hash {
-            return broken(head_seq.max(1), AuditFault::HeadMismatch);
+        if problem.is_none() {
+            problem = if prev_seq != head.seq {
+                // The head says entries up to head.seq were written; they are gone.
+                Some(AuditProblem {
+                    seq: prev_seq + 1,
+                    fault: AuditFault::Missing,
+                })
+            } else if prev_hash != head.hash {
+                Some(AuditProblem {
+                    seq: head.seq.max(1),
+                    fault: AuditFault::HeadMismatch,
+                })
+            } else {
+                anchor.and_then(|anchor| match anchor_hash {
+                    Some(hash) if hash == anchor.hash => None,
+                    None if anchor.seq > prev_seq => Some(AuditProblem {
+                        seq: anchor.seq,
+                        fault: AuditFault::Truncated {
+                            chain_end: prev_seq,
+                        },
+                    }),
+                    _ => Some(AuditProblem {
+                        seq: anchor.seq,
+                        fault: AuditFault::CheckpointMismatch,
+                    }),
+                })
+            };
         }
+
+        // Foreign rows: those found off the chain before the first problem (below it the
+        // chain is not trustworthy enough to tell), and every row outside 1..=head.
+        if let Some(problem) = &problem {
+            let limit = i64::try_from(problem.seq).unwrap_or(i64::MAX);
+            off_chain.retain(|&seq| seq < limit);
+        }
+        let outside = sqlx::query(
+            "SELECT seq FROM audit_log WHERE seq > $1 OR seq < 1 ORDER BY seq LIMIT $2",
+        )
+        .bind(head_seq)
+        .bind(i64::try_from(FOREIGN_ROWS_LISTED).unwrap_or(i64::MAX))
+        .fetch_all(self.pool())
+        .await
+        .map_err(MetadataError::database(OPERATION))?;
+        let outside_count =
+            sqlx::query("SELECT COUNT(*) AS rows_outside FROM audit_log WHERE seq > $1 OR seq < 1")
+                .bind(head_seq)
+                .fetch_one(self.pool())
+                .await
+                .map_err(MetadataError::database(OPERATION))?;
+        let outside_count: i64 = column(&outside_count, "rows_outside")?;
+        let mut foreign_rows = off_chain.clone();
+        for row in &outside {
+            foreign_rows.push(column(row, "seq")?);
+        }
+        foreign_rows.sort_unstable();
+        foreign_rows.truncate(FOREIGN_ROWS_LISTED);
+        let foreign_row_count = u64::try_from(off_chain.len()).unwrap_or(u64::MAX)
+            + to_u64("rows_outside", outside_count)?;
+
         Ok(AuditVerification {
-            entries_verified: head_seq,
-            problem: None,
+            entries_verified: verified,
+            problem,
+            foreign_rows,
+            foreign_row_count,
         })
     }
 
@@ -391,27 +690,23 @@ impl Metadata {
         if let Some(patient) = patient {
             query = query.bind(patient);
         }
-        query
+        let rows = query
             .bind(i64::from(limit))
             .fetch_all(self.pool())
             .await
-            .map_err(MetadataError::database("list audit entries"))?
-            .iter()
-            .map(entry_from_row)
-            .collect()
+            .map_err(MetadataError::database("list audit entries"))?;
+        Ok(readable_entries(&rows))
     }
 
     /// The most recent audit entries of the whole deployment, newest first (operator view).
     pub async fn list_audit_all(&self, limit: u32) -> Result<Vec<AuditEntry>, MetadataError> {
         let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT $1");
-        sqlx::query(&sql)
+        let rows = sqlx::query(&sql)
             .bind(i64::from(limit))
             .fetch_all(self.pool())
             .await
-            .map_err(MetadataError::database("list audit entries"))?
-            .iter()
-            .map(entry_from_row)
-            .collect()
+            .map_err(MetadataError::database("list audit entries"))?;
+        Ok(readable_entries(&rows))
     }
 }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use medgate_storage::{
-    sweep_orphans, ContentError, ContentKey, ContentStore, FilesystemContent, Metadata, S3Config,
-    S3Content, SweepReport,
+    sweep_orphans, ContentError, ContentKey, ContentStore, FilesystemContent, Metadata, RecordKey,
+    S3Config, S3Content, SweepReport,
 };
 use time::macros::datetime;
 
@@ -75,7 +75,47 @@ async fn behaves_like_a_content_store(store: &dyn ContentStore) {
         .into_iter()
         .map(|object| object.key)
         .collect();
+    assert_eq!(listed, vec![other.clone()]);
+
+    // Records live beside the content: never listed as content, listed per namespace.
+    let record = RecordKey::new("audit-checkpoints", "00000000000000000007-1.json").unwrap();
+    let elsewhere = RecordKey::new("other-records", "x.json").unwrap();
+    assert!(matches!(
+        store.get_record(&record).await,
+        Err(ContentError::RecordNotFound(ref missing)) if *missing == record
+    ));
+    assert_eq!(
+        store.list_records("audit-checkpoints").await.unwrap(),
+        vec![]
+    );
+    store
+        .put_record(&record, Bytes::from_static(b"{\"seq\":7}"))
+        .await
+        .unwrap();
+    store
+        .put_record(&elsewhere, Bytes::from_static(b"x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_record(&record).await.unwrap(),
+        Bytes::from_static(b"{\"seq\":7}")
+    );
+    assert_eq!(
+        store.list_records("audit-checkpoints").await.unwrap(),
+        vec![record.clone()]
+    );
+    let listed: Vec<_> = store
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|object| object.key)
+        .collect();
     assert_eq!(listed, vec![other]);
+    assert!(matches!(
+        store.list_records("../content").await,
+        Err(ContentError::InvalidRecordKey(_))
+    ));
 }
 
 /// Orphans (content no document refers to) are removed once older than the grace period;
@@ -96,6 +136,12 @@ async fn sweep_removes_only_old_orphans(store: Arc<dyn ContentStore>) {
         .await
         .unwrap();
     metadata.insert_document(&tenant, &record).await.unwrap();
+    // A record (an audit checkpoint) is not content: the sweep never sees it.
+    let checkpoint = RecordKey::new("audit-checkpoints", "00000000000000000001-1.json").unwrap();
+    store
+        .put_record(&checkpoint, Bytes::from_static(b"signed"))
+        .await
+        .unwrap();
     let orphan = ContentKey::generate().unwrap();
     store
         .put(
@@ -133,6 +179,10 @@ async fn sweep_removes_only_old_orphans(store: Arc<dyn ContentStore>) {
     );
     assert!(!store.exists(&orphan).await.unwrap());
     assert!(store.exists(&record.content_key).await.unwrap());
+    assert_eq!(
+        store.get_record(&checkpoint).await.unwrap(),
+        Bytes::from_static(b"signed")
+    );
     metadata.close().await;
 }
 
@@ -164,6 +214,17 @@ async fn filesystem_store_lays_out_content_in_two_levels_and_leaves_no_temporary
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(names, vec![text.to_owned()]);
+
+    // A record sits one level down, in its namespace's folder.
+    let record = RecordKey::new("audit-checkpoints", "a.json").unwrap();
+    store
+        .put_record(&record, Bytes::from_static(b"record"))
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(data_dir.path().join("content/audit-checkpoints/a.json")).unwrap(),
+        b"record"
+    );
 
     // A temporary file that a crash left behind is neither listed nor a problem.
     std::fs::write(folder.join(".partial-crashed"), b"half").unwrap();

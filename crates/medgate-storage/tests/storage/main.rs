@@ -67,6 +67,11 @@ on_both_backends! {
         list_is_per_tenant_and_newest_first,
         patient_entries_verify_and_list_by_patient,
         setting_or_clearing_the_patient_is_detected,
+        rows_past_the_head_are_foreign_and_appends_go_on,
+        foreign_rows_before_damage_are_listed_and_damage_is_named,
+        an_anchor_catches_a_truncated_tail_with_a_rewritten_head,
+        an_anchor_on_a_foreign_row_is_a_mismatch,
+        a_row_at_the_largest_seq_does_not_stop_appends,
     }
     consents {
         drafts_and_revoked_consents_share_nothing,

@@ -1,6 +1,9 @@
 //! `medgate audit …`: the operator's view of the audit log, straight on the node's database
-//! (the same configuration as `medgate serve`): `verify` walks the whole hash chain and names
-//! the first entry that was altered, removed or reordered; `list` shows recent entries.
+//! and content store (the same configuration as `medgate serve`): `verify` walks the whole
+//! hash chain, names the first entry that was altered, removed or reordered and every row
+//! that is not part of the chain, and checks the chain against the latest signed checkpoint;
+//! `checkpoint` writes a signed checkpoint of the chain head now (or shows the latest);
+//! `list` shows recent entries.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,8 +11,10 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use medgate_ids::TenantId;
+use medgate_pki::{load_certificate, Certificate};
+use medgate_server::audit_checkpoint::{self, Checkpoint, Latest};
 use medgate_server::config::{Overrides, ServerConfig};
-use medgate_storage::{AuditEntry, AuditFault, Metadata};
+use medgate_storage::{AuditAnchor, AuditEntry, AuditFault, AuditVerification, Metadata};
 use serde_json::json;
 
 use crate::output::{print_json, rfc3339};
@@ -31,9 +36,22 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the whole hash chain; exit 1 naming the first altered, removed or reordered entry.
+    /// Check the whole hash chain, every row of the log and the latest signed checkpoint;
+    /// exit 1 naming the first altered, removed or reordered entry, any row that is not part
+    /// of the chain, a chain that no longer matches the checkpoint, or a checkpoint whose
+    /// signature does not verify.
     Verify {
         /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a checkpoint of the chain head now with the node's server key and store it in the
+    /// content store; with --show, print the latest stored one, its signature verified.
+    Checkpoint {
+        /// Show the latest checkpoint instead of writing one.
+        #[arg(long)]
+        show: bool,
+        /// Print JSON instead of text (with the signed document and the PEM signature).
         #[arg(long)]
         json: bool,
     },
@@ -83,7 +101,10 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let metadata = medgate_server::startup::open_metadata(&config).await?;
         let result = match args.command {
-            AuditCommand::Verify { json } => verify(&metadata, json).await,
+            AuditCommand::Verify { json } => verify(&metadata, &config, json).await,
+            AuditCommand::Checkpoint { show, json } => {
+                checkpoint(&metadata, &config, show, json).await
+            }
             AuditCommand::List {
                 tenant,
                 patient,
@@ -111,45 +132,230 @@ fn fault_code(fault: &AuditFault) -> &'static str {
         AuditFault::ChainBroken => "chain_broken",
         AuditFault::Missing => "missing",
         AuditFault::HeadMismatch => "head_mismatch",
+        AuditFault::Truncated { .. } => "truncated",
+        AuditFault::CheckpointMismatch => "checkpoint_mismatch",
     }
 }
 
-async fn verify(metadata: &Metadata, json: bool) -> anyhow::Result<ExitCode> {
-    let verification = metadata.verify_audit().await?;
-    match &verification.problem {
-        None => {
-            if json {
-                print_json(&json!({
-                    "intact": true,
-                    "entries_verified": verification.entries_verified,
-                }))?;
-            } else {
-                println!(
-                    "audit log intact: {} entries",
-                    verification.entries_verified
-                );
-            }
-            Ok(ExitCode::SUCCESS)
+/// The node's CA certificate, which checkpoints must chain to; the error names the file.
+fn trust_anchor(config: &ServerConfig) -> Result<Certificate, String> {
+    let path = audit_checkpoint::trust_anchor_file(&config.data_dir);
+    load_certificate(&path).map_err(|e| format!("the node's CA certificate: {e}"))
+}
+
+/// The latest valid checkpoint in the node's content store, and the invalid ones newer
+/// than it; `Err` when the content store cannot be read.
+async fn latest_checkpoint(
+    config: &ServerConfig,
+    trust: Option<&Certificate>,
+) -> anyhow::Result<Latest> {
+    let content = medgate_server::startup::open_content(config).await?;
+    let trust: Vec<Certificate> = trust.into_iter().cloned().collect();
+    Ok(audit_checkpoint::latest(content.as_ref(), &trust).await?)
+}
+
+/// `checkpoint K (entry S, made T by NODE, signed by SUBJECT)`.
+fn checkpoint_line(checkpoint: &Checkpoint) -> String {
+    format!(
+        "checkpoint {} (entry {}, made {} by {}, signed by {})",
+        checkpoint.key,
+        checkpoint.document.seq,
+        rfc3339(checkpoint.document.at),
+        checkpoint.document.node,
+        checkpoint.signer_subject
+    )
+}
+
+fn checkpoint_json(checkpoint: &Checkpoint) -> serde_json::Value {
+    json!({
+        "checkpoint": checkpoint.key.to_string(),
+        "seq": checkpoint.document.seq,
+        "head": checkpoint.document.head.to_hex(),
+        "at": rfc3339(checkpoint.document.at),
+        "node": checkpoint.document.node,
+        "signer": {
+            "subject": checkpoint.signer_subject,
+            "serial": checkpoint.signer_serial,
+            "signed_at": checkpoint.signed_at.map(rfc3339),
+        },
+        "signature_verified": true,
+    })
+}
+
+/// `seq 6, 8` (and how many more when not all are listed).
+fn foreign_list(verification: &AuditVerification) -> String {
+    let listed: Vec<String> = verification
+        .foreign_rows
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let mut text = format!("seq {}", listed.join(", "));
+    if verification.foreign_row_count > listed.len() as u64 {
+        text.push_str(&format!(
+            " (the first {} of {})",
+            listed.len(),
+            verification.foreign_row_count
+        ));
+    }
+    text
+}
+
+async fn verify(
+    metadata: &Metadata,
+    config: &ServerConfig,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let trust = trust_anchor(config);
+    let latest = latest_checkpoint(config, trust.as_ref().ok()).await?;
+    let anchor = latest.checkpoint.as_ref().map(|checkpoint| AuditAnchor {
+        seq: checkpoint.document.seq,
+        hash: checkpoint.document.head,
+    });
+    let verification = metadata.verify_audit_against(anchor.as_ref()).await?;
+    let intact = verification.is_intact() && latest.rejected.is_empty();
+    let foreign_message = (verification.foreign_row_count > 0).then(|| {
+        let count = verification.foreign_row_count;
+        format!(
+            "{count} {} not part of the chain (written behind the node's back, past the chain \
+             head or between entries): {}",
+            if count == 1 { "row is" } else { "rows are" },
+            foreign_list(&verification)
+        )
+    });
+
+    if json {
+        let mut report = json!({
+            "intact": intact,
+            "entries_verified": verification.entries_verified,
+            "foreign_rows": verification.foreign_rows,
+            "foreign_row_count": verification.foreign_row_count,
+            "checkpoint": latest.checkpoint.as_ref().map(checkpoint_json),
+            "rejected_checkpoints": latest.rejected.iter().map(|rejected| json!({
+                "checkpoint": rejected.key.to_string(),
+                "problem": rejected.problem,
+            })).collect::<Vec<_>>(),
+        });
+        let problem = match (&verification.problem, verification.foreign_rows.first()) {
+            (Some(problem), _) => Some(json!({
+                "seq": problem.seq,
+                "fault": fault_code(&problem.fault),
+                "message": problem.to_string(),
+            })),
+            (None, Some(seq)) => Some(json!({
+                "seq": seq,
+                "fault": "foreign",
+                "message": foreign_message.clone().unwrap_or_default(),
+            })),
+            (None, None) => None,
+        };
+        if let (Some(problem), Some(object)) = (problem, report.as_object_mut()) {
+            object.insert("problem".to_owned(), problem);
         }
-        Some(problem) => {
-            if json {
-                print_json(&json!({
-                    "intact": false,
-                    "entries_verified": verification.entries_verified,
-                    "problem": {
-                        "seq": problem.seq,
-                        "fault": fault_code(&problem.fault),
-                        "message": problem.to_string(),
-                    },
-                }))?;
-            }
-            eprintln!(
-                "error: audit log tampered: {problem} ({} entries before it are intact)",
-                verification.entries_verified
-            );
-            Ok(ExitCode::from(1))
+        print_json(&report)?;
+    } else if intact {
+        println!(
+            "audit log intact: {} entries",
+            verification.entries_verified
+        );
+        if let Some(checkpoint) = &latest.checkpoint {
+            println!("matches the signed {}", checkpoint_line(checkpoint));
         }
     }
+
+    if let Some(problem) = &verification.problem {
+        match (&problem.fault, &latest.checkpoint) {
+            (AuditFault::Truncated { .. } | AuditFault::CheckpointMismatch, Some(checkpoint)) => {
+                eprintln!(
+                    "error: audit log tampered: {problem}; {}",
+                    checkpoint_line(checkpoint)
+                )
+            }
+            _ => eprintln!(
+                "error: audit log tampered: {problem} ({} entries before it are intact)",
+                verification.entries_verified
+            ),
+        }
+    }
+    if let Some(message) = &foreign_message {
+        eprintln!("error: audit log tampered: {message}");
+    }
+    for rejected in &latest.rejected {
+        eprintln!(
+            "error: audit checkpoint {}: {}",
+            rejected.key, rejected.problem
+        );
+    }
+    if latest.gave_up {
+        eprintln!("error: more invalid audit checkpoints follow; not all were examined");
+    }
+    if let (Err(problem), false) = (&trust, latest.rejected.is_empty()) {
+        eprintln!("error: {problem}");
+    }
+    if latest.checkpoint.is_none() && latest.rejected.is_empty() {
+        eprintln!(
+            "warning: no signed audit checkpoint yet, so removed newest entries would go \
+             unnoticed (the node writes one every audit_checkpoint_seconds; \
+             `medgate audit checkpoint` writes one now)"
+        );
+    }
+    Ok(if intact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn checkpoint(
+    metadata: &Metadata,
+    config: &ServerConfig,
+    show: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let trust = trust_anchor(config).map_err(anyhow::Error::msg)?;
+    let (checkpoint, rejected) = if show {
+        let latest = latest_checkpoint(config, Some(&trust)).await?;
+        for rejected in &latest.rejected {
+            eprintln!(
+                "error: audit checkpoint {}: {}",
+                rejected.key, rejected.problem
+            );
+        }
+        match latest.checkpoint {
+            Some(checkpoint) => (checkpoint, !latest.rejected.is_empty()),
+            None => bail!("there is no valid audit checkpoint in the content store"),
+        }
+    } else {
+        let content = medgate_server::startup::open_content(config).await?;
+        let head = metadata.audit_head().await?;
+        let node = audit_checkpoint::node_name(config);
+        let written =
+            audit_checkpoint::write(content.as_ref(), head, &config.data_dir, &node, &trust)
+                .await?;
+        (written, false)
+    };
+    if json {
+        let mut report = checkpoint_json(&checkpoint);
+        if let Some(object) = report.as_object_mut() {
+            object.insert("document".to_owned(), json!(checkpoint.signed_text));
+            object.insert("signature".to_owned(), json!(checkpoint.signature_pem));
+        }
+        print_json(&report)?;
+    } else {
+        println!("audit checkpoint {}", checkpoint.key);
+        println!("entry:      {}", checkpoint.document.seq);
+        println!("head hash:  {}", checkpoint.document.head.to_hex());
+        println!("made at:    {}", rfc3339(checkpoint.document.at));
+        println!("node:       {}", checkpoint.document.node);
+        println!(
+            "signed by:  {} (serial {}): signature verified, chains to the node's CA",
+            checkpoint.signer_subject, checkpoint.signer_serial
+        );
+    }
+    Ok(if rejected {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn list(

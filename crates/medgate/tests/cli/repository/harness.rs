@@ -171,6 +171,11 @@ impl Node {
         self.s3.is_some()
     }
 
+    /// The S3 server holding the content (bucket [`BUCKET`]), when there is one.
+    pub fn s3(&self) -> Option<&MotoServer> {
+        self.s3.as_ref()
+    }
+
     /// The stored content object holding exactly `bytes`, found behind the API's back: a
     /// file under `DATA/content`, or an object in the bucket.
     pub fn content_holding(&self, bytes: &[u8]) -> Option<StoredContent> {
