@@ -741,10 +741,8 @@ pub async fn get_content(
         safe_file_name(metadata.document_id.as_str()),
         extension_for(&metadata.content_type)
     );
-    let content_type = HeaderValue::from_str(&metadata.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     response(
-        content_type,
+        served_content_type(&metadata.content_type),
         &[
             (
                 header::CONTENT_DISPOSITION.as_str(),
@@ -985,6 +983,18 @@ pub(crate) fn safe_file_name(text: &str) -> String {
     }
 }
 
+/// The Content-Type a stored document is downloaded with: its own when it is one of the
+/// media types the repository knows (those of [`extension_for`]: CDA XML, PDF, images, plain
+/// text), otherwise `application/octet-stream`. An attachment's type is whatever the uploader
+/// said; answering it back as, say, `text/html` or `application/yaml` would invite a client
+/// to interpret bytes nobody checked (the OpenAPI document lists exactly these types).
+pub(crate) fn served_content_type(stored: &str) -> HeaderValue {
+    if extension_for(stored) == "bin" {
+        return HeaderValue::from_static("application/octet-stream");
+    }
+    HeaderValue::from_str(stored).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+}
+
 /// The usual file extension of a media type.
 pub(crate) fn extension_for(content_type: &str) -> &'static str {
     let essence = content_type
@@ -1163,6 +1173,16 @@ mod tests {
         let other = parse_patient("2.16.840.1.113883.19.5^998991").unwrap();
         assert_eq!(other.extension, "998991");
         assert_eq!(parse_patient("x.y^1").unwrap_err().code(), "bad_patient");
+    }
+
+    #[test]
+    fn only_known_media_types_are_served_as_themselves() {
+        for known in ["application/pdf", "image/jpeg", "text/plain; charset=utf-8", "APPLICATION/XML", "application/hl7-v3+xml"] {
+            assert_eq!(served_content_type(known), known, "{known}");
+        }
+        for other in ["application/yaml", "text/html", "image/svg+xml", "application/octet-stream", "x/y"] {
+            assert_eq!(served_content_type(other), "application/octet-stream", "{other}");
+        }
     }
 
     #[test]

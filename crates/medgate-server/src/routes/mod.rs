@@ -62,6 +62,8 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/DocumentReference", get(fhir::search_document_references))
         .route("/fhir/DocumentReference/{id}", get(fhir::read_document_reference))
         .route("/fhir/Binary/{id}", get(fhir::read_binary))
+        // Before the web pages are merged: only the API's routes answer a wrong method in JSON.
+        .method_not_allowed_fallback(method_not_allowed)
         .merge(crate::web::router(&state.config))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -78,6 +80,16 @@ pub(crate) async fn not_found() -> ApiError {
         axum::http::StatusCode::NOT_FOUND,
         "no_such_route",
         "There is no such API route; see /api/v1/openapi.json.",
+    )
+}
+
+/// A route that exists, asked with a method it does not take: the API's JSON error (axum
+/// adds the `Allow` header naming the methods it takes).
+pub(crate) async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("This API route does not take {method}; see the Allow header and /api/v1/openapi.json."),
     )
 }
 
