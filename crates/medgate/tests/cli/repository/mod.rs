@@ -16,3 +16,4 @@ pub mod national;
 mod organisation;
 pub mod portal;
 mod python_client;
+mod schemathesis;
