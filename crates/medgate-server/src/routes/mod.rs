@@ -75,7 +75,11 @@ pub(crate) async fn health() -> &'static str {
     "ok\n"
 }
 
-pub(crate) async fn not_found() -> ApiError {
+/// The fallbacks read the request's body (within the body limit) before they answer: a
+/// connection answered and closed while the client is still sending loses the answer (the
+/// client sees the connection reset instead), and one left with unread bytes cannot be kept
+/// alive for the client's next request.
+pub(crate) async fn not_found(_body: Bytes) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
         "no_such_route",
@@ -84,8 +88,9 @@ pub(crate) async fn not_found() -> ApiError {
 }
 
 /// A route that exists, asked with a method it does not take: the API's JSON error (axum
-/// adds the `Allow` header naming the methods it takes).
-pub(crate) async fn method_not_allowed(method: Method) -> ApiError {
+/// adds the `Allow` header naming the methods it takes). Reads the body first, as
+/// [`not_found`] does.
+pub(crate) async fn method_not_allowed(method: Method, _body: Bytes) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
