@@ -115,6 +115,54 @@ pub(crate) mod tests {
         }
     }
 
+    /// The error codes a source file gives `ApiError`s: the string literal right after
+    /// `bad_request(`, `forbidden(`, `bad(` or `StatusCode::NAME,`.
+    pub(crate) fn error_codes_in(source: &str) -> Vec<String> {
+        let source = source.split("#[cfg(test)]").next().unwrap();
+        let mut codes = Vec::new();
+        for marker in ["bad_request(", "forbidden(", "bad(", "StatusCode::"] {
+            for piece in source.split(marker).skip(1) {
+                let rest = if marker == "StatusCode::" {
+                    let Some((name, rest)) = piece.split_once(',') else { continue };
+                    if !name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                        continue;
+                    }
+                    rest
+                } else {
+                    piece
+                };
+                let Some(rest) = rest.trim_start().strip_prefix('"') else { continue };
+                let code = rest.split('"').next().unwrap();
+                if !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                    codes.push(code.to_owned());
+                }
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn every_error_code_the_api_sends_is_in_the_document() {
+        let sources = [
+            include_str!("../auth.rs"),
+            include_str!("../error.rs"),
+            include_str!("mod.rs"),
+            include_str!("account.rs"),
+            include_str!("admin_users.rs"),
+            include_str!("audit_log.rs"),
+            include_str!("consents.rs"),
+            include_str!("documents.rs"),
+            include_str!("fhir.rs"),
+            include_str!("national.rs"),
+            include_str!("organisation.rs"),
+        ];
+        let codes: Vec<String> = sources.iter().flat_map(|source| error_codes_in(source)).collect();
+        assert!(codes.len() > 40, "{codes:?}");
+        for code in codes {
+            assert!(OPENAPI_JSON.contains(&format!("`{code}`")), "error code {code} is not in openapi.json");
+        }
+    }
+
     #[test]
     fn every_refusal_has_the_error_body() {
         let document: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
