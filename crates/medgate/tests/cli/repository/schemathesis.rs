@@ -255,3 +255,59 @@ fn the_openapi_documents_describe_every_answer_of_the_repository_and_the_registr
     let shown = clinic.run_ok(&["consent", "show", "--json", &consent]);
     assert!(shown.contains("\"draft\""), "{shown}");
 }
+
+/// Sends, on one kept-alive connection (Python `requests`), a wrong method and an unknown
+/// path each with a 3 MB body, then a request that must still be answered.
+const WRONG_METHOD_CLIENT: &str = r#"
+import json, sys
+import requests
+a = json.load(sys.stdin)
+session = requests.Session()
+kw = {"cert": (a["tls_cert"], a["tls_key"]), "verify": a["ca"]}
+answers = []
+for method, path in [("PATCH", "/api/v1/account/admin-users"), ("DELETE", "/api/v1/nothing-here")]:
+    r = session.request(method, a["url"] + path, data=b"x" * 3_000_000, **kw)
+    answers.append({"status": r.status_code, "type": r.headers.get("content-type"),
+                    "allow": r.headers.get("allow"), "code": r.json().get("code")})
+    after = session.get(a["url"] + "/api/v1/account", **kw)
+    answers.append({"status": after.status_code})
+print(json.dumps(answers))
+"#;
+
+#[test]
+fn a_wrong_method_or_path_with_a_large_body_is_refused_in_json_and_the_connection_lives_on() {
+    let Some(openssl) = peer("openssl", "apt-get install openssl") else { return };
+    let Some(python) = python_with("requests", "requests") else { return };
+    let Some(node) = Node::start(Backend::Sqlite) else { return };
+    let clinic = node.enroll("0000000000007020", 10, 100);
+    let tls_key = clinic.path("tls-plain.key");
+    run_peer_ok(&openssl, &[
+        "pkey", "-in", &clinic.path("certs/tls.key"),
+        "-passin", &format!("file:{}", clinic.path("password")), "-out", &tls_key,
+    ]);
+    let input = serde_json::json!({
+        "url": node.url(), "tls_cert": clinic.path("certs/tls.pem"), "tls_key": tls_key,
+        "ca": node.ca(),
+    });
+    let mut child = Command::new(&python)
+        .args(["-c", WRONG_METHOD_CLIENT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    use std::io::Write;
+    child.stdin.take().expect("stdin").write_all(input.to_string().as_bytes()).expect("input");
+    let output = child.wait_with_output().expect("python finishes");
+    assert!(output.status.success(), "python client failed: {}", String::from_utf8_lossy(&output.stderr));
+    let answers: serde_json::Value = serde_json::from_slice(&output.stdout).expect("python JSON");
+    assert_eq!(
+        answers,
+        serde_json::json!([
+            {"status": 405, "type": "application/json", "allow": "POST", "code": "method_not_allowed"},
+            {"status": 200},
+            {"status": 404, "type": "application/json", "allow": null, "code": "no_such_route"},
+            {"status": 200},
+        ])
+    );
+}
