@@ -250,7 +250,7 @@ fn the_openapi_documents_describe_every_answer_of_the_repository_and_the_registr
     assert_clean("repository", &repository_run);
 
     // The seeded data is still there: the fuzzer's writes never touched it.
-    let found = clinic.run_ok(&["search", "--patient", PESEL_A, "--json"]);
+    let found = clinic.run_ok(&["search", "--patient", PESEL_A, "--limit", "500", "--json"]);
     assert!(found.contains("ST-1") && found.contains(&attachment), "{found}");
     let shown = clinic.run_ok(&["consent", "show", "--json", &consent]);
     assert!(shown.contains("\"draft\""), "{shown}");
