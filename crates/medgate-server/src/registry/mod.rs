@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/registry/entries/{unique_id}",
             put(handlers::put_entry).delete(handlers::withdraw_entry),
         )
+        .method_not_allowed_fallback(crate::routes::method_not_allowed)
         .fallback(crate::routes::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(move |request, next| guard.clone().run(request, next)))

@@ -63,10 +63,27 @@ mod tests {
     #[test]
     fn every_reference_resolves() {
         let document: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
-        let schemas = document["components"]["schemas"].as_object().unwrap();
-        for piece in OPENAPI_JSON.split("\"#/components/schemas/").skip(1) {
-            let name = piece.split('"').next().unwrap();
-            assert!(schemas.contains_key(name), "unresolved $ref {name}");
+        for kind in ["schemas", "responses", "parameters"] {
+            let defined = document["components"][kind].as_object().unwrap();
+            let marker = format!("\"#/components/{kind}/");
+            for piece in OPENAPI_JSON.split(marker.as_str()).skip(1) {
+                let name = piece.split('"').next().unwrap();
+                assert!(defined.contains_key(name), "unresolved $ref {kind}/{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_error_code_the_registry_sends_is_in_the_document() {
+        let codes: Vec<String> = [include_str!("handlers.rs"), include_str!("entry.rs")]
+            .iter()
+            .flat_map(|source| crate::routes::openapi::tests::error_codes_in(source))
+            // Field names given to the entry's `bad(field, …)`, not codes.
+            .filter(|code| !["hash", "sha256", "size"].contains(&code.as_str()))
+            .collect();
+        assert!(codes.len() > 15, "{codes:?}");
+        for code in codes {
+            assert!(OPENAPI_JSON.contains(&format!("`{code}`")), "error code {code} is not in registry-openapi.json");
         }
     }
 }

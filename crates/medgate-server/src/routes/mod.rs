@@ -63,6 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route("/fhir/DocumentReference", get(fhir::search_document_references))
         .route("/fhir/DocumentReference/{id}", get(fhir::read_document_reference))
         .route("/fhir/Binary/{id}", get(fhir::read_binary))
+        // Before the web pages are merged: only the API's routes answer a wrong method in JSON.
+        .method_not_allowed_fallback(method_not_allowed)
         .merge(crate::web::router(&state.config))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -92,11 +94,26 @@ pub(crate) async fn health() -> &'static str {
     "ok\n"
 }
 
-pub(crate) async fn not_found() -> ApiError {
+/// The fallbacks read the request's body (within the body limit) before they answer: a
+/// connection answered and closed while the client is still sending loses the answer (the
+/// client sees the connection reset instead), and one left with unread bytes cannot be kept
+/// alive for the client's next request.
+pub(crate) async fn not_found(_body: Bytes) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::NOT_FOUND,
         "no_such_route",
         "There is no such API route; see /api/v1/openapi.json.",
+    )
+}
+
+/// A route that exists, asked with a method it does not take: the API's JSON error (axum
+/// adds the `Allow` header naming the methods it takes). Reads the body first, as
+/// [`not_found`] does.
+pub(crate) async fn method_not_allowed(method: Method, _body: Bytes) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("This API route does not take {method}; see the Allow header and /api/v1/openapi.json."),
     )
 }
 

@@ -57,11 +57,135 @@ pub(crate) mod tests {
     #[test]
     fn every_reference_resolves() {
         let document: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
-        let schemas = document["components"]["schemas"].as_object().unwrap();
-        let text = OPENAPI_JSON;
-        for piece in text.split("\"#/components/schemas/").skip(1) {
-            let name = piece.split('"').next().unwrap();
-            assert!(schemas.contains_key(name), "unresolved $ref {name}");
+        for kind in ["schemas", "responses", "parameters"] {
+            let defined = document["components"][kind].as_object().unwrap();
+            let marker = format!("\"#/components/{kind}/");
+            for piece in OPENAPI_JSON.split(marker.as_str()).skip(1) {
+                let name = piece.split('"').next().unwrap();
+                assert!(defined.contains_key(name), "unresolved $ref {kind}/{name}");
+            }
+        }
+    }
+
+    /// A response or parameter with its `$ref` followed.
+    fn resolved<'a>(document: &'a serde_json::Value, value: &'a serde_json::Value) -> &'a serde_json::Value {
+        match value["$ref"].as_str() {
+            Some(reference) => document
+                .pointer(reference.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("{reference}")),
+            None => value,
+        }
+    }
+
+    /// Operations anyone may call without an account: the health check, this document and
+    /// the connection probe (which reports what it saw instead of refusing).
+    pub(crate) const PUBLIC: [(&str, &str); 3] = [
+        ("/healthz", "get"),
+        ("/api/v1/openapi.json", "get"),
+        ("/api/v1/probe", "post"),
+    ];
+
+    #[test]
+    fn every_authenticated_operation_states_the_refusals_every_caller_can_meet() {
+        let document: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                if PUBLIC.contains(&(path.as_str(), method.as_str())) {
+                    assert_eq!(operation["security"], serde_json::json!([]), "{method} {path}");
+                    continue;
+                }
+                let responses = operation["responses"].as_object().unwrap();
+                for status in ["400", "401", "403", "500", "503"] {
+                    assert!(responses.contains_key(status), "{method} {path} lacks {status}");
+                }
+                let parameters: Vec<String> = operation["parameters"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| resolved(&document, p)["name"].as_str().unwrap().to_owned())
+                    .collect();
+                assert!(parameters.contains(&"medgate-tenant".to_owned()), "{method} {path}");
+                let signed = method != "get";
+                for header in ["Signature-Input", "Signature", "Content-Digest"] {
+                    assert_eq!(parameters.contains(&header.to_owned()), signed, "{method} {path}: {header}");
+                }
+                // Every body is read whole, so every write can be too large.
+                assert_eq!(responses.contains_key("413"), signed, "{method} {path}: 413");
+            }
+        }
+    }
+
+    /// The error codes a source file gives `ApiError`s: the string literal right after
+    /// `bad_request(`, `forbidden(`, `bad(` or `StatusCode::NAME,`.
+    pub(crate) fn error_codes_in(source: &str) -> Vec<String> {
+        let source = source.split("#[cfg(test)]").next().unwrap();
+        let mut codes = Vec::new();
+        for marker in ["bad_request(", "forbidden(", "bad(", "StatusCode::"] {
+            for piece in source.split(marker).skip(1) {
+                let rest = if marker == "StatusCode::" {
+                    let Some((name, rest)) = piece.split_once(',') else { continue };
+                    if !name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                        continue;
+                    }
+                    rest
+                } else {
+                    piece
+                };
+                let Some(rest) = rest.trim_start().strip_prefix('"') else { continue };
+                let code = rest.split('"').next().unwrap();
+                if !code.is_empty() && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                    codes.push(code.to_owned());
+                }
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn every_error_code_the_api_sends_is_in_the_document() {
+        let sources = [
+            include_str!("../auth.rs"),
+            include_str!("../error.rs"),
+            include_str!("mod.rs"),
+            include_str!("account.rs"),
+            include_str!("admin_users.rs"),
+            include_str!("audit_log.rs"),
+            include_str!("consents.rs"),
+            include_str!("documents.rs"),
+            include_str!("fhir.rs"),
+            include_str!("national.rs"),
+            include_str!("organisation.rs"),
+        ];
+        let codes: Vec<String> = sources.iter().flat_map(|source| error_codes_in(source)).collect();
+        assert!(codes.len() > 40, "{codes:?}");
+        for code in codes {
+            assert!(OPENAPI_JSON.contains(&format!("`{code}`")), "error code {code} is not in openapi.json");
+        }
+    }
+
+    #[test]
+    fn every_refusal_has_the_error_body() {
+        let document: serde_json::Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for (status, response) in operation["responses"].as_object().unwrap() {
+                    if !status.starts_with('4') && !status.starts_with('5') {
+                        continue;
+                    }
+                    let content = resolved(&document, response)["content"].as_object().unwrap();
+                    assert_eq!(content.len(), 1, "{method} {path} {status}");
+                    let (media, body) = content.iter().next().unwrap();
+                    let schema = body["schema"]["$ref"].as_str().unwrap_or_default();
+                    let expected: &[&str] = if path.starts_with("/fhir/") {
+                        &["#/components/schemas/OperationOutcome"]
+                    } else {
+                        &["#/components/schemas/Error", "#/components/schemas/OrganisationErrors"]
+                    };
+                    assert!(expected.contains(&schema), "{method} {path} {status}: {schema}");
+                    let expected_media = if path.starts_with("/fhir/") { "application/fhir+json" } else { "application/json" };
+                    assert_eq!(media, expected_media, "{method} {path} {status}");
+                }
+            }
         }
     }
 }

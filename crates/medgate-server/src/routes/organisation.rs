@@ -3,6 +3,7 @@
 //! `GET /api/v1/document-types`, `PUT /api/v1/document-types/{code}` (archiving policies).
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -215,10 +216,17 @@ pub async fn list_types(
 pub async fn set_type(
     State(state): State<AppState>,
     incoming: Incoming,
-    Path(code): Path<String>,
+    code: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let caller = incoming.signed_caller(&state, &body).await?;
+    // A path that does not decode is refused in the API's own words, not axum's.
+    let Path(code) = code.map_err(|_| {
+        ApiError::bad_request(
+            "bad_document_type",
+            "The document type code in the path cannot be read; percent-encode it.",
+        )
+    })?;
     let code = code.trim().to_ascii_uppercase();
     if medgate_storage::default_document_type(&code).is_none() {
         return Err(unknown_type(&code));

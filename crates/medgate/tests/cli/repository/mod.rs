@@ -18,3 +18,4 @@ pub mod portal;
 mod python_client;
 mod revocation;
 mod sweep;
+mod schemathesis;
