@@ -123,12 +123,6 @@ pub struct ServerConfig {
     /// How old such content must be, by its own write time, before it is removed (uploads in
     /// flight on any node are younger).
     pub orphan_grace_seconds: u64,
-}
-
-/// Default of `orphan_sweep_seconds`.
-pub const DEFAULT_ORPHAN_SWEEP_SECONDS: u64 = 300;
-/// Default of `orphan_grace_seconds`.
-pub const DEFAULT_ORPHAN_GRACE_SECONDS: u64 = 600;
     /// How often the running node writes a signed checkpoint of the audit chain head (when
     /// the chain grew); 0 writes none.
     pub audit_checkpoint_seconds: u64,
@@ -136,6 +130,10 @@ pub const DEFAULT_ORPHAN_GRACE_SECONDS: u64 = 600;
 
 /// Default of `audit_checkpoint_seconds`.
 pub const DEFAULT_AUDIT_CHECKPOINT_SECONDS: u64 = 300;
+/// Default of `orphan_sweep_seconds`.
+pub const DEFAULT_ORPHAN_SWEEP_SECONDS: u64 = 300;
+/// Default of `orphan_grace_seconds`.
+pub const DEFAULT_ORPHAN_GRACE_SECONDS: u64 = 600;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
