@@ -9,7 +9,9 @@
 //!   read;
 //! - the bodies being held at any moment share one node-wide budget ([`BODY_BUDGET_BYTES`]):
 //!   a request waits for room before its body is read, so parallel large uploads cannot
-//!   exhaust the memory;
+//!   exhaust the memory; and each account (the tenant named in the certificate) holds at
+//!   most [`TENANT_BUDGET_BYTES`] of it, so one clinic's uploads cannot take the room of all
+//!   others;
 //! - the pages (forms, sign-in) get a small limit ([`PAGE_MAX_BODY_BYTES`]), since anyone may
 //!   post to them.
 //!
@@ -32,6 +34,8 @@ use crate::revocation::Revocations;
 pub const PAGE_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How many body bytes the node holds at once, over all requests.
 pub const BODY_BUDGET_BYTES: usize = 256 * 1024 * 1024;
+/// How many body bytes one account holds at once.
+pub const TENANT_BUDGET_BYTES: usize = 96 * 1024 * 1024;
 /// The budget is counted in units of this many bytes (a semaphore counts in `u32`).
 const BUDGET_UNIT: usize = 1024;
 
@@ -41,6 +45,7 @@ pub struct BodyGuard {
     api_max: usize,
     revocations: Arc<Revocations>,
     budget: Arc<Semaphore>,
+    tenants: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<Semaphore>>>>,
 }
 
 impl BodyGuard {
@@ -50,6 +55,7 @@ impl BodyGuard {
             api_max,
             revocations,
             budget: Arc::new(Semaphore::new(BODY_BUDGET_BYTES / BUDGET_UNIT)),
+            tenants: Arc::default(),
         }
     }
 }
@@ -155,7 +161,7 @@ impl BodyGuard {
     async fn read(
         &self,
         request: Request,
-    ) -> Result<(Request, Option<tokio::sync::OwnedSemaphorePermit>), ApiError> {
+    ) -> Result<(Request, Option<Permits>), ApiError> {
         if !has_body(&request) {
             return Ok((request, None));
         }
@@ -164,13 +170,27 @@ impl BodyGuard {
         // Room in the node-wide budget for the whole body (its declared length, or the limit
         // when it is sent in chunks), held until the answer is made.
         let expected = declared.map_or(limit, |length| length as usize);
-        let units = expected.div_ceil(BUDGET_UNIT).clamp(1, BODY_BUDGET_BYTES / BUDGET_UNIT) as u32;
-        let permit = self
+        let units = expected.div_ceil(BUDGET_UNIT).clamp(1, TENANT_BUDGET_BYTES / BUDGET_UNIT) as u32;
+        // The account's share first (waiting there holds nothing of the node's budget).
+        let tenant_permit = match tenant_of(&request) {
+            Some(tenant) => Some(
+                self.tenant_budget(&tenant)
+                    .acquire_many_owned(units)
+                    .await
+                    .map_err(|e| ApiError::internal("body budget", &e))?,
+            ),
+            None => None,
+        };
+        let node_permit = self
             .budget
             .clone()
             .acquire_many_owned(units)
             .await
             .map_err(|e| ApiError::internal("body budget", &e))?;
+        let permit = Permits {
+            _node: node_permit,
+            _tenant: tenant_permit,
+        };
         let (parts, body) = request.into_parts();
         let bytes = axum::body::to_bytes(body, limit).await.map_err(|error| {
             let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
@@ -186,6 +206,38 @@ impl BodyGuard {
             )
         })?;
         Ok((Request::from_parts(parts, Body::from(bytes)), Some(permit)))
+    }
+}
+
+/// Room held in the node's and the account's budgets while a body is in use (given back
+/// when dropped).
+pub struct Permits {
+    _node: tokio::sync::OwnedSemaphorePermit,
+    _tenant: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// The account a request's client certificate names (`CN=<tenant> TLS`), if any.
+fn tenant_of(request: &Request) -> Option<String> {
+    let peer = request.extensions().get::<PeerInfo>()?;
+    let presented = crate::auth::presented_certificate(peer).ok()?;
+    presented.tenant_name.map(|name| name.tenant.as_str().to_owned())
+}
+
+impl BodyGuard {
+    fn tenant_budget(&self, tenant: &str) -> Arc<Semaphore> {
+        let mut tenants = self
+            .tenants
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Budgets nobody holds now are forgotten, so the map stays as small as the number
+        // of accounts uploading at this moment.
+        if tenants.len() > 1024 {
+            tenants.retain(|_, budget| Arc::strong_count(budget) > 1);
+        }
+        tenants
+            .entry(tenant.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(TENANT_BUDGET_BYTES / BUDGET_UNIT)))
+            .clone()
     }
 }
 
@@ -218,5 +270,23 @@ async fn drain(body: Body, at_most: usize) {
             }
             _ => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn one_account_cannot_take_the_whole_node_budget() {
+        let guard = BodyGuard::new(64 * 1024 * 1024, Arc::new(Revocations::new()));
+        let units = |bytes: usize| (bytes / BUDGET_UNIT) as u32;
+        let busy = guard.tenant_budget("0000000000005010");
+        let _held = busy.clone().acquire_many_owned(units(TENANT_BUDGET_BYTES)).await.unwrap();
+        // The same account waits for room; another account does not.
+        assert!(guard.tenant_budget("0000000000005010").try_acquire_many_owned(1).is_err());
+        assert!(guard.tenant_budget("0000000000005011").try_acquire_many_owned(units(TENANT_BUDGET_BYTES)).is_ok());
+        const { assert!(TENANT_BUDGET_BYTES < BODY_BUDGET_BYTES) };
     }
 }
