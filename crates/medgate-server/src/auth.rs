@@ -40,6 +40,19 @@ pub struct Presented {
     pub not_after: OffsetDateTime,
 }
 
+impl Presented {
+    /// The presented TLS client certificate is not revoked and within its dates now (the
+    /// handshake that verified it may lie in the past of a kept-alive or resumed session).
+    pub fn usable_now(&self, revocations: &crate::revocation::Revocations) -> Result<(), ApiError> {
+        revocations.check_dates(
+            &self.serial_hex,
+            self.not_before,
+            self.not_after,
+            "The TLS client certificate",
+        )
+    }
+}
+
 /// Reads the client certificate the TLS layer verified.
 pub fn presented_certificate(peer: &PeerInfo) -> Result<Presented, ApiError> {
     let der = peer
@@ -90,12 +103,7 @@ pub async fn authenticate(
     headers: &HeaderMap,
 ) -> Result<Caller, ApiError> {
     let presented = presented_certificate(peer)?;
-    state.revocations.check_dates(
-        &presented.serial_hex,
-        presented.not_before,
-        presented.not_after,
-        "The TLS client certificate",
-    )?;
+    presented.usable_now(&state.revocations)?;
     let claimed = claimed_tenant(headers)?;
     let owner = state
         .metadata

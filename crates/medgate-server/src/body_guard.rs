@@ -95,7 +95,7 @@ impl BodyGuard {
     pub async fn run(self, request: Request, next: Next) -> Response {
         let version = request.version();
         let refused = match self.check(&request) {
-            Ok(()) => match self.read(request).await {
+            Ok(tenant) => match self.read(request, tenant).await {
                 Ok((request, permit)) => {
                     let response = next.run(request).await;
                     drop(permit);
@@ -123,30 +123,27 @@ impl BodyGuard {
         response
     }
 
-    /// Everything that can be decided before a byte of the body is read.
-    fn check(&self, request: &Request) -> Result<(), ApiError> {
+    /// Everything that can be decided before a byte of the body is read. Returns the
+    /// account the client certificate names, whose share of the budget the body will use.
+    fn check(&self, request: &Request) -> Result<Option<String>, ApiError> {
         if !has_body(request) {
-            return Ok(());
+            return Ok(None);
         }
         let limit = self.limit(request);
         let declared = declared_length(request)?;
         if declared.is_some_and(|length| length > limit as u64) {
             return Err(too_large(limit));
         }
-        if is_api(request.uri().path()) {
-            let peer = request
-                .extensions()
-                .get::<PeerInfo>()
-                .ok_or_else(ApiError::client_certificate_required)?;
-            let presented = crate::auth::presented_certificate(peer)?;
-            self.revocations.check_dates(
-                &presented.serial_hex,
-                presented.not_before,
-                presented.not_after,
-                "The TLS client certificate",
-            )?;
+        if !is_api(request.uri().path()) {
+            return Ok(None);
         }
-        Ok(())
+        let peer = request
+            .extensions()
+            .get::<PeerInfo>()
+            .ok_or_else(ApiError::client_certificate_required)?;
+        let presented = crate::auth::presented_certificate(peer)?;
+        presented.usable_now(&self.revocations)?;
+        Ok(presented.tenant_name.map(|name| name.tenant.as_str().to_owned()))
     }
 
     fn limit(&self, request: &Request) -> usize {
@@ -161,6 +158,7 @@ impl BodyGuard {
     async fn read(
         &self,
         request: Request,
+        tenant: Option<String>,
     ) -> Result<(Request, Option<Permits>), ApiError> {
         if !has_body(&request) {
             return Ok((request, None));
@@ -172,7 +170,7 @@ impl BodyGuard {
         let expected = declared.map_or(limit, |length| length as usize);
         let units = expected.div_ceil(BUDGET_UNIT).clamp(1, TENANT_BUDGET_BYTES / BUDGET_UNIT) as u32;
         // The account's share first (waiting there holds nothing of the node's budget).
-        let tenant_permit = match tenant_of(&request) {
+        let tenant_permit = match tenant {
             Some(tenant) => Some(
                 self.tenant_budget(&tenant)
                     .acquire_many_owned(units)
@@ -214,13 +212,6 @@ impl BodyGuard {
 pub struct Permits {
     _node: tokio::sync::OwnedSemaphorePermit,
     _tenant: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-/// The account a request's client certificate names (`CN=<tenant> TLS`), if any.
-fn tenant_of(request: &Request) -> Option<String> {
-    let peer = request.extensions().get::<PeerInfo>()?;
-    let presented = crate::auth::presented_certificate(peer).ok()?;
-    presented.tenant_name.map(|name| name.tenant.as_str().to_owned())
 }
 
 impl BodyGuard {
