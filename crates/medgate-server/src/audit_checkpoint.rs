@@ -39,7 +39,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::config::ServerConfig;
-use crate::state::AppState;
+use medgate_web::state::AppState;
 
 /// The record namespace of checkpoints in the content store.
 pub const NAMESPACE: &str = "audit-checkpoints";
@@ -364,16 +364,16 @@ async fn highest_stored(content: &dyn ContentStore) -> Result<u64, CheckpointErr
 /// checkpoint now when the chain grew since the latest stored one, then one every
 /// `audit_checkpoint_seconds` when it grew since the last. Failures are logged and tried
 /// again at the next tick.
-pub fn spawn(state: &AppState) {
-    let seconds = state.config.audit_checkpoint_seconds;
+pub fn spawn(state: &AppState, config: &ServerConfig) {
+    let seconds = config.audit_checkpoint_seconds;
     if seconds == 0 {
         tracing::info!("audit checkpoints are off (audit_checkpoint_seconds = 0)");
         return;
     }
     let metadata: Metadata = state.metadata.clone();
     let content: Arc<dyn ContentStore> = state.content.clone();
-    let data_dir = state.config.data_dir.clone();
-    let node = node_name(&state.config);
+    let data_dir = config.data_dir.clone();
+    let node = node_name(config);
     let trust = state.ca.certificate().clone();
     tokio::spawn(async move {
         let mut anchored = match highest_stored(content.as_ref()).await {

@@ -26,8 +26,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiError;
-use crate::listener::PeerInfo;
+use medgate_web::error::ApiError;
+use medgate_web::PeerInfo;
 use crate::revocation::Revocations;
 
 /// The largest body a page (form) accepts; the certificate upload forms stay well below it.
@@ -141,7 +141,7 @@ impl BodyGuard {
             .extensions()
             .get::<PeerInfo>()
             .ok_or_else(ApiError::client_certificate_required)?;
-        let presented = crate::auth::presented_certificate(peer)?;
+        let presented = medgate_web::auth::presented_certificate(peer)?;
         presented.usable_now(&self.revocations)?;
         Ok(presented.tenant_name.map(|name| name.tenant.as_str().to_owned()))
     }

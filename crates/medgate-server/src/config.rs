@@ -81,16 +81,7 @@ pub enum ContentConfig {
     },
 }
 
-/// How a repository reaches the national registry (`[registry]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegistryLink {
-    /// `https://host:port` of the registry node.
-    pub url: url::Url,
-    /// The registry's CA certificate (its `REGDATA/ca/ca.pem`): the registry's server
-    /// certificate and the national certificates it issues chain to it.
-    pub ca_file: PathBuf,
-    pub timeout: std::time::Duration,
-}
+pub use medgate_web::state::RegistryLink;
 
 /// Default time limit of a call to the registry.
 pub const DEFAULT_REGISTRY_TIMEOUT_SECONDS: u64 = 10;

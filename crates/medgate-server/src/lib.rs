@@ -1,18 +1,26 @@
-//! medgate's repository server: the HTTPS API that clinic systems reach with mutual TLS and
-//! signed requests, over the storage, CDA and PKI libraries. `startup::prepare` builds a
-//! node from a [`config::ServerConfig`]; `PreparedServer::serve` runs it.
+//! medgate's server: the host that runs a node, and one folder per module.
+//!
+//! The host is `config` (TOML + environment + flags → [`config::ServerConfig`]), `startup`
+//! (data folder, CA, stores, bind; the background tasks), `tls`, `listener`, `body_guard`,
+//! `revocation` (the task that keeps the revocation set fresh), `audit_checkpoint` and
+//! `router` (which assembles the modules of a node's role). `startup::prepare` builds a node;
+//! `PreparedServer::serve` runs it.
+//!
+//! The modules — `repository` (API and the administrator's desk), `registry`, `portal`,
+//! `staff` — each hold their routes and handlers over their domain crate and the web
+//! foundation (`medgate-web`); a module folder never imports another (a test checks it).
 
 pub mod audit_checkpoint;
-pub mod auth;
 pub mod body_guard;
 pub mod config;
-pub mod error;
 pub mod listener;
 pub mod organisation;
-pub mod registry;
 pub mod revocation;
-pub mod routes;
+pub mod router;
 pub mod startup;
-pub mod state;
 pub mod tls;
-pub mod web;
+
+pub mod portal;
+pub mod registry;
+pub mod repository;
+pub mod staff;

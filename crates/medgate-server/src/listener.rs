@@ -2,7 +2,6 @@
 //! the axum router, with the client's certificate and address attached to every request as
 //! extensions. Stops accepting on shutdown and lets open requests finish.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,17 +19,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections get to finish after shutdown was requested.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// What the TLS layer knows about the peer, attached to each request.
-#[derive(Clone, Debug)]
-pub struct PeerInfo {
-    /// The client's end-entity certificate (DER), when it presented one that the tenant CA
-    /// verified.
-    pub client_certificate: Option<Arc<Vec<u8>>>,
-    /// The client's address.
-    pub address: SocketAddr,
-    /// Negotiated TLS version, e.g. `TLSv1_3`.
-    pub tls_version: String,
-}
+pub use medgate_web::PeerInfo;
 
 /// Serves `router` on `listener` with TLS until `shutdown` resolves.
 pub async fn serve(

@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{redact_url, ContentConfig, ServerConfig};
 use crate::revocation::{self, Refresher, Revocations};
-use crate::state::AppState;
+use medgate_web::state::{AppState, NodeSettings};
 use crate::tls::{server_config, TenantClientVerifier};
 
 /// Why the node could not start; each names the file or setting at fault.
@@ -49,6 +49,7 @@ pub enum StartupError {
 /// A node ready to serve: state built, port bound.
 pub struct PreparedServer {
     pub state: AppState,
+    pub config: Arc<ServerConfig>,
     pub tls: Arc<rustls::ServerConfig>,
     pub listener: TcpListener,
     /// Carries the refresher's state from the first refresh (done before binding) on.
@@ -72,12 +73,9 @@ impl PreparedServer {
             self.state.revocations.clone(),
             self.refresher,
         );
-        let sweeper = spawn_orphan_sweep(&self.state);
-        crate::audit_checkpoint::spawn(&self.state);
-        let router = match self.state.config.role {
-            crate::config::Role::Repository => crate::routes::router(self.state),
-            crate::config::Role::Registry => crate::registry::router(self.state),
-        };
+        let sweeper = spawn_orphan_sweep(&self.state, &self.config);
+        crate::audit_checkpoint::spawn(&self.state, &self.config);
+        let router = crate::router::router(self.config.role, self.state);
         crate::listener::serve(self.listener, self.tls, router, shutdown).await;
         refresher.abort();
         if let Some(sweeper) = sweeper {
@@ -259,14 +257,30 @@ pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, Startup
         content,
         ca: Arc::new(ca),
         revocations,
-        config: Arc::new(config),
+        node: Arc::new(node_settings(&config)),
     };
     Ok(PreparedServer {
         state,
+        config: Arc::new(config),
         tls,
         listener,
         refresher,
     })
+}
+
+/// What the modules read of the configuration. `public_url` is set by [`prepare`] once the
+/// port is bound.
+fn node_settings(config: &ServerConfig) -> NodeSettings {
+    NodeSettings {
+        oid_root: config.oid_root.clone(),
+        signature_max_age_seconds: config.signature_max_age_seconds,
+        public_url: config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("https://{}", config.listen)),
+        credentials_key_file: config.credentials_key_file.clone(),
+        registry: config.registry.clone(),
+    }
 }
 
 /// Removes content that a crash left without metadata, in the background: shortly after the
@@ -274,14 +288,14 @@ pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, Startup
 /// `orphan_grace_seconds` by their own write time (an upload in flight on this or another
 /// node has written its content but not yet committed its metadata). Nothing of it delays the
 /// start. A registry keeps no content and sweeps nothing.
-fn spawn_orphan_sweep(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
-    if state.config.role != crate::config::Role::Repository {
+fn spawn_orphan_sweep(state: &AppState, config: &ServerConfig) -> Option<tokio::task::JoinHandle<()>> {
+    if config.role != crate::config::Role::Repository {
         return None;
     }
     let metadata = state.metadata.clone();
     let content = state.content.clone();
-    let interval = Duration::from_secs(state.config.orphan_sweep_seconds.max(1));
-    let grace = Duration::from_secs(state.config.orphan_grace_seconds);
+    let interval = Duration::from_secs(config.orphan_sweep_seconds.max(1));
+    let grace = Duration::from_secs(config.orphan_grace_seconds);
     Some(tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(1)).await;
         loop {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::error::ApiError;
+use medgate_web::error::ApiError;
 
 /// Longest uniqueId, title, author… the registry stores.
 const MAX_TEXT: usize = 1000;
@@ -63,7 +63,7 @@ pub struct DocumentEntry {
 }
 
 fn rfc3339(time: OffsetDateTime) -> String {
-    crate::routes::rfc3339(time)
+    medgate_web::api::rfc3339(time)
 }
 
 impl DocumentEntry {

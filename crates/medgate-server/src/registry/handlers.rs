@@ -20,10 +20,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::entry::DocumentEntry;
-use crate::auth::{self, Presented};
-use crate::error::ApiError;
-use crate::routes::{rfc3339, Incoming};
-use crate::state::AppState;
+use medgate_web::auth::{self, Presented};
+use medgate_web::error::ApiError;
+use medgate_web::api::{rfc3339, Incoming};
+use medgate_web::state::AppState;
 
 /// The arc under the registry's `oid_root` that national repository ids are given from:
 /// `<oid_root>.5.<n>`.
@@ -345,7 +345,7 @@ pub async fn register(
             "name: at most 200 characters, no control characters.",
         ));
     }
-    let root = state.config.oid_root.child(NATIONAL_REPOSITORY_ARC);
+    let root = state.node.oid_root.child(NATIONAL_REPOSITORY_ARC);
     let registered = state
         .metadata
         .register_repository(

@@ -6,11 +6,10 @@
 //!
 //! `entry` holds the DocumentEntry JSON both sides speak; `handlers` the routes.
 
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 
-use crate::state::AppState;
+use medgate_web::AppState;
 
 pub mod entry;
 pub mod handlers;
@@ -19,11 +18,9 @@ pub mod openapi;
 /// Largest request body the registry accepts (entries and registrations are small).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The registry's router with its state.
-pub fn router(state: AppState) -> Router {
-    let guard = crate::body_guard::BodyGuard::new(MAX_BODY_BYTES, state.revocations.clone());
+/// The routes of the registry's API.
+pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(crate::routes::health))
         .route("/api/v1/openapi.json", get(openapi::document))
         .route("/api/v1/registry/repositories", post(handlers::register))
         .route(
@@ -35,13 +32,4 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/registry/entries/{unique_id}",
             put(handlers::put_entry).delete(handlers::withdraw_entry),
         )
-        .method_not_allowed_fallback(crate::routes::method_not_allowed)
-        .fallback(crate::routes::not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(move |request, next| guard.clone().run(request, next)))
-        .layer(axum::middleware::map_response(
-            crate::routes::strict_transport_security,
-        ))
-        .layer(axum::middleware::from_fn(crate::routes::log_request))
-        .with_state(state)
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use medgate_pki::Password;
-use medgate_server::web::admin::users::{self, FirstCredential, Issued};
+use medgate_web::staff::{self as users, FirstCredential, Issued};
 use medgate_storage::{Metadata, StaffLogin, StaffScope, StaffUser};
 
 use crate::output::{print_json, rfc3339};
@@ -246,7 +246,7 @@ pub async fn execute(
         StaffCommand::Disable(args) => {
             let login = StaffLogin::parse(&args.login)?;
             let user = metadata
-                .set_staff_disabled(&scope, &login, true, medgate_server::web::admin::now())
+                .set_staff_disabled(&scope, &login, true, medgate_web::now())
                 .await?;
             audit(metadata, &scope, "disable", &login, "sessions ended").await?;
             println!(
@@ -258,7 +258,7 @@ pub async fn execute(
         StaffCommand::Enable(args) => {
             let login = StaffLogin::parse(&args.login)?;
             let user = metadata
-                .set_staff_disabled(&scope, &login, false, medgate_server::web::admin::now())
+                .set_staff_disabled(&scope, &login, false, medgate_web::now())
                 .await?;
             audit(metadata, &scope, "enable", &login, "").await?;
             println!("{} login {} enabled", describe_scope(&scope), user.login);

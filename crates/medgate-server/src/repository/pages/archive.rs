@@ -1,0 +1,902 @@
+//! The archive browser (seed 000 §1.2 "Przegląd archiwum dokumentów"): the account's
+//! documents newest first with the seed's columns (patient, PESEL, stored ✓, consent ✓,
+//! type, date added, provider's user), the advanced search (patient, dates, type, author,
+//! title) and paging; and per document its details and the seed's actions: show in the
+//! browser, save XML HL7 CDA (the export ZIP), save the attachment, index in the national
+//! registry, share (a consent), delete (after a confirmation page).
+//!
+//! Every action looks the document up by the session's tenant and the id in the address, so
+//! another tenant's id answers the same 404 page as an id that does not exist, and nothing
+//! happens. The actions call what the API's routes call ([`crate::repository::api::documents`],
+//! [`crate::repository::api::national`]) with the administrator as the audited actor.
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use medgate_ids::{Oid, Pesel};
+use medgate_storage::{DocumentId, DocumentKind, PatientQuery, SearchQuery, StoredDocument};
+use time::{Date, Time};
+
+use crate::staff::text::T;
+use crate::staff::{
+    button_form, day, download, minute, notice, respond, segment, signed_in_admin, td, th, Admin,
+    Desk, Input,
+};
+use medgate_web::error::ApiError;
+use crate::repository::api::documents;
+use medgate_web::state::AppState;
+use medgate_web::i18n::Lang;
+use medgate_web::layout::{escape, message, redirect, MessageKind};
+use medgate_web::{Form, WebRequest};
+
+/// Documents per page.
+const PAGE_SIZE: u32 = 20;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/documents", get(search))
+        .route("/admin/documents/{id}", get(details))
+        .route("/admin/documents/{id}/view", get(view))
+        .route("/admin/documents/{id}/export", get(export))
+        .route("/admin/documents/{id}/content", get(content))
+        .route(
+            "/admin/documents/{id}/delete",
+            get(confirm_delete).post(delete),
+        )
+        .route("/admin/documents/{id}/index", axum::routing::post(index))
+}
+
+/// The address of a document's page (`suffix` e.g. `/view`).
+pub fn document_href(id: &DocumentId, suffix: &str) -> String {
+    format!("/admin/documents/{}{suffix}", segment(id.as_str()))
+}
+
+// ---------------------------------------------------------------------------------------
+// The search
+// ---------------------------------------------------------------------------------------
+
+/// The advanced search as typed, with the error of each field.
+#[derive(Default)]
+struct Filters {
+    patient: String,
+    from: String,
+    to: String,
+    kind: String,
+    author: String,
+    title: String,
+    page: u64,
+    patient_error: Option<T>,
+    from_error: Option<T>,
+    to_error: Option<T>,
+}
+
+impl Filters {
+    fn read(request: &WebRequest) -> Filters {
+        let value = |name: &str| request.query(name).unwrap_or_default();
+        Filters {
+            patient: value("patient"),
+            from: value("from"),
+            to: value("to"),
+            kind: value("type"),
+            author: value("author"),
+            title: value("title"),
+            page: value("page").parse::<u64>().unwrap_or(1).max(1),
+            ..Filters::default()
+        }
+    }
+
+    fn has_errors(&self) -> bool {
+        self.patient_error.is_some() || self.from_error.is_some() || self.to_error.is_some()
+    }
+
+    /// The query string of these filters on page `page`.
+    fn query(&self, page: u64) -> String {
+        let mut parts = Vec::new();
+        for (name, value) in [
+            ("patient", &self.patient),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("type", &self.kind),
+            ("author", &self.author),
+            ("title", &self.title),
+        ] {
+            if !value.is_empty() {
+                parts.push(format!("{name}={}", urlencoding::encode(value)));
+            }
+        }
+        if page > 1 {
+            parts.push(format!("page={page}"));
+        }
+        parts.join("&")
+    }
+
+    /// The store's query, as `GET /api/v1/documents` reads the same filters; field errors
+    /// are set on `self` and `None` returned when any is wrong.
+    fn store_query(&mut self) -> Option<SearchQuery> {
+        let mut query = SearchQuery {
+            limit: PAGE_SIZE,
+            offset: (self.page - 1).saturating_mul(u64::from(PAGE_SIZE)),
+            ..SearchQuery::default()
+        };
+        if !self.patient.is_empty() {
+            let patient = self.patient.trim();
+            query.patient = match patient.split_once('^') {
+                Some((root, extension)) => match Oid::parse(root) {
+                    Ok(root) if !extension.is_empty() => Some(PatientQuery {
+                        root: Some(root),
+                        extension: extension.to_owned(),
+                    }),
+                    _ => {
+                        self.patient_error = Some(T::BadPatientQuery);
+                        None
+                    }
+                },
+                None => Some(PatientQuery {
+                    root: None,
+                    extension: patient.to_owned(),
+                }),
+            };
+        }
+        let day = |text: &str| -> Option<Date> {
+            Date::parse(text, &time::format_description::well_known::Iso8601::DATE)
+                .ok()
+                .filter(|_| text.len() == 10)
+        };
+        if !self.from.is_empty() {
+            match day(&self.from) {
+                Some(from) => {
+                    query.effective_from = Some(from.with_time(Time::MIDNIGHT).assume_utc())
+                }
+                None => self.from_error = Some(T::BadDate),
+            }
+        }
+        if !self.to.is_empty() {
+            match day(&self.to) {
+                Some(to) => {
+                    query.effective_to = Some(
+                        to.with_time(Time::MIDNIGHT).assume_utc() + time::Duration::days(1)
+                            - time::Duration::seconds(1),
+                    )
+                }
+                None => self.to_error = Some(T::BadDate),
+            }
+        }
+        if let (Some(from), Some(to)) = (query.effective_from, query.effective_to) {
+            if from > to {
+                self.to_error = Some(T::ToBeforeFrom);
+            }
+        }
+        query.type_code = Some(self.kind.clone()).filter(|t| !t.is_empty());
+        query.author = Some(self.author.clone()).filter(|t| !t.is_empty());
+        query.title = Some(self.title.clone()).filter(|t| !t.is_empty());
+        (!self.has_errors()).then_some(query)
+    }
+
+    /// The audit details of a search, as the API writes them.
+    fn details(&self, total: u64) -> String {
+        let mut parts = vec!["web".to_owned()];
+        for (name, value) in [
+            ("patient", &self.patient),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("type", &self.kind),
+            ("author", &self.author),
+            ("title", &self.title),
+        ] {
+            if !value.is_empty() {
+                parts.push(format!("{name}={value:?}"));
+            }
+        }
+        parts.push(format!("page={}", self.page));
+        format!("{}; {total} matches", parts.join(" "))
+    }
+}
+
+fn search_form(lang: Lang, filters: &Filters) -> String {
+    let input = |name: &'static str,
+                 label: T,
+                 kind: &'static str,
+                 value: &str,
+                 error: Option<T>,
+                 extra: &'static str| {
+        Input {
+            name,
+            label: label.text(lang),
+            kind,
+            value,
+            hint: None,
+            error: error.map(|e| e.text(lang)),
+            required: false,
+            extra,
+        }
+        .html()
+    };
+    let open = if filters.patient.is_empty()
+        && filters.from.is_empty()
+        && filters.to.is_empty()
+        && filters.kind.is_empty()
+        && filters.author.is_empty()
+        && filters.title.is_empty()
+    {
+        ""
+    } else {
+        " open"
+    };
+    format!(
+        "<details class=\"search card wide\"{open}><summary>{summary}</summary>\
+         <form method=\"get\" action=\"/admin/documents\" role=\"search\"><div class=\"fields\">{}{}{}{}{}{}</div>\
+         <div class=\"actions\"><button class=\"primary\" type=\"submit\">{find}</button>\
+         <a class=\"button\" href=\"/admin/documents\">{clear}</a></div></form></details>",
+        input("patient", T::PatientIdentifier, "text", &filters.patient, filters.patient_error, "autocomplete=\"off\" spellcheck=\"false\""),
+        input("from", T::DateFrom, "date", &filters.from, filters.from_error, ""),
+        input("to", T::DateTo, "date", &filters.to, filters.to_error, ""),
+        input("type", T::TypeCode, "text", &filters.kind, None, "spellcheck=\"false\""),
+        input("author", T::Author, "text", &filters.author, None, ""),
+        input("title", T::Title, "text", &filters.title, None, ""),
+        summary = escape(T::AdvancedSearch.text(lang)),
+        find = escape(T::Find.text(lang)),
+        clear = escape(T::Clear.text(lang)),
+    )
+}
+
+/// A ✓ (or nothing) with its words for screen readers.
+fn mark(lang: Lang, on: bool) -> String {
+    if on {
+        format!(
+            "<span class=\"mark\" aria-hidden=\"true\">✓</span><span class=\"sr-only\">{}</span>",
+            escape(T::Yes.text(lang))
+        )
+    } else {
+        format!(
+            "<span class=\"sr-only\">{}</span>",
+            escape(T::No.text(lang))
+        )
+    }
+}
+
+fn kind_of(lang: Lang, document: &StoredDocument) -> String {
+    let metadata = &document.metadata;
+    metadata
+        .type_display
+        .clone()
+        .or_else(|| metadata.type_code.clone())
+        .unwrap_or_else(|| match metadata.kind {
+            DocumentKind::Cda => "CDA".to_owned(),
+            DocumentKind::Attachment => T::Attachment.text(lang).to_owned(),
+        })
+}
+
+fn title_of(lang: Lang, document: &StoredDocument) -> String {
+    document
+        .metadata
+        .title
+        .clone()
+        .unwrap_or_else(|| T::Untitled.text(lang).to_owned())
+}
+
+fn results_table(
+    lang: Lang,
+    documents: &[StoredDocument],
+    shared: &std::collections::HashSet<DocumentId>,
+) -> String {
+    let mut rows = String::new();
+    for document in documents {
+        let metadata = &document.metadata;
+        let id = &metadata.document_id;
+        let view = match metadata.kind {
+            DocumentKind::Cda => format!(
+                "<a href=\"{}\">{}</a>",
+                escape(&document_href(id, "/view")),
+                escape(T::ShowShort.text(lang))
+            ),
+            DocumentKind::Attachment => format!(
+                "<a href=\"{}\">{}</a>",
+                escape(&document_href(id, "/content")),
+                escape(T::SaveShort.text(lang))
+            ),
+        };
+        rows.push_str(&format!(
+            "<tr data-id=\"{data_id}\">{}{}{}{}{}{}{}{}{}</tr>",
+            td(
+                lang,
+                T::Patient,
+                &escape(metadata.patient_name.as_deref().unwrap_or("-"))
+            ),
+            td(
+                lang,
+                T::Pesel,
+                &format!(
+                    "<span class=\"mono nowrap\">{}</span>",
+                    escape(&metadata.patient.extension)
+                )
+            ),
+            td(lang, T::Stored, &mark(lang, true)),
+            td(lang, T::ConsentIssued, &mark(lang, shared.contains(id))),
+            td(lang, T::Kind, &escape(&kind_of(lang, document))),
+            td(
+                lang,
+                T::DateAdded,
+                &format!(
+                    "<span class=\"nowrap\">{}</span>",
+                    escape(&minute(document.created_at))
+                )
+            ),
+            td(
+                lang,
+                T::ProviderUser,
+                &escape(metadata.author_name.as_deref().unwrap_or("-"))
+            ),
+            td(
+                lang,
+                T::Document,
+                &format!(
+                    "<a href=\"{}\">{}</a>",
+                    escape(&document_href(id, "")),
+                    escape(&title_of(lang, document))
+                )
+            ),
+            td(lang, T::Actions, &view),
+            data_id = escape(id.as_str()),
+        ));
+    }
+    format!(
+        "<div class=\"table-wrap\"><table class=\"stack\" id=\"documents\"><caption>{caption}</caption><thead><tr>{}{}{}{}{}{}{}{}{}</tr></thead><tbody>{rows}</tbody></table></div>",
+        th(lang, T::Patient),
+        th(lang, T::Pesel),
+        th(lang, T::Stored),
+        th(lang, T::ConsentIssued),
+        th(lang, T::Kind),
+        th(lang, T::DateAdded),
+        th(lang, T::ProviderUser),
+        th(lang, T::Document),
+        th(lang, T::Actions),
+        caption = escape(T::ArchiveCaption.text(lang)),
+    )
+}
+
+/// `GET /admin/documents`: the archive with the advanced search.
+async fn search(State(state): State<AppState>, request: WebRequest) -> Response {
+    let outcome = async {
+        let admin = match signed_in_admin(&state, &request).await? {
+            Ok(admin) => admin,
+            Err(response) => return Ok(response),
+        };
+        admin.require_usable()?;
+        let lang = request.lang;
+        let mut filters = Filters::read(&request);
+        let mut frame = admin.frame(&request, T::ArchiveTitle.text(lang));
+        let banner = if request.query("deleted").is_some() {
+            notice("ok", T::DocumentDeleted.text(lang))
+        } else {
+            String::new()
+        };
+        let Some(query) = filters.store_query() else {
+            frame.status = StatusCode::BAD_REQUEST;
+            frame.body = format!(
+                "{}{}",
+                message(MessageKind::Error, T::FixErrors.text(lang)),
+                search_form(lang, &filters)
+            );
+            return Ok(frame.into_response());
+        };
+        let page = state
+            .metadata
+            .search_documents(admin.tenant_id(), &query)
+            .await
+            .map_err(|e| ApiError::internal("searching documents", &e))?;
+        admin
+            .audit(
+                &state,
+                &request,
+                "document.search",
+                "documents",
+                query.patient.as_ref().map(|p| p.extension.as_str()),
+                filters.details(page.total),
+            )
+            .await?;
+        let found: Vec<&StoredDocument> = page.documents.iter().collect();
+        let shared = crate::repository::api::consents::shared_now(&state, admin.tenant_id(), &found).await?;
+        let listing = if page.documents.is_empty() {
+            message(MessageKind::Info, T::NoDocumentsFound.text(lang))
+        } else {
+            let first = query.offset + 1;
+            let last = query.offset + page.documents.len() as u64;
+            let mut pager = format!(
+                "<span id=\"range\">{}</span>",
+                escape(
+                    &T::Range
+                        .with(lang, "first", &first.to_string())
+                        .replace("{last}", &last.to_string())
+                        .replace("{total}", &page.total.to_string())
+                )
+            );
+            if filters.page > 1 {
+                pager.push_str(&format!(
+                    "<a rel=\"prev\" href=\"/admin/documents?{}\">{}</a>",
+                    escape(&filters.query(filters.page - 1)),
+                    escape(T::Previous.text(lang))
+                ));
+            }
+            if last < page.total {
+                pager.push_str(&format!(
+                    "<a rel=\"next\" href=\"/admin/documents?{}\">{}</a>",
+                    escape(&filters.query(filters.page + 1)),
+                    escape(T::Next.text(lang))
+                ));
+            }
+            format!(
+                "{}<nav class=\"pager\" aria-label=\"{}\">{pager}</nav>",
+                results_table(lang, &page.documents, &shared),
+                escape(T::Paging.text(lang))
+            )
+        };
+        frame.path = request.uri.path().to_owned();
+        frame.body = format!(
+            "<p class=\"muted\">{}</p>{banner}{}{listing}",
+            escape(T::ArchiveIntro.text(lang)),
+            search_form(lang, &filters)
+        );
+        Ok(frame.into_response())
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+// ---------------------------------------------------------------------------------------
+// One document
+// ---------------------------------------------------------------------------------------
+
+/// The 404 page of a document this account does not have (whoever else might).
+fn not_found(admin: &Admin, request: &WebRequest) -> Response {
+    let lang = request.lang;
+    let mut frame = admin.frame(request, T::NotFoundTitle.text(lang));
+    frame.status = StatusCode::NOT_FOUND;
+    frame.body = format!(
+        "{}<p><a href=\"/admin/documents\">{}</a></p>",
+        message(MessageKind::Error, T::DocumentNotFound.text(lang)),
+        escape(T::BackToArchive.text(lang))
+    );
+    frame.into_response()
+}
+
+/// The signed-in administrator and the account's document named in the address, or the
+/// response to send instead (sign-in, or the 404 page for an unknown or foreign id).
+async fn admin_and_document(
+    state: &AppState,
+    request: &WebRequest,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Result<(Admin, StoredDocument), Response>, ApiError> {
+    let admin = match signed_in_admin(state, request).await? {
+        Ok(admin) => admin,
+        Err(response) => return Ok(Err(response)),
+    };
+    admin.require_usable()?;
+    let Some(document_id) = id.ok().and_then(|Path(text)| DocumentId::parse(&text).ok()) else {
+        return Ok(Err(not_found(&admin, request)));
+    };
+    let document = state
+        .metadata
+        .get_document(admin.tenant_id(), &document_id)
+        .await
+        .map_err(|e| ApiError::internal("reading document metadata", &e))?;
+    match document {
+        Some(document) => Ok(Ok((admin, document))),
+        None => Ok(Err(not_found(&admin, request))),
+    }
+}
+
+fn fact(label: T, lang: Lang, value: &str) -> String {
+    format!(
+        "<dt>{}</dt><dd>{}</dd>",
+        escape(label.text(lang)),
+        escape(value)
+    )
+}
+
+/// `GET /admin/documents/{id}`: the details and the actions.
+async fn details(
+    State(state): State<AppState>,
+    request: WebRequest,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let outcome = async {
+        let (admin, document) = match admin_and_document(&state, &request, id).await? {
+            Ok(found) => found,
+            Err(response) => return Ok(response),
+        };
+        let lang = request.lang;
+        let metadata = &document.metadata;
+        let shared = crate::repository::api::consents::shared_now(&state, admin.tenant_id(), &[&document])
+            .await?
+            .contains(&metadata.document_id);
+        admin
+            .audit(
+                &state,
+                &request,
+                "document.metadata",
+                metadata.document_id.as_str(),
+                Some(&metadata.patient.extension),
+                "web".to_owned(),
+            )
+            .await?;
+        let id = &metadata.document_id;
+        let csrf = &admin.staff.session.csrf_secret;
+        let link = |href: String, label: T, class: &str| {
+            format!(
+                "<a class=\"{class}\" href=\"{}\">{}</a>",
+                escape(&href),
+                escape(label.text(lang))
+            )
+        };
+        let mut actions = Vec::new();
+        if metadata.kind == DocumentKind::Cda {
+            actions.push(link(document_href(id, "/view"), T::ShowInBrowser, "button"));
+            actions.push(link(document_href(id, "/export"), T::SaveXml, "button"));
+        } else {
+            actions.push(link(
+                document_href(id, "/content"),
+                T::SaveAttachment,
+                "button",
+            ));
+        }
+        actions.push(button_form(
+            &document_href(id, "/index"),
+            csrf,
+            "secondary",
+            T::IndexDocument.text(lang),
+        ));
+        let patient_query = if metadata.patient.root.as_str() == Pesel::OID {
+            metadata.patient.extension.clone()
+        } else {
+            format!("{}^{}", metadata.patient.root, metadata.patient.extension)
+        };
+        actions.push(link(
+            format!(
+                "/admin/consents/new?patient={}&document={}",
+                urlencoding::encode(&patient_query),
+                urlencoding::encode(id.as_str())
+            ),
+            T::Share,
+            "button",
+        ));
+        actions.push(link(document_href(id, "/delete"), T::Delete, "button"));
+        let banner = match request.query("done").as_deref() {
+            Some("indexed") => notice("ok", T::Indexed.text(lang)),
+            _ => String::new(),
+        };
+        let yes_no = |on: bool| if on { T::Yes } else { T::No }.text(lang).to_owned();
+        let facts = [
+            fact(T::DocumentId, lang, id.as_str()),
+            fact(T::Title, lang, &title_of(lang, &document)),
+            fact(T::Kind, lang, &kind_of(lang, &document)),
+            fact(
+                T::TypeCode,
+                lang,
+                &[metadata.type_code.clone(), metadata.class_code.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+            ),
+            fact(
+                T::Patient,
+                lang,
+                metadata.patient_name.as_deref().unwrap_or("-"),
+            ),
+            fact(
+                T::PatientIdentifier,
+                lang,
+                &format!("{}^{}", metadata.patient.root, metadata.patient.extension),
+            ),
+            fact(T::EffectiveTime, lang, &minute(metadata.effective_time)),
+            fact(T::DateAdded, lang, &minute(document.created_at)),
+            fact(
+                T::ProviderUser,
+                lang,
+                metadata.author_name.as_deref().unwrap_or("-"),
+            ),
+            fact(
+                T::Organisation,
+                lang,
+                metadata.organisation.as_deref().unwrap_or("-"),
+            ),
+            fact(
+                T::Size,
+                lang,
+                &T::Bytes.with(lang, "n", &metadata.size_bytes.to_string()),
+            ),
+            fact(T::Sha256, lang, &metadata.sha256.to_hex()),
+            fact(T::Stored, lang, &yes_no(true)),
+            fact(T::ConsentIssued, lang, &yes_no(shared)),
+            fact(
+                T::IndexedAt,
+                lang,
+                &document
+                    .indexed_at
+                    .map(minute)
+                    .unwrap_or_else(|| T::NotIndexed.text(lang).to_owned()),
+            ),
+        ]
+        .concat();
+        let mut frame = admin.frame(&request, title_of(lang, &document));
+        frame.body = format!(
+            "{banner}<div class=\"actions\" id=\"actions\">{actions}</div>\
+             <section class=\"card wide\"><dl class=\"facts\" id=\"facts\">{facts}</dl></section>\
+             <p><a href=\"/admin/documents\">{back}</a></p>",
+            actions = actions.concat(),
+            back = escape(T::BackToArchive.text(lang)),
+        );
+        Ok(frame.into_response())
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// The rendered CDA page with a bar back to the document. The bar is ours (escaped text, a
+/// fixed style); the page keeps the renderer's own CSP: inline styles, no scripts, no forms,
+/// no loads.
+fn with_back_bar(html: &str, lang: Lang, back: &str) -> String {
+    let bar = format!(
+        "<nav style=\"font-family:system-ui,sans-serif;background:#0d3b66;padding:.6rem 1rem\">\
+         <a href=\"{}\" style=\"color:#fff\">{}</a></nav>",
+        escape(back),
+        escape(T::BackToDocument.text(lang))
+    );
+    match html.find("<body>") {
+        Some(position) => {
+            let split = position + "<body>".len();
+            format!("{}{bar}{}", &html[..split], &html[split..])
+        }
+        None => html.to_owned(),
+    }
+}
+
+/// `GET /admin/documents/{id}/view`: "Pokaż w przeglądarce", rendered as
+/// `GET /api/v1/documents/{id}/render` renders it, under the same CSP.
+async fn view(
+    State(state): State<AppState>,
+    request: WebRequest,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let outcome = async {
+        let (admin, document) = match admin_and_document(&state, &request, id).await? {
+            Ok(found) => found,
+            Err(response) => return Ok(response),
+        };
+        let metadata = &document.metadata;
+        if metadata.kind != DocumentKind::Cda {
+            return Ok(redirect(
+                &document_href(&metadata.document_id, "/content"),
+                &[],
+            ));
+        }
+        let bytes = documents::checked_content(&state, &document).await?;
+        let html = tokio::task::spawn_blocking(move || medgate_cda::render_html(&bytes))
+            .await
+            .map_err(|e| ApiError::internal("rendering", &e))?
+            .map_err(|e| ApiError::internal("rendering a stored document", &e))?;
+        admin
+            .audit(
+                &state,
+                &request,
+                "document.render",
+                metadata.document_id.as_str(),
+                Some(&metadata.patient.extension),
+                "web".to_owned(),
+            )
+            .await?;
+        let back = document_href(&metadata.document_id, "");
+        let mut response = Response::new(Body::from(with_back_bar(&html, request.lang, &back)));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        medgate_web::layout::secure_headers(headers, medgate_cda::CONTENT_SECURITY_POLICY);
+        Ok(response)
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// `GET /admin/documents/{id}/export`: "Zapisz XML HL7 CDA", the export ZIP (the XML with
+/// its stylesheet instruction and the stylesheet).
+async fn export(
+    State(state): State<AppState>,
+    request: WebRequest,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let outcome = async {
+        let (admin, document) = match admin_and_document(&state, &request, id).await? {
+            Ok(found) => found,
+            Err(response) => return Ok(response),
+        };
+        let bytes = documents::checked_content(&state, &document).await?;
+        let (file_name, archive) = documents::export_zip(&document, bytes).await?;
+        let metadata = &document.metadata;
+        admin
+            .audit(
+                &state,
+                &request,
+                "document.export",
+                metadata.document_id.as_str(),
+                Some(&metadata.patient.extension),
+                "web".to_owned(),
+            )
+            .await?;
+        Ok(download(
+            "application/zip",
+            &file_name,
+            Bytes::from(archive),
+        ))
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// `GET /admin/documents/{id}/content`: "Zapisz załącznik", the original bytes.
+async fn content(
+    State(state): State<AppState>,
+    request: WebRequest,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let outcome = async {
+        let (admin, document) = match admin_and_document(&state, &request, id).await? {
+            Ok(found) => found,
+            Err(response) => return Ok(response),
+        };
+        let bytes = documents::checked_content(&state, &document).await?;
+        let metadata = &document.metadata;
+        admin
+            .audit(
+                &state,
+                &request,
+                "document.read",
+                metadata.document_id.as_str(),
+                Some(&metadata.patient.extension),
+                "web".to_owned(),
+            )
+            .await?;
+        Ok(documents::content_download(metadata, bytes))
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// `GET /admin/documents/{id}/delete`: the confirmation page.
+async fn confirm_delete(
+    State(state): State<AppState>,
+    request: WebRequest,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let outcome =
+        async {
+            let (admin, document) = match admin_and_document(&state, &request, id).await? {
+                Ok(found) => found,
+                Err(response) => return Ok(response),
+            };
+            let lang = request.lang;
+            let metadata = &document.metadata;
+            let id = &metadata.document_id;
+            let mut frame = admin.frame(&request, T::DeleteTitle.text(lang));
+            frame.body =
+                format!(
+            "{warning}<section class=\"card wide\"><dl class=\"facts\">{}{}{}{}</dl></section>\
+             <div class=\"actions\">{button}<a class=\"button\" href=\"{back}\">{cancel}</a></div>",
+            fact(T::Title, lang, &title_of(lang, &document)),
+            fact(T::DocumentId, lang, id.as_str()),
+            fact(T::Patient, lang, metadata.patient_name.as_deref().unwrap_or("-")),
+            fact(T::Pesel, lang, &metadata.patient.extension),
+            warning = message(MessageKind::Error, T::DeleteWarning.text(lang)),
+            button = button_form(
+                &document_href(id, "/delete"),
+                &admin.staff.session.csrf_secret,
+                "danger",
+                T::DeleteForGood.text(lang)
+            ),
+            back = escape(&document_href(id, "")),
+            cancel = escape(T::Cancel.text(lang)),
+        );
+            Ok(frame.into_response())
+        }
+        .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// `POST /admin/documents/{id}/delete`: deletes for good, as `DELETE /api/v1/documents/{id}`.
+async fn delete(
+    State(state): State<AppState>,
+    request: WebRequest,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    let outcome =
+        async {
+            let (admin, document) = match admin_and_document(&state, &request, id).await? {
+                Ok(found) => found,
+                Err(response) => return Ok(response),
+            };
+            let form = Form::parse(&body)?;
+            if !admin.form_is_genuine(&request, &form) {
+                return Ok(admin.forged(&request));
+            }
+            let caller = admin.caller(&request);
+            match documents::delete_document(&state, &caller, &document.metadata.document_id).await
+            {
+                Ok(()) => Ok(redirect("/admin/documents?deleted=1", &[])),
+                Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => Ok(
+                    action_failed(&admin, &request, &document, T::DeleteFailed, &error),
+                ),
+                Err(error) => Err(error),
+            }
+        }
+        .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// The page of an action the API refused (e.g. not registered nationally, registry down).
+fn action_failed(
+    admin: &Admin,
+    request: &WebRequest,
+    document: &StoredDocument,
+    what: T,
+    error: &ApiError,
+) -> Response {
+    let lang = request.lang;
+    let mut frame = admin.frame(request, T::ErrorTitle.text(lang));
+    frame.status = error.status();
+    frame.body = format!(
+        "{}<p><a href=\"{}\">{}</a></p>",
+        message(
+            MessageKind::Error,
+            &format!("{} {}", what.text(lang), error.message())
+        ),
+        escape(&document_href(&document.metadata.document_id, "")),
+        escape(T::BackToDocument.text(lang))
+    );
+    frame.into_response()
+}
+
+/// `POST /admin/documents/{id}/index`: "Indeksuj dokument", as
+/// `POST /api/v1/documents/{id}/index`.
+async fn index(
+    State(state): State<AppState>,
+    request: WebRequest,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    let outcome =
+        async {
+            let (admin, document) = match admin_and_document(&state, &request, id).await? {
+                Ok(found) => found,
+                Err(response) => return Ok(response),
+            };
+            let form = Form::parse(&body)?;
+            if !admin.form_is_genuine(&request, &form) {
+                return Ok(admin.forged(&request));
+            }
+            let caller = admin.caller(&request);
+            let id = &document.metadata.document_id;
+            match crate::repository::api::national::index_document(&state, &caller, id).await {
+                Ok(_) => Ok(redirect(
+                    &format!("{}?done=indexed", document_href(id, "")),
+                    &[],
+                )),
+                Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => Ok(
+                    action_failed(&admin, &request, &document, T::IndexFailed, &error),
+                ),
+                Err(error) => Err(error),
+            }
+        }
+        .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// Today as `YYYY-MM-DD` (for the consent form's defaults).
+pub fn today() -> String {
+    day(medgate_web::now())
+}

@@ -1,0 +1,848 @@
+//! The account panel's certificate actions (seed 000 "Zarządzanie kontem", §1.1.6 and the
+//! P1 certificates of §1.3):
+//!
+//! - **Register or update certificates**: the administrator uploads the TLS and/or WSS
+//!   certificate, each as a PKCS#12 keystore with its password (the key must belong to the
+//!   certificate) or as a certificate file (PEM or DER). The checks are the API's
+//!   ([`crate::repository::api::account::checked_tenant_certificate`]); for an account not yet
+//!   activated this is the activation (with the provider OID), as `medgate client activate`.
+//!   Registered certificates replace the old ones at once.
+//! - **New certificates as PKCS#12** (when the operator allows self-service): the node
+//!   generates a key pair per kind, issues both certificates with its tenant CA and answers
+//!   with a ZIP of two PKCS#12 files encrypted with the administrator's password (AES-256,
+//!   PBKDF2-SHA256), the CA certificate and a README. The keys exist only in memory while the
+//!   answer is built: they are never written or logged. Optionally the new certificates are
+//!   registered at once.
+//! - **National (P1) certificates**: register with the national registry by uploading the
+//!   two national keystores and their password, or revoke the registration (after a
+//!   confirmation page); the same functions as `POST /api/v1/national/register|revoke`.
+
+use std::collections::HashMap;
+use std::path::Path as FsPath;
+
+use axum::body::Bytes;
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use medgate_ids::Oid;
+use medgate_pki::ca::Validity;
+use medgate_pki::csr::{generate_tenant_csr, Country, SubjectFields};
+use medgate_pki::keystore::{key_belongs_to, looks_like_pkcs12, read_pkcs12, write_pkcs12, Pkcs12Options};
+use medgate_pki::{certificates_from_bytes, CertKind, Certificate, KeyAlgorithm, Password, PkiError};
+use medgate_storage::TenantStatus;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::account::certificate_box;
+use crate::staff::text::T;
+use crate::staff::{button_form, checkbox, download, notice, respond, second, signed_in_admin, Admin, Desk, Input};
+use medgate_web::error::ApiError;
+use crate::repository::api::account::{account_view, activate_account, checked_tenant_certificate, register};
+use crate::repository::api::national::{register_national, revoke_national};
+use medgate_web::state::AppState;
+use medgate_web::i18n::Lang;
+use medgate_web::layout::{escape, message, redirect, MessageKind};
+use medgate_web::password::{self, PasswordProblem};
+use medgate_web::upload::{Upload, UploadedFile, MAX_UPLOAD_BYTES};
+use medgate_web::{csrf, Form, WebRequest};
+
+const PAGE: &str = "/admin/account/certificates";
+const NATIONAL: &str = "/admin/account/national";
+const NATIONAL_REVOKE: &str = "/admin/account/national/revoke";
+/// Validity of certificates issued here (as `medgate ca sign`: two years).
+const ISSUED_DAYS: u32 = 730;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            PAGE,
+            get(page).post(register_certificates).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route("/admin/account/certificates/issue", post(issue))
+        .route(
+            NATIONAL,
+            post(register_national_certificates).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+        )
+        .route(NATIONAL_REVOKE, get(confirm_revoke).post(revoke))
+}
+
+/// What the administrator typed and what was wrong with it, to show the page again.
+#[derive(Default)]
+struct Filled {
+    /// Field name → the error shown beside it.
+    errors: HashMap<&'static str, String>,
+    /// A message above the forms (trusted HTML).
+    banner: String,
+    provider_oid: String,
+    organisation: Option<String>,
+    country: Option<String>,
+    national_name: String,
+}
+
+impl Filled {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field).map(String::as_str)
+    }
+
+    fn refuse(field: &'static str, text: impl Into<String>) -> Filled {
+        let mut filled = Filled::default();
+        filled.errors.insert(field, text.into());
+        filled
+    }
+}
+
+fn section(id: &str, title: &str, body: &str) -> String {
+    format!(
+        "<section class=\"card wide\" aria-labelledby=\"{id}-title\"><h2 id=\"{id}-title\">{}</h2>{body}</section>",
+        escape(title)
+    )
+}
+
+fn password_input<'a>(name: &'a str, label: &'a str, filled: &'a Filled, extra: &'a str) -> String {
+    Input {
+        kind: "password",
+        error: filled.error(name),
+        extra,
+        ..Input::text(name, label, "")
+    }
+    .html()
+}
+
+fn file_input<'a>(name: &'a str, label: &'a str, hint: &'a str, accept: &str, filled: &'a Filled) -> String {
+    let extra = format!("accept=\"{accept}\"");
+    Input {
+        kind: "file",
+        hint: Some(hint),
+        error: filled.error(name),
+        extra: &extra,
+        ..Input::text(name, label, "")
+    }
+    .html()
+}
+
+/// The form registering the account's own certificates (activating a new account).
+fn register_form(admin: &Admin, lang: Lang, filled: &Filled) -> String {
+    let activating = admin.tenant.status == TenantStatus::Created;
+    let provider = if activating {
+        Input {
+            hint: Some(T::ProviderOidHint.text(lang)),
+            error: filled.error("provider_oid"),
+            required: true,
+            ..Input::text("provider_oid", T::ProviderOid.text(lang), &filled.provider_oid)
+        }
+        .html()
+    } else {
+        String::new()
+    };
+    let accept = ".p12,.pfx,.pem,.crt,.cer,.der";
+    let kind_fields = |kind: &str, title: T, file: &'static str, pass: &'static str| {
+        format!(
+            "<fieldset><legend>{}</legend>{}{}</fieldset>",
+            escape(title.text(lang)),
+            file_input(file, T::CertificateFile.text(lang), T::CertificateFileHint.text(lang), accept, filled),
+            password_input(pass, &T::KeystorePasswordOf.with(lang, "kind", kind), filled, "autocomplete=\"off\""),
+        )
+    };
+    let body = format!(
+        "<p class=\"muted\">{intro}</p>\
+         <form method=\"post\" action=\"{PAGE}\" enctype=\"multipart/form-data\" id=\"register-form\" novalidate>{csrf}\
+         {provider}{tls}{wss}{error}<button class=\"primary\" type=\"submit\">{submit}</button></form>",
+        intro = escape(if activating { T::ActivateAccountIntro.text(lang) } else { T::RegisterCertificatesIntro.text(lang) }),
+        csrf = csrf::hidden_field(&admin.staff.session.csrf_secret),
+        tls = kind_fields("TLS", T::TlsCertificate, "tls_file", "tls_password"),
+        wss = kind_fields("WSS", T::WssCertificate, "wss_file", "wss_password"),
+        error = filled
+            .error("certificates")
+            .map(|text| message(MessageKind::Error, text))
+            .unwrap_or_default(),
+        submit = escape(if activating { T::ActivateAccount.text(lang) } else { T::RegisterCertificates.text(lang) }),
+    );
+    section(
+        "register",
+        if activating { T::ActivateAccount.text(lang) } else { T::RegisterCertificatesTitle.text(lang) },
+        &body,
+    )
+}
+
+/// The form issuing new certificates as PKCS#12 files, when the operator allows it.
+async fn issue_form(state: &AppState, admin: &Admin, lang: Lang, filled: &Filled) -> Result<String, ApiError> {
+    let enabled = state
+        .metadata
+        .csr_self_service(admin.tenant_id())
+        .await
+        .map_err(|e| ApiError::internal("reading CSR self-service", &e))?;
+    if !enabled {
+        return Ok(section(
+            "issue",
+            T::IssueKeystoresTitle.text(lang),
+            &message(MessageKind::Info, T::IssueKeystoresOff.text(lang)),
+        ));
+    }
+    let organisation = match &filled.organisation {
+        Some(typed) => typed.clone(),
+        None => provider_name(state, admin).await?,
+    };
+    let country = filled.country.clone().unwrap_or_else(|| "PL".to_owned());
+    let register_now = if admin.tenant.status == TenantStatus::Active {
+        checkbox("register_now", T::RegisterNow.text(lang), false, "")
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<p class=\"muted\">{intro}</p>\
+         <form method=\"post\" action=\"/admin/account/certificates/issue\" id=\"issue-form\" novalidate>{csrf}\
+         {organisation}{country}\
+         <div class=\"field\"><label for=\"f-algorithm\">{algorithm_label}</label>\
+         <select id=\"f-algorithm\" name=\"algorithm\"><option value=\"rsa2048\">RSA 2048</option>\
+         <option value=\"rsa3072\">RSA 3072</option><option value=\"p256\">ECDSA P-256</option></select></div>\
+         {password}{repeat}{register_now}\
+         <button class=\"primary\" type=\"submit\">{submit}</button></form>",
+        intro = escape(&T::IssueKeystoresIntro.with(lang, "days", &ISSUED_DAYS.to_string())),
+        csrf = csrf::hidden_field(&admin.staff.session.csrf_secret),
+        organisation = Input {
+            error: filled.error("organisation"),
+            required: true,
+            ..Input::text("organisation", T::OrganisationO.text(lang), &organisation)
+        }
+        .html(),
+        country = Input {
+            error: filled.error("country"),
+            required: true,
+            extra: "maxlength=\"64\"",
+            ..Input::text("country", T::CountryC.text(lang), &country)
+        }
+        .html(),
+        algorithm_label = escape(T::KeyAlgorithm.text(lang)),
+        password = Input {
+            hint: Some(&T::KeystorePasswordHint.with(lang, "min", &password::MIN_LENGTH.to_string())),
+            ..Input {
+                kind: "password",
+                error: filled.error("password"),
+                required: true,
+                extra: "autocomplete=\"new-password\"",
+                ..Input::text("password", T::KeystorePassword.text(lang), "")
+            }
+        }
+        .html(),
+        repeat = password_input("password_repeat", T::RepeatPassword.text(lang), filled, "autocomplete=\"new-password\""),
+        submit = escape(T::IssueKeystores.text(lang)),
+    );
+    Ok(section("issue", T::IssueKeystoresTitle.text(lang), &body))
+}
+
+/// The name of the provider in the organisational structure, else the account id: the
+/// default `O` of issued certificates.
+async fn provider_name(state: &AppState, admin: &Admin) -> Result<String, ApiError> {
+    let stored = state
+        .metadata
+        .load_organisation(admin.tenant_id())
+        .await
+        .map_err(|e| ApiError::internal("reading the organisational structure", &e))?;
+    Ok(stored
+        .and_then(|s| serde_json::from_str::<Value>(&s.json).ok())
+        .and_then(|json| json["provider"]["name"].as_str().map(str::to_owned))
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| admin.tenant_id().as_str().to_owned()))
+}
+
+/// The national section: not configured, registered (with revoke), or the register form.
+async fn national_section(state: &AppState, admin: &Admin, lang: Lang, filled: &Filled) -> Result<String, ApiError> {
+    let title = T::NationalCertificatesTitle.text(lang);
+    let Some(link) = &state.node.registry else {
+        return Ok(section("national", title, &message(MessageKind::Info, T::NoRegistryConfigured.text(lang))));
+    };
+    if admin.tenant.status != TenantStatus::Active {
+        return Ok(section("national", title, &message(MessageKind::Info, T::AccountNotActivatedExplained.text(lang))));
+    }
+    let stored = state
+        .metadata
+        .national_credentials(admin.tenant_id())
+        .await
+        .map_err(|e| ApiError::internal("reading national credentials", &e))?;
+    let body = match stored {
+        Some(credentials) => {
+            let fact = |label: T, id: &str, value: &str| {
+                format!("<dt>{}</dt><dd id=\"{id}\" class=\"mono\">{}</dd>", escape(label.text(lang)), escape(value))
+            };
+            format!(
+                "<dl class=\"facts\">{}{}{}{}{}</dl><p><a class=\"button danger\" href=\"{NATIONAL_REVOKE}\">{}</a></p>",
+                fact(T::NationalRepositoryId, "national-id", credentials.national_repository_id.as_str()),
+                fact(T::RegistryAddress, "national-registry", &credentials.registry_url),
+                fact(T::NationalTlsSerial, "national-tls-serial", &credentials.tls_serial),
+                fact(T::NationalWssSerial, "national-wss-serial", &credentials.wss_serial),
+                fact(T::ValidUntil, "national-valid-until", &second(credentials.not_after)),
+                escape(T::RevokeNationalCertificates.text(lang)),
+            )
+        }
+        None => {
+            let accept = ".p12,.pfx";
+            format!(
+                "<p class=\"muted\">{intro}</p>\
+                 <form method=\"post\" action=\"{NATIONAL}\" enctype=\"multipart/form-data\" id=\"national-form\" novalidate>{csrf}\
+                 {tls}{wss}{password}{name}{error}\
+                 <button class=\"primary\" type=\"submit\">{submit}</button></form>",
+                intro = escape(&T::NationalIntro.with(lang, "url", link.url.as_str())),
+                csrf = csrf::hidden_field(&admin.staff.session.csrf_secret),
+                tls = file_input("national_tls", T::NationalTlsKeystore.text(lang), T::NationalKeystoreHint.text(lang), accept, filled),
+                wss = file_input("national_wss", T::NationalWssKeystore.text(lang), T::NationalKeystoreHint.text(lang), accept, filled),
+                password = password_input("national_password", T::KeystorePassword.text(lang), filled, "autocomplete=\"off\""),
+                name = Input {
+                    error: filled.error("national_name"),
+                    extra: "maxlength=\"200\"",
+                    ..Input::text("national_name", T::RepositoryName.text(lang), &filled.national_name)
+                }
+                .html(),
+                error = filled
+                    .error("national")
+                    .map(|text| message(MessageKind::Error, text))
+                    .unwrap_or_default(),
+                submit = escape(T::RegisterNational.text(lang)),
+            )
+        }
+    };
+    Ok(section("national", title, &body))
+}
+
+/// The whole page.
+async fn view(
+    state: &AppState,
+    admin: &Admin,
+    request: &WebRequest,
+    filled: Filled,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let lang = request.lang;
+    let account = account_view(state, admin.tenant_id()).await?;
+    let certificates: Vec<Value> = account["certificates"].as_array().cloned().unwrap_or_default();
+    let done = match request.query("done").as_deref() {
+        Some("activated") => notice("ok", T::DoneActivated.text(lang)),
+        Some("registered") => notice("ok", T::DoneCertificatesRegistered.text(lang)),
+        Some("national") => notice("ok", T::DoneNationalRegistered.text(lang)),
+        Some("national-revoked") => notice("ok", T::DoneNationalRevoked.text(lang)),
+        _ => String::new(),
+    };
+    let usable = match admin.tenant.status {
+        TenantStatus::Suspended => message(MessageKind::Error, T::AccountSuspendedExplained.text(lang)),
+        _ => String::new(),
+    };
+    let forms = if admin.tenant.status == TenantStatus::Suspended {
+        String::new()
+    } else {
+        format!(
+            "{}{}{}",
+            register_form(admin, lang, &filled),
+            issue_form(state, admin, lang, &filled).await?,
+            national_section(state, admin, lang, &filled).await?,
+        )
+    };
+    let mut frame = admin.frame(request, T::CertificatesPageTitle.text(lang));
+    frame.status = status;
+    frame.body = format!(
+        "{done}{usable}{banner}<div class=\"boxes\">{tls}{wss}</div>{forms}",
+        banner = filled.banner,
+        tls = certificate_box(lang, &certificates, "tls", T::TlsCertificate),
+        wss = certificate_box(lang, &certificates, "wss", T::WssCertificate),
+    );
+    Ok(frame.into_response())
+}
+
+/// `GET /admin/account/certificates`.
+async fn page(State(state): State<AppState>, request: WebRequest) -> Response {
+    let outcome = async {
+        let admin = match signed_in_admin(&state, &request).await? {
+            Ok(admin) => admin,
+            Err(response) => return Ok(response),
+        };
+        view(&state, &admin, &request, Filled::default(), StatusCode::OK).await
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// The signed-in administrator and the upload of a genuine form, or the page to answer.
+async fn admin_upload(
+    state: &AppState,
+    request: &WebRequest,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Result<(Admin, Upload), Response>, ApiError> {
+    let admin = match signed_in_admin(state, request).await? {
+        Ok(admin) => admin,
+        Err(response) => return Ok(Err(response)),
+    };
+    let upload = Upload::read(multipart).await?;
+    if !admin.form_is_genuine(request, &upload.form) {
+        return Ok(Err(admin.forged(request)));
+    }
+    Ok(Ok((admin, upload)))
+}
+
+/// Reads one uploaded certificate: a PKCS#12 keystore opened with `password` (its key, when
+/// it holds one, must belong to the certificate) or a PEM/DER certificate. The error is the
+/// sentence to show beside the field. Runs PBKDF2: call off the request threads.
+fn uploaded_certificate(file: &UploadedFile, password: &str, lang: Lang) -> Result<Certificate, String> {
+    let source = FsPath::new(&file.file_name);
+    if looks_like_pkcs12(&file.bytes) {
+        if password.is_empty() {
+            return Err(T::KeystorePasswordNeeded.text(lang).to_owned());
+        }
+        let contents = read_pkcs12(&file.bytes, source, &Password::new(password.to_owned())).map_err(|error| match error {
+            PkiError::WrongPassword { .. } => T::WrongKeystorePassword.text(lang).to_owned(),
+            other => other.to_string(),
+        })?;
+        let Some(certificate) = contents.certificate else {
+            return Err(T::NoCertificateInKeystore.text(lang).to_owned());
+        };
+        if let Some(key) = &contents.key {
+            if !key_belongs_to(key, &certificate).unwrap_or(false) {
+                return Err(T::KeyNotOfCertificate.text(lang).to_owned());
+            }
+        }
+        Ok(certificate)
+    } else {
+        certificates_from_bytes(file.bytes.clone(), source)
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .next()
+            .ok_or_else(|| T::NoCertificateInKeystore.text(lang).to_owned())
+    }
+}
+
+/// `POST /admin/account/certificates`: registers uploaded certificates (activates a new
+/// account).
+async fn register_certificates(
+    State(state): State<AppState>,
+    request: WebRequest,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let outcome = async {
+        let (admin, upload) = match admin_upload(&state, &request, multipart).await? {
+            Ok(found) => found,
+            Err(response) => return Ok(response),
+        };
+        let lang = request.lang;
+        let activating = match admin.tenant.status {
+            TenantStatus::Created => true,
+            TenantStatus::Active => false,
+            TenantStatus::Suspended => return view(&state, &admin, &request, Filled::default(), StatusCode::FORBIDDEN).await,
+        };
+        let mut filled = Filled {
+            provider_oid: upload.form.text("provider_oid").to_owned(),
+            ..Filled::default()
+        };
+        let provider_oid = if activating {
+            match Oid::parse(&filled.provider_oid) {
+                Ok(oid) => Some(oid),
+                Err(error) => {
+                    let text = if filled.provider_oid.is_empty() { T::Required.text(lang).to_owned() } else { error.to_string() };
+                    filled.errors.insert("provider_oid", text);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let mut checked = Vec::new();
+        for (kind, file_field, password_field) in [
+            (CertKind::Tls, "tls_file", "tls_password"),
+            (CertKind::Wss, "wss_file", "wss_password"),
+        ] {
+            let Some(file) = upload.file(file_field) else {
+                if activating {
+                    filled.errors.insert(file_field, T::Required.text(lang).to_owned());
+                }
+                continue;
+            };
+            let (bytes, file_name) = (file.bytes.clone(), file.file_name.clone());
+            let password_text = upload.form.raw(password_field).to_owned();
+            let read = tokio::task::spawn_blocking(move || {
+                uploaded_certificate(&UploadedFile { file_name, bytes }, &password_text, lang)
+            })
+            .await
+            .map_err(|e| ApiError::internal("reading an uploaded certificate", &e))?;
+            let certificate = match read {
+                Ok(certificate) => certificate,
+                Err(text) => {
+                    let field = if text == T::WrongKeystorePassword.text(lang) || text == T::KeystorePasswordNeeded.text(lang) {
+                        password_field
+                    } else {
+                        file_field
+                    };
+                    filled.errors.insert(field, text);
+                    continue;
+                }
+            };
+            match checked_tenant_certificate(&state, &kind.to_string(), &certificate, admin.tenant_id(), kind) {
+                Ok(new) => checked.push(new),
+                Err(error) => {
+                    filled.errors.insert(file_field, error.message().to_owned());
+                }
+            }
+        }
+        if checked.is_empty() && filled.errors.is_empty() {
+            filled.errors.insert("certificates", T::NoCertificateChosen.text(lang).to_owned());
+        }
+        if !filled.errors.is_empty() {
+            return view(&state, &admin, &request, filled, StatusCode::BAD_REQUEST).await;
+        }
+        let outcome = match provider_oid {
+            Some(provider_oid) => {
+                let mut parts = checked.into_iter();
+                let (Some(tls), Some(wss)) = (parts.next(), parts.next()) else {
+                    return Err(ApiError::internal("activation", &"two certificates were checked"));
+                };
+                activate_account(&state, admin.tenant_id(), provider_oid, tls, wss)
+                    .await
+                    .map(|(_, detail)| ("account.activate", detail, "activated"))
+            }
+            None => register(&state, admin.tenant_id(), &checked)
+                .await
+                .map(|serials| ("account.certificates", serials.join("; "), "registered")),
+        };
+        match outcome {
+            Ok((action, detail, done)) => {
+                admin.audit(&state, &request, action, admin.tenant_id().as_str(), None, format!("web: {detail}")).await?;
+                Ok(redirect(&format!("{PAGE}?done={done}"), &[]))
+            }
+            Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => {
+                let filled = Filled::refuse("certificates", error.message());
+                view(&state, &admin, &request, filled, error.status()).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// Two fresh key pairs, their certificates from the tenant CA, each packed in a PKCS#12
+/// encrypted with `password`, in a ZIP with the CA certificate and a README. Runs key
+/// generation and PBKDF2: call off the request threads.
+fn issue_keystores(
+    state: &AppState,
+    tenant: &medgate_ids::TenantId,
+    subject: &SubjectFields,
+    algorithm: KeyAlgorithm,
+    password: &Password,
+) -> Result<(Vec<u8>, Vec<Certificate>), ApiError> {
+    let ca_certificate = state.ca.certificate().clone();
+    let mut entries = Vec::new();
+    let mut issued = Vec::new();
+    let mut readme = format!(
+        "Certificates of medgate account {tenant}, issued {now} by {ca}.\n\n",
+        now = second(OffsetDateTime::now_utc()),
+        ca = ca_certificate.summary().map(|s| s.subject).unwrap_or_default(),
+    );
+    for kind in [CertKind::Tls, CertKind::Wss] {
+        let (key, csr) = generate_tenant_csr(tenant, kind, subject, algorithm)
+            .map_err(|e| ApiError::internal("generating a key", &e))?;
+        let validity = Validity::days_from_now(ISSUED_DAYS).map_err(|e| ApiError::internal("validity", &e))?;
+        let certificate = state
+            .ca
+            .sign_csr(csr.as_bytes(), FsPath::new("generated request"), validity)
+            .map_err(|e| ApiError::internal("issuing a certificate", &e))?;
+        let p12 = write_pkcs12(&certificate, std::slice::from_ref(&ca_certificate), &key, password, &Pkcs12Options::default())
+            .map_err(|e| ApiError::internal("writing a keystore", &e))?;
+        let summary = certificate.summary().map_err(|e| ApiError::internal("issued certificate", &e))?;
+        let file = format!("{tenant}-{}.p12", kind.to_string().to_ascii_lowercase());
+        readme.push_str(&format!(
+            "{file}: {kind} certificate {subject}, serial {serial}, valid {from} to {to}, with its private key.\n",
+            subject = summary.subject,
+            serial = summary.serial_hex,
+            from = second(summary.not_before),
+            to = second(summary.not_after),
+        ));
+        entries.push((file, p12));
+        issued.push(certificate);
+    }
+    readme.push_str(
+        "ca.pem: the node's tenant CA certificate (trust it for the server).\n\n\
+         Both keystores are encrypted with the password given when they were issued (AES-256-CBC,\n\
+         PBKDF2-SHA256). Keep them safe: medgate did not keep the private keys and cannot issue\n\
+         these files again. To use them with the medgate client:\n\n\
+         \x20 medgate pki unpack TENANT-tls.p12 --password-file PASSWORD --out tls\n\
+         \x20 medgate pki unpack TENANT-wss.p12 --password-file PASSWORD --out wss\n\n\
+         Import TENANT-tls.p12 into a browser to present the TLS certificate to the node.\n",
+    );
+    entries.push(("ca.pem".to_owned(), ca_certificate.to_pem().into_bytes()));
+    entries.push(("README.txt".to_owned(), readme.replace("TENANT", tenant.as_str()).into_bytes()));
+    let zip = crate::repository::api::documents::zip_entries(&entries, crate::repository::api::documents::zip_time(OffsetDateTime::now_utc()))
+        .map_err(|e| ApiError::internal("writing the ZIP", &e))?;
+    Ok((zip, issued))
+}
+
+/// `POST /admin/account/certificates/issue`: new certificates as a ZIP of PKCS#12 files.
+async fn issue(State(state): State<AppState>, request: WebRequest, body: Bytes) -> Response {
+    let outcome = async {
+        let admin = match signed_in_admin(&state, &request).await? {
+            Ok(admin) => admin,
+            Err(response) => return Ok(response),
+        };
+        let lang = request.lang;
+        let form = Form::parse(&body)?;
+        if !admin.form_is_genuine(&request, &form) {
+            return Ok(admin.forged(&request));
+        }
+        let enabled = state
+            .metadata
+            .csr_self_service(admin.tenant_id())
+            .await
+            .map_err(|e| ApiError::internal("reading CSR self-service", &e))?;
+        if !enabled || admin.tenant.status == TenantStatus::Suspended {
+            return view(&state, &admin, &request, Filled::default(), StatusCode::FORBIDDEN).await;
+        }
+        let mut filled = Filled {
+            organisation: Some(form.text("organisation").to_owned()),
+            country: Some(form.text("country").to_owned()),
+            ..Filled::default()
+        };
+        let country = Country::parse(form.text("country"))
+            .map_err(|e| filled.errors.insert("country", e.to_string()))
+            .ok();
+        let subject = country.and_then(|country| {
+            SubjectFields::new(form.text("organisation"), "medgate", country)
+                .map_err(|e| filled.errors.insert("organisation", e.to_string()))
+                .ok()
+        });
+        let algorithm = match form.text("algorithm") {
+            "rsa3072" => KeyAlgorithm::Rsa3072,
+            "p256" => KeyAlgorithm::EcdsaP256,
+            _ => KeyAlgorithm::Rsa2048,
+        };
+        let (typed, repeated) = (form.raw("password"), form.raw("password_repeat"));
+        if let Err(problem) = password::check_rules(typed, repeated, &[admin.tenant_id().as_str()]) {
+            let (field, text) = match problem {
+                PasswordProblem::TooShort => ("password", T::PasswordTooShort.with(lang, "min", &password::MIN_LENGTH.to_string())),
+                PasswordProblem::Mismatch => ("password_repeat", T::PasswordMismatch.text(lang).to_owned()),
+                other => ("password", medgate_web::staff::describe(other)),
+            };
+            filled.errors.insert(field, text);
+        }
+        let register_now = form.text("register_now") == "1" && admin.tenant.status == TenantStatus::Active;
+        let Some(subject) = subject.filter(|_| filled.errors.is_empty()) else {
+            return view(&state, &admin, &request, filled, StatusCode::BAD_REQUEST).await;
+        };
+        let keystore_password = Password::new(typed.to_owned());
+        let tenant = admin.tenant_id().clone();
+        let worker_state = state.clone();
+        let (zip, issued) = tokio::task::spawn_blocking(move || {
+            issue_keystores(&worker_state, &tenant, &subject, algorithm, &keystore_password)
+        })
+        .await
+        .map_err(|e| ApiError::internal("issuing certificates", &e))??;
+        let mut serials = Vec::new();
+        let mut new = Vec::new();
+        for (certificate, kind) in issued.iter().zip([CertKind::Tls, CertKind::Wss]) {
+            let checked = checked_tenant_certificate(&state, &kind.to_string(), certificate, admin.tenant_id(), kind)?;
+            serials.push(format!("{} {}", checked.kind.as_str(), checked.serial_hex));
+            new.push(checked);
+        }
+        if register_now {
+            register(&state, admin.tenant_id(), &new).await?;
+        }
+        admin
+            .audit(
+                &state,
+                &request,
+                "account.certificates_issued",
+                admin.tenant_id().as_str(),
+                None,
+                format!(
+                    "web: {}; {}",
+                    serials.join("; "),
+                    if register_now { "registered" } else { "not registered" }
+                ),
+            )
+            .await?;
+        Ok(download(
+            "application/zip",
+            &format!("{}-certificates.zip", admin.tenant_id()),
+            Bytes::from(zip),
+        ))
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// `POST /admin/account/national`: registers with the national registry.
+async fn register_national_certificates(
+    State(state): State<AppState>,
+    request: WebRequest,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let outcome = async {
+        let (admin, upload) = match admin_upload(&state, &request, multipart).await? {
+            Ok(found) => found,
+            Err(response) => return Ok(response),
+        };
+        let lang = request.lang;
+        admin.require_usable()?;
+        let mut filled = Filled {
+            national_name: upload.form.text("national_name").to_owned(),
+            ..Filled::default()
+        };
+        for field in ["national_tls", "national_wss"] {
+            if upload.file(field).is_none() {
+                filled.errors.insert(field, T::Required.text(lang).to_owned());
+            }
+        }
+        let password_text = upload.form.raw("national_password");
+        if password_text.is_empty() {
+            filled.errors.insert("national_password", T::Required.text(lang).to_owned());
+        }
+        let (Some(tls), Some(wss)) = (upload.file("national_tls"), upload.file("national_wss")) else {
+            return view(&state, &admin, &request, filled, StatusCode::BAD_REQUEST).await;
+        };
+        if !filled.errors.is_empty() {
+            return view(&state, &admin, &request, filled, StatusCode::BAD_REQUEST).await;
+        }
+        let registered = register_national(
+            &state,
+            admin.tenant_id(),
+            tls.bytes.clone(),
+            wss.bytes.clone(),
+            Password::new(password_text.to_owned()),
+            Some(filled.national_name.clone()),
+        )
+        .await;
+        match registered {
+            Ok(registered) => {
+                admin
+                    .audit(&state, &request, "national.register", registered.national_id.as_str(), None, format!("web: {}", registered.detail))
+                    .await?;
+                Ok(redirect(&format!("{PAGE}?done=national"), &[]))
+            }
+            Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => {
+                let field = match error.code() {
+                    "wrong_p12_password" => "national_password",
+                    _ if error.message().starts_with("tls_p12") => "national_tls",
+                    _ if error.message().starts_with("wss_p12") => "national_wss",
+                    _ => "national",
+                };
+                // The API's message names the API's field; the page names its own.
+                let text = match error.code() {
+                    "wrong_p12_password" => T::WrongKeystorePassword.text(lang).to_owned(),
+                    _ => error
+                        .message()
+                        .trim_start_matches("tls_p12: ")
+                        .trim_start_matches("wss_p12: ")
+                        .to_owned(),
+                };
+                filled.errors.insert(field, text);
+                view(&state, &admin, &request, filled, error.status()).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// `GET /admin/account/national/revoke`: the confirmation page.
+async fn confirm_revoke(State(state): State<AppState>, request: WebRequest) -> Response {
+    let outcome = async {
+        let admin = match signed_in_admin(&state, &request).await? {
+            Ok(admin) => admin,
+            Err(response) => return Ok(response),
+        };
+        let lang = request.lang;
+        let stored = state
+            .metadata
+            .national_credentials(admin.tenant_id())
+            .await
+            .map_err(|e| ApiError::internal("reading national credentials", &e))?;
+        let Some(stored) = stored else {
+            return Ok(redirect(PAGE, &[]));
+        };
+        let mut frame = admin.frame(&request, T::RevokeNationalCertificates.text(lang));
+        frame.body = format!(
+            "{warning}<p>{what}</p><div class=\"actions\">{button}<a class=\"button\" href=\"{PAGE}\">{cancel}</a></div>",
+            warning = message(MessageKind::Error, T::RevokeNationalWarning.text(lang)),
+            what = escape(&T::NationalRepositoryLine.with(lang, "id", stored.national_repository_id.as_str())),
+            button = button_form(NATIONAL_REVOKE, &admin.staff.session.csrf_secret, "danger", T::RevokeNationalCertificates.text(lang)),
+            cancel = escape(T::Cancel.text(lang)),
+        );
+        Ok(frame.into_response())
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+/// `POST /admin/account/national/revoke`: deregisters and removes the national credentials.
+async fn revoke(State(state): State<AppState>, request: WebRequest, body: Bytes) -> Response {
+    let outcome = async {
+        let admin = match signed_in_admin(&state, &request).await? {
+            Ok(admin) => admin,
+            Err(response) => return Ok(response),
+        };
+        let form = Form::parse(&body)?;
+        if !admin.form_is_genuine(&request, &form) {
+            return Ok(admin.forged(&request));
+        }
+        admin.require_usable()?;
+        match revoke_national(&state, admin.tenant_id()).await {
+            Ok(revoked) => {
+                admin
+                    .audit(&state, &request, "national.revoke", revoked.national_id.as_str(), None, format!("web: {}", revoked.detail()))
+                    .await?;
+                Ok(redirect(&format!("{PAGE}?done=national-revoked"), &[]))
+            }
+            Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => {
+                let filled = Filled {
+                    banner: message(MessageKind::Error, error.message()),
+                    ..Filled::default()
+                };
+                view(&state, &admin, &request, filled, error.status()).await
+            }
+            Err(error) => Err(error),
+        }
+    }
+    .await;
+    respond(Desk::Admin, &request, outcome)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A test that meets an unexpected value fails by panicking.
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_file_or_a_keystore_is_read_and_a_wrong_password_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = medgate_pki::ca::CertificateAuthority::init(
+            dir.path(),
+            "Test CA",
+            KeyAlgorithm::EcdsaP256,
+            Validity::days_from_now(30).unwrap(),
+            None,
+        )
+        .unwrap();
+        let tenant = medgate_ids::TenantId::parse("1234567890123456").unwrap();
+        let subject = SubjectFields::new("Clinic", "IT", Country::parse("PL").unwrap()).unwrap();
+        let (key, csr) = generate_tenant_csr(&tenant, CertKind::Tls, &subject, KeyAlgorithm::EcdsaP256).unwrap();
+        let certificate = ca
+            .sign_csr(csr.as_bytes(), FsPath::new("tls.csr"), Validity::days_from_now(10).unwrap())
+            .unwrap();
+        let password = Password::new("keystore password 1".to_owned());
+        let p12 = write_pkcs12(&certificate, &[], &key, &password, &Pkcs12Options::default()).unwrap();
+        let file = |bytes: Vec<u8>| UploadedFile { file_name: "tls.p12".into(), bytes };
+        let read = uploaded_certificate(&file(p12.clone()), "keystore password 1", Lang::En).unwrap();
+        assert_eq!(read.der(), certificate.der());
+        assert_eq!(
+            uploaded_certificate(&file(p12.clone()), "wrong", Lang::En).unwrap_err(),
+            T::WrongKeystorePassword.text(Lang::En)
+        );
+        assert_eq!(
+            uploaded_certificate(&file(p12), "", Lang::En).unwrap_err(),
+            T::KeystorePasswordNeeded.text(Lang::En)
+        );
+        let pem = uploaded_certificate(&file(certificate.to_pem().into_bytes()), "", Lang::En).unwrap();
+        assert_eq!(pem.der(), certificate.der());
+        let der = uploaded_certificate(&file(certificate.der().to_vec()), "", Lang::En).unwrap();
+        assert_eq!(der.der(), certificate.der());
+        let garbage = uploaded_certificate(&file(b"not a certificate".to_vec()), "", Lang::En).unwrap_err();
+        assert!(garbage.contains("tls.p12"), "{garbage}");
+    }
+}

@@ -1,0 +1,317 @@
+//! The pages' words in Polish and English. Polish is the default (the seeds are Polish and
+//! use their domain words: "Zgody", "Dokumenty", "Dziennik dostępu", "Zaloguj się"); the
+//! language comes from `?lang=pl|en` (remembered in a cookie), then the cookie, then the
+//! browser's `Accept-Language`.
+//!
+//! Each text is a [`Msg`] with both translations side by side, so a missing translation is
+//! a compile error. Texts with a placeholder write it as `{name}`; [`Msg::with`] fills it in.
+
+use axum::http::HeaderMap;
+
+/// The cookie that remembers the chosen language.
+pub const LANG_COOKIE: &str = "medgate_lang";
+
+/// A language of the pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Pl,
+    En,
+}
+
+impl Lang {
+    /// `pl` or `en`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Pl => "pl",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language for a code such as `pl`, `en`, `en-GB`, `PL`.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        let primary = code
+            .trim()
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match primary.as_str() {
+            "pl" => Some(Lang::Pl),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The language's own name, for the switch.
+    pub fn own_name(self) -> &'static str {
+        match self {
+            Lang::Pl => "Polski",
+            Lang::En => "English",
+        }
+    }
+
+    pub const ALL: [Lang; 2] = [Lang::Pl, Lang::En];
+}
+
+/// The language of a request, and the `Set-Cookie` value to send when `?lang=` chose it.
+pub fn negotiate(query_lang: Option<&str>, headers: &HeaderMap) -> (Lang, Option<String>) {
+    if let Some(lang) = query_lang.and_then(Lang::from_code) {
+        let cookie = format!(
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; Secure; SameSite=Strict",
+            lang.code()
+        );
+        return (lang, Some(cookie));
+    }
+    if let Some(lang) = crate::request::cookie(headers, LANG_COOKIE).and_then(|c| Lang::from_code(&c)) {
+        return (lang, None);
+    }
+    let accepted = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    let lang = accepted
+        .split(',')
+        .filter_map(|part| Lang::from_code(part.split(';').next().unwrap_or("")))
+        .next()
+        .unwrap_or(Lang::Pl);
+    (lang, None)
+}
+
+/// Declares an enum of texts, each given in Polish and English side by side (a missing
+/// translation does not compile), with `text(lang)` and `with(lang, name, value)`. The
+/// portal's [`Msg`] and the staff pages' `admin::text::T` are both made with it.
+#[macro_export]
+macro_rules! bilingual {
+    ($(#[$doc:meta])* $enum:ident { $($name:ident => ($pl:expr, $en:expr),)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $enum { $($name,)* }
+
+        impl $enum {
+            /// The text in `lang`.
+            pub fn text(self, lang: $crate::i18n::Lang) -> &'static str {
+                use $crate::i18n::Lang;
+                match (self, lang) {
+                    $(($enum::$name, Lang::Pl) => $pl,
+                      ($enum::$name, Lang::En) => $en,)*
+                }
+            }
+
+            /// The text with its `{name}` placeholder replaced by `value` (not escaped:
+            /// escape the result when it goes into HTML).
+            pub fn with(self, lang: $crate::i18n::Lang, name: &str, value: &str) -> String {
+                self.text(lang).replace(&format!("{{{name}}}"), value)
+            }
+        }
+    };
+}
+pub use crate::bilingual;
+
+bilingual! {
+    /// Every text of the portal pages.
+    Msg {
+        PortalTitle => ("Portal pacjenta", "Patient portal"),
+        Language => ("Język", "Language"),
+        MainMenu => ("Menu główne", "Main menu"),
+        SignIn => ("Zaloguj się", "Sign in"),
+        SignOut => ("Wyloguj się", "Sign out"),
+        Documents => ("Dokumenty", "Documents"),
+        AccessLog => ("Dziennik dostępu", "Access log"),
+        Consents => ("Zgody", "Consents"),
+        ActivateTitle => ("Aktywacja konta", "Activate your account"),
+        Activate => ("Aktywuj konto", "Activate the account"),
+        SignInIntro => (
+            "Zaloguj się, aby zobaczyć dokumenty, które placówka Ci udostępniła.",
+            "Sign in to see the documents your clinic shared with you."
+        ),
+        ActivateIntro => (
+            "Ustaw hasło do portalu za pomocą jednorazowego kodu aktywacyjnego otrzymanego w placówce.",
+            "Set your portal password with the one-time activation code your clinic gave you."
+        ),
+        HaveCode => ("Masz kod aktywacyjny? Aktywuj konto", "Have an activation code? Activate your account"),
+        HavePassword => ("Masz już hasło? Zaloguj się", "Already have a password? Sign in"),
+        TenantId => ("Identyfikator placówki", "Clinic id"),
+        TenantIdHint => ("16 cyfr, podanych przez placówkę", "16 digits, given to you by the clinic"),
+        PatientId => ("PESEL", "PESEL (patient identifier)"),
+        PatientIdHint => (
+            "11 cyfr; inny identyfikator w postaci OID^numer",
+            "11 digits; another identifier as OID^number"
+        ),
+        Password => ("Hasło", "Password"),
+        NewPassword => ("Nowe hasło", "New password"),
+        RepeatPassword => ("Powtórz hasło", "Repeat the password"),
+        PasswordRules => (
+            "Co najmniej {min} znaków, najwyżej {max}; inne niż PESEL i kod aktywacyjny.",
+            "At least {min} characters, at most {max}; not your PESEL or the activation code."
+        ),
+        ActivationCode => ("Kod aktywacyjny", "Activation code"),
+        ActivationCodeHint => (
+            "Jednorazowy kod z placówki, np. K7QM-2XWD-9RTB-HC4N",
+            "The one-time code from the clinic, e.g. K7QM-2XWD-9RTB-HC4N"
+        ),
+        SignInFailed => (
+            "Nie udało się zalogować: identyfikator placówki, PESEL lub hasło są nieprawidłowe albo konto nie zostało jeszcze aktywowane.",
+            "Sign-in failed: the clinic id, PESEL or password is wrong, or the account is not activated yet."
+        ),
+        Locked => (
+            "Zbyt wiele nieudanych prób. Logowanie i aktywacja dla tych danych są zablokowane na {minutes} minut (do {until} UTC).",
+            "Too many failed attempts. Sign-in and activation for these details are locked for {minutes} minutes (until {until} UTC)."
+        ),
+        ActivationFailed => (
+            "Aktywacja nie powiodła się: dane lub kod aktywacyjny są nieprawidłowe, kod wygasł albo został już użyty.",
+            "Activation failed: the details or the activation code are wrong, or the code has expired or was already used."
+        ),
+        Activated => ("Hasło zostało ustawione. Zaloguj się.", "Your password is set. Sign in."),
+        SignedOut => ("Wylogowano.", "You are signed out."),
+        SessionExpired => ("Sesja wygasła. Zaloguj się ponownie.", "Your session has ended. Sign in again."),
+        FormExpired => (
+            "Formularz wygasł lub został wysłany z innej strony. Spróbuj ponownie.",
+            "The form has expired or was sent from another site. Please try again."
+        ),
+        Required => ("To pole jest wymagane.", "This field is required."),
+        BadTenantId => ("Podaj 16 cyfr identyfikatora placówki.", "Give the clinic id's 16 digits."),
+        BadPatientId => (
+            "To nie jest prawidłowy PESEL (sprawdź cyfry).",
+            "This is not a valid PESEL (check the digits)."
+        ),
+        PasswordTooShort => ("Hasło musi mieć co najmniej {min} znaków.", "The password must have at least {min} characters."),
+        PasswordTooLong => ("Hasło może mieć najwyżej {max} znaków.", "The password can have at most {max} characters."),
+        PasswordMismatch => ("Powtórzone hasło różni się od pierwszego.", "The repeated password differs from the first."),
+        PasswordIsIdentifier => (
+            "Hasło nie może być numerem PESEL ani kodem aktywacyjnym.",
+            "The password cannot be your PESEL or the activation code."
+        ),
+        PasswordControl => ("Hasło nie może zawierać znaków sterujących.", "The password cannot contain control characters."),
+        FixErrors => ("Popraw zaznaczone pola.", "Correct the marked fields."),
+        SignedInAs => ("Zalogowano jako", "Signed in as"),
+        Patient => ("Pacjent", "Patient"),
+        Title => ("Tytuł", "Title"),
+        DocumentType => ("Rodzaj dokumentu", "Document type"),
+        Date => ("Data", "Date"),
+        SharedWith => ("Udostępniono dla", "Shared with"),
+        Purpose => ("Cel", "Purpose"),
+        ConsentValid => ("Zgoda ważna", "Consent valid"),
+        DocumentsIntro => (
+            "Dokumenty, które placówka udostępniła Ci na podstawie zgód obowiązujących dziś.",
+            "The documents your clinic shares with you under the consents in force today."
+        ),
+        NoDocuments => (
+            "Nie ma dokumentów udostępnionych Ci w tej chwili.",
+            "No documents are shared with you at the moment."
+        ),
+        Untitled => ("(bez tytułu)", "(untitled)"),
+        BackToDocuments => ("← Wróć do dokumentów", "← Back to documents"),
+        NotFoundTitle => ("Nie znaleziono", "Not found"),
+        DocumentNotShared => (
+            "Ten dokument nie jest Ci teraz udostępniony: nie istnieje, zgoda została wycofana albo nie obowiązuje w tym dniu.",
+            "This document is not shared with you now: it does not exist, or its consent was revoked or is not in force today."
+        ),
+        PageNotFound => ("Nie ma takiej strony.", "There is no such page."),
+        AccessLogIntro => (
+            "Kto, kiedy i skąd korzystał z Twoich dokumentów w tej placówce (najnowsze na górze).",
+            "Who used your documents at this clinic, when and from where (newest first)."
+        ),
+        NoAccessEntries => ("Brak wpisów.", "No entries."),
+        When => ("Kiedy", "When"),
+        Who => ("Kto", "Who"),
+        What => ("Co", "What"),
+        FromWhere => ("Skąd", "From where"),
+        You => ("Ty (portal pacjenta)", "You (patient portal)"),
+        ErrorTitle => ("Błąd", "Error"),
+        InternalError => (
+            "Wystąpił błąd serwera. Spróbuj ponownie później; jeśli błąd się powtarza, podaj placówce numer {reference}.",
+            "The server failed. Try again later; if it happens again, give the clinic reference {reference}."
+        ),
+        AccountUnavailable => (
+            "Konto placówki jest nieaktywne; portal jest niedostępny. Skontaktuj się z placówką.",
+            "The clinic's account is not active, so the portal is unavailable. Contact the clinic."
+        ),
+        ActionDocumentRead => ("pobranie dokumentu", "document downloaded"),
+        ActionDocumentRender => ("podgląd dokumentu", "document viewed"),
+        ActionDocumentExport => ("eksport dokumentu", "document exported"),
+        ActionDocumentPut => ("zapisanie dokumentu", "document stored"),
+        ActionDocumentDelete => ("usunięcie dokumentu", "document deleted"),
+        ActionDocumentIndex => ("indeksowanie w rejestrze krajowym", "indexed in the national registry"),
+        ActionDocumentSearch => ("wyszukiwanie dokumentów", "documents searched"),
+        ActionConsentCreate => ("utworzenie zgody", "consent created"),
+        ActionConsentSend => ("wysłanie zgody", "consent sent"),
+        ActionConsentRevoke => ("wycofanie zgody", "consent revoked"),
+        ActionPortalSignIn => ("logowanie do portalu", "portal sign-in"),
+        ActionPortalSignInFailed => ("nieudane logowanie do portalu", "failed portal sign-in"),
+        ActionPortalSignOut => ("wylogowanie z portalu", "portal sign-out"),
+        ActionPortalActivate => ("aktywacja konta w portalu", "portal account activated"),
+        ActionPortalActivateFailed => ("nieudana aktywacja konta w portalu", "failed portal account activation"),
+        ActionPortalList => ("lista dokumentów w portalu", "document list in the portal"),
+        ActionPortalOpen => ("otwarcie dokumentu w portalu", "document opened in the portal"),
+        ActionPortalDenied => ("odmowa dostępu do dokumentu w portalu", "portal document access refused"),
+        ActionPortalAccessLog => ("podgląd dziennika dostępu", "access log viewed"),
+    }
+}
+
+/// The words for an audit action code (`document.read`, `portal.open`, …); unknown codes
+/// are shown as they are.
+pub fn action_label(action: &str, lang: Lang) -> String {
+    let message = match action {
+        "document.read" => Msg::ActionDocumentRead,
+        "document.render" => Msg::ActionDocumentRender,
+        "document.export" => Msg::ActionDocumentExport,
+        "document.put" => Msg::ActionDocumentPut,
+        "document.delete" => Msg::ActionDocumentDelete,
+        "document.index" => Msg::ActionDocumentIndex,
+        "document.search" => Msg::ActionDocumentSearch,
+        "consent.create" => Msg::ActionConsentCreate,
+        "consent.send" => Msg::ActionConsentSend,
+        "consent.revoke" => Msg::ActionConsentRevoke,
+        "portal.signin" => Msg::ActionPortalSignIn,
+        "portal.signin.failed" => Msg::ActionPortalSignInFailed,
+        "portal.signout" => Msg::ActionPortalSignOut,
+        "portal.activate" => Msg::ActionPortalActivate,
+        "portal.activate.failed" => Msg::ActionPortalActivateFailed,
+        "portal.list" => Msg::ActionPortalList,
+        "portal.open" => Msg::ActionPortalOpen,
+        "portal.open.denied" => Msg::ActionPortalDenied,
+        "portal.access-log" => Msg::ActionPortalAccessLog,
+        other => return other.to_owned(),
+    };
+    message.text(lang).to_owned()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A test that meets an unexpected value fails by panicking.
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn query_wins_then_cookie_then_accept_language_then_polish() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(negotiate(None, &headers), (Lang::Pl, None));
+        headers.insert(
+            "accept-language",
+            HeaderValue::from_static("de-DE, en-GB;q=0.8"),
+        );
+        assert_eq!(negotiate(None, &headers).0, Lang::En);
+        headers.insert("cookie", HeaderValue::from_static("a=b; medgate_lang=pl"));
+        assert_eq!(negotiate(None, &headers).0, Lang::Pl);
+        let (lang, cookie) = negotiate(Some("en"), &headers);
+        assert_eq!(lang, Lang::En);
+        assert!(cookie.unwrap().starts_with("medgate_lang=en;"));
+        // An unknown choice is ignored rather than refused.
+        assert_eq!(negotiate(Some("xx"), &headers).0, Lang::Pl);
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_domain_words_are_the_seeds() {
+        assert_eq!(
+            Msg::PasswordTooShort.with(Lang::En, "min", "12"),
+            "The password must have at least 12 characters."
+        );
+        assert_eq!(Msg::Consents.text(Lang::Pl), "Zgody");
+        assert_eq!(Msg::AccessLog.text(Lang::Pl), "Dziennik dostępu");
+        assert_eq!(
+            action_label("portal.open", Lang::En),
+            "document opened in the portal"
+        );
+        assert_eq!(action_label("x.y", Lang::Pl), "x.y");
+    }
+}
