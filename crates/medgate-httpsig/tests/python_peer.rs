@@ -4,10 +4,11 @@
 //! Python prepares the request and applies the auth without any network connection and prints
 //! method, URL, headers and body as JSON.
 //!
-//! Needs `pip install requests-http-signature` (2.x). Without it the tests print a loud
-//! SKIPPED line, or fail when `CI=true`.
+//! Needs `pip install requests-http-signature` (2.x). Without it the tests fail with that
+//! hint, or, with `MEDGATE_SKIP_MISSING_PEERS=1`, print a loud SKIPPED line.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
@@ -17,6 +18,7 @@ use medgate_httpsig::{
     VerifyPolicy, VerifyingKey,
 };
 use medgate_pki::{KeyAlgorithm, PrivateKey};
+use medgate_test_peers::{python_runs, require};
 use serde_json::{json, Value};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -92,31 +94,18 @@ struct Peer {
     dir: tempfile::TempDir,
 }
 
-/// The Python peer, or `None` (after a loud notice) when its packages are missing.
+/// The Python peer, under the one missing-peer rule: without its packages the test fails
+/// with how to install them, or, with `MEDGATE_SKIP_MISSING_PEERS=1`, gets `None` after a
+/// loud SKIPPED line.
 fn peer() -> Result<Option<Peer>, Box<dyn std::error::Error>> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let probe = Command::new(&python)
-        .args([
-            "-c",
-            "import requests_http_signature, http_message_signatures, requests",
-        ])
-        .output();
-    let available = matches!(&probe, Ok(output) if output.status.success());
-    if !available {
-        let detail = match probe {
-            Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-            Err(error) => format!("{python}: {error}"),
-        };
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            return Err(format!(
-                "the Python peer is missing ({detail}); pip install requests-http-signature"
-            )
-            .into());
-        }
-        eprintln!(
-            "*** SKIPPED python_peer: Python requests-http-signature is not installed ({detail}); \
-             run `pip install requests-http-signature` ***"
-        );
+    let probe = python_runs(
+        Path::new(&python),
+        "import requests_http_signature, http_message_signatures, requests",
+        &[],
+    );
+    let peer = format!("Python module requests_http_signature (for {python})");
+    if require(&peer, "pip install requests-http-signature", probe).is_none() {
         return Ok(None);
     }
     let dir = tempfile::tempdir()?;

@@ -19,6 +19,7 @@ use medgate_pki::files::{Visibility, WriteMode};
 use medgate_pki::{CertKind, Certificate, KeyAlgorithm, PrivateKey};
 use medgate_server::config::{Overrides, ServerConfig};
 use medgate_storage::{Metadata, NewTenant, TenantPlan};
+use medgate_test_peers::{require, without_password, POSTGRES_INSTALL};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -356,36 +357,28 @@ async fn an_expired_tls_certificate_is_refused_on_kept_alive_and_resumed_connect
     assert!(outcome.is_err(), "{outcome:?}");
 }
 
-/// A database for the two nodes, or the reason there is none: a missing PostgreSQL fails the
-/// test with a hint, unless `MEDGATE_SKIP_MISSING_PEERS=1`.
+/// A database for the two nodes, under the one missing-peer rule: an unreachable PostgreSQL
+/// fails the test with how to get one, or, with `MEDGATE_SKIP_MISSING_PEERS=1`, is a loud
+/// SKIPPED line and `None`.
 fn postgres_database() -> Option<String> {
     let base = std::env::var("MEDGATE_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let name = format!("medgate_revocation_{}", std::process::id());
     let psql = |sql: String| std::process::Command::new("psql").args([&base, "-v", "ON_ERROR_STOP=1", "-qAtc", &sql]).output();
     let _ = psql(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    let created = psql(format!("CREATE DATABASE {name}"));
-    match created {
+    let probe = match psql(format!("CREATE DATABASE {name}")) {
         Ok(output) if output.status.success() => {
             let slash = base.rfind('/').unwrap();
-            Some(format!("{}/{name}", &base[..slash]))
+            Ok(format!("{}/{name}", &base[..slash]))
         }
-        other => {
-            let why = match other {
-                Ok(output) => String::from_utf8_lossy(&output.stderr).into_owned(),
-                Err(error) => format!("psql: {error}"),
-            };
-            let message = format!(
-                "PostgreSQL is not reachable at {base} ({}): install and start it (apt-get install postgresql postgresql-client) or set MEDGATE_TEST_POSTGRES_URL",
-                why.trim()
-            );
-            if std::env::var("MEDGATE_SKIP_MISSING_PEERS").as_deref() == Ok("1") {
-                eprintln!("\n*** SKIPPED: {message} ***\n");
-                return None;
-            }
-            panic!("{message}");
-        }
-    }
+        Ok(output) => Err(String::from_utf8_lossy(&output.stderr).trim().to_owned()),
+        Err(error) => Err(format!("psql: {error}")),
+    };
+    require(
+        &format!("PostgreSQL at {}", without_password(&base)),
+        POSTGRES_INSTALL,
+        probe,
+    )
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -3,7 +3,7 @@
 use medgate_cda::{parse, Gender, IdentifierKind, Precision, Uid};
 use time::macros::{date, offset, time};
 
-use crate::support::{fixture, optional_peer, pik_sample, pik_samples, pik_schema};
+use crate::support::{fixture, pik_sample, pik_samples, pik_schema, required_peer};
 
 #[test]
 fn every_pik_sample_parses_with_the_mandatory_header() {
@@ -339,12 +339,12 @@ fn hashes_are_over_the_original_bytes() {
 }
 
 /// The samples are valid against the PIK schemas (an independent check that the samples we
-/// test against are real PIK documents). Optional: needs xmllint.
+/// test against are real PIK documents), by xmllint.
 #[test]
 fn pik_samples_are_valid_against_the_pik_schema() {
     let test = "pik_samples_are_valid_against_the_pik_schema";
     let samples = pik_samples(test);
-    if samples.is_empty() || !optional_peer("xmllint", "libxml2-utils", test) {
+    if samples.is_empty() || !required_peer("xmllint", "libxml2-utils") {
         return;
     }
     let output = std::process::Command::new("xmllint")

@@ -1,8 +1,11 @@
 //! Helpers shared by the integration tests: where the samples and fixtures are, the peer
-//! tools (xsltproc, xmllint), and checks on rendered HTML.
+//! tools (xsltproc, xmllint, under `medgate_test_peers`' one missing-peer rule), and checks
+//! on rendered HTML.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use medgate_test_peers::require;
 
 /// The Polish PIK sample documents, `/work/shared/testdata/cda/pik` in the development setup.
 pub fn pik_samples_dir() -> PathBuf {
@@ -70,39 +73,16 @@ pub fn stylesheet_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/medgate-cda.xsl")
 }
 
-fn installed(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-}
-
-/// Whether a required peer tool is there. Missing, it fails the test with the install
-/// command, unless MEDGATE_SKIP_MISSING_PEERS=1, which skips it with a loud line.
-pub fn required_peer(tool: &str, package: &str, test: &str) -> bool {
-    if installed(tool) {
-        return true;
-    }
-    if std::env::var("MEDGATE_SKIP_MISSING_PEERS").as_deref() == Ok("1") {
-        eprintln!(
-            "*** SKIPPED {test}: {tool} is not installed (MEDGATE_SKIP_MISSING_PEERS=1); \
-             install it with `apt-get install {package}` ***"
-        );
-        return false;
-    }
-    panic!(
-        "{test} needs {tool}, which is not installed: run `apt-get install {package}` \
-         (or set MEDGATE_SKIP_MISSING_PEERS=1 to skip this test)"
-    );
-}
-
-/// Whether an optional peer tool is there; missing, the test is skipped with a loud line.
-pub fn optional_peer(tool: &str, package: &str, test: &str) -> bool {
-    if installed(tool) {
-        return true;
-    }
-    eprintln!(
-        "*** SKIPPED {test}: {tool} is not installed (optional); install it with \
-         `apt-get install {package}` ***"
-    );
-    false
+/// Whether a peer tool (`xsltproc`, `xmllint`) is there, under the one missing-peer rule:
+/// missing, it fails the test with the install command, or, with
+/// `MEDGATE_SKIP_MISSING_PEERS=1`, prints a loud SKIPPED line and returns false.
+pub fn required_peer(tool: &str, package: &str) -> bool {
+    let probe = Command::new(tool)
+        .arg("--version")
+        .output()
+        .map(|_| ())
+        .map_err(|error| format!("{tool} cannot run: {error}"));
+    require(tool, &format!("apt-get install {package}"), probe).is_some()
 }
 
 /// Runs xsltproc with medgate's stylesheet on `document` and returns the HTML.

@@ -15,6 +15,9 @@ use medgate_storage::{
     ContentKey, DocumentId, DocumentKind, DocumentMetadata, Metadata, NewTenant, PatientIdentifier,
     Sha1Digest, Sha256Digest, TenantPlan,
 };
+use medgate_test_peers::{
+    require, require_python, without_password, MOTO_INSTALL, POSTGRES_INSTALL,
+};
 use sqlx::{Connection, Executor};
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -46,18 +49,6 @@ impl TestDb {
         connection.close().await.unwrap();
         result.rows_affected()
     }
-}
-
-fn running_in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| value == "true")
-}
-
-/// Fails under CI, otherwise prints a loud skip notice; returns so the caller can return.
-fn unavailable(message: &str) {
-    if running_in_ci() {
-        panic!("{message} (CI=true, so this is a failure, not a skip)");
-    }
-    eprintln!("\n*** SKIPPED: {message} ***\n");
 }
 
 fn random_suffix() -> String {
@@ -102,21 +93,16 @@ async fn create_environment(backend: Backend) -> Option<(TestDb, Environment)> {
                 sqlx::AnyConnection::connect(&admin_url),
             )
             .await;
-            let mut admin = match connected {
-                Ok(Ok(connection)) => connection,
-                Ok(Err(error)) => {
-                    unavailable(&format!(
-                        "PostgreSQL not reachable at {admin_url} ({error}); set MEDGATE_TEST_POSTGRES_URL"
-                    ));
-                    return None;
-                }
-                Err(_) => {
-                    unavailable(&format!(
-                        "PostgreSQL not reachable at {admin_url} (timed out); set MEDGATE_TEST_POSTGRES_URL"
-                    ));
-                    return None;
-                }
+            let probe = match connected {
+                Ok(Ok(connection)) => Ok(connection),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err("no connection within 10 s".to_owned()),
             };
+            let mut admin = require(
+                &format!("PostgreSQL at {}", without_password(&admin_url)),
+                POSTGRES_INSTALL,
+                probe,
+            )?;
             let database = format!("medgate_test_{}", random_suffix());
             admin
                 .execute(format!("CREATE DATABASE {database}").as_str())
@@ -293,25 +279,17 @@ pub struct MotoServer {
 }
 
 impl MotoServer {
-    /// Starts moto, or returns `None` after a loud skip notice when it is not installed (a
-    /// failure under CI=true).
+    /// Starts moto. Not installed, the one missing-peer rule: the test fails with how to
+    /// install it, or, with `MEDGATE_SKIP_MISSING_PEERS=1`, gets `None` after a loud
+    /// SKIPPED line.
     pub fn start() -> Option<MotoServer> {
-        let installed = Command::new("python3")
-            .args(["-c", "import moto.server, flask, flask_cors"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !installed {
-            unavailable("moto S3 server not installed; run pip install 'moto[server]'");
-            return None;
-        }
+        let python = require_python("moto.server, flask, flask_cors", MOTO_INSTALL)?;
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("python3")
+        let child = Command::new(python)
             .args([
                 "-m",
                 "moto.server",

@@ -5,7 +5,8 @@
 //!
 //! The server's certificate comes from the node's own CA, so the session accepts it
 //! (`acceptInsecureCerts`); nothing else about TLS is relaxed. Without Chromium the tests
-//! that need it are skipped with a loud message, except under `CI=true`, where they fail.
+//! that need it fail with how to install it, or, with `MEDGATE_SKIP_MISSING_PEERS=1`, are
+//! skipped with a loud SKIPPED line (the one rule of `medgate_test_peers`).
 //!
 //! The methods are synchronous (the test suite is) and panic with the page's address on any
 //! WebDriver failure, so a failing test says where it was.
@@ -17,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use medgate_test_peers::require_any_command;
 use serde_json::{json, Value};
 
 /// Where screenshots go: `target/screenshots/` of the workspace.
@@ -26,36 +28,8 @@ pub fn screenshot_dir() -> PathBuf {
     dir
 }
 
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
-fn find_any(names: &[&str]) -> Option<PathBuf> {
-    names.iter().find_map(|name| {
-        let absolute = Path::new(name);
-        if absolute.is_absolute() {
-            absolute.is_file().then(|| absolute.to_path_buf())
-        } else {
-            which(name)
-        }
-    })
-}
-
-/// Says loudly that the browser is missing; a failure under CI=true.
-fn unavailable(what: &str) {
-    let message = format!(
-        "{what} is not installed; the browser tests need Debian's chromium and chromium-driver \
-         (`apt-get install -y chromium chromium-driver`, which scripts/test does)"
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{message} (CI=true, so this is a failure, not a skip)");
-    }
-    eprintln!("\n*** SKIPPED: {message} ***\n");
-}
+/// How to get the browser: Debian's packages, which `scripts/test` installs.
+const BROWSER_INSTALL: &str = "apt-get install -y chromium chromium-driver";
 
 fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -73,22 +47,25 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and a Chromium session at 1280×800; `None` after a loud skip
-    /// notice when Chromium or chromedriver is not installed (a failure under CI=true).
+    /// Starts chromedriver and a Chromium session at 1280×800. Without Chromium or
+    /// chromedriver, the one missing-peer rule: the test fails with how to install them, or,
+    /// with `MEDGATE_SKIP_MISSING_PEERS=1`, gets `None` after a loud SKIPPED line.
     pub fn start() -> Option<Browser> {
-        let Some(driver_program) = find_any(&["/usr/bin/chromedriver", "chromedriver"]) else {
-            unavailable("chromedriver");
-            return None;
-        };
-        let Some(chromium) = find_any(&[
-            "/usr/bin/chromium",
-            "chromium",
-            "chromium-browser",
-            "google-chrome",
-        ]) else {
-            unavailable("Chromium");
-            return None;
-        };
+        let driver_program = require_any_command(
+            "chromedriver",
+            &["/usr/bin/chromedriver", "chromedriver"],
+            BROWSER_INSTALL,
+        )?;
+        let chromium = require_any_command(
+            "Chromium",
+            &[
+                "/usr/bin/chromium",
+                "chromium",
+                "chromium-browser",
+                "google-chrome",
+            ],
+            BROWSER_INSTALL,
+        )?;
         let port = free_port();
         let driver = Command::new(&driver_program)
             .arg(format!("--port={port}"))

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
+use medgate_test_peers::{require_command, require_python};
+
 use crate::csr::{assert_one_line_error, make_csrs, TENANT};
-use crate::support::{
-    password_file, path, peer, python_with, run_fails, run_ok, run_peer, run_peer_ok, temp_dir,
-};
+use crate::support::{password_file, path, run_fails, run_ok, run_peer, run_peer_ok, temp_dir};
 
 /// Creates a CA in `dir/ca` whose key is encrypted with the password in `dir/ca-pw.txt`.
 fn make_ca(dir: &Path, algorithm: &str) -> (String, String) {
@@ -55,7 +55,7 @@ fn serial_of(openssl: &Path, cert: &str) -> String {
 }
 
 fn openssl() -> Option<std::path::PathBuf> {
-    peer("openssl", "apt-get install openssl")
+    require_command("openssl", "apt-get install openssl")
 }
 
 const PYTHON_ISSUED: &str = r#"
@@ -165,7 +165,7 @@ fn tls_and_wss_certificates_verify_and_carry_the_usages_of_their_kind() {
         ],
     );
 
-    if let Some(python) = python_with("cryptography", "cryptography") {
+    if let Some(python) = require_python("cryptography", "pip install cryptography") {
         for (csr, cert) in [(&tls_csr, &tls), (&wss_csr, &wss)] {
             let report = run_peer_ok(&python, &["-c", PYTHON_ISSUED, csr, cert, &ca_pem]);
             assert!(report.contains("serial_bytes=20"), "{report}");

@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use medgate_test_peers::require_command;
+
 use crate::support::{self, path, run, run_fails, run_ok, run_peer_ok};
 
 const TENANT: &str = "0000000000005010";
@@ -23,7 +25,7 @@ struct Fixture {
 impl Fixture {
     /// `None` when OpenSSL is missing and MEDGATE_SKIP_MISSING_PEERS=1.
     fn new() -> Option<Self> {
-        let openssl = support::peer("openssl", "apt-get install openssl")?;
+        let openssl = require_command("openssl", "apt-get install openssl")?;
         let fixture = Fixture {
             openssl,
             dir: support::temp_dir(),

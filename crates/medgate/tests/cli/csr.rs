@@ -3,9 +3,9 @@
 
 use std::path::Path;
 
-use crate::support::{
-    password_file, path, peer, python_with, run_fails, run_ok, run_peer, run_peer_ok, temp_dir,
-};
+use medgate_test_peers::{require_command, require_python};
+
+use crate::support::{password_file, path, run_fails, run_ok, run_peer, run_peer_ok, temp_dir};
 
 pub const TENANT: &str = "0000000000005010";
 
@@ -107,7 +107,7 @@ fn both_kinds_are_written_encrypted_and_readable_by_openssl_and_python() {
         );
     }
 
-    if let Some(openssl) = peer("openssl", "apt-get install openssl") {
+    if let Some(openssl) = require_command("openssl", "apt-get install openssl") {
         for (stem, suffix) in [("tls", "TLS"), ("wss", "WSS")] {
             let csr = path(Path::new(&out), &format!("{stem}.csr"));
             let key = path(Path::new(&out), &format!("{stem}.key"));
@@ -149,7 +149,7 @@ fn both_kinds_are_written_encrypted_and_readable_by_openssl_and_python() {
         }
     }
 
-    if let Some(python) = python_with("cryptography", "cryptography") {
+    if let Some(python) = require_python("cryptography", "pip install cryptography") {
         for (stem, suffix) in [("tls", "TLS"), ("wss", "WSS")] {
             let csr = path(Path::new(&out), &format!("{stem}.csr"));
             let key = path(Path::new(&out), &format!("{stem}.key"));
@@ -198,7 +198,7 @@ fn one_kind_with_p256_and_country_names_from_the_seeds() {
             !Path::new(&out).join(format!("{other}.key")).exists(),
             "only {kind} was asked for"
         );
-        if let Some(openssl) = peer("openssl", "apt-get install openssl") {
+        if let Some(openssl) = require_command("openssl", "apt-get install openssl") {
             let csr = path(Path::new(&out), &format!("{kind}.csr"));
             let subject = run_peer_ok(
                 &openssl,

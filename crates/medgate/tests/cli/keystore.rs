@@ -9,6 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+use medgate_test_peers::{require_command, require_python};
+
 use crate::support::{self, path, run_fails, run_ok, run_peer, run_peer_ok};
 
 pub(crate) const TENANT: &str = "0000000000005010";
@@ -27,7 +29,7 @@ pub(crate) struct OpensslPki {
 impl OpensslPki {
     /// `None` when OpenSSL is missing and MEDGATE_SKIP_MISSING_PEERS=1.
     pub fn new() -> Option<Self> {
-        let openssl = support::peer("openssl", "apt-get install openssl")?;
+        let openssl = require_command("openssl", "apt-get install openssl")?;
         let pki = OpensslPki {
             openssl,
             dir: support::temp_dir(),
@@ -282,7 +284,7 @@ fn p12_opens_with_openssl_3_without_legacy_and_uses_aes_pbkdf2_sha256_mac() {
 #[test]
 fn p12_is_listed_by_keytool_as_a_private_key_entry() {
     let Some(pki) = OpensslPki::new() else { return };
-    let Some(keytool) = support::peer("keytool", "apt-get install default-jre-headless") else {
+    let Some(keytool) = require_command("keytool", "apt-get install default-jre-headless") else {
         return;
     };
     let p12 = medgate_p12(&pki, &["--alias", "clinic-tls"]);
@@ -308,7 +310,7 @@ fn p12_is_listed_by_keytool_as_a_private_key_entry() {
 #[test]
 fn p12_is_loaded_by_python_cryptography() {
     let Some(pki) = OpensslPki::new() else { return };
-    let Some(python) = support::python_with("cryptography", "cryptography") else {
+    let Some(python) = require_python("cryptography", "pip install cryptography") else {
         return;
     };
     let p12 = medgate_p12(&pki, &[]);
@@ -329,7 +331,7 @@ fn p12_is_loaded_by_python_cryptography() {
 #[test]
 fn jks_is_read_by_keytool_and_its_key_decrypts_in_java() {
     let Some(pki) = OpensslPki::new() else { return };
-    let Some(keytool) = support::peer("keytool", "apt-get install default-jre-headless") else {
+    let Some(keytool) = require_command("keytool", "apt-get install default-jre-headless") else {
         return;
     };
     let jks = pki.path("tls.jks");

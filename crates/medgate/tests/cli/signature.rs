@@ -3,10 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{path, peer, run, run_fails, run_ok, run_peer, run_peer_ok, temp_dir};
+use medgate_test_peers::require_command;
+
+use crate::support::{path, run, run_fails, run_ok, run_peer, run_peer_ok, temp_dir};
 
 fn openssl() -> Option<PathBuf> {
-    peer("openssl", "apt-get install openssl")
+    require_command("openssl", "apt-get install openssl")
 }
 
 /// A CA and the three signers of a claims register, made with OpenSSL. Serial numbers

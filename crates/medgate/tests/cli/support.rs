@@ -1,10 +1,10 @@
-//! Shared helpers: running the real binary, temporary folders, and finding independent
-//! peers. A missing peer fails the test with a message saying how to install it (the
-//! README's test command installs them all); set `MEDGATE_SKIP_MISSING_PEERS=1` to turn that
-//! into a loud skip instead.
+//! Shared helpers: running the real binary, temporary folders, and running independent
+//! peers. Finding a peer is `medgate_test_peers`' one rule: a missing peer fails the test with
+//! how to install it (`scripts/test` installs them all), or, with
+//! `MEDGATE_SKIP_MISSING_PEERS=1`, is a loud SKIPPED line.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// A `medgate` command ready for arguments.
@@ -62,50 +62,6 @@ pub fn password_file(dir: &Path, name: &str, password: &str) -> String {
     let file = dir.join(name);
     std::fs::write(&file, format!("{password}\n")).expect("password file");
     file.to_string_lossy().into_owned()
-}
-
-/// Finds an independent peer program on PATH. Missing: the test fails with how to install
-/// it, or, with `MEDGATE_SKIP_MISSING_PEERS=1`, prints a loud SKIPPED line and returns None.
-pub fn peer(program: &str, install_hint: &str) -> Option<PathBuf> {
-    if let Some(found) = which(program) {
-        return Some(found);
-    }
-    missing(&format!("{program} ({install_hint})"))
-}
-
-/// Python 3 with the given module importable; same rules as [`peer`].
-pub fn python_with(module: &str, pip_name: &str) -> Option<PathBuf> {
-    let python = which("python3")?;
-    let ok = Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if ok {
-        Some(python)
-    } else {
-        missing(&format!("Python module {module} (pip install {pip_name})"))
-    }
-}
-
-fn missing(what: &str) -> Option<PathBuf> {
-    if std::env::var("MEDGATE_SKIP_MISSING_PEERS").as_deref() == Ok("1") {
-        eprintln!("\n*** SKIPPED: independent peer {what} is not installed; this check did not run ***\n");
-        None
-    } else {
-        panic!(
-            "independent peer {what} is not installed. Run the tests with `scripts/test`, \
-             which installs the peers, or set MEDGATE_SKIP_MISSING_PEERS=1 to skip such checks"
-        );
-    }
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|candidate| candidate.is_file())
-    })
 }
 
 /// Runs a peer program and returns its output (status not checked).

@@ -14,12 +14,13 @@ use std::time::Duration;
 
 use medgate_ids::TenantId;
 use medgate_storage::{AuditEntry, AuditOrigin, Sha256Digest};
+use medgate_test_peers::require_command;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::harness::{eventually, Backend, Clinic, Node, BUCKET};
-use crate::support::{medgate, peer, run_peer, run_peer_ok};
+use crate::support::{medgate, run_peer, run_peer_ok};
 
 const A: &str = "0000000000007010";
 const B: &str = "0000000000007020";
@@ -295,7 +296,7 @@ fn tamper(node: &Node, sql: impl Fn(&str) -> String, entries_of_a: usize) {
 
 #[test]
 fn every_access_is_logged_and_tampering_is_detected_on_sqlite() {
-    let Some(sqlite3) = peer("sqlite3", "apt-get install sqlite3") else {
+    let Some(sqlite3) = require_command("sqlite3", "apt-get install sqlite3") else {
         return;
     };
     let Some(mut node) = Node::start(Backend::Sqlite) else {
@@ -339,7 +340,7 @@ fn every_access_is_logged_and_tampering_is_detected_on_sqlite() {
 
 #[test]
 fn tampering_is_detected_on_postgres() {
-    let Some(psql) = peer("psql", "apt-get install postgresql-client") else {
+    let Some(psql) = require_command("psql", "apt-get install postgresql-client") else {
         return;
     };
     let Some(mut node) = Node::start(Backend::Postgres) else {
@@ -534,7 +535,7 @@ fn write_checkpoint(node: &Node, key: &str, bytes: &[u8]) {
 /// and the head moved back, `verify` names the checkpoint the chain no longer reaches; a
 /// checkpoint whose signature fails is named too.
 fn checkpoints(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) {
-    let Some(openssl) = peer("openssl", "apt-get install openssl") else {
+    let Some(openssl) = require_command("openssl", "apt-get install openssl") else {
         return;
     };
     // The running node anchors the head it starts with.
@@ -750,7 +751,7 @@ fn checkpoints(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) {
 
 #[test]
 fn forged_rows_and_checkpoints_on_sqlite() {
-    let Some(sqlite3) = peer("sqlite3", "apt-get install sqlite3") else {
+    let Some(sqlite3) = require_command("sqlite3", "apt-get install sqlite3") else {
         return;
     };
     let Some(mut node) = Node::start(Backend::Sqlite) else {
@@ -766,7 +767,7 @@ fn forged_rows_and_checkpoints_on_sqlite() {
 
 #[test]
 fn forged_rows_and_checkpoints_on_postgres() {
-    let Some(psql) = peer("psql", "apt-get install postgresql-client") else {
+    let Some(psql) = require_command("psql", "apt-get install postgresql-client") else {
         return;
     };
     let Some(mut node) = Node::start(Backend::Postgres) else {

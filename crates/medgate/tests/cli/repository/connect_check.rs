@@ -7,8 +7,10 @@
 use std::path::Path;
 use std::process::Output;
 
+use medgate_test_peers::require_command;
+
 use super::harness::{Backend, Clinic, Node};
-use crate::support::{medgate, path, peer, run_ok, run_peer};
+use crate::support::{medgate, path, run_ok, run_peer};
 
 const A: &str = "0000000000005010";
 
@@ -126,7 +128,7 @@ fn connect_check_against_a_real_node() {
         .to_owned();
 
     // OpenSSL sees the same protocol and cipher suite.
-    if let Some(openssl) = peer("openssl", "apt-get install openssl") {
+    if let Some(openssl) = require_command("openssl", "apt-get install openssl") {
         let address = format!("127.0.0.1:{}", node.port);
         let pass = format!("file:{}", clinic.path("password"));
         let output = run_peer(

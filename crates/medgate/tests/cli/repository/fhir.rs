@@ -10,10 +10,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use medgate_test_peers::{python_runs, require, require_command};
 use serde_json::{json, Value};
 
 use super::harness::{Backend, Clinic, Node};
-use crate::support::{peer, run_peer_ok};
+use crate::support::run_peer_ok;
 
 const A: &str = "0000000000008010";
 const B: &str = "0000000000008020";
@@ -30,35 +31,24 @@ fn fhir_python_path() -> PathBuf {
         })
 }
 
-/// Python 3 that imports the R4 models, or the usual missing-peer rule (fail, or skip loudly
-/// with MEDGATE_SKIP_MISSING_PEERS=1).
+/// Python 3 that imports the R4 models, under the one missing-peer rule (fail with the
+/// install hint, or skip loudly with MEDGATE_SKIP_MISSING_PEERS=1).
 fn fhir_python() -> Option<PathBuf> {
-    let python = peer("python3", "apt-get install python3")?;
-    let ok = Command::new(&python)
-        .env("PYTHONPATH", fhir_python_path())
-        .args([
-            "-c",
-            "import requests, fhir.resources as f; assert f.__fhir_version__ == '4.0.1', f.__fhir_version__",
-        ])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if ok {
-        return Some(python);
-    }
-    let what = format!(
-        "Python fhir.resources for FHIR R4 at {} (pip install --target {} 'fhir.resources==6.4.0' 'pydantic[email]<2')",
-        fhir_python_path().display(),
-        fhir_python_path().display()
+    let python = require_command("python3", "apt-get install python3")?;
+    let models = fhir_python_path();
+    let probe = python_runs(
+        &python,
+        "import requests, fhir.resources as f; assert f.__fhir_version__ == '4.0.1', f.__fhir_version__",
+        &[("PYTHONPATH", models.as_os_str())],
     );
-    if std::env::var("MEDGATE_SKIP_MISSING_PEERS").as_deref() == Ok("1") {
-        eprintln!(
-            "\n*** SKIPPED: independent peer {what} is not installed; this check did not run ***\n"
-        );
-        None
-    } else {
-        panic!("independent peer {what} is not installed. Run the tests with `scripts/test`, which installs it, or set MEDGATE_SKIP_MISSING_PEERS=1 to skip");
-    }
+    require(
+        &format!("Python fhir.resources for FHIR R4 at {}", models.display()),
+        &format!(
+            "pip install --target {} 'fhir.resources==6.4.0' 'pydantic[email]<2'",
+            models.display()
+        ),
+        probe.map(|()| python),
+    )
 }
 
 const CLIENT: &str = r#"
@@ -248,7 +238,7 @@ fn plain_tls_key(openssl: &Path, clinic: &Clinic) -> String {
 
 #[test]
 fn fhir_facade_serves_valid_r4_resources_for_pik_documents() {
-    let Some(openssl) = peer("openssl", "apt-get install openssl") else {
+    let Some(openssl) = require_command("openssl", "apt-get install openssl") else {
         return;
     };
     let Some(python) = fhir_python() else { return };
@@ -503,7 +493,7 @@ print(json.dumps([e["resource"]["id"] for e in r.json()["entry"]]))
 /// the sandbox CSP; a PDF keeps its type. Checked with curl.
 #[test]
 fn fhir_binary_and_api_download_never_render_an_uploaded_page() {
-    let Some(curl) = peer("curl", "apt-get install curl") else {
+    let Some(curl) = require_command("curl", "apt-get install curl") else {
         return;
     };
     let Some(node) = Node::start(Backend::Sqlite) else {

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use medgate_test_peers::{require, without_password, MOTO_INSTALL, POSTGRES_INSTALL};
+
 use crate::support::{medgate, run_ok};
 
 /// The storage backend a node runs on.
@@ -52,40 +54,28 @@ fn psql(sql: &str) -> Option<Output> {
         .ok()
 }
 
-/// Under `CI=true` a missing peer server fails the test; elsewhere the test is skipped loudly.
-fn unavailable(message: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{message}");
-    }
-    eprintln!("\n*** SKIPPED: {message} ***\n");
-}
-
-/// Creates a fresh PostgreSQL database for one test, or says loudly why it cannot: under
-/// `CI=true` a missing PostgreSQL fails the test, elsewhere the test is skipped.
+/// Creates a fresh PostgreSQL database for one test, under the one missing-peer rule: an
+/// unreachable PostgreSQL fails the test with how to get one, or, with
+/// `MEDGATE_SKIP_MISSING_PEERS=1`, is a loud SKIPPED line and `None`.
 pub fn fresh_postgres_database() -> Option<(String, String)> {
     let name = format!("medgate_e2e_{}", random_suffix());
-    match psql(&format!("CREATE DATABASE {name}")) {
+    let probe = match psql(&format!("CREATE DATABASE {name}")) {
         Some(output) if output.status.success() => {
             let base = postgres_base_url();
             let url = match base.rfind('/') {
                 Some(slash) if slash > "postgres://".len() => format!("{}/{name}", &base[..slash]),
                 _ => format!("{base}/{name}"),
             };
-            Some((name, url))
+            Ok((name, url))
         }
-        other => {
-            let why = match other {
-                Some(output) => String::from_utf8_lossy(&output.stderr).into_owned(),
-                None => "psql is not installed".to_owned(),
-            };
-            unavailable(&format!(
-                "PostgreSQL not reachable at {} ({}); set MEDGATE_TEST_POSTGRES_URL",
-                postgres_base_url(),
-                why.trim()
-            ));
-            None
-        }
-    }
+        Some(output) => Err(String::from_utf8_lossy(&output.stderr).trim().to_owned()),
+        None => Err("psql is not installed".to_owned()),
+    };
+    require(
+        &format!("PostgreSQL at {}", without_password(&postgres_base_url())),
+        POSTGRES_INSTALL,
+        probe,
+    )
 }
 
 fn random_suffix() -> String {
@@ -97,7 +87,8 @@ fn random_suffix() -> String {
 }
 
 impl Node {
-    /// Starts a node; `None` only when the backend is unavailable and the test is skipped.
+    /// Starts a node; `None` only when a peer of the backend is missing and
+    /// `MEDGATE_SKIP_MISSING_PEERS=1` (the test is then skipped loudly).
     pub fn start(backend: Backend) -> Option<Node> {
         Self::start_with(backend, &[])
     }
@@ -122,8 +113,7 @@ impl Node {
                     Ok(s3) => s3,
                     Err(missing) => {
                         let _ = psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-                        unavailable(&missing);
-                        return None;
+                        return require("the moto S3 server", MOTO_INSTALL, Err(missing));
                     }
                 };
                 // The server does not create its bucket; the operator does, once.
@@ -335,8 +325,9 @@ pub struct MotoServer {
 
 impl MotoServer {
     /// Launches moto in the background, its log in `log`; it takes seconds to start, so the
-    /// caller does other work before [`MotoServer::ready`]. `None` after a loud skip notice
-    /// (a failure under `CI=true`) when there is no `python3`.
+    /// caller does other work before [`MotoServer::ready`]. Without `python3`, the one
+    /// missing-peer rule: the test fails, or, with `MEDGATE_SKIP_MISSING_PEERS=1`, `None`
+    /// after a loud SKIPPED line.
     pub fn launch(log: &Path) -> Option<MotoServer> {
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|listener| listener.local_addr())
@@ -359,10 +350,11 @@ impl MotoServer {
         let child = match spawned {
             Ok(child) => child,
             Err(error) => {
-                unavailable(&format!(
-                    "python3 for the moto S3 server cannot run ({error})"
-                ));
-                return None;
+                return require(
+                    "python3 for the moto S3 server",
+                    &format!("apt-get install python3, then {MOTO_INSTALL}"),
+                    Err(format!("python3 cannot run: {error}")),
+                );
             }
         };
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -375,14 +367,14 @@ impl MotoServer {
     }
 
     /// Waits until moto listens; `Err` says that moto is not installed, for the caller to
-    /// tidy up and report with `unavailable`.
+    /// tidy up and hand to the missing-peer rule.
     pub fn ready(mut self) -> Result<MotoServer, String> {
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(self.address).is_err() {
             if let Ok(Some(status)) = self.child.try_wait() {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
                 if log.contains("No module named") {
-                    return Err("moto S3 server not installed; run pip install 'moto[server]'".into());
+                    return Err("Python module moto.server is not installed".into());
                 }
                 panic!(
                     "moto exited ({status}) before listening on {}: {log}",

@@ -10,11 +10,12 @@
 
 use std::path::{Path, PathBuf};
 
+use medgate_test_peers::require_command;
 use serde_json::Value;
 
 use super::harness::{Backend, Clinic, Node};
 use crate::browser::Browser;
-use crate::support::{peer, run_peer};
+use crate::support::run_peer;
 
 pub const PESEL_A: &str = "44051401359";
 pub const PESEL_B: &str = "02070803628";
@@ -173,7 +174,7 @@ impl Portal {
     /// A client with an empty cookie jar named `name`; `None` when curl is missing and
     /// missing peers are skipped.
     pub fn new(node: &Node, name: &str) -> Option<Portal> {
-        let curl = peer("curl", "apt-get install curl")?;
+        let curl = require_command("curl", "apt-get install curl")?;
         let dir = node.dir.path().join(format!("portal-{name}"));
         std::fs::create_dir_all(&dir).expect("portal client folder");
         Some(Portal {

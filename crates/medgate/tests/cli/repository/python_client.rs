@@ -2,8 +2,10 @@
 //! `requests-http-signature` signing with its WSS key uploads a CDA document and fetches it
 //! back byte for byte; sending the same signed request again is refused as a replay.
 
+use medgate_test_peers::{require_command, require_python};
+
 use super::harness::{Backend, Node};
-use crate::support::{peer, python_with, run_ok, run_peer_ok};
+use crate::support::{run_ok, run_peer_ok};
 
 const CLIENT: &str = r#"
 import json, sys, urllib.parse
@@ -52,8 +54,8 @@ print(json.dumps({
 
 #[test]
 fn python_requests_with_http_signatures_uploads_and_fetches() {
-    let Some(openssl) = peer("openssl", "apt-get install openssl") else { return };
-    let Some(python) = python_with("requests_http_signature", "requests-http-signature") else { return };
+    let Some(openssl) = require_command("openssl", "apt-get install openssl") else { return };
+    let Some(python) = require_python("requests_http_signature", "pip install requests-http-signature") else { return };
     let Some(node) = Node::start(Backend::Sqlite) else { return };
     let clinic = node.enroll("0000000000005010", 10, 100);
     // `requests` reads unencrypted PEM keys only: decrypt copies with OpenSSL.

@@ -6,8 +6,10 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use medgate_test_peers::require_command;
+
 use super::harness::{Backend, Node};
-use crate::support::{peer, run_ok, run_peer_ok};
+use crate::support::{run_ok, run_peer_ok};
 
 fn fixture() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,7 +61,7 @@ fn revocation_takes_effect(backend: Backend) {
     assert!(!refused.contains("panicked"), "{refused}");
 
     // The node's CRL lists both, as OpenSSL reads it.
-    let Some(openssl) = peer("openssl", "apt-get install openssl") else { return };
+    let Some(openssl) = require_command("openssl", "apt-get install openssl") else { return };
     let crl = node.data.join("ca").join("crl.pem");
     let text = run_peer_ok(&openssl, &["crl", "-in", &crl.to_string_lossy(), "-noout", "-text"]);
     for serial in [&tls, &wss] {
@@ -89,7 +91,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 #[test]
 fn bodies_nobody_authenticated_are_not_read() {
-    let Some(curl) = peer("curl", "apt-get install curl") else { return };
+    let Some(curl) = require_command("curl", "apt-get install curl") else { return };
     let Some(node) = Node::start(Backend::Sqlite) else { return };
     let clinic = node.enroll("0000000000006020", 200, 100);
     let big = node.dir.path().join("big.xml");

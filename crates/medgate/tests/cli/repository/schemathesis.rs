@@ -12,10 +12,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use medgate_test_peers::{require_command, require_python};
+
 use super::harness::{Backend, Node};
 use super::national::issue_national;
 use super::portal::{create_consent, day, put_document, NAME_A, NAME_B, PESEL_A, PESEL_B};
-use crate::support::{peer, python_with, run_ok, run_peer_ok};
+use crate::support::{run_ok, run_peer_ok};
 
 /// The version `scripts/test` installs.
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
@@ -151,9 +153,9 @@ fn assert_clean(what: &str, run: &Run) {
 
 #[test]
 fn the_openapi_documents_describe_every_answer_of_the_repository_and_the_registry() {
-    let Some(openssl) = peer("openssl", "apt-get install openssl") else { return };
-    let Some(_) = python_with("requests_http_signature", "requests-http-signature") else { return };
-    let Some(python) = python_with("schemathesis", SCHEMATHESIS) else { return };
+    let Some(openssl) = require_command("openssl", "apt-get install openssl") else { return };
+    let Some(_) = require_python("requests_http_signature", "pip install requests-http-signature") else { return };
+    let Some(python) = require_python("schemathesis", &format!("pip install '{SCHEMATHESIS}'")) else { return };
     let registry = Node::start_registry();
     let s = |p: &Path| p.to_string_lossy().into_owned();
     let Some(node) = Node::start_with(
@@ -276,8 +278,8 @@ print(json.dumps(answers))
 
 #[test]
 fn a_wrong_method_or_path_with_a_large_body_is_refused_in_json_and_the_connection_lives_on() {
-    let Some(openssl) = peer("openssl", "apt-get install openssl") else { return };
-    let Some(python) = python_with("requests", "requests") else { return };
+    let Some(openssl) = require_command("openssl", "apt-get install openssl") else { return };
+    let Some(python) = require_python("requests", "pip install requests") else { return };
     let Some(node) = Node::start(Backend::Sqlite) else { return };
     let clinic = node.enroll("0000000000007020", 10, 100);
     let tls_key = clinic.path("tls-plain.key");

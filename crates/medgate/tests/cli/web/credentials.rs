@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+use medgate_test_peers::require_command;
+
 use super::{
     activate_and_sign_in_admin, admin_client, assert_audited, audited, code_of, create_admin,
     create_operator, wait_for, wait_text, StaffClient,
@@ -14,7 +16,7 @@ use super::{
 use crate::browser::Browser;
 use crate::repository::harness::{Backend, Clinic, Node};
 use crate::repository::national::issue_national;
-use crate::support::{peer, run_ok, run_peer, run_peer_ok};
+use crate::support::{run_ok, run_peer, run_peer_ok};
 
 const TENANT: &str = "0000000000009100";
 const PAGE: &str = "/admin/account/certificates";
@@ -36,8 +38,8 @@ fn web_certificates_activate_issue_keystores_and_register_national_ones() {
         return;
     };
     let (Some(openssl), Some(python)) = (
-        peer("openssl", "apt-get install openssl"),
-        peer("python3", "apt-get install python3"),
+        require_command("openssl", "apt-get install openssl"),
+        require_command("python3", "apt-get install python3"),
     ) else {
         return;
     };

@@ -17,11 +17,12 @@ mod signin;
 
 use std::path::PathBuf;
 
+use medgate_test_peers::require_command;
 use serde_json::Value;
 
 use crate::browser::Browser;
 use crate::repository::harness::Node;
-use crate::support::{peer, run_ok, run_peer};
+use crate::support::{run_ok, run_peer};
 
 /// The password every test login gets.
 pub const STAFF_PASSWORD: &str = "Hasło-administratora 2025";
@@ -171,7 +172,7 @@ pub struct StaffClient {
 impl StaffClient {
     /// `None` when curl is missing and missing peers are skipped.
     pub fn new(node: &Node, name: &str) -> Option<StaffClient> {
-        let curl = peer("curl", "apt-get install curl")?;
+        let curl = require_command("curl", "apt-get install curl")?;
         let dir = node.dir.path().join(format!("staff-{name}"));
         std::fs::create_dir_all(&dir).expect("staff client folder");
         Some(StaffClient {
