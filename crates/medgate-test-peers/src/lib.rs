@@ -25,6 +25,9 @@ use std::process::Command;
 /// the value `1` does.
 pub const SKIP_VARIABLE: &str = "MEDGATE_SKIP_MISSING_PEERS";
 
+/// The file each SKIPPED line is also appended to, when set (by `scripts/test`).
+pub const SKIPPED_FILE_VARIABLE: &str = "MEDGATE_SKIPPED_FILE";
+
 /// How to get the PostgreSQL server the scale-out tests use (at 127.0.0.1:5432 unless
 /// `MEDGATE_TEST_POSTGRES_URL` names another).
 pub const POSTGRES_INSTALL: &str = "apt-get install postgresql postgresql-client and start it \
@@ -49,6 +52,7 @@ pub fn require<T>(peer: &str, install: &str, probe: Result<T, String>) -> Option
         Decision::Skip(line) => {
             eprintln!("\n{line}\n");
             println!("\n{line}\n");
+            record_skip(&line);
             None
         }
         Decision::Fail(message) => panic!("{message}"),
@@ -177,6 +181,18 @@ fn decide<T>(
              To skip the tests whose peers are missing instead, each with a loud SKIPPED line, \
              set {SKIP_VARIABLE}=1."
         ))
+    }
+}
+
+/// Appends a SKIPPED line to the file `MEDGATE_SKIPPED_FILE` names, when it names one:
+/// `scripts/test` sets it and lists every skipped scenario after the run, because a test
+/// runner shows a passing test's output only on request.
+fn record_skip(line: &str) {
+    use std::io::Write;
+    if let Some(path) = std::env::var_os(SKIPPED_FILE_VARIABLE) {
+        if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(file, "{line}");
+        }
     }
 }
 
