@@ -11,9 +11,10 @@
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use base64::Engine;
+use medgate_client::registry::wire::{self, FindQuery, FindResult};
 use medgate_client::{RegistryClient, RegistryCredentials, RegistryError};
 use medgate_ids::{Oid, TenantId};
 use medgate_pki::keystore::read_pkcs12;
@@ -27,7 +28,7 @@ use super::{audit, audit_patient, rfc3339, Incoming};
 use crate::auth::Caller;
 use crate::config::RegistryLink;
 use crate::error::ApiError;
-use crate::registry::entry::DocumentEntry;
+use crate::registry::entry::{DocumentEntry, DocumentEntryExt};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -446,21 +447,15 @@ pub(crate) async fn register_national(
     )
     .map_err(|e| ApiError::internal("registry client", &e))?;
     let answer = client
-        .send(
-            Method::POST,
-            "/api/v1/registry/repositories",
-            Some(&json!({
-                "wss_certificate_pem": wss_certificate.to_pem(),
-                "repository_url": public_url,
-                "name": name,
-            })),
-        )
+        .register(&wire::RegisterRequest {
+            wss_certificate_pem: wss_certificate.to_pem(),
+            repository_url: public_url,
+            name,
+        })
         .await
         .map_err(|e| registry_failure("could not get the national repository id", e))?;
-    let national_id = answer["national_repository_id"]
-        .as_str()
-        .and_then(|text| Oid::parse(text).ok())
-        .ok_or_else(|| {
+    let national_id = Oid::parse(&answer.national_repository_id)
+        .map_err(|_| {
             ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "registry_bad_answer",
@@ -555,11 +550,8 @@ pub(crate) async fn revoke_national(
     let (client, stored) = national_client(state, tenant_id)
         .await?
         .ok_or_else(|| not_registered(tenant_id))?;
-    let withdrawn = match client
-        .send(Method::DELETE, "/api/v1/registry/repositories/self", None)
-        .await
-    {
-        Ok(answer) => answer["withdrawn_entries"].as_u64().unwrap_or(0),
+    let withdrawn = match client.deregister().await {
+        Ok(answer) => answer.withdrawn_entries,
         // The registry holds nothing for these credentials any more.
         Err(RegistryError::Refused { ref code, .. })
             if code == "repository_deregistered" || code == "repository_not_registered" =>
@@ -593,13 +585,6 @@ fn path_document_id(id: Result<Path<String>, PathRejection>) -> Result<DocumentI
     DocumentId::parse(&text).map_err(|e| ApiError::bad_request("bad_document_id", format!("{e}.")))
 }
 
-fn entry_path(unique_id: &str) -> String {
-    format!(
-        "/api/v1/registry/entries/{}",
-        urlencoding::encode(unique_id)
-    )
-}
-
 /// `POST /api/v1/documents/{id}/index`: sends the document's DocumentEntry to the registry
 /// and marks the document indexed (again, when it was: the entry is replaced).
 pub async fn index(
@@ -630,9 +615,8 @@ pub async fn index_document(
         .await?
         .ok_or_else(|| not_registered(&caller.tenant.id))?;
     let entry = DocumentEntry::from_document(&document, &stored.national_repository_id);
-    let value = serde_json::to_value(&entry).map_err(|e| ApiError::internal("entry JSON", &e))?;
     client
-        .send(Method::PUT, &entry_path(&entry.unique_id), Some(&value))
+        .put_entry(&entry)
         .await
         .map_err(|e| registry_failure("the document was not indexed", e))?;
     let at = OffsetDateTime::now_utc()
@@ -684,7 +668,7 @@ pub async fn withdraw_before_delete(
         tracing::warn!(document = %document_id, "indexed document of a tenant without national credentials");
         return Ok(());
     };
-    match client.send(Method::DELETE, &entry_path(document_id.as_str()), None).await {
+    match client.withdraw_entry(document_id.as_str()).await {
         Ok(_) => {}
         Err(RegistryError::Refused { ref code, .. }) if code == "entry_not_found" => {}
         Err(error) => {
@@ -705,20 +689,13 @@ pub async fn withdraw_before_delete(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FindQuery {
-    patient: Option<String>,
-    patient_root: Option<String>,
-}
-
 /// `GET /api/v1/national/find?patient=ID[&patient_root=OID]`: the patient's entries in the
 /// national registry, across all repositories (`patient` may also be `root^extension`).
 pub async fn find(
     State(state): State<AppState>,
     incoming: Incoming,
     query: Result<Query<FindQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FindResult>, ApiError> {
     let caller = incoming.caller(&state).await?;
     let Query(query) = query.map_err(|e| {
         ApiError::bad_request(
@@ -758,18 +735,12 @@ pub async fn find(
     let (client, _) = national_client(&state, &caller.tenant.id)
         .await?
         .ok_or_else(|| not_registered(&caller.tenant.id))?;
-    let mut path = format!(
-        "/api/v1/registry/entries?patient={}",
-        urlencoding::encode(&extension)
-    );
-    if let Some(root) = &root {
-        path.push_str(&format!(
-            "&patient_root={}",
-            urlencoding::encode(root.trim())
-        ));
-    }
+    let search = FindQuery {
+        patient: Some(extension.clone()),
+        patient_root: root.as_deref().map(|root| root.trim().to_owned()),
+    };
     let answer = client
-        .send(Method::GET, &path, None)
+        .find(&search)
         .await
         .map_err(|e| registry_failure("the national registry could not be searched", e))?;
     audit_patient(
@@ -778,7 +749,7 @@ pub async fn find(
         "national.find",
         &extension,
         Some(&extension),
-        format!("{} entries", answer["total"].as_u64().unwrap_or(0)),
+        format!("{} entries", answer.total),
     )
     .await?;
     Ok(Json(answer))
