@@ -13,8 +13,17 @@ use medgate_httpsig::{sign_request, SignOptions};
 use medgate_ids::TenantId;
 use medgate_pki::{Certificate, PrivateKey};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::transport::TENANT_HEADER;
+
+pub mod wire;
+
+use wire::{
+    Deregistered, DocumentEntry, EntryEnvelope, FindQuery, FindResult, RegisterRequest,
+    RegisteredRepository, Withdrawn,
+};
 
 /// A tenant's national certificates and keys, in memory.
 pub struct RegistryCredentials {
@@ -145,21 +154,66 @@ impl RegistryClient {
         &self.base
     }
 
-    /// Sends a signed request (JSON body when given) and parses the JSON answer of a 2xx
-    /// response; anything else is a [`RegistryError`].
+    /// Registers the repository, or registers it again with new certificates
+    /// (`POST /api/v1/registry/repositories`); the answer holds its national repository id.
+    pub async fn register(
+        &self,
+        request: &RegisterRequest,
+    ) -> Result<RegisteredRepository, RegistryError> {
+        self.call(
+            Method::POST,
+            wire::REPOSITORIES_PATH,
+            Some(json_body(request)?),
+        )
+        .await
+    }
+
+    /// Deregisters the repository (`DELETE /api/v1/registry/repositories/self`); the
+    /// registry withdraws all its entries.
+    pub async fn deregister(&self) -> Result<Deregistered, RegistryError> {
+        self.call(Method::DELETE, wire::SELF_PATH, None).await
+    }
+
+    /// Stores or replaces an entry of the repository (`PUT /api/v1/registry/entries/{uniqueId}`).
+    pub async fn put_entry(&self, entry: &DocumentEntry) -> Result<EntryEnvelope, RegistryError> {
+        let path = wire::entry_path(&entry.unique_id);
+        self.call(Method::PUT, &path, Some(json_body(entry)?)).await
+    }
+
+    /// Withdraws an entry of the repository (`DELETE /api/v1/registry/entries/{uniqueId}`).
+    pub async fn withdraw_entry(&self, unique_id: &str) -> Result<Withdrawn, RegistryError> {
+        self.call(Method::DELETE, &wire::entry_path(unique_id), None)
+            .await
+    }
+
+    /// A patient's entries across all repositories (`GET /api/v1/registry/entries`).
+    pub async fn find(&self, query: &FindQuery) -> Result<FindResult, RegistryError> {
+        self.call(Method::GET, &query.path(), None).await
+    }
+
+    /// Any request with any JSON body, answered with any JSON: for requests the methods
+    /// above do not make (the registry's own tests send such to see its refusals).
     pub async fn send(
         &self,
         method: Method,
         path_and_query: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<serde_json::Value, RegistryError> {
+        let body = body.map(json_body).transpose()?;
+        self.call(method, path_and_query, body).await
+    }
+
+    /// Sends a signed request (with a JSON body when given) and reads the JSON answer of a
+    /// 2xx response as `A`; anything else is a [`RegistryError`].
+    async fn call<A: DeserializeOwned>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body_bytes: Option<Vec<u8>>,
+    ) -> Result<A, RegistryError> {
         let url = self.base.join(path_and_query).map_err(|e| {
             RegistryError::Setup(format!("bad registry path '{path_and_query}': {e}"))
         })?;
-        let body_bytes = body
-            .map(serde_json::to_vec)
-            .transpose()
-            .map_err(|e| RegistryError::Setup(format!("request body: {e}")))?;
         let mut builder = http::Request::builder()
             .method(method.clone())
             .uri(url.as_str())
@@ -191,7 +245,7 @@ impl RegistryClient {
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes).map_err(|e| RegistryError::BadAnswer {
                 url: self.base.to_string(),
-                detail: format!("status {status}, not JSON: {e}"),
+                detail: format!("status {status}, not the expected JSON: {e}"),
             });
         }
         #[derive(serde::Deserialize)]
@@ -238,7 +292,12 @@ impl RegistryClient {
     }
 }
 
-/// Sorts the text of a transport error chain (see [`RegistryClient::send`]).
+/// A request body as JSON.
+fn json_body(body: &(impl Serialize + ?Sized)) -> Result<Vec<u8>, RegistryError> {
+    serde_json::to_vec(body).map_err(|e| RegistryError::Setup(format!("request body: {e}")))
+}
+
+/// Sorts the text of a transport error chain (see [`RegistryClient::explain`]).
 fn classify(url: String, chain: &str, timeout_seconds: u64) -> RegistryError {
     let last = chain.rsplit(": ").next().unwrap_or(chain).to_owned();
     let lower = chain.to_ascii_lowercase();

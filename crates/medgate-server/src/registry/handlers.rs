@@ -10,16 +10,18 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use medgate_client::registry::wire::{
+    Deregistered, EntryEnvelope, FindQuery, FindResult, FoundEntry, RegisterRequest,
+    RegisteredRepository, Withdrawn,
+};
 use medgate_ids::{Oid, TenantId};
 use medgate_pki::{CertKind, Certificate};
 use medgate_storage::{
     AuditOrigin, EntryStored, NewAuditEntry, RegistryRepository, RegistryRepositoryStatus,
     RepositoryRegistration,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
 
-use super::entry::DocumentEntry;
+use super::entry::{DocumentEntry, DocumentEntryExt};
 use medgate_web::auth::{self, Presented};
 use medgate_web::error::ApiError;
 use medgate_web::api::{rfc3339, Incoming};
@@ -255,24 +257,16 @@ async fn audit(
         .map_err(|e| ApiError::internal("audit log", &e))
 }
 
-fn repository_json(repository: &RegistryRepository) -> Value {
-    json!({
-        "national_repository_id": repository.national_repository_id.as_str(),
-        "provider": repository.provider.as_str(),
-        "name": repository.name,
-        "repository_url": repository.repository_url,
-        "status": repository.status.as_str(),
-        "registered_at": rfc3339(repository.registered_at),
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterRequest {
-    wss_certificate_pem: String,
-    repository_url: String,
-    #[serde(default)]
-    name: Option<String>,
+fn registered_repository(repository: &RegistryRepository, new: bool) -> RegisteredRepository {
+    RegisteredRepository {
+        national_repository_id: repository.national_repository_id.as_str().to_owned(),
+        provider: repository.provider.as_str().to_owned(),
+        name: repository.name.clone(),
+        repository_url: repository.repository_url.clone(),
+        status: repository.status.as_str().to_owned(),
+        registered_at: rfc3339(repository.registered_at),
+        new,
+    }
 }
 
 /// `POST /api/v1/registry/repositories`: registers the calling repository (or registers it
@@ -281,7 +275,7 @@ pub async fn register(
     State(state): State<AppState>,
     incoming: Incoming,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<RegisteredRepository>), ApiError> {
     let national = national_tls(&state, &incoming)?;
     let request: RegisterRequest = parse_json(&body)?;
     let wss = wss_from_pem(&request.wss_certificate_pem)?;
@@ -377,8 +371,7 @@ pub async fn register(
         ),
     )
     .await?;
-    let mut answer = repository_json(repository);
-    answer["new"] = json!(registered.new_id);
+    let answer = registered_repository(repository, registered.new_id);
     Ok((
         if registered.new_id {
             StatusCode::CREATED
@@ -395,7 +388,7 @@ pub async fn deregister(
     State(state): State<AppState>,
     incoming: Incoming,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deregistered>, ApiError> {
     let (national, repository) = registered(&state, &incoming, Some(&body)).await?;
     let (repository, withdrawn) = state
         .metadata
@@ -420,10 +413,10 @@ pub async fn deregister(
         format!("{withdrawn} entries withdrawn"),
     )
     .await?;
-    Ok(Json(json!({
-        "deregistered": repository.national_repository_id.as_str(),
-        "withdrawn_entries": withdrawn,
-    })))
+    Ok(Json(Deregistered {
+        deregistered: repository.national_repository_id.as_str().to_owned(),
+        withdrawn_entries: withdrawn,
+    }))
 }
 
 fn path_unique_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
@@ -443,7 +436,7 @@ pub async fn put_entry(
     incoming: Incoming,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<EntryEnvelope>), ApiError> {
     let (national, repository) = registered(&state, &incoming, Some(&body)).await?;
     let unique_id = path_unique_id(id)?;
     let document: DocumentEntry = parse_json(&body)?;
@@ -495,7 +488,13 @@ pub async fn put_entry(
         },
     )
     .await?;
-    Ok((status, Json(json!({ "entry": document, "indexed": true }))))
+    Ok((
+        status,
+        Json(EntryEnvelope {
+            entry: document,
+            indexed: true,
+        }),
+    ))
 }
 
 /// `DELETE /api/v1/registry/entries/{uniqueId}`: withdraws an entry of the calling
@@ -505,7 +504,7 @@ pub async fn withdraw_entry(
     incoming: Incoming,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Withdrawn>, ApiError> {
     let (national, _) = registered(&state, &incoming, Some(&body)).await?;
     let unique_id = path_unique_id(id)?;
     let withdrawn = state
@@ -529,14 +528,9 @@ pub async fn withdraw_entry(
         String::new(),
     )
     .await?;
-    Ok(Json(json!({ "withdrawn": unique_id })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FindQuery {
-    patient: Option<String>,
-    patient_root: Option<String>,
+    Ok(Json(Withdrawn {
+        withdrawn: unique_id,
+    }))
 }
 
 /// `GET /api/v1/registry/entries?patient=EXT[&patient_root=OID]`: a patient's entries across
@@ -545,7 +539,7 @@ pub async fn find(
     State(state): State<AppState>,
     incoming: Incoming,
     query: Result<Query<FindQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FindResult>, ApiError> {
     let (national, _) = registered(&state, &incoming, None).await?;
     let Query(query) = query.map_err(|e| {
         ApiError::bad_request(
@@ -587,15 +581,16 @@ pub async fn find(
         format!("{} entries", found.len()),
     )
     .await?;
-    let entries: Vec<Value> = found
+    let entries: Vec<FoundEntry> = found
         .iter()
-        .map(|stored| {
-            let mut value =
-                serde_json::to_value(DocumentEntry::from_stored(stored)).unwrap_or(Value::Null);
-            value["repository_url"] = json!(stored.repository_url);
-            value["submitted_at"] = json!(rfc3339(stored.submitted_at));
-            value
+        .map(|stored| FoundEntry {
+            entry: DocumentEntry::from_stored(stored),
+            repository_url: stored.repository_url.clone(),
+            submitted_at: rfc3339(stored.submitted_at),
         })
         .collect();
-    Ok(Json(json!({ "total": entries.len(), "entries": entries })))
+    Ok(Json(FindResult {
+        total: entries.len(),
+        entries,
+    }))
 }

@@ -4,7 +4,8 @@
 //! is the registry's whole HTTP surface; the repository API is not served here (and the
 //! repository router does not serve this one).
 //!
-//! `entry` holds the DocumentEntry JSON both sides speak; `handlers` the routes.
+//! `entry` builds and checks the DocumentEntry both sides speak (the wire types are
+//! `medgate_client::registry::wire`'s); `handlers` the routes.
 
 use axum::routing::{delete, get, post, put};
 use axum::Router;

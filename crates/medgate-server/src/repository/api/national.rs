@@ -11,23 +11,23 @@
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use base64::Engine;
+use medgate_client::registry::wire::{self, Coded, DocumentEntry, FindQuery, FindResult, PatientId};
 use medgate_client::{RegistryClient, RegistryCredentials, RegistryError};
 use medgate_ids::{Oid, TenantId};
 use medgate_pki::keystore::read_pkcs12;
 use medgate_pki::{CertKind, Certificate, Password, PkiError, PrivateKey};
-use medgate_storage::{DocumentId, NationalCredentials};
+use medgate_storage::{DocumentId, NationalCredentials, StoredDocument};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use medgate_web::api::{audit, audit_patient, rfc3339, Incoming};
 use medgate_web::auth::Caller;
-use crate::config::RegistryLink;
+use medgate_web::state::RegistryLink;
 use medgate_web::error::ApiError;
-use crate::registry::entry::DocumentEntry;
 use medgate_web::state::AppState;
 
 #[derive(Deserialize)]
@@ -442,21 +442,15 @@ pub(crate) async fn register_national(
     )
     .map_err(|e| ApiError::internal("registry client", &e))?;
     let answer = client
-        .send(
-            Method::POST,
-            "/api/v1/registry/repositories",
-            Some(&json!({
-                "wss_certificate_pem": wss_certificate.to_pem(),
-                "repository_url": public_url,
-                "name": name,
-            })),
-        )
+        .register(&wire::RegisterRequest {
+            wss_certificate_pem: wss_certificate.to_pem(),
+            repository_url: public_url,
+            name,
+        })
         .await
         .map_err(|e| registry_failure("could not get the national repository id", e))?;
-    let national_id = answer["national_repository_id"]
-        .as_str()
-        .and_then(|text| Oid::parse(text).ok())
-        .ok_or_else(|| {
+    let national_id = Oid::parse(&answer.national_repository_id)
+        .map_err(|_| {
             ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "registry_bad_answer",
@@ -551,11 +545,8 @@ pub(crate) async fn revoke_national(
     let (client, stored) = national_client(state, tenant_id)
         .await?
         .ok_or_else(|| not_registered(tenant_id))?;
-    let withdrawn = match client
-        .send(Method::DELETE, "/api/v1/registry/repositories/self", None)
-        .await
-    {
-        Ok(answer) => answer["withdrawn_entries"].as_u64().unwrap_or(0),
+    let withdrawn = match client.deregister().await {
+        Ok(answer) => answer.withdrawn_entries,
         // The registry holds nothing for these credentials any more.
         Err(RegistryError::Refused { ref code, .. })
             if code == "repository_deregistered" || code == "repository_not_registered" =>
@@ -589,13 +580,6 @@ fn path_document_id(id: Result<Path<String>, PathRejection>) -> Result<DocumentI
     DocumentId::parse(&text).map_err(|e| ApiError::bad_request("bad_document_id", format!("{e}.")))
 }
 
-fn entry_path(unique_id: &str) -> String {
-    format!(
-        "/api/v1/registry/entries/{}",
-        urlencoding::encode(unique_id)
-    )
-}
-
 /// `POST /api/v1/documents/{id}/index`: sends the document's DocumentEntry to the registry
 /// and marks the document indexed (again, when it was: the entry is replaced).
 pub async fn index(
@@ -625,10 +609,9 @@ pub async fn index_document(
     let (client, stored) = national_client(state, &caller.tenant.id)
         .await?
         .ok_or_else(|| not_registered(&caller.tenant.id))?;
-    let entry = DocumentEntry::from_document(&document, &stored.national_repository_id);
-    let value = serde_json::to_value(&entry).map_err(|e| ApiError::internal("entry JSON", &e))?;
+    let entry = entry_of(&document, &stored.national_repository_id);
     client
-        .send(Method::PUT, &entry_path(&entry.unique_id), Some(&value))
+        .put_entry(&entry)
         .await
         .map_err(|e| registry_failure("the document was not indexed", e))?;
     let at = OffsetDateTime::now_utc()
@@ -680,7 +663,7 @@ pub async fn withdraw_before_delete(
         tracing::warn!(document = %document_id, "indexed document of a tenant without national credentials");
         return Ok(());
     };
-    match client.send(Method::DELETE, &entry_path(document_id.as_str()), None).await {
+    match client.withdraw_entry(document_id.as_str()).await {
         Ok(_) => {}
         Err(RegistryError::Refused { ref code, .. }) if code == "entry_not_found" => {}
         Err(error) => {
@@ -701,20 +684,13 @@ pub async fn withdraw_before_delete(
     .await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FindQuery {
-    patient: Option<String>,
-    patient_root: Option<String>,
-}
-
 /// `GET /api/v1/national/find?patient=ID[&patient_root=OID]`: the patient's entries in the
 /// national registry, across all repositories (`patient` may also be `root^extension`).
 pub async fn find(
     State(state): State<AppState>,
     incoming: Incoming,
     query: Result<Query<FindQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FindResult>, ApiError> {
     let caller = incoming.caller(&state).await?;
     let Query(query) = query.map_err(|e| {
         ApiError::bad_request(
@@ -754,18 +730,12 @@ pub async fn find(
     let (client, _) = national_client(&state, &caller.tenant.id)
         .await?
         .ok_or_else(|| not_registered(&caller.tenant.id))?;
-    let mut path = format!(
-        "/api/v1/registry/entries?patient={}",
-        urlencoding::encode(&extension)
-    );
-    if let Some(root) = &root {
-        path.push_str(&format!(
-            "&patient_root={}",
-            urlencoding::encode(root.trim())
-        ));
-    }
+    let search = FindQuery {
+        patient: Some(extension.clone()),
+        patient_root: root.as_deref().map(|root| root.trim().to_owned()),
+    };
     let answer = client
-        .send(Method::GET, &path, None)
+        .find(&search)
         .await
         .map_err(|e| registry_failure("the national registry could not be searched", e))?;
     audit_patient(
@@ -774,8 +744,42 @@ pub async fn find(
         "national.find",
         &extension,
         Some(&extension),
-        format!("{} entries", answer["total"].as_u64().unwrap_or(0)),
+        format!("{} entries", answer.total),
     )
     .await?;
     Ok(Json(answer))
 }
+/// The registry entry of a stored document of a repository whose national id is
+/// `repository`. The patientId is the national identifier (PESEL root) when the document
+/// carries one, even one whose check digit fails (test documents do), else the main
+/// identifier.
+fn entry_of(document: &StoredDocument, repository: &Oid) -> DocumentEntry {
+    let metadata = &document.metadata;
+    let patient = std::iter::once(&metadata.patient)
+        .chain(&metadata.other_patient_ids)
+        .find(|id| id.root.as_str() == medgate_ids::Pesel::OID)
+        .unwrap_or(&metadata.patient);
+    DocumentEntry {
+        unique_id: metadata.document_id.as_str().to_owned(),
+        patient_id: PatientId {
+            root: patient.root.as_str().to_owned(),
+            extension: patient.extension.clone(),
+        },
+        class_code: metadata.class_code.clone(),
+        type_code: metadata.type_code.as_ref().map(|code| Coded {
+            code: code.clone(),
+            system: metadata.type_system.clone(),
+            display: metadata.type_display.clone(),
+        }),
+        creation_time: rfc3339(metadata.effective_time),
+        hash: metadata.sha1.to_hex(),
+        sha256: metadata.sha256.to_hex(),
+        size: metadata.size_bytes,
+        repository_unique_id: repository.as_str().to_owned(),
+        author: metadata.author_name.clone(),
+        title: metadata.title.clone(),
+        confidentiality: metadata.confidentiality.clone(),
+        mime_type: metadata.content_type.clone(),
+    }
+}
+
