@@ -149,14 +149,6 @@ impl Reply {
             (key.trim() == name).then(|| value.trim().to_owned())
         })
     }
-
-    pub fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .lines()
-            .filter_map(|line| line.strip_prefix("set-cookie:"))
-            .map(|value| value.trim().to_owned())
-            .collect()
-    }
 }
 
 /// A browser-like HTTP client for the portal: curl with its own cookie jar. It sends no
@@ -245,68 +237,6 @@ impl Portal {
             extra.push(String::new());
         }
         self.request(path, &extra)
-    }
-
-    /// POSTs every form to `path` at once: one curl process (one connection) per form,
-    /// started in the order given without waiting for any answer, all with the cookies of
-    /// this client's jar (which they do not change). The replies come in the same order.
-    pub fn post_parallel(&self, path: &str, forms: &[Vec<(&str, &str)>]) -> Vec<Reply> {
-        let jar = self.jar.to_string_lossy().into_owned();
-        let running: Vec<(std::process::Child, PathBuf, PathBuf)> = forms
-            .iter()
-            .enumerate()
-            .map(|(index, fields)| {
-                let headers = self.dir.join(format!("parallel-{index}.headers"));
-                let body = self.dir.join(format!("parallel-{index}.body"));
-                let mut command = std::process::Command::new(&self.curl);
-                command.args([
-                    "-sS",
-                    "--cacert",
-                    &self.ca,
-                    "-b",
-                    &jar,
-                    "-D",
-                    &headers.to_string_lossy(),
-                    "-o",
-                    &body.to_string_lossy(),
-                    "-w",
-                    "%{http_code}",
-                ]);
-                for (name, value) in fields {
-                    command
-                        .arg("--data-urlencode")
-                        .arg(format!("{name}={value}"));
-                }
-                let child = command
-                    .arg(format!("{}{path}", self.base))
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .expect("curl starts");
-                (child, headers, body)
-            })
-            .collect();
-        running
-            .into_iter()
-            .map(|(child, headers, body)| {
-                let output = child.wait_with_output().expect("curl finishes");
-                assert!(
-                    output.status.success(),
-                    "curl {path}: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-                Reply {
-                    status: String::from_utf8_lossy(&output.stdout)
-                        .trim()
-                        .parse()
-                        .expect("status code"),
-                    headers: std::fs::read_to_string(&headers)
-                        .expect("headers")
-                        .to_lowercase(),
-                    body: std::fs::read_to_string(&body).expect("body"),
-                }
-            })
-            .collect()
     }
 
     /// The CSRF token of the form on the page at `path`.
