@@ -240,20 +240,6 @@ impl StaffClient {
         self.request(path, &extra)
     }
 
-    /// POSTs a `multipart/form-data` upload: text fields and files (field, path).
-    pub fn post_files(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &std::path::Path)]) -> Answer {
-        let mut extra = Vec::new();
-        for (name, value) in fields {
-            extra.push("--form-string".to_owned());
-            extra.push(format!("{name}={value}"));
-        }
-        for (name, file) in files {
-            extra.push("-F".to_owned());
-            extra.push(format!("{name}=@{}", file.display()));
-        }
-        self.request(path, &extra)
-    }
-
     /// The `csrf` hidden field on the page at `path`.
     pub fn token(&self, path: &str) -> String {
         let page = self.get(path).text();
