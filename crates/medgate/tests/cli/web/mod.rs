@@ -1,9 +1,10 @@
 //! The staff web pages end to end: the real `medgate serve`, staff logins made with the real
 //! `medgate tenant admin-user` and `medgate operator user` commands, and the pages driven
-//! two ways — with headless Chromium (every page walked as a person would, a screenshot of
-//! each in `target/screenshots/admin-*.png` and `operator-*.png`) and with curl (requests a
-//! browser would never send: forged tokens, foreign origins, other tenants' ids in every
-//! action address).
+//! with headless Chromium (every page walked as a person would, a screenshot of each in
+//! `target/screenshots/admin-*.png` and `operator-*.png`), with curl where a browser test
+//! needs a download. Requests a browser would never send (forged tokens, foreign origins,
+//! other tenants' ids in every action address) are tested in process in
+//! `crates/medgate-server/tests/pages_*.rs`.
 
 mod account;
 mod archive;
