@@ -46,7 +46,7 @@ pub(super) fn revocation_takes_effect(node: &Node, tenant: &str) {
     clinic.run_ok(&["put", &fixture()]);
 
     // The signing certificate: writes are refused, reads still work.
-    let said = revoke(&node, &wss);
+    let said = revoke(node, &wss);
     assert!(said.contains(&format!("revoked {wss}")), "{said}");
     assert!(said.contains("took effect: 1 running node refuses the certificate"), "{said}");
     let refused = clinic.run_fails(&["types", "set", "DWP", "--archive", "no", "--local-days", "0"]);
@@ -54,7 +54,7 @@ pub(super) fn revocation_takes_effect(node: &Node, tenant: &str) {
     clinic.run_ok(&["account"]);
 
     // The TLS certificate: nothing opens any more.
-    let said = revoke(&node, &tls);
+    let said = revoke(node, &tls);
     assert!(said.contains("took effect: 1 running node refuses the certificate"), "{said}");
     let refused = clinic.run_fails(&["account"]);
     assert!(!refused.contains("panicked"), "{refused}");
