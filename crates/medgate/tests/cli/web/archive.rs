@@ -1,7 +1,7 @@
 //! The archive browser: paging, the advanced search, a document opened rendered, indexing in
 //! a real national registry node, deletion after its confirmation page. The downloads (export
 //! ZIP, attachment) and another tenant's document id typed into every action address are
-//! tested in process in `crates/medgate-server/tests/pages_archive.rs`.
+//! tested in process in `crates/medgate-server/tests/pages/archive.rs`.
 
 use std::path::Path;
 

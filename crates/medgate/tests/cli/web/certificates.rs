@@ -4,7 +4,7 @@
 //! (`client update-certs`) and the account panel then shows its serial. The refusals a
 //! browser would not show (off until allowed, another account's administrator's download,
 //! a forged decision, a rejection's reason) are tested in process in
-//! `crates/medgate-server/tests/pages_certificates.rs`.
+//! `crates/medgate-server/tests/pages/certificates.rs`.
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! portal, which then lists exactly the shared documents), marked in the archive, revoked
 //! (gone from the portal at once). Another account's consent and document ids in the
 //! register's addresses are tested in process in
-//! `crates/medgate-server/tests/pages_consents.rs`.
+//! `crates/medgate-server/tests/pages/consents.rs`.
 
 use serde_json::Value;
 

@@ -4,7 +4,7 @@
 //! PKCS#12 files in a ZIP, opened by Python's `zipfile` and OpenSSL and verified against the
 //! node's CA, which the clinic's system then uses while the old ones stop working; national
 //! certificates registered with a real registry process and revoked after a confirmation.
-//! (Forged uploads are tested in process in `crates/medgate-server/tests/pages_certificates.rs`.)
+//! (Forged uploads are tested in process in `crates/medgate-server/tests/pages/certificates.rs`.)
 
 use std::path::Path;
 

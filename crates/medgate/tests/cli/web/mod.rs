@@ -4,7 +4,7 @@
 //! `target/screenshots/admin-*.png` and `operator-*.png`), with curl where a browser test
 //! needs a download. Requests a browser would never send (forged tokens, foreign origins,
 //! other tenants' ids in every action address) are tested in process in
-//! `crates/medgate-server/tests/pages_*.rs`.
+//! `crates/medgate-server/tests/pages/`.
 
 mod account;
 mod archive;

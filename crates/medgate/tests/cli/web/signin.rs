@@ -3,7 +3,7 @@
 //! admin-user`, `tenant admin-user`, `operator user`) with what they print. The lock-out,
 //! forged forms, a login tried at another tenant, a disabled login signed out at once and
 //! forty sign-ins at once are tested in process in
-//! `crates/medgate-server/tests/pages_signin.rs`.
+//! `crates/medgate-server/tests/pages/signin.rs`.
 
 use super::{
     activate_and_sign_in_admin, code_of, create_admin, create_operator, operator_command, wait_for,

@@ -3,15 +3,11 @@
 //! and rejected by form, a forged decision changing nothing; the certificate downloaded by
 //! the account's administrator only; forged certificate uploads refused.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use medgate_ids::TenantId;
 use medgate_pki::csr::{generate_tenant_csr, Country, SubjectFields};
 use medgate_pki::{CertKind, KeyAlgorithm};
-use support::web::{admin_client, assert_audited, audited, operator_client};
-use support::{Node, Plan};
+use crate::support::web::{admin_client, assert_audited, audited, operator_client};
+use crate::support::{Node, Plan};
 
 const TENANT: &str = "0000000000009080";
 const OTHER: &str = "0000000000009081";

@@ -2,14 +2,10 @@
 //! 404, an existing id is refused for a new account, and an administrator's session cannot
 //! use the operator's pages.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use medgate_ids::TenantId;
 use medgate_storage::{Tenant, TenantStatus};
-use support::web::{admin_client, operator_client};
-use support::{Node, Plan};
+use crate::support::web::{admin_client, operator_client};
+use crate::support::{Node, Plan};
 
 const ENROLLED: &str = "0000000000009070";
 

@@ -2,14 +2,10 @@
 //! consent and document ids in the register's addresses answer 404 and change nothing, and
 //! another account's document posted in the consent form is refused.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
-use support::consents::consent_path;
-use support::documents::{Made, NAME_A, PESEL_A};
-use support::web::{admin_client, main_of};
-use support::{Node, Plan};
+use crate::support::consents::consent_path;
+use crate::support::documents::{Made, NAME_A, PESEL_A};
+use crate::support::web::{admin_client, main_of};
+use crate::support::{Node, Plan};
 
 const TENANT: &str = "0000000000009060";
 const OTHER: &str = "0000000000009061";

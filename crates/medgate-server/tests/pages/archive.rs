@@ -3,13 +3,9 @@
 //! typed into every action address answers the same 404 page as an id that does not exist,
 //! and changes nothing; a forged form deletes nothing.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
-use support::documents::{Made, NAME_A, NAME_B, PESEL_A, PESEL_B, ROOT};
-use support::web::{admin_client, assert_audited, audited, main_of};
-use support::{Node, Plan};
+use crate::support::documents::{Made, NAME_A, NAME_B, PESEL_A, PESEL_B, ROOT};
+use crate::support::web::{admin_client, assert_audited, audited, main_of};
+use crate::support::{Node, Plan};
 
 const TENANT: &str = "0000000000009050";
 const OTHER: &str = "0000000000009051";

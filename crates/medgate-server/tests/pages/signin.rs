@@ -4,14 +4,10 @@
 //! disabled login signed out at once, each desk's session refused by the other desk; and the
 //! clinic's own system creating the first administrator login through the API.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod support;
-
 use http::Method;
 use serde_json::{json, Value};
-use support::web::{audited, code_of, create_admin, create_operator, disable_admin, Page, WebClient, STAFF_PASSWORD};
-use support::{refusal, Node, Plan};
+use crate::support::web::{audited, code_of, create_admin, create_operator, disable_admin, Page, WebClient, STAFF_PASSWORD};
+use crate::support::{refusal, Node, Plan};
 
 const TENANT: &str = "0000000000009010";
 const OTHER_TENANT: &str = "0000000000009011";
