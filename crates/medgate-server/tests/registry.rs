@@ -177,11 +177,13 @@ async fn registration_refusals_and_ownership() {
     let (status, code, _) = refusal(register(&client_a, &a.tls.1).await);
     assert_eq!((status, code.as_str()), (400, "wrong_certificate_kind"));
     let foreign_dir = tempfile::tempdir().unwrap();
+    // A day longer than the 30-day certificates it issues: made in the same second or the
+    // next, those would otherwise end a second after it and be refused.
     let foreign = CertificateAuthority::init(
         &foreign_dir.path().join("ca"),
         "someone else's CA",
         KeyAlgorithm::EcdsaP256,
-        Validity::days_from_now(30).unwrap(),
+        Validity::days_from_now(31).unwrap(),
         None,
     )
     .unwrap();
