@@ -4,70 +4,32 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
 use std::time::Duration;
 
 use http::Method;
 use medgate_client::{RegistryClient, RegistryCredentials, RegistryError};
 use medgate_ids::TenantId;
 use medgate_pki::ca::{CertificateAuthority, RevocationReason, Validity};
-use medgate_pki::csr::{generate_tenant_csr, Country, SubjectFields};
 use medgate_pki::{CertKind, Certificate, KeyAlgorithm, PrivateKey};
-use medgate_server::config::{Overrides, ServerConfig};
-use medgate_server::registry::entry::{Coded, DocumentEntry, PatientId};
+use medgate_client::registry::wire::{Coded, DocumentEntry, PatientId};
 use serde_json::{json, Value};
 
 const PESEL_ROOT: &str = "2.16.840.1.113883.3.4424.1.1.616";
 const PESEL: &str = "44051401359";
 
-struct Registry {
-    url: url::Url,
-    ca: CertificateAuthority,
-    _dir: tempfile::TempDir,
-}
+mod support;
+
+use support::{copy, days, Node};
+
+/// The registry node: its URL and CA.
+type Registry = Node;
 
 async fn start_registry() -> Registry {
-    let dir = tempfile::tempdir().unwrap();
-    let config = ServerConfig::load(
-        None,
-        &Overrides {
-            data_dir: Some(dir.path().join("data")),
-            listen: Some("127.0.0.1:0".into()),
-            role: Some("registry".into()),
-            ..Overrides::default()
-        },
-    )
-    .unwrap();
-    let prepared = medgate_server::startup::prepare(config).await.unwrap();
-    let address = prepared.local_addr().unwrap();
-    tokio::spawn(prepared.serve(std::future::pending()));
-    let ca = CertificateAuthority::open(&dir.path().join("data").join("ca"), None).unwrap();
-    Registry {
-        url: format!("https://{address}").parse().unwrap(),
-        ca,
-        _dir: dir,
-    }
+    Node::start_registry().await
 }
 
-fn issue(
-    ca: &CertificateAuthority,
-    tenant: &TenantId,
-    kind: CertKind,
-) -> (PrivateKey, Certificate) {
-    let subject = SubjectFields::new("Przychodnia", "IT", Country::parse("PL").unwrap()).unwrap();
-    let (key, csr) = generate_tenant_csr(tenant, kind, &subject, KeyAlgorithm::EcdsaP256).unwrap();
-    let certificate = ca
-        .sign_csr(
-            csr.as_bytes(),
-            Path::new("test.csr"),
-            Validity::days_from_now(30).unwrap(),
-        )
-        .unwrap();
-    (key, certificate)
-}
-
-fn copy(key: &PrivateKey) -> PrivateKey {
-    PrivateKey::from_pkcs8_der(zeroize::Zeroizing::new(key.pkcs8_der().to_vec())).unwrap()
+fn issue(ca: &CertificateAuthority, tenant: &TenantId, kind: CertKind) -> (PrivateKey, Certificate) {
+    support::issue(ca, tenant, kind, days(30))
 }
 
 /// A provider's national certificates.
@@ -215,11 +177,13 @@ async fn registration_refusals_and_ownership() {
     let (status, code, _) = refusal(register(&client_a, &a.tls.1).await);
     assert_eq!((status, code.as_str()), (400, "wrong_certificate_kind"));
     let foreign_dir = tempfile::tempdir().unwrap();
+    // A day longer than the 30-day certificates it issues: made in the same second or the
+    // next, those would otherwise end a second after it and be refused.
     let foreign = CertificateAuthority::init(
         &foreign_dir.path().join("ca"),
         "someone else's CA",
         KeyAlgorithm::EcdsaP256,
-        Validity::days_from_now(30).unwrap(),
+        Validity::days_from_now(31).unwrap(),
         None,
     )
     .unwrap();

@@ -6,142 +6,50 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::Method;
 use medgate_client::{ClientError, ClientSettings, RepositoryClient};
-use medgate_ids::TenantId;
-use medgate_pki::ca::{CertificateAuthority, RevocationReason, Validity};
-use medgate_pki::csr::{generate_tenant_csr, Country, SubjectFields};
-use medgate_pki::files::{Visibility, WriteMode};
-use medgate_pki::{CertKind, Certificate, KeyAlgorithm, PrivateKey};
-use medgate_server::config::{Overrides, ServerConfig};
-use medgate_storage::{Metadata, NewTenant, TenantPlan};
+use medgate_pki::ca::{RevocationReason, Validity};
 use medgate_test_peers::{require, without_password, POSTGRES_INSTALL};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Node {
-    url: url::Url,
-    address: std::net::SocketAddr,
-    data: PathBuf,
-    ca: CertificateAuthority,
-    metadata: Metadata,
-}
+mod support;
+
+use support::{copy, days, ending_in, refusal as api_code, Clinic, Node, Options, Plan};
 
 async fn start_node(data: &Path, database_url: Option<&str>) -> Node {
-    let config = ServerConfig::load(
-        None,
-        &Overrides {
-            data_dir: Some(data.to_path_buf()),
-            listen: Some("127.0.0.1:0".into()),
+    Node::start_at(
+        data,
+        Options {
             database_url: database_url.map(str::to_owned),
-            ..Overrides::default()
+            ..Options::default()
         },
     )
-    .unwrap();
-    let database_url = config.database_url.clone();
-    let prepared = medgate_server::startup::prepare(config).await.unwrap();
-    let address = prepared.local_addr().unwrap();
-    tokio::spawn(prepared.serve(std::future::pending()));
-    Node {
-        url: format!("https://{address}").parse().unwrap(),
-        address,
-        data: data.to_path_buf(),
-        ca: CertificateAuthority::open(&data.join("ca"), None).unwrap(),
-        metadata: Metadata::connect(&database_url).await.unwrap(),
-    }
-}
-
-/// A clinic's files: keys, certificates, and the settings of its client.
-struct Clinic {
-    settings: ClientSettings,
-    tls: (PrivateKey, Certificate),
-    wss_serial: String,
-    tls_serial: String,
-}
-
-fn issue(ca: &CertificateAuthority, tenant: &TenantId, kind: CertKind, validity: Validity) -> (PrivateKey, Certificate) {
-    let subject = SubjectFields::new("Przychodnia", "IT", Country::parse("PL").unwrap()).unwrap();
-    let (key, csr) = generate_tenant_csr(tenant, kind, &subject, KeyAlgorithm::EcdsaP256).unwrap();
-    let certificate = ca.sign_csr(csr.as_bytes(), Path::new("test.csr"), validity).unwrap();
-    (key, certificate)
-}
-
-fn copy(key: &PrivateKey) -> PrivateKey {
-    PrivateKey::from_pkcs8_der(zeroize::Zeroizing::new(key.pkcs8_der().to_vec())).unwrap()
-}
-
-fn days(n: u32) -> Validity {
-    Validity::days_from_now(n).unwrap()
-}
-
-/// Valid from an hour ago until `seconds` from now.
-fn ending_in(seconds: i64) -> Validity {
-    let now = OffsetDateTime::now_utc();
-    Validity::new(now - time::Duration::hours(1), now + time::Duration::seconds(seconds)).unwrap()
+    .await
 }
 
 /// Creates the account, issues its certificates with the node's CA and activates it through
 /// the API, as `tenant create`, `ca sign` and `client activate` do.
 async fn enrol(node: &Node, tenant: &str, dir: &Path, tls_validity: Validity, wss_validity: Validity) -> Clinic {
-    let id = TenantId::parse(tenant).unwrap();
-    node.metadata
-        .create_tenant(&NewTenant {
-            id: id.clone(),
-            plan: TenantPlan {
-                valid_from: OffsetDateTime::now_utc() - time::Duration::days(1),
-                valid_to: OffsetDateTime::now_utc() + time::Duration::days(365),
-                quota_bytes: 10 * 1024 * 1024,
-                max_files: 100,
-            },
-        })
-        .await
-        .unwrap();
-    let tls = issue(&node.ca, &id, CertKind::Tls, tls_validity);
-    let wss = issue(&node.ca, &id, CertKind::Wss, wss_validity);
-    std::fs::create_dir_all(dir).unwrap();
-    let write_pem = |name: &str, certificate: &Certificate| {
-        medgate_pki::files::write(&dir.join(name), certificate.to_pem().as_bytes(), WriteMode::Replace, Visibility::Public).unwrap();
-    };
-    write_pem("tls.pem", &tls.1);
-    write_pem("wss.pem", &wss.1);
-    tls.0.save(&dir.join("tls.key"), None, WriteMode::Replace).unwrap();
-    wss.0.save(&dir.join("wss.key"), None, WriteMode::Replace).unwrap();
-    let settings = ClientSettings {
-        server: node.url.clone(),
-        tenant: id,
-        tls_cert: dir.join("tls.pem"),
-        tls_key: dir.join("tls.key"),
-        wss_cert: dir.join("wss.pem"),
-        wss_key: dir.join("wss.key"),
-        password_file: None,
-        ca: node.data.join("ca").join("ca.pem"),
-        timeout: Duration::from_secs(10),
-    };
-    let client = RepositoryClient::new(&settings).unwrap();
-    let _: Value = client
-        .send_json(
-            Method::POST,
-            "/api/v1/account/activate",
-            &json!({
-                "provider_oid": "2.16.840.1.113883.3.4424.2.7.26",
-                "tls_certificate": tls.1.to_pem(),
-                "wss_certificate": wss.1.to_pem(),
-            }),
-        )
-        .await
-        .unwrap();
-    Clinic {
-        settings,
-        tls_serial: tls.1.summary().unwrap().serial_hex,
-        wss_serial: wss.1.summary().unwrap().serial_hex,
-        tls,
-    }
+    node.create_tenant(
+        tenant,
+        Plan {
+            valid_from: OffsetDateTime::now_utc() - time::Duration::days(1),
+            valid_to: OffsetDateTime::now_utc() + time::Duration::days(365),
+            quota_bytes: 10 * 1024 * 1024,
+            max_files: 100,
+        },
+    )
+    .await;
+    let clinic = node.prepare_with(tenant, dir, tls_validity, wss_validity);
+    let _: Value = clinic.activate().await.unwrap();
+    clinic
 }
 
 /// A signed write: the account's setting of one document type.
@@ -154,13 +62,6 @@ async fn signed_write(client: &RepositoryClient) -> Result<(), ClientError> {
         )
         .await
         .map(|_| ())
-}
-
-fn api_code(result: Result<impl std::fmt::Debug, ClientError>) -> (u16, String, String) {
-    match result {
-        Err(ClientError::Api { status, code, message }) => (status, code, message),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
 }
 
 /// A bare TLS client with the clinic's TLS certificate; one config remembers sessions, so a

@@ -1,12 +1,13 @@
-//! The audit log end to end: the real node records every read, write and delete with who,
-//! what, from where and the patient; `client audit` shows a tenant its own entries only (also
-//! for one patient); and with the node stopped, `medgate audit verify` passes on the real
+//! The audit log end to end: `client audit` prints a tenant's entries (also for one
+//! patient, paged); and with the node stopped, `medgate audit verify` passes on the real
 //! database, then fails naming the entry after a row is edited directly in the database
 //! (sqlite3 / psql), and names the missing entry after a row is deleted. A row forged past
 //! the chain head is named by `verify` while the node keeps serving and auditing (one error
 //! line in its log); signed checkpoints (checked with `openssl cms -verify`) catch a
 //! truncated tail with a rewritten head, and a checkpoint whose signature fails is named.
-//! On SQLite and PostgreSQL (content, and so checkpoints, in S3).
+//! On SQLite here; on PostgreSQL (content, and so checkpoints, in S3) as part of the
+//! end-to-end scenario in `documents.rs`. (Tampering on PostgreSQL, and what the node
+//! records, are tested in process in `crates/medgate-server/tests/audit.rs`.)
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -73,127 +74,24 @@ fn verify(node: &Node, extra: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
-/// The tenant's actions and the log they leave; returns the number of entries of A.
+/// Activity of two tenants for the operator's commands to check, and what `client audit`
+/// prints of it; returns the number of entries of A. (What the node records for every
+/// access, and what `GET /api/v1/audit` answers, is tested in process in
+/// `crates/medgate-server/tests/audit.rs`.)
 fn exercise(node: &Node) -> usize {
     let a = node.enroll(A, 10, 100);
     let b = node.enroll(B, 10, 100);
     let work = a.dir.clone();
     a.run_ok(&["put", &s(&fixture())]);
-    a.run_ok(&["get", DOCUMENT_ID, "--out", &s(&work.join("copy.xml"))]);
-    a.run_ok(&["search", "--patient", PESEL]);
-    a.run_ok(&["search", "--title", "wypis"]);
     a.run_ok(&["render", DOCUMENT_ID, "--out", &s(&work.join("view.html"))]);
-    a.run_ok(&["export", DOCUMENT_ID, "--out", &s(&work.join("export.zip"))]);
     a.run_ok(&["types", "list"]);
-    a.run_ok(&["delete", DOCUMENT_ID]);
     // The other tenant stores a document of the same patient.
     b.run_ok(&["put", &s(&fixture())]);
 
-    let all = entries(&a, &["--limit", "1000"]);
-    let listed = actions(&all);
-    // Newest first, every read, write and delete of this session in order.
-    let expected = [
-        "document.delete",
-        "document_types.list",
-        "document.export",
-        "document.render",
-        "document.search",
-        "document.search",
-        "document.read",
-        "document.put",
-    ];
-    assert_eq!(&listed[..expected.len()], &expected, "{all:#?}");
-    assert!(
-        listed.contains(&"account.activate".to_owned()),
-        "{listed:?}"
-    );
-    for entry in &all {
-        // Who: the certificate subject of A; from where: the loopback client.
-        let actor = entry["actor"].as_str().unwrap();
-        assert!(actor.contains(&format!("CN={A} TLS")), "{entry}");
-        assert_eq!(entry["origin"], "127.0.0.1", "{entry}");
-        assert!(entry["at"].as_str().unwrap().ends_with('Z'), "{entry}");
-        assert!(entry["seq"].as_u64().unwrap() >= 1);
-    }
-    let by_action =
-        |action: &str| -> Vec<&Value> { all.iter().filter(|e| e["action"] == action).collect() };
-    for action in [
-        "document.put",
-        "document.read",
-        "document.render",
-        "document.export",
-        "document.delete",
-    ] {
-        let entry = by_action(action)[0];
-        assert_eq!(entry["target"], DOCUMENT_ID, "{entry}");
-        assert_eq!(entry["patient"], PESEL, "{entry}");
-    }
-    // One entry per search with its query; the patient only for the search by patient.
-    let searches = by_action("document.search");
-    let by_title = searches[0];
-    assert_eq!(by_title["patient"], Value::Null, "{by_title}");
-    assert!(
-        by_title["details"]
-            .as_str()
-            .unwrap()
-            .contains("title=\"wypis\""),
-        "{by_title}"
-    );
-    let by_patient = searches[1];
-    assert_eq!(by_patient["patient"], PESEL);
-    let details = by_patient["details"].as_str().unwrap();
-    assert!(
-        details.contains(&format!("patient={PESEL}")) && details.contains("1 matches"),
-        "{details}"
-    );
-    assert_eq!(by_action("document_types.list")[0]["patient"], Value::Null);
-
-    // The patient's access log: exactly this tenant's entries about this patient.
+    // `--patient`: the patient's entries, newest first.
     let patient_log = entries(&a, &["--patient", PESEL]);
-    let patient_actions = actions(&patient_log);
-    assert!(patient_log.iter().all(|e| e["patient"] == PESEL));
-    assert_eq!(
-        patient_actions,
-        [
-            "document.delete",
-            "document.export",
-            "document.render",
-            "document.search",
-            "document.read",
-            "document.put",
-        ],
-        "{patient_log:#?}"
-    );
-    // A root^extension filter means the same patient. Reading a patient's log is itself an
-    // access concerning that patient, so the previous listing now shows first.
-    let rooted = entries(
-        &a,
-        &[
-            "--patient",
-            &format!("2.16.840.1.113883.3.4424.1.1.616^{PESEL}"),
-        ],
-    );
-    assert_eq!(actions(&rooted[..1]), ["audit.list"]);
-    assert_eq!(actions(&rooted[1..]), patient_actions);
-
-    // Tenant isolation: B sees only its own entries, A none of B's.
-    let b_log = entries(&b, &["--limit", "1000"]);
-    assert!(!b_log.is_empty());
-    for entry in &b_log {
-        assert!(
-            entry["actor"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("CN={B} TLS")),
-            "{entry}"
-        );
-    }
-    let b_patient = entries(&b, &["--patient", PESEL]);
-    assert_eq!(actions(&b_patient), ["document.put"]);
-    let b_seq = b_patient[0]["seq"].as_u64().unwrap();
-    assert!(all.iter().all(|e| e["seq"].as_u64() != Some(b_seq)));
-
-    // Paging: two at a time, `before` continues where the page ended.
+    assert_eq!(actions(&patient_log), ["document.render", "document.put"], "{patient_log:#?}");
+    // Paging: two at a time, `--before` continues where the page ended.
     let page: Value = json(&a.run_ok(&["audit", "--json", "--limit", "2"]));
     let first: Vec<u64> = page["entries"]
         .as_array()
@@ -227,12 +125,7 @@ fn exercise(node: &Node) -> usize {
     ] {
         assert!(text.contains(needle), "{needle} missing in:\n{text}");
     }
-    // Bad parameters are refused by name.
-    let error = a.run_fails(&["audit", "--limit", "0"]);
-    assert!(error.contains("limit"), "{error}");
-    let error = a.run_fails(&["audit", "--before", "0"]);
-    assert!(error.contains("before"), "{error}");
-    all.len()
+    entries(&a, &["--limit", "1000"]).len()
 }
 
 /// With the node stopped: intact, then an edited row is named, then a removed row is named.
@@ -295,7 +188,7 @@ fn tamper(node: &Node, sql: impl Fn(&str) -> String, entries_of_a: usize) {
 }
 
 #[test]
-fn every_access_is_logged_and_tampering_is_detected_on_sqlite() {
+fn client_audit_prints_the_log_and_tampering_is_detected_on_sqlite() {
     let Some(sqlite3) = require_command("sqlite3", "apt-get install sqlite3") else {
         return;
     };
@@ -338,22 +231,8 @@ fn every_access_is_logged_and_tampering_is_detected_on_sqlite() {
     assert!(!empty.join("medgate.db").exists());
 }
 
-#[test]
-fn tampering_is_detected_on_postgres() {
-    let Some(psql) = require_command("psql", "apt-get install postgresql-client") else {
-        return;
-    };
-    let Some(mut node) = Node::start(Backend::Postgres) else {
-        return;
-    };
-    let entries_of_a = exercise(&node);
-    node.kill();
-    let sql = postgres_sql(psql, &node);
-    tamper(&node, sql, entries_of_a);
-}
-
 /// Runs SQL on the node's PostgreSQL database with psql; returns the output.
-fn postgres_sql(psql: PathBuf, node: &Node) -> impl Fn(&str) -> String {
+pub(super) fn postgres_sql(psql: PathBuf, node: &Node) -> impl Fn(&str) -> String {
     let url = node.database_url.clone().expect("PostgreSQL URL");
     move |statement: &str| {
         let output = run_peer(&psql, &[&url, "-v", "ON_ERROR_STOP=1", "-qAtc", statement]);
@@ -749,6 +628,16 @@ fn checkpoints(node: &mut Node, a: &Clinic, sql: &dyn Fn(&str) -> String) {
     assert_ne!(report["checkpoint"]["checkpoint"], key.as_str());
 }
 
+/// On a node that has not restarted since it started empty: no checkpoint yet, a forged
+/// row, then the checkpoints (the node is restarted twice). The scale-out store's run is part
+/// of the end-to-end scenario on PostgreSQL with S3 (`documents.rs`).
+pub(super) fn forged_rows_and_checkpoints(node: &mut Node, sql: &dyn Fn(&str) -> String) {
+    let a = node.enroll(A, 10, 100);
+    no_checkpoint_yet(node);
+    forged_row(node, &a, sql);
+    checkpoints(node, &a, sql);
+}
+
 #[test]
 fn forged_rows_and_checkpoints_on_sqlite() {
     let Some(sqlite3) = require_command("sqlite3", "apt-get install sqlite3") else {
@@ -757,25 +646,7 @@ fn forged_rows_and_checkpoints_on_sqlite() {
     let Some(mut node) = Node::start(Backend::Sqlite) else {
         return;
     };
-    let a = node.enroll(A, 10, 100);
-    no_checkpoint_yet(&node);
     let database = node.data.join("medgate.db");
     let sql = move |statement: &str| run_peer_ok(&sqlite3, &[&s(&database), statement]);
-    forged_row(&mut node, &a, &sql);
-    checkpoints(&mut node, &a, &sql);
-}
-
-#[test]
-fn forged_rows_and_checkpoints_on_postgres() {
-    let Some(psql) = require_command("psql", "apt-get install postgresql-client") else {
-        return;
-    };
-    let Some(mut node) = Node::start(Backend::Postgres) else {
-        return;
-    };
-    let a = node.enroll(A, 10, 100);
-    no_checkpoint_yet(&node);
-    let sql = postgres_sql(psql, &node);
-    forged_row(&mut node, &a, &sql);
-    checkpoints(&mut node, &a, &sql);
+    forged_rows_and_checkpoints(&mut node, &sql);
 }

@@ -1,9 +1,14 @@
-//! Documents end to end, on SQLite and on PostgreSQL with S3 content: CDA and attachment
-//! upload (single and bulk), search, byte-identical download, content damaged behind the
-//! repository's back, the HTML view and its headers (checked with curl), the ZIP export
-//! (unzipped with Python and transformed with xsltproc), deletion, quotas and file limits,
-//! refusals, and tenant isolation. The Polish PIK examples in
-//! `shared/testdata/cda/pik` are each stored, downloaded, rendered and deleted.
+//! Documents end to end with the real binaries: the one scenario on the scale-out store
+//! (PostgreSQL with content in S3, a local moto) that drives every document command of
+//! `medgate client` against `medgate serve` — upload, search, byte-identical download,
+//! content damaged in the bucket behind the repository's back, the HTML view and its headers
+//! (checked with curl), the ZIP export (unzipped with Python and transformed with xsltproc),
+//! deletion, tenant isolation, the audit entries read with psql — and, on SQLite, the bulk
+//! upload of a folder (its per-file lines, summary and exit status).
+//!
+//! What the server does behind these commands — every refusal, search filter, limit and
+//! header, on SQLite and PostgreSQL, and every PIK example — is tested in process in
+//! `crates/medgate-server/tests/documents.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +22,6 @@ use crate::support::run_peer_ok;
 const A: &str = "0000000000006010";
 const B: &str = "0000000000006020";
 const C: &str = "0000000000006030";
-const P: &str = "0000000000006040";
 
 /// The hand-made fixture: PESEL 44051401359, effective 2024-03-15 10:30 +01:00.
 const OWN_ID: &str = "2.16.840.1.113883.3.4424.2.7.26.7.1^MG-0001";
@@ -33,25 +37,6 @@ fn own_fixture() -> PathBuf {
 fn ccda_fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../medgate-cda/tests/fixtures/ccda-continuity-of-care.xml")
-}
-
-/// The PIK examples, or a loud note that they are missing (they live outside the repository).
-fn pik_files() -> Option<Vec<PathBuf>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/cda/pik");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!(
-            "\n*** SKIPPED: the PIK examples are not at {}; the upload of every PIK document did not run ***\n",
-            dir.display()
-        );
-        return None;
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no PIK examples in {}", dir.display());
-    Some(files)
 }
 
 fn s(path: &Path) -> String {
@@ -91,13 +76,13 @@ fn size(path: &Path) -> u64 {
 
 /// A raw GET with curl, an HTTP client independent of ours: status, headers (lower-cased
 /// names) and body.
-pub(super) struct Fetched {
-    pub(super) status: u16,
-    pub(super) headers: String,
-    pub(super) body: Vec<u8>,
+struct Fetched {
+    status: u16,
+    headers: String,
+    body: Vec<u8>,
 }
 
-pub(super) fn curl_get(curl: &Path, node: &Node, clinic: &Clinic, path: &str) -> Fetched {
+fn curl_get(curl: &Path, node: &Node, clinic: &Clinic, path: &str) -> Fetched {
     let headers = clinic.dir.join("curl-headers");
     let body = clinic.dir.join("curl-body");
     let out = run_peer_ok(
@@ -174,15 +159,12 @@ fn audit_entries(node: &Node, tenant: &str) -> Option<Vec<String>> {
     )
 }
 
-pub(super) fn encoded(id: &str) -> String {
+fn encoded(id: &str) -> String {
     id.replace('^', "%5E")
 }
 
 /// Uploads, search, download, views, export, deletion and isolation.
-fn documents_round_trip(backend: Backend) {
-    let Some(node) = Node::start(backend) else {
-        return;
-    };
+fn documents_round_trip(node: &Node) {
     let clinic = node.enroll(A, 20, 1000);
     let other = node.enroll(B, 20, 1000);
     let work = clinic.dir.clone();
@@ -433,7 +415,7 @@ fn documents_round_trip(backend: Backend) {
     if let Some(curl) = &curl {
         let fetched = curl_get(
             curl,
-            &node,
+            node,
             &clinic,
             &format!("/api/v1/documents/{}/render", encoded(OWN_ID)),
         );
@@ -460,7 +442,7 @@ fn documents_round_trip(backend: Backend) {
         );
         let fetched = curl_get(
             curl,
-            &node,
+            node,
             &clinic,
             &format!("/api/v1/documents/{}", encoded(OWN_ID)),
         );
@@ -551,7 +533,7 @@ fn documents_round_trip(backend: Backend) {
     if let Some(curl) = &curl {
         let fetched = curl_get(
             curl,
-            &node,
+            node,
             &other,
             &format!("/api/v1/documents/{}/metadata", encoded(OWN_ID)),
         );
@@ -562,7 +544,7 @@ fn documents_round_trip(backend: Backend) {
         );
         let fetched = curl_get(
             curl,
-            &node,
+            node,
             &clinic,
             &format!("/api/v1/documents/{}/metadata", encoded(OWN_ID)),
         );
@@ -593,7 +575,7 @@ fn documents_round_trip(backend: Backend) {
     clinic.run_ok(&["put", &s(&own_fixture())]);
 
     // Every upload, download and deletion is in the audit log, under the tenant.
-    let Some(entries) = audit_entries(&node, A) else {
+    let Some(entries) = audit_entries(node, A) else {
         return;
     };
     for (action, target) in [
@@ -611,7 +593,7 @@ fn documents_round_trip(backend: Backend) {
         );
     }
     assert!(
-        !audit_entries(&node, B)
+        !audit_entries(node, B)
             .into_iter()
             .flatten()
             .any(|e| e.contains(OWN_ID)),
@@ -619,9 +601,11 @@ fn documents_round_trip(backend: Backend) {
     );
 }
 
-/// Bulk upload, the quota warning and refusal, and the file limit.
-fn limits_and_bulk(backend: Backend) {
-    let Some(node) = Node::start(backend) else {
+/// A folder uploaded with one `client put`: a line per file, the summary, exit status 1
+/// while a file failed; run again, the stored ones are recognised.
+#[test]
+fn bulk_upload_of_a_folder_on_sqlite() {
+    let Some(node) = Node::start(Backend::Sqlite) else {
         return;
     };
     let clinic = node.enroll(C, 1, 3);
@@ -675,152 +659,21 @@ fn limits_and_bulk(backend: Backend) {
     );
     let (files, _) = quota(&clinic);
     assert_eq!(files, 3);
-
-    // The file limit (3): the next upload is refused and nothing is stored.
-    let small = work.join("small.txt");
-    std::fs::write(&small, "x").expect("write");
-    let error = clinic.run_fails(&[
-        "put-attachment",
-        &s(&small),
-        "--patient",
-        OWN_PESEL,
-        "--title",
-        "extra",
-    ]);
-    assert!(
-        error.contains("507 file_limit_reached") && error.contains('3'),
-        "{error}"
-    );
-    assert_eq!(quota(&clinic).0, 3);
-    let attachments = search(&clinic, &["--title", "d-notes"]);
-    let notes_id = ids(&attachments).pop().expect("the notes attachment");
-    clinic.run_ok(&["delete", &notes_id]);
-
-    // The quota (1 MB): filling it to 95 % warns; going over is refused with the numbers.
-    let (_, used) = quota(&clinic);
-    let big = work.join("scan.tif");
-    let fill = (1024 * 1024 * 95 / 100) - used as usize;
-    std::fs::write(&big, vec![0x5au8; fill]).expect("write");
-    clinic.run_ok(&[
-        "put-attachment",
-        &s(&big),
-        "--patient",
-        OWN_PESEL,
-        "--title",
-        "big scan",
-    ]);
-    let account = clinic.account();
-    let warnings = account["warnings"].to_string();
-    assert!(warnings.contains("quota_nearly_full"), "{account}");
-    let (files, used) = quota(&clinic);
-    assert_eq!(files, 3);
-    clinic.run_ok(&["delete", CCDA_ID]);
-    let over = work.join("over.bin");
-    std::fs::write(&over, vec![1u8; 100 * 1024]).expect("write");
-    let error = clinic.run_fails(&[
-        "put-attachment",
-        &s(&over),
-        "--patient",
-        OWN_PESEL,
-        "--title",
-        "too much",
-    ]);
-    assert!(
-        error.contains("507 quota_exceeded") && error.contains("MB") && error.contains("1.00 MB"),
-        "{error}"
-    );
-    let (files_after, used_after) = quota(&clinic);
-    assert_eq!(files_after, 2);
-    assert_eq!(used_after, used - size(&ccda_fixture()));
-    assert_eq!(search(&clinic, &["--title", "too much"])["total"], 0);
 }
 
-/// Every PIK example is accepted, stored, downloaded byte for byte, rendered with its
-/// patient's name and deleted. They share ids (they are examples of one document each), so
-/// each is deleted before the next.
-fn every_pik_example(backend: Backend) {
-    let Some(files) = pik_files() else { return };
-    let Some(node) = Node::start(backend) else {
+/// The one end-to-end scenario on PostgreSQL with content in S3: the documents round
+/// trip, then `ca revoke` naming the shared database, then the audit log's forged row and
+/// signed checkpoints (in the bucket) through `medgate audit`.
+#[test]
+fn end_to_end_on_postgres_and_s3() {
+    let Some(psql) = require_command("psql", "apt-get install postgresql-client") else {
         return;
     };
-    let clinic = node.enroll(P, 50, 1000);
-    for (index, file) in files.iter().enumerate() {
-        let bytes = std::fs::read(file).expect("PIK file");
-        let header =
-            medgate_cda::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let id = header.id.to_string();
-        let stored = clinic.run_ok(&["put", &s(file)]);
-        assert!(
-            stored.starts_with(&format!("stored {id} (")),
-            "{}: {stored}",
-            file.display()
-        );
-        let out = clinic.dir.join(format!("pik-{index}.xml"));
-        clinic.run_ok(&["get", &id, "--out", &s(&out)]);
-        assert_eq!(
-            std::fs::read(&out).expect("download"),
-            bytes,
-            "{}",
-            file.display()
-        );
-        let html = clinic.dir.join(format!("pik-{index}.html"));
-        clinic.run_ok(&["render", &id, "--out", &s(&html)]);
-        let page = std::fs::read_to_string(&html).expect("html");
-        let family = header
-            .patient
-            .name
-            .as_ref()
-            .map(|n| n.family.join(" "))
-            .unwrap_or_default();
-        assert!(
-            !family.is_empty() && page.contains(&family),
-            "{}: {family} not in the view",
-            file.display()
-        );
-        if let Some(pesel) = header
-            .patient
-            .identifiers
-            .iter()
-            .find(|i| i.id.root.as_str() == medgate_ids::Pesel::OID)
-        {
-            let extension = pesel.id.extension.clone().expect("PESEL value");
-            assert!(
-                ids(&search(&clinic, &["--patient", &extension])).contains(&id),
-                "{}",
-                file.display()
-            );
-        }
-        clinic.run_ok(&["delete", &id]);
-    }
-    assert_eq!(quota(&clinic), (0, 0));
-}
-
-#[test]
-fn documents_round_trip_on_sqlite() {
-    documents_round_trip(Backend::Sqlite);
-}
-
-#[test]
-fn documents_round_trip_on_postgres() {
-    documents_round_trip(Backend::Postgres);
-}
-
-#[test]
-fn limits_and_bulk_on_sqlite() {
-    limits_and_bulk(Backend::Sqlite);
-}
-
-#[test]
-fn limits_and_bulk_on_postgres() {
-    limits_and_bulk(Backend::Postgres);
-}
-
-#[test]
-fn every_pik_example_on_sqlite() {
-    every_pik_example(Backend::Sqlite);
-}
-
-#[test]
-fn every_pik_example_on_postgres() {
-    every_pik_example(Backend::Postgres);
+    let Some(mut node) = Node::start(Backend::Postgres) else {
+        return;
+    };
+    documents_round_trip(&node);
+    super::revocation::revocation_takes_effect(&node, "0000000000006050");
+    let sql = super::audit::postgres_sql(psql, &node);
+    super::audit::forged_rows_and_checkpoints(&mut node, &sql);
 }

@@ -5,7 +5,8 @@
 //! models of Python `fhir.resources` 6.4, which refuse unknown or mistyped elements. The
 //! bytes retrieved are the bytes stored (SHA-256, and the SHA-1 `attachment.hash`). Another
 //! tenant's ids are 404, bad parameters are OperationOutcomes with status 400, and the reads
-//! appear in the audit log.
+//! appear in the audit log. (How FHIR `Binary` and the API's download send an uploaded page
+//! is tested in process, `crates/medgate-server/tests/documents.rs`.)
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -485,113 +486,6 @@ print(json.dumps([e["resource"]["id"] for e in r.json()["entry"]]))
         .unwrap()
         .iter()
         .any(|e| e["action"] == "fhir.document_reference.search"));
-}
-
-/// An attachment uploaded as `text/html` (a page with a script) is never rendered on this
-/// origin, where the staff pages and the portal live: FHIR `Binary` and the API's download
-/// send it as an `application/octet-stream` attachment with a safe file name, `nosniff` and
-/// the sandbox CSP; a PDF keeps its type. Checked with curl.
-#[test]
-fn fhir_binary_and_api_download_never_render_an_uploaded_page() {
-    let Some(curl) = require_command("curl", "apt-get install curl") else {
-        return;
-    };
-    let Some(node) = Node::start(Backend::Sqlite) else {
-        return;
-    };
-    let a = node.enroll(A, 10, 100);
-    let page = b"<html><body><script>document.title='owned'</script></body></html>\n";
-    let pdf = b"%PDF-1.4 scan of a referral\n%%EOF\n";
-    std::fs::write(a.path("page.html"), page).unwrap();
-    std::fs::write(a.path("scan.pdf"), pdf).unwrap();
-    let put = |file: &str, title: &str, content_type: &str| {
-        let answer = json_of(&a.run_ok(&[
-            "put-attachment",
-            &a.path(file),
-            "--patient",
-            OWN_PESEL,
-            "--title",
-            title,
-            "--content-type",
-            content_type,
-            "--json",
-        ]));
-        assert_eq!(answer["document"]["content_type"], content_type, "{answer}");
-        answer["document"]["id"].as_str().expect("id").to_owned()
-    };
-    let page_id = put("page.html", "Strona", "text/html; charset=utf-8");
-    let pdf_id = put("scan.pdf", "Skan", "application/pdf");
-
-    // The Binary addresses, from the DocumentReferences.
-    let found = super::documents::curl_get(
-        &curl,
-        &node,
-        &a,
-        &format!("/fhir/DocumentReference?patient.identifier={OWN_PESEL}"),
-    );
-    assert_eq!(found.status, 200);
-    let bundle = json_of(&String::from_utf8_lossy(&found.body));
-    let binary_of = |title: &str| -> String {
-        bundle["entry"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|entry| &entry["resource"]["content"][0]["attachment"])
-            .find(|attachment| attachment["title"] == title)
-            .and_then(|attachment| attachment["url"].as_str())
-            .unwrap_or_else(|| panic!("no DocumentReference titled {title}: {bundle}"))
-            .strip_prefix(&node.url())
-            .expect("a Binary address on this node")
-            .to_owned()
-    };
-
-    let expected_csp = "content-security-policy: default-src 'none'; sandbox";
-    for path in [
-        binary_of("Strona"),
-        format!("/api/v1/documents/{}", super::documents::encoded(&page_id)),
-    ] {
-        let fetched = super::documents::curl_get(&curl, &node, &a, &path);
-        assert_eq!(fetched.status, 200, "{path}");
-        assert_eq!(fetched.body, page, "{path}: the bytes as stored");
-        let headers = &fetched.headers;
-        assert!(
-            headers.contains("content-type: application/octet-stream\r\n"),
-            "{path}: {headers}"
-        );
-        assert!(!headers.contains("text/html"), "{path}: {headers}");
-        let file_name = format!(
-            "content-disposition: attachment; filename=\"{}.bin\"",
-            page_id.replace('^', "_").to_lowercase()
-        );
-        assert!(headers.contains(&file_name), "{path}: {headers}");
-        assert!(
-            headers.contains("x-content-type-options: nosniff"),
-            "{path}: {headers}"
-        );
-        assert!(headers.contains(expected_csp), "{path}: {headers}");
-        assert!(
-            headers.contains("strict-transport-security: max-age=31536000"),
-            "{path}: {headers}"
-        );
-    }
-    for path in [
-        binary_of("Skan"),
-        format!("/api/v1/documents/{}", super::documents::encoded(&pdf_id)),
-    ] {
-        let fetched = super::documents::curl_get(&curl, &node, &a, &path);
-        assert_eq!(fetched.status, 200, "{path}");
-        assert_eq!(fetched.body, pdf);
-        let headers = &fetched.headers;
-        assert!(
-            headers.contains("content-type: application/pdf\r\n"),
-            "{path}: {headers}"
-        );
-        assert!(
-            headers.contains("content-disposition: attachment; filename="),
-            "{path}: {headers}"
-        );
-        assert!(headers.contains(expected_csp), "{path}: {headers}");
-    }
 }
 
 /// Runs a Python script with the R4 models on the path, JSON in on stdin; returns stdout.

@@ -17,5 +17,4 @@ mod organisation;
 pub mod portal;
 mod python_client;
 mod revocation;
-mod sweep;
 mod schemathesis;

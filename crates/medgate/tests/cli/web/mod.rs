@@ -1,9 +1,10 @@
 //! The staff web pages end to end: the real `medgate serve`, staff logins made with the real
 //! `medgate tenant admin-user` and `medgate operator user` commands, and the pages driven
-//! two ways — with headless Chromium (every page walked as a person would, a screenshot of
-//! each in `target/screenshots/admin-*.png` and `operator-*.png`) and with curl (requests a
-//! browser would never send: forged tokens, foreign origins, other tenants' ids in every
-//! action address).
+//! with headless Chromium (every page walked as a person would, a screenshot of each in
+//! `target/screenshots/admin-*.png` and `operator-*.png`), with curl where a browser test
+//! needs a download. Requests a browser would never send (forged tokens, foreign origins,
+//! other tenants' ids in every action address) are tested in process in
+//! `crates/medgate-server/tests/pages/`.
 
 mod account;
 mod archive;
@@ -237,20 +238,6 @@ impl StaffClient {
         if fields.is_empty() {
             extra.push("--data".to_owned());
             extra.push(String::new());
-        }
-        self.request(path, &extra)
-    }
-
-    /// POSTs a `multipart/form-data` upload: text fields and files (field, path).
-    pub fn post_files(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &std::path::Path)]) -> Answer {
-        let mut extra = Vec::new();
-        for (name, value) in fields {
-            extra.push("--form-string".to_owned());
-            extra.push(format!("{name}={value}"));
-        }
-        for (name, file) in files {
-            extra.push("-F".to_owned());
-            extra.push(format!("{name}=@{}", file.display()));
         }
         self.request(path, &extra)
     }
