@@ -7,8 +7,8 @@ use medgate_ids::{Oid, TenantId};
 use medgate_pki::ca::CertificateAuthority;
 use medgate_pki::{CertKind, Certificate};
 use medgate_storage::{
-    CertificateKind, MetadataError, NewCertificate, OidArc, Sha256Digest, Tenant,
-    TenantActivation, TenantCertificate, TenantStatus,
+    CertificateKind, MetadataError, NewCertificate, OidArc, Sha256Digest, Tenant, TenantActivation,
+    TenantCertificate, TenantStatus,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -24,16 +24,15 @@ const EXPIRY_WARNING_DAYS: i64 = 30;
 
 /// Who issues the accounts' certificates: the node's tenant CA, and the revocations the
 /// node enforces beside the CA's own record.
-#[derive(Clone, Copy)]
 pub struct Issuer<'a> {
     pub ca: &'a CertificateAuthority,
     /// Whether the node holds a revocation of the certificate with this serial (upper hex).
-    pub is_revoked: &'a (dyn Fn(&str) -> bool + Sync),
+    pub is_revoked: Box<dyn Fn(&str) -> bool + Send + Sync + 'a>,
 }
 
 /// Checks a certificate given as PEM for `field` (see [`checked_certificate`]).
 pub fn checked_certificate_pem(
-    issuer: Issuer<'_>,
+    issuer: &Issuer<'_>,
     field: &str,
     pem_text: &str,
     tenant: &TenantId,
@@ -59,7 +58,7 @@ pub fn checked_certificate_pem(
 /// the tenant CA, for this account and kind, valid now, not revoked, with the usages of its
 /// kind. `field` names the input in every refusal.
 pub fn checked_certificate(
-    issuer: Issuer<'_>,
+    issuer: &Issuer<'_>,
     field: &str,
     certificate: &Certificate,
     tenant: &TenantId,
@@ -77,7 +76,10 @@ pub fn checked_certificate(
         Some(name) if name.tenant == *tenant => {
             return Err(bad(
                 Reason::CertificateKind,
-                format!("is the {} certificate; expected subject CN={expected}.", name.kind),
+                format!(
+                    "is the {} certificate; expected subject CN={expected}.",
+                    name.kind
+                ),
             ))
         }
         _ => {
@@ -93,7 +95,10 @@ pub fn checked_certificate(
     if !medgate_pki::check::issued_by(certificate, issuer.ca.certificate()) {
         return Err(bad(
             Reason::CertificateIssuer,
-            format!("was issued by {}, not by this repository's tenant CA.", summary.issuer),
+            format!(
+                "was issued by {}, not by this repository's tenant CA.",
+                summary.issuer
+            ),
         ));
     }
     if issuer.ca.is_revoked(&summary.serial_hex).unwrap_or(false)
@@ -180,24 +185,37 @@ impl Activation {
     /// The WSS certificate being registered: the activation request must be signed with its
     /// key, as proof that the caller holds it.
     pub fn wss_certificate(&self) -> Result<Certificate, RepositoryError> {
-        Certificate::from_der(self.wss.der.clone(), std::path::Path::new("wss_certificate"))
-            .map_err(|e| RepositoryError::internal("WSS certificate", e))
+        Certificate::from_der(
+            self.wss.der.clone(),
+            std::path::Path::new("wss_certificate"),
+        )
+        .map_err(|e| RepositoryError::internal("WSS certificate", e))
     }
 }
 
 /// Checks an activation request (`{provider_oid, tls_certificate, wss_certificate}`, PEM)
 /// for `tenant`; the TLS certificate must be the one `presented` on the connection.
 pub fn checked_activation(
-    issuer: Issuer<'_>,
+    issuer: &Issuer<'_>,
     tenant: &TenantId,
     body: &[u8],
     presented: &Sha256Digest,
 ) -> Result<Activation, RepositoryError> {
     let request: ActivateRequest = crate::parse_json(body)?;
     let provider_oid = Oid::parse(request.provider_oid.trim()).map_err(|e| {
-        RepositoryError::invalid(Reason::ProviderOid, "provider_oid", format!("provider_oid: {e}."))
+        RepositoryError::invalid(
+            Reason::ProviderOid,
+            "provider_oid",
+            format!("provider_oid: {e}."),
+        )
     })?;
-    let tls = checked_certificate_pem(issuer, "tls_certificate", &request.tls_certificate, tenant, CertKind::Tls)?;
+    let tls = checked_certificate_pem(
+        issuer,
+        "tls_certificate",
+        &request.tls_certificate,
+        tenant,
+        CertKind::Tls,
+    )?;
     if tls.fingerprint_sha256 != *presented {
         return Err(RepositoryError::invalid(
             Reason::TlsCertificateMismatch,
@@ -205,7 +223,13 @@ pub fn checked_activation(
             "tls_certificate is not the certificate presented on this connection.",
         ));
     }
-    let wss = checked_certificate_pem(issuer, "wss_certificate", &request.wss_certificate, tenant, CertKind::Wss)?;
+    let wss = checked_certificate_pem(
+        issuer,
+        "wss_certificate",
+        &request.wss_certificate,
+        tenant,
+        CertKind::Wss,
+    )?;
     Ok(Activation {
         provider_oid,
         tls,
@@ -239,7 +263,13 @@ pub async fn activate(
     )
     .await?;
     repository
-        .audit(actor, "account.activate", actor.tenant.as_str(), None, detail)
+        .audit(
+            actor,
+            "account.activate",
+            actor.tenant.as_str(),
+            None,
+            detail,
+        )
         .await?;
     let account = view(repository, &actor.tenant).await?;
     Ok(Activated { log, account })
@@ -326,17 +356,29 @@ struct CertificatesRequest {
 /// account view.
 pub async fn update_certificates(
     repository: &Repository,
-    issuer: Issuer<'_>,
+    issuer: &Issuer<'_>,
     actor: &Actor,
     body: &[u8],
 ) -> Result<Value, RepositoryError> {
     let request: CertificatesRequest = crate::parse_json(body)?;
     let mut new = Vec::new();
     if let Some(pem_text) = &request.tls_certificate {
-        new.push(checked_certificate_pem(issuer, "tls_certificate", pem_text, &actor.tenant, CertKind::Tls)?);
+        new.push(checked_certificate_pem(
+            issuer,
+            "tls_certificate",
+            pem_text,
+            &actor.tenant,
+            CertKind::Tls,
+        )?);
     }
     if let Some(pem_text) = &request.wss_certificate {
-        new.push(checked_certificate_pem(issuer, "wss_certificate", pem_text, &actor.tenant, CertKind::Wss)?);
+        new.push(checked_certificate_pem(
+            issuer,
+            "wss_certificate",
+            pem_text,
+            &actor.tenant,
+            CertKind::Wss,
+        )?);
     }
     if new.is_empty() {
         return Err(RepositoryError::invalid(
@@ -362,7 +404,13 @@ pub async fn update_certificates(
 pub async fn show(repository: &Repository, actor: &Actor) -> Result<Value, RepositoryError> {
     let view = view(repository, &actor.tenant).await?;
     repository
-        .audit(actor, "account.show", actor.tenant.as_str(), None, String::new())
+        .audit(
+            actor,
+            "account.show",
+            actor.tenant.as_str(),
+            None,
+            String::new(),
+        )
         .await?;
     Ok(view)
 }
@@ -419,7 +467,8 @@ pub async fn view(repository: &Repository, tenant_id: &TenantId) -> Result<Value
         }));
     }
     if tenant.plan.max_files > 0
-        && usage.files.saturating_mul(100) >= tenant.plan.max_files.saturating_mul(QUOTA_WARNING_PERCENT)
+        && usage.files.saturating_mul(100)
+            >= tenant.plan.max_files.saturating_mul(QUOTA_WARNING_PERCENT)
     {
         warnings.push(json!({
             "code": "file_limit_nearly_reached",

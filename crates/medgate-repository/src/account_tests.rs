@@ -34,21 +34,22 @@ impl Ca {
 
     fn issue(&self, tenant: &TenantId, kind: CertKind, days: u32) -> Certificate {
         let subject = SubjectFields::new("Clinic", "IT", Country::parse("PL").unwrap()).unwrap();
-        let (_, csr) = generate_tenant_csr(tenant, kind, &subject, KeyAlgorithm::EcdsaP256).unwrap();
+        let (_, csr) =
+            generate_tenant_csr(tenant, kind, &subject, KeyAlgorithm::EcdsaP256).unwrap();
         self.ca
-            .sign_csr(csr.as_bytes(), Path::new("request.csr"), Validity::days_from_now(days).unwrap())
+            .sign_csr(
+                csr.as_bytes(),
+                Path::new("request.csr"),
+                Validity::days_from_now(days).unwrap(),
+            )
             .unwrap()
     }
-}
-
-fn nothing_revoked(_: &str) -> bool {
-    false
 }
 
 fn issuer(ca: &Ca) -> Issuer<'_> {
     Issuer {
         ca: &ca.ca,
-        is_revoked: &nothing_revoked,
+        is_revoked: Box::new(|_| false),
     }
 }
 
@@ -58,47 +59,86 @@ fn certificates_are_checked_for_account_kind_issuer_and_revocation() {
     let tenant = TenantId::parse("0000000000005010").unwrap();
     let other = TenantId::parse("0000000000005028").unwrap();
     let tls = ca.issue(&tenant, CertKind::Tls, 10);
-    let checked = checked_certificate(issuer(&ca), "tls", &tls, &tenant, CertKind::Tls).unwrap();
+    let checked = checked_certificate(&issuer(&ca), "tls", &tls, &tenant, CertKind::Tls).unwrap();
     assert_eq!(checked.kind, CertificateKind::Tls);
     assert_eq!(checked.der, tls.der());
 
     let reason = |result: Result<NewCertificate, RepositoryError>| match result.err() {
-        Some(RepositoryError::Invalid { reason, field, message }) => {
+        Some(RepositoryError::Invalid {
+            reason,
+            field,
+            message,
+        }) => {
             assert!(message.starts_with(&format!("{field}: ")), "{message}");
             reason
         }
         other => panic!("expected an invalid input, got {other:?}"),
     };
     assert_eq!(
-        reason(checked_certificate(issuer(&ca), "wss", &tls, &tenant, CertKind::Wss)),
+        reason(checked_certificate(
+            &issuer(&ca),
+            "wss",
+            &tls,
+            &tenant,
+            CertKind::Wss
+        )),
         Reason::CertificateKind
     );
     assert_eq!(
-        reason(checked_certificate(issuer(&ca), "tls", &tls, &other, CertKind::Tls)),
+        reason(checked_certificate(
+            &issuer(&ca),
+            "tls",
+            &tls,
+            &other,
+            CertKind::Tls
+        )),
         Reason::CertificateTenant
     );
     let stranger = Ca::new().issue(&tenant, CertKind::Tls, 10);
     assert_eq!(
-        reason(checked_certificate(issuer(&ca), "tls", &stranger, &tenant, CertKind::Tls)),
+        reason(checked_certificate(
+            &issuer(&ca),
+            "tls",
+            &stranger,
+            &tenant,
+            CertKind::Tls
+        )),
         Reason::CertificateIssuer
     );
-    let revoked = |_: &str| true;
     let revoking = Issuer {
         ca: &ca.ca,
-        is_revoked: &revoked,
+        is_revoked: Box::new(|_| true),
     };
     assert_eq!(
-        reason(checked_certificate(revoking, "tls", &tls, &tenant, CertKind::Tls)),
+        reason(checked_certificate(
+            &revoking,
+            "tls",
+            &tls,
+            &tenant,
+            CertKind::Tls
+        )),
         Reason::CertificateRevoked
     );
     assert_eq!(
-        reason(checked_certificate_pem(issuer(&ca), "tls_certificate", "nonsense", &tenant, CertKind::Tls)),
+        reason(checked_certificate_pem(
+            &issuer(&ca),
+            "tls_certificate",
+            "nonsense",
+            &tenant,
+            CertKind::Tls
+        )),
         Reason::Certificate
     );
     assert_eq!(
-        checked_certificate_pem(issuer(&ca), "tls_certificate", &tls.to_pem(), &tenant, CertKind::Tls)
-            .unwrap()
-            .serial_hex,
+        checked_certificate_pem(
+            &issuer(&ca),
+            "tls_certificate",
+            &tls.to_pem(),
+            &tenant,
+            CertKind::Tls
+        )
+        .unwrap()
+        .serial_hex,
         checked.serial_hex
     );
 }
@@ -127,7 +167,10 @@ async fn an_account_is_activated_once_with_its_presented_certificate() {
     let target = activation_target(repository, &tenant).await.unwrap();
     assert_eq!(target.status, TenantStatus::Created);
 
-    let (tls, wss) = (ca.issue(&tenant, CertKind::Tls, 10), ca.issue(&tenant, CertKind::Wss, 10));
+    let (tls, wss) = (
+        ca.issue(&tenant, CertKind::Tls, 10),
+        ca.issue(&tenant, CertKind::Wss, 10),
+    );
     let body = json!({
         "provider_oid": "2.16.840.1.113883.3.4424.2.7.26",
         "tls_certificate": tls.to_pem(),
@@ -136,24 +179,37 @@ async fn an_account_is_activated_once_with_its_presented_certificate() {
     .to_string();
     let presented = Sha256Digest::from_bytes(tls.sha256());
     let elsewhere = Sha256Digest::from_bytes(wss.sha256());
-    let mismatch = checked_activation(issuer(&ca), &tenant, body.as_bytes(), &elsewhere).err();
+    let mismatch = checked_activation(&issuer(&ca), &tenant, body.as_bytes(), &elsewhere).err();
     assert_eq!(mismatch.map(|e| e.code()), Some("tls_certificate_mismatch"));
-    let bad_json = checked_activation(issuer(&ca), &tenant, b"{}", &presented).err();
+    let bad_json = checked_activation(&issuer(&ca), &tenant, b"{}", &presented).err();
     assert_eq!(bad_json.map(|e| e.code()), Some("bad_json"));
 
-    let activation = checked_activation(issuer(&ca), &tenant, body.as_bytes(), &presented).unwrap();
+    let activation =
+        checked_activation(&issuer(&ca), &tenant, body.as_bytes(), &presented).unwrap();
     assert_eq!(activation.wss_certificate().unwrap().der(), wss.der());
     let actor = Actor {
         tenant: tenant.clone(),
         ..fixture.actor.clone()
     };
     let root = Oid::parse("2.998").unwrap();
-    let activated = activate(repository, &root, &actor, activation).await.unwrap();
+    let activated = activate(repository, &root, &actor, activation)
+        .await
+        .unwrap();
     assert_eq!(activated.log[0], "Certificates accepted.");
-    assert!(activated.log[3].starts_with("Domain id assigned: 2.998.2."), "{:?}", activated.log);
+    assert!(
+        activated.log[3].starts_with("Domain id assigned: 2.998.2."),
+        "{:?}",
+        activated.log
+    );
     assert_eq!(activated.account["status"], "active");
-    assert_eq!(activated.account["provider_oid"], "2.16.840.1.113883.3.4424.2.7.26");
-    assert_eq!(activated.account["certificates"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        activated.account["provider_oid"],
+        "2.16.840.1.113883.3.4424.2.7.26"
+    );
+    assert_eq!(
+        activated.account["certificates"].as_array().unwrap().len(),
+        2
+    );
     // Within 30 days of its end, the account and its certificates are flagged.
     let warnings: Vec<&str> = activated.account["warnings"]
         .as_array()
@@ -161,7 +217,14 @@ async fn an_account_is_activated_once_with_its_presented_certificate() {
         .iter()
         .map(|w| w["code"].as_str().unwrap())
         .collect();
-    assert_eq!(warnings, ["certificate_expiring", "certificate_expiring", "account_expiring"]);
+    assert_eq!(
+        warnings,
+        [
+            "certificate_expiring",
+            "certificate_expiring",
+            "account_expiring"
+        ]
+    );
 
     let again = activation_target(repository, &tenant).await.err();
     assert_eq!(again.map(|e| e.code()), Some("already_active"));
@@ -182,15 +245,17 @@ async fn certificates_are_replaced_and_reuse_is_refused() {
     let ca = Ca::new();
     let tenant = fixture.actor.tenant.clone();
     let repository = &fixture.repository;
-    let nothing = update_certificates(repository, issuer(&ca), &fixture.actor, b"{}").await.err();
+    let nothing = update_certificates(repository, &issuer(&ca), &fixture.actor, b"{}")
+        .await
+        .err();
     assert_eq!(nothing.map(|e| e.code()), Some("nothing_to_update"));
     let tls = ca.issue(&tenant, CertKind::Tls, 90);
     let body = json!({ "tls_certificate": tls.to_pem() }).to_string();
-    let view = update_certificates(repository, issuer(&ca), &fixture.actor, body.as_bytes())
+    let view = update_certificates(repository, &issuer(&ca), &fixture.actor, body.as_bytes())
         .await
         .unwrap();
     assert_eq!(view["certificates"][0]["kind"], "TLS");
-    let again = update_certificates(repository, issuer(&ca), &fixture.actor, body.as_bytes())
+    let again = update_certificates(repository, &issuer(&ca), &fixture.actor, body.as_bytes())
         .await
         .err();
     assert_eq!(
@@ -200,6 +265,11 @@ async fn certificates_are_replaced_and_reuse_is_refused() {
     let shown = show(repository, &fixture.actor).await.unwrap();
     assert_eq!(shown["repository_id"], "2.999.4.1");
     assert_eq!(shown["quota"]["total_mb"], 200);
-    let actions: Vec<String> = fixture.audit().await.into_iter().map(|e| e.action).collect();
+    let actions: Vec<String> = fixture
+        .audit()
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
     assert_eq!(actions, ["account.certificates", "account.show"]);
 }

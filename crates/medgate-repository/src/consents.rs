@@ -54,7 +54,10 @@ fn parse_day(field: &str, text: &str) -> Result<Date, RepositoryError> {
     crate::parse_day(text).ok_or_else(|| {
         bad(
             field,
-            format!("{field}: '{}' is not a date in the form YYYY-MM-DD.", text.trim()),
+            format!(
+                "{field}: '{}' is not a date in the form YYYY-MM-DD.",
+                text.trim()
+            ),
         )
     })
 }
@@ -66,10 +69,16 @@ fn checked_text(field: &str, text: &str) -> Result<String, RepositoryError> {
         return Err(bad(field, format!("{field}: must not be empty.")));
     }
     if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(bad(field, format!("{field}: at most {MAX_TEXT_CHARS} characters.")));
+        return Err(bad(
+            field,
+            format!("{field}: at most {MAX_TEXT_CHARS} characters."),
+        ));
     }
     if text.chars().any(char::is_control) {
-        return Err(bad(field, format!("{field}: must not contain control characters.")));
+        return Err(bad(
+            field,
+            format!("{field}: must not contain control characters."),
+        ));
     }
     Ok(text.to_owned())
 }
@@ -98,11 +107,18 @@ pub fn new_consent(body: &[u8]) -> Result<NewConsent, RepositoryError> {
     if from > to {
         return Err(bad(
             "to",
-            format!("to: {} is before from ({}).", format_date(to), format_date(from)),
+            format!(
+                "to: {} is before from ({}).",
+                format_date(to),
+                format_date(from)
+            ),
         ));
     }
     if body.documents.is_empty() {
-        return Err(bad("documents", "documents: give at least one document id.".to_owned()));
+        return Err(bad(
+            "documents",
+            "documents: give at least one document id.".to_owned(),
+        ));
     }
     if body.documents.len() > MAX_DOCUMENTS {
         return Err(bad(
@@ -210,7 +226,9 @@ pub async fn list(
         .metadata
         .list_consents(
             &actor.tenant,
-            filter.as_ref().map(|q| (q.extension.as_str(), q.root.as_ref())),
+            filter
+                .as_ref()
+                .map(|q| (q.extension.as_str(), q.root.as_ref())),
         )
         .await
         .map_err(RepositoryError::storage("listing consents"))
@@ -398,20 +416,38 @@ mod tests {
         );
         let (repository, actor) = (&fixture.repository, &fixture.actor);
         let draft = create(repository, actor, request.as_bytes()).await.unwrap();
-        assert_eq!(list(repository, actor, Some("998991")).await.unwrap().len(), 1);
-        assert!(list(repository, actor, Some("1.2.3^998991")).await.unwrap().is_empty());
-        let sent = send(repository, actor, &draft.id, "$argon2id$stand-in".to_owned())
+        assert_eq!(
+            list(repository, actor, Some("998991")).await.unwrap().len(),
+            1
+        );
+        assert!(list(repository, actor, Some("1.2.3^998991"))
+            .await
+            .unwrap()
+            .is_empty());
+        let sent = send(
+            repository,
+            actor,
+            &draft.id,
+            "$argon2id$stand-in".to_owned(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(account_status(sent.account), "created");
+        let shared = shared_now(repository, &actor.tenant, &[&stored])
             .await
             .unwrap();
-        assert_eq!(account_status(sent.account), "created");
-        let shared = shared_now(repository, &actor.tenant, &[&stored]).await.unwrap();
         assert!(shared.contains(&stored.metadata.document_id));
         let again = send(repository, actor, &draft.id, "$argon2id$x".to_owned())
             .await
             .unwrap_err();
-        assert_eq!((again.code(), again.kind()), ("consent_already_sent", crate::ErrorKind::Conflict));
+        assert_eq!(
+            (again.code(), again.kind()),
+            ("consent_already_sent", crate::ErrorKind::Conflict)
+        );
         revoke(repository, actor, &draft.id).await.unwrap();
-        let shared = shared_now(repository, &actor.tenant, &[&stored]).await.unwrap();
+        let shared = shared_now(repository, &actor.tenant, &[&stored])
+            .await
+            .unwrap();
         assert!(shared.is_empty());
         let revoked = revoke(repository, actor, &draft.id).await.unwrap_err();
         assert_eq!(revoked.code(), "consent_revoked");
@@ -422,7 +458,10 @@ mod tests {
             .map(|e| e.action)
             .filter(|a| a.starts_with("consent."))
             .collect();
-        assert_eq!(actions, ["consent.create", "consent.send", "consent.revoke"]);
+        assert_eq!(
+            actions,
+            ["consent.create", "consent.send", "consent.revoke"]
+        );
     }
 
     #[tokio::test]

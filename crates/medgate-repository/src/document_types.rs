@@ -118,9 +118,14 @@ mod tests {
         let policy = |archive: bool, days: u32| {
             format!(r#"{{"archive_automatically": {archive}, "keep_local_days": {days}}}"#)
         };
-        let set_policy = set(repository, actor, &code.to_ascii_lowercase(), policy(true, 30).as_bytes())
-            .await
-            .unwrap();
+        let set_policy = set(
+            repository,
+            actor,
+            &code.to_ascii_lowercase(),
+            policy(true, 30).as_bytes(),
+        )
+        .await
+        .unwrap();
         assert_eq!((set_policy.code, set_policy.keep_local_days), (code, 30));
         assert!(set_policy.overridden);
         let listed = list(repository, actor).await.unwrap();
@@ -129,21 +134,41 @@ mod tests {
 
         // The code is checked before the body.
         let unknown = set(repository, actor, "nope", b"{").await.unwrap_err();
-        assert_eq!((unknown.code(), unknown.kind()), ("unknown_document_type", crate::ErrorKind::NotFound));
-        assert!(unknown.to_string().starts_with("There is no document type 'NOPE'; valid codes: "));
-        let too_long = set(repository, actor, code, policy(true, MAX_KEEP_LOCAL_DAYS + 1).as_bytes())
-            .await
-            .unwrap_err();
+        assert_eq!(
+            (unknown.code(), unknown.kind()),
+            ("unknown_document_type", crate::ErrorKind::NotFound)
+        );
+        assert!(unknown
+            .to_string()
+            .starts_with("There is no document type 'NOPE'; valid codes: "));
+        let too_long = set(
+            repository,
+            actor,
+            code,
+            policy(true, MAX_KEEP_LOCAL_DAYS + 1).as_bytes(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(too_long.code(), "bad_keep_local_days");
         assert_eq!(
             too_long.to_string(),
             "keep_local_days is 3651; it must be between 0 and 3650."
         );
-        let bad_body = set(repository, actor, code, br#"{"archive_automatically": true}"#)
-            .await
-            .unwrap_err();
+        let bad_body = set(
+            repository,
+            actor,
+            code,
+            br#"{"archive_automatically": true}"#,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(bad_body.code(), "bad_json");
-        let actions: Vec<String> = fixture.audit().await.into_iter().map(|e| e.action).collect();
+        let actions: Vec<String> = fixture
+            .audit()
+            .await
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
         assert_eq!(actions, ["document_type.update", "document_types.list"]);
     }
 }

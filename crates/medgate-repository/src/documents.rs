@@ -194,18 +194,36 @@ mod tests {
         let id = &document.metadata.document_id;
         let (_, bytes) = read(&fixture.repository, &fixture.actor, id).await.unwrap();
         assert_eq!(bytes, fixture_cda());
-        let html = render(&fixture.repository, &fixture.actor, id).await.unwrap();
+        let html = render(&fixture.repository, &fixture.actor, id)
+            .await
+            .unwrap();
         assert!(html.contains("<html"), "{html}");
-        let (_, shared) = metadata(&fixture.repository, &fixture.actor, id).await.unwrap();
+        let (_, shared) = metadata(&fixture.repository, &fixture.actor, id)
+            .await
+            .unwrap();
         assert!(!shared);
-        let actions: Vec<String> = fixture.audit().await.into_iter().map(|e| e.action).collect();
+        let actions: Vec<String> = fixture
+            .audit()
+            .await
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
         assert_eq!(
             actions,
-            ["document.put", "document.read", "document.render", "document.metadata"]
+            [
+                "document.put",
+                "document.read",
+                "document.render",
+                "document.metadata"
+            ]
         );
 
-        fixture.content.overwrite(&document.metadata.content_key, b"<altered/>");
-        let error = read(&fixture.repository, &fixture.actor, id).await.unwrap_err();
+        fixture
+            .content
+            .overwrite(&document.metadata.content_key, b"<altered/>");
+        let error = read(&fixture.repository, &fixture.actor, id)
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), "content_corrupted");
         assert!(error.is_internal());
     }
@@ -220,11 +238,22 @@ mod tests {
         };
         let id = &document.metadata.document_id;
         let error = read(&fixture.repository, &stranger, id).await.unwrap_err();
-        assert_eq!(error.to_string(), "No document with that identifier exists in this account.");
+        assert_eq!(
+            error.to_string(),
+            "No document with that identifier exists in this account."
+        );
         let settings = NationalSettings::default();
-        let error = delete(&fixture.repository, &settings, &stranger, id).await.unwrap_err();
+        let error = delete(&fixture.repository, &settings, &stranger, id)
+            .await
+            .unwrap_err();
         assert_eq!(error.code(), "not_found");
-        assert!(fixture.repository.metadata.get_document(&fixture.actor.tenant, id).await.unwrap().is_some());
+        assert!(fixture
+            .repository
+            .metadata
+            .get_document(&fixture.actor.tenant, id)
+            .await
+            .unwrap()
+            .is_some());
     }
 
     #[tokio::test]
@@ -232,16 +261,27 @@ mod tests {
         let fixture = Fixture::new().await;
         let document = stored(&fixture).await;
         let id = &document.metadata.document_id;
-        delete(&fixture.repository, &NationalSettings::default(), &fixture.actor, id)
-            .await
-            .unwrap();
+        delete(
+            &fixture.repository,
+            &NationalSettings::default(),
+            &fixture.actor,
+            id,
+        )
+        .await
+        .unwrap();
         assert!(fixture.content.keys().is_empty());
         assert_eq!(
-            find(&fixture.repository, &fixture.actor, id).await.unwrap_err().code(),
+            find(&fixture.repository, &fixture.actor, id)
+                .await
+                .unwrap_err()
+                .code(),
             "not_found"
         );
         let last = fixture.audit().await.pop().unwrap();
-        assert_eq!((last.action.as_str(), last.patient.as_deref()), ("document.delete", Some("998991")));
+        assert_eq!(
+            (last.action.as_str(), last.patient.as_deref()),
+            ("document.delete", Some("998991"))
+        );
     }
 
     #[tokio::test]
@@ -260,9 +300,13 @@ mod tests {
         )
         .await
         .unwrap();
-        let error = render(&fixture.repository, &fixture.actor, &stored.metadata.document_id)
-            .await
-            .unwrap_err();
+        let error = render(
+            &fixture.repository,
+            &fixture.actor,
+            &stored.metadata.document_id,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(error.code(), "not_cda");
     }
 }

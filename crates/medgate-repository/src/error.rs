@@ -141,7 +141,9 @@ pub enum RepositoryError {
     },
 
     /// A CDA document was sent as another media type.
-    #[error("A CDA document is sent as {accepted}; files of other kinds go to /api/v1/attachments.")]
+    #[error(
+        "A CDA document is sent as {accepted}; files of other kinds go to /api/v1/attachments."
+    )]
     UnsupportedContentType { accepted: String },
 
     /// The organisational structure has invalid fields: every one of them, in field order.
@@ -186,7 +188,11 @@ pub enum RepositoryError {
         megabytes(*.limit),
         megabytes(*.requested)
     )]
-    QuotaExceeded { used: u64, requested: u64, limit: u64 },
+    QuotaExceeded {
+        used: u64,
+        requested: u64,
+        limit: u64,
+    },
 
     #[error("the account already holds {limit} files, its maximum; delete documents or ask the operator for a larger plan")]
     FileLimitReached { limit: u64 },
@@ -195,7 +201,9 @@ pub enum RepositoryError {
     #[error("Account {0} does not exist on this repository; ask the operator.")]
     UnknownAccount(TenantId),
 
-    #[error("Account {0} is already active; use `medgate client update-certs` to replace certificates.")]
+    #[error(
+        "Account {0} is already active; use `medgate client update-certs` to replace certificates."
+    )]
     AlreadyActive(TenantId),
 
     #[error("Account {0} is suspended; contact the operator.")]
@@ -410,7 +418,10 @@ mod tests {
             "the quota is exceeded: 1.00 MB of 2.00 MB used and this document needs 0.50 MB more; delete documents or ask the operator for a larger plan"
         );
         let invalid = RepositoryError::invalid(Reason::Patient, "patient", "patient: no.");
-        assert_eq!((invalid.code(), invalid.kind()), ("bad_patient", ErrorKind::Invalid));
+        assert_eq!(
+            (invalid.code(), invalid.kind()),
+            ("bad_patient", ErrorKind::Invalid)
+        );
         let refused = RepositoryError::registry(
             "the document was not indexed",
             RegistryError::Refused {
@@ -419,8 +430,14 @@ mod tests {
                 message: "taken.".into(),
             },
         );
-        assert_eq!((refused.code(), refused.kind()), ("registry_refused", ErrorKind::Conflict));
-        assert!(refused.to_string().ends_with("; nothing was changed."), "{refused}");
+        assert_eq!(
+            (refused.code(), refused.kind()),
+            ("registry_refused", ErrorKind::Conflict)
+        );
+        assert!(
+            refused.to_string().ends_with("; nothing was changed."),
+            "{refused}"
+        );
         let setup = RepositoryError::registry("x", RegistryError::Setup("no CA".into()));
         assert_eq!(setup.code(), "internal_error");
         let timeout = RepositoryError::registry(
@@ -431,6 +448,8 @@ mod tests {
             },
         );
         assert_eq!(timeout.kind(), ErrorKind::RegistryTimeout);
-        assert!(timeout.to_string().ends_with("; nothing was changed, try again."));
+        assert!(timeout
+            .to_string()
+            .ends_with("; nothing was changed, try again."));
     }
 }

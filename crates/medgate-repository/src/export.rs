@@ -42,7 +42,10 @@ pub async fn export(
 }
 
 /// The export ZIP of a document and its checked bytes.
-pub async fn export_zip(document: &StoredDocument, bytes: Bytes) -> Result<Export, RepositoryError> {
+pub async fn export_zip(
+    document: &StoredDocument,
+    bytes: Bytes,
+) -> Result<Export, RepositoryError> {
     let metadata = &document.metadata;
     let base_name = safe_file_name(metadata.document_id.as_str());
     let entries: Vec<(String, Vec<u8>)> = match metadata.kind {
@@ -182,6 +185,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_download_is_named_by_its_safe_id_and_media_type() {
+        let fixture = Fixture::new().await;
+        let stored = crate::ingest::put_attachment(
+            &fixture.repository,
+            &fixture.actor,
+            Some(&fixture.repository_id),
+            crate::ingest::AttachmentUpload {
+                patient: Some("44051401359".into()),
+                title: Some("Page".into()),
+                id: Some("1.2.3^x".into()),
+                content_type: Some("text/html".into()),
+                ..Default::default()
+            },
+            Bytes::from_static(b"<script>x()</script>"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(download_name(&stored.metadata), "1.2.3_x.bin");
+        let export = export_zip(&stored, Bytes::from_static(b"<script>x()</script>"))
+            .await
+            .unwrap();
+        let archive = zip::ZipArchive::new(std::io::Cursor::new(export.archive)).unwrap();
+        assert_eq!(archive.file_names().collect::<Vec<_>>(), ["1.2.3_x.bin"]);
+    }
+
+    #[tokio::test]
     async fn a_cda_export_holds_the_document_and_its_stylesheet() {
         let fixture = Fixture::new().await;
         let stored = crate::ingest::put_document(
@@ -192,9 +221,13 @@ mod tests {
         )
         .await
         .unwrap();
-        let export = export(&fixture.repository, &fixture.actor, &stored.metadata.document_id)
-            .await
-            .unwrap();
+        let export = export(
+            &fixture.repository,
+            &fixture.actor,
+            &stored.metadata.document_id,
+        )
+        .await
+        .unwrap();
         assert_eq!(export.file_name, "2.16.840.1.113883.19.5.99999.1_TT988.zip");
         let mut archive = zip::ZipArchive::new(std::io::Cursor::new(export.archive)).unwrap();
         let mut names: Vec<String> = archive.file_names().map(str::to_owned).collect();
@@ -208,11 +241,16 @@ mod tests {
         );
         let mut xml = String::new();
         std::io::Read::read_to_string(
-            &mut archive.by_name("2.16.840.1.113883.19.5.99999.1_TT988.xml").unwrap(),
+            &mut archive
+                .by_name("2.16.840.1.113883.19.5.99999.1_TT988.xml")
+                .unwrap(),
             &mut xml,
         )
         .unwrap();
-        assert!(xml.contains(medgate_cda::STYLESHEET_FILE_NAME), "no stylesheet instruction");
+        assert!(
+            xml.contains(medgate_cda::STYLESHEET_FILE_NAME),
+            "no stylesheet instruction"
+        );
         let entry = fixture.audit().await.pop().unwrap();
         assert_eq!(entry.action, "document.export");
     }

@@ -107,9 +107,8 @@ pub async fn put_attachment(
         Some(code) => Some(known_document_type(repository, actor, &code).await?),
     };
     let document_id = match upload.id {
-        Some(text) => DocumentId::parse(&text).map_err(|e| {
-            RepositoryError::invalid(Reason::Parameter, "id", format!("id: {e}."))
-        })?,
+        Some(text) => DocumentId::parse(&text)
+            .map_err(|e| RepositoryError::invalid(Reason::Parameter, "id", format!("id: {e}.")))?,
         None => attachment_id(repository_id)?,
     };
     let content_type = attachment_content_type(upload.content_type.as_deref())?;
@@ -340,7 +339,8 @@ pub fn cda_metadata(
     content_type: String,
     body: &[u8],
 ) -> Result<DocumentMetadata, RepositoryError> {
-    let invalid = |field: &str, message: String| RepositoryError::invalid(Reason::Cda, field, message);
+    let invalid =
+        |field: &str, message: String| RepositoryError::invalid(Reason::Cda, field, message);
     let document_id = DocumentId::parse(&header.id.to_string())
         .map_err(|e| invalid("ClinicalDocument/id", format!("ClinicalDocument/id: {e}.")))?;
     let set_id = header
@@ -348,7 +348,12 @@ pub fn cda_metadata(
         .as_ref()
         .map(|id| DocumentId::parse(&id.to_string()))
         .transpose()
-        .map_err(|e| invalid("ClinicalDocument/setId", format!("ClinicalDocument/setId: {e}.")))?;
+        .map_err(|e| {
+            invalid(
+                "ClinicalDocument/setId",
+                format!("ClinicalDocument/setId: {e}."),
+            )
+        })?;
 
     // The PESEL when there is a valid one (what Polish searches use), else the first
     // identifier; every other one stays searchable, including further recordTargets'.

@@ -13,6 +13,7 @@
 //! | [`documents`] | reading a stored document (hash-checked), rendering it, deleting it |
 //! | [`search`] | the document search: its query from parameters, the audited run, consent marks |
 //! | [`export`] | the ZIP export and the names stored files leave the node under |
+//! | [`fhir`] | the IHE MHD mapping: a document's FHIR id and its DocumentReference |
 //! | [`consents`] | the consent register: drafts validated field by field, send, revoke |
 //! | [`organisation`] | the organisational structure: the form, its validation, the stored revision |
 //! | [`document_types`] | the document types' archiving policies |
@@ -35,6 +36,7 @@ pub mod document_types;
 pub mod documents;
 pub mod error;
 pub mod export;
+pub mod fhir;
 pub mod ingest;
 pub mod national;
 pub mod organisation;

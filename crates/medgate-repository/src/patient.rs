@@ -16,7 +16,9 @@ pub fn parse_patient(text: &str) -> Result<PatientIdentifier, RepositoryError> {
         let root = Oid::parse(root)
             .map_err(|e| bad(format!("patient: the root of '{text}' is not an OID: {e}.")))?;
         if extension.is_empty() || extension.chars().any(char::is_control) {
-            return Err(bad(format!("patient: '{text}' has no extension after '^'.")));
+            return Err(bad(format!(
+                "patient: '{text}' has no extension after '^'."
+            )));
         }
         if root.as_str() == Pesel::OID {
             Pesel::parse(extension).map_err(|e| bad(format!("patient: {e}.")))?;
@@ -73,12 +75,18 @@ mod tests {
         let pesel = parse_patient("44051401359").unwrap();
         assert_eq!(pesel.root.as_str(), Pesel::OID);
         assert_eq!(pesel.extension, "44051401359");
-        assert_eq!(parse_patient("44051401358").unwrap_err().code(), "bad_patient");
+        assert_eq!(
+            parse_patient("44051401358").unwrap_err().code(),
+            "bad_patient"
+        );
         let other = parse_patient("2.16.840.1.113883.19.5^998991").unwrap();
         assert_eq!(other.extension, "998991");
         assert_eq!(parse_patient("x.y^1").unwrap_err().code(), "bad_patient");
         let under_pesel_root = format!("{}^44051401358", Pesel::OID);
-        assert_eq!(parse_patient(&under_pesel_root).unwrap_err().code(), "bad_patient");
+        assert_eq!(
+            parse_patient(&under_pesel_root).unwrap_err().code(),
+            "bad_patient"
+        );
         assert!(parse_patient("1.2.3^")
             .unwrap_err()
             .to_string()

@@ -47,7 +47,11 @@ pub fn query(mut parameters: HashMap<String, String>) -> Result<SearchQuery, Rep
         query.patient = Some(patient_query(patient.trim())?);
     }
     if let Some(from) = parameters.remove("from") {
-        query.effective_from = Some(parse_day("from", &from)?.with_time(Time::MIDNIGHT).assume_utc());
+        query.effective_from = Some(
+            parse_day("from", &from)?
+                .with_time(Time::MIDNIGHT)
+                .assume_utc(),
+        );
     }
     if let Some(to) = parameters.remove("to") {
         // Inclusive: everything up to the last second of that day (times are stored in
@@ -171,7 +175,10 @@ mod tests {
     #[test]
     fn days_must_be_complete_dates() {
         assert!(parse_day("from", "2024-01-05").is_ok());
-        assert_eq!(parse_day("from", "2024-1-5").unwrap_err().code(), "bad_parameter");
+        assert_eq!(
+            parse_day("from", "2024-1-5").unwrap_err().code(),
+            "bad_parameter"
+        );
         assert!(parse_day("to", "yesterday")
             .unwrap_err()
             .to_string()
@@ -206,7 +213,10 @@ mod tests {
     #[test]
     fn each_bad_parameter_is_named() {
         let refusal = |pairs: &[(&str, &str)]| query(parameters(pairs)).unwrap_err().to_string();
-        assert_eq!(refusal(&[("from", "2024-02-01"), ("to", "2024-01-01")]), "from: is after to.");
+        assert_eq!(
+            refusal(&[("from", "2024-02-01"), ("to", "2024-01-01")]),
+            "from: is after to."
+        );
         assert!(refusal(&[("limit", "0")]).starts_with("limit: '0' is not a number from 1 to 500"));
         assert!(refusal(&[("limit", "501")]).starts_with("limit:"));
         assert!(refusal(&[("offset", "-1")]).starts_with("offset:"));
@@ -225,7 +235,9 @@ mod tests {
         .await
         .unwrap();
         let by_patient = query(parameters(&[("patient", "998991")])).unwrap();
-        let found = search(&fixture.repository, &fixture.actor, &by_patient).await.unwrap();
+        let found = search(&fixture.repository, &fixture.actor, &by_patient)
+            .await
+            .unwrap();
         assert_eq!(found.page.total, 1);
         assert!(found.shared.is_empty());
         let entry = fixture.audit().await.pop().unwrap();

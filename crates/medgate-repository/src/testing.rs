@@ -121,7 +121,10 @@ impl Fixture {
 
     pub async fn with_plan(quota_bytes: u64, max_files: u64) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("metadata.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("metadata.db").display()
+        );
         let metadata = Metadata::connect(&url).await.unwrap();
         let tenant = TenantId::parse(TENANT).unwrap();
         let now = OffsetDateTime::now_utc();
@@ -179,7 +182,8 @@ impl Fixture {
 /// The PIK sample documents (kept outside the repository, in `shared/testdata`), or `None`
 /// with a loud note when they are missing.
 pub fn pik_samples() -> Option<Vec<PathBuf>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/cda/pik");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/cda/pik");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!(
             "\n*** SKIPPED: the PIK examples are not at {}; the CDA mapping of every PIK document was not checked ***\n",

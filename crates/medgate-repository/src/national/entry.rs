@@ -125,9 +125,15 @@ mod tests {
         assert_eq!(entry.creation_time, "2013-04-12T00:00:00Z");
         assert_eq!(entry.size, bytes.len() as u64);
         assert_eq!(entry.repository_unique_id, "2.999.5.1");
-        assert_eq!(entry.type_code.as_ref().map(|c| c.code.as_str()), Some("34140-4"));
+        assert_eq!(
+            entry.type_code.as_ref().map(|c| c.code.as_str()),
+            Some("34140-4")
+        );
         let text = serde_json::to_string(&entry).unwrap();
-        assert!(text.contains("\"uniqueId\"") && text.contains("\"repositoryUniqueId\""), "{text}");
+        assert!(
+            text.contains("\"uniqueId\"") && text.contains("\"repositoryUniqueId\""),
+            "{text}"
+        );
         let back: DocumentEntry = serde_json::from_str(&text).unwrap();
         assert_eq!(back, entry);
     }

@@ -31,10 +31,14 @@ pub(super) fn open_p12(
     registry_ca: &[Certificate],
 ) -> Result<NationalPart, RepositoryError> {
     let bad = |reason: Reason, message: String| {
-        RepositoryError::invalid(reason, field, format!("{field}: {message}; nothing was changed."))
+        RepositoryError::invalid(
+            reason,
+            field,
+            format!("{field}: {message}; nothing was changed."),
+        )
     };
-    let contents = read_pkcs12(bytes, std::path::Path::new(field), password).map_err(
-        |error| match error {
+    let contents =
+        read_pkcs12(bytes, std::path::Path::new(field), password).map_err(|error| match error {
             PkiError::WrongPassword { .. } => bad(
                 Reason::P12Password,
                 "the password does not open this PKCS#12 file (or the file is damaged)".into(),
@@ -44,8 +48,7 @@ pub(super) fn open_p12(
                 field,
                 format!("{other}; nothing was changed."),
             ),
-        },
-    )?;
+        })?;
     let (Some(certificate), Some(key)) = (contents.certificate.clone(), contents.key) else {
         return Err(bad(
             Reason::P12,
@@ -137,7 +140,10 @@ pub(super) fn pem_chain(chain: &[Certificate]) -> String {
     chain.iter().map(Certificate::to_pem).collect()
 }
 
-fn certificates_from_pem(text: &str, what: &'static str) -> Result<Vec<Certificate>, RepositoryError> {
+fn certificates_from_pem(
+    text: &str,
+    what: &'static str,
+) -> Result<Vec<Certificate>, RepositoryError> {
     let blocks =
         pem::parse_many(text.as_bytes()).map_err(|e| RepositoryError::internal(what, e))?;
     let certificates = blocks

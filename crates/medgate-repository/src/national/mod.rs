@@ -161,8 +161,22 @@ pub async fn register_national(
     // threads. The keys are encrypted now so that nothing can fail after the registry
     // answered but before they are stored.
     let (tls, wss, tls_key_pem, wss_key_pem) = tokio::task::spawn_blocking(move || {
-        let tls = open_p12("tls_p12", &tls_p12, &password, &tenant, CertKind::Tls, &checked_trust)?;
-        let wss = open_p12("wss_p12", &wss_p12, &password, &tenant, CertKind::Wss, &checked_trust)?;
+        let tls = open_p12(
+            "tls_p12",
+            &tls_p12,
+            &password,
+            &tenant,
+            CertKind::Tls,
+            &checked_trust,
+        )?;
+        let wss = open_p12(
+            "wss_p12",
+            &wss_p12,
+            &password,
+            &tenant,
+            CertKind::Wss,
+            &checked_trust,
+        )?;
         let encrypt = |key: &PrivateKey| {
             key.to_pem(Some(&secret))
                 .map_err(|e| RepositoryError::internal("encrypting national keys", e))
@@ -301,12 +315,10 @@ pub async fn revoke_national(
         {
             0
         }
-        Err(error) => {
-            return Err(RepositoryError::registry(
-                "the national certificates were not revoked (the repository could not be deregistered)",
-                error,
-            ))
-        }
+        Err(error) => return Err(RepositoryError::registry(
+            "the national certificates were not revoked (the repository could not be deregistered)",
+            error,
+        )),
     };
     let (_, unindexed) = repository
         .metadata
@@ -449,7 +461,11 @@ pub async fn find(
     };
     if let Some(root) = &root {
         Oid::parse(root.trim()).map_err(|e| {
-            RepositoryError::invalid(Reason::Parameter, "patient_root", format!("patient_root: {e}."))
+            RepositoryError::invalid(
+                Reason::Parameter,
+                "patient_root",
+                format!("patient_root: {e}."),
+            )
         })?;
     }
     if extension.is_empty() || extension.chars().any(char::is_control) {
@@ -501,30 +517,59 @@ mod tests {
         let fixture = Fixture::new().await;
         let settings = NationalSettings::default();
         let (repository, actor) = (&fixture.repository, &fixture.actor);
-        let refused = register(repository, &settings, actor, b"{}").await.err().unwrap();
-        // The missing registry is said before the body is read.
-        assert_eq!((refused.code(), refused.kind()), ("registry_not_configured", crate::ErrorKind::Conflict));
-        let stored = crate::ingest::put_document(repository, actor, None, Bytes::from(fixture_cda()))
-            .await
-            .unwrap();
-        let id = &stored.metadata.document_id;
-        let unregistered = index(repository, &settings, actor, id).await.err().unwrap();
-        assert_eq!(unregistered.code(), "not_registered_nationally");
-        assert!(unregistered.to_string().contains("medgate client national register"));
-        let missing = find(repository, &settings, actor, Some(" ".into()), None).await.err().unwrap();
-        assert_eq!(missing.code(), "missing_parameter");
-        let bad_root = find(repository, &settings, actor, Some("1".into()), Some("x.y".into()))
+        let refused = register(repository, &settings, actor, b"{}")
             .await
             .err()
             .unwrap();
+        // The missing registry is said before the body is read.
+        assert_eq!(
+            (refused.code(), refused.kind()),
+            ("registry_not_configured", crate::ErrorKind::Conflict)
+        );
+        let stored =
+            crate::ingest::put_document(repository, actor, None, Bytes::from(fixture_cda()))
+                .await
+                .unwrap();
+        let id = &stored.metadata.document_id;
+        let unregistered = index(repository, &settings, actor, id).await.err().unwrap();
+        assert_eq!(unregistered.code(), "not_registered_nationally");
+        assert!(unregistered
+            .to_string()
+            .contains("medgate client national register"));
+        let missing = find(repository, &settings, actor, Some(" ".into()), None)
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(missing.code(), "missing_parameter");
+        let bad_root = find(
+            repository,
+            &settings,
+            actor,
+            Some("1".into()),
+            Some("x.y".into()),
+        )
+        .await
+        .err()
+        .unwrap();
         assert!(bad_root.to_string().starts_with("patient_root: "));
         assert_eq!(
-            revoke(repository, &settings, actor).await.err().unwrap().code(),
+            revoke(repository, &settings, actor)
+                .await
+                .err()
+                .unwrap()
+                .code(),
             "not_registered_nationally"
         );
         // A document that was never indexed is deleted without asking the registry.
-        withdraw_before_delete(repository, &settings, actor, id).await.unwrap();
-        let actions: Vec<String> = fixture.audit().await.into_iter().map(|e| e.action).collect();
+        withdraw_before_delete(repository, &settings, actor, id)
+            .await
+            .unwrap();
+        let actions: Vec<String> = fixture
+            .audit()
+            .await
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
         assert_eq!(actions, ["document.put"]);
     }
 }

@@ -355,7 +355,9 @@ pub async fn show(repository: &Repository, actor: &Actor) -> Result<Revision, Re
         .metadata
         .load_organisation(&actor.tenant)
         .await
-        .map_err(RepositoryError::storage("reading the organisational structure"))?
+        .map_err(RepositoryError::storage(
+            "reading the organisational structure",
+        ))?
         .ok_or(RepositoryError::NoOrganisation)?;
     let organisation: Value = serde_json::from_str(&stored.json)
         .map_err(|e| RepositoryError::internal("stored organisational structure", e))?;
@@ -391,7 +393,9 @@ pub async fn replace(
         .metadata
         .store_organisation(&actor.tenant, &text)
         .await
-        .map_err(RepositoryError::storage("storing the organisational structure"))?;
+        .map_err(RepositoryError::storage(
+            "storing the organisational structure",
+        ))?;
     repository
         .audit(
             actor,

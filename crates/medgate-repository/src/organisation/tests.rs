@@ -198,18 +198,36 @@ async fn the_account_structure_is_stored_as_revisions_and_audited() {
         }
         other => panic!("expected the invalid fields, got {other:?}"),
     }
-    assert!(matches!(show(repository, actor).await, Err(RepositoryError::NoOrganisation)));
+    assert!(matches!(
+        show(repository, actor).await,
+        Err(RepositoryError::NoOrganisation)
+    ));
 
     let first = replace(repository, actor, &seed_form()).await.ok();
     let second = replace(repository, actor, &seed_form()).await.ok();
     assert_eq!(first.as_ref().map(|r| r.revision), Some(1));
     assert_eq!(second.as_ref().map(|r| r.revision), Some(2));
     let shown = show(repository, actor).await.ok();
-    assert_eq!(shown.as_ref().map(|r| &r.organisation), second.as_ref().map(|r| &r.organisation));
+    assert_eq!(
+        shown.as_ref().map(|r| &r.organisation),
+        second.as_ref().map(|r| &r.organisation)
+    );
     // The canonical form: the facility's NIP compact, the country explicit.
     let organisation = shown.map(|r| r.organisation).unwrap_or_default();
     assert_eq!(organisation["facilities"][0]["nip"], "5220003782");
     assert_eq!(organisation["provider"]["address"]["country"], "PL");
-    let actions: Vec<String> = fixture.audit().await.into_iter().map(|e| e.action).collect();
-    assert_eq!(actions, ["organisation.update", "organisation.update", "organisation.show"]);
+    let actions: Vec<String> = fixture
+        .audit()
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "organisation.update",
+            "organisation.update",
+            "organisation.show"
+        ]
+    );
 }

@@ -23,7 +23,6 @@ const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 9..=15;
 /// Digits of register code part I at most.
 const MAX_REGISTER_BOOK_DIGITS: usize = 12;
 
-
 // ---------------------------------------------------------------------------------------
 // Validation.
 // ---------------------------------------------------------------------------------------
