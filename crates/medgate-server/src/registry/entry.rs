@@ -1,107 +1,38 @@
-//! The IHE XDS DocumentEntry as JSON, the one shape both sides speak: the repository builds
-//! it from a stored document's metadata, the registry checks it field by field and keeps it,
-//! and a query by patient answers with it plus the owning repository's URL.
+//! The IHE XDS DocumentEntry on the registry's side: the one JSON shape both sides speak is
+//! the repository domain's [`DocumentEntry`] (a repository builds it from a stored
+//! document); here the registry checks it field by field before keeping it
+//! ([`RegistryEntryExt::validate`]) and answers it back from what it keeps
+//! ([`RegistryEntryExt::from_stored`]), with the owning repository's URL.
 
 use medgate_ids::Oid;
 use medgate_storage::{
-    PatientIdentifier, RegistryEntry, Sha1Digest, Sha256Digest, StoredDocument, StoredRegistryEntry,
+    PatientIdentifier, RegistryEntry, Sha1Digest, Sha256Digest, StoredRegistryEntry,
 };
-use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use medgate_web::error::ApiError;
 
+pub use medgate_repository::national::entry::{Coded, DocumentEntry, PatientId};
+
 /// Longest uniqueId, title, author… the registry stores.
 const MAX_TEXT: usize = 1000;
-
-/// `patientId`: the assigning authority's OID and the identifier under it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatientId {
-    pub root: String,
-    pub extension: String,
-}
-
-/// A coded value (`typeCode`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Coded {
-    pub code: String,
-    #[serde(default)]
-    pub system: Option<String>,
-    #[serde(default)]
-    pub display: Option<String>,
-}
-
-/// An XDS DocumentEntry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct DocumentEntry {
-    pub unique_id: String,
-    pub patient_id: PatientId,
-    #[serde(default)]
-    pub class_code: Option<String>,
-    #[serde(default)]
-    pub type_code: Option<Coded>,
-    /// RFC 3339.
-    pub creation_time: String,
-    /// SHA-1 of the document, hex (the XDS `hash`).
-    pub hash: String,
-    /// SHA-256 of the document, hex.
-    pub sha256: String,
-    pub size: u64,
-    /// The national repository id of the repository holding the document.
-    pub repository_unique_id: String,
-    #[serde(default)]
-    pub author: Option<String>,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub confidentiality: Option<String>,
-    pub mime_type: String,
-}
 
 fn rfc3339(time: OffsetDateTime) -> String {
     medgate_web::api::rfc3339(time)
 }
 
-impl DocumentEntry {
-    /// The entry of a stored document of a repository whose national id is `repository`.
-    /// The patientId is the national identifier (PESEL root) when the document carries one,
-    /// even one whose check digit fails (test documents do), else the main identifier.
-    pub fn from_document(document: &StoredDocument, repository: &Oid) -> Self {
-        let metadata = &document.metadata;
-        let patient = std::iter::once(&metadata.patient)
-            .chain(&metadata.other_patient_ids)
-            .find(|id| id.root.as_str() == medgate_ids::Pesel::OID)
-            .unwrap_or(&metadata.patient);
-        DocumentEntry {
-            unique_id: metadata.document_id.as_str().to_owned(),
-            patient_id: PatientId {
-                root: patient.root.as_str().to_owned(),
-                extension: patient.extension.clone(),
-            },
-            class_code: metadata.class_code.clone(),
-            type_code: metadata.type_code.as_ref().map(|code| Coded {
-                code: code.clone(),
-                system: metadata.type_system.clone(),
-                display: metadata.type_display.clone(),
-            }),
-            creation_time: rfc3339(metadata.effective_time),
-            hash: metadata.sha1.to_hex(),
-            sha256: metadata.sha256.to_hex(),
-            size: metadata.size_bytes,
-            repository_unique_id: repository.as_str().to_owned(),
-            author: metadata.author_name.clone(),
-            title: metadata.title.clone(),
-            confidentiality: metadata.confidentiality.clone(),
-            mime_type: metadata.content_type.clone(),
-        }
-    }
-
+/// What the registry does with a [`DocumentEntry`].
+pub trait RegistryEntryExt: Sized {
     /// The entry as the registry answers it.
-    pub fn from_stored(stored: &StoredRegistryEntry) -> Self {
+    fn from_stored(stored: &StoredRegistryEntry) -> Self;
+
+    /// Checks every field and gives what the registry stores; the error names the field.
+    fn validate(&self) -> Result<RegistryEntry, ApiError>;
+}
+
+impl RegistryEntryExt for DocumentEntry {
+    fn from_stored(stored: &StoredRegistryEntry) -> Self {
         let entry = &stored.entry;
         DocumentEntry {
             unique_id: entry.unique_id.clone(),
@@ -127,8 +58,7 @@ impl DocumentEntry {
         }
     }
 
-    /// Checks every field and gives what the registry stores; the error names the field.
-    pub fn validate(&self) -> Result<RegistryEntry, ApiError> {
+    fn validate(&self) -> Result<RegistryEntry, ApiError> {
         let bad = |field: &str, problem: String| {
             ApiError::bad_request("invalid_entry", format!("{field}: {problem}."))
         };

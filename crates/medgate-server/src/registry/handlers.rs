@@ -19,7 +19,7 @@ use medgate_storage::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::entry::DocumentEntry;
+use super::entry::{DocumentEntry, RegistryEntryExt};
 use medgate_web::auth::{self, Presented};
 use medgate_web::error::ApiError;
 use medgate_web::api::{rfc3339, Incoming};
