@@ -14,7 +14,6 @@ pub mod audit_checkpoint;
 pub mod body_guard;
 pub mod config;
 pub mod listener;
-pub mod organisation;
 pub mod revocation;
 pub mod router;
 pub mod startup;

@@ -45,8 +45,8 @@ pub mod values;
 pub use content::{ContentObject, ContentStore, FilesystemContent, S3Config, S3Content};
 pub use error::{BackendError, ContentError, MetadataError, SweepError};
 pub use metadata::audit::{
-    AuditAnchor, AuditEntry, AuditFault, AuditHead, AuditOrigin, AuditProblem, AuditVerification,
-    NewAuditEntry, FOREIGN_ROWS_LISTED,
+    Actor, AuditAnchor, AuditEntry, AuditFault, AuditHead, AuditOrigin, AuditProblem,
+    AuditVerification, NewAuditEntry, FOREIGN_ROWS_LISTED,
 };
 pub use metadata::certificate_requests::{
     CertificateRequest, CertificateRequestError, NewCertificateRequest, RequestStatus,

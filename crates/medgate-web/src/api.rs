@@ -90,15 +90,7 @@ pub async fn audit_patient(
 ) -> Result<(), ApiError> {
     state
         .metadata
-        .append_audit(&medgate_storage::NewAuditEntry {
-            tenant: Some(caller.tenant.id.clone()),
-            actor: caller.actor.clone(),
-            action: action.to_owned(),
-            target: target.to_owned(),
-            origin: caller.origin,
-            details,
-            patient: patient.map(str::to_owned),
-        })
+        .append_audit(&caller.actor().entry(action, target, patient, details))
         .await
         .map(|_| ())
         .map_err(|e| ApiError::internal("audit log", &e))

@@ -9,7 +9,7 @@ use medgate_httpsig::{verify_request, VerifyPolicy, VerifyingKey};
 use medgate_ids::TenantId;
 use medgate_pki::{Certificate, TenantCommonName};
 use medgate_storage::{
-    AuditOrigin, CertificateKind, CertificateStatus, Sha256Digest, Tenant, TenantStatus,
+    Actor, AuditOrigin, CertificateKind, CertificateStatus, Sha256Digest, Tenant, TenantStatus,
 };
 use time::OffsetDateTime;
 
@@ -31,6 +31,17 @@ pub struct Caller {
     /// member.
     pub actor: String,
     pub origin: AuditOrigin,
+}
+
+impl Caller {
+    /// Who acts, as the domain crates and the audit log take it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            tenant: self.tenant.id.clone(),
+            name: self.actor.clone(),
+            origin: self.origin,
+        }
+    }
 }
 
 /// The presented certificate, parsed.

@@ -18,6 +18,7 @@
 //! | [`lockout`] | at most 5 attempts checked, then 15 minutes locked, per identity typed whether or not an account exists; each attempt counted atomically before it is checked |
 //! | [`layout`] | the HTML page frame, escaping, a strict CSP (no scripts at all; the one inline style allowed by its hash) |
 //! | [`i18n`] | Polish and English texts, `?lang=` switch remembered in a cookie |
+//! | [`stored_file`] | the one way a stored document's bytes leave the node as a file: an attachment under the sandbox CSP, its own media type only when it is safe to render |
 //! | [`upload`] | `multipart/form-data` file uploads (certificates, keystores) with their text fields as a `Form` |
 //!
 //! Pages are plain `format!` over [`layout::escape`]d values: every value that did not come
@@ -37,6 +38,7 @@ pub mod revocation;
 pub mod session;
 pub mod staff;
 pub mod state;
+pub mod stored_file;
 pub mod upload;
 
 pub use api::rfc3339;

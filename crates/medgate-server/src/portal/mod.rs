@@ -30,9 +30,6 @@ use medgate_web::{csrf, lockout, password, Form, WebRequest};
 use medgate_web::error::ApiError;
 use medgate_web::state::AppState;
 
-/// How long an activation code works after the consent is sent.
-pub const ACTIVATION_VALIDITY: time::Duration = time::Duration::days(30);
-
 /// Entries shown in the access log.
 const ACCESS_LOG_LIMIT: u32 = 200;
 
@@ -393,7 +390,7 @@ fn read_identity(form: &Form, filled: &mut Filled) -> Option<(TenantId, PatientI
         filled.patient_error = Some(Msg::Required);
         None
     } else {
-        let parsed = crate::repository::api::documents::parse_patient(&filled.patient).ok();
+        let parsed = medgate_repository::patient::parse_patient(&filled.patient).ok();
         if parsed.is_none() {
             filled.patient_error = Some(Msg::BadPatientId);
         }
@@ -950,7 +947,11 @@ async fn open_document(
                 Ok(response)
             }
             DocumentKind::Attachment => {
-                Ok(crate::repository::api::documents::content_download(metadata, bytes))
+                Ok(medgate_web::stored_file::content_download(
+                    metadata,
+                    &medgate_repository::export::download_name(metadata),
+                    bytes,
+                ))
             }
         }
     }

@@ -1,7 +1,8 @@
-//! The registry's side of the IHE XDS DocumentEntry, the one shape both sides speak (its type
-//! is `medgate_client::registry::wire::DocumentEntry`): the registry checks an entry field by
-//! field and keeps it, and a query by patient answers with it plus the owning repository's
-//! URL.
+//! The IHE XDS DocumentEntry on the registry's side: the one JSON shape both sides speak is
+//! the repository domain's [`DocumentEntry`] (a repository builds it from a stored
+//! document); here the registry checks it field by field before keeping it
+//! ([`RegistryEntryExt::validate`]) and answers it back from what it keeps
+//! ([`RegistryEntryExt::from_stored`]), with the owning repository's URL.
 
 use medgate_ids::Oid;
 use medgate_storage::{
@@ -17,20 +18,20 @@ pub use medgate_client::registry::wire::{Coded, DocumentEntry, PatientId};
 /// Longest uniqueId, title, author… the registry stores.
 const MAX_TEXT: usize = 1000;
 
-/// What the registry does with a [`DocumentEntry`]: answers with what it stores, and checks
-/// an entry against its rules. (The repository builds entries from its documents itself.)
-pub trait DocumentEntryExt: Sized {
-    /// The entry as the registry answers it.
-    fn from_stored(stored: &StoredRegistryEntry) -> Self;
-    /// Checks every field and gives what the registry stores; the error names the field.
-    fn validate(&self) -> Result<RegistryEntry, ApiError>;
-}
-
 fn rfc3339(time: OffsetDateTime) -> String {
     medgate_web::api::rfc3339(time)
 }
 
-impl DocumentEntryExt for DocumentEntry {
+/// What the registry does with a [`DocumentEntry`].
+pub trait RegistryEntryExt: Sized {
+    /// The entry as the registry answers it.
+    fn from_stored(stored: &StoredRegistryEntry) -> Self;
+
+    /// Checks every field and gives what the registry stores; the error names the field.
+    fn validate(&self) -> Result<RegistryEntry, ApiError>;
+}
+
+impl RegistryEntryExt for DocumentEntry {
     fn from_stored(stored: &StoredRegistryEntry) -> Self {
         let entry = &stored.entry;
         DocumentEntry {

@@ -10,18 +10,16 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use medgate_client::registry::wire::{
-    Deregistered, EntryEnvelope, FindQuery, FindResult, FoundEntry, RegisterRequest,
-    RegisteredRepository, Withdrawn,
-};
 use medgate_ids::{Oid, TenantId};
 use medgate_pki::{CertKind, Certificate};
 use medgate_storage::{
     AuditOrigin, EntryStored, NewAuditEntry, RegistryRepository, RegistryRepositoryStatus,
     RepositoryRegistration,
 };
+use serde::Deserialize;
+use serde_json::{json, Value};
 
-use super::entry::{DocumentEntry, DocumentEntryExt};
+use super::entry::{DocumentEntry, RegistryEntryExt};
 use medgate_web::auth::{self, Presented};
 use medgate_web::error::ApiError;
 use medgate_web::api::{rfc3339, Incoming};
@@ -257,16 +255,24 @@ async fn audit(
         .map_err(|e| ApiError::internal("audit log", &e))
 }
 
-fn registered_repository(repository: &RegistryRepository, new: bool) -> RegisteredRepository {
-    RegisteredRepository {
-        national_repository_id: repository.national_repository_id.as_str().to_owned(),
-        provider: repository.provider.as_str().to_owned(),
-        name: repository.name.clone(),
-        repository_url: repository.repository_url.clone(),
-        status: repository.status.as_str().to_owned(),
-        registered_at: rfc3339(repository.registered_at),
-        new,
-    }
+fn repository_json(repository: &RegistryRepository) -> Value {
+    json!({
+        "national_repository_id": repository.national_repository_id.as_str(),
+        "provider": repository.provider.as_str(),
+        "name": repository.name,
+        "repository_url": repository.repository_url,
+        "status": repository.status.as_str(),
+        "registered_at": rfc3339(repository.registered_at),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    wss_certificate_pem: String,
+    repository_url: String,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 /// `POST /api/v1/registry/repositories`: registers the calling repository (or registers it
@@ -275,7 +281,7 @@ pub async fn register(
     State(state): State<AppState>,
     incoming: Incoming,
     body: Bytes,
-) -> Result<(StatusCode, Json<RegisteredRepository>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let national = national_tls(&state, &incoming)?;
     let request: RegisterRequest = parse_json(&body)?;
     let wss = wss_from_pem(&request.wss_certificate_pem)?;
@@ -371,7 +377,8 @@ pub async fn register(
         ),
     )
     .await?;
-    let answer = registered_repository(repository, registered.new_id);
+    let mut answer = repository_json(repository);
+    answer["new"] = json!(registered.new_id);
     Ok((
         if registered.new_id {
             StatusCode::CREATED
@@ -388,7 +395,7 @@ pub async fn deregister(
     State(state): State<AppState>,
     incoming: Incoming,
     body: Bytes,
-) -> Result<Json<Deregistered>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let (national, repository) = registered(&state, &incoming, Some(&body)).await?;
     let (repository, withdrawn) = state
         .metadata
@@ -413,10 +420,10 @@ pub async fn deregister(
         format!("{withdrawn} entries withdrawn"),
     )
     .await?;
-    Ok(Json(Deregistered {
-        deregistered: repository.national_repository_id.as_str().to_owned(),
-        withdrawn_entries: withdrawn,
-    }))
+    Ok(Json(json!({
+        "deregistered": repository.national_repository_id.as_str(),
+        "withdrawn_entries": withdrawn,
+    })))
 }
 
 fn path_unique_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
@@ -436,7 +443,7 @@ pub async fn put_entry(
     incoming: Incoming,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Result<(StatusCode, Json<EntryEnvelope>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (national, repository) = registered(&state, &incoming, Some(&body)).await?;
     let unique_id = path_unique_id(id)?;
     let document: DocumentEntry = parse_json(&body)?;
@@ -488,13 +495,7 @@ pub async fn put_entry(
         },
     )
     .await?;
-    Ok((
-        status,
-        Json(EntryEnvelope {
-            entry: document,
-            indexed: true,
-        }),
-    ))
+    Ok((status, Json(json!({ "entry": document, "indexed": true }))))
 }
 
 /// `DELETE /api/v1/registry/entries/{uniqueId}`: withdraws an entry of the calling
@@ -504,7 +505,7 @@ pub async fn withdraw_entry(
     incoming: Incoming,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Result<Json<Withdrawn>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let (national, _) = registered(&state, &incoming, Some(&body)).await?;
     let unique_id = path_unique_id(id)?;
     let withdrawn = state
@@ -528,9 +529,14 @@ pub async fn withdraw_entry(
         String::new(),
     )
     .await?;
-    Ok(Json(Withdrawn {
-        withdrawn: unique_id,
-    }))
+    Ok(Json(json!({ "withdrawn": unique_id })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindQuery {
+    patient: Option<String>,
+    patient_root: Option<String>,
 }
 
 /// `GET /api/v1/registry/entries?patient=EXT[&patient_root=OID]`: a patient's entries across
@@ -539,7 +545,7 @@ pub async fn find(
     State(state): State<AppState>,
     incoming: Incoming,
     query: Result<Query<FindQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<FindResult>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let (national, _) = registered(&state, &incoming, None).await?;
     let Query(query) = query.map_err(|e| {
         ApiError::bad_request(
@@ -581,16 +587,15 @@ pub async fn find(
         format!("{} entries", found.len()),
     )
     .await?;
-    let entries: Vec<FoundEntry> = found
+    let entries: Vec<Value> = found
         .iter()
-        .map(|stored| FoundEntry {
-            entry: DocumentEntry::from_stored(stored),
-            repository_url: stored.repository_url.clone(),
-            submitted_at: rfc3339(stored.submitted_at),
+        .map(|stored| {
+            let mut value =
+                serde_json::to_value(DocumentEntry::from_stored(stored)).unwrap_or(Value::Null);
+            value["repository_url"] = json!(stored.repository_url);
+            value["submitted_at"] = json!(rfc3339(stored.submitted_at));
+            value
         })
         .collect();
-    Ok(Json(FindResult {
-        total: entries.len(),
-        entries,
-    }))
+    Ok(Json(json!({ "total": entries.len(), "entries": entries })))
 }

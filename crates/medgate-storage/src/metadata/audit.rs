@@ -96,6 +96,41 @@ pub struct NewAuditEntry {
     pub patient: Option<String>,
 }
 
+/// Who acts for an account: a clinic system known by its certificate, or a staff member
+/// signed in to a desk. The domain writes each action's audit entry with it, so an action
+/// taken through the API and through a page is recorded the same way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    /// The account acted for.
+    pub tenant: TenantId,
+    /// What the audit log names as the actor: a certificate subject, `admin:<login>`…
+    pub name: String,
+    /// Where the request came from.
+    pub origin: AuditOrigin,
+}
+
+impl Actor {
+    /// The audit entry of `action` on `target` by this actor; `patient` is the identifier's
+    /// value alone (see [`NewAuditEntry::patient`]).
+    pub fn entry(
+        &self,
+        action: &str,
+        target: &str,
+        patient: Option<&str>,
+        details: String,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            tenant: Some(self.tenant.clone()),
+            actor: self.name.clone(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            origin: self.origin,
+            details,
+            patient: patient.map(str::to_owned),
+        }
+    }
+}
+
 /// A stored audit entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {

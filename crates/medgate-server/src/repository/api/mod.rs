@@ -1,5 +1,6 @@
 //! The repository's API: every route under `/api/v1`, the FHIR facade under `/fhir` and the
-//! OpenAPI document. Handlers are short: authenticate, call the stores, shape JSON.
+//! OpenAPI document. Handlers are short: authenticate, make one call to the repository domain
+//! (`medgate-repository`), shape JSON; a refusal goes through `crate::repository::refused`.
 
 use axum::routing::{get, post, put};
 use axum::Router;

@@ -1,5 +1,5 @@
 //! Organisational structure and document type routes: `GET|PUT /api/v1/organisation`
-//! (validated with [`crate::organisation::validate`], every field error at once) and
+//! (validated by `medgate_repository::organisation`, every field error at once) and
 //! `GET /api/v1/document-types`, `PUT /api/v1/document-types/{code}` (archiving policies).
 
 use axum::body::Bytes;
@@ -8,17 +8,16 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use medgate_storage::{DocumentTypePolicy, MetadataError, DEFAULT_DOCUMENT_TYPES};
-use serde::Deserialize;
+use medgate_repository::organisation::{self, FieldError, OrganisationForm, Revision};
+use medgate_repository::{document_types, RepositoryError};
+use medgate_storage::DocumentTypePolicy;
 use serde_json::{json, Value};
 
-use medgate_web::api::{audit, rfc3339, Incoming};
+use medgate_web::api::{rfc3339, Incoming};
 use medgate_web::error::ApiError;
-use crate::organisation::{validate, FieldError, OrganisationForm};
 use medgate_web::state::AppState;
 
-/// Longest local retention a policy may set: ten years.
-pub const MAX_KEEP_LOCAL_DAYS: u32 = 3650;
+use crate::repository::{domain, refused};
 
 /// A refusal of `PUT /api/v1/organisation`: an ordinary API error, or the list of invalid
 /// fields (400 `invalid_organisation`, with `errors: [{field, message}]` beside the usual
@@ -34,6 +33,15 @@ impl From<ApiError> for OrganisationRejection {
     }
 }
 
+impl From<RepositoryError> for OrganisationRejection {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::InvalidOrganisation(errors) => OrganisationRejection::Invalid(errors),
+            other => OrganisationRejection::Api(refused(other)),
+        }
+    }
+}
+
 impl IntoResponse for OrganisationRejection {
     fn into_response(self) -> Response {
         match self {
@@ -41,11 +49,7 @@ impl IntoResponse for OrganisationRejection {
             OrganisationRejection::Invalid(errors) => {
                 // The message repeats the errors one per line for clients that show only
                 // `message`; `errors` is for forms that place them beside their fields.
-                let mut message = format!(
-                    "The organisational structure has {} invalid field{}; nothing was stored.",
-                    errors.len(),
-                    if errors.len() == 1 { "" } else { "s" }
-                );
+                let mut message = RepositoryError::InvalidOrganisation(errors.clone()).to_string();
                 for error in &errors {
                     message.push('\n');
                     message.push_str(&error.to_string());
@@ -70,21 +74,12 @@ impl IntoResponse for OrganisationRejection {
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(
-            "bad_json",
-            format!("The request body is not the expected JSON: {e}."),
-        )
-    })
-}
-
-fn never_pushed() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "No organisational structure has been sent to this account yet; send one with `medgate client org push FILE.toml`.",
-    )
+fn revision_json(stored: Revision) -> Json<Value> {
+    Json(json!({
+        "revision": stored.revision,
+        "updated_at": rfc3339(stored.updated_at),
+        "organisation": stored.organisation,
+    }))
 }
 
 /// `GET /api/v1/organisation`: `{revision, updated_at, organisation}`.
@@ -93,27 +88,10 @@ pub async fn show(
     incoming: Incoming,
 ) -> Result<Json<Value>, ApiError> {
     let caller = incoming.caller(&state).await?;
-    let stored = state
-        .metadata
-        .load_organisation(&caller.tenant.id)
+    organisation::show(&domain(&state), &caller.actor())
         .await
-        .map_err(|e| ApiError::internal("reading the organisational structure", &e))?
-        .ok_or_else(never_pushed)?;
-    let organisation: Value = serde_json::from_str(&stored.json)
-        .map_err(|e| ApiError::internal("stored organisational structure", &e))?;
-    audit(
-        &state,
-        &caller,
-        "organisation.show",
-        caller.tenant.id.as_str(),
-        format!("revision {}", stored.revision),
-    )
-    .await?;
-    Ok(Json(json!({
-        "revision": stored.revision,
-        "updated_at": rfc3339(stored.updated_at),
-        "organisation": organisation,
-    })))
+        .map(revision_json)
+        .map_err(refused)
 }
 
 /// `PUT /api/v1/organisation` (signed): validates the whole structure, stores its canonical
@@ -125,43 +103,9 @@ pub async fn replace(
     body: Bytes,
 ) -> Result<Json<Value>, OrganisationRejection> {
     let caller = incoming.signed_caller(&state, &body).await?;
-    let form: OrganisationForm = parse_json(&body)?;
-    let organisation = validate(&form).map_err(OrganisationRejection::Invalid)?;
-    let canonical = organisation.to_form();
-    let text = serde_json::to_string(&canonical)
-        .map_err(|e| ApiError::internal("serialising the organisational structure", &e))?;
-    let stored = state
-        .metadata
-        .store_organisation(&caller.tenant.id, &text)
-        .await
-        .map_err(|e| ApiError::internal("storing the organisational structure", &e))?;
-    audit(
-        &state,
-        &caller,
-        "organisation.update",
-        caller.tenant.id.as_str(),
-        format!(
-            "revision {}; {} facilities; {} units",
-            stored.revision,
-            organisation.facilities().len(),
-            organisation.units().len()
-        ),
-    )
-    .await?;
-    let organisation = serde_json::to_value(&canonical)
-        .map_err(|e| ApiError::internal("serialising the organisational structure", &e))?;
-    Ok(Json(json!({
-        "revision": stored.revision,
-        "updated_at": rfc3339(stored.updated_at),
-        "organisation": organisation,
-    })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DocumentTypeRequest {
-    archive_automatically: bool,
-    keep_local_days: u32,
+    let form: OrganisationForm = medgate_repository::parse_json(&body)?;
+    let stored = organisation::replace(&domain(&state), &caller.actor(), &form).await?;
+    Ok(revision_json(stored))
 }
 
 fn type_json(policy: &DocumentTypePolicy) -> Value {
@@ -174,18 +118,6 @@ fn type_json(policy: &DocumentTypePolicy) -> Value {
     })
 }
 
-fn unknown_type(code: &str) -> ApiError {
-    let codes: Vec<&str> = DEFAULT_DOCUMENT_TYPES.iter().map(|t| t.code).collect();
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "unknown_document_type",
-        format!(
-            "There is no document type '{code}'; valid codes: {}.",
-            codes.join(", ")
-        ),
-    )
-}
-
 /// `GET /api/v1/document-types`: `{types: [{code, name, archive_automatically,
 /// keep_local_days, overridden}]}` in catalogue order.
 pub async fn list_types(
@@ -193,19 +125,9 @@ pub async fn list_types(
     incoming: Incoming,
 ) -> Result<Json<Value>, ApiError> {
     let caller = incoming.caller(&state).await?;
-    let types = state
-        .metadata
-        .list_document_types(&caller.tenant.id)
+    let types = document_types::list(&domain(&state), &caller.actor())
         .await
-        .map_err(|e| ApiError::internal("listing document types", &e))?;
-    audit(
-        &state,
-        &caller,
-        "document_types.list",
-        caller.tenant.id.as_str(),
-        String::new(),
-    )
-    .await?;
+        .map_err(refused)?;
     Ok(Json(json!({
         "types": types.iter().map(type_json).collect::<Vec<_>>(),
     })))
@@ -227,48 +149,8 @@ pub async fn set_type(
             "The document type code in the path cannot be read; percent-encode it.",
         )
     })?;
-    let code = code.trim().to_ascii_uppercase();
-    if medgate_storage::default_document_type(&code).is_none() {
-        return Err(unknown_type(&code));
-    }
-    let request: DocumentTypeRequest = parse_json(&body)?;
-    if request.keep_local_days > MAX_KEEP_LOCAL_DAYS {
-        return Err(ApiError::bad_request(
-            "bad_keep_local_days",
-            format!(
-                "keep_local_days is {}; it must be between 0 and {MAX_KEEP_LOCAL_DAYS}.",
-                request.keep_local_days
-            ),
-        ));
-    }
-    let policy = state
-        .metadata
-        .set_document_type(
-            &caller.tenant.id,
-            &code,
-            request.archive_automatically,
-            request.keep_local_days,
-        )
+    let policy = document_types::set(&domain(&state), &caller.actor(), &code, &body)
         .await
-        .map_err(|e| match e {
-            MetadataError::UnknownDocumentType(code) => unknown_type(&code),
-            other => ApiError::internal("setting a document type policy", &other),
-        })?;
-    audit(
-        &state,
-        &caller,
-        "document_type.update",
-        policy.code,
-        format!(
-            "archive automatically {}; keep locally {} days",
-            if policy.archive_automatically {
-                "yes"
-            } else {
-                "no"
-            },
-            policy.keep_local_days
-        ),
-    )
-    .await?;
+        .map_err(refused)?;
     Ok(Json(type_json(&policy)))
 }

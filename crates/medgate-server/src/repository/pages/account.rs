@@ -1,6 +1,6 @@
 //! The account panel (seed 000 "Zarządzanie kontem", SPEC §4.1): the account's ids and
 //! status, its plan with the quota and file bars, the TLS and WSS certificate boxes and the
-//! warnings. Built from [`crate::repository::api::account::account_view`], the very function behind
+//! warnings. Built from `medgate_repository::account::view`, the very function behind
 //! `GET /api/v1/account`, so the page and the API cannot disagree.
 
 use axum::extract::State;
@@ -206,7 +206,9 @@ async fn panel(State(state): State<AppState>, request: WebRequest) -> Response {
             Err(response) => return Ok(response),
         };
         let lang = request.lang;
-        let view = crate::repository::api::account::account_view(&state, admin.tenant_id()).await?;
+        let view = medgate_repository::account::view(&crate::repository::domain(&state), admin.tenant_id())
+            .await
+            .map_err(crate::repository::refused)?;
         admin
             .audit(
                 &state,

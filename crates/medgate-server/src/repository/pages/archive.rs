@@ -7,8 +7,8 @@
 //!
 //! Every action looks the document up by the session's tenant and the id in the address, so
 //! another tenant's id answers the same 404 page as an id that does not exist, and nothing
-//! happens. The actions call what the API's routes call ([`crate::repository::api::documents`],
-//! [`crate::repository::api::national`]) with the administrator as the audited actor.
+//! happens. The actions call what the API's routes call (the repository domain's
+//! `documents`, `export` and `national`) with the administrator as the audited actor.
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
@@ -27,7 +27,10 @@ use crate::staff::{
     Desk, Input,
 };
 use medgate_web::error::ApiError;
-use crate::repository::api::documents;
+use crate::repository::{domain, national, refused};
+use medgate_repository::export::download_name;
+use medgate_repository::{documents, export};
+use medgate_web::stored_file::content_download;
 use medgate_web::state::AppState;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
@@ -399,7 +402,7 @@ async fn search(State(state): State<AppState>, request: WebRequest) -> Response 
             )
             .await?;
         let found: Vec<&StoredDocument> = page.documents.iter().collect();
-        let shared = crate::repository::api::consents::shared_now(&state, admin.tenant_id(), &found).await?;
+        let shared = medgate_repository::consents::shared_now(&domain(&state), admin.tenant_id(), &found).await.map_err(refused)?;
         let listing = if page.documents.is_empty() {
             message(MessageKind::Info, T::NoDocumentsFound.text(lang))
         } else {
@@ -510,8 +513,9 @@ async fn details(
         };
         let lang = request.lang;
         let metadata = &document.metadata;
-        let shared = crate::repository::api::consents::shared_now(&state, admin.tenant_id(), &[&document])
-            .await?
+        let shared = medgate_repository::consents::shared_now(&domain(&state), admin.tenant_id(), &[&document])
+            .await
+            .map_err(refused)?
             .contains(&metadata.document_id);
         admin
             .audit(
@@ -674,7 +678,7 @@ async fn view(
                 &[],
             ));
         }
-        let bytes = documents::checked_content(&state, &document).await?;
+        let bytes = documents::checked_content(&domain(&state), &document).await.map_err(refused)?;
         let html = tokio::task::spawn_blocking(move || medgate_cda::render_html(&bytes))
             .await
             .map_err(|e| ApiError::internal("rendering", &e))?
@@ -715,8 +719,8 @@ async fn export(
             Ok(found) => found,
             Err(response) => return Ok(response),
         };
-        let bytes = documents::checked_content(&state, &document).await?;
-        let (file_name, archive) = documents::export_zip(&document, bytes).await?;
+        let bytes = documents::checked_content(&domain(&state), &document).await.map_err(refused)?;
+        let export::Export { file_name, archive } = export::export_zip(&document, bytes).await.map_err(refused)?;
         let metadata = &document.metadata;
         admin
             .audit(
@@ -749,7 +753,7 @@ async fn content(
             Ok(found) => found,
             Err(response) => return Ok(response),
         };
-        let bytes = documents::checked_content(&state, &document).await?;
+        let bytes = documents::checked_content(&domain(&state), &document).await.map_err(refused)?;
         let metadata = &document.metadata;
         admin
             .audit(
@@ -761,7 +765,7 @@ async fn content(
                 "web".to_owned(),
             )
             .await?;
-        Ok(documents::content_download(metadata, bytes))
+        Ok(content_download(metadata, &download_name(metadata), bytes))
     }
     .await;
     respond(Desk::Admin, &request, outcome)
@@ -825,7 +829,9 @@ async fn delete(
                 return Ok(admin.forged(&request));
             }
             let caller = admin.caller(&request);
-            match documents::delete_document(&state, &caller, &document.metadata.document_id).await
+            match documents::delete(&domain(&state), &national(&state), &caller.actor(), &document.metadata.document_id)
+                .await
+                .map_err(refused)
             {
                 Ok(()) => Ok(redirect("/admin/documents?deleted=1", &[])),
                 Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => Ok(
@@ -881,7 +887,10 @@ async fn index(
             }
             let caller = admin.caller(&request);
             let id = &document.metadata.document_id;
-            match crate::repository::api::national::index_document(&state, &caller, id).await {
+            match medgate_repository::national::index(&domain(&state), &national(&state), &caller.actor(), id)
+                .await
+                .map_err(refused)
+            {
                 Ok(_) => Ok(redirect(
                     &format!("{}?done=indexed", document_href(id, "")),
                     &[],

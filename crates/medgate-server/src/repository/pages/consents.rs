@@ -36,7 +36,7 @@ use medgate_web::error::ApiError;
 use medgate_web::state::AppState;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
-use crate::portal::ACTIVATION_VALIDITY;
+use medgate_repository::consents::ACTIVATION_VALIDITY;
 use medgate_web::{csrf, password, Form, WebRequest};
 
 /// Longest recipient or purpose (as the API).
@@ -437,7 +437,7 @@ async fn new_form(State(state): State<AppState>, request: WebRequest) -> Respons
                 StatusCode::OK,
             ));
         }
-        let patient = match crate::repository::api::documents::parse_patient(&draft.patient) {
+        let patient = match medgate_repository::patient::parse_patient(&draft.patient) {
             Ok(patient) => patient,
             Err(_) => {
                 draft
@@ -538,7 +538,7 @@ async fn create(State(state): State<AppState>, request: WebRequest, body: Bytes)
                 .collect(),
             errors: HashMap::new(),
         };
-        let patient = match crate::repository::api::documents::parse_patient(&draft.patient) {
+        let patient = match medgate_repository::patient::parse_patient(&draft.patient) {
             Ok(patient) => patient,
             Err(_) => {
                 draft

@@ -4,7 +4,7 @@
 //! - **Register or update certificates**: the administrator uploads the TLS and/or WSS
 //!   certificate, each as a PKCS#12 keystore with its password (the key must belong to the
 //!   certificate) or as a certificate file (PEM or DER). The checks are the API's
-//!   ([`crate::repository::api::account::checked_tenant_certificate`]); for an account not yet
+//!   (`medgate_repository::account::checked_certificate`); for an account not yet
 //!   activated this is the activation (with the provider OID), as `medgate client activate`.
 //!   Registered certificates replace the old ones at once.
 //! - **New certificates as PKCS#12** (when the operator allows self-service): the node
@@ -40,8 +40,10 @@ use super::account::certificate_box;
 use crate::staff::text::T;
 use crate::staff::{button_form, checkbox, download, notice, respond, second, signed_in_admin, Admin, Desk, Input};
 use medgate_web::error::ApiError;
-use crate::repository::api::account::{account_view, activate_account, checked_tenant_certificate, register};
-use crate::repository::api::national::{register_national, revoke_national};
+use crate::repository::{domain, issuer, national, refused};
+use medgate_repository::account::{activate_account, checked_certificate, register, view as account_view};
+use medgate_repository::export::{zip_entries, zip_time};
+use medgate_repository::national::{register_national, revoke_national};
 use medgate_web::state::AppState;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
@@ -315,7 +317,7 @@ async fn view(
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let lang = request.lang;
-    let account = account_view(state, admin.tenant_id()).await?;
+    let account = account_view(&domain(state), admin.tenant_id()).await.map_err(refused)?;
     let certificates: Vec<Value> = account["certificates"].as_array().cloned().unwrap_or_default();
     let done = match request.query("done").as_deref() {
         Some("activated") => notice("ok", T::DoneActivated.text(lang)),
@@ -474,10 +476,10 @@ async fn register_certificates(
                     continue;
                 }
             };
-            match checked_tenant_certificate(&state, &kind.to_string(), &certificate, admin.tenant_id(), kind) {
+            match checked_certificate(&issuer(&state), &kind.to_string(), &certificate, admin.tenant_id(), kind) {
                 Ok(new) => checked.push(new),
                 Err(error) => {
-                    filled.errors.insert(file_field, error.message().to_owned());
+                    filled.errors.insert(file_field, error.to_string());
                 }
             }
         }
@@ -493,14 +495,15 @@ async fn register_certificates(
                 let (Some(tls), Some(wss)) = (parts.next(), parts.next()) else {
                     return Err(ApiError::internal("activation", &"two certificates were checked"));
                 };
-                activate_account(&state, admin.tenant_id(), provider_oid, tls, wss)
+                activate_account(&domain(&state), &state.node.oid_root, admin.tenant_id(), provider_oid, tls, wss)
                     .await
                     .map(|(_, detail)| ("account.activate", detail, "activated"))
             }
-            None => register(&state, admin.tenant_id(), &checked)
+            None => register(&domain(&state), admin.tenant_id(), &checked)
                 .await
                 .map(|serials| ("account.certificates", serials.join("; "), "registered")),
-        };
+        }
+        .map_err(refused);
         match outcome {
             Ok((action, detail, done)) => {
                 admin.audit(&state, &request, action, admin.tenant_id().as_str(), None, format!("web: {detail}")).await?;
@@ -568,7 +571,7 @@ fn issue_keystores(
     );
     entries.push(("ca.pem".to_owned(), ca_certificate.to_pem().into_bytes()));
     entries.push(("README.txt".to_owned(), readme.replace("TENANT", tenant.as_str()).into_bytes()));
-    let zip = crate::repository::api::documents::zip_entries(&entries, crate::repository::api::documents::zip_time(OffsetDateTime::now_utc()))
+    let zip = zip_entries(&entries, zip_time(OffsetDateTime::now_utc()))
         .map_err(|e| ApiError::internal("writing the ZIP", &e))?;
     Ok((zip, issued))
 }
@@ -635,12 +638,12 @@ async fn issue(State(state): State<AppState>, request: WebRequest, body: Bytes) 
         let mut serials = Vec::new();
         let mut new = Vec::new();
         for (certificate, kind) in issued.iter().zip([CertKind::Tls, CertKind::Wss]) {
-            let checked = checked_tenant_certificate(&state, &kind.to_string(), certificate, admin.tenant_id(), kind)?;
+            let checked = checked_certificate(&issuer(&state), &kind.to_string(), certificate, admin.tenant_id(), kind).map_err(refused)?;
             serials.push(format!("{} {}", checked.kind.as_str(), checked.serial_hex));
             new.push(checked);
         }
         if register_now {
-            register(&state, admin.tenant_id(), &new).await?;
+            register(&domain(&state), admin.tenant_id(), &new).await.map_err(refused)?;
         }
         admin
             .audit(
@@ -699,14 +702,16 @@ async fn register_national_certificates(
             return view(&state, &admin, &request, filled, StatusCode::BAD_REQUEST).await;
         }
         let registered = register_national(
-            &state,
+            &domain(&state),
+            &national(&state),
             admin.tenant_id(),
             tls.bytes.clone(),
             wss.bytes.clone(),
             Password::new(password_text.to_owned()),
             Some(filled.national_name.clone()),
         )
-        .await;
+        .await
+        .map_err(refused);
         match registered {
             Ok(registered) => {
                 admin
@@ -782,7 +787,7 @@ async fn revoke(State(state): State<AppState>, request: WebRequest, body: Bytes)
             return Ok(admin.forged(&request));
         }
         admin.require_usable()?;
-        match revoke_national(&state, admin.tenant_id()).await {
+        match revoke_national(&domain(&state), &national(&state), admin.tenant_id()).await.map_err(refused) {
             Ok(revoked) => {
                 admin
                     .audit(&state, &request, "national.revoke", revoked.national_id.as_str(), None, format!("web: {}", revoked.detail()))

@@ -17,7 +17,7 @@ use medgate_storage::DocumentTypePolicy;
 use crate::staff::text::T;
 use crate::staff::{notice, respond, signed_in_admin, Admin, Desk};
 use medgate_web::error::ApiError;
-use crate::repository::api::organisation::MAX_KEEP_LOCAL_DAYS;
+use medgate_repository::document_types::MAX_KEEP_LOCAL_DAYS;
 use medgate_web::state::AppState;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
 use medgate_web::{csrf, Form, WebRequest};

@@ -1,6 +1,6 @@
 //! The organisational structure form (seed 000 §1.1.4 "Struktura organizacyjna", SPEC §4.4):
 //! the provider, its facilities and their organisational units with the register codes.
-//! The form's field names are the paths [`crate::organisation::validate`] reports errors by
+//! The form's field names are the paths `medgate_repository::organisation::validate` reports errors by
 //! (`provider.nip`, `units[2].register_code_part_8`), so every error the API would answer is
 //! shown beside its own field; nothing is stored unless the whole structure is valid.
 //!
@@ -20,7 +20,7 @@ use axum::Router;
 use crate::staff::text::T;
 use crate::staff::{field_id, notice, respond, signed_in_admin, Admin, Desk, Input};
 use medgate_web::error::ApiError;
-use crate::organisation::{
+use medgate_repository::organisation::{
     validate, AddressForm, FacilityForm, FieldError, OrganisationForm, ProviderForm, UnitForm,
 };
 use medgate_web::state::AppState;

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use http::Method;
 use medgate_client::ClientError;
-use medgate_server::organisation::{AddressForm, OrganisationForm};
+use medgate_repository::organisation::{AddressForm, OrganisationForm};
 use serde_json::{json, Value};
 
 use super::ClientArgs;
