@@ -74,7 +74,9 @@ pub use metadata::registry::{
     EntryStored, Registered, RegistryEntry, RegistryRepository, RegistryRepositoryStatus,
     RepositoryRegistration, StoredRegistryEntry,
 };
-pub use metadata::portal::{AccountOutcome, PatientAccount, PendingActivation};
+pub use metadata::portal::{
+    AccountOutcome, PatientAccount, PendingActivation, PATIENT_ACTIVATION_VALIDITY,
+};
 pub use metadata::staff::{
     NewStaffUser, StaffCredential, StaffLogin, StaffScope, StaffUser, StaffUserError,
 };

@@ -131,6 +131,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "revocations",
         include_str!("../../migrations/sqlite/0006_revocations.sql"),
     ),
+    (
+        7,
+        "web session kinds",
+        include_str!("../../migrations/sqlite/0007_web_session_kinds.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -163,6 +168,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         6,
         "revocations",
         include_str!("../../migrations/postgres/0006_revocations.sql"),
+    ),
+    (
+        7,
+        "web session kinds",
+        include_str!("../../migrations/postgres/0007_web_session_kinds.sql"),
     ),
 ];
 

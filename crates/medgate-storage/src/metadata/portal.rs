@@ -12,6 +12,9 @@ use super::{column, from_unix, parsed_column, to_unix, Metadata};
 use crate::error::MetadataError;
 use crate::metadata::documents::PatientIdentifier;
 
+/// How long a patient's activation code works after the consent that made it is sent.
+pub const PATIENT_ACTIVATION_VALIDITY: time::Duration = time::Duration::days(30);
+
 /// An activation code waiting to be handed over: its hash and when it stops working.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PendingActivation {

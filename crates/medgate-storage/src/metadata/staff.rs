@@ -32,11 +32,17 @@ pub enum StaffScope {
 }
 
 impl StaffScope {
+    /// The session kind of the tenant administrators' desk (their accounts live here, and
+    /// disabling one ends its sessions of this kind).
+    pub const ADMIN_SESSIONS: WebSessionKind = WebSessionKind::new("admin");
+    /// The session kind of the operators' desk.
+    pub const OPERATOR_SESSIONS: WebSessionKind = WebSessionKind::new("operator");
+
     /// The kind of the account's web sessions.
     pub fn session_kind(&self) -> WebSessionKind {
         match self {
-            StaffScope::Admin(_) => WebSessionKind::Admin,
-            StaffScope::Operator => WebSessionKind::Operator,
+            StaffScope::Admin(_) => StaffScope::ADMIN_SESSIONS,
+            StaffScope::Operator => StaffScope::OPERATOR_SESSIONS,
         }
     }
 
@@ -48,8 +54,9 @@ impl StaffScope {
         }
     }
 
-    fn kind_text(&self) -> &'static str {
-        self.session_kind().as_str()
+    /// The `kind` column of the account and of its sessions.
+    fn kind_text(&self) -> String {
+        self.session_kind().as_str().to_owned()
     }
 
     /// The tenant as the `COALESCE(tenant_id, '')` comparisons take it.

@@ -1,6 +1,6 @@
 //! What the web pages keep: browser sessions (the SHA-256 of the cookie's random token, never
-//! the token) and sign-in attempts per identity for the lock-out. Shared by the patient portal
-//! and the later staff pages; `kind` tells them apart.
+//! the token) and sign-in attempts per identity for the lock-out. Shared by every desk of the
+//! pages (the patient portal, the administrator's, the operator's); `kind` names the desk.
 
 use std::fmt;
 
@@ -12,39 +12,72 @@ use super::{column, from_unix, optional_parsed_column, parsed_column, to_unix, M
 use crate::error::MetadataError;
 use crate::values::Sha256Digest;
 
-/// Who a session or a sign-in is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum WebSessionKind {
-    /// A patient on the portal; the principal is `root^extension`.
-    Patient,
-    /// A tenant's administrator.
-    Admin,
-    /// The operator of the deployment.
-    Operator,
+/// Which desk of the pages a session or a sign-in belongs to (`patient`, `admin`,
+/// `operator`, …): an open name, not a closed list, so that a new desk is one value in the
+/// module that owns it. A name is 1 to [`WebSessionKind::MAX_LEN`] characters of lower-case
+/// ASCII letters, digits and `-`, beginning with a letter; [`WebSessionKind::new`] checks it
+/// when a desk's constant is compiled, [`WebSessionKind::parse`] when it is read back.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WebSessionKind {
+    length: u8,
+    bytes: [u8; WebSessionKind::MAX_LEN],
 }
 
 impl WebSessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WebSessionKind::Patient => "patient",
-            WebSessionKind::Admin => "admin",
-            WebSessionKind::Operator => "operator",
+    /// The longest name.
+    pub const MAX_LEN: usize = 32;
+
+    /// The kind named `name`; a name that breaks the rule fails to compile where it is a
+    /// constant (and panics elsewhere: use [`WebSessionKind::parse`] for names read at run
+    /// time).
+    pub const fn new(name: &str) -> WebSessionKind {
+        match WebSessionKind::checked(name) {
+            Some(kind) => kind,
+            None => panic!("a session kind is 1 to 32 of a-z, 0-9 and '-', beginning with a letter"),
         }
     }
 
-    fn parse(text: &str) -> Result<Self, String> {
-        match text {
-            "patient" => Ok(WebSessionKind::Patient),
-            "admin" => Ok(WebSessionKind::Admin),
-            "operator" => Ok(WebSessionKind::Operator),
-            other => Err(format!("unknown session kind '{other}'")),
+    /// The kind named `text`, if it follows the rule.
+    pub fn parse(text: &str) -> Result<WebSessionKind, String> {
+        WebSessionKind::checked(text).ok_or_else(|| format!("'{text}' is not a session kind name"))
+    }
+
+    const fn checked(name: &str) -> Option<WebSessionKind> {
+        let source = name.as_bytes();
+        if source.is_empty() || source.len() > WebSessionKind::MAX_LEN || !source[0].is_ascii_lowercase() {
+            return None;
         }
+        let mut bytes = [0u8; WebSessionKind::MAX_LEN];
+        let mut at = 0;
+        while at < source.len() {
+            let byte = source[at];
+            if !(byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-') {
+                return None;
+            }
+            bytes[at] = byte;
+            at += 1;
+        }
+        Some(WebSessionKind {
+            length: source.len() as u8,
+            bytes,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever stored (checked above), so this cannot fail.
+        std::str::from_utf8(&self.bytes[..usize::from(self.length)]).unwrap_or("")
     }
 }
 
 impl fmt::Display for WebSessionKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for WebSessionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WebSessionKind({:?})", self.as_str())
     }
 }
 
@@ -338,5 +371,51 @@ impl Metadata {
         .await
         .map_err(MetadataError::database("clear sign-in failures"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A test that meets an unexpected value fails by panicking.
+mod tests {
+    use super::WebSessionKind;
+
+    #[test]
+    fn a_session_kind_is_a_short_lower_case_name() {
+        const DESK: WebSessionKind = WebSessionKind::new("front-desk2");
+        assert_eq!(DESK.as_str(), "front-desk2");
+        assert_eq!(WebSessionKind::parse("front-desk2").unwrap(), DESK);
+        assert_eq!(DESK.to_string(), "front-desk2");
+        assert_eq!(WebSessionKind::parse(&"a".repeat(32)).unwrap().as_str().len(), 32);
+        for wrong in ["", "Admin", "2fa", "-x", "a b", "ą", "a_b", &"a".repeat(33)] {
+            assert!(WebSessionKind::parse(wrong).is_err(), "{wrong:?}");
+        }
+        assert_ne!(WebSessionKind::new("admin"), WebSessionKind::new("admins"));
+    }
+
+    /// The schema takes any desk's name, not only the three desks of today.
+    #[tokio::test]
+    async fn a_session_of_any_desk_is_stored_and_read_back() {
+        use crate::{Metadata, NewWebSession, Sha256Digest};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("metadata.db").display());
+        let metadata = Metadata::connect(&url).await.unwrap();
+        let now = time::OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap();
+        let session = NewWebSession {
+            token_hash: Sha256Digest::of(b"token"),
+            kind: WebSessionKind::new("front-desk"),
+            tenant: None,
+            principal: "reception".to_owned(),
+            csrf_secret: "ab".repeat(32),
+            created_at: now,
+            expires_at: now + time::Duration::hours(1),
+        };
+        metadata.create_web_session(&session).await.unwrap();
+        let live = metadata
+            .touch_web_session(&session.token_hash, time::Duration::minutes(5), now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(live.kind, WebSessionKind::new("front-desk"));
+        assert_eq!(live.principal, "reception");
     }
 }

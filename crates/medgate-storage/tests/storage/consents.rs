@@ -533,7 +533,7 @@ pub async fn sessions_end_when_idle_or_expired_or_deleted(db: TestDb) {
     let start = now();
     let new = |token: &str| NewWebSession {
         token_hash: Sha256Digest::of(token.as_bytes()),
-        kind: WebSessionKind::Patient,
+        kind: WebSessionKind::new("patient"),
         tenant: Some(tenant.clone()),
         principal: format!("{}^{PESEL}", medgate_ids::Pesel::OID),
         csrf_secret: "ab".repeat(32),
@@ -549,7 +549,7 @@ pub async fn sessions_end_when_idle_or_expired_or_deleted(db: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(live.tenant, Some(tenant.clone()));
-    assert_eq!(live.kind, WebSessionKind::Patient);
+    assert_eq!(live.kind, WebSessionKind::new("patient"));
     assert_eq!(live.last_seen_at, start + Duration::minutes(20));
     // Seen 20 minutes in, so still alive 45 minutes in; then idle for 31 minutes: ended.
     assert!(metadata
@@ -629,7 +629,7 @@ async fn reserve(
 pub async fn five_failures_lock_an_identity_whether_or_not_it_exists(db: TestDb) {
     let metadata = &db.metadata;
     let identity = SigninIdentity {
-        kind: WebSessionKind::Patient,
+        kind: WebSessionKind::new("patient"),
         tenant: "0000000000007070",
         principal: "2.16.840.1.113883.3.4424.1.1.616^44051401359",
     };
@@ -749,7 +749,7 @@ pub async fn concurrent_attempts_get_exactly_five_checks(db: TestDb) {
         };
         tasks.push(tokio::spawn(async move {
             let identity = SigninIdentity {
-                kind: WebSessionKind::Admin,
+                kind: WebSessionKind::new("admin"),
                 tenant: "0000000000007071",
                 principal: "boss",
             };

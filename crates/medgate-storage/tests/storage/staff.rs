@@ -227,7 +227,7 @@ pub async fn disabling_and_resets_end_the_accounts_sessions(db: TestDb) {
     metadata
         .create_web_session(&session(
             "mine",
-            WebSessionKind::Admin,
+            WebSessionKind::new("admin"),
             Some(tenant.clone()),
             "boss",
         ))
@@ -236,7 +236,7 @@ pub async fn disabling_and_resets_end_the_accounts_sessions(db: TestDb) {
     metadata
         .create_web_session(&session(
             "theirs",
-            WebSessionKind::Admin,
+            WebSessionKind::new("admin"),
             Some(other.clone()),
             "boss",
         ))
@@ -272,7 +272,7 @@ pub async fn disabling_and_resets_end_the_accounts_sessions(db: TestDb) {
     metadata
         .create_web_session(&session(
             "again",
-            WebSessionKind::Admin,
+            WebSessionKind::new("admin"),
             Some(tenant.clone()),
             "boss",
         ))
