@@ -34,6 +34,9 @@ use medgate_web::state::AppState;
 const ACCESS_LOG_LIMIT: u32 = 200;
 
 /// The portal's pages.
+/// The session kind of the patients' desk.
+pub const PATIENT_SESSION: WebSessionKind = WebSessionKind::new("patient");
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/portal", get(sign_in_page).post(sign_in))
@@ -186,7 +189,7 @@ async fn signed_in(
     let live = match session::current(
         state,
         &request.headers,
-        WebSessionKind::Patient,
+        PATIENT_SESSION,
         session::PATIENT,
     )
     .await?
@@ -323,7 +326,7 @@ async fn sign_in_page(State(state): State<AppState>, request: WebRequest) -> Res
         if let Current::Live(_) = session::current(
             &state,
             &request.headers,
-            WebSessionKind::Patient,
+            PATIENT_SESSION,
             session::PATIENT,
         )
         .await?
@@ -462,7 +465,7 @@ async fn sign_in_inner(
     };
     let principal = principal(&patient);
     let identity = SigninIdentity {
-        kind: WebSessionKind::Patient,
+        kind: PATIENT_SESSION,
         tenant: tenant.as_str(),
         principal: &principal,
     };
@@ -510,7 +513,7 @@ async fn sign_in_inner(
     session::end(state, &request.headers).await?;
     let started = session::start(
         state,
-        WebSessionKind::Patient,
+        PATIENT_SESSION,
         Some(tenant.clone()),
         principal.clone(),
         session::PATIENT,
@@ -643,7 +646,7 @@ async fn activate_inner(
 
     let principal = principal(&patient);
     let identity = SigninIdentity {
-        kind: WebSessionKind::Patient,
+        kind: PATIENT_SESSION,
         tenant: tenant.as_str(),
         principal: &principal,
     };
@@ -1043,7 +1046,7 @@ async fn sign_out(State(state): State<AppState>, request: WebRequest, body: Byte
         let live = match session::current(
             &state,
             &request.headers,
-            WebSessionKind::Patient,
+            PATIENT_SESSION,
             session::PATIENT,
         )
         .await?

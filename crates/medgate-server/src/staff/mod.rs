@@ -94,8 +94,8 @@ impl Desk {
 
     pub fn session_kind(self) -> WebSessionKind {
         match self {
-            Desk::Admin => WebSessionKind::Admin,
-            Desk::Operator => WebSessionKind::Operator,
+            Desk::Admin => WebSessionKind::new("admin"),
+            Desk::Operator => WebSessionKind::new("operator"),
         }
     }
 
