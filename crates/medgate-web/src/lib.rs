@@ -14,6 +14,7 @@
 //! | [`session`] | random 32-byte session tokens in the `__Host-medgate_session` cookie (`Secure; HttpOnly; SameSite=Strict; Path=/`, no `Domain`), stored as SHA-256 only, with idle and absolute expiry |
 //! | [`csrf`] | a per-session secret in a hidden field of every form (a double-submit `__Host-medgate_csrf` cookie before sign-in), checked on every POST together with `Origin` / `Sec-Fetch-Site` |
 //! | [`staff`] | creating staff accounts of every desk and issuing their one-time activation codes (the CLI and the operator's pages) |
+//! | [`desk`] | the staff desks (administrator, operator): the page frame with their tabs, the sign-in check of each request, their texts in Polish and English |
 //! | [`password`] | Argon2id hashes, password rules, one-time activation codes |
 //! | [`lockout`] | at most 5 attempts checked, then 15 minutes locked, per identity typed whether or not an account exists; each attempt counted atomically before it is checked |
 //! | [`layout`] | the HTML page frame, escaping, a strict CSP (no scripts at all; the one inline style allowed by its hash) |
@@ -27,6 +28,7 @@
 pub mod api;
 pub mod auth;
 pub mod csrf;
+pub mod desk;
 pub mod error;
 pub mod i18n;
 pub mod layout;

@@ -567,22 +567,6 @@ async fn decide(
     respond(Desk::Operator, &request, outcome)
 }
 
-/// The account panel's line about certificate requests.
-pub async fn panel_line(state: &AppState, admin: &Admin, lang: Lang) -> Result<String, ApiError> {
-    let enabled = state
-        .metadata
-        .csr_self_service(admin.tenant_id())
-        .await
-        .map_err(|e| ApiError::internal("reading CSR self-service", &e))?;
-    Ok(if enabled {
-        format!(
-            "<p><a class=\"button\" href=\"/admin/certificate-requests\">{}</a></p>",
-            escape(T::CertificateRequestsTitle.text(lang))
-        )
-    } else {
-        String::new()
-    })
-}
 
 /// The self-service switch on the operator's page of an account.
 pub async fn operator_switch(

@@ -11,8 +11,8 @@ use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::staff::text::T;
-use crate::staff::{notice, respond, second, signed_in_admin, Desk};
+use medgate_web::desk::text::T;
+use medgate_web::desk::{notice, respond, second, signed_in_admin, Desk};
 use medgate_web::error::ApiError;
 use medgate_web::state::AppState;
 use medgate_web::i18n::Lang;
@@ -289,7 +289,7 @@ async fn panel(State(state): State<AppState>, request: WebRequest) -> Response {
                 max_files,
             ),
         );
-        let requests = crate::staff::certificates::panel_line(&state, &admin, lang).await?;
+        let requests = self_service_line(&state, &admin, lang).await?;
         let mut frame = admin.frame(&request, T::AccountPanelTitle.text(lang));
         frame.body = format!(
             "{not_active}{warnings}{ids}<div class=\"boxes\">{plan}{tls}{wss}</div>\
@@ -306,3 +306,21 @@ async fn panel(State(state): State<AppState>, request: WebRequest) -> Response {
     .await;
     respond(Desk::Admin, &request, outcome)
 }
+
+/// The account panel's line about certificate requests.
+async fn self_service_line(state: &AppState, admin: &medgate_web::desk::Admin, lang: Lang) -> Result<String, ApiError> {
+    let enabled = state
+        .metadata
+        .csr_self_service(admin.tenant_id())
+        .await
+        .map_err(|e| ApiError::internal("reading CSR self-service", &e))?;
+    Ok(if enabled {
+        format!(
+            "<p><a class=\"button\" href=\"/admin/certificate-requests\">{}</a></p>",
+            escape(T::CertificateRequestsTitle.text(lang))
+        )
+    } else {
+        String::new()
+    })
+}
+

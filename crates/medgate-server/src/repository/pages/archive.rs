@@ -21,8 +21,8 @@ use medgate_ids::{Oid, Pesel};
 use medgate_storage::{DocumentId, DocumentKind, PatientQuery, SearchQuery, StoredDocument};
 use time::{Date, Time};
 
-use crate::staff::text::T;
-use crate::staff::{
+use medgate_web::desk::text::T;
+use medgate_web::desk::{
     button_form, day, download, minute, notice, respond, segment, signed_in_admin, td, th, Admin,
     Desk, Input,
 };

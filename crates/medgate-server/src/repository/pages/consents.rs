@@ -27,8 +27,8 @@ use medgate_storage::{
 use time::{Date, Time};
 
 use super::archive::document_href;
-use crate::staff::text::T;
-use crate::staff::{
+use medgate_web::desk::text::T;
+use medgate_web::desk::{
     button_form, day, minute, notice, now, respond, segment, signed_in_admin, td, th, Admin, Desk,
     Input,
 };
@@ -324,7 +324,7 @@ fn form_page(
                          <td data-label=\"{date_label}\" class=\"nowrap\">{date}</td>\
                          <td data-label=\"{kind_label}\">{kind}</td></tr>",
                         choose = escape(T::Share.text(lang)),
-                        fid = crate::staff::field_id(&name),
+                        fid = medgate_web::desk::field_id(&name),
                         value = escape(id),
                         checked = if draft.chosen.iter().any(|c| c == id) { " checked" } else { "" },
                         id_label = escape(T::DocumentId.text(lang)),

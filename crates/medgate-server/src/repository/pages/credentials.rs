@@ -37,8 +37,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::account::certificate_box;
-use crate::staff::text::T;
-use crate::staff::{button_form, checkbox, download, notice, respond, second, signed_in_admin, Admin, Desk, Input};
+use medgate_web::desk::text::T;
+use medgate_web::desk::{button_form, checkbox, download, notice, respond, second, signed_in_admin, Admin, Desk, Input};
 use medgate_web::error::ApiError;
 use crate::repository::{domain, issuer, national, refused};
 use medgate_repository::account::{activate_account, checked_certificate, register, view as account_view};

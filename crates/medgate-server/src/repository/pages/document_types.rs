@@ -14,8 +14,8 @@ use axum::routing::get;
 use axum::Router;
 use medgate_storage::DocumentTypePolicy;
 
-use crate::staff::text::T;
-use crate::staff::{notice, respond, signed_in_admin, Admin, Desk};
+use medgate_web::desk::text::T;
+use medgate_web::desk::{notice, respond, signed_in_admin, Admin, Desk};
 use medgate_web::error::ApiError;
 use medgate_repository::document_types::MAX_KEEP_LOCAL_DAYS;
 use medgate_web::state::AppState;

@@ -17,8 +17,8 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use crate::staff::text::T;
-use crate::staff::{field_id, notice, respond, signed_in_admin, Admin, Desk, Input};
+use medgate_web::desk::text::T;
+use medgate_web::desk::{field_id, notice, respond, signed_in_admin, Admin, Desk, Input};
 use medgate_web::error::ApiError;
 use medgate_repository::organisation::{
     validate, AddressForm, FacilityForm, FieldError, OrganisationForm, ProviderForm, UnitForm,
@@ -330,7 +330,7 @@ fn address_inputs(lang: Lang, errors: &Errors, path: &str, address: &AddressForm
 }
 
 fn remove_box(lang: Lang, path: &str) -> String {
-    crate::staff::checkbox(
+    medgate_web::desk::checkbox(
         &format!("{path}.remove"),
         T::RemoveRow.text(lang),
         false,
@@ -556,7 +556,7 @@ async fn show(State(state): State<AppState>, request: WebRequest) -> Response {
                     T::OrganisationRevision
                 }
                 .with(lang, "revision", &stored.revision.to_string())
-                .replace("{at}", &crate::staff::minute(stored.updated_at));
+                .replace("{at}", &medgate_web::desk::minute(stored.updated_at));
                 (form, notice(if saved { "ok" } else { "info" }, &text))
             }
             None => (

@@ -1,5 +1,5 @@
 //! The words of the staff pages in Polish and English, side by side so that a missing
-//! translation does not compile (made with `bilingual!`, as [`medgate_web::i18n`] is, in a
+//! translation does not compile (made with `bilingual!`, as [`crate::i18n`] is, in a
 //! file of its own so the two sets of pages can grow apart). The Polish domain words
 //! are seed 000's: "ID konta", "ID repozytorium w P1", "Dane konta", "Struktura
 //! organizacyjna", "Świadczeniodawca", "Zakład leczniczy", "Komórki organizacyjne",
@@ -8,7 +8,7 @@
 //! "Zapisz XML HL7 CDA", "Pokaż w przeglądarce", "Zapisz załącznik", "Indeksuj dokument",
 //! "Rejestr zgód", "Sprawa", "Odwołanie zgody".
 
-use medgate_web::i18n::bilingual;
+use crate::i18n::bilingual;
 
 bilingual! {
     /// Every text of the staff pages.
