@@ -1,8 +1,8 @@
-//! The frame of every page: `<html lang>`, a header with the site name, navigation and the
-//! language switch, a main column, one inline stylesheet, and the security headers — a CSP
-//! that allows no script at all and only this stylesheet (by its SHA-256), no framing, forms
-//! only to this server; `no-store` so that a shared computer's back button or cache shows
-//! nothing after sign-out.
+//! What every page is made of: one inline stylesheet, the security headers — a CSP that
+//! allows no script at all and only this stylesheet (by its SHA-256), no framing, forms only
+//! to this server; `no-store` so that a shared computer's back button or cache shows nothing
+//! after sign-out — messages, redirects, downloads and the one form-field renderer
+//! ([`Input`]). The frame around a page is a desk's ([`crate::desk::Frame`]).
 //!
 //! Everything that is not a literal of this crate must pass through [`escape`] before it is
 //! written into a page.
@@ -14,10 +14,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use base64::Engine;
 
-use crate::i18n::{Lang, Msg};
 
-/// The stylesheet of every page: readable at 1280×800 and on a phone, visible focus,
-/// no external resources.
+/// The one stylesheet of every page (the portal's and the staff desks'): readable at
+/// 1280×800 and on a phone, visible focus, no external resources.
 pub const CSS: &str = "
 *{box-sizing:border-box}
 html{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans',sans-serif;font-size:16px;line-height:1.5;color:#1b1f24;background:#f4f6f8}
@@ -63,6 +62,64 @@ td ul{margin:0;padding-left:1.1rem}
  table.stack td{display:block;border:0;padding:.2rem .75rem}
  table.stack td::before{content:attr(data-label);display:block;font-size:.8rem;color:#4a5561;font-weight:600}
 }
+.skip{position:absolute;left:-9999px}
+.skip:focus{left:1rem;top:.5rem;background:#fff;color:#0b5cad;padding:.4rem .8rem;z-index:10;border-radius:4px}
+.top .who-am-i{font-size:.9rem}
+.tabs{background:#e3ebf3;border-bottom:1px solid #c3cfdb}
+.tabs ul{max-width:72rem;margin:0 auto;padding:0 1rem;list-style:none;display:flex;flex-wrap:wrap;gap:0 .25rem}
+.tabs a{display:block;padding:.55rem .8rem;color:#0d3b66;text-decoration:none;border-bottom:3px solid transparent}
+.tabs a:hover{text-decoration:underline}
+.tabs a[aria-current=page]{border-bottom-color:#0d3b66;font-weight:700}
+.card.wide{max-width:none;margin:0 0 1rem}
+summary:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.stack-gap>*+*{margin-top:1rem}
+.boxes{display:grid;grid-template-columns:repeat(auto-fit,minmax(17rem,1fr));gap:1rem;margin:0 0 1rem}
+.boxes .card{max-width:none}
+.card h2{font-size:1.1rem;margin:0 0 .75rem}
+h2{font-size:1.25rem;margin:1.5rem 0 .75rem}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1rem;margin:0}
+dl.facts dt{font-weight:600;color:#4a5561}
+dl.facts dd{margin:0;overflow-wrap:anywhere}
+.fields{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:0 1rem}
+fieldset{border:1px solid #d5dbe1;border-radius:8px;padding:.75rem 1rem 0;margin:0 0 1rem;background:#fff;min-width:0}
+legend{font-weight:700;padding:0 .3rem}
+input[type=number],input[type=date],input[type=email],input[type=tel],input[type=search],select,textarea{width:100%;padding:.55rem .6rem;font:inherit;border:1px solid #8a96a3;border-radius:4px;background:#fff}
+select[aria-invalid=true],textarea[aria-invalid=true]{border-color:#b3261e;border-width:2px}
+input[type=checkbox]{width:1.2rem;height:1.2rem;margin:0;accent-color:#0b5cad}
+.check{display:flex;gap:.5rem;align-items:center;margin:0 0 1rem}
+.check label{display:inline;font-weight:400;margin:0}
+td .check{margin:0}
+td input[type=number]{max-width:7rem}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin:0 0 1rem}
+.actions form{margin:0}
+a.button,button.secondary,button.danger,button.primary{display:inline-block;border-radius:4px;padding:.5rem 1rem;font:inherit;font-weight:600;cursor:pointer;text-decoration:none;line-height:1.5}
+a.button,button.secondary{background:#fff;color:#0b5cad;border:1px solid #0b5cad}
+button.danger{background:#b3261e;color:#fff;border:0}
+button.link{background:none;border:0;padding:0;color:#0b5cad;text-decoration:underline;font:inherit;cursor:pointer}
+.message.warning{background:#fff4d6;border:1px solid #a86b00}
+.message.ok{background:#e7f5ea;border:1px solid #2e7d32}
+.quota{margin:.5rem 0}
+.quota progress{width:100%;height:1.1rem;accent-color:#0b5cad}
+.quota.high progress{accent-color:#b3261e}
+.status{display:inline-block;border-radius:999px;padding:.05rem .6rem;font-size:.85rem;font-weight:700;background:#e3ebf3;color:#0d3b66}
+.status.active,.status.sent{background:#e7f5ea;color:#1d5e22}
+.status.suspended,.status.revoked{background:#fdecea;color:#8c1d18}
+.status.created,.status.draft{background:#fff4d6;color:#6b4500}
+.mark{font-weight:700;color:#1d5e22}
+.code{font-family:ui-monospace,'DejaVu Sans Mono',monospace;font-size:1.4rem;letter-spacing:.08em;background:#fff;border:2px dashed #0b5cad;border-radius:6px;padding:.5rem 1rem;display:inline-block}
+.mono{font-family:ui-monospace,'DejaVu Sans Mono',monospace}
+.pager{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;margin:1rem 0}
+.search summary{cursor:pointer;font-weight:700;padding:.25rem 0}
+.table-wrap td,.table-wrap th{padding:.5rem .75rem}
+.nowrap{white-space:nowrap}
+td.mono,td .mono:not(.nowrap){word-break:break-all}
+@media (max-width:40rem){
+ dl.facts{grid-template-columns:1fr}
+ dl.facts dd{margin-bottom:.4rem}
+ .tabs ul{padding:0 .5rem}
+ .tabs a{padding:.45rem .5rem}
+}
 ";
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -92,113 +149,6 @@ pub fn content_security_policy() -> &'static str {
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         )
     })
-}
-
-/// A navigation link; `current` marks the page shown.
-pub struct NavLink<'a> {
-    pub href: &'a str,
-    pub label: &'a str,
-    pub current: bool,
-}
-
-/// A page to send.
-pub struct Page {
-    pub lang: Lang,
-    pub status: StatusCode,
-    /// Plain text (escaped when written): the `<title>` and the `<h1>`.
-    pub title: String,
-    /// The site part of the header, e.g. "Portal pacjenta".
-    pub site: &'static str,
-    /// Where the site name links to.
-    pub home: &'static str,
-    /// Trusted HTML for the header's right side (navigation, sign-out form).
-    pub nav: String,
-    /// Trusted HTML of the main column, after the `<h1>`.
-    pub body: String,
-    /// The path the language switch links to (the current page).
-    pub path: String,
-    /// `Set-Cookie` values.
-    pub cookies: Vec<String>,
-}
-
-impl Page {
-    pub fn new(lang: Lang, title: impl Into<String>, path: impl Into<String>) -> Page {
-        Page {
-            lang,
-            status: StatusCode::OK,
-            title: title.into(),
-            site: "medgate",
-            home: "/",
-            nav: String::new(),
-            body: String::new(),
-            path: path.into(),
-            cookies: Vec::new(),
-        }
-    }
-
-    /// The complete HTML document.
-    pub fn html(&self) -> String {
-        let lang = self.lang;
-        let switch: String = Lang::ALL
-            .iter()
-            .map(|other| {
-                if *other == lang {
-                    format!(
-                        "<a href=\"{}?lang={}\" aria-current=\"true\" lang=\"{}\">{}</a>",
-                        escape(&self.path),
-                        other.code(),
-                        other.code(),
-                        other.own_name()
-                    )
-                } else {
-                    format!(
-                        "<a href=\"{}?lang={}\" lang=\"{}\" hreflang=\"{}\">{}</a>",
-                        escape(&self.path),
-                        other.code(),
-                        other.code(),
-                        other.code(),
-                        other.own_name()
-                    )
-                }
-            })
-            .collect();
-        format!(
-            "<!DOCTYPE html>\n<html lang=\"{code}\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-             <meta name=\"referrer\" content=\"same-origin\">\n\
-             <title>{title} · {site}</title>\n<style>{CSS}</style>\n</head>\n<body>\n\
-             <header class=\"top\"><div class=\"bar\">\
-             <a class=\"brand\" href=\"{home}\">medgate · {site}</a>{nav}\
-             <div class=\"langs\" role=\"group\" aria-label=\"{language}\">{switch}</div>\
-             </div></header>\n<main id=\"main\">\n<h1>{title}</h1>\n{body}\n</main>\n</body>\n</html>\n",
-            code = lang.code(),
-            title = escape(&self.title),
-            site = escape(self.site),
-            home = escape(self.home),
-            nav = self.nav,
-            language = escape(Msg::Language.text(lang)),
-            body = self.body,
-        )
-    }
-
-    /// The page as a response with the security headers and cookies.
-    pub fn into_response(self) -> Response {
-        let html = self.html();
-        let mut response = Response::new(Body::from(html));
-        *response.status_mut() = self.status;
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        secure_headers(headers, content_security_policy());
-        for cookie in &self.cookies {
-            if let Ok(value) = HeaderValue::from_str(cookie) {
-                headers.append(header::SET_COOKIE, value);
-            }
-        }
-        response
-    }
 }
 
 /// The headers every page response carries, with its CSP.
@@ -281,24 +231,35 @@ pub fn message(kind: MessageKind, text: &str) -> String {
     }
 }
 
-/// An input with its label, an optional hint and an optional error shown beside it, tied
-/// together with `aria-describedby`. `extra` is trusted attribute text (a literal such as
-/// `autocomplete="username" inputmode="numeric"`).
-pub struct Field<'a> {
+/// A labelled input of any type with an optional hint and an error beside it. `value` is
+/// escaped; `extra` is trusted attribute text.
+pub struct Input<'a> {
     pub name: &'a str,
     pub label: &'a str,
-    /// `text` or `password`.
     pub kind: &'a str,
-    /// Shown again after a failed submit; never for passwords.
     pub value: &'a str,
     pub hint: Option<&'a str>,
     pub error: Option<&'a str>,
+    pub required: bool,
     pub extra: &'a str,
 }
 
-impl Field<'_> {
+impl<'a> Input<'a> {
+    pub fn text(name: &'a str, label: &'a str, value: &'a str) -> Input<'a> {
+        Input {
+            name,
+            label,
+            kind: "text",
+            value,
+            hint: None,
+            error: None,
+            required: false,
+            extra: "",
+        }
+    }
+
     pub fn html(&self) -> String {
-        let id = format!("f-{}", self.name);
+        let id = field_id(self.name);
         let mut described = Vec::new();
         let hint = match self.hint {
             Some(hint) => {
@@ -330,6 +291,7 @@ impl Field<'_> {
         } else {
             ""
         };
+        let required = if self.required { " required" } else { "" };
         let value = if self.kind == "password" {
             String::new()
         } else {
@@ -337,7 +299,7 @@ impl Field<'_> {
         };
         format!(
             "<div class=\"field\"><label for=\"{id}\">{label}</label>\
-             <input type=\"{kind}\" id=\"{id}\" name=\"{name}\"{value} required{describedby}{invalid} {extra}>\
+             <input type=\"{kind}\" id=\"{id}\" name=\"{name}\"{value}{required}{describedby}{invalid} {extra}>\
              {hint}{error}</div>",
             label = escape(self.label),
             kind = escape(self.kind),
@@ -345,6 +307,34 @@ impl Field<'_> {
             extra = self.extra,
         )
     }
+}
+
+/// The element id of a form field: its name with the characters ids should not have
+/// replaced (`units[2].phone` → `f-units-2--phone`).
+pub fn field_id(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("f-{cleaned}")
+}
+
+/// A checkbox with its label.
+pub fn checkbox(name: &str, label: &str, checked: bool, extra: &str) -> String {
+    let id = field_id(name);
+    format!(
+        "<div class=\"check\"><input type=\"checkbox\" id=\"{id}\" name=\"{name}\" value=\"1\"{checked} {extra}>\
+         <label for=\"{id}\">{label}</label></div>",
+        name = escape(name),
+        checked = if checked { " checked" } else { "" },
+        label = escape(label),
+    )
 }
 
 /// The words of the activation form's three fields, in the page's language.
@@ -363,31 +353,34 @@ pub struct ActivationTexts<'a> {
 /// The one-time code, the new password and its repetition: the fields every activation
 /// form (patient portal, staff desks) shares.
 pub fn activation_fields(texts: &ActivationTexts<'_>) -> String {
-    let code = Field {
+    let code = Input {
         name: "code",
         label: texts.code_label,
         kind: "text",
         value: "",
         hint: Some(texts.code_hint),
         error: texts.code_error,
+        required: true,
         extra: "autocomplete=\"one-time-code\" autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"64\"",
     };
-    let new_password = Field {
+    let new_password = Input {
         name: "password",
         label: texts.password_label,
         kind: "password",
         value: "",
         hint: Some(texts.rules),
         error: texts.password_error,
+        required: true,
         extra: "autocomplete=\"new-password\" maxlength=\"256\"",
     };
-    let repeat = Field {
+    let repeat = Input {
         name: "password2",
         label: texts.repeat_label,
         kind: "password",
         value: "",
         hint: None,
         error: texts.repeat_error,
+        required: true,
         extra: "autocomplete=\"new-password\" maxlength=\"256\"",
     };
     format!("{}{}{}", code.html(), new_password.html(), repeat.html())
@@ -415,22 +408,18 @@ mod tests {
         );
         assert!(!csp.contains("script-src"));
         assert!(!csp.contains("unsafe-inline"));
-        let page = Page::new(Lang::En, "T <b>", "/portal").html();
-        assert!(page.contains(&format!("<style>{CSS}</style>")));
-        assert!(page.contains("<title>T &lt;b&gt; · medgate</title>"));
-        assert!(page.contains("<html lang=\"en\">"));
-        assert!(!page.contains("<script"));
     }
 
     #[test]
     fn fields_show_hint_and_error_but_never_a_password() {
-        let html = Field {
+        let html = Input {
             name: "password",
             label: "Hasło",
             kind: "password",
             value: "secret",
             hint: Some("12+"),
             error: Some("za krótkie"),
+            required: true,
             extra: "autocomplete=\"current-password\"",
         }
         .html();
@@ -439,4 +428,3 @@ mod tests {
         assert!(html.contains("aria-describedby=\"f-password-hint f-password-error\""));
     }
 }
-

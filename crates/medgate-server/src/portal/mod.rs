@@ -23,8 +23,12 @@ use medgate_storage::{
 };
 use time::OffsetDateTime;
 
+use medgate_web::desk::{
+    expired, respond, Accounts, Desk, DeskUser, Frame, PageError, PageResult, SignedIn,
+    SignedInHeader, Tab,
+};
 use medgate_web::i18n::{action_label, Lang, Msg};
-use medgate_web::layout::{activation_fields, escape, message, redirect, ActivationTexts, Field, MessageKind, Page};
+use medgate_web::layout::{activation_fields, escape, message, redirect, ActivationTexts, Input, MessageKind};
 use medgate_web::session::{self, Current};
 use medgate_web::{csrf, lockout, password, Form, WebRequest};
 use medgate_web::error::ApiError;
@@ -33,10 +37,26 @@ use medgate_web::state::AppState;
 /// Entries shown in the access log.
 const ACCESS_LOG_LIMIT: u32 = 200;
 
-/// The portal's pages.
 /// The session kind of the patients' desk.
 pub const PATIENT_SESSION: WebSessionKind = WebSessionKind::new("patient");
 
+/// The patients' desk.
+pub const PATIENT: Desk = Desk {
+    kind: PATIENT_SESSION,
+    base: "/portal",
+    home: "/portal/documents",
+    policy: session::PATIENT,
+    site: |lang| Msg::PortalTitle.text(lang),
+    tabs: &[
+        Tab { href: "/portal/documents", label: |lang| Msg::Documents.text(lang) },
+        Tab { href: "/portal/access-log", label: |lang| Msg::AccessLog.text(lang) },
+    ],
+    accounts: Accounts::Patients,
+    sign_in_intro: |lang| Msg::SignInIntro.text(lang),
+    sign_in_failed: |lang| Msg::SignInFailed.text(lang),
+};
+
+/// The portal's pages.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/portal", get(sign_in_page).post(sign_in))
@@ -114,122 +134,78 @@ async fn audit(
 // Pages shared by the handlers
 // ---------------------------------------------------------------------------------------
 
-fn base_page(request: &WebRequest, title: &str, path: &str) -> Page {
-    let mut page = Page::new(request.lang, title, path);
-    page.site = Msg::PortalTitle.text(request.lang);
-    page.home = "/portal";
-    if let Some(cookie) = &request.lang_cookie {
-        page.cookies.push(cookie.clone());
-    }
-    page
+/// A page of the portal at `path` (for the language switch).
+fn base_page(request: &WebRequest, title: &str, path: &str) -> Frame {
+    let mut frame = Frame::new(&PATIENT, request, title);
+    frame.path = path.to_owned();
+    frame
 }
 
-/// The page for a failure: the status of `error`, a sentence in the page's language.
-fn error_page(request: &WebRequest, error: &ApiError) -> Response {
-    let lang = request.lang;
-    let text = if error.status() == StatusCode::INTERNAL_SERVER_ERROR {
-        // The reference ties the page to the log line ApiError::internal wrote.
-        let rendered = error.to_string();
-        let reference = rendered
-            .split("reference ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or("-");
-        Msg::InternalError.with(lang, "reference", reference)
-    } else {
-        error.to_string()
-    };
-    let mut page = base_page(request, Msg::ErrorTitle.text(lang), request.uri.path());
-    page.status = error.status();
-    page.body = message(MessageKind::Error, &text);
-    page.into_response()
-}
-
-/// Runs a page handler, turning its failure into an error page.
-fn respond(request: &WebRequest, outcome: Result<Response, ApiError>) -> Response {
-    outcome.unwrap_or_else(|error| error_page(request, &error))
-}
-
-/// The navigation of a signed-in patient, with the sign-out form.
-fn signed_in_nav(lang: Lang, session: &WebSession, current: &str) -> String {
-    let link = |href: &str, label: Msg| {
-        let marker = if href == current {
-            " aria-current=\"page\""
-        } else {
-            ""
-        };
-        format!(
-            "<li><a href=\"{href}\"{marker}>{}</a></li>",
-            escape(label.text(lang))
-        )
-    };
-    format!(
-        "<nav aria-label=\"{menu}\"><ul>{documents}{log}<li><form method=\"post\" action=\"/portal/logout\">{csrf}\
-         <button type=\"submit\">{sign_out}</button></form></li></ul></nav>",
-        menu = escape(Msg::MainMenu.text(lang)),
-        documents = link("/portal/documents", Msg::Documents),
-        log = link("/portal/access-log", Msg::AccessLog),
-        csrf = csrf::hidden_field(&session.csrf_secret),
-        sign_out = escape(Msg::SignOut.text(lang)),
-    )
+/// A page of the portal for a signed-in patient: the header names them and has the
+/// sign-out button, the tabs lead to the documents and the access log.
+fn patient_page(request: &WebRequest, patient: &Patient, title: &str, path: &str) -> Frame {
+    let mut frame = base_page(request, title, path);
+    frame.signed_in = Some(SignedInHeader {
+        who: patient.who(),
+        csrf_secret: patient.session.csrf_secret.clone(),
+    });
+    frame
 }
 
 /// A signed-in patient.
-struct SignedIn {
+pub struct Patient {
     session: WebSession,
     tenant: TenantId,
     patient: PatientIdentifier,
 }
 
-/// The request's patient session, or the response to send instead (to the sign-in page).
-async fn signed_in(
-    state: &AppState,
-    request: &WebRequest,
-) -> Result<Result<SignedIn, Response>, ApiError> {
-    let live = match session::current(
-        state,
-        &request.headers,
-        PATIENT_SESSION,
-        session::PATIENT,
-    )
-    .await?
-    {
-        Current::Live(live) => live,
-        Current::None => return Ok(Err(redirect("/portal", &[]))),
-        Current::Ended => {
-            return Ok(Err(redirect(
-                "/portal?notice=expired",
-                &[session::clear_cookie()],
-            )))
-        }
-    };
-    let (Some(tenant_id), Some(patient)) = (live.tenant.clone(), parse_principal(&live.principal))
-    else {
-        session::end(state, &request.headers).await?;
-        return Ok(Err(redirect(
-            "/portal?notice=expired",
-            &[session::clear_cookie()],
-        )));
-    };
-    let tenant = state
-        .metadata
-        .get_tenant(&tenant_id)
-        .await
-        .map_err(|e| ApiError::internal("tenant lookup", &e))?;
-    if tenant.is_none_or(|tenant| medgate_web::auth::account_usable(&tenant).is_err()) {
-        let cookie = session::end(state, &request.headers).await?;
-        let lang = request.lang;
-        let mut page = base_page(request, Msg::ErrorTitle.text(lang), "/portal");
-        page.status = StatusCode::FORBIDDEN;
-        page.body = message(MessageKind::Error, Msg::AccountUnavailable.text(lang));
-        page.cookies.push(cookie);
-        return Ok(Err(page.into_response()));
+impl Patient {
+    /// The identifier as the header shows it.
+    fn who(&self) -> String {
+        let label = if self.patient.root.as_str() == medgate_ids::Pesel::OID {
+            "PESEL"
+        } else {
+            "ID"
+        };
+        format!("{label} {}", self.patient.extension)
     }
-    Ok(Ok(SignedIn {
-        session: live,
-        tenant: tenant_id,
-        patient,
-    }))
+}
+
+impl DeskUser for Patient {
+    const DESK: &'static Desk = &PATIENT;
+
+    /// The patient of a live session, while the clinic's account can be used.
+    async fn from_session(
+        state: &AppState,
+        request: &WebRequest,
+        live: WebSession,
+    ) -> PageResult<Patient> {
+        let (Some(tenant_id), Some(patient)) =
+            (live.tenant.clone(), parse_principal(&live.principal))
+        else {
+            session::end(state, &request.headers).await?;
+            return Err(PageError::answer(expired(&PATIENT, &[session::clear_cookie()])));
+        };
+        let tenant = state
+            .metadata
+            .get_tenant(&tenant_id)
+            .await
+            .map_err(|e| ApiError::internal("tenant lookup", &e))?;
+        if tenant.is_none_or(|tenant| medgate_web::auth::account_usable(&tenant).is_err()) {
+            let cookie = session::end(state, &request.headers).await?;
+            let lang = request.lang;
+            let mut page = base_page(request, Msg::ErrorTitle.text(lang), "/portal");
+            page.status = StatusCode::FORBIDDEN;
+            page.body = message(MessageKind::Error, Msg::AccountUnavailable.text(lang));
+            page.cookies.push(cookie);
+            return Err(PageError::answer(page.into_response()));
+        }
+        Ok(Patient {
+            session: live,
+            tenant: tenant_id,
+            patient,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -261,22 +237,24 @@ impl Filled {
 
 /// The clinic id and patient fields of both forms.
 fn identity_fields(lang: Lang, filled: &Filled) -> String {
-    let tenant = Field {
+    let tenant = Input {
         name: "tenant",
         label: Msg::TenantId.text(lang),
         kind: "text",
         value: &filled.tenant,
         hint: Some(Msg::TenantIdHint.text(lang)),
         error: filled.tenant_error.map(|m| m.text(lang)),
+        required: true,
         extra: "inputmode=\"numeric\" autocomplete=\"organization\" maxlength=\"32\"",
     };
-    let patient = Field {
+    let patient = Input {
         name: "patient",
         label: Msg::PatientId.text(lang),
         kind: "text",
         value: &filled.patient,
         hint: Some(Msg::PatientIdHint.text(lang)),
         error: filled.patient_error.map(|m| m.text(lang)),
+        required: true,
         extra: "autocomplete=\"username\" maxlength=\"200\"",
     };
     format!("{}{}", tenant.html(), patient.html())
@@ -286,7 +264,7 @@ fn sign_in_form(
     request: &WebRequest,
     filled: &Filled,
     status: StatusCode,
-) -> Result<Response, ApiError> {
+) -> PageResult {
     let lang = request.lang;
     let (token, token_cookie) = csrf::anonymous_token(&request.headers)?;
     let mut page = base_page(request, Msg::SignIn.text(lang), "/portal");
@@ -297,13 +275,14 @@ fn sign_in_form(
         .as_ref()
         .map(|(kind, text)| message(*kind, text))
         .unwrap_or_default();
-    let password = Field {
+    let password = Input {
         name: "password",
         label: Msg::Password.text(lang),
         kind: "password",
         value: "",
         hint: None,
         error: None,
+        required: true,
         extra: "autocomplete=\"current-password\" maxlength=\"256\"",
     };
     page.body = format!(
@@ -350,7 +329,7 @@ async fn sign_in_page(State(state): State<AppState>, request: WebRequest) -> Res
         sign_in_form(&request, &filled, StatusCode::OK)
     }
     .await;
-    respond(&request, outcome)
+    respond(&PATIENT, &request, outcome)
 }
 
 /// Checks a POST's form token and origin against `expected`; `false` means refuse.
@@ -444,14 +423,14 @@ fn locked_message(lang: Lang, until: OffsetDateTime) -> String {
 /// `POST /portal`: signs in.
 async fn sign_in(State(state): State<AppState>, request: WebRequest, body: Bytes) -> Response {
     let outcome = sign_in_inner(&state, &request, &body).await;
-    respond(&request, outcome)
+    respond(&PATIENT, &request, outcome)
 }
 
 async fn sign_in_inner(
     state: &AppState,
     request: &WebRequest,
     body: &Bytes,
-) -> Result<Response, ApiError> {
+) -> PageResult {
     let lang = request.lang;
     let form = Form::parse(body)?;
     let mut filled = Filled::default();
@@ -542,7 +521,7 @@ fn activate_form(
     request: &WebRequest,
     filled: &Filled,
     status: StatusCode,
-) -> Result<Response, ApiError> {
+) -> PageResult {
     let lang = request.lang;
     let (token, token_cookie) = csrf::anonymous_token(&request.headers)?;
     let mut page = base_page(request, Msg::ActivateTitle.text(lang), "/portal/activate");
@@ -585,20 +564,20 @@ fn activate_form(
 /// `GET /portal/activate`: the activation form.
 async fn activate_page(request: WebRequest) -> Response {
     let outcome = activate_form(&request, &Filled::default(), StatusCode::OK);
-    respond(&request, outcome)
+    respond(&PATIENT, &request, outcome)
 }
 
 /// `POST /portal/activate`: spends the activation code and sets the password.
 async fn activate(State(state): State<AppState>, request: WebRequest, body: Bytes) -> Response {
     let outcome = activate_inner(&state, &request, &body).await;
-    respond(&request, outcome)
+    respond(&PATIENT, &request, outcome)
 }
 
 async fn activate_inner(
     state: &AppState,
     request: &WebRequest,
     body: &Bytes,
-) -> Result<Response, ApiError> {
+) -> PageResult {
     let lang = request.lang;
     let form = Form::parse(body)?;
     let mut filled = Filled::default();
@@ -791,12 +770,9 @@ fn documents_table(lang: Lang, shared: &[SharedDocument]) -> String {
 }
 
 /// `GET /portal/documents`: the documents shared with the patient now.
-async fn documents_page(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn documents_page(State(state): State<AppState>, SignedIn(signed): SignedIn<Patient>,
+    request: WebRequest) -> Response {
     let outcome = async {
-        let signed = match signed_in(&state, &request).await? {
-            Ok(signed) => signed,
-            Err(response) => return Ok(response),
-        };
         let lang = request.lang;
         let shared = state
             .metadata
@@ -825,8 +801,7 @@ async fn documents_page(State(state): State<AppState>, request: WebRequest) -> R
             Some(name) => format!("{name} · {label} {}", signed.patient.extension),
             None => format!("{label} {}", signed.patient.extension),
         };
-        let mut page = base_page(&request, Msg::Documents.text(lang), "/portal/documents");
-        page.nav = signed_in_nav(lang, &signed.session, "/portal/documents");
+        let mut page = patient_page(&request, &signed, Msg::Documents.text(lang), "/portal/documents");
         let listing = if shared.is_empty() {
             message(MessageKind::Info, Msg::NoDocuments.text(lang))
         } else {
@@ -840,15 +815,14 @@ async fn documents_page(State(state): State<AppState>, request: WebRequest) -> R
         Ok(page.into_response())
     }
     .await;
-    respond(&request, outcome)
+    respond(&PATIENT, &request, outcome)
 }
 
 /// The 404 page of a document that is not shared with the patient now.
-fn not_shared(request: &WebRequest, session: &WebSession) -> Response {
+fn not_shared(request: &WebRequest, patient: &Patient) -> Response {
     let lang = request.lang;
-    let mut page = base_page(request, Msg::NotFoundTitle.text(lang), request.uri.path());
+    let mut page = patient_page(request, patient, Msg::NotFoundTitle.text(lang), request.uri.path());
     page.status = StatusCode::NOT_FOUND;
-    page.nav = signed_in_nav(lang, session, "");
     page.body = format!(
         "{}<p><a href=\"/portal/documents\">{}</a></p>",
         message(MessageKind::Error, Msg::DocumentNotShared.text(lang)),
@@ -879,16 +853,13 @@ fn with_back_bar(html: &str, lang: Lang) -> String {
 /// (attachment).
 async fn open_document(
     State(state): State<AppState>,
+    SignedIn(signed): SignedIn<Patient>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
     let outcome = async {
-        let signed = match signed_in(&state, &request).await? {
-            Ok(signed) => signed,
-            Err(response) => return Ok(response),
-        };
         let Some(document_id) = id.ok().and_then(|Path(text)| DocumentId::parse(&text).ok()) else {
-            return Ok(not_shared(&request, &signed.session));
+            return Ok(not_shared(&request, &signed));
         };
         let shared = state
             .metadata
@@ -906,7 +877,7 @@ async fn open_document(
                 "not shared with this patient now".to_owned(),
             )
             .await?;
-            return Ok(not_shared(&request, &signed.session));
+            return Ok(not_shared(&request, &signed));
         };
         let metadata = &shared.document.metadata;
         let bytes = state
@@ -915,13 +886,13 @@ async fn open_document(
             .await
             .map_err(|e| ApiError::internal("reading content", &e))?;
         if medgate_storage::Sha256Digest::of(&bytes) != metadata.sha256 {
-            return Err(ApiError::internal(
+            return Err(PageError::from(ApiError::internal(
                 "portal document",
                 &format!(
                     "stored content of {} does not match its SHA-256",
                     metadata.document_id
                 ),
-            ));
+            )));
         }
         let consents: Vec<&str> = shared.consents.iter().map(|c| c.id.as_str()).collect();
         audit(
@@ -959,7 +930,7 @@ async fn open_document(
         }
     }
     .await;
-    respond(&request, outcome)
+    respond(&PATIENT, &request, outcome)
 }
 
 fn access_log_table(lang: Lang, patient: &PatientIdentifier, entries: &[AuditEntry]) -> String {
@@ -1000,12 +971,9 @@ fn access_log_table(lang: Lang, patient: &PatientIdentifier, entries: &[AuditEnt
 }
 
 /// `GET /portal/access-log`: who used the patient's documents, when and from where.
-async fn access_log_page(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn access_log_page(State(state): State<AppState>, SignedIn(signed): SignedIn<Patient>,
+    request: WebRequest) -> Response {
     let outcome = async {
-        let signed = match signed_in(&state, &request).await? {
-            Ok(signed) => signed,
-            Err(response) => return Ok(response),
-        };
         let lang = request.lang;
         audit(
             &state,
@@ -1027,8 +995,7 @@ async fn access_log_page(State(state): State<AppState>, request: WebRequest) -> 
             )
             .await
             .map_err(|e| ApiError::internal("reading the access log", &e))?;
-        let mut page = base_page(&request, Msg::AccessLog.text(lang), "/portal/access-log");
-        page.nav = signed_in_nav(lang, &signed.session, "/portal/access-log");
+        let mut page = patient_page(&request, &signed, Msg::AccessLog.text(lang), "/portal/access-log");
         page.body = if entries.is_empty() {
             message(MessageKind::Info, Msg::NoAccessEntries.text(lang))
         } else {
@@ -1037,7 +1004,7 @@ async fn access_log_page(State(state): State<AppState>, request: WebRequest) -> 
         Ok(page.into_response())
     }
     .await;
-    respond(&request, outcome)
+    respond(&PATIENT, &request, outcome)
 }
 
 /// `POST /portal/logout`: ends the session.
@@ -1061,7 +1028,10 @@ async fn sign_out(State(state): State<AppState>, request: WebRequest, body: Byte
             let lang = request.lang;
             let mut page = base_page(&request, Msg::ErrorTitle.text(lang), "/portal/documents");
             page.status = StatusCode::FORBIDDEN;
-            page.nav = signed_in_nav(lang, &live, "");
+            page.signed_in = Some(SignedInHeader {
+                who: String::new(),
+                csrf_secret: live.csrf_secret.clone(),
+            });
             page.body = message(MessageKind::Error, Msg::FormExpired.text(lang));
             return Ok(page.into_response());
         }
@@ -1081,5 +1051,5 @@ async fn sign_out(State(state): State<AppState>, request: WebRequest, body: Byte
         Ok(redirect("/portal?notice=signed-out", &[cookie]))
     }
     .await;
-    respond(&request, outcome)
+    respond(&PATIENT, &request, outcome)
 }

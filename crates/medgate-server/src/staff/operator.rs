@@ -18,16 +18,17 @@ use medgate_storage::{
 };
 use time::{Date, OffsetDateTime, Time};
 
-use super::text::T;
-use medgate_web::staff::{self as users, FirstCredential, StaffAccountError};
-use super::{
-    button_form, day, minute, notice, now, respond, segment, signed_in_operator, td, th, Desk,
-    Input, Operator,
+use super::{Operator, OPERATOR};
+use medgate_web::desk::text::T;
+use medgate_web::desk::{
+    button_form, day, minute, notice, now, respond, segment, td, th, Input, PageError, PageResult,
+    SignedIn,
 };
 use medgate_web::error::ApiError;
-use medgate_web::state::AppState;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
+use medgate_web::staff::{self as users, FirstCredential, StaffAccountError};
+use medgate_web::state::AppState;
 use medgate_web::{csrf, Form, WebRequest};
 
 const MB: u64 = 1024 * 1024;
@@ -90,12 +91,12 @@ fn days_left(until: OffsetDateTime) -> i64 {
 // ---------------------------------------------------------------------------------------
 
 /// `GET /operator/tenants`.
-async fn tenants(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn tenants(
+    State(state): State<AppState>,
+    SignedIn(operator): SignedIn<Operator>,
+    request: WebRequest,
+) -> Response {
     let outcome = async {
-        let operator = match signed_in_operator(&state, &request).await? {
-            Ok(operator) => operator,
-            Err(response) => return Ok(response),
-        };
         let lang = request.lang;
         let all = state
             .metadata
@@ -164,7 +165,7 @@ async fn tenants(State(state): State<AppState>, request: WebRequest) -> Response
         Ok(frame.into_response())
     }
     .await;
-    respond(Desk::Operator, &request, outcome)
+    respond(&OPERATOR, &request, outcome)
 }
 
 /// A plan form as typed, with each field's error.
@@ -332,12 +333,11 @@ fn new_tenant_page(
 }
 
 /// `GET /operator/tenants/new`.
-async fn new_tenant_form(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn new_tenant_form(
+    SignedIn(operator): SignedIn<Operator>,
+    request: WebRequest,
+) -> Response {
     let outcome = async {
-        let operator = match signed_in_operator(&state, &request).await? {
-            Ok(operator) => operator,
-            Err(response) => return Ok(response),
-        };
         let today = now();
         let plan = PlanForm {
             valid_from: day(today),
@@ -349,20 +349,17 @@ async fn new_tenant_form(State(state): State<AppState>, request: WebRequest) -> 
         Ok(new_tenant_page(&operator, &request, &plan, StatusCode::OK))
     }
     .await;
-    respond(Desk::Operator, &request, outcome)
+    respond(&OPERATOR, &request, outcome)
 }
 
 /// `POST /operator/tenants/new`.
 async fn create_tenant(
     State(state): State<AppState>,
+    SignedIn(operator): SignedIn<Operator>,
     request: WebRequest,
     body: Bytes,
 ) -> Response {
     let outcome = async {
-        let operator = match signed_in_operator(&state, &request).await? {
-            Ok(operator) => operator,
-            Err(response) => return Ok(response),
-        };
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
@@ -404,7 +401,7 @@ async fn create_tenant(
                     StatusCode::CONFLICT,
                 ));
             }
-            Err(other) => return Err(ApiError::internal("creating a tenant", &other)),
+            Err(other) => return Err(ApiError::internal("creating a tenant", &other).into()),
         }
         operator
             .audit(
@@ -428,7 +425,7 @@ async fn create_tenant(
         ))
     }
     .await;
-    respond(Desk::Operator, &request, outcome)
+    respond(&OPERATOR, &request, outcome)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -436,15 +433,12 @@ async fn create_tenant(
 // ---------------------------------------------------------------------------------------
 
 /// The operator and the account named in the address, or the response to send instead.
-async fn operator_and_tenant(
+async fn the_tenant(
     state: &AppState,
     request: &WebRequest,
+    operator: &Operator,
     id: &str,
-) -> Result<Result<(Operator, Tenant), Response>, ApiError> {
-    let operator = match signed_in_operator(state, request).await? {
-        Ok(operator) => operator,
-        Err(response) => return Ok(Err(response)),
-    };
+) -> PageResult<Tenant> {
     let tenant = match TenantId::parse(id) {
         Ok(id) => state
             .metadata
@@ -454,7 +448,7 @@ async fn operator_and_tenant(
         Err(_) => None,
     };
     match tenant {
-        Some(tenant) => Ok(Ok((operator, tenant))),
+        Some(tenant) => Ok(tenant),
         None => {
             let lang = request.lang;
             let mut frame = operator.frame(request, T::NotFoundTitle.text(lang));
@@ -464,7 +458,7 @@ async fn operator_and_tenant(
                 message(MessageKind::Error, T::TenantNotFound.text(lang)),
                 escape(T::BackToTenants.text(lang))
             );
-            Ok(Err(frame.into_response()))
+            Err(PageError::answer(frame.into_response()))
         }
     }
 }
@@ -493,7 +487,7 @@ async fn render_tenant(
     request: &WebRequest,
     tenant: &Tenant,
     view: TenantView<'_>,
-) -> Result<Response, ApiError> {
+) -> PageResult {
     let lang = request.lang;
     let csrf_secret = &operator.staff.session.csrf_secret;
     let usage: Usage = state
@@ -716,35 +710,31 @@ fn plain_view(plan: &PlanForm) -> TenantView<'_> {
 /// `GET /operator/tenants/{id}`.
 async fn tenant_page(
     State(state): State<AppState>,
+    SignedIn(operator): SignedIn<Operator>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
     let outcome = async {
         let id = id.map(|Path(id)| id).unwrap_or_default();
-        let (operator, tenant) = match operator_and_tenant(&state, &request, &id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let tenant = the_tenant(&state, &request, &operator, &id).await?;
         let plan = PlanForm::of(&tenant);
         render_tenant(&state, &operator, &request, &tenant, plain_view(&plan)).await
     }
     .await;
-    respond(Desk::Operator, &request, outcome)
+    respond(&OPERATOR, &request, outcome)
 }
 
 /// `POST /operator/tenants/{id}/plan`.
 async fn change_plan(
     State(state): State<AppState>,
+    SignedIn(operator): SignedIn<Operator>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
     let outcome = async {
         let id = id.map(|Path(id)| id).unwrap_or_default();
-        let (operator, tenant) = match operator_and_tenant(&state, &request, &id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let tenant = the_tenant(&state, &request, &operator, &id).await?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
@@ -784,21 +774,19 @@ async fn change_plan(
         ))
     }
     .await;
-    respond(Desk::Operator, &request, outcome)
+    respond(&OPERATOR, &request, outcome)
 }
 
 async fn set_status(
     state: &AppState,
+    operator: &Operator,
     request: &WebRequest,
     id: Result<Path<String>, PathRejection>,
     body: &Bytes,
     suspend: bool,
-) -> Result<Response, ApiError> {
+) -> PageResult {
     let id = id.map(|Path(id)| id).unwrap_or_default();
-    let (operator, tenant) = match operator_and_tenant(state, request, &id).await? {
-        Ok(found) => found,
-        Err(response) => return Ok(response),
-    };
+    let tenant = the_tenant(state, request, operator, &id).await?;
     let form = Form::parse(body)?;
     if !operator.form_is_genuine(request, &form) {
         return Ok(operator.forged(request));
@@ -846,23 +834,25 @@ async fn set_status(
 /// `POST /operator/tenants/{id}/suspend`.
 async fn suspend(
     State(state): State<AppState>,
+    SignedIn(operator): SignedIn<Operator>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    let outcome = set_status(&state, &request, id, &body, true).await;
-    respond(Desk::Operator, &request, outcome)
+    let outcome = set_status(&state, &operator, &request, id, &body, true).await;
+    respond(&OPERATOR, &request, outcome)
 }
 
 /// `POST /operator/tenants/{id}/resume`.
 async fn resume(
     State(state): State<AppState>,
+    SignedIn(operator): SignedIn<Operator>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    let outcome = set_status(&state, &request, id, &body, false).await;
-    respond(Desk::Operator, &request, outcome)
+    let outcome = set_status(&state, &operator, &request, id, &body, false).await;
+    respond(&OPERATOR, &request, outcome)
 }
 
 /// The activation code box shown once after creating or resetting a login.
@@ -894,16 +884,14 @@ fn code_box(lang: Lang, tenant: &TenantId, issued: &users::Issued) -> String {
 /// shown on the answer (not a redirect) and nowhere else.
 async fn create_admin(
     State(state): State<AppState>,
+    SignedIn(operator): SignedIn<Operator>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
     let outcome = async {
         let id = id.map(|Path(id)| id).unwrap_or_default();
-        let (operator, tenant) = match operator_and_tenant(&state, &request, &id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let tenant = the_tenant(&state, &request, &operator, &id).await?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
@@ -953,8 +941,8 @@ async fn create_admin(
                 )
                 .await;
             }
-            Err(StaffAccountError::Internal(error)) => return Err(error),
-            Err(other) => return Err(ApiError::internal("creating an administrator", &other)),
+            Err(StaffAccountError::Internal(error)) => return Err(error.into()),
+            Err(other) => return Err(ApiError::internal("creating an administrator", &other).into()),
         };
         operator
             .audit(
@@ -975,22 +963,20 @@ async fn create_admin(
         render_tenant(&state, &operator, &request, &tenant, view).await
     }
     .await;
-    respond(Desk::Operator, &request, outcome)
+    respond(&OPERATOR, &request, outcome)
 }
 
 /// `POST /operator/tenants/{id}/admins/{login}/{reset|disable|enable}`.
 async fn admin_action(
     State(state): State<AppState>,
+    SignedIn(operator): SignedIn<Operator>,
     request: WebRequest,
     path: Result<Path<(String, String, String)>, PathRejection>,
     body: Bytes,
 ) -> Response {
     let outcome = async {
         let (id, login, action) = path.map(|Path(parts)| parts).unwrap_or_default();
-        let (operator, tenant) = match operator_and_tenant(&state, &request, &id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let tenant = the_tenant(&state, &request, &operator, &id).await?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
@@ -1020,8 +1006,8 @@ async fn admin_action(
                     Err(StaffAccountError::Store(StaffUserError::NotFound { .. })) => {
                         return Ok(not_found())
                     }
-                    Err(StaffAccountError::Internal(error)) => return Err(error),
-                    Err(other) => return Err(ApiError::internal("resetting a login", &other)),
+                    Err(StaffAccountError::Internal(error)) => return Err(error.into()),
+                    Err(other) => return Err(ApiError::internal("resetting a login", &other).into()),
                 };
                 operator
                     .audit(
@@ -1051,7 +1037,7 @@ async fn admin_action(
                 {
                     Ok(_) => {}
                     Err(StaffUserError::NotFound { .. }) => return Ok(not_found()),
-                    Err(other) => return Err(ApiError::internal("disabling a login", &other)),
+                    Err(other) => return Err(ApiError::internal("disabling a login", &other).into()),
                 }
                 operator
                     .audit(
@@ -1076,23 +1062,21 @@ async fn admin_action(
         }
     }
     .await;
-    respond(Desk::Operator, &request, outcome)
+    respond(&OPERATOR, &request, outcome)
 }
 
 /// `POST /operator/tenants/{id}/self-service?enable=1|0`: allows or stops the account's
 /// CSR uploads.
 async fn self_service(
     State(state): State<AppState>,
+    SignedIn(operator): SignedIn<Operator>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
     let outcome = async {
         let id = id.map(|Path(id)| id).unwrap_or_default();
-        let (operator, tenant) = match operator_and_tenant(&state, &request, &id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let tenant = the_tenant(&state, &request, &operator, &id).await?;
         let form = Form::parse(&body)?;
         if !operator.form_is_genuine(&request, &form) {
             return Ok(operator.forged(&request));
@@ -1105,7 +1089,7 @@ async fn self_service(
         ))
     }
     .await;
-    respond(Desk::Operator, &request, outcome)
+    respond(&OPERATOR, &request, outcome)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1114,12 +1098,12 @@ async fn self_service(
 
 /// `GET /operator/certificates[?days=N]`: every account's active certificates that expire
 /// within N days (30 unless given) or have expired, soonest first.
-async fn certificates(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn certificates(
+    State(state): State<AppState>,
+    SignedIn(operator): SignedIn<Operator>,
+    request: WebRequest,
+) -> Response {
     let outcome = async {
-        let operator = match signed_in_operator(&state, &request).await? {
-            Ok(operator) => operator,
-            Err(response) => return Ok(response),
-        };
         let lang = request.lang;
         let horizon = request
             .query("days")
@@ -1195,5 +1179,5 @@ async fn certificates(State(state): State<AppState>, request: WebRequest) -> Res
         Ok(frame.into_response())
     }
     .await;
-    respond(Desk::Operator, &request, outcome)
+    respond(&OPERATOR, &request, outcome)
 }

@@ -11,12 +11,13 @@ use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::{Admin, ADMIN};
 use medgate_web::desk::text::T;
-use medgate_web::desk::{notice, respond, second, signed_in_admin, Desk};
+use medgate_web::desk::{notice, respond, second, PageError, SignedIn};
 use medgate_web::error::ApiError;
-use medgate_web::state::AppState;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::escape;
+use medgate_web::state::AppState;
 use medgate_web::WebRequest;
 
 pub fn router() -> Router<AppState> {
@@ -199,12 +200,12 @@ pub(super) fn certificate_box(lang: Lang, certificates: &[Value], kind: &str, ti
 }
 
 /// `GET /admin/account`: the account panel.
-async fn panel(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn panel(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         let lang = request.lang;
         let view = medgate_repository::account::view(&crate::repository::domain(&state), admin.tenant_id())
             .await
@@ -301,14 +302,18 @@ async fn panel(State(state): State<AppState>, request: WebRequest) -> Response {
             certificates_hint = escape(T::CertificatesHint.text(lang)),
             manage = escape(T::ManageCertificates.text(lang)),
         );
-        Ok::<_, ApiError>(frame.into_response())
+        Ok::<_, PageError>(frame.into_response())
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// The account panel's line about certificate requests.
-async fn self_service_line(state: &AppState, admin: &medgate_web::desk::Admin, lang: Lang) -> Result<String, ApiError> {
+async fn self_service_line(
+    state: &AppState,
+    admin: &super::Admin,
+    lang: Lang,
+) -> Result<String, ApiError> {
     let enabled = state
         .metadata
         .csr_self_service(admin.tenant_id())
@@ -323,4 +328,3 @@ async fn self_service_line(state: &AppState, admin: &medgate_web::desk::Admin, l
         String::new()
     })
 }
-

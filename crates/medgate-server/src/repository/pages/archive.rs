@@ -21,19 +21,20 @@ use medgate_ids::{Oid, Pesel};
 use medgate_storage::{DocumentId, DocumentKind, PatientQuery, SearchQuery, StoredDocument};
 use time::{Date, Time};
 
-use medgate_web::desk::text::T;
-use medgate_web::desk::{
-    button_form, day, download, minute, notice, respond, segment, signed_in_admin, td, th, Admin,
-    Desk, Input,
-};
-use medgate_web::error::ApiError;
+use super::{Admin, ADMIN};
 use crate::repository::{domain, national, refused};
 use medgate_repository::export::download_name;
 use medgate_repository::{documents, export};
-use medgate_web::stored_file::content_download;
-use medgate_web::state::AppState;
+use medgate_web::desk::text::T;
+use medgate_web::desk::{
+    button_form, day, download, minute, notice, respond, segment, td, th, Input, PageError,
+    PageResult, SignedIn,
+};
+use medgate_web::error::ApiError;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
+use medgate_web::state::AppState;
+use medgate_web::stored_file::content_download;
 use medgate_web::{Form, WebRequest};
 
 /// Documents per page.
@@ -362,12 +363,12 @@ fn results_table(
 }
 
 /// `GET /admin/documents`: the archive with the advanced search.
-async fn search(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn search(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         admin.require_usable()?;
         let lang = request.lang;
         let mut filters = Filters::read(&request);
@@ -402,7 +403,10 @@ async fn search(State(state): State<AppState>, request: WebRequest) -> Response 
             )
             .await?;
         let found: Vec<&StoredDocument> = page.documents.iter().collect();
-        let shared = medgate_repository::consents::shared_now(&domain(&state), admin.tenant_id(), &found).await.map_err(refused)?;
+        let shared =
+            medgate_repository::consents::shared_now(&domain(&state), admin.tenant_id(), &found)
+                .await
+                .map_err(refused)?;
         let listing = if page.documents.is_empty() {
             message(MessageKind::Info, T::NoDocumentsFound.text(lang))
         } else {
@@ -446,7 +450,7 @@ async fn search(State(state): State<AppState>, request: WebRequest) -> Response 
         Ok(frame.into_response())
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -468,18 +472,15 @@ fn not_found(admin: &Admin, request: &WebRequest) -> Response {
 
 /// The signed-in administrator and the account's document named in the address, or the
 /// response to send instead (sign-in, or the 404 page for an unknown or foreign id).
-async fn admin_and_document(
+async fn the_document(
     state: &AppState,
     request: &WebRequest,
+    admin: &Admin,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Result<(Admin, StoredDocument), Response>, ApiError> {
-    let admin = match signed_in_admin(state, request).await? {
-        Ok(admin) => admin,
-        Err(response) => return Ok(Err(response)),
-    };
+) -> PageResult<StoredDocument> {
     admin.require_usable()?;
     let Some(document_id) = id.ok().and_then(|Path(text)| DocumentId::parse(&text).ok()) else {
-        return Ok(Err(not_found(&admin, request)));
+        return Err(PageError::answer(not_found(admin, request)));
     };
     let document = state
         .metadata
@@ -487,8 +488,8 @@ async fn admin_and_document(
         .await
         .map_err(|e| ApiError::internal("reading document metadata", &e))?;
     match document {
-        Some(document) => Ok(Ok((admin, document))),
-        None => Ok(Err(not_found(&admin, request))),
+        Some(document) => Ok(document),
+        None => Err(PageError::answer(not_found(admin, request))),
     }
 }
 
@@ -503,20 +504,22 @@ fn fact(label: T, lang: Lang, value: &str) -> String {
 /// `GET /admin/documents/{id}`: the details and the actions.
 async fn details(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
     let outcome = async {
-        let (admin, document) = match admin_and_document(&state, &request, id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let document = the_document(&state, &request, &admin, id).await?;
         let lang = request.lang;
         let metadata = &document.metadata;
-        let shared = medgate_repository::consents::shared_now(&domain(&state), admin.tenant_id(), &[&document])
-            .await
-            .map_err(refused)?
-            .contains(&metadata.document_id);
+        let shared = medgate_repository::consents::shared_now(
+            &domain(&state),
+            admin.tenant_id(),
+            &[&document],
+        )
+        .await
+        .map_err(refused)?
+        .contains(&metadata.document_id);
         admin
             .audit(
                 &state,
@@ -637,7 +640,7 @@ async fn details(
         Ok(frame.into_response())
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// The rendered CDA page with a bar back to the document. The bar is ours (escaped text, a
@@ -663,14 +666,12 @@ fn with_back_bar(html: &str, lang: Lang, back: &str) -> String {
 /// `GET /api/v1/documents/{id}/render` renders it, under the same CSP.
 async fn view(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
     let outcome = async {
-        let (admin, document) = match admin_and_document(&state, &request, id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let document = the_document(&state, &request, &admin, id).await?;
         let metadata = &document.metadata;
         if metadata.kind != DocumentKind::Cda {
             return Ok(redirect(
@@ -678,7 +679,9 @@ async fn view(
                 &[],
             ));
         }
-        let bytes = documents::checked_content(&domain(&state), &document).await.map_err(refused)?;
+        let bytes = documents::checked_content(&domain(&state), &document)
+            .await
+            .map_err(refused)?;
         let html = tokio::task::spawn_blocking(move || medgate_cda::render_html(&bytes))
             .await
             .map_err(|e| ApiError::internal("rendering", &e))?
@@ -704,23 +707,25 @@ async fn view(
         Ok(response)
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `GET /admin/documents/{id}/export`: "Zapisz XML HL7 CDA", the export ZIP (the XML with
 /// its stylesheet instruction and the stylesheet).
 async fn export(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
     let outcome = async {
-        let (admin, document) = match admin_and_document(&state, &request, id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
-        let bytes = documents::checked_content(&domain(&state), &document).await.map_err(refused)?;
-        let export::Export { file_name, archive } = export::export_zip(&document, bytes).await.map_err(refused)?;
+        let document = the_document(&state, &request, &admin, id).await?;
+        let bytes = documents::checked_content(&domain(&state), &document)
+            .await
+            .map_err(refused)?;
+        let export::Export { file_name, archive } = export::export_zip(&document, bytes)
+            .await
+            .map_err(refused)?;
         let metadata = &document.metadata;
         admin
             .audit(
@@ -739,21 +744,21 @@ async fn export(
         ))
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `GET /admin/documents/{id}/content`: "Zapisz załącznik", the original bytes.
 async fn content(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
     let outcome = async {
-        let (admin, document) = match admin_and_document(&state, &request, id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
-        let bytes = documents::checked_content(&domain(&state), &document).await.map_err(refused)?;
+        let document = the_document(&state, &request, &admin, id).await?;
+        let bytes = documents::checked_content(&domain(&state), &document)
+            .await
+            .map_err(refused)?;
         let metadata = &document.metadata;
         admin
             .audit(
@@ -768,21 +773,19 @@ async fn content(
         Ok(content_download(metadata, &download_name(metadata), bytes))
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `GET /admin/documents/{id}/delete`: the confirmation page.
 async fn confirm_delete(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
     let outcome =
         async {
-            let (admin, document) = match admin_and_document(&state, &request, id).await? {
-                Ok(found) => found,
-                Err(response) => return Ok(response),
-            };
+            let document = the_document(&state, &request, &admin, id).await?;
             let lang = request.lang;
             let metadata = &document.metadata;
             let id = &metadata.document_id;
@@ -808,40 +811,43 @@ async fn confirm_delete(
             Ok(frame.into_response())
         }
         .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `POST /admin/documents/{id}/delete`: deletes for good, as `DELETE /api/v1/documents/{id}`.
 async fn delete(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
     let outcome =
         async {
-            let (admin, document) = match admin_and_document(&state, &request, id).await? {
-                Ok(found) => found,
-                Err(response) => return Ok(response),
-            };
+            let document = the_document(&state, &request, &admin, id).await?;
             let form = Form::parse(&body)?;
             if !admin.form_is_genuine(&request, &form) {
                 return Ok(admin.forged(&request));
             }
             let caller = admin.caller(&request);
-            match documents::delete(&domain(&state), &national(&state), &caller.actor(), &document.metadata.document_id)
-                .await
-                .map_err(refused)
+            match documents::delete(
+                &domain(&state),
+                &national(&state),
+                &caller.actor(),
+                &document.metadata.document_id,
+            )
+            .await
+            .map_err(refused)
             {
                 Ok(()) => Ok(redirect("/admin/documents?deleted=1", &[])),
                 Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => Ok(
                     action_failed(&admin, &request, &document, T::DeleteFailed, &error),
                 ),
-                Err(error) => Err(error),
+                Err(error) => Err(error.into()),
             }
         }
         .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// The page of an action the API refused (e.g. not registered nationally, registry down).
@@ -871,25 +877,28 @@ fn action_failed(
 /// `POST /api/v1/documents/{id}/index`.
 async fn index(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
     let outcome =
         async {
-            let (admin, document) = match admin_and_document(&state, &request, id).await? {
-                Ok(found) => found,
-                Err(response) => return Ok(response),
-            };
+            let document = the_document(&state, &request, &admin, id).await?;
             let form = Form::parse(&body)?;
             if !admin.form_is_genuine(&request, &form) {
                 return Ok(admin.forged(&request));
             }
             let caller = admin.caller(&request);
             let id = &document.metadata.document_id;
-            match medgate_repository::national::index(&domain(&state), &national(&state), &caller.actor(), id)
-                .await
-                .map_err(refused)
+            match medgate_repository::national::index(
+                &domain(&state),
+                &national(&state),
+                &caller.actor(),
+                id,
+            )
+            .await
+            .map_err(refused)
             {
                 Ok(_) => Ok(redirect(
                     &format!("{}?done=indexed", document_href(id, "")),
@@ -898,11 +907,11 @@ async fn index(
                 Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => Ok(
                     action_failed(&admin, &request, &document, T::IndexFailed, &error),
                 ),
-                Err(error) => Err(error),
+                Err(error) => Err(error.into()),
             }
         }
         .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// Today as `YYYY-MM-DD` (for the consent form's defaults).

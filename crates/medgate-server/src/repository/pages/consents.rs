@@ -27,16 +27,17 @@ use medgate_storage::{
 use time::{Date, Time};
 
 use super::archive::document_href;
+use super::{Admin, ADMIN};
+use medgate_repository::consents::ACTIVATION_VALIDITY;
 use medgate_web::desk::text::T;
 use medgate_web::desk::{
-    button_form, day, minute, notice, now, respond, segment, signed_in_admin, td, th, Admin, Desk,
-    Input,
+    button_form, day, minute, notice, now, respond, segment, td, th, Input, PageError, PageResult,
+    SignedIn,
 };
 use medgate_web::error::ApiError;
-use medgate_web::state::AppState;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
-use medgate_repository::consents::ACTIVATION_VALIDITY;
+use medgate_web::state::AppState;
 use medgate_web::{csrf, password, Form, WebRequest};
 
 /// Longest recipient or purpose (as the API).
@@ -114,12 +115,12 @@ fn not_found(admin: &Admin, request: &WebRequest, what: T) -> Response {
 // ---------------------------------------------------------------------------------------
 
 /// `GET /admin/consents[?patient=…]`.
-async fn list(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn list(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         admin.require_usable()?;
         let lang = request.lang;
         let patient = request.query("patient").unwrap_or_default();
@@ -223,7 +224,7 @@ async fn list(State(state): State<AppState>, request: WebRequest) -> Response {
         Ok(frame.into_response())
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -391,12 +392,12 @@ fn form_page(
 
 /// `GET /admin/consents/new[?patient=…[&document=…]]`: first the patient, then the form
 /// with the patient's documents (the one named by `document` ticked).
-async fn new_form(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn new_form(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         admin.require_usable()?;
         let lang = request.lang;
         let today = now();
@@ -480,7 +481,7 @@ async fn new_form(State(state): State<AppState>, request: WebRequest) -> Respons
         ))
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// A recipient or purpose: trimmed, not empty, at most 500 characters, no control
@@ -509,12 +510,13 @@ fn parse_day(text: &str) -> Option<Date> {
 }
 
 /// `POST /admin/consents/new`: creates the draft.
-async fn create(State(state): State<AppState>, request: WebRequest, body: Bytes) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         admin.require_usable()?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
@@ -661,7 +663,7 @@ async fn create(State(state): State<AppState>, request: WebRequest, body: Bytes)
                     StatusCode::BAD_REQUEST,
                 ));
             }
-            Err(other) => return Err(ApiError::internal("creating a consent", &other)),
+            Err(other) => return Err(ApiError::internal("creating a consent", &other).into()),
         };
         let ids: Vec<&str> = created
             .documents
@@ -691,7 +693,7 @@ async fn create(State(state): State<AppState>, request: WebRequest, body: Bytes)
         ))
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -700,18 +702,19 @@ async fn create(State(state): State<AppState>, request: WebRequest, body: Bytes)
 
 /// The administrator and the account's consent named in the address, or the response to
 /// send instead.
-async fn admin_and_consent(
+async fn the_consent(
     state: &AppState,
     request: &WebRequest,
+    admin: &Admin,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Result<(Admin, Consent), Response>, ApiError> {
-    let admin = match signed_in_admin(state, request).await? {
-        Ok(admin) => admin,
-        Err(response) => return Ok(Err(response)),
-    };
+) -> PageResult<Consent> {
     admin.require_usable()?;
     let Some(id) = id.ok().and_then(|Path(text)| ConsentId::parse(&text).ok()) else {
-        return Ok(Err(not_found(&admin, request, T::ConsentNotFound)));
+        return Err(PageError::answer(not_found(
+            admin,
+            request,
+            T::ConsentNotFound,
+        )));
     };
     let consent = state
         .metadata
@@ -719,8 +722,12 @@ async fn admin_and_consent(
         .await
         .map_err(|e| ApiError::internal("reading a consent", &e))?;
     match consent {
-        Some(consent) => Ok(Ok((admin, consent))),
-        None => Ok(Err(not_found(&admin, request, T::ConsentNotFound))),
+        Some(consent) => Ok(consent),
+        None => Err(PageError::answer(not_found(
+            admin,
+            request,
+            T::ConsentNotFound,
+        ))),
     }
 }
 
@@ -731,7 +738,7 @@ async fn consent_page(
     request: &WebRequest,
     consent: &Consent,
     extra: String,
-) -> Result<Response, ApiError> {
+) -> PageResult {
     let lang = request.lang;
     let csrf = &admin.staff.session.csrf_secret;
     let mut rows = String::new();
@@ -838,18 +845,16 @@ async fn consent_page(
 /// `GET /admin/consents/{id}`.
 async fn show(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
 ) -> Response {
     let outcome = async {
-        let (admin, consent) = match admin_and_consent(&state, &request, id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let consent = the_consent(&state, &request, &admin, id).await?;
         consent_page(&state, &admin, &request, &consent, String::new()).await
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// The page's words for a refused status change.
@@ -864,15 +869,13 @@ fn wrong_status(lang: Lang, status: ConsentStatus) -> String {
 /// the activation code is shown once and never stored in a browser's history.
 async fn send(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
     let outcome = async {
-        let (admin, consent) = match admin_and_consent(&state, &request, id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let consent = the_consent(&state, &request, &admin, id).await?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
@@ -895,7 +898,7 @@ async fn send(
                 return Ok(response);
             }
             Err(ConsentError::NotFound(_)) => return Ok(not_found(&admin, &request, T::ConsentNotFound)),
-            Err(other) => return Err(ApiError::internal("sending a consent", &other)),
+            Err(other) => return Err(ApiError::internal("sending a consent", &other).into()),
         };
         let account_status = match sent.account {
             AccountOutcome::Created => "created",
@@ -939,22 +942,20 @@ async fn send(
         consent_page(&state, &admin, &request, &sent.consent, format!("{banner}{handover}")).await
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `POST /admin/consents/{id}/revoke`: "Odwołanie zgody"; the documents disappear from the
 /// patient's portal at once.
 async fn revoke(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
     let outcome = async {
-        let (admin, consent) = match admin_and_consent(&state, &request, id).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let consent = the_consent(&state, &request, &admin, id).await?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
@@ -981,7 +982,7 @@ async fn revoke(
             Err(ConsentError::NotFound(_)) => {
                 return Ok(not_found(&admin, &request, T::ConsentNotFound))
             }
-            Err(other) => return Err(ApiError::internal("revoking a consent", &other)),
+            Err(other) => return Err(ApiError::internal("revoking a consent", &other).into()),
         };
         admin
             .audit(
@@ -999,5 +1000,5 @@ async fn revoke(
         ))
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }

@@ -30,24 +30,34 @@ use axum::Router;
 use medgate_ids::Oid;
 use medgate_pki::ca::Validity;
 use medgate_pki::csr::{generate_tenant_csr, Country, SubjectFields};
-use medgate_pki::keystore::{key_belongs_to, looks_like_pkcs12, read_pkcs12, write_pkcs12, Pkcs12Options};
-use medgate_pki::{certificates_from_bytes, CertKind, Certificate, KeyAlgorithm, Password, PkiError};
+use medgate_pki::keystore::{
+    key_belongs_to, looks_like_pkcs12, read_pkcs12, write_pkcs12, Pkcs12Options,
+};
+use medgate_pki::{
+    certificates_from_bytes, CertKind, Certificate, KeyAlgorithm, Password, PkiError,
+};
 use medgate_storage::TenantStatus;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::account::certificate_box;
-use medgate_web::desk::text::T;
-use medgate_web::desk::{button_form, checkbox, download, notice, respond, second, signed_in_admin, Admin, Desk, Input};
-use medgate_web::error::ApiError;
+use super::{Admin, ADMIN};
 use crate::repository::{domain, issuer, national, refused};
-use medgate_repository::account::{activate_account, checked_certificate, register, view as account_view};
+use medgate_repository::account::{
+    activate_account, checked_certificate, register, view as account_view,
+};
 use medgate_repository::export::{zip_entries, zip_time};
 use medgate_repository::national::{register_national, revoke_national};
-use medgate_web::state::AppState;
+use medgate_web::desk::text::T;
+use medgate_web::desk::{
+    button_form, checkbox, download, notice, respond, second, Input, PageError, PageResult,
+    SignedIn,
+};
+use medgate_web::error::ApiError;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
 use medgate_web::password::{self, PasswordProblem};
+use medgate_web::state::AppState;
 use medgate_web::upload::{Upload, UploadedFile, MAX_UPLOAD_BYTES};
 use medgate_web::{csrf, Form, WebRequest};
 
@@ -61,7 +71,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             PAGE,
-            get(page).post(register_certificates).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
+            get(page)
+                .post(register_certificates)
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)),
         )
         .route("/admin/account/certificates/issue", post(issue))
         .route(
@@ -113,7 +125,13 @@ fn password_input<'a>(name: &'a str, label: &'a str, filled: &'a Filled, extra: 
     .html()
 }
 
-fn file_input<'a>(name: &'a str, label: &'a str, hint: &'a str, accept: &str, filled: &'a Filled) -> String {
+fn file_input<'a>(
+    name: &'a str,
+    label: &'a str,
+    hint: &'a str,
+    accept: &str,
+    filled: &'a Filled,
+) -> String {
     let extra = format!("accept=\"{accept}\"");
     Input {
         kind: "file",
@@ -133,7 +151,11 @@ fn register_form(admin: &Admin, lang: Lang, filled: &Filled) -> String {
             hint: Some(T::ProviderOidHint.text(lang)),
             error: filled.error("provider_oid"),
             required: true,
-            ..Input::text("provider_oid", T::ProviderOid.text(lang), &filled.provider_oid)
+            ..Input::text(
+                "provider_oid",
+                T::ProviderOid.text(lang),
+                &filled.provider_oid,
+            )
         }
         .html()
     } else {
@@ -144,8 +166,19 @@ fn register_form(admin: &Admin, lang: Lang, filled: &Filled) -> String {
         format!(
             "<fieldset><legend>{}</legend>{}{}</fieldset>",
             escape(title.text(lang)),
-            file_input(file, T::CertificateFile.text(lang), T::CertificateFileHint.text(lang), accept, filled),
-            password_input(pass, &T::KeystorePasswordOf.with(lang, "kind", kind), filled, "autocomplete=\"off\""),
+            file_input(
+                file,
+                T::CertificateFile.text(lang),
+                T::CertificateFileHint.text(lang),
+                accept,
+                filled
+            ),
+            password_input(
+                pass,
+                &T::KeystorePasswordOf.with(lang, "kind", kind),
+                filled,
+                "autocomplete=\"off\""
+            ),
         )
     };
     let body = format!(
@@ -164,13 +197,22 @@ fn register_form(admin: &Admin, lang: Lang, filled: &Filled) -> String {
     );
     section(
         "register",
-        if activating { T::ActivateAccount.text(lang) } else { T::RegisterCertificatesTitle.text(lang) },
+        if activating {
+            T::ActivateAccount.text(lang)
+        } else {
+            T::RegisterCertificatesTitle.text(lang)
+        },
         &body,
     )
 }
 
 /// The form issuing new certificates as PKCS#12 files, when the operator allows it.
-async fn issue_form(state: &AppState, admin: &Admin, lang: Lang, filled: &Filled) -> Result<String, ApiError> {
+async fn issue_form(
+    state: &AppState,
+    admin: &Admin,
+    lang: Lang,
+    filled: &Filled,
+) -> Result<String, ApiError> {
     let enabled = state
         .metadata
         .csr_self_service(admin.tenant_id())
@@ -251,13 +293,29 @@ async fn provider_name(state: &AppState, admin: &Admin) -> Result<String, ApiErr
 }
 
 /// The national section: not configured, registered (with revoke), or the register form.
-async fn national_section(state: &AppState, admin: &Admin, lang: Lang, filled: &Filled) -> Result<String, ApiError> {
+async fn national_section(
+    state: &AppState,
+    admin: &Admin,
+    lang: Lang,
+    filled: &Filled,
+) -> Result<String, ApiError> {
     let title = T::NationalCertificatesTitle.text(lang);
     let Some(link) = &state.node.registry else {
-        return Ok(section("national", title, &message(MessageKind::Info, T::NoRegistryConfigured.text(lang))));
+        return Ok(section(
+            "national",
+            title,
+            &message(MessageKind::Info, T::NoRegistryConfigured.text(lang)),
+        ));
     };
     if admin.tenant.status != TenantStatus::Active {
-        return Ok(section("national", title, &message(MessageKind::Info, T::AccountNotActivatedExplained.text(lang))));
+        return Ok(section(
+            "national",
+            title,
+            &message(
+                MessageKind::Info,
+                T::AccountNotActivatedExplained.text(lang),
+            ),
+        ));
     }
     let stored = state
         .metadata
@@ -267,7 +325,11 @@ async fn national_section(state: &AppState, admin: &Admin, lang: Lang, filled: &
     let body = match stored {
         Some(credentials) => {
             let fact = |label: T, id: &str, value: &str| {
-                format!("<dt>{}</dt><dd id=\"{id}\" class=\"mono\">{}</dd>", escape(label.text(lang)), escape(value))
+                format!(
+                    "<dt>{}</dt><dd id=\"{id}\" class=\"mono\">{}</dd>",
+                    escape(label.text(lang)),
+                    escape(value)
+                )
             };
             format!(
                 "<dl class=\"facts\">{}{}{}{}{}</dl><p><a class=\"button danger\" href=\"{NATIONAL_REVOKE}\">{}</a></p>",
@@ -315,10 +377,15 @@ async fn view(
     request: &WebRequest,
     filled: Filled,
     status: StatusCode,
-) -> Result<Response, ApiError> {
+) -> PageResult {
     let lang = request.lang;
-    let account = account_view(&domain(state), admin.tenant_id()).await.map_err(refused)?;
-    let certificates: Vec<Value> = account["certificates"].as_array().cloned().unwrap_or_default();
+    let account = account_view(&domain(state), admin.tenant_id())
+        .await
+        .map_err(refused)?;
+    let certificates: Vec<Value> = account["certificates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let done = match request.query("done").as_deref() {
         Some("activated") => notice("ok", T::DoneActivated.text(lang)),
         Some("registered") => notice("ok", T::DoneCertificatesRegistered.text(lang)),
@@ -327,7 +394,9 @@ async fn view(
         _ => String::new(),
     };
     let usable = match admin.tenant.status {
-        TenantStatus::Suspended => message(MessageKind::Error, T::AccountSuspendedExplained.text(lang)),
+        TenantStatus::Suspended => {
+            message(MessageKind::Error, T::AccountSuspendedExplained.text(lang))
+        }
         _ => String::new(),
     };
     let forms = if admin.tenant.status == TenantStatus::Suspended {
@@ -352,48 +421,47 @@ async fn view(
 }
 
 /// `GET /admin/account/certificates`.
-async fn page(State(state): State<AppState>, request: WebRequest) -> Response {
-    let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
-        view(&state, &admin, &request, Filled::default(), StatusCode::OK).await
-    }
-    .await;
-    respond(Desk::Admin, &request, outcome)
+async fn page(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+) -> Response {
+    let outcome =
+        async { view(&state, &admin, &request, Filled::default(), StatusCode::OK).await }.await;
+    respond(&ADMIN, &request, outcome)
 }
 
 /// The signed-in administrator and the upload of a genuine form, or the page to answer.
-async fn admin_upload(
-    state: &AppState,
+async fn genuine_upload(
     request: &WebRequest,
+    admin: &Admin,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Result<(Admin, Upload), Response>, ApiError> {
-    let admin = match signed_in_admin(state, request).await? {
-        Ok(admin) => admin,
-        Err(response) => return Ok(Err(response)),
-    };
+) -> PageResult<Upload> {
     let upload = Upload::read(multipart).await?;
     if !admin.form_is_genuine(request, &upload.form) {
-        return Ok(Err(admin.forged(request)));
+        return Err(PageError::answer(admin.forged(request)));
     }
-    Ok(Ok((admin, upload)))
+    Ok(upload)
 }
 
 /// Reads one uploaded certificate: a PKCS#12 keystore opened with `password` (its key, when
 /// it holds one, must belong to the certificate) or a PEM/DER certificate. The error is the
 /// sentence to show beside the field. Runs PBKDF2: call off the request threads.
-fn uploaded_certificate(file: &UploadedFile, password: &str, lang: Lang) -> Result<Certificate, String> {
+fn uploaded_certificate(
+    file: &UploadedFile,
+    password: &str,
+    lang: Lang,
+) -> Result<Certificate, String> {
     let source = FsPath::new(&file.file_name);
     if looks_like_pkcs12(&file.bytes) {
         if password.is_empty() {
             return Err(T::KeystorePasswordNeeded.text(lang).to_owned());
         }
-        let contents = read_pkcs12(&file.bytes, source, &Password::new(password.to_owned())).map_err(|error| match error {
-            PkiError::WrongPassword { .. } => T::WrongKeystorePassword.text(lang).to_owned(),
-            other => other.to_string(),
-        })?;
+        let contents = read_pkcs12(&file.bytes, source, &Password::new(password.to_owned()))
+            .map_err(|error| match error {
+                PkiError::WrongPassword { .. } => T::WrongKeystorePassword.text(lang).to_owned(),
+                other => other.to_string(),
+            })?;
         let Some(certificate) = contents.certificate else {
             return Err(T::NoCertificateInKeystore.text(lang).to_owned());
         };
@@ -416,19 +484,26 @@ fn uploaded_certificate(file: &UploadedFile, password: &str, lang: Lang) -> Resu
 /// account).
 async fn register_certificates(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let outcome = async {
-        let (admin, upload) = match admin_upload(&state, &request, multipart).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let upload = genuine_upload(&request, &admin, multipart).await?;
         let lang = request.lang;
         let activating = match admin.tenant.status {
             TenantStatus::Created => true,
             TenantStatus::Active => false,
-            TenantStatus::Suspended => return view(&state, &admin, &request, Filled::default(), StatusCode::FORBIDDEN).await,
+            TenantStatus::Suspended => {
+                return view(
+                    &state,
+                    &admin,
+                    &request,
+                    Filled::default(),
+                    StatusCode::FORBIDDEN,
+                )
+                .await
+            }
         };
         let mut filled = Filled {
             provider_oid: upload.form.text("provider_oid").to_owned(),
@@ -438,7 +513,11 @@ async fn register_certificates(
             match Oid::parse(&filled.provider_oid) {
                 Ok(oid) => Some(oid),
                 Err(error) => {
-                    let text = if filled.provider_oid.is_empty() { T::Required.text(lang).to_owned() } else { error.to_string() };
+                    let text = if filled.provider_oid.is_empty() {
+                        T::Required.text(lang).to_owned()
+                    } else {
+                        error.to_string()
+                    };
                     filled.errors.insert("provider_oid", text);
                     None
                 }
@@ -453,7 +532,9 @@ async fn register_certificates(
         ] {
             let Some(file) = upload.file(file_field) else {
                 if activating {
-                    filled.errors.insert(file_field, T::Required.text(lang).to_owned());
+                    filled
+                        .errors
+                        .insert(file_field, T::Required.text(lang).to_owned());
                 }
                 continue;
             };
@@ -467,7 +548,9 @@ async fn register_certificates(
             let certificate = match read {
                 Ok(certificate) => certificate,
                 Err(text) => {
-                    let field = if text == T::WrongKeystorePassword.text(lang) || text == T::KeystorePasswordNeeded.text(lang) {
+                    let field = if text == T::WrongKeystorePassword.text(lang)
+                        || text == T::KeystorePasswordNeeded.text(lang)
+                    {
                         password_field
                     } else {
                         file_field
@@ -476,7 +559,13 @@ async fn register_certificates(
                     continue;
                 }
             };
-            match checked_certificate(&issuer(&state), &kind.to_string(), &certificate, admin.tenant_id(), kind) {
+            match checked_certificate(
+                &issuer(&state),
+                &kind.to_string(),
+                &certificate,
+                admin.tenant_id(),
+                kind,
+            ) {
                 Ok(new) => checked.push(new),
                 Err(error) => {
                     filled.errors.insert(file_field, error.to_string());
@@ -484,7 +573,9 @@ async fn register_certificates(
             }
         }
         if checked.is_empty() && filled.errors.is_empty() {
-            filled.errors.insert("certificates", T::NoCertificateChosen.text(lang).to_owned());
+            filled
+                .errors
+                .insert("certificates", T::NoCertificateChosen.text(lang).to_owned());
         }
         if !filled.errors.is_empty() {
             return view(&state, &admin, &request, filled, StatusCode::BAD_REQUEST).await;
@@ -493,11 +584,21 @@ async fn register_certificates(
             Some(provider_oid) => {
                 let mut parts = checked.into_iter();
                 let (Some(tls), Some(wss)) = (parts.next(), parts.next()) else {
-                    return Err(ApiError::internal("activation", &"two certificates were checked"));
+                    return Err(ApiError::internal(
+                        "activation",
+                        &"two certificates were checked",
+                    ).into());
                 };
-                activate_account(&domain(&state), &state.node.oid_root, admin.tenant_id(), provider_oid, tls, wss)
-                    .await
-                    .map(|(_, detail)| ("account.activate", detail, "activated"))
+                activate_account(
+                    &domain(&state),
+                    &state.node.oid_root,
+                    admin.tenant_id(),
+                    provider_oid,
+                    tls,
+                    wss,
+                )
+                .await
+                .map(|(_, detail)| ("account.activate", detail, "activated"))
             }
             None => register(&domain(&state), admin.tenant_id(), &checked)
                 .await
@@ -506,18 +607,27 @@ async fn register_certificates(
         .map_err(refused);
         match outcome {
             Ok((action, detail, done)) => {
-                admin.audit(&state, &request, action, admin.tenant_id().as_str(), None, format!("web: {detail}")).await?;
+                admin
+                    .audit(
+                        &state,
+                        &request,
+                        action,
+                        admin.tenant_id().as_str(),
+                        None,
+                        format!("web: {detail}"),
+                    )
+                    .await?;
                 Ok(redirect(&format!("{PAGE}?done={done}"), &[]))
             }
             Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => {
                 let filled = Filled::refuse("certificates", error.message());
                 view(&state, &admin, &request, filled, error.status()).await
             }
-            Err(error) => Err(error),
+            Err(error) => Err(error.into()),
         }
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// Two fresh key pairs, their certificates from the tenant CA, each packed in a PKCS#12
@@ -536,19 +646,31 @@ fn issue_keystores(
     let mut readme = format!(
         "Certificates of medgate account {tenant}, issued {now} by {ca}.\n\n",
         now = second(OffsetDateTime::now_utc()),
-        ca = ca_certificate.summary().map(|s| s.subject).unwrap_or_default(),
+        ca = ca_certificate
+            .summary()
+            .map(|s| s.subject)
+            .unwrap_or_default(),
     );
     for kind in [CertKind::Tls, CertKind::Wss] {
         let (key, csr) = generate_tenant_csr(tenant, kind, subject, algorithm)
             .map_err(|e| ApiError::internal("generating a key", &e))?;
-        let validity = Validity::days_from_now(ISSUED_DAYS).map_err(|e| ApiError::internal("validity", &e))?;
+        let validity =
+            Validity::days_from_now(ISSUED_DAYS).map_err(|e| ApiError::internal("validity", &e))?;
         let certificate = state
             .ca
             .sign_csr(csr.as_bytes(), FsPath::new("generated request"), validity)
             .map_err(|e| ApiError::internal("issuing a certificate", &e))?;
-        let p12 = write_pkcs12(&certificate, std::slice::from_ref(&ca_certificate), &key, password, &Pkcs12Options::default())
-            .map_err(|e| ApiError::internal("writing a keystore", &e))?;
-        let summary = certificate.summary().map_err(|e| ApiError::internal("issued certificate", &e))?;
+        let p12 = write_pkcs12(
+            &certificate,
+            std::slice::from_ref(&ca_certificate),
+            &key,
+            password,
+            &Pkcs12Options::default(),
+        )
+        .map_err(|e| ApiError::internal("writing a keystore", &e))?;
+        let summary = certificate
+            .summary()
+            .map_err(|e| ApiError::internal("issued certificate", &e))?;
         let file = format!("{tenant}-{}.p12", kind.to_string().to_ascii_lowercase());
         readme.push_str(&format!(
             "{file}: {kind} certificate {subject}, serial {serial}, valid {from} to {to}, with its private key.\n",
@@ -570,19 +692,23 @@ fn issue_keystores(
          Import TENANT-tls.p12 into a browser to present the TLS certificate to the node.\n",
     );
     entries.push(("ca.pem".to_owned(), ca_certificate.to_pem().into_bytes()));
-    entries.push(("README.txt".to_owned(), readme.replace("TENANT", tenant.as_str()).into_bytes()));
+    entries.push((
+        "README.txt".to_owned(),
+        readme.replace("TENANT", tenant.as_str()).into_bytes(),
+    ));
     let zip = zip_entries(&entries, zip_time(OffsetDateTime::now_utc()))
         .map_err(|e| ApiError::internal("writing the ZIP", &e))?;
     Ok((zip, issued))
 }
 
 /// `POST /admin/account/certificates/issue`: new certificates as a ZIP of PKCS#12 files.
-async fn issue(State(state): State<AppState>, request: WebRequest, body: Bytes) -> Response {
+async fn issue(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
@@ -594,7 +720,14 @@ async fn issue(State(state): State<AppState>, request: WebRequest, body: Bytes) 
             .await
             .map_err(|e| ApiError::internal("reading CSR self-service", &e))?;
         if !enabled || admin.tenant.status == TenantStatus::Suspended {
-            return view(&state, &admin, &request, Filled::default(), StatusCode::FORBIDDEN).await;
+            return view(
+                &state,
+                &admin,
+                &request,
+                Filled::default(),
+                StatusCode::FORBIDDEN,
+            )
+            .await;
         }
         let mut filled = Filled {
             organisation: Some(form.text("organisation").to_owned()),
@@ -615,15 +748,22 @@ async fn issue(State(state): State<AppState>, request: WebRequest, body: Bytes) 
             _ => KeyAlgorithm::Rsa2048,
         };
         let (typed, repeated) = (form.raw("password"), form.raw("password_repeat"));
-        if let Err(problem) = password::check_rules(typed, repeated, &[admin.tenant_id().as_str()]) {
+        if let Err(problem) = password::check_rules(typed, repeated, &[admin.tenant_id().as_str()])
+        {
             let (field, text) = match problem {
-                PasswordProblem::TooShort => ("password", T::PasswordTooShort.with(lang, "min", &password::MIN_LENGTH.to_string())),
-                PasswordProblem::Mismatch => ("password_repeat", T::PasswordMismatch.text(lang).to_owned()),
+                PasswordProblem::TooShort => (
+                    "password",
+                    T::PasswordTooShort.with(lang, "min", &password::MIN_LENGTH.to_string()),
+                ),
+                PasswordProblem::Mismatch => {
+                    ("password_repeat", T::PasswordMismatch.text(lang).to_owned())
+                }
                 other => ("password", medgate_web::staff::describe(other)),
             };
             filled.errors.insert(field, text);
         }
-        let register_now = form.text("register_now") == "1" && admin.tenant.status == TenantStatus::Active;
+        let register_now =
+            form.text("register_now") == "1" && admin.tenant.status == TenantStatus::Active;
         let Some(subject) = subject.filter(|_| filled.errors.is_empty()) else {
             return view(&state, &admin, &request, filled, StatusCode::BAD_REQUEST).await;
         };
@@ -631,19 +771,34 @@ async fn issue(State(state): State<AppState>, request: WebRequest, body: Bytes) 
         let tenant = admin.tenant_id().clone();
         let worker_state = state.clone();
         let (zip, issued) = tokio::task::spawn_blocking(move || {
-            issue_keystores(&worker_state, &tenant, &subject, algorithm, &keystore_password)
+            issue_keystores(
+                &worker_state,
+                &tenant,
+                &subject,
+                algorithm,
+                &keystore_password,
+            )
         })
         .await
         .map_err(|e| ApiError::internal("issuing certificates", &e))??;
         let mut serials = Vec::new();
         let mut new = Vec::new();
         for (certificate, kind) in issued.iter().zip([CertKind::Tls, CertKind::Wss]) {
-            let checked = checked_certificate(&issuer(&state), &kind.to_string(), certificate, admin.tenant_id(), kind).map_err(refused)?;
+            let checked = checked_certificate(
+                &issuer(&state),
+                &kind.to_string(),
+                certificate,
+                admin.tenant_id(),
+                kind,
+            )
+            .map_err(refused)?;
             serials.push(format!("{} {}", checked.kind.as_str(), checked.serial_hex));
             new.push(checked);
         }
         if register_now {
-            register(&domain(&state), admin.tenant_id(), &new).await.map_err(refused)?;
+            register(&domain(&state), admin.tenant_id(), &new)
+                .await
+                .map_err(refused)?;
         }
         admin
             .audit(
@@ -655,7 +810,11 @@ async fn issue(State(state): State<AppState>, request: WebRequest, body: Bytes) 
                 format!(
                     "web: {}; {}",
                     serials.join("; "),
-                    if register_now { "registered" } else { "not registered" }
+                    if register_now {
+                        "registered"
+                    } else {
+                        "not registered"
+                    }
                 ),
             )
             .await?;
@@ -666,20 +825,18 @@ async fn issue(State(state): State<AppState>, request: WebRequest, body: Bytes) 
         ))
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `POST /admin/account/national`: registers with the national registry.
 async fn register_national_certificates(
     State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let outcome = async {
-        let (admin, upload) = match admin_upload(&state, &request, multipart).await? {
-            Ok(found) => found,
-            Err(response) => return Ok(response),
-        };
+        let upload = genuine_upload(&request, &admin, multipart).await?;
         let lang = request.lang;
         admin.require_usable()?;
         let mut filled = Filled {
@@ -688,14 +845,19 @@ async fn register_national_certificates(
         };
         for field in ["national_tls", "national_wss"] {
             if upload.file(field).is_none() {
-                filled.errors.insert(field, T::Required.text(lang).to_owned());
+                filled
+                    .errors
+                    .insert(field, T::Required.text(lang).to_owned());
             }
         }
         let password_text = upload.form.raw("national_password");
         if password_text.is_empty() {
-            filled.errors.insert("national_password", T::Required.text(lang).to_owned());
+            filled
+                .errors
+                .insert("national_password", T::Required.text(lang).to_owned());
         }
-        let (Some(tls), Some(wss)) = (upload.file("national_tls"), upload.file("national_wss")) else {
+        let (Some(tls), Some(wss)) = (upload.file("national_tls"), upload.file("national_wss"))
+        else {
             return view(&state, &admin, &request, filled, StatusCode::BAD_REQUEST).await;
         };
         if !filled.errors.is_empty() {
@@ -715,7 +877,14 @@ async fn register_national_certificates(
         match registered {
             Ok(registered) => {
                 admin
-                    .audit(&state, &request, "national.register", registered.national_id.as_str(), None, format!("web: {}", registered.detail))
+                    .audit(
+                        &state,
+                        &request,
+                        "national.register",
+                        registered.national_id.as_str(),
+                        None,
+                        format!("web: {}", registered.detail),
+                    )
                     .await?;
                 Ok(redirect(&format!("{PAGE}?done=national"), &[]))
             }
@@ -738,20 +907,20 @@ async fn register_national_certificates(
                 filled.errors.insert(field, text);
                 view(&state, &admin, &request, filled, error.status()).await
             }
-            Err(error) => Err(error),
+            Err(error) => Err(error.into()),
         }
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `GET /admin/account/national/revoke`: the confirmation page.
-async fn confirm_revoke(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn confirm_revoke(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         let lang = request.lang;
         let stored = state
             .metadata
@@ -772,25 +941,36 @@ async fn confirm_revoke(State(state): State<AppState>, request: WebRequest) -> R
         Ok(frame.into_response())
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `POST /admin/account/national/revoke`: deregisters and removes the national credentials.
-async fn revoke(State(state): State<AppState>, request: WebRequest, body: Bytes) -> Response {
+async fn revoke(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {
             return Ok(admin.forged(&request));
         }
         admin.require_usable()?;
-        match revoke_national(&domain(&state), &national(&state), admin.tenant_id()).await.map_err(refused) {
+        match revoke_national(&domain(&state), &national(&state), admin.tenant_id())
+            .await
+            .map_err(refused)
+        {
             Ok(revoked) => {
                 admin
-                    .audit(&state, &request, "national.revoke", revoked.national_id.as_str(), None, format!("web: {}", revoked.detail()))
+                    .audit(
+                        &state,
+                        &request,
+                        "national.revoke",
+                        revoked.national_id.as_str(),
+                        None,
+                        format!("web: {}", revoked.detail()),
+                    )
                     .await?;
                 Ok(redirect(&format!("{PAGE}?done=national-revoked"), &[]))
             }
@@ -801,11 +981,11 @@ async fn revoke(State(state): State<AppState>, request: WebRequest, body: Bytes)
                 };
                 view(&state, &admin, &request, filled, error.status()).await
             }
-            Err(error) => Err(error),
+            Err(error) => Err(error.into()),
         }
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 #[cfg(test)]
@@ -826,14 +1006,30 @@ mod tests {
         .unwrap();
         let tenant = medgate_ids::TenantId::parse("1234567890123456").unwrap();
         let subject = SubjectFields::new("Clinic", "IT", Country::parse("PL").unwrap()).unwrap();
-        let (key, csr) = generate_tenant_csr(&tenant, CertKind::Tls, &subject, KeyAlgorithm::EcdsaP256).unwrap();
+        let (key, csr) =
+            generate_tenant_csr(&tenant, CertKind::Tls, &subject, KeyAlgorithm::EcdsaP256).unwrap();
         let certificate = ca
-            .sign_csr(csr.as_bytes(), FsPath::new("tls.csr"), Validity::days_from_now(10).unwrap())
+            .sign_csr(
+                csr.as_bytes(),
+                FsPath::new("tls.csr"),
+                Validity::days_from_now(10).unwrap(),
+            )
             .unwrap();
         let password = Password::new("keystore password 1".to_owned());
-        let p12 = write_pkcs12(&certificate, &[], &key, &password, &Pkcs12Options::default()).unwrap();
-        let file = |bytes: Vec<u8>| UploadedFile { file_name: "tls.p12".into(), bytes };
-        let read = uploaded_certificate(&file(p12.clone()), "keystore password 1", Lang::En).unwrap();
+        let p12 = write_pkcs12(
+            &certificate,
+            &[],
+            &key,
+            &password,
+            &Pkcs12Options::default(),
+        )
+        .unwrap();
+        let file = |bytes: Vec<u8>| UploadedFile {
+            file_name: "tls.p12".into(),
+            bytes,
+        };
+        let read =
+            uploaded_certificate(&file(p12.clone()), "keystore password 1", Lang::En).unwrap();
         assert_eq!(read.der(), certificate.der());
         assert_eq!(
             uploaded_certificate(&file(p12.clone()), "wrong", Lang::En).unwrap_err(),
@@ -843,11 +1039,13 @@ mod tests {
             uploaded_certificate(&file(p12), "", Lang::En).unwrap_err(),
             T::KeystorePasswordNeeded.text(Lang::En)
         );
-        let pem = uploaded_certificate(&file(certificate.to_pem().into_bytes()), "", Lang::En).unwrap();
+        let pem =
+            uploaded_certificate(&file(certificate.to_pem().into_bytes()), "", Lang::En).unwrap();
         assert_eq!(pem.der(), certificate.der());
         let der = uploaded_certificate(&file(certificate.der().to_vec()), "", Lang::En).unwrap();
         assert_eq!(der.der(), certificate.der());
-        let garbage = uploaded_certificate(&file(b"not a certificate".to_vec()), "", Lang::En).unwrap_err();
+        let garbage =
+            uploaded_certificate(&file(b"not a certificate".to_vec()), "", Lang::En).unwrap_err();
         assert!(garbage.contains("tls.p12"), "{garbage}");
     }
 }

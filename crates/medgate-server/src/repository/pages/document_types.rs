@@ -14,12 +14,13 @@ use axum::routing::get;
 use axum::Router;
 use medgate_storage::DocumentTypePolicy;
 
-use medgate_web::desk::text::T;
-use medgate_web::desk::{notice, respond, signed_in_admin, Admin, Desk};
-use medgate_web::error::ApiError;
+use super::{Admin, ADMIN};
 use medgate_repository::document_types::MAX_KEEP_LOCAL_DAYS;
-use medgate_web::state::AppState;
+use medgate_web::desk::text::T;
+use medgate_web::desk::{notice, respond, SignedIn};
+use medgate_web::error::ApiError;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
+use medgate_web::state::AppState;
 use medgate_web::{csrf, Form, WebRequest};
 
 pub fn router() -> Router<AppState> {
@@ -119,12 +120,12 @@ async fn policies(state: &AppState, admin: &Admin) -> Result<Vec<DocumentTypePol
 }
 
 /// `GET /admin/document-types`.
-async fn show(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         admin.require_usable()?;
         let lang = request.lang;
         let policies = policies(&state, &admin).await?;
@@ -155,16 +156,17 @@ async fn show(State(state): State<AppState>, request: WebRequest) -> Response {
         Ok(page(&admin, &request, &rows, banner, StatusCode::OK))
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `POST /admin/document-types`: checks every row, then writes the changed ones.
-async fn submit(State(state): State<AppState>, request: WebRequest, body: Bytes) -> Response {
+async fn submit(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         admin.require_usable()?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
@@ -242,5 +244,5 @@ async fn submit(State(state): State<AppState>, request: WebRequest, body: Bytes)
         ))
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }

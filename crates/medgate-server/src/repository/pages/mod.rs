@@ -10,24 +10,167 @@
 //! | [`archive`] | the archive browser and the document actions |
 //! | [`consents`] | the consent register |
 //! | [`credentials`] | the national credentials (registry keystores) |
+//! | [`certificate_requests`] | self-service certificate requests: the administrator uploads a CSR, the operator's desk issues it |
 
+use axum::response::Response;
 use axum::Router;
-use medgate_web::AppState;
+use medgate_ids::TenantId;
+use medgate_storage::{Tenant, WebSession};
+use medgate_web::auth::Caller;
+use medgate_web::desk::signin;
+use medgate_web::desk::text::T;
+use medgate_web::desk::{
+    expired, frame::forged_page, Accounts, Desk, DeskUser, Frame, PageError, PageResult, Staff,
+    Tab,
+};
+use medgate_web::error::ApiError;
+use medgate_web::session::{self, SessionPolicy};
+use medgate_web::{AppState, Form, WebRequest};
 
 pub mod account;
 pub mod archive;
+pub mod certificate_requests;
 pub mod consents;
 pub mod credentials;
 pub mod document_types;
 pub mod organisation;
 
-/// The administrator's pages of the repository.
+/// The tenant administrator's desk.
+pub const ADMIN: Desk = Desk {
+    kind: medgate_storage::StaffScope::ADMIN_SESSIONS,
+    base: "/admin",
+    home: "/admin/account",
+    // 30 minutes idle, 10 hours at most.
+    policy: SessionPolicy {
+        idle: time::Duration::minutes(30),
+        absolute: time::Duration::hours(10),
+    },
+    site: |lang| T::AdminSite.text(lang),
+    tabs: &[
+        Tab {
+            href: "/admin/account",
+            label: |lang| T::NavAccount.text(lang),
+        },
+        Tab {
+            href: "/admin/organisation",
+            label: |lang| T::NavOrganisation.text(lang),
+        },
+        Tab {
+            href: "/admin/document-types",
+            label: |lang| T::NavDocumentTypes.text(lang),
+        },
+        Tab {
+            href: "/admin/documents",
+            label: |lang| T::NavArchive.text(lang),
+        },
+        Tab {
+            href: "/admin/consents",
+            label: |lang| T::NavConsents.text(lang),
+        },
+    ],
+    accounts: Accounts::TenantStaff,
+    sign_in_intro: |lang| T::AdminSignInIntro.text(lang),
+    sign_in_failed: |lang| T::AdminSignInFailed.text(lang),
+};
+
+/// A signed-in tenant administrator with the tenant as stored now.
+pub struct Admin {
+    pub staff: Staff,
+    pub tenant: Tenant,
+}
+
+impl DeskUser for Admin {
+    const DESK: &'static Desk = &ADMIN;
+
+    async fn from_session(
+        state: &AppState,
+        request: &WebRequest,
+        session: WebSession,
+    ) -> PageResult<Admin> {
+        let staff = Staff::of_session(state, request, &ADMIN, session).await?;
+        let Some(tenant_id) = staff.session.tenant.clone() else {
+            return Err(ApiError::internal("admin session", &"no tenant").into());
+        };
+        let Some(tenant) = state
+            .metadata
+            .get_tenant(&tenant_id)
+            .await
+            .map_err(|e| ApiError::internal("tenant lookup", &e))?
+        else {
+            session::end(state, &request.headers).await?;
+            return Err(PageError::answer(expired(&ADMIN, &[session::clear_cookie()])));
+        };
+        Ok(Admin { staff, tenant })
+    }
+}
+
+impl Admin {
+    pub fn tenant_id(&self) -> &TenantId {
+        &self.tenant.id
+    }
+
+    /// Who acts, for the API's helpers (the audit log's actor is `admin:<login>`).
+    pub fn caller(&self, request: &WebRequest) -> Caller {
+        Caller {
+            tenant: self.tenant.clone(),
+            actor: self.staff.actor(),
+            origin: request.origin(),
+        }
+    }
+
+    /// A frame of this administrator's desk with the header filled in.
+    pub fn frame(&self, request: &WebRequest, title: impl Into<String>) -> Frame {
+        let who = format!("{} · {}", self.staff.user.login, self.tenant.id);
+        self.staff.frame(request, title, who)
+    }
+
+    /// Checks a POST's form token and origin against this session's secret.
+    pub fn form_is_genuine(&self, request: &WebRequest, form: &Form) -> bool {
+        self.staff.form_is_genuine(request, form)
+    }
+
+    /// The page for a POST whose form token or origin is wrong.
+    pub fn forged(&self, request: &WebRequest) -> Response {
+        forged_page(self.frame(request, T::ErrorTitle.text(request.lang)))
+    }
+
+    /// Refuses work on an account that cannot be used now (suspended, expired, not yet
+    /// activated), as the API does: only the account panel stays open.
+    pub fn require_usable(&self) -> Result<(), ApiError> {
+        medgate_web::auth::account_usable(&self.tenant)
+    }
+
+    /// Appends an audit entry of this administrator's action; the page fails if it cannot.
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        request: &WebRequest,
+        action: &str,
+        target: &str,
+        patient: Option<&str>,
+        details: String,
+    ) -> Result<(), ApiError> {
+        medgate_web::api::audit_patient(
+            state,
+            &self.caller(request),
+            action,
+            target,
+            patient,
+            details,
+        )
+        .await
+    }
+}
+
+/// The administrator's desk: its sign-in and the repository's pages.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(signin::routes(&ADMIN))
         .merge(account::router())
         .merge(credentials::router())
         .merge(organisation::router())
         .merge(document_types::router())
         .merge(archive::router())
         .merge(consents::router())
+        .merge(certificate_requests::router())
 }

@@ -17,15 +17,16 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use medgate_web::desk::text::T;
-use medgate_web::desk::{field_id, notice, respond, signed_in_admin, Admin, Desk, Input};
-use medgate_web::error::ApiError;
+use super::{Admin, ADMIN};
 use medgate_repository::organisation::{
     validate, AddressForm, FacilityForm, FieldError, OrganisationForm, ProviderForm, UnitForm,
 };
-use medgate_web::state::AppState;
+use medgate_web::desk::text::T;
+use medgate_web::desk::{field_id, notice, respond, Input, SignedIn};
+use medgate_web::error::ApiError;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
+use medgate_web::state::AppState;
 use medgate_web::{csrf, Form, WebRequest};
 
 /// Most facilities or units one form takes (a bound on the work of one request).
@@ -532,12 +533,12 @@ fn empty_facility() -> FacilityForm {
 }
 
 /// `GET /admin/organisation`: the stored structure (or an empty form), ready to edit.
-async fn show(State(state): State<AppState>, request: WebRequest) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         admin.require_usable()?;
         let lang = request.lang;
         let stored = state
@@ -595,16 +596,17 @@ async fn show(State(state): State<AppState>, request: WebRequest) -> Response {
         ))
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `POST /admin/organisation`: adds a row, or validates and stores the whole structure.
-async fn submit(State(state): State<AppState>, request: WebRequest, body: Bytes) -> Response {
+async fn submit(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
     let outcome = async {
-        let admin = match signed_in_admin(&state, &request).await? {
-            Ok(admin) => admin,
-            Err(response) => return Ok(response),
-        };
         admin.require_usable()?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
@@ -688,5 +690,5 @@ async fn submit(State(state): State<AppState>, request: WebRequest, body: Bytes)
         Ok(redirect("/admin/organisation?saved=1", &[]))
     }
     .await;
-    respond(Desk::Admin, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }

@@ -499,7 +499,7 @@ fn portal_in_headless_chromium() {
     browser.resize(1280, 800);
 
     // Sign-out.
-    browser.click("nav form button");
+    browser.click("header form button");
     assert!(
         browser.url().ends_with("/portal?notice=signed-out"),
         "{}",

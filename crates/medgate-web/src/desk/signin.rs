@@ -1,8 +1,9 @@
-//! Signing in to the two staff desks, activating an account with its one-time code, and
-//! signing out. An administrator names the tenant (account id), a login and a password; an
-//! operator a login and a password. Failures are counted per identity typed (lock-out after
-//! five), whether or not the account exists, and answered in the same words; a missing
-//! account still costs one Argon2id verification, so timing says nothing either.
+//! Signing in to a staff desk, activating an account with its one-time code, and signing
+//! out, the same for every staff desk: a desk of a tenant's staff asks for the tenant
+//! (account id), a login and a password; the node's own staff a login and a password.
+//! Failures are counted per identity typed (lock-out after five), whether or not the account
+//! exists, and answered in the same words; a missing account still costs one Argon2id
+//! verification, so timing says nothing either.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,93 +16,55 @@ use medgate_storage::{SigninIdentity, StaffLogin, StaffScope};
 use time::OffsetDateTime;
 
 use super::text::T;
-use super::{append_audit, form_is_genuine, now, respond, Desk, Frame};
-use medgate_web::error::ApiError;
-use medgate_web::state::AppState;
-use medgate_web::layout::{activation_fields, escape, message, redirect, ActivationTexts, Field, MessageKind};
-use medgate_web::session::{self, Current};
-use medgate_web::{csrf, lockout, password, Form, WebRequest};
+use super::widgets::Input;
+use super::{append_audit, form_is_genuine, respond, Accounts, Desk, Frame, PageResult};
+use crate::error::ApiError;
+use crate::layout::{activation_fields, escape, message, redirect, ActivationTexts, MessageKind};
+use crate::now;
+use crate::session::{self, Current};
+use crate::state::AppState;
+use crate::{csrf, lockout, password, Form, WebRequest};
 
-pub fn router() -> Router<AppState> {
+/// The desk's sign-in (`{base}`), activation (`{base}/activate`) and sign-out
+/// (`{base}/logout`) routes.
+pub fn routes(desk: &'static Desk) -> Router<AppState> {
     Router::new()
-        .route("/admin", get(admin_sign_in_page).post(admin_sign_in))
         .route(
-            "/admin/activate",
-            get(admin_activate_page).post(admin_activate),
+            desk.base,
+            get(
+                move |State(state): State<AppState>, request: WebRequest| async move {
+                    sign_in_page(&state, &request, desk).await
+                },
+            )
+            .post(
+                move |State(state): State<AppState>, request: WebRequest, body: Bytes| async move {
+                    let outcome = sign_in(&state, &request, &body, desk).await;
+                    respond(desk, &request, outcome)
+                },
+            ),
         )
-        .route("/admin/logout", post(admin_sign_out))
         .route(
-            "/operator",
-            get(operator_sign_in_page).post(operator_sign_in),
+            &format!("{}/activate", desk.base),
+            get(move |request: WebRequest| async move {
+                let outcome = activate_form(&request, desk, &Filled::default(), StatusCode::OK);
+                respond(desk, &request, outcome)
+            })
+            .post(
+                move |State(state): State<AppState>, request: WebRequest, body: Bytes| async move {
+                    let outcome = activate(&state, &request, &body, desk).await;
+                    respond(desk, &request, outcome)
+                },
+            ),
         )
         .route(
-            "/operator/activate",
-            get(operator_activate_page).post(operator_activate),
+            &format!("{}/logout", desk.base),
+            post(
+                move |State(state): State<AppState>, request: WebRequest, body: Bytes| async move {
+                    let outcome = sign_out(&state, &request, &body, desk).await;
+                    respond(desk, &request, outcome)
+                },
+            ),
         )
-        .route("/operator/logout", post(operator_sign_out))
-}
-
-async fn admin_sign_in_page(State(state): State<AppState>, request: WebRequest) -> Response {
-    sign_in_page(&state, &request, Desk::Admin).await
-}
-async fn operator_sign_in_page(State(state): State<AppState>, request: WebRequest) -> Response {
-    sign_in_page(&state, &request, Desk::Operator).await
-}
-async fn admin_sign_in(
-    State(state): State<AppState>,
-    request: WebRequest,
-    body: Bytes,
-) -> Response {
-    let outcome = sign_in(&state, &request, &body, Desk::Admin).await;
-    respond(Desk::Admin, &request, outcome)
-}
-async fn operator_sign_in(
-    State(state): State<AppState>,
-    request: WebRequest,
-    body: Bytes,
-) -> Response {
-    let outcome = sign_in(&state, &request, &body, Desk::Operator).await;
-    respond(Desk::Operator, &request, outcome)
-}
-async fn admin_activate_page(request: WebRequest) -> Response {
-    let outcome = activate_form(&request, Desk::Admin, &Filled::default(), StatusCode::OK);
-    respond(Desk::Admin, &request, outcome)
-}
-async fn operator_activate_page(request: WebRequest) -> Response {
-    let outcome = activate_form(&request, Desk::Operator, &Filled::default(), StatusCode::OK);
-    respond(Desk::Operator, &request, outcome)
-}
-async fn admin_activate(
-    State(state): State<AppState>,
-    request: WebRequest,
-    body: Bytes,
-) -> Response {
-    let outcome = activate(&state, &request, &body, Desk::Admin).await;
-    respond(Desk::Admin, &request, outcome)
-}
-async fn operator_activate(
-    State(state): State<AppState>,
-    request: WebRequest,
-    body: Bytes,
-) -> Response {
-    let outcome = activate(&state, &request, &body, Desk::Operator).await;
-    respond(Desk::Operator, &request, outcome)
-}
-async fn admin_sign_out(
-    State(state): State<AppState>,
-    request: WebRequest,
-    body: Bytes,
-) -> Response {
-    let outcome = sign_out(&state, &request, &body, Desk::Admin).await;
-    respond(Desk::Admin, &request, outcome)
-}
-async fn operator_sign_out(
-    State(state): State<AppState>,
-    request: WebRequest,
-    body: Bytes,
-) -> Response {
-    let outcome = sign_out(&state, &request, &body, Desk::Operator).await;
-    respond(Desk::Operator, &request, outcome)
 }
 
 /// What the forms show again after a failed submit.
@@ -127,27 +90,29 @@ impl Filled {
     }
 }
 
-fn identity_fields(desk: Desk, lang: medgate_web::i18n::Lang, filled: &Filled) -> String {
-    let tenant = match desk {
-        Desk::Admin => Field {
+fn identity_fields(desk: &'static Desk, lang: crate::i18n::Lang, filled: &Filled) -> String {
+    let tenant = match desk.accounts {
+        Accounts::TenantStaff => Input {
             name: "tenant",
             label: T::AccountId.text(lang),
             kind: "text",
             value: &filled.tenant,
             hint: Some(T::AccountIdHint.text(lang)),
             error: filled.tenant_error.map(|m| m.text(lang)),
+            required: true,
             extra: "inputmode=\"numeric\" autocomplete=\"organization\" maxlength=\"32\"",
         }
         .html(),
-        Desk::Operator => String::new(),
+        Accounts::NodeStaff | Accounts::Patients => String::new(),
     };
-    let login = Field {
+    let login = Input {
         name: "login",
         label: T::Login.text(lang),
         kind: "text",
         value: &filled.login,
         hint: None,
         error: filled.login_error.as_deref(),
+        required: true,
         extra: "autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"64\"",
     }
     .html();
@@ -164,36 +129,33 @@ fn notice_html(filled: &Filled) -> String {
 
 fn sign_in_form(
     request: &WebRequest,
-    desk: Desk,
+    desk: &'static Desk,
     filled: &Filled,
     status: StatusCode,
-) -> Result<Response, ApiError> {
+) -> PageResult {
     let lang = request.lang;
     let (token, token_cookie) = csrf::anonymous_token(&request.headers)?;
     let mut frame = Frame::new(desk, request, T::SignInTitle.text(lang));
-    frame.path = desk.base().to_owned();
+    frame.path = desk.base.to_owned();
     frame.status = status;
     frame.cookies.extend(token_cookie);
-    let password = Field {
+    let password = Input {
         name: "password",
         label: T::Password.text(lang),
         kind: "password",
         value: "",
         hint: None,
         error: None,
+        required: true,
         extra: "autocomplete=\"current-password\" maxlength=\"256\"",
-    };
-    let intro = match desk {
-        Desk::Admin => T::AdminSignInIntro,
-        Desk::Operator => T::OperatorSignInIntro,
     };
     frame.body = format!(
         "<p class=\"muted\">{intro}</p>{notice}<form class=\"card\" method=\"post\" action=\"{base}\" novalidate>{csrf}{identity}{password}\
          <button class=\"primary\" type=\"submit\">{submit}</button></form>\
          <p><a href=\"{base}/activate\">{activate}</a></p>",
-        intro = escape(intro.text(lang)),
+        intro = escape((desk.sign_in_intro)(lang)),
         notice = notice_html(filled),
-        base = desk.base(),
+        base = desk.base,
         csrf = csrf::hidden_field(&token),
         identity = identity_fields(desk, lang, filled),
         password = password.html(),
@@ -204,13 +166,13 @@ fn sign_in_form(
 }
 
 /// `GET /admin`, `GET /operator`: the sign-in form; a signed-in user goes on to the desk.
-async fn sign_in_page(state: &AppState, request: &WebRequest, desk: Desk) -> Response {
+async fn sign_in_page(state: &AppState, request: &WebRequest, desk: &'static Desk) -> Response {
     let outcome = async {
         if let Current::Live(_) =
-            session::current(state, &request.headers, desk.session_kind(), desk.policy()).await?
+            session::current(state, &request.headers, desk.kind, desk.policy).await?
         {
             let cookies: Vec<String> = request.lang_cookie.iter().cloned().collect();
-            return Ok(redirect(desk.home(), &cookies));
+            return Ok(redirect(desk.home, &cookies));
         }
         let lang = request.lang;
         let notice = match request.query("notice").as_deref() {
@@ -232,16 +194,16 @@ async fn sign_in_page(state: &AppState, request: &WebRequest, desk: Desk) -> Res
 /// Reads the tenant (administrators only) and the login into `filled`; `None` with the field
 /// errors set when either is not valid.
 fn read_identity(
-    desk: Desk,
-    lang: medgate_web::i18n::Lang,
+    desk: &'static Desk,
+    lang: crate::i18n::Lang,
     form: &Form,
     filled: &mut Filled,
 ) -> Option<(StaffScope, StaffLogin)> {
     filled.tenant = form.text("tenant").to_owned();
     filled.login = form.text("login").to_owned();
-    let scope = match desk {
-        Desk::Operator => Some(StaffScope::Operator),
-        Desk::Admin => {
+    let scope = match desk.accounts {
+        Accounts::NodeStaff | Accounts::Patients => desk.scope(None),
+        Accounts::TenantStaff => {
             let digits: String = filled
                 .tenant
                 .chars()
@@ -252,7 +214,7 @@ fn read_identity(
                 None
             } else {
                 match TenantId::parse(&digits) {
-                    Ok(tenant) => Some(StaffScope::Admin(tenant)),
+                    Ok(tenant) => desk.scope(Some(tenant)),
                     Err(_) => {
                         filled.tenant_error = Some(T::BadAccountId);
                         None
@@ -284,7 +246,7 @@ fn identity<'a>(scope: &'a StaffScope, login: &'a StaffLogin) -> SigninIdentity<
     }
 }
 
-fn locked_message(lang: medgate_web::i18n::Lang, until: OffsetDateTime) -> String {
+fn locked_message(lang: crate::i18n::Lang, until: OffsetDateTime) -> String {
     let until = until.to_offset(time::UtcOffset::UTC);
     T::Locked
         .with(
@@ -303,8 +265,8 @@ async fn sign_in(
     state: &AppState,
     request: &WebRequest,
     body: &Bytes,
-    desk: Desk,
-) -> Result<Response, ApiError> {
+    desk: &'static Desk,
+) -> PageResult {
     let lang = request.lang;
     let form = Form::parse(body)?;
     let mut filled = Filled::default();
@@ -343,7 +305,7 @@ async fn sign_in(
                 request,
                 scope.tenant(),
                 &actor,
-                &format!("{}.signin.failed", desk.session_kind()),
+                &format!("{}.signin.failed", desk.kind),
                 login.as_str(),
                 String::new(),
             )
@@ -353,12 +315,7 @@ async fn sign_in(
             Some(until) => (StatusCode::TOO_MANY_REQUESTS, locked_message(lang, until)),
             None => (
                 StatusCode::UNAUTHORIZED,
-                match desk {
-                    Desk::Admin => T::AdminSignInFailed,
-                    Desk::Operator => T::OperatorSignInFailed,
-                }
-                .text(lang)
-                .to_owned(),
+                (desk.sign_in_failed)(lang).to_owned(),
             ),
         };
         filled.message = Some((MessageKind::Error, text));
@@ -370,10 +327,10 @@ async fn sign_in(
     session::end(state, &request.headers).await?;
     let started = session::start(
         state,
-        desk.session_kind(),
+        desk.kind,
         scope.tenant().cloned(),
         login.to_string(),
-        desk.policy(),
+        desk.policy,
     )
     .await?;
     state
@@ -386,26 +343,26 @@ async fn sign_in(
         request,
         scope.tenant(),
         &actor,
-        &format!("{}.signin", desk.session_kind()),
+        &format!("{}.signin", desk.kind),
         login.as_str(),
         String::new(),
     )
     .await?;
     let mut cookies = vec![started.set_cookie];
     cookies.extend(request.lang_cookie.clone());
-    Ok(redirect(desk.home(), &cookies))
+    Ok(redirect(desk.home, &cookies))
 }
 
 fn activate_form(
     request: &WebRequest,
-    desk: Desk,
+    desk: &'static Desk,
     filled: &Filled,
     status: StatusCode,
-) -> Result<Response, ApiError> {
+) -> PageResult {
     let lang = request.lang;
     let (token, token_cookie) = csrf::anonymous_token(&request.headers)?;
     let mut frame = Frame::new(desk, request, T::ActivateTitle.text(lang));
-    frame.path = format!("{}/activate", desk.base());
+    frame.path = format!("{}/activate", desk.base);
     frame.status = status;
     frame.cookies.extend(token_cookie);
     let rules = T::PasswordRules
@@ -428,7 +385,7 @@ fn activate_form(
          <p><a href=\"{base}\">{sign_in}</a></p>",
         intro = escape(T::ActivateIntro.text(lang)),
         notice = notice_html(filled),
-        base = desk.base(),
+        base = desk.base,
         csrf = csrf::hidden_field(&token),
         identity = identity_fields(desk, lang, filled),
         submit = escape(T::Activate.text(lang)),
@@ -442,8 +399,8 @@ async fn activate(
     state: &AppState,
     request: &WebRequest,
     body: &Bytes,
-    desk: Desk,
-) -> Result<Response, ApiError> {
+    desk: &'static Desk,
+) -> PageResult {
     let lang = request.lang;
     let form = Form::parse(body)?;
     let mut filled = Filled::default();
@@ -521,7 +478,7 @@ async fn activate(
                 request,
                 scope.tenant(),
                 &actor,
-                &format!("{}.activate.failed", desk.session_kind()),
+                &format!("{}.activate.failed", desk.kind),
                 login.as_str(),
                 String::new(),
             )
@@ -543,14 +500,14 @@ async fn activate(
         request,
         scope.tenant(),
         &actor,
-        &format!("{}.activate", desk.session_kind()),
+        &format!("{}.activate", desk.kind),
         login.as_str(),
         String::new(),
     )
     .await?;
     let cookies: Vec<String> = request.lang_cookie.iter().cloned().collect();
     Ok(redirect(
-        &format!("{}?notice=activated", desk.base()),
+        &format!("{}?notice=activated", desk.base),
         &cookies,
     ))
 }
@@ -560,14 +517,12 @@ async fn sign_out(
     state: &AppState,
     request: &WebRequest,
     body: &Bytes,
-    desk: Desk,
-) -> Result<Response, ApiError> {
-    let live = match session::current(state, &request.headers, desk.session_kind(), desk.policy())
-        .await?
-    {
+    desk: &'static Desk,
+) -> PageResult {
+    let live = match session::current(state, &request.headers, desk.kind, desk.policy).await? {
         Current::Live(live) => live,
         Current::None | Current::Ended => {
-            return Ok(redirect(desk.base(), &[session::clear_cookie()]));
+            return Ok(redirect(desk.base, &[session::clear_cookie()]));
         }
     };
     let form = Form::parse(body)?;
@@ -578,7 +533,7 @@ async fn sign_out(
         frame.body = format!(
             "{}<p><a href=\"{}\">{}</a></p>",
             message(MessageKind::Error, T::FormExpired.text(lang)),
-            desk.home(),
+            desk.home,
             escape(T::Back.text(lang))
         );
         return Ok(frame.into_response());
@@ -590,14 +545,14 @@ async fn sign_out(
             request,
             live.tenant.as_ref(),
             &desk.actor(&login),
-            &format!("{}.signout", desk.session_kind()),
+            &format!("{}.signout", desk.kind),
             login.as_str(),
             String::new(),
         )
         .await?;
     }
     Ok(redirect(
-        &format!("{}?notice=signed-out", desk.base()),
+        &format!("{}?notice=signed-out", desk.base),
         &[cookie],
     ))
 }
