@@ -9,7 +9,7 @@ use medgate_web::desk::frame::forged_page;
 use medgate_web::desk::text::T;
 use medgate_storage::WebSession;
 use medgate_web::desk::{
-    append_audit, signin, Accounts, Desk, DeskUser, Frame, PageResult, Staff, Tab,
+    append_audit, signin, Desk, DeskUser, Frame, PageResult, Staff, StaffAccounts, Tab,
 };
 use medgate_web::error::ApiError;
 use medgate_web::session::SessionPolicy;
@@ -43,7 +43,7 @@ pub const OPERATOR: Desk = Desk {
             label: |lang| T::NavRequests.text(lang),
         },
     ],
-    accounts: Accounts::NodeStaff,
+    audit_prefix: "operator",
     sign_in_intro: |lang| T::OperatorSignInIntro.text(lang),
     sign_in_failed: |lang| T::OperatorSignInFailed.text(lang),
 };
@@ -62,7 +62,7 @@ impl DeskUser for Operator {
         session: WebSession,
     ) -> PageResult<Operator> {
         Ok(Operator {
-            staff: Staff::of_session(state, request, &OPERATOR, session).await?,
+            staff: Staff::of_session(state, request, &OPERATOR, StaffAccounts::Node, session).await?,
         })
     }
 }
@@ -109,7 +109,7 @@ impl Operator {
 /// The operator's desk: its sign-in, the tenants, certificates and certificate requests.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .merge(signin::routes(&OPERATOR))
+        .merge(signin::routes(&OPERATOR, &StaffAccounts::Node))
         .merge(operator::router())
         .merge(certificates::router())
 }

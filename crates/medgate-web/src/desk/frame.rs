@@ -229,7 +229,7 @@ pub fn respond(desk: &'static Desk, request: &WebRequest, outcome: PageResult) -
 #[allow(clippy::unwrap_used)] // A test that meets an unexpected value fails by panicking.
 mod tests {
     use super::*;
-    use crate::desk::{Accounts, Tab};
+    use crate::desk::Tab;
     use crate::session::SessionPolicy;
 
     const TEST_DESK: Desk = Desk {
@@ -245,7 +245,7 @@ mod tests {
             Tab { href: "/test/home", label: |_| "Home" },
             Tab { href: "/test/other", label: |_| "Other" },
         ],
-        accounts: Accounts::NodeStaff,
+        audit_prefix: "test",
         sign_in_intro: |_| "",
         sign_in_failed: |_| "",
     };

@@ -2,7 +2,8 @@
 //! module defines beside its pages: where it lives, its session kind and lengths, its site
 //! name and tabs, and whose accounts sign in to it. Everything else is here, once, for every
 //! desk: the page frame ([`Frame`]), the sign-in, activation and sign-out flow of staff desks
-//! ([`signin::routes`]), the sign-in check as an extractor ([`SignedIn`]), the form-token
+//! ([`signin::routes`], for staff or any other [`Accounts`]), the sign-in check as an
+//! extractor ([`SignedIn`]), the form-token
 //! check, the error page and the audit entries of staff actions.
 //!
 //! | module | owns |
@@ -10,7 +11,7 @@
 //! | this file | [`Desk`], [`Staff`], [`DeskUser`] and the [`SignedIn`] extractor |
 //! | [`frame`] | the page frame, its stylesheet and CSP, error pages |
 //! | [`widgets`] | form fields, table cells, one-button forms, dates |
-//! | [`signin`] | sign-in, activation and sign-out of a staff desk |
+//! | [`signin`] | sign-in, activation and sign-out of every desk; staff accounts |
 //! | [`text`] | the words of the staff pages in Polish and English |
 //!
 //! Nothing here trusts the browser: the session is read from the database on every request,
@@ -25,9 +26,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::Response;
 use medgate_ids::TenantId;
-use medgate_storage::{
-    NewAuditEntry, StaffLogin, StaffScope, StaffUser, WebSession, WebSessionKind,
-};
+use medgate_storage::{NewAuditEntry, StaffLogin, StaffUser, WebSession, WebSessionKind};
 
 use crate::error::ApiError;
 use crate::i18n::Lang;
@@ -41,6 +40,7 @@ pub mod signin;
 pub mod text;
 pub mod widgets;
 
+pub use signin::{Accounts, StaffAccounts};
 pub use frame::{error_page, notice, respond, Frame, PageError, PageResult, SignedInHeader};
 pub use widgets::*;
 
@@ -51,18 +51,6 @@ pub type Words = fn(Lang) -> &'static str;
 pub struct Tab {
     pub href: &'static str,
     pub label: Words,
-}
-
-/// Whose accounts sign in to a staff desk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Accounts {
-    /// A tenant's staff: the sign-in form asks for the account id too.
-    TenantStaff,
-    /// The node's own staff (operators).
-    NodeStaff,
-    /// A tenant's patients (the portal, which has a sign-in of its own: the patient
-    /// identifier instead of a login).
-    Patients,
 }
 
 /// A desk, as the module that owns its pages defines it (a `const`).
@@ -78,7 +66,8 @@ pub struct Desk {
     pub site: Words,
     /// The tabs of a signed-in user.
     pub tabs: &'static [Tab],
-    pub accounts: Accounts,
+    /// The first word of the audit actions of its sign-in flow (`admin.signin`).
+    pub audit_prefix: &'static str,
     /// The sentence above the sign-in form.
     pub sign_in_intro: Words,
     /// The answer to a wrong login or password.
@@ -86,15 +75,6 @@ pub struct Desk {
 }
 
 impl Desk {
-    /// The staff scope whose accounts sign in here: `tenant` for a tenant's desk.
-    pub fn scope(&self, tenant: Option<TenantId>) -> Option<StaffScope> {
-        match (self.accounts, tenant) {
-            (Accounts::TenantStaff, Some(tenant)) => Some(StaffScope::Admin(tenant)),
-            (Accounts::NodeStaff, None) => Some(StaffScope::Operator),
-            _ => None,
-        }
-    }
-
     /// The actor of a staff member's audit entries.
     pub fn actor(&self, login: &StaffLogin) -> String {
         format!("{}:{login}", self.kind)
@@ -185,15 +165,17 @@ impl<U: DeskUser> FromRequestParts<AppState> for SignedIn<U> {
 }
 
 impl Staff {
-    /// The staff member of a live session of `desk`, with the account read now. A session
-    /// whose account was disabled, removed or re-issued is ended.
+    /// The staff member of a live session of `desk`, whose accounts are `accounts`, with
+    /// the account read now. A session whose account was disabled, removed or re-issued is
+    /// ended.
     pub async fn of_session(
         state: &AppState,
         request: &WebRequest,
         desk: &'static Desk,
+        accounts: StaffAccounts,
         session: WebSession,
     ) -> PageResult<Staff> {
-        let scope = desk.scope(session.tenant.clone());
+        let scope = accounts.scope(session.tenant.clone());
         let login = StaffLogin::parse(&session.principal).ok();
         let user = match (scope, login) {
             (Some(scope), Some(login)) => state

@@ -20,8 +20,8 @@ use medgate_web::auth::Caller;
 use medgate_web::desk::signin;
 use medgate_web::desk::text::T;
 use medgate_web::desk::{
-    expired, frame::forged_page, Accounts, Desk, DeskUser, Frame, PageError, PageResult, Staff,
-    Tab,
+    expired, frame::forged_page, Desk, DeskUser, Frame, PageError, PageResult, Staff,
+    StaffAccounts, Tab,
 };
 use medgate_web::error::ApiError;
 use medgate_web::session::{self, SessionPolicy};
@@ -68,7 +68,7 @@ pub const ADMIN: Desk = Desk {
             label: |lang| T::NavConsents.text(lang),
         },
     ],
-    accounts: Accounts::TenantStaff,
+    audit_prefix: "admin",
     sign_in_intro: |lang| T::AdminSignInIntro.text(lang),
     sign_in_failed: |lang| T::AdminSignInFailed.text(lang),
 };
@@ -87,7 +87,7 @@ impl DeskUser for Admin {
         request: &WebRequest,
         session: WebSession,
     ) -> PageResult<Admin> {
-        let staff = Staff::of_session(state, request, &ADMIN, session).await?;
+        let staff = Staff::of_session(state, request, &ADMIN, StaffAccounts::Tenant, session).await?;
         let Some(tenant_id) = staff.session.tenant.clone() else {
             return Err(ApiError::internal("admin session", &"no tenant").into());
         };
@@ -165,7 +165,7 @@ impl Admin {
 /// The administrator's desk: its sign-in and the repository's pages.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .merge(signin::routes(&ADMIN))
+        .merge(signin::routes(&ADMIN, &StaffAccounts::Tenant))
         .merge(account::router())
         .merge(credentials::router())
         .merge(organisation::router())
