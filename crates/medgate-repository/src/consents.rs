@@ -148,19 +148,28 @@ pub fn new_consent(body: &[u8]) -> Result<NewConsent, RepositoryError> {
     })
 }
 
-/// The refusals of the consent store in the user's words.
-fn consent_error(error: ConsentError) -> RepositoryError {
+/// The field of `document` in a consent naming `documents`: `documents[i]`.
+fn document_field(documents: &[DocumentId], document: &DocumentId) -> String {
+    match documents.iter().position(|d| d == document) {
+        Some(index) => format!("documents[{index}]"),
+        None => "documents".to_owned(),
+    }
+}
+
+/// The refusals of the consent store in the user's words; `documents` are the consent's
+/// (the refused one's field is `documents[i]`, so a form can mark it).
+fn consent_error(error: ConsentError, documents: &[DocumentId]) -> RepositoryError {
     match error {
-        ConsentError::DocumentNotFound(id) => RepositoryError::invalid(
-            Reason::UnknownDocument,
-            "documents",
-            format!("documents: document {id} does not exist in this account."),
-        ),
-        ConsentError::DocumentOfAnotherPatient { document, patient } => RepositoryError::invalid(
-            Reason::DocumentOfAnotherPatient,
-            "documents",
-            format!("documents: document {document} is not a document of patient {patient}; a consent shares one patient's documents."),
-        ),
+        ConsentError::DocumentNotFound(id) => {
+            let field = document_field(documents, &id);
+            let message = format!("documents: document {id} does not exist in this account.");
+            RepositoryError::invalid(Reason::UnknownDocument, &field, message)
+        }
+        ConsentError::DocumentOfAnotherPatient { document, patient } => {
+            let field = document_field(documents, &document);
+            let message = format!("documents: document {document} is not a document of patient {patient}; a consent shares one patient's documents.");
+            RepositoryError::invalid(Reason::DocumentOfAnotherPatient, &field, message)
+        }
         ConsentError::NotFound(_) => RepositoryError::NotFound { what: "consent" },
         ConsentError::WrongStatus {
             id,
@@ -175,18 +184,19 @@ fn consent_error(error: ConsentError) -> RepositoryError {
     }
 }
 
-/// Creates a draft from a JSON body (see [`new_consent`]), audited as `consent.create`.
+/// Creates a draft (from a JSON body, [`new_consent`]; or a form), audited as
+/// `consent.create`. A document the account does not have, or another patient's, is refused
+/// naming its field (`documents[i]`) and nothing is stored.
 pub async fn create(
     repository: &Repository,
     actor: &Actor,
-    body: &[u8],
+    consent: &NewConsent,
 ) -> Result<Consent, RepositoryError> {
-    let consent = new_consent(body)?;
     let created = repository
         .metadata
-        .create_consent(&actor.tenant, &consent)
+        .create_consent(&actor.tenant, consent)
         .await
-        .map_err(consent_error)?;
+        .map_err(|e| consent_error(e, &consent.documents))?;
     let documents: Vec<&str> = created
         .documents
         .iter()
@@ -287,7 +297,7 @@ pub async fn send(
         .metadata
         .send_consent(&actor.tenant, id, &activation)
         .await
-        .map_err(consent_error)?;
+        .map_err(|e| consent_error(e, &[]))?;
     repository
         .audit(
             actor,
@@ -314,7 +324,7 @@ pub async fn revoke(
         .metadata
         .revoke_consent(&actor.tenant, id)
         .await
-        .map_err(consent_error)?;
+        .map_err(|e| consent_error(e, &[]))?;
     repository
         .audit(
             actor,
@@ -415,7 +425,7 @@ mod tests {
             stored.metadata.document_id
         );
         let (repository, actor) = (&fixture.repository, &fixture.actor);
-        let draft = create(repository, actor, request.as_bytes()).await.unwrap();
+        let draft = create(repository, actor, &new_consent(request.as_bytes()).unwrap()).await.unwrap();
         assert_eq!(
             list(repository, actor, Some("998991")).await.unwrap().len(),
             1
@@ -481,13 +491,21 @@ mod tests {
                 "documents": ["{}"]}}"#,
             stored.metadata.document_id
         );
-        let error = create(&fixture.repository, &fixture.actor, request.as_bytes())
+        let error = create(&fixture.repository, &fixture.actor, &new_consent(request.as_bytes()).unwrap())
             .await
             .unwrap_err();
         assert_eq!(error.code(), "document_of_another_patient");
-        let unknown = create(&fixture.repository, &fixture.actor, &body("{}"))
+        assert!(
+            matches!(&error, RepositoryError::Invalid { field, .. } if field == "documents[0]"),
+            "{error:?}"
+        );
+        let unknown = create(&fixture.repository, &fixture.actor, &new_consent(&body("{}")).unwrap())
             .await
             .unwrap_err();
         assert_eq!(unknown.code(), "unknown_document");
+        assert!(
+            matches!(&unknown, RepositoryError::Invalid { field, .. } if field == "documents[0]"),
+            "{unknown:?}"
+        );
     }
 }

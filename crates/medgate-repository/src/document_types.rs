@@ -3,6 +3,7 @@
 //! locally first.
 
 use medgate_storage::{DocumentTypePolicy, MetadataError, DEFAULT_DOCUMENT_TYPES};
+use medgate_ids::TenantId;
 use serde::Deserialize;
 
 use crate::error::{Reason, RepositoryError};
@@ -25,11 +26,7 @@ pub async fn list(
     repository: &Repository,
     actor: &Actor,
 ) -> Result<Vec<DocumentTypePolicy>, RepositoryError> {
-    let types = repository
-        .metadata
-        .list_document_types(&actor.tenant)
-        .await
-        .map_err(RepositoryError::storage("listing document types"))?;
+    let types = current(repository, &actor.tenant).await?;
     repository
         .audit(
             actor,
@@ -40,6 +37,19 @@ pub async fn list(
         )
         .await?;
     Ok(types)
+}
+
+/// Every document type of the catalogue with the account's policy, not audited (what a
+/// form changes is audited by [`set_policy`]).
+pub async fn current(
+    repository: &Repository,
+    tenant: &TenantId,
+) -> Result<Vec<DocumentTypePolicy>, RepositoryError> {
+    repository
+        .metadata
+        .list_document_types(tenant)
+        .await
+        .map_err(RepositoryError::storage("listing document types"))
 }
 
 /// A policy as the API sends it.
@@ -63,10 +73,22 @@ pub async fn set(
     if medgate_storage::default_document_type(&code).is_none() {
         return Err(unknown_type(&code));
     }
+    let change: PolicyChange = crate::parse_json(body)?;
+    set_policy(repository, actor, &code, change).await
+}
+
+/// Sets the account's policy for the type `code` (as the catalogue spells it); audited as
+/// `document_type.update`.
+pub async fn set_policy(
+    repository: &Repository,
+    actor: &Actor,
+    code: &str,
+    change: PolicyChange,
+) -> Result<DocumentTypePolicy, RepositoryError> {
     let PolicyChange {
         archive_automatically,
         keep_local_days,
-    } = crate::parse_json(body)?;
+    } = change;
     if keep_local_days > MAX_KEEP_LOCAL_DAYS {
         return Err(RepositoryError::invalid(
             Reason::KeepLocalDays,
@@ -78,7 +100,7 @@ pub async fn set(
     }
     let policy = repository
         .metadata
-        .set_document_type(&actor.tenant, &code, archive_automatically, keep_local_days)
+        .set_document_type(&actor.tenant, code, archive_automatically, keep_local_days)
         .await
         .map_err(|e| match e {
             MetadataError::UnknownDocumentType(code) => unknown_type(&code),

@@ -62,7 +62,8 @@ pub async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let caller = incoming.signed_caller(&state, &body).await?;
-    let created = consents::create(&domain(&state), &caller.actor(), &body)
+    let consent = consents::new_consent(&body).map_err(refused)?;
+    let created = consents::create(&domain(&state), &caller.actor(), &consent)
         .await
         .map_err(refused)?;
     Ok((

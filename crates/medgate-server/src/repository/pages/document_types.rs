@@ -15,7 +15,8 @@ use axum::Router;
 use medgate_storage::DocumentTypePolicy;
 
 use super::{Admin, ADMIN};
-use medgate_repository::document_types::MAX_KEEP_LOCAL_DAYS;
+use crate::repository::{domain, refused};
+use medgate_repository::document_types::{self, PolicyChange, MAX_KEEP_LOCAL_DAYS};
 use medgate_web::desk::text::T;
 use medgate_web::desk::{notice, respond, SignedIn};
 use medgate_web::error::ApiError;
@@ -112,11 +113,9 @@ fn page(
 }
 
 async fn policies(state: &AppState, admin: &Admin) -> Result<Vec<DocumentTypePolicy>, ApiError> {
-    state
-        .metadata
-        .list_document_types(admin.tenant_id())
+    document_types::current(&domain(state), admin.tenant_id())
         .await
-        .map_err(|e| ApiError::internal("listing document types", &e))
+        .map_err(refused)
 }
 
 /// `GET /admin/document-types`.
@@ -128,17 +127,10 @@ async fn show(
     let outcome = async {
         admin.require_usable()?;
         let lang = request.lang;
-        let policies = policies(&state, &admin).await?;
-        admin
-            .audit(
-                &state,
-                &request,
-                "document_types.list",
-                admin.tenant_id().as_str(),
-                None,
-                "web".to_owned(),
-            )
-            .await?;
+        let caller = admin.caller(&request);
+        let policies = document_types::list(&domain(&state), &caller.actor())
+            .await
+            .map_err(refused)?;
         let rows: Vec<Row<'_>> = policies
             .iter()
             .map(|policy| Row {
@@ -213,29 +205,14 @@ async fn submit(
             if archive == policy.archive_automatically && days == policy.keep_local_days {
                 continue;
             }
-            let updated = state
-                .metadata
-                .set_document_type(admin.tenant_id(), policy.code, archive, days)
+            let change = PolicyChange {
+                archive_automatically: archive,
+                keep_local_days: days,
+            };
+            let caller = admin.caller(&request);
+            document_types::set_policy(&domain(&state), &caller.actor(), policy.code, change)
                 .await
-                .map_err(|e| ApiError::internal("setting a document type policy", &e))?;
-            admin
-                .audit(
-                    &state,
-                    &request,
-                    "document_type.update",
-                    updated.code,
-                    None,
-                    format!(
-                        "archive automatically {}; keep locally {} days",
-                        if updated.archive_automatically {
-                            "yes"
-                        } else {
-                            "no"
-                        },
-                        updated.keep_local_days
-                    ),
-                )
-                .await?;
+                .map_err(refused)?;
             changed += 1;
         }
         Ok(redirect(

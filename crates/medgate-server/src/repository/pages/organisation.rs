@@ -18,9 +18,11 @@ use axum::routing::get;
 use axum::Router;
 
 use super::{Admin, ADMIN};
+use crate::repository::{domain, refused};
 use medgate_repository::organisation::{
-    validate, AddressForm, FacilityForm, FieldError, OrganisationForm, ProviderForm, UnitForm,
+    self, AddressForm, FacilityForm, FieldError, OrganisationForm, ProviderForm, UnitForm,
 };
+use medgate_repository::RepositoryError;
 use medgate_web::desk::text::T;
 use medgate_web::desk::{field_id, notice, respond, Input, SignedIn};
 use medgate_web::error::ApiError;
@@ -541,14 +543,10 @@ async fn show(
     let outcome = async {
         admin.require_usable()?;
         let lang = request.lang;
-        let stored = state
-            .metadata
-            .load_organisation(admin.tenant_id())
-            .await
-            .map_err(|e| ApiError::internal("reading the organisational structure", &e))?;
-        let (mut form, banner) = match &stored {
-            Some(stored) => {
-                let form: OrganisationForm = serde_json::from_str(&stored.json)
+        let caller = admin.caller(&request);
+        let (mut form, banner) = match organisation::show(&domain(&state), &caller.actor()).await {
+            Ok(stored) => {
+                let form: OrganisationForm = serde_json::from_value(stored.organisation)
                     .map_err(|e| ApiError::internal("stored organisational structure", &e))?;
                 let saved = request.query("saved").is_some();
                 let text = if saved {
@@ -560,10 +558,11 @@ async fn show(
                 .replace("{at}", &medgate_web::desk::minute(stored.updated_at));
                 (form, notice(if saved { "ok" } else { "info" }, &text))
             }
-            None => (
+            Err(RepositoryError::NoOrganisation) => (
                 OrganisationForm::default(),
                 message(MessageKind::Info, T::OrganisationNone.text(lang)),
             ),
+            Err(other) => return Err(refused(other).into()),
         };
         if form.facilities.is_empty() {
             form.facilities.push(empty_facility());
@@ -571,21 +570,6 @@ async fn show(
         if form.units.is_empty() {
             form.units.push(UnitForm::default());
         }
-        admin
-            .audit(
-                &state,
-                &request,
-                "organisation.show",
-                admin.tenant_id().as_str(),
-                None,
-                format!(
-                    "web; revision {}",
-                    stored
-                        .map(|s| s.revision.to_string())
-                        .unwrap_or_else(|| "none".to_owned())
-                ),
-            )
-            .await?;
         Ok(page(
             &admin,
             &request,
@@ -639,9 +623,10 @@ async fn submit(
             }
             _ => {}
         }
-        let organisation = match validate(&structure) {
-            Ok(organisation) => organisation,
-            Err(errors) => {
+        let caller = admin.caller(&request);
+        match organisation::replace(&domain(&state), &caller.actor(), &structure).await {
+            Ok(_) => {}
+            Err(RepositoryError::InvalidOrganisation(errors)) => {
                 let mut shown = HashMap::new();
                 for error in &errors {
                     shown
@@ -663,30 +648,8 @@ async fn submit(
                     StatusCode::BAD_REQUEST,
                 ));
             }
-        };
-        let canonical = organisation.to_form();
-        let text = serde_json::to_string(&canonical)
-            .map_err(|e| ApiError::internal("serialising the organisational structure", &e))?;
-        let stored = state
-            .metadata
-            .store_organisation(admin.tenant_id(), &text)
-            .await
-            .map_err(|e| ApiError::internal("storing the organisational structure", &e))?;
-        admin
-            .audit(
-                &state,
-                &request,
-                "organisation.update",
-                admin.tenant_id().as_str(),
-                None,
-                format!(
-                    "revision {}; {} facilities; {} units",
-                    stored.revision,
-                    organisation.facilities().len(),
-                    organisation.units().len()
-                ),
-            )
-            .await?;
+            Err(other) => return Err(refused(other).into()),
+        }
         Ok(redirect("/admin/organisation?saved=1", &[]))
     }
     .await;

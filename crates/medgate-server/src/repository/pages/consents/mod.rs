@@ -21,14 +21,16 @@ use axum::routing::{get, post};
 use axum::Router;
 use medgate_ids::{Oid, Pesel};
 use medgate_storage::{
-    AccountOutcome, Consent, ConsentError, ConsentId, ConsentStatus, DocumentId, DocumentKind,
-    NewConsent, PatientIdentifier, PatientQuery, PendingActivation, SearchQuery, StoredDocument,
+    Consent, ConsentId, ConsentStatus, DocumentId, DocumentKind,
+    NewConsent, PatientIdentifier, PatientQuery, SearchQuery, StoredDocument,
 };
 use time::{Date, Time};
 
 use super::archive::document_href;
 use super::{Admin, ADMIN};
-use medgate_repository::consents::ACTIVATION_VALIDITY;
+use crate::repository::{domain, refused};
+use medgate_repository::consents;
+use medgate_repository::{Reason, RepositoryError};
 use medgate_web::desk::text::T;
 use medgate_web::desk::{
     button_form, day, minute, notice, now, respond, segment, td, th, Input, PageError, PageResult,

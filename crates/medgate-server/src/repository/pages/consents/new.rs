@@ -401,13 +401,30 @@ pub(super) async fn create(
                 StatusCode::BAD_REQUEST,
             ));
         };
-        let created = match state.metadata.create_consent(admin.tenant_id(), &new).await {
+        let caller = admin.caller(&request);
+        let created = match consents::create(&domain(&state), &caller.actor(), &new).await {
             Ok(created) => created,
-            Err(ConsentError::DocumentNotFound(id)) => {
-                draft.errors.insert(
-                    "documents",
-                    T::ConsentDocumentNotFound.with(lang, "id", id.as_str()),
-                );
+            Err(RepositoryError::Invalid { reason, field, .. })
+                if matches!(
+                    reason,
+                    Reason::UnknownDocument | Reason::DocumentOfAnotherPatient
+                ) =>
+            {
+                // `documents[i]`: the refused one of the chosen documents.
+                let refused = field
+                    .strip_prefix("documents[")
+                    .and_then(|rest| rest.strip_suffix(']'))
+                    .and_then(|index| index.parse::<usize>().ok())
+                    .and_then(|index| new.documents.get(index))
+                    .map(|id| id.as_str().to_owned())
+                    .unwrap_or_default();
+                let text = match reason {
+                    Reason::UnknownDocument => T::ConsentDocumentNotFound,
+                    _ => T::ConsentDocumentOfAnother,
+                };
+                draft
+                    .errors
+                    .insert("documents", text.with(lang, "id", &refused));
                 let offered = patient_documents(&state, &admin, &patient).await?;
                 let banner = message(MessageKind::Error, T::FixErrors.text(lang));
                 return Ok(form_page(
@@ -420,47 +437,8 @@ pub(super) async fn create(
                     StatusCode::BAD_REQUEST,
                 ));
             }
-            Err(ConsentError::DocumentOfAnotherPatient { document, .. }) => {
-                draft.errors.insert(
-                    "documents",
-                    T::ConsentDocumentOfAnother.with(lang, "id", document.as_str()),
-                );
-                let offered = patient_documents(&state, &admin, &patient).await?;
-                let banner = message(MessageKind::Error, T::FixErrors.text(lang));
-                return Ok(form_page(
-                    &admin,
-                    &request,
-                    &draft,
-                    Some(&patient),
-                    &offered,
-                    banner,
-                    StatusCode::BAD_REQUEST,
-                ));
-            }
-            Err(other) => return Err(ApiError::internal("creating a consent", &other).into()),
+            Err(other) => return Err(refused(other).into()),
         };
-        let ids: Vec<&str> = created
-            .documents
-            .iter()
-            .map(|d| d.document_id.as_str())
-            .collect();
-        admin
-            .audit(
-                &state,
-                &request,
-                "consent.create",
-                created.id.as_str(),
-                Some(&created.patient.extension),
-                format!(
-                    "recipient '{}', purpose '{}', {} to {}, documents {}",
-                    created.recipient,
-                    created.purpose,
-                    day(created.valid_from),
-                    day(created.valid_to),
-                    ids.join(" ")
-                ),
-            )
-            .await?;
         Ok(redirect(
             &format!("{}?done=created", consent_href(&created.id, "")),
             &[],

@@ -188,39 +188,23 @@ pub(super) async fn send(
             return Ok(admin.forged(&request));
         }
         let code = password::activation_code()?;
-        let activation = PendingActivation {
-            code_hash: password::hash_async(password::normalize_code(&code)).await?,
-            expires_at: now() + ACTIVATION_VALIDITY,
-        };
-        let sent = match state
-            .metadata
-            .send_consent(admin.tenant_id(), &consent.id, &activation)
-            .await
-        {
-            Ok(sent) => sent,
-            Err(ConsentError::WrongStatus { status, .. }) => {
-                let mut response = consent_page(&state, &admin, &request, &consent, message(MessageKind::Error, &wrong_status(lang, status))).await?;
-                *response.status_mut() = StatusCode::CONFLICT;
-                return Ok(response);
-            }
-            Err(ConsentError::NotFound(_)) => return Ok(not_found(&admin, &request, T::ConsentNotFound)),
-            Err(other) => return Err(ApiError::internal("sending a consent", &other).into()),
-        };
-        let account_status = match sent.account {
-            AccountOutcome::Created => "created",
-            AccountOutcome::CodeRenewed => "code_renewed",
-            AccountOutcome::AlreadyActive => "already_active",
-        };
-        admin
-            .audit(
-                &state,
-                &request,
-                "consent.send",
-                sent.consent.id.as_str(),
-                Some(&sent.consent.patient.extension),
-                format!("patient account {account_status}"),
-            )
-            .await?;
+        let code_hash = password::hash_async(password::normalize_code(&code)).await?;
+        let caller = admin.caller(&request);
+        let sent =
+            match consents::send(&domain(&state), &caller.actor(), &consent.id, code_hash).await {
+                Ok(sent) => sent,
+                Err(RepositoryError::ConsentStatus { status, .. }) => {
+                    let refusal = message(MessageKind::Error, &wrong_status(lang, status));
+                    let mut response =
+                        consent_page(&state, &admin, &request, &consent, refusal).await?;
+                    *response.status_mut() = StatusCode::CONFLICT;
+                    return Ok(response);
+                }
+                Err(RepositoryError::NotFound { .. }) => {
+                    return Ok(not_found(&admin, &request, T::ConsentNotFound))
+                }
+                Err(other) => return Err(refused(other).into()),
+            };
         let handover = if sent.account.code_issued() {
             format!(
                 "<section class=\"card wide\" aria-labelledby=\"handover-title\" id=\"handover\"><h2 id=\"handover-title\">{title}</h2>\
@@ -238,7 +222,7 @@ pub(super) async fn send(
                 code_label = escape(T::ActivationCode.text(lang)),
                 code = escape(&code),
                 valid = escape(T::ValidUntil.text(lang)),
-                until = escape(&minute(activation.expires_at)),
+                until = escape(&minute(sent.activation_expires_at)),
                 once = escape(T::ShownOnce.text(lang)),
             )
         } else {
@@ -267,39 +251,21 @@ pub(super) async fn revoke(
         if !admin.form_is_genuine(&request, &form) {
             return Ok(admin.forged(&request));
         }
-        let revoked = match state
-            .metadata
-            .revoke_consent(admin.tenant_id(), &consent.id)
-            .await
+        let caller = admin.caller(&request);
+        let revoked = match consents::revoke(&domain(&state), &caller.actor(), &consent.id).await
         {
             Ok(revoked) => revoked,
-            Err(ConsentError::WrongStatus { status, .. }) => {
-                let mut response = consent_page(
-                    &state,
-                    &admin,
-                    &request,
-                    &consent,
-                    message(MessageKind::Error, &wrong_status(lang, status)),
-                )
-                .await?;
+            Err(RepositoryError::ConsentStatus { status, .. }) => {
+                let refusal = message(MessageKind::Error, &wrong_status(lang, status));
+                let mut response = consent_page(&state, &admin, &request, &consent, refusal).await?;
                 *response.status_mut() = StatusCode::CONFLICT;
                 return Ok(response);
             }
-            Err(ConsentError::NotFound(_)) => {
+            Err(RepositoryError::NotFound { .. }) => {
                 return Ok(not_found(&admin, &request, T::ConsentNotFound))
             }
-            Err(other) => return Err(ApiError::internal("revoking a consent", &other).into()),
+            Err(other) => return Err(refused(other).into()),
         };
-        admin
-            .audit(
-                &state,
-                &request,
-                "consent.revoke",
-                revoked.id.as_str(),
-                Some(&revoked.patient.extension),
-                "web".to_owned(),
-            )
-            .await?;
         Ok(redirect(
             &format!("{}?done=revoked", consent_href(&revoked.id, "")),
             &[],
