@@ -277,9 +277,8 @@ pub async fn activate(
 
 /// Activates a new account with its checked certificates: registers them, records the
 /// provider OID and assigns the domain and repository ids under `oid_root`. Returns the
-/// steps' log lines and the audit entry's details; the caller audits (the administrator's
-/// page records its own details).
-pub async fn activate_account(
+/// steps' log lines and the audit entry's details; [`activate`] audits it.
+async fn activate_account(
     repository: &Repository,
     oid_root: &Oid,
     tenant: &TenantId,
@@ -316,8 +315,8 @@ pub async fn activate_account(
 }
 
 /// Registers checked certificates for an account; the ones they replace stop working at
-/// once. Returns "kind serial" of each, for the audit log; the caller audits.
-pub async fn register(
+/// once. Returns "kind serial" of each, for the audit log.
+async fn register(
     repository: &Repository,
     tenant: &TenantId,
     new: &[NewCertificate],
@@ -387,7 +386,18 @@ pub async fn update_certificates(
             "Give tls_certificate, wss_certificate or both.",
         ));
     }
-    let serials = register(repository, &actor.tenant, &new).await?;
+    register_certificates(repository, actor, &new).await?;
+    view(repository, &actor.tenant).await
+}
+
+/// Registers checked certificates for the actor's account, audited as
+/// `account.certificates`; the ones they replace stop working at once.
+pub async fn register_certificates(
+    repository: &Repository,
+    actor: &Actor,
+    new: &[NewCertificate],
+) -> Result<(), RepositoryError> {
+    let serials = register(repository, &actor.tenant, new).await?;
     repository
         .audit(
             actor,
@@ -396,8 +406,39 @@ pub async fn update_certificates(
             None,
             serials.join("; "),
         )
-        .await?;
-    view(repository, &actor.tenant).await
+        .await
+}
+
+/// Records certificates issued for the actor's account by the node's tenant CA (their
+/// keys went to the administrator), registering them when `register_now`; audited as
+/// `account.certificates_issued`.
+pub async fn certificates_issued(
+    repository: &Repository,
+    actor: &Actor,
+    new: &[NewCertificate],
+    register_now: bool,
+) -> Result<(), RepositoryError> {
+    let serials: Vec<String> = new
+        .iter()
+        .map(|c| format!("{} {}", c.kind.as_str(), c.serial_hex))
+        .collect();
+    if register_now {
+        register(repository, &actor.tenant, new).await?;
+    }
+    let registered = if register_now {
+        "registered"
+    } else {
+        "not registered"
+    };
+    repository
+        .audit(
+            actor,
+            "account.certificates_issued",
+            actor.tenant.as_str(),
+            None,
+            format!("{}; {registered}", serials.join("; ")),
+        )
+        .await
 }
 
 /// The actor's account view (see [`view`]), audited as `account.show`.

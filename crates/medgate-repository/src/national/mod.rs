@@ -108,14 +108,33 @@ pub async fn register(
     };
     let tls_p12 = decode("tls_p12", &request.tls_p12_base64)?;
     let wss_p12 = decode("wss_p12", &request.wss_p12_base64)?;
+    let password = Password::new(request.password);
+    let registered =
+        register_keystores(repository, settings, actor, tls_p12, wss_p12, password, request.name)
+            .await?;
+    let account = crate::account::view(repository, &actor.tenant).await?;
+    Ok((registered, account))
+}
+
+/// Registers the actor's repository with its national keystores (see
+/// [`register_national`]), audited as `national.register`.
+pub async fn register_keystores(
+    repository: &Repository,
+    settings: &NationalSettings,
+    actor: &Actor,
+    tls_p12: Vec<u8>,
+    wss_p12: Vec<u8>,
+    password: Password,
+    name: Option<String>,
+) -> Result<NationalRegistration, RepositoryError> {
     let registered = register_national(
         repository,
         settings,
         &actor.tenant,
         tls_p12,
         wss_p12,
-        Password::new(request.password),
-        request.name,
+        password,
+        name,
     )
     .await?;
     repository
@@ -127,15 +146,14 @@ pub async fn register(
             registered.detail.clone(),
         )
         .await?;
-    let account = crate::account::view(repository, &actor.tenant).await?;
-    Ok((registered, account))
+    Ok(registered)
 }
 
 /// Registers an account's repository in the national domain with its national certificates
 /// (each a PKCS#12 with the key, both opened with `password`): checks them, calls the
 /// registry, and stores the credentials and the national repository id only when the
-/// registry answered. The caller audits (the administrator's page records its own details).
-pub async fn register_national(
+/// registry answered. [`register_keystores`] audits it.
+async fn register_national(
     repository: &Repository,
     settings: &NationalSettings,
     tenant_id: &TenantId,
@@ -266,6 +284,18 @@ pub async fn revoke(
     settings: &NationalSettings,
     actor: &Actor,
 ) -> Result<(NationalRevocation, Value), RepositoryError> {
+    let revoked = withdraw(repository, settings, actor).await?;
+    let account = crate::account::view(repository, &actor.tenant).await?;
+    Ok((revoked, account))
+}
+
+/// Deregisters the actor's repository (see [`revoke_national`]), audited as
+/// `national.revoke`.
+pub async fn withdraw(
+    repository: &Repository,
+    settings: &NationalSettings,
+    actor: &Actor,
+) -> Result<NationalRevocation, RepositoryError> {
     let revoked = revoke_national(repository, settings, &actor.tenant).await?;
     repository
         .audit(
@@ -276,15 +306,14 @@ pub async fn revoke(
             revoked.detail(),
         )
         .await?;
-    let account = crate::account::view(repository, &actor.tenant).await?;
-    Ok((revoked, account))
+    Ok(revoked)
 }
 
 /// Deregisters an account's repository at the registry (which withdraws every entry of
 /// it), then removes its national credentials, the national repository id and the indexed
 /// marks. When the registry cannot be reached nothing is removed: the registry would go on
-/// listing the entries. The caller audits.
-pub async fn revoke_national(
+/// listing the entries. [`withdraw`] audits it.
+async fn revoke_national(
     repository: &Repository,
     settings: &NationalSettings,
     tenant_id: &TenantId,

@@ -103,6 +103,7 @@ pub(super) async fn register_certificates(
         if !filled.errors.is_empty() {
             return view(&state, &admin, &request, filled, StatusCode::BAD_REQUEST).await;
         }
+        let caller = admin.caller(&request);
         let outcome = match provider_oid {
             Some(provider_oid) => {
                 let mut parts = checked.into_iter();
@@ -112,36 +113,22 @@ pub(super) async fn register_certificates(
                         &"two certificates were checked",
                     ).into());
                 };
-                activate_account(
-                    &domain(&state),
-                    &state.node.oid_root,
-                    admin.tenant_id(),
+                let activation = Activation {
                     provider_oid,
                     tls,
                     wss,
-                )
-                .await
-                .map(|(_, detail)| ("account.activate", detail, "activated"))
+                };
+                activate(&domain(&state), &state.node.oid_root, &caller.actor(), activation)
+                    .await
+                    .map(|_| "activated")
             }
-            None => register(&domain(&state), admin.tenant_id(), &checked)
+            None => register_checked(&domain(&state), &caller.actor(), &checked)
                 .await
-                .map(|serials| ("account.certificates", serials.join("; "), "registered")),
+                .map(|()| "registered"),
         }
         .map_err(refused);
         match outcome {
-            Ok((action, detail, done)) => {
-                admin
-                    .audit(
-                        &state,
-                        &request,
-                        action,
-                        admin.tenant_id().as_str(),
-                        None,
-                        format!("web: {detail}"),
-                    )
-                    .await?;
-                Ok(redirect(&format!("{PAGE}?done={done}"), &[]))
-            }
+            Ok(done) => Ok(redirect(&format!("{PAGE}?done={done}"), &[])),
             Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => {
                 let filled = Filled::refuse("certificates", error.message());
                 view(&state, &admin, &request, filled, error.status()).await
@@ -304,7 +291,6 @@ pub(super) async fn issue(
         })
         .await
         .map_err(|e| ApiError::internal("issuing certificates", &e))??;
-        let mut serials = Vec::new();
         let mut new = Vec::new();
         for (certificate, kind) in issued.iter().zip([CertKind::Tls, CertKind::Wss]) {
             let checked = checked_certificate(
@@ -315,32 +301,12 @@ pub(super) async fn issue(
                 kind,
             )
             .map_err(refused)?;
-            serials.push(format!("{} {}", checked.kind.as_str(), checked.serial_hex));
             new.push(checked);
         }
-        if register_now {
-            register(&domain(&state), admin.tenant_id(), &new)
-                .await
-                .map_err(refused)?;
-        }
-        admin
-            .audit(
-                &state,
-                &request,
-                "account.certificates_issued",
-                admin.tenant_id().as_str(),
-                None,
-                format!(
-                    "web: {}; {}",
-                    serials.join("; "),
-                    if register_now {
-                        "registered"
-                    } else {
-                        "not registered"
-                    }
-                ),
-            )
-            .await?;
+        let caller = admin.caller(&request);
+        certificates_issued(&domain(&state), &caller.actor(), &new, register_now)
+            .await
+            .map_err(refused)?;
         Ok(download(
             "application/zip",
             &format!("{}-certificates.zip", admin.tenant_id()),

@@ -44,10 +44,12 @@ use super::account::certificate_box;
 use super::{Admin, ADMIN};
 use crate::repository::{domain, issuer, national, refused};
 use medgate_repository::account::{
-    activate_account, checked_certificate, register, view as account_view,
+    activate, certificates_issued, checked_certificate, register_certificates as register_checked,
+    view as account_view,
+    Activation,
 };
 use medgate_repository::export::{zip_entries, zip_time};
-use medgate_repository::national::{register_national, revoke_national};
+use medgate_repository::national::{register_keystores, withdraw};
 use medgate_web::desk::text::T;
 use medgate_web::desk::{
     button_form, checkbox, download, notice, respond, second, Input, PageError, PageResult,

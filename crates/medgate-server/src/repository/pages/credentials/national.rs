@@ -37,10 +37,11 @@ pub(super) async fn register_national_certificates(
         if !filled.errors.is_empty() {
             return view(&state, &admin, &request, filled, StatusCode::BAD_REQUEST).await;
         }
-        let registered = register_national(
+        let caller = admin.caller(&request);
+        let registered = register_keystores(
             &domain(&state),
             &national(&state),
-            admin.tenant_id(),
+            &caller.actor(),
             tls.bytes.clone(),
             wss.bytes.clone(),
             Password::new(password_text.to_owned()),
@@ -49,19 +50,7 @@ pub(super) async fn register_national_certificates(
         .await
         .map_err(refused);
         match registered {
-            Ok(registered) => {
-                admin
-                    .audit(
-                        &state,
-                        &request,
-                        "national.register",
-                        registered.national_id.as_str(),
-                        None,
-                        format!("web: {}", registered.detail),
-                    )
-                    .await?;
-                Ok(redirect(&format!("{PAGE}?done=national"), &[]))
-            }
+            Ok(_) => Ok(redirect(&format!("{PAGE}?done=national"), &[])),
             Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => {
                 let field = match error.code() {
                     "wrong_p12_password" => "national_password",
@@ -131,23 +120,12 @@ pub(super) async fn revoke(
             return Ok(admin.forged(&request));
         }
         admin.require_usable()?;
-        match revoke_national(&domain(&state), &national(&state), admin.tenant_id())
+        let caller = admin.caller(&request);
+        match withdraw(&domain(&state), &national(&state), &caller.actor())
             .await
             .map_err(refused)
         {
-            Ok(revoked) => {
-                admin
-                    .audit(
-                        &state,
-                        &request,
-                        "national.revoke",
-                        revoked.national_id.as_str(),
-                        None,
-                        format!("web: {}", revoked.detail()),
-                    )
-                    .await?;
-                Ok(redirect(&format!("{PAGE}?done=national-revoked"), &[]))
-            }
+            Ok(_) => Ok(redirect(&format!("{PAGE}?done=national-revoked"), &[])),
             Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => {
                 let filled = Filled {
                     banner: message(MessageKind::Error, error.message()),
