@@ -31,14 +31,11 @@ pub(super) async fn the_document(
     let Some(document_id) = id.ok().and_then(|Path(text)| DocumentId::parse(&text).ok()) else {
         return Err(PageError::answer(not_found(admin, request)));
     };
-    let document = state
-        .metadata
-        .get_document(admin.tenant_id(), &document_id)
-        .await
-        .map_err(|e| ApiError::internal("reading document metadata", &e))?;
-    match document {
-        Some(document) => Ok(document),
-        None => Err(PageError::answer(not_found(admin, request))),
+    let caller = admin.caller(request);
+    match documents::find(&domain(state), &caller.actor(), &document_id).await {
+        Ok(document) => Ok(document),
+        Err(RepositoryError::NotFound { .. }) => Err(PageError::answer(not_found(admin, request))),
+        Err(other) => Err(refused(other).into()),
     }
 }
 

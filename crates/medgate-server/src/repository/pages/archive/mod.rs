@@ -24,7 +24,8 @@ use time::{Date, Time};
 use super::{Admin, ADMIN};
 use crate::repository::{domain, national, refused};
 use medgate_repository::export::download_name;
-use medgate_repository::{documents, export};
+use medgate_repository::search::{self, Found};
+use medgate_repository::{documents, export, RepositoryError};
 use medgate_web::desk::text::T;
 use medgate_web::desk::{
     button_form, download, minute, notice, respond, segment, td, th, Input, PageError,
@@ -181,25 +182,6 @@ impl Filters {
         query.author = Some(self.author.clone()).filter(|t| !t.is_empty());
         query.title = Some(self.title.clone()).filter(|t| !t.is_empty());
         (!self.has_errors()).then_some(query)
-    }
-
-    /// The audit details of a search, as the API writes them.
-    fn details(&self, total: u64) -> String {
-        let mut parts = vec!["web".to_owned()];
-        for (name, value) in [
-            ("patient", &self.patient),
-            ("from", &self.from),
-            ("to", &self.to),
-            ("type", &self.kind),
-            ("author", &self.author),
-            ("title", &self.title),
-        ] {
-            if !value.is_empty() {
-                parts.push(format!("{name}={value:?}"));
-            }
-        }
-        parts.push(format!("page={}", self.page));
-        format!("{}; {total} matches", parts.join(" "))
     }
 }
 
@@ -390,26 +372,10 @@ async fn search(
             );
             return Ok(frame.into_response());
         };
-        let page = state
-            .metadata
-            .search_documents(admin.tenant_id(), &query)
+        let caller = admin.caller(&request);
+        let Found { page, shared } = search::search(&domain(&state), &caller.actor(), &query)
             .await
-            .map_err(|e| ApiError::internal("searching documents", &e))?;
-        admin
-            .audit(
-                &state,
-                &request,
-                "document.search",
-                "documents",
-                query.patient.as_ref().map(|p| p.extension.as_str()),
-                filters.details(page.total),
-            )
-            .await?;
-        let found: Vec<&StoredDocument> = page.documents.iter().collect();
-        let shared =
-            medgate_repository::consents::shared_now(&domain(&state), admin.tenant_id(), &found)
-                .await
-                .map_err(refused)?;
+            .map_err(refused)?;
         let listing = if page.documents.is_empty() {
             message(MessageKind::Info, T::NoDocumentsFound.text(lang))
         } else {

@@ -29,7 +29,7 @@ use time::{Date, Time};
 use super::archive::document_href;
 use super::{Admin, ADMIN};
 use crate::repository::{domain, refused};
-use medgate_repository::consents;
+use medgate_repository::{consents, documents};
 use medgate_repository::{Reason, RepositoryError};
 use medgate_web::desk::text::T;
 use medgate_web::desk::{

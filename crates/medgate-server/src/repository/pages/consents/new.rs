@@ -183,12 +183,13 @@ pub(super) async fn new_form(
         };
         // "Udostępnij" from the archive names the document: it must be this account's.
         if let Some(text) = request.query("document") {
+            let caller = admin.caller(&request);
             let document = match DocumentId::parse(&text) {
-                Ok(id) => state
-                    .metadata
-                    .get_document(admin.tenant_id(), &id)
-                    .await
-                    .map_err(|e| ApiError::internal("reading document metadata", &e))?,
+                Ok(id) => match documents::find(&domain(&state), &caller.actor(), &id).await {
+                    Ok(document) => Some(document),
+                    Err(RepositoryError::NotFound { .. }) => None,
+                    Err(other) => return Err(refused(other).into()),
+                },
                 Err(_) => None,
             };
             match document {

@@ -22,18 +22,15 @@ pub(super) async fn the_consent(
             T::ConsentNotFound,
         )));
     };
-    let consent = state
-        .metadata
-        .get_consent(admin.tenant_id(), &id)
-        .await
-        .map_err(|e| ApiError::internal("reading a consent", &e))?;
-    match consent {
-        Some(consent) => Ok(consent),
-        None => Err(PageError::answer(not_found(
+    let caller = admin.caller(request);
+    match consents::show(&domain(state), &caller.actor(), &id).await {
+        Ok(consent) => Ok(consent),
+        Err(RepositoryError::NotFound { .. }) => Err(PageError::answer(not_found(
             admin,
             request,
             T::ConsentNotFound,
         ))),
+        Err(other) => Err(refused(other).into()),
     }
 }
 
@@ -48,13 +45,14 @@ pub(super) async fn consent_page(
     let lang = request.lang;
     let csrf = &admin.staff.session.csrf_secret;
     let mut rows = String::new();
+    let caller = admin.caller(request);
     for document in &consent.documents {
         let stored = if document.available {
-            state
-                .metadata
-                .get_document(admin.tenant_id(), &document.document_id)
-                .await
-                .map_err(|e| ApiError::internal("reading document metadata", &e))?
+            match documents::find(&domain(state), &caller.actor(), &document.document_id).await {
+                Ok(stored) => Some(stored),
+                Err(RepositoryError::NotFound { .. }) => None,
+                Err(other) => return Err(refused(other).into()),
+            }
         } else {
             None
         };
