@@ -335,6 +335,52 @@ async fn refused<A: Accounts>(
     })
 }
 
+/// The lock-out's name of an identity typed.
+fn identity<'a, A: Accounts>(
+    desk: &Desk,
+    accounts: &A,
+    who: &'a A::Who,
+    principal: &'a str,
+) -> SigninIdentity<'a> {
+    SigninIdentity {
+        kind: desk.kind,
+        tenant: accounts.tenant(who).map(TenantId::as_str).unwrap_or(""),
+        principal,
+    }
+}
+
+/// An attempt to sign in or activate, counted by the lock-out before anything is checked.
+struct Attempt {
+    principal: String,
+    slot: lockout::Slot,
+    moment: OffsetDateTime,
+    /// `None`: no such account.
+    credentials: Option<Credentials>,
+}
+
+/// Reserves an attempt on `who` and reads the account's credentials; `Err(until)` while the
+/// identity is locked.
+async fn attempt<A: Accounts>(
+    state: &AppState,
+    desk: &Desk,
+    accounts: &A,
+    who: &A::Who,
+) -> Result<Result<Attempt, OffsetDateTime>, ApiError> {
+    let principal = accounts.principal(who);
+    let slot = match lockout::reserve(state, identity(desk, accounts, who, &principal)).await? {
+        lockout::Reserved::Check(slot) => slot,
+        lockout::Reserved::Locked(until) => return Ok(Err(until)),
+    };
+    let moment = now();
+    let credentials = accounts.credentials(state, who, moment).await?;
+    Ok(Ok(Attempt {
+        principal,
+        slot,
+        moment,
+        credentials,
+    }))
+}
+
 /// `POST {base}`.
 async fn sign_in<A: Accounts>(
     state: &AppState,
@@ -355,21 +401,18 @@ async fn sign_in<A: Accounts>(
         filled.message = Some((MessageKind::Error, fix));
         return sign_in_form(request, desk, accounts, &filled, StatusCode::BAD_REQUEST);
     };
-    let principal = accounts.principal(&who);
-    let identity = SigninIdentity {
-        kind: desk.kind,
-        tenant: accounts.tenant(&who).map(TenantId::as_str).unwrap_or(""),
-        principal: &principal,
-    };
-    let slot = match lockout::reserve(state, identity).await? {
-        lockout::Reserved::Check(slot) => slot,
-        lockout::Reserved::Locked(until) => {
+    let Attempt {
+        principal,
+        slot,
+        moment,
+        credentials,
+    } = match attempt(state, desk, accounts, &who).await? {
+        Ok(attempt) => attempt,
+        Err(until) => {
             filled.message = Some((MessageKind::Error, locked_message(lang, until)));
             return sign_in_form(request, desk, accounts, &filled, StatusCode::TOO_MANY_REQUESTS);
         }
     };
-    let moment = now();
-    let credentials = accounts.credentials(state, &who, moment).await?;
     let stored = credentials
         .as_ref()
         .and_then(|credentials| credentials.password_hash.clone());
@@ -385,7 +428,7 @@ async fn sign_in<A: Accounts>(
         return sign_in_form(request, desk, accounts, &filled, status);
     }
 
-    lockout::succeeded(state, identity).await?;
+    lockout::succeeded(state, identity(desk, accounts, &who, &principal)).await?;
     // A session the browser may still hold ends: every sign-in gets a fresh token.
     session::end(state, &request.headers).await?;
     let started = session::start(
@@ -496,21 +539,18 @@ async fn activate<A: Accounts>(
         filled.message = Some((MessageKind::Error, fix));
         return activate_form(request, desk, accounts, &filled, StatusCode::BAD_REQUEST);
     };
-    let principal = accounts.principal(&who);
-    let identity = SigninIdentity {
-        kind: desk.kind,
-        tenant: accounts.tenant(&who).map(TenantId::as_str).unwrap_or(""),
-        principal: &principal,
-    };
-    let slot = match lockout::reserve(state, identity).await? {
-        lockout::Reserved::Check(slot) => slot,
-        lockout::Reserved::Locked(until) => {
+    let Attempt {
+        principal,
+        slot,
+        moment,
+        credentials,
+    } = match attempt(state, desk, accounts, &who).await? {
+        Ok(attempt) => attempt,
+        Err(until) => {
             filled.message = Some((MessageKind::Error, locked_message(lang, until)));
             return activate_form(request, desk, accounts, &filled, StatusCode::TOO_MANY_REQUESTS);
         }
     };
-    let moment = now();
-    let credentials = accounts.credentials(state, &who, moment).await?;
     let pending = credentials
         .as_ref()
         .and_then(|credentials| credentials.pending_code.clone());
@@ -534,7 +574,7 @@ async fn activate<A: Accounts>(
         filled.message = Some((MessageKind::Error, text));
         return activate_form(request, desk, accounts, &filled, status);
     }
-    lockout::succeeded(state, identity).await?;
+    lockout::succeeded(state, identity(desk, accounts, &who, &principal)).await?;
     audit(state, request, desk, accounts, &who, "activate").await?;
     let cookies: Vec<String> = request.lang_cookie.iter().cloned().collect();
     Ok(redirect(
