@@ -77,15 +77,26 @@ pub fn negotiate(query_lang: Option<&str>, headers: &HeaderMap) -> (Lang, Option
     (lang, None)
 }
 
+/// A word of the pages in each language (every enum made with [`bilingual!`]).
+pub trait Text: Copy {
+    fn text(self, lang: Lang) -> &'static str;
+}
+
 /// Declares an enum of texts, each given in Polish and English side by side (a missing
 /// translation does not compile), with `text(lang)` and `with(lang, name, value)`. The
-/// portal's [`Msg`] and the staff pages' `admin::text::T` are both made with it.
+/// portal's [`Msg`] and the staff desks' `desk::text::T` are both made with it.
 #[macro_export]
 macro_rules! bilingual {
     ($(#[$doc:meta])* $enum:ident { $($name:ident => ($pl:expr, $en:expr),)* }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum $enum { $($name,)* }
+
+        impl $crate::i18n::Text for $enum {
+            fn text(self, lang: $crate::i18n::Lang) -> &'static str {
+                $enum::text(self, lang)
+            }
+        }
 
         impl $enum {
             /// The text in `lang`.

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::response::Response;
 use medgate_storage::{AuditEntry, PatientIdentifier};
 
-use medgate_web::desk::{minute, respond, SignedIn};
+use medgate_web::desk::{minute, respond, td, th, SignedIn};
 use medgate_web::error::ApiError;
 use medgate_web::i18n::{action_label, Lang, Msg};
 use medgate_web::layout::{escape, message, MessageKind};
@@ -19,10 +19,8 @@ const ACCESS_LOG_LIMIT: u32 = 200;
 fn access_log_table(lang: Lang, patient: &PatientIdentifier, entries: &[AuditEntry]) -> String {
     let own_actor = actor(patient);
     let own_principal = principal(patient);
-    let heading = |m: Msg| format!("<th scope=\"col\">{}</th>", escape(m.text(lang)));
-    let cell = |m: Msg, content: String| {
-        format!("<td data-label=\"{}\">{content}</td>", escape(m.text(lang)))
-    };
+    let heading = |m: Msg| th(lang, m);
+    let cell = |m: Msg, content: String| td(lang, m, &content);
     let mut rows = String::new();
     for entry in entries {
         let who = if entry.actor == own_actor {

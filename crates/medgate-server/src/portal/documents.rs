@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use medgate_storage::{DocumentId, DocumentKind, SharedDocument};
 
-use medgate_web::desk::{day, respond, PageError, SignedIn};
+use medgate_web::desk::{day, respond, td, th, PageError, SignedIn};
 use medgate_web::error::ApiError;
 use medgate_web::i18n::{Lang, Msg};
 use medgate_web::layout::{escape, message, MessageKind};
@@ -22,10 +22,8 @@ fn document_href(id: &DocumentId) -> String {
 }
 
 fn documents_table(lang: Lang, shared: &[SharedDocument]) -> String {
-    let heading = |m: Msg| format!("<th scope=\"col\">{}</th>", escape(m.text(lang)));
-    let cell = |m: Msg, content: String| {
-        format!("<td data-label=\"{}\">{content}</td>", escape(m.text(lang)))
-    };
+    let heading = |m: Msg| th(lang, m);
+    let cell = |m: Msg, content: String| td(lang, m, &content);
     let mut rows = String::new();
     for entry in shared {
         let metadata = &entry.document.metadata;

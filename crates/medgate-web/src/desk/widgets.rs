@@ -3,9 +3,8 @@
 
 use time::OffsetDateTime;
 
-use super::text::T;
 use crate::csrf;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Text};
 use crate::layout::escape;
 pub use crate::layout::{checkbox, field_id, Input};
 
@@ -41,12 +40,12 @@ pub fn second(time: OffsetDateTime) -> String {
 }
 
 /// A table header cell.
-pub fn th(lang: Lang, label: T) -> String {
+pub fn th(lang: Lang, label: impl Text) -> String {
     format!("<th scope=\"col\">{}</th>", escape(label.text(lang)))
 }
 
 /// A table cell with its label for the stacked phone layout; `content` is trusted HTML.
-pub fn td(lang: Lang, label: T, content: &str) -> String {
+pub fn td(lang: Lang, label: impl Text, content: &str) -> String {
     format!(
         "<td data-label=\"{}\">{content}</td>",
         escape(label.text(lang))
