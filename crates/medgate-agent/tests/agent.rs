@@ -12,10 +12,11 @@ use std::time::{Duration, SystemTime};
 
 use medgate_agent::{Agent, AgentConfig, AgentError, Outcome, Report};
 
-const PIK: &str = "../../../shared/testdata/cda/pik";
+/// The project's sample documents.
+const SAMPLES: &str = "../../examples/cda";
 
-fn pik(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(PIK).join(name);
+fn sample(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLES).join(name);
     fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -126,11 +127,11 @@ fn offline_pass_decides_by_policy_and_keeps_everything_waiting_for_the_repositor
     let clinic = Clinic::new("");
     clinic.drop_file(
         "recepta.xml",
-        &pik("2.16.840.1.113883.3.4424.13.10.1.26-1.xml"),
+        &sample("03-recepta.xml"),
     );
     clinic.drop_file(
         "karta.xml",
-        &pik("2.16.840.1.113883.3.4424.13.10.1.18-1.xml"),
+        &sample("02-informacja-dla-lekarza-kierujacego.xml"),
     );
     let old = clinic.drop_file("ccd.xml", &ccda());
     age(&old, DAY * 31);
@@ -243,7 +244,7 @@ fn the_journal_records_each_file_and_the_type_map_overrides_the_table() {
     let clinic = Clinic::new("[agent.type_map]\n\"04.01\" = \"KIF\"\n");
     clinic.drop_file(
         "recepta.xml",
-        &pik("2.16.840.1.113883.3.4424.13.10.1.26-1.xml"),
+        &sample("03-recepta.xml"),
     );
     let mut agent = clinic.agent();
     let report = run(&mut agent);
@@ -262,7 +263,7 @@ fn the_journal_records_each_file_and_the_type_map_overrides_the_table() {
     assert_eq!(entries[0]["stage"], "pending");
     assert_eq!(
         entries[0]["item"]["document_id"],
-        "2.16.840.1.113883.3.4424.2.7.99999.2.1^de343d"
+        "2.16.840.1.113883.3.4424.2.7.26.7.1^MG-0003"
     );
     assert_eq!(entries[0]["item"]["type_code"], "KIF");
 
@@ -344,7 +345,7 @@ fn files_still_being_written_wait_and_a_second_agent_is_refused() {
     fs::write(&clinic.config, text).unwrap();
     clinic.drop_file(
         "karta.xml",
-        &pik("2.16.840.1.113883.3.4424.13.10.1.18-1.xml"),
+        &sample("02-informacja-dla-lekarza-kierujacego.xml"),
     );
     let mut agent = clinic.agent();
     let report = run(&mut agent);
@@ -366,7 +367,7 @@ fn a_file_that_cannot_be_moved_is_reported_once_and_does_not_hold_up_the_others(
     clinic.drop_file("a-broken.xml", b"<ClinicalDocument");
     clinic.drop_file(
         "b-recepta.xml",
-        &pik("2.16.840.1.113883.3.4424.13.10.1.26-1.xml"),
+        &sample("03-recepta.xml"),
     );
     let mut agent = clinic.agent();
     let report = run(&mut agent);

@@ -1,6 +1,6 @@
 //! The national registry in process: a repository node and a registry node (`role =
 //! registry`) on loopback, each with its own CA and data folder. National certificates come
-//! from the registry's CA packed as PKCS#12 files; the clinic registers, indexes a PIK
+//! from the registry's CA packed as PKCS#12 files; the clinic registers, indexes a
 //! document, finds it at the registry by PESEL, revokes, registers again; the registry stops
 //! and starts again; the registry's operator revokes a national certificate; deleting a
 //! document withdraws its entry.
@@ -23,20 +23,12 @@ use support::{days, document_path, issue, refusal, Clinic, Node, Plan};
 
 const A: &str = "0000000000005010";
 const B: &str = "0000000000007020";
-const PESEL: &str = "62091599999";
+const PESEL: &str = "44051401359";
 const P12_PASSWORD: &str = "national-p12-secret";
 
-/// A PIK discharge document of patient [`PESEL`], or a loud skip when the examples are
-/// missing.
-fn pik_document() -> Option<PathBuf> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/cda/pik/2.16.840.1.113883.3.4424.13.10.1.10-1.xml");
-    if file.is_file() {
-        Some(file)
-    } else {
-        eprintln!("\n*** SKIPPED: the PIK example {} is missing ***\n", file.display());
-        None
-    }
+/// A discharge document of patient [`PESEL`] (the project's sample).
+fn sample_document() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cda/01-karta-informacyjna.xml")
 }
 
 /// National certificates as the registry's operator issues them to a provider, packed as
@@ -125,7 +117,7 @@ fn with_extension(text: &str, marker: &str, extension: &str) -> String {
     format!("{}{extension}{}", &text[..at], &text[end..])
 }
 
-/// Uploads the PIK document as a new document (fresh id and setId).
+/// Uploads the sample document as a new document (fresh id and setId).
 async fn put_copy(clinic: &Clinic, source: &Path, extension: &str) -> String {
     let text = std::fs::read_to_string(source).unwrap();
     let changed = with_extension(&with_extension(&text, "<id ", extension), "<setId ", extension);
@@ -134,7 +126,7 @@ async fn put_copy(clinic: &Clinic, source: &Path, extension: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_index_find_revoke_and_survive_a_registry_outage() {
-    let Some(pik) = pik_document() else { return };
+    let sample = sample_document();
     let mut registry = Node::start_registry().await;
     let repository = Node::start_with(registry.as_registry()).await;
     // Each node serves its own API only.
@@ -147,7 +139,7 @@ async fn register_index_find_revoke_and_survive_a_registry_outage() {
 
     let clinic = repository.enrol(A, Plan::mb(50, 100)).await;
     let national = issue_national(&registry, A);
-    let document = put_copy(&clinic, &pik, "100001").await;
+    let document = put_copy(&clinic, &sample, "100001").await;
 
     // Not registered yet: nothing to index with.
     let (status, code, message) = refusal(index(&clinic, &document).await);
@@ -177,7 +169,7 @@ async fn register_index_find_revoke_and_survive_a_registry_outage() {
     assert_eq!(answer["national_repository_id"], "2.999.1.5.1");
     assert_eq!(national_id(&clinic).await, "2.999.1.5.1");
 
-    // Index the PIK document; it shows as indexed; the registry finds it by PESEL and points
+    // Index the document; it shows as indexed; the registry finds it by PESEL and points
     // back to this repository.
     assert_eq!(metadata(&clinic, &document).await["indexed"], false);
     let indexed = index(&clinic, &document).await.unwrap();
@@ -218,7 +210,7 @@ async fn register_index_find_revoke_and_survive_a_registry_outage() {
     // The registry goes down: every call says so, and nothing changes.
     let other = repository.enrol(B, Plan::mb(50, 100)).await;
     let other_national = issue_national(&registry, B);
-    let second = put_copy(&clinic, &pik, "100002").await;
+    let second = put_copy(&clinic, &sample, "100002").await;
     registry.stop().await;
     let (status, code, message) = refusal(register(&other, &other_national.tls_p12, &other_national.wss_p12, P12_PASSWORD).await);
     assert_eq!((status, code.as_str()), (502, "registry_unreachable"));
@@ -256,7 +248,7 @@ async fn register_index_find_revoke_and_survive_a_registry_outage() {
     // The registry's operator revokes the national TLS certificate: refused at once, with
     // the reason, and nothing changes.
     registry.ca.revoke(&national.tls_serial, RevocationReason::Unspecified).unwrap();
-    let third = put_copy(&clinic, &pik, "100003").await;
+    let third = put_copy(&clinic, &sample, "100003").await;
     let (status, code, message) = refusal(index(&clinic, &third).await);
     // `registry_refused`, or `registry_refused_certificate` when refused in the handshake.
     assert!(status == 403 && code.starts_with("registry_refused"), "{status} {code}: {message}");

@@ -189,15 +189,17 @@ fn json_of(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-/// Every PIK example, stored unless its document id is already stored.
+/// Every PIK example, stored unless its document id is already stored; none when the
+/// examples are not beside the project (they add coverage; the test's own documents are
+/// what it needs).
 fn put_pik(clinic: &Clinic) -> Option<usize> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/cda/pik");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         eprintln!(
-            "\n*** SKIPPED: the PIK examples are not at {}; the FHIR facade test did not run ***\n",
+            "\n*** NOTE: the PIK examples are not at {}; the FHIR facade is checked with the test's own documents only ***\n",
             dir.display()
         );
-        return None;
+        return Some(0);
     };
     let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
@@ -399,8 +401,10 @@ print(json.dumps([e["resource"]["id"] for e in r.json()["entry"]]))
         );
     }
     assert_eq!(result["resources_validated"], 4 * (pik + 3));
+    // A service period comes with the PIK examples' documentationOf.
     assert!(
-        result["patients"]
+        pik == 0
+            || result["patients"]
             .as_array()
             .unwrap()
             .iter()

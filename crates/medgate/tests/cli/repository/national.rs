@@ -2,7 +2,7 @@
 //! repository (`--registry-url`, `--registry-ca-file`) and a registry (`--role registry`),
 //! each with its own CA and data folder. The registry's operator issues national
 //! certificates from the registry CA (`pki csr`, `ca sign`, `pki p12`); the clinic registers
-//! (`client national register`), indexes a PIK document (`client index`), finds it
+//! (`client national register`), indexes a document (`client index`), finds it
 //! (`client national find`) and revokes (`client national revoke`), each printing its
 //! result. The refusals, the registry outage and restart, the operator's revocation and
 //! the withdrawal on deletion are tested in process in `crates/medgate-server/tests/national.rs`.
@@ -17,7 +17,7 @@ use super::harness::{Backend, Clinic, Node};
 use crate::support::run_ok;
 
 const A: &str = "0000000000005010";
-const PESEL: &str = "62091599999";
+const PESEL: &str = "44051401359";
 
 fn s(path: &Path) -> String {
     path.to_string_lossy().into_owned()
@@ -27,17 +27,9 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-/// A PIK discharge document of patient [`PESEL`], or a loud skip when the examples are
-/// missing.
-fn pik_document() -> Option<PathBuf> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/cda/pik/2.16.840.1.113883.3.4424.13.10.1.10-1.xml");
-    if file.is_file() {
-        Some(file)
-    } else {
-        eprintln!("\n*** SKIPPED: the PIK example {} is missing ***\n", file.display());
-        None
-    }
+/// A discharge document of patient [`PESEL`] (the project's sample).
+fn sample_document() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cda/01-karta-informacyjna.xml")
 }
 
 /// National certificates as the registry's operator issues them to a provider: the clinic
@@ -136,7 +128,7 @@ fn with_extension(text: &str, marker: &str, extension: &str) -> String {
     format!("{}{extension}{}", &text[..at], &text[end..])
 }
 
-/// Uploads the PIK document as a new document (fresh id and setId), so one file serves
+/// Uploads the sample document as a new document (fresh id and setId), so one file serves
 /// several documents.
 fn put_copy(clinic: &Clinic, source: &Path, extension: &str) -> String {
     let text = std::fs::read_to_string(source).unwrap();
@@ -158,7 +150,7 @@ fn curl_code(curl: &Path, url: &str, ca: &Path) -> String {
 
 #[test]
 fn national_commands_register_index_find_and_revoke() {
-    let Some(pik) = pik_document() else { return };
+    let sample = sample_document();
     let registry = Node::start_registry();
     let repository = Node::start_with(
         Backend::Sqlite,
@@ -173,7 +165,7 @@ fn national_commands_register_index_find_and_revoke() {
 
     let clinic = repository.enroll(A, 50, 100);
     let national = issue_national(&registry, &clinic, "national");
-    let document = put_copy(&clinic, &pik, "100001");
+    let document = put_copy(&clinic, &sample, "100001");
 
     // Register: the registry answers the national repository id; the account shows it.
     let log = clinic.run_ok(&register_args(&national));
@@ -183,7 +175,7 @@ fn national_commands_register_index_find_and_revoke() {
     let account = clinic.run_ok(&["account"]);
     assert!(account.contains("National repository id: 2.999.1.5.1"), "{account}");
 
-    // Index the PIK document; the registry finds it by PESEL and points back here.
+    // Index the document; the registry finds it by PESEL and points back here.
     assert_eq!(metadata(&clinic, &document)["indexed"], false);
     let indexed = clinic.run_ok(&["index", &document]);
     assert!(indexed.contains(&format!("indexed {document} in the national registry (repository 2.999.1.5.1)")), "{indexed}");
