@@ -107,7 +107,12 @@ async fn portal_refuses_forged_forms_spent_codes_and_guessing() {
     assert!(refused.text().contains("Hasło musi mieć co najmniej 12 znaków."), "{}", refused.text());
     let mut mismatch = fields(&token);
     mismatch[5].1 = "inne hasło niż pierwsze".into();
-    assert!(post(mismatch, &[]).await.text().contains("Powtórzone hasło różni się"));
+    let mismatched = post(mismatch, &[]).await.text();
+    assert!(mismatched.contains("Powtórzone hasło różni się"));
+    // What was typed is shown again, except the passwords.
+    assert!(mismatched.contains(&format!("value=\"{code}\"")), "{mismatched}");
+    assert!(mismatched.contains(&format!("value=\"{PESEL_A}\"")), "{mismatched}");
+    assert!(!mismatched.contains(PATIENT_PASSWORD), "{mismatched}");
     let mut bad_pesel = fields(&token);
     bad_pesel[2].1 = "44051401358".into();
     assert!(post(bad_pesel, &[]).await.text().contains("To nie jest prawidłowy PESEL"));
@@ -118,7 +123,11 @@ async fn portal_refuses_forged_forms_spent_codes_and_guessing() {
     assert!(wrong.text().contains("Aktywacja nie powiodła się"), "{}", wrong.text());
     let activated = portal.activate_patient(T, PESEL_A, &code.to_lowercase(), PATIENT_PASSWORD).await;
     assert_eq!(activated.status, 303, "{}", activated.text());
-    assert_eq!(activated.location().as_deref(), Some("/portal?notice=activated"));
+    // Back to the sign-in form with the clinic's id filled in.
+    assert_eq!(
+        activated.location(),
+        Some(format!("/portal?notice=activated&tenant={T}"))
+    );
     let again = portal.activate_patient(T, PESEL_A, &code, "Inne hasło 123456").await;
     assert_eq!(again.status, 401, "a code works once");
 

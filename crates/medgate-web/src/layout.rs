@@ -339,6 +339,8 @@ pub fn checkbox(name: &str, label: &str, checked: bool, extra: &str) -> String {
 
 /// The words of the activation form's three fields, in the page's language.
 pub struct ActivationTexts<'a> {
+    /// The code as typed, shown again after a refusal (it is not a password: it works once).
+    pub code_value: &'a str,
     pub code_label: &'a str,
     pub code_hint: &'a str,
     pub code_error: Option<&'a str>,
@@ -357,7 +359,7 @@ pub fn activation_fields(texts: &ActivationTexts<'_>) -> String {
         name: "code",
         label: texts.code_label,
         kind: "text",
-        value: "",
+        value: texts.code_value,
         hint: Some(texts.code_hint),
         error: texts.code_error,
         required: true,

@@ -30,6 +30,9 @@ pub struct Frame {
     pub title: String,
     /// The page's own address, for the language switch and the current tab.
     pub path: String,
+    /// The query of the page's address without `lang` (a search's filters), kept by the
+    /// language switch; empty for a page answering a form.
+    pub query: String,
     pub signed_in: Option<SignedInHeader>,
     /// Trusted HTML of the main column, after the `<h1>`.
     pub body: String,
@@ -44,6 +47,18 @@ impl Frame {
             status: StatusCode::OK,
             title: title.into(),
             path: request.uri.path().to_owned(),
+            query: if request.method == axum::http::Method::GET {
+                request
+                    .uri
+                    .query()
+                    .unwrap_or("")
+                    .split('&')
+                    .filter(|pair| !pair.is_empty() && !pair.starts_with("lang="))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            } else {
+                String::new()
+            },
             signed_in: None,
             body: String::new(),
             cookies: request.lang_cookie.iter().cloned().collect(),
@@ -61,9 +76,15 @@ impl Frame {
                 } else {
                     format!(" hreflang=\"{}\"", other.code())
                 };
+                let query = if self.query.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}&", self.query)
+                };
                 format!(
-                    "<a href=\"{}?lang={}\" lang=\"{}\"{current}>{}</a>",
+                    "<a href=\"{}?{}lang={}\" lang=\"{}\"{current}>{}</a>",
                     escape(&self.path),
+                    escape(&query),
                     other.code(),
                     other.code(),
                     other.own_name()
@@ -272,6 +293,14 @@ mod tests {
         // Signed out: no tabs, no sign-out form, the brand leads to the sign-in page.
         assert!(!page.contains("class=\"tabs\""));
         assert!(page.contains("href=\"/test\">medgate"));
+    }
+
+    #[test]
+    fn the_language_switch_keeps_a_searchs_filters() {
+        let page = Frame::new(&TEST_DESK, &request("/test/home?patient=4405&lang=pl&page=2"), "T").html();
+        assert!(page.contains("href=\"/test/home?patient=4405&amp;page=2&amp;lang=en\""), "{page}");
+        let plain = Frame::new(&TEST_DESK, &request("/test/home"), "T").html();
+        assert!(plain.contains("href=\"/test/home?lang=en\""));
     }
 
     #[test]

@@ -115,6 +115,8 @@ pub struct Filled {
     pub tenant: String,
     /// The login or the patient identifier, as typed.
     pub name: String,
+    /// The activation code, as typed.
+    pub code: String,
     pub tenant_error: Option<String>,
     pub name_error: Option<String>,
     pub code_error: Option<String>,
@@ -262,6 +264,8 @@ async fn sign_in_page<A: Accounts>(
         _ => None,
     };
     let filled = Filled {
+        // After an activation the account id is filled in; the login is typed again.
+        tenant: request.query("tenant").unwrap_or_default(),
         message: notice.map(|m| (MessageKind::Info, m.text(lang).to_owned())),
         ..Filled::default()
     };
@@ -464,6 +468,7 @@ fn activate_form<A: Accounts>(
         .replace("{min}", &password::MIN_LENGTH.to_string())
         .replace("{max}", &password::MAX_LENGTH.to_string());
     let fields = activation_fields(&ActivationTexts {
+        code_value: &filled.code,
         code_label: T::ActivationCode.text(lang),
         code_hint: accounts.word(Word::CodeHint, lang),
         code_error: filled.code_error.as_deref(),
@@ -505,6 +510,7 @@ async fn activate<A: Accounts>(
         return activate_form(request, desk, accounts, &filled, StatusCode::FORBIDDEN);
     }
     let who = accounts.read_identity(lang, &form, &mut filled);
+    filled.code = form.text("code").trim().to_owned();
     let code = password::normalize_code(form.text("code"));
     if code.is_empty() {
         filled.code_error = Some(T::Required.text(lang).to_owned());
@@ -577,8 +583,12 @@ async fn activate<A: Accounts>(
     lockout::succeeded(state, identity(desk, accounts, &who, &principal)).await?;
     audit(state, request, desk, accounts, &who, "activate").await?;
     let cookies: Vec<String> = request.lang_cookie.iter().cloned().collect();
+    let tenant = accounts
+        .tenant(&who)
+        .map(|tenant| format!("&tenant={tenant}"))
+        .unwrap_or_default();
     Ok(redirect(
-        &format!("{}?notice=activated", desk.base),
+        &format!("{}?notice=activated{tenant}", desk.base),
         &cookies,
     ))
 }

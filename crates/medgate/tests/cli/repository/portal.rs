@@ -372,7 +372,7 @@ fn portal_in_headless_chromium() {
     browser.fill("#f-password2", PASSWORD);
     browser.click("button[type=submit]");
     assert!(
-        browser.url().ends_with("/portal?notice=activated"),
+        browser.url().contains("/portal?notice=activated&tenant="),
         "{}",
         browser.url()
     );

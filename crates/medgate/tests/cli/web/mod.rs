@@ -126,7 +126,7 @@ pub fn activate_and_sign_in_admin(
     browser.fill("#f-password", STAFF_PASSWORD);
     browser.fill("#f-password2", STAFF_PASSWORD);
     browser.click("button[type=submit]");
-    wait_for(browser, "/admin?notice=activated");
+    wait_for(browser, &format!("/admin?notice=activated&tenant={tenant}"));
     sign_in_admin(browser, node, tenant, login);
 }
 
