@@ -35,6 +35,9 @@ async fn web_consent_actions_on_another_accounts_ids_answer_404_and_change_nothi
         let page = admin.get(&format!("/admin/consents/{id}")).await;
         assert_eq!(page.status, 404, "{}", page.text());
         pages.push(main_of(&page.text()));
+        let confirm = admin.get(&format!("/admin/consents/{id}/revoke")).await;
+        assert_eq!(confirm.status, 404, "{}", confirm.text());
+        pages.push(main_of(&confirm.text()));
         for action in ["send", "revoke"] {
             let answer = admin.post(&format!("/admin/consents/{id}/{action}"), &[("csrf", &token)]).await;
             assert_eq!(answer.status, 404, "{action}: {}", answer.text());

@@ -466,7 +466,12 @@ bilingual! {
         DocumentRemoved => ("(dokument usunięty z archiwum)", "(document deleted from the archive)"),
         CreatedAt => ("Utworzono", "Created"),
         SendConsent => ("Wyślij", "Send"),
-        RevokeConsent => ("Odwołanie zgody", "Revoke the consent"),
+        RevokeConsent => ("Odwołaj zgodę", "Revoke the consent"),
+        RevokeConsentTitle => ("Odwołanie zgody", "Revoking the consent"),
+        RevokeConsentWarning => (
+            "Po odwołaniu zgody pacjent od razu przestaje widzieć jej dokumenty w portalu. Odwołanej zgody nie można przywrócić; w razie potrzeby utwórz nową.",
+            "Once the consent is revoked, the patient no longer sees its documents in the portal. A revoked consent cannot be restored; create a new one if needed."
+        ),
         ConsentCreated => ("Zgoda została zapisana jako szkic. Wybierz „Wyślij”, aby udostępnić dokumenty.", "The consent is saved as a draft. Choose Send to share the documents."),
         ConsentSentNotice => ("Zgoda została wysłana: dokumenty są udostępnione w portalu pacjenta.", "The consent was sent: the documents are shared on the patient portal."),
         ConsentRevokedNotice => ("Zgoda została odwołana: dokumenty nie są już udostępniane.", "The consent was revoked: the documents are no longer shared."),

@@ -161,6 +161,12 @@ fn web_consent_is_created_sent_to_the_portal_and_revoked() {
     browser.screenshot("admin-consents");
     browser.click_link("Otwórz");
     wait_text(&browser, "#consent", "lek. Piotr Nowak");
+    // Revoking is asked once more, saying what it does.
+    browser.click_link("Odwołaj zgodę");
+    wait_for(&browser, "/revoke");
+    assert_eq!(browser.text("h1"), "Odwołanie zgody");
+    assert!(browser.text("main").contains("przestaje widzieć"));
+    browser.screenshot("admin-consent-revoke");
     browser.click("#actions form button.danger");
     wait_text(&browser, "[role=status]", "odwołana");
     assert_eq!(browser.text("#consent .status"), "odwołana");

@@ -62,7 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/consents/new", get(new_form).post(create))
         .route("/admin/consents/{id}", get(show))
         .route("/admin/consents/{id}/send", post(send))
-        .route("/admin/consents/{id}/revoke", post(revoke))
+        .route("/admin/consents/{id}/revoke", get(confirm_revoke).post(revoke))
 }
 
 fn consent_href(id: &ConsentId, suffix: &str) -> String {

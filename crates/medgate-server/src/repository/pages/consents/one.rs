@@ -99,11 +99,11 @@ pub(super) async fn consent_page(
         ));
     }
     if consent.status != ConsentStatus::Revoked {
-        actions.push(button_form(
-            &consent_href(&consent.id, "/revoke"),
-            csrf,
-            "danger",
-            T::RevokeConsent.text(lang),
+        // Revoking is asked once more on a page of its own, as deleting a document is.
+        actions.push(format!(
+            "<a class=\"button\" href=\"{}\">{}</a>",
+            escape(&consent_href(&consent.id, "/revoke")),
+            escape(T::RevokeConsent.text(lang)),
         ));
     }
     let banner = match request.query("done").as_deref() {
@@ -111,23 +111,7 @@ pub(super) async fn consent_page(
         Some("revoked") => notice("ok", T::ConsentRevokedNotice.text(lang)),
         _ => String::new(),
     };
-    let facts = format!(
-        "<dl class=\"facts\" id=\"consent\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class=\"mono\">{}</dd><dt>{}</dt><dd>{}</dd>\
-         <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{} – {}</dd><dt>{}</dt><dd>{}</dd></dl>",
-        escape(T::Status.text(lang)),
-        status_badge(lang, consent),
-        escape(T::Patient.text(lang)),
-        escape(&patient_text(&consent.patient)),
-        escape(T::Recipient.text(lang)),
-        escape(&consent.recipient),
-        escape(T::Purpose.text(lang)),
-        escape(&consent.purpose),
-        escape(T::ValidFromTo.text(lang)),
-        day(consent.valid_from),
-        day(consent.valid_to),
-        escape(T::CreatedAt.text(lang)),
-        escape(&minute(consent.created_at)),
-    );
+    let facts = consent_facts(lang, consent);
     let mut frame = admin.frame(request, T::ConsentTitle.text(lang));
     frame.path = consent_href(&consent.id, "");
     frame.body = format!(
@@ -144,6 +128,61 @@ pub(super) async fn consent_page(
         back = escape(T::BackToConsents.text(lang)),
     );
     Ok(frame.into_response())
+}
+
+/// What a consent says: status, patient, recipient, purpose, dates.
+fn consent_facts(lang: Lang, consent: &Consent) -> String {
+    format!(
+        "<dl class=\"facts\" id=\"consent\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd class=\"mono\">{}</dd><dt>{}</dt><dd>{}</dd>\
+         <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{} – {}</dd><dt>{}</dt><dd>{}</dd></dl>",
+        escape(T::Status.text(lang)),
+        status_badge(lang, consent),
+        escape(T::Patient.text(lang)),
+        escape(&patient_text(&consent.patient)),
+        escape(T::Recipient.text(lang)),
+        escape(&consent.recipient),
+        escape(T::Purpose.text(lang)),
+        escape(&consent.purpose),
+        escape(T::ValidFromTo.text(lang)),
+        day(consent.valid_from),
+        day(consent.valid_to),
+        escape(T::CreatedAt.text(lang)),
+        escape(&minute(consent.created_at)),
+    )
+}
+
+/// `GET /admin/consents/{id}/revoke`: what revoking does, and the button that does it.
+pub(super) async fn confirm_revoke(
+    State(state): State<AppState>,
+    SignedIn(admin): SignedIn<Admin>,
+    request: WebRequest,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let outcome = async {
+        let consent = the_consent(&state, &request, &admin, id).await?;
+        let lang = request.lang;
+        if consent.status == ConsentStatus::Revoked {
+            return Ok(redirect(&consent_href(&consent.id, ""), &[]));
+        }
+        let mut frame = admin.frame(&request, T::RevokeConsentTitle.text(lang));
+        frame.body = format!(
+            "{warning}<section class=\"card wide\">{facts}</section>\
+             <div class=\"actions\" id=\"actions\">{button}<a class=\"button\" href=\"{back}\">{cancel}</a></div>",
+            warning = message(MessageKind::Error, T::RevokeConsentWarning.text(lang)),
+            facts = consent_facts(lang, &consent),
+            button = button_form(
+                &consent_href(&consent.id, "/revoke"),
+                &admin.staff.session.csrf_secret,
+                "danger",
+                T::RevokeConsent.text(lang),
+            ),
+            back = escape(&consent_href(&consent.id, "")),
+            cancel = escape(T::Cancel.text(lang)),
+        );
+        Ok(frame.into_response())
+    }
+    .await;
+    respond(&ADMIN, &request, outcome)
 }
 
 /// `GET /admin/consents/{id}`.
