@@ -73,6 +73,7 @@ td ul{margin:0;padding-left:1.1rem}
 .card.wide{max-width:none;margin:0 0 1rem}
 summary:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.implicit-submit{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}
 .stack-gap>*+*{margin-top:1rem}
 .boxes{display:grid;grid-template-columns:repeat(auto-fit,minmax(17rem,1fr));gap:1rem;margin:0 0 1rem}
 .boxes .card{max-width:none}

@@ -94,7 +94,7 @@ bilingual! {
         NavDocumentTypes => ("Rodzaje dokumentów", "Document types"),
         NavArchive => ("Archiwum", "Archive"),
         NavConsents => ("Rejestr zgód", "Consent register"),
-        NavTenants => ("Konta tenantów", "Tenant accounts"),
+        NavTenants => ("Konta placówek", "Clinic accounts"),
         NavCertificates => ("Wygasające certyfikaty", "Expiring certificates"),
         ErrorTitle => ("Błąd", "Error"),
         InternalError => (
@@ -493,7 +493,16 @@ bilingual! {
             "The patient already has an active portal account: they will see the shared documents after signing in."
         ),
         // The operator's pages.
-        TenantsTitle => ("Konta tenantów", "Tenant accounts"),
+        TenantsTitle => ("Konta placówek", "Clinic accounts"),
+        AccountStatus => ("Stan konta", "Account status"),
+        SuspendHint => (
+            "Zawieszenie od razu blokuje konto: system placówki i jej administratorzy nie mogą z niego korzystać, dopóki konto nie zostanie wznowione. Dane zostają zachowane.",
+            "Suspending blocks the account at once: the clinic's system and its administrators cannot use it until it is resumed. Its data is kept."
+        ),
+        ResumeHint => (
+            "Konto jest zawieszone. Wznowienie od razu przywraca dostęp systemowi placówki i jej administratorom.",
+            "The account is suspended. Resuming gives the clinic's system and its administrators access again at once."
+        ),
         TenantsCaption => ("Konta z planem, wykorzystaniem i statusem", "Accounts with their plan, usage and status"),
         NoTenants => ("Nie ma jeszcze żadnego konta.", "There are no accounts yet."),
         NewTenant => ("Utwórz konto", "Create an account"),
@@ -592,7 +601,7 @@ bilingual! {
         DownloadCertificate => ("Pobierz certyfikat", "Download the certificate"),
         PendingRequestsTitle => ("Wnioski o certyfikaty do podpisania", "Certificate requests to sign"),
         PendingRequestsIntro => (
-            "Żądania CSR przesłane przez administratorów kont. Wystawienie podpisuje certyfikat urzędem certyfikacji węzła (z użyciami właściwymi dla TLS albo WSS).",
+            "Żądania CSR przesłane przez administratorów kont. Wystawienie podpisuje certyfikat urzędem certyfikacji węzła (z użyciami właściwymi dla TLS albo WSSE).",
             "CSRs uploaded by the accounts' administrators. Issuing signs the certificate with the node's tenant CA (with the usages of TLS or WSS)."
         ),
         NoPendingRequests => ("Żaden wniosek nie czeka.", "No request is waiting."),

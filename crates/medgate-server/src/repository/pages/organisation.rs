@@ -501,6 +501,7 @@ fn page(
     frame.body = format!(
         "<p class=\"muted\">{intro}</p>{banner}{summary}\
          <form method=\"post\" action=\"/admin/organisation\" novalidate>{csrf}\
+         <button type=\"submit\" name=\"action\" value=\"save\" class=\"implicit-submit\" tabindex=\"-1\" aria-hidden=\"true\">{save}</button>\
          <input type=\"hidden\" name=\"facilities_count\" value=\"{facility_count}\">\
          <input type=\"hidden\" name=\"units_count\" value=\"{unit_count}\">\
          <datalist id=\"facility-ids\">{facility_ids}</datalist>\

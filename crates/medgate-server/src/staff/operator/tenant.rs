@@ -253,14 +253,19 @@ pub(super) async fn render_tenant(
     frame.status = view.status;
     frame.path = tenant_href(&tenant.id, "");
     frame.body = format!(
-        "{banner}{extra}<div class=\"actions\" id=\"actions\">{status_action}</div>\
-         <section class=\"card wide\">{facts}</section>\
-         <h2>{plan_title}</h2>{plan_form}\
+        "{banner}{extra}<section class=\"card wide\">{facts}</section>\
          <h2>{admins_title}</h2>{admins_html}<p></p>{admin_form}\
+         <h2>{plan_title}</h2>{plan_form}\
          <h2>{certificates_title}</h2>{certificates_html}\
          <h2>{self_service_title}</h2>{switch}\
+         <h2>{status_title}</h2><p class=\"muted\">{status_hint}</p><div class=\"actions\" id=\"actions\">{status_action}</div>\
          <p><a href=\"/operator/tenants\">{back}</a></p>",
         extra = view.extra,
+        status_title = escape(T::AccountStatus.text(lang)),
+        status_hint = escape(match tenant.status {
+            TenantStatus::Suspended => T::ResumeHint.text(lang),
+            _ => T::SuspendHint.text(lang),
+        }),
         plan_title = escape(T::Plan.text(lang)),
         admins_title = escape(T::Admins.text(lang)),
         certificates_title = escape(T::Certificates.text(lang)),

@@ -32,7 +32,7 @@ fn web_operator_creates_and_manages_accounts_in_chromium() {
     browser.fill("#f-password", STAFF_PASSWORD);
     browser.click("button[type=submit]");
     wait_for(&browser, "/operator/tenants");
-    assert_eq!(browser.text("h1"), "Konta tenantów");
+    assert_eq!(browser.text("h1"), "Konta placówek");
     let row = browser.text(&format!("tr[data-id=\"{ENROLLED}\"]"));
     assert!(
         row.contains("Aktywowane") && row.contains("z 10 MB") && row.contains("0 z 100"),
@@ -60,6 +60,11 @@ fn web_operator_creates_and_manages_accounts_in_chromium() {
     assert_eq!(shown["quota_mb"], 100);
     assert_eq!(shown["max_files"], 500);
     browser.screenshot("operator-tenant");
+    // What a new account needs first (its administrator) comes before suspending it.
+    let page = browser.source();
+    let admins_form = page.find(&format!("action=\"/operator/tenants/{NEW}/admins\"")).unwrap();
+    let suspend = page.find(&format!("action=\"/operator/tenants/{NEW}/suspend\"")).unwrap();
+    assert!(admins_form < suspend, "the red button is not the first thing offered");
 
     // An administrator login: the code works once, for this account only.
     browser.fill("#f-login", "Kierownik");
@@ -139,7 +144,7 @@ fn web_operator_creates_and_manages_accounts_in_chromium() {
     assert_eq!(browser.text("h1"), "Nie znaleziono");
     browser.goto(&format!("{base}/operator/tenants"));
     browser.click_link("English");
-    assert_eq!(browser.text("h1"), "Tenant accounts");
+    assert_eq!(browser.text("h1"), "Clinic accounts");
     browser.resize(390, 844);
     browser.screenshot("operator-tenants-phone");
     browser.resize(1280, 800);

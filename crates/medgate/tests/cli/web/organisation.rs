@@ -73,7 +73,7 @@ fn web_organisation_form_shows_errors_beside_fields_and_stores_what_the_api_show
     for (name, value) in fields {
         browser.fill(&id(name), value);
     }
-    browser.click("button[value=save]");
+    browser.click("button.primary[value=save]");
     let error = wait_text(&browser, "#f-provider-nip-error", "NIP");
     assert_eq!(
         error,
@@ -97,9 +97,9 @@ fn web_organisation_form_shows_errors_beside_fields_and_stores_what_the_api_show
     let refused = clinic.run(&["org", "show"]);
     assert!(!refused.status.success(), "nothing was stored");
 
-    // Corrected: stored, and the API shows it.
-    browser.fill("#f-provider-nip", "522-000-37-82");
-    browser.click("button[value=save]");
+    // Corrected, and Enter pressed in the field: saved (not "add a facility"), and the API
+    // shows it.
+    browser.fill("#f-provider-nip", "522-000-37-82\u{E007}");
     wait_for(&browser, "/admin/organisation?saved=1");
     assert!(browser
         .text("main")
@@ -136,7 +136,7 @@ fn web_organisation_form_shows_errors_beside_fields_and_stores_what_the_api_show
     browser.fill("#f-units-1--register_code_part_8", "12");
     browser.fill("#f-units-1--register_code_part_9", "HC.1.3");
     browser.fill("#f-units-1--register_code_part_10", "115");
-    browser.click("button[value=save]");
+    browser.click("button.primary[value=save]");
     wait_text(&browser, "#f-units-1--facility-error", "Nie ma zakładu");
     assert_eq!(
         browser.text("#f-units-1--register_code_part_8-error"),
@@ -144,7 +144,7 @@ fn web_organisation_form_shows_errors_beside_fields_and_stores_what_the_api_show
     );
     browser.fill("#f-units-1--facility", "01");
     browser.fill("#f-units-1--register_code_part_8", "1220");
-    browser.click("button[value=save]");
+    browser.click("button.primary[value=save]");
     wait_for(&browser, "/admin/organisation?saved=1");
     let shown: serde_json::Value =
         serde_json::from_str(&clinic.run_ok(&["org", "show", "--json"])).expect("org JSON");
@@ -161,7 +161,7 @@ fn web_organisation_form_shows_errors_beside_fields_and_stores_what_the_api_show
     // English: the same error in English, with the validator's rule.
     browser.click_link("English");
     browser.fill("#f-provider-regon", "010334577");
-    browser.click("button[value=save]");
+    browser.click("button.primary[value=save]");
     let error = wait_text(&browser, "#f-provider-regon-error", "REGON");
     assert!(error.starts_with("This is not a valid REGON"), "{error}");
     browser.screenshot("admin-organisation-error-en");
