@@ -4,13 +4,19 @@
 use super::*;
 
 /// The activation code box shown once after creating or resetting a login.
-pub(super) fn code_box(lang: Lang, tenant: &TenantId, issued: &users::Issued) -> String {
+pub(super) fn code_box(
+    lang: Lang,
+    public_url: &str,
+    tenant: &TenantId,
+    issued: &users::Issued,
+) -> String {
     match (&issued.activation_code, issued.activation_expires_at) {
         (Some(code), Some(expires)) => format!(
             "<section class=\"card wide\" id=\"handover\"><h2>{title}</h2><p>{intro}</p><dl class=\"facts\">\
-             <dt>{at}</dt><dd class=\"mono\">/admin/activate</dd><dt>{account}</dt><dd class=\"mono\">{tenant}</dd>\
+             <dt>{at}</dt><dd class=\"mono\">{public_url}/admin/activate</dd><dt>{account}</dt><dd class=\"mono\">{tenant}</dd>\
              <dt>{login_label}</dt><dd class=\"mono\">{login}</dd><dt>{code_label}</dt><dd><span class=\"code\" id=\"activation-code\">{code}</span></dd>\
              <dt>{valid}</dt><dd>{until} UTC</dd></dl><p class=\"muted\">{once}</p></section>",
+            public_url = escape(public_url.trim_end_matches('/')),
             title = escape(T::HandOverAdmin.text(lang)),
             intro = escape(T::HandOverAdminIntro.text(lang)),
             at = escape(T::ActivateAt.text(lang)),
@@ -106,7 +112,7 @@ pub(super) async fn create_admin(
         view.extra = format!(
             "{}{}",
             notice("ok", T::AdminCreated.text(lang)),
-            code_box(lang, &tenant.id, &issued)
+            code_box(lang, &state.node.public_url, &tenant.id, &issued)
         );
         render_tenant(&state, &operator, &request, &tenant, view).await
     }
@@ -172,7 +178,7 @@ pub(super) async fn admin_action(
                 view.extra = format!(
                     "{}{}",
                     notice("ok", T::LoginChanged.text(lang)),
-                    code_box(lang, &tenant.id, &issued)
+                    code_box(lang, &state.node.public_url, &tenant.id, &issued)
                 );
                 render_tenant(&state, &operator, &request, &tenant, view).await
             }

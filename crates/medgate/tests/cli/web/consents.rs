@@ -126,6 +126,12 @@ fn web_consent_is_created_sent_to_the_portal_and_revoked() {
     // "Wyślij": the code, once; the patient activates with it on the real portal.
     browser.click("#actions form button.primary");
     let code = wait_text(&browser, "#activation-code", "-");
+    // The whole address the patient types, this node's as configured.
+    assert!(
+        browser.text("#handover").contains(&format!("{base}/portal/activate")),
+        "{}",
+        browser.text("#handover")
+    );
     assert_eq!(code.len(), 19, "{code}");
     assert!(browser
         .text("#consent .status")

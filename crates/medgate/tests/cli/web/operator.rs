@@ -72,6 +72,11 @@ fn web_operator_creates_and_manages_accounts_in_chromium() {
         "form[action=\"/operator/tenants/{NEW}/admins\"] button"
     ));
     let code = wait_text(&browser, "#activation-code", "-");
+    assert!(
+        browser.text("#handover").contains(&format!("{base}/admin/activate")),
+        "{}",
+        browser.text("#handover")
+    );
     assert!(browser.text("#admins").contains("kierownik"));
     assert!(browser.text("#admins").contains("czeka na aktywację"));
     browser.screenshot("operator-admin-code");

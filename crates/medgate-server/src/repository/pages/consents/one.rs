@@ -245,10 +245,11 @@ pub(super) async fn send(
         let handover = if sent.account.code_issued() {
             format!(
                 "<section class=\"card wide\" aria-labelledby=\"handover-title\" id=\"handover\"><h2 id=\"handover-title\">{title}</h2>\
-                 <p>{intro}</p><dl class=\"facts\"><dt>{at}</dt><dd class=\"mono\">/portal/activate</dd>\
+                 <p>{intro}</p><dl class=\"facts\"><dt>{at}</dt><dd class=\"mono\">{public_url}/portal/activate</dd>\
                  <dt>{clinic}</dt><dd class=\"mono\">{tenant}</dd><dt>{patient_label}</dt><dd class=\"mono\">{patient}</dd>\
                  <dt>{code_label}</dt><dd><span class=\"code\" id=\"activation-code\">{code}</span></dd>\
                  <dt>{valid}</dt><dd>{until} UTC</dd></dl><p class=\"muted\">{once}</p></section>",
+                public_url = escape(state.node.public_url.trim_end_matches('/')),
                 title = escape(T::HandOver.text(lang)),
                 intro = escape(T::HandOverIntro.text(lang)),
                 at = escape(T::ActivateAt.text(lang)),
