@@ -46,7 +46,7 @@ pub async fn put_document(
     incoming: Incoming,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let staged = stage_body(&state, body, MAX_BODY_BYTES).await?;
+    let staged = stage_body(&state.staging, body, MAX_BODY_BYTES).await?;
     let caller = incoming.signed_caller_digested(&state, &staged.digests).await?;
     let size = usize::try_from(staged.file.len()).unwrap_or(usize::MAX);
     let _room = state
@@ -75,7 +75,7 @@ pub async fn put_attachment(
     incoming: Incoming,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let staged = stage_body(&state, body, MAX_BODY_BYTES).await?;
+    let staged = stage_body(&state.staging, body, MAX_BODY_BYTES).await?;
     let caller = incoming.signed_caller_digested(&state, &staged.digests).await?;
     let mut parameters = query_parameters(&incoming.uri, &["patient", "title", "type", "id"])?;
     let upload = AttachmentUpload {
