@@ -17,7 +17,9 @@
 //!   the handler streams it to a staged file in `DATA/tmp` within the same limit
 //!   ([`medgate_web::streamed`]), so it takes nothing of the memory budget — only what is
 //!   actually held in memory counts (a CDA document's copy for its header parse is held
-//!   within the budget by its handler);
+//!   within the budget by its handler); instead it waits, before a byte is read, for room in
+//!   the budget of staged files ([`BodyBudget::staging`]: its declared length, or the limit
+//!   when sent in chunks), so that parallel uploads cannot fill the data folder;
 //! - the pages (forms, sign-in) get a small limit ([`PAGE_MAX_BODY_BYTES`]), since anyone may
 //!   post to them.
 //!
@@ -46,6 +48,8 @@ pub struct BodyGuard {
     api_max: usize,
     revocations: Arc<Revocations>,
     budget: BodyBudget,
+    /// The room staged uploads take on disk.
+    staging: BodyBudget,
     /// (method, path) of the routes whose handlers stream the body to disk themselves.
     streamed: &'static [(&'static str, &'static str)],
 }
@@ -63,6 +67,7 @@ impl BodyGuard {
             api_max,
             revocations,
             budget,
+            staging: BodyBudget::staging(),
             streamed,
         }
     }
@@ -99,8 +104,17 @@ impl BodyGuard {
     pub async fn run(self, request: Request, next: Next) -> Response {
         let version = request.version();
         let refused = match self.check(&request) {
-            Ok(_) if has_body(&request) && self.is_streamed(&request) => {
+            Ok(tenant) if has_body(&request) && self.is_streamed(&request) => {
+                let expected = match declared_length(&request) {
+                    Ok(declared) => declared.map_or(self.api_max, |length| length as usize),
+                    Err(error) => return error.into_response(),
+                };
+                let room = match self.staging.hold(tenant.as_deref(), expected).await {
+                    Ok(room) => room,
+                    Err(error) => return error.into_response(),
+                };
                 let mut response = next.run(request).await;
+                drop(room);
                 if response.status() == StatusCode::PAYLOAD_TOO_LARGE
                     && version < axum::http::Version::HTTP_2
                 {

@@ -6,7 +6,9 @@
 //! What counts is what is actually in memory: the bodies the host's body guard buffers
 //! (every route but the streamed uploads), and the copy of a streamed CDA document read for
 //! its header parse. A streamed upload itself holds a few chunks, whatever its size, and
-//! takes nothing of the budget.
+//! takes nothing of the memory budget; the files uploads are staged in share a budget of
+//! their own ([`BodyBudget::staging`]: disk, not memory), so that parallel uploads cannot
+//! fill the node's data folder either.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +21,10 @@ use crate::error::ApiError;
 pub const BODY_BUDGET_BYTES: usize = 256 * 1024 * 1024;
 /// How many body bytes one account holds at once.
 pub const TENANT_BUDGET_BYTES: usize = 96 * 1024 * 1024;
+/// How many bytes of uploads the node stages on disk at once, over all requests.
+pub const STAGING_BUDGET_BYTES: usize = 1024 * 1024 * 1024;
+/// How many bytes of uploads one account stages at once.
+pub const TENANT_STAGING_BUDGET_BYTES: usize = 256 * 1024 * 1024;
 /// The budget is counted in units of this many bytes (a semaphore counts in `u32`).
 const BUDGET_UNIT: usize = 1024;
 
@@ -27,6 +33,8 @@ const BUDGET_UNIT: usize = 1024;
 pub struct BodyBudget {
     node: Arc<Semaphore>,
     tenants: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// Units of one account's share.
+    tenant_units: usize,
 }
 
 impl Default for BodyBudget {
@@ -43,10 +51,23 @@ pub struct BudgetPermits {
 }
 
 impl BodyBudget {
+    /// The memory budget: [`BODY_BUDGET_BYTES`], [`TENANT_BUDGET_BYTES`] for one account.
     pub fn new() -> Self {
+        Self::with_limits(BODY_BUDGET_BYTES, TENANT_BUDGET_BYTES)
+    }
+
+    /// The budget of staged uploads on disk: [`STAGING_BUDGET_BYTES`],
+    /// [`TENANT_STAGING_BUDGET_BYTES`] for one account.
+    pub fn staging() -> Self {
+        Self::with_limits(STAGING_BUDGET_BYTES, TENANT_STAGING_BUDGET_BYTES)
+    }
+
+    /// `node_bytes` in all, `tenant_bytes` (at most `node_bytes`) for one account.
+    pub fn with_limits(node_bytes: usize, tenant_bytes: usize) -> Self {
         BodyBudget {
-            node: Arc::new(Semaphore::new(BODY_BUDGET_BYTES / BUDGET_UNIT)),
+            node: Arc::new(Semaphore::new(node_bytes / BUDGET_UNIT)),
             tenants: Arc::default(),
+            tenant_units: tenant_bytes.min(node_bytes) / BUDGET_UNIT,
         }
     }
 
@@ -54,9 +75,7 @@ impl BodyBudget {
     /// the node's budget, and holds it until the permits are dropped. A request larger than
     /// an account's share holds the whole share.
     pub async fn hold(&self, tenant: Option<&str>, bytes: usize) -> Result<BudgetPermits, ApiError> {
-        let units = bytes
-            .div_ceil(BUDGET_UNIT)
-            .clamp(1, TENANT_BUDGET_BYTES / BUDGET_UNIT) as u32;
+        let units = bytes.div_ceil(BUDGET_UNIT).clamp(1, self.tenant_units.max(1)) as u32;
         // The account's share first (waiting there holds nothing of the node's budget).
         let tenant_permit = match tenant {
             Some(tenant) => Some(
@@ -91,7 +110,7 @@ impl BodyBudget {
         }
         tenants
             .entry(tenant.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(TENANT_BUDGET_BYTES / BUDGET_UNIT)))
+            .or_insert_with(|| Arc::new(Semaphore::new(self.tenant_units.max(1))))
             .clone()
     }
 }
@@ -136,5 +155,22 @@ mod tests {
         // Nothing at all still counts as a unit.
         let _empty = budget.hold(None, 0).await.unwrap();
         assert_eq!(budget.node.available_permits(), BODY_BUDGET_BYTES / BUDGET_UNIT - 1);
+    }
+
+    #[tokio::test]
+    async fn the_staging_budget_has_its_own_limits() {
+        let budget = BodyBudget::staging();
+        assert_eq!(budget.node.available_permits(), STAGING_BUDGET_BYTES / BUDGET_UNIT);
+        let _held = budget
+            .hold(Some("0000000000005010"), TENANT_STAGING_BUDGET_BYTES)
+            .await
+            .unwrap();
+        assert!(budget
+            .tenant_budget("0000000000005010")
+            .try_acquire_many_owned(1)
+            .is_err());
+        let small = BodyBudget::with_limits(4096, 8192);
+        assert_eq!(small.tenant_units, 4, "an account's share is at most the whole");
+        const { assert!(TENANT_STAGING_BUDGET_BYTES < STAGING_BUDGET_BYTES) };
     }
 }
