@@ -118,8 +118,8 @@ impl BodyGuard {
                 if response.status() == StatusCode::PAYLOAD_TOO_LARGE
                     && version < axum::http::Version::HTTP_2
                 {
-                    // Refused part-way: the rest of the body is unread, so the HTTP/1.x
-                    // connection is not reused (as below).
+                    // Refused part-way: the handler drained the rest of the body only up to
+                    // the limit again, so the HTTP/1.x connection is not reused (as below).
                     response
                         .headers_mut()
                         .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
