@@ -40,6 +40,106 @@ impl DigestAlgorithm {
     }
 }
 
+/// The length and digests of a body, computed once — by [`BodyDigests::of`] over bytes in
+/// memory, or chunk by chunk with [`BodyHasher`] while a server streams the body elsewhere
+/// (a temporary file) — so that `Content-Digest` can be checked without holding or reading
+/// the body again ([`verify_content_digest_digests`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BodyDigests {
+    len: u64,
+    sha256: [u8; 32],
+    sha512: [u8; 64],
+}
+
+impl std::fmt::Debug for BodyDigests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyDigests")
+            .field("len", &self.len)
+            .field("sha256", &hex::encode(self.sha256))
+            .finish_non_exhaustive()
+    }
+}
+
+impl BodyDigests {
+    /// The digests of a body held in memory.
+    pub fn of(body: &[u8]) -> Self {
+        let mut hasher = BodyHasher::new();
+        hasher.update(body);
+        hasher.finish()
+    }
+
+    /// Digests computed elsewhere (e.g. by a store that hashed the body while writing it):
+    /// the body's length, its SHA-256 and its SHA-512.
+    pub fn from_parts(len: u64, sha256: [u8; 32], sha512: [u8; 64]) -> Self {
+        BodyDigests {
+            len,
+            sha256,
+            sha512,
+        }
+    }
+
+    /// The body's length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The digest of `algorithm`.
+    pub fn digest(&self, algorithm: DigestAlgorithm) -> &[u8] {
+        match algorithm {
+            DigestAlgorithm::Sha256 => &self.sha256,
+            DigestAlgorithm::Sha512 => &self.sha512,
+        }
+    }
+}
+
+/// SHA-256 and SHA-512 of a body fed chunk by chunk.
+pub struct BodyHasher {
+    len: u64,
+    sha256: digest::Context,
+    sha512: digest::Context,
+}
+
+impl Default for BodyHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BodyHasher {
+    pub fn new() -> Self {
+        BodyHasher {
+            len: 0,
+            sha256: digest::Context::new(&digest::SHA256),
+            sha512: digest::Context::new(&digest::SHA512),
+        }
+    }
+
+    /// Adds the next chunk of the body.
+    pub fn update(&mut self, chunk: &[u8]) {
+        self.len = self.len.saturating_add(chunk.len() as u64);
+        self.sha256.update(chunk);
+        self.sha512.update(chunk);
+    }
+
+    /// The digests of everything fed.
+    pub fn finish(self) -> BodyDigests {
+        let mut sha256 = [0u8; 32];
+        sha256.copy_from_slice(self.sha256.finish().as_ref());
+        let mut sha512 = [0u8; 64];
+        sha512.copy_from_slice(self.sha512.finish().as_ref());
+        BodyDigests {
+            len: self.len,
+            sha256,
+            sha512,
+        }
+    }
+}
+
 /// `sha-256=:<base64>:`, the value of the `Content-Digest` header for `body`.
 pub fn content_digest_header(body: &[u8]) -> String {
     content_digest_header_with(DigestAlgorithm::Sha256, body)
@@ -55,6 +155,15 @@ pub fn content_digest_header_with(algorithm: DigestAlgorithm, body: &[u8]) -> St
 /// match; members of other algorithms are ignored, but at least one accepted member must be
 /// there. Returns the algorithms that were checked.
 pub fn verify_content_digest(header_value: &str, body: &[u8]) -> Result<Vec<DigestAlgorithm>> {
+    verify_content_digest_digests(header_value, &BodyDigests::of(body))
+}
+
+/// [`verify_content_digest`] against digests computed beforehand (the body is not needed):
+/// the same members checked, the same refusals.
+pub fn verify_content_digest_digests(
+    header_value: &str,
+    digests: &BodyDigests,
+) -> Result<Vec<DigestAlgorithm>> {
     if header_value.trim().is_empty() {
         return Err(HttpSigError::DigestMissing {
             reason: "the Content-Digest header is empty".to_owned(),
@@ -86,7 +195,7 @@ pub fn verify_content_digest(header_value: &str, body: &[u8]) -> Result<Vec<Dige
                 ),
             });
         };
-        let actual = algorithm.compute(body);
+        let actual = digests.digest(algorithm);
         if sent.len() != actual.len() {
             return Err(HttpSigError::DigestMismatch {
                 algorithm: algorithm.key().to_owned(),
@@ -98,13 +207,13 @@ pub fn verify_content_digest(header_value: &str, body: &[u8]) -> Result<Vec<Dige
                 ),
             });
         }
-        if sent != actual.as_slice() {
-            let encoded = base64::engine::general_purpose::STANDARD.encode(&actual);
+        if sent != actual {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(actual);
             return Err(HttpSigError::DigestMismatch {
                 algorithm: algorithm.key().to_owned(),
                 reason: format!(
                     "the {} bytes received hash to {}=:{encoded}:",
-                    body.len(),
+                    digests.len(),
                     algorithm.key()
                 ),
             });
@@ -191,6 +300,43 @@ mod tests {
 
     fn code(result: Result<Vec<DigestAlgorithm>>) -> &'static str {
         result.err().map(|e| e.code()).unwrap_or("ok")
+    }
+
+    #[test]
+    fn digests_fed_in_chunks_verify_like_the_body() -> Result<()> {
+        let body: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        let mut hasher = BodyHasher::new();
+        for chunk in body.chunks(4096) {
+            hasher.update(chunk);
+        }
+        let digests = hasher.finish();
+        assert_eq!(digests, BodyDigests::of(&body));
+        assert_eq!(digests.len(), 100_000);
+        let both = format!(
+            "{}, {}",
+            content_digest_header(&body),
+            content_digest_header_with(DigestAlgorithm::Sha512, &body)
+        );
+        assert_eq!(verify_content_digest_digests(&both, &digests)?.len(), 2);
+        // The same refusals as over the body, with the same sentence.
+        let other = content_digest_header(b"other");
+        assert_eq!(code(verify_content_digest_digests(&other, &digests)), "digest_mismatch");
+        let message = verify_content_digest_digests(&other, &digests)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("100000 bytes"), "{message}");
+        assert_eq!(
+            code(verify_content_digest_digests("md5=:AAAA:", &digests)),
+            "digest_missing"
+        );
+        let parts = BodyDigests::from_parts(
+            digests.len(),
+            digests.digest(DigestAlgorithm::Sha256).try_into().unwrap_or([0; 32]),
+            digests.digest(DigestAlgorithm::Sha512).try_into().unwrap_or([0; 64]),
+        );
+        assert_eq!(parts, digests);
+        Ok(())
     }
 
     #[test]

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::algorithm::{Algorithm, KeyType};
 use crate::base::{parse_signature, parse_signature_input, signature_base, SignatureParams};
 use crate::component::{combined_field_value, Component, RequestView};
-use crate::digest::verify_content_digest;
+use crate::digest::{verify_content_digest_digests, BodyDigests};
 use crate::error::{HttpSigError, Result};
 use crate::key::{signature_hash, VerifyingKey};
 
@@ -163,6 +163,49 @@ pub fn verify_request_at(
     key_lookup: impl Fn(&str) -> Option<VerifyingKey>,
     now: OffsetDateTime,
 ) -> Result<VerifiedSignature> {
+    verify_request_digested_at(
+        method,
+        uri,
+        headers,
+        &BodyDigests::of(body),
+        policy,
+        key_lookup,
+        now,
+    )
+}
+
+/// [`verify_request`] for a body that is not in memory: `body` holds its length and
+/// digests, computed while it was received (a server streaming an upload to a file). The
+/// same checks and refusals; the covered `Content-Digest` is checked against `body`.
+pub fn verify_request_digested(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &BodyDigests,
+    policy: &VerifyPolicy,
+    key_lookup: impl Fn(&str) -> Option<VerifyingKey>,
+) -> Result<VerifiedSignature> {
+    verify_request_digested_at(
+        method,
+        uri,
+        headers,
+        body,
+        policy,
+        key_lookup,
+        OffsetDateTime::now_utc(),
+    )
+}
+
+/// [`verify_request_digested`] at a given time.
+pub fn verify_request_digested_at(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &BodyDigests,
+    policy: &VerifyPolicy,
+    key_lookup: impl Fn(&str) -> Option<VerifyingKey>,
+    now: OffsetDateTime,
+) -> Result<VerifiedSignature> {
     let missing = |reason: &str| HttpSigError::MissingSignature {
         reason: reason.to_owned(),
     };
@@ -233,7 +276,7 @@ pub fn verify_request_at(
 
 struct Check<'a> {
     request: &'a RequestView<'a>,
-    body: &'a [u8],
+    body: &'a BodyDigests,
     policy: &'a VerifyPolicy,
     label: &'a str,
     params: &'a SignatureParams,
@@ -351,7 +394,7 @@ impl Check<'_> {
                         .to_owned(),
                 });
             };
-            verify_content_digest(&value, body)?;
+            verify_content_digest_digests(&value, body)?;
             content_digest_verified = true;
         }
 

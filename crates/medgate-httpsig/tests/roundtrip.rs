@@ -9,7 +9,7 @@ use std::time::Duration;
 use http::{HeaderValue, Method};
 use medgate_httpsig::{
     content_digest_header, parse_signature, sign_request, verify_request, verify_request_at,
-    Algorithm, Component, HttpSigError, Requirement, SignOptions, VerifiedSignature, VerifyPolicy,
+    verify_request_digested, verify_request_digested_at, Algorithm, BodyDigests, BodyHasher, Component, HttpSigError, Requirement, SignOptions, VerifiedSignature, VerifyPolicy,
     VerifyingKey, ERROR_CODES,
 };
 use medgate_pki::{Certificate, KeyAlgorithm, PrivateKey};
@@ -781,4 +781,56 @@ fn every_code_is_documented() {
     ] {
         assert!(ERROR_CODES.contains(&wanted), "{wanted}");
     }
+}
+
+/// A body received in chunks and verified by its digests alone: the same verdicts as over
+/// the bytes, including a refusal naming the length when the body is not the one signed.
+#[test]
+fn digested_body_verifies_like_the_bytes() -> TestResult {
+    let parts = signed_post(KeyAlgorithm::EcdsaP256, &SignOptions::new(KEYID))?;
+    let key = registered(KeyAlgorithm::EcdsaP256)?;
+    let lookup = |keyid: &str| (keyid == KEYID).then(|| key.clone());
+    let mut hasher = BodyHasher::new();
+    for chunk in BODY.chunks(7) {
+        hasher.update(chunk);
+    }
+    let digests = hasher.finish();
+    let verified = verify_request_digested(
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &digests,
+        &VerifyPolicy::default(),
+        lookup,
+    )?;
+    assert!(verified.content_digest_verified);
+    let over_bytes = verify_with(&parts, BODY, &VerifyPolicy::default(), KeyAlgorithm::EcdsaP256)?;
+    assert_eq!(verified.signature_hash, over_bytes.signature_hash);
+
+    let other = BodyDigests::of(b"<ClinicalDocument/>");
+    let refused = verify_request_digested(
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &other,
+        &VerifyPolicy::default(),
+        lookup,
+    );
+    let message = refused.as_ref().err().map(ToString::to_string).unwrap_or_default();
+    assert_eq!(code(refused), "digest_mismatch");
+    assert!(message.contains("19 bytes"), "{message}");
+
+    // The time window applies as over the bytes.
+    let later = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    let expired = verify_request_digested_at(
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &digests,
+        &VerifyPolicy::default(),
+        lookup,
+        later,
+    );
+    assert_eq!(code(expired), "signature_expired");
+    Ok(())
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use medgate_ids::Oid;
 use medgate_storage::{
     ContentKey, DocumentId, DocumentKind, DocumentMetadata, MetadataError, PatientIdentifier,
-    Sha1Digest, Sha256Digest, StoredDocument,
+    Sha1Digest, Sha256Digest, StagedFile, StoredDocument,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -56,6 +56,70 @@ pub async fn put_document(
     store(repository, actor, &metadata, body).await
 }
 
+/// Stores a CDA document staged on disk (an API upload, received chunk by chunk and hashed
+/// on the way). The document is read into memory once, for the header parse only: the
+/// parser builds one tree of the whole XML document (its well-formedness is part of the
+/// check), so a bounded reader of the header would not do; the caller accounts for that
+/// memory. The digests are the staged ones, and the content goes to the store from the
+/// file, after the copy in memory is dropped.
+pub async fn put_staged_document(
+    repository: &Repository,
+    actor: &Actor,
+    content_type: Option<&str>,
+    file: StagedFile,
+) -> Result<StoredDocument, RepositoryError> {
+    let content_type = cda_content_type(content_type)?;
+    let metadata = {
+        let body = file
+            .read_to_memory()
+            .await
+            .map_err(RepositoryError::storage("reading the upload"))?;
+        let header = medgate_cda::parse(&body).map_err(|e| {
+            RepositoryError::invalid(
+                Reason::Cda,
+                "body",
+                format!("The document is not an acceptable HL7 CDA R2 document: {e}."),
+            )
+        })?;
+        cda_metadata_of(&header, content_type, ContentFacts::of_staged(&file))?
+    };
+    store_content(repository, actor, &metadata, Content::Staged(file)).await
+}
+
+/// Size and digests of the bytes a document's metadata describes.
+#[derive(Clone, Debug)]
+pub struct ContentFacts {
+    pub size_bytes: u64,
+    pub sha256: Sha256Digest,
+    pub sha1: Sha1Digest,
+}
+
+impl ContentFacts {
+    /// Of bytes in memory.
+    pub fn of(body: &[u8]) -> Self {
+        ContentFacts {
+            size_bytes: u64::try_from(body.len()).unwrap_or(u64::MAX),
+            sha256: Sha256Digest::of(body),
+            sha1: Sha1Digest::of(body),
+        }
+    }
+
+    /// Of a staged upload: computed while it was written, so the file is not read again.
+    pub fn of_staged(file: &StagedFile) -> Self {
+        ContentFacts {
+            size_bytes: file.len(),
+            sha256: *file.sha256(),
+            sha1: *file.sha1(),
+        }
+    }
+}
+
+/// The bytes to store: in memory, or a staged upload the store takes from its file.
+enum Content {
+    Bytes(Bytes),
+    Staged(StagedFile),
+}
+
 /// An attachment as the clinic describes it (the API's query parameters, as sent).
 #[derive(Clone, Debug, Default)]
 pub struct AttachmentUpload {
@@ -80,6 +144,40 @@ pub async fn put_attachment(
     upload: AttachmentUpload,
     body: Bytes,
 ) -> Result<StoredDocument, RepositoryError> {
+    let metadata =
+        attachment_metadata(repository, actor, repository_id, upload, ContentFacts::of(&body))
+            .await?;
+    store(repository, actor, &metadata, body).await
+}
+
+/// [`put_attachment`] for a file staged on disk (an API upload): never read into memory —
+/// its digests were computed while it was written, and the store takes it from the file.
+pub async fn put_staged_attachment(
+    repository: &Repository,
+    actor: &Actor,
+    repository_id: Option<&Oid>,
+    upload: AttachmentUpload,
+    file: StagedFile,
+) -> Result<StoredDocument, RepositoryError> {
+    let metadata = attachment_metadata(
+        repository,
+        actor,
+        repository_id,
+        upload,
+        ContentFacts::of_staged(&file),
+    )
+    .await?;
+    store_content(repository, actor, &metadata, Content::Staged(file)).await
+}
+
+/// What the repository keeps of an attachment as the clinic describes it.
+async fn attachment_metadata(
+    repository: &Repository,
+    actor: &Actor,
+    repository_id: Option<&Oid>,
+    upload: AttachmentUpload,
+    facts: ContentFacts,
+) -> Result<DocumentMetadata, RepositoryError> {
     let missing = |field: &str, message: &str| {
         RepositoryError::invalid(Reason::MissingParameter, field, message)
     };
@@ -112,7 +210,7 @@ pub async fn put_attachment(
         None => attachment_id(repository_id)?,
     };
     let content_type = attachment_content_type(upload.content_type.as_deref())?;
-    let metadata = DocumentMetadata {
+    Ok(DocumentMetadata {
         document_id,
         set_id: None,
         version: None,
@@ -138,12 +236,11 @@ pub async fn put_attachment(
         legal_authenticator: None,
         service_event_json: None,
         content_type,
-        size_bytes: u64::try_from(body.len()).unwrap_or(u64::MAX),
-        sha256: Sha256Digest::of(&body),
-        sha1: Sha1Digest::of(&body),
+        size_bytes: facts.size_bytes,
+        sha256: facts.sha256,
+        sha1: facts.sha1,
         content_key: new_content_key()?,
-    };
-    store(repository, actor, &metadata, body).await
+    })
 }
 
 /// Stores content then metadata, and audits; undoes the content when the metadata is
@@ -156,11 +253,21 @@ pub async fn store(
     metadata: &DocumentMetadata,
     body: Bytes,
 ) -> Result<StoredDocument, RepositoryError> {
-    repository
-        .content
-        .put(&metadata.content_key, body)
-        .await
-        .map_err(RepositoryError::storage("storing content"))?;
+    store_content(repository, actor, metadata, Content::Bytes(body)).await
+}
+
+/// [`store`] of bytes in memory or of a staged upload (`put_file`), in the same order.
+async fn store_content(
+    repository: &Repository,
+    actor: &Actor,
+    metadata: &DocumentMetadata,
+    content: Content,
+) -> Result<StoredDocument, RepositoryError> {
+    match content {
+        Content::Bytes(body) => repository.content.put(&metadata.content_key, body).await,
+        Content::Staged(file) => repository.content.put_file(&metadata.content_key, file).await,
+    }
+    .map_err(RepositoryError::storage("storing content"))?;
     let stored = match repository
         .metadata
         .insert_document(&actor.tenant, metadata)
@@ -339,6 +446,15 @@ pub fn cda_metadata(
     content_type: String,
     body: &[u8],
 ) -> Result<DocumentMetadata, RepositoryError> {
+    cda_metadata_of(header, content_type, ContentFacts::of(body))
+}
+
+/// [`cda_metadata`] with the size and digests given (computed while the body was staged).
+pub fn cda_metadata_of(
+    header: &medgate_cda::CdaHeader,
+    content_type: String,
+    facts: ContentFacts,
+) -> Result<DocumentMetadata, RepositoryError> {
     let invalid =
         |field: &str, message: String| RepositoryError::invalid(Reason::Cda, field, message);
     let document_id = DocumentId::parse(&header.id.to_string())
@@ -448,9 +564,9 @@ pub fn cda_metadata(
         service_event_json: (!service_events.is_empty())
             .then(|| Value::Array(service_events).to_string()),
         content_type,
-        size_bytes: u64::try_from(body.len()).unwrap_or(u64::MAX),
-        sha256: Sha256Digest::of(body),
-        sha1: Sha1Digest::of(body),
+        size_bytes: facts.size_bytes,
+        sha256: facts.sha256,
+        sha1: facts.sha1,
         content_key: new_content_key()?,
     })
 }

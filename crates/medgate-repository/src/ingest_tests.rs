@@ -347,3 +347,100 @@ async fn attachments_are_checked_in_order_and_get_an_id() {
     assert_eq!(metadata.patient.root.as_str(), Pesel::OID);
     assert!(metadata.document_id.as_str().starts_with("2.999.4.1.9^"));
 }
+
+/// `bytes` staged as an API upload is, in a staging folder of its own.
+async fn staged(bytes: &[u8]) -> (medgate_storage::StagingArea, StagedFile, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let (area, _) = medgate_storage::StagingArea::open(dir.path().join("tmp"))
+        .await
+        .unwrap();
+    let mut writer = area.create().await.unwrap();
+    for chunk in bytes.chunks(1000) {
+        writer.write(chunk).await.unwrap();
+    }
+    (area.clone(), writer.finish().await.unwrap(), dir)
+}
+
+fn staged_files(area: &medgate_storage::StagingArea) -> usize {
+    std::fs::read_dir(area.dir()).unwrap().count()
+}
+
+#[tokio::test]
+async fn a_staged_document_is_stored_like_one_in_memory() {
+    let fixture = Fixture::new().await;
+    let bytes = fixture_cda();
+    let (area, file, _dir) = staged(&bytes).await;
+    let stored = put_staged_document(&fixture.repository, &fixture.actor, None, file)
+        .await
+        .unwrap();
+    let metadata = &stored.metadata;
+    assert_eq!(metadata, &{
+        let mut expected = metadata_of(&bytes).unwrap();
+        expected.content_type = "application/xml".to_owned();
+        expected.content_key = metadata.content_key.clone();
+        expected
+    });
+    assert_eq!(
+        fixture.repository.content.get(&metadata.content_key).await.unwrap(),
+        bytes
+    );
+    assert_eq!(staged_files(&area), 0, "the staged file is gone");
+
+    // Not a CDA document: nothing stored, the staged file gone all the same.
+    let (area, file, _dir) = staged(b"<html/>").await;
+    let refused = put_staged_document(&fixture.repository, &fixture.actor, None, file)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "invalid_cda");
+    assert_eq!(staged_files(&area), 0);
+    assert_eq!(fixture.content.keys().len(), 1);
+}
+
+#[tokio::test]
+async fn a_staged_attachment_is_stored_with_its_staged_digests() {
+    let fixture = Fixture::new().await;
+    let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    let (area, file, _dir) = staged(&bytes).await;
+    let upload = AttachmentUpload {
+        patient: Some("44051401359".into()),
+        title: Some("Scan".into()),
+        content_type: Some("image/png".into()),
+        ..AttachmentUpload::default()
+    };
+    let stored = put_staged_attachment(
+        &fixture.repository,
+        &fixture.actor,
+        Some(&fixture.repository_id),
+        upload.clone(),
+        file,
+    )
+    .await
+    .unwrap();
+    let metadata = &stored.metadata;
+    assert_eq!(metadata.size_bytes, 50_000);
+    assert_eq!(metadata.sha256, Sha256Digest::of(&bytes));
+    assert_eq!(metadata.sha1, Sha1Digest::of(&bytes));
+    assert_eq!(
+        fixture.repository.content.get(&metadata.content_key).await.unwrap(),
+        bytes
+    );
+    assert_eq!(staged_files(&area), 0);
+
+    // Refused before the store (no title): nothing stored, nothing staged left.
+    let (area, file, _dir) = staged(&bytes).await;
+    let refused = put_staged_attachment(
+        &fixture.repository,
+        &fixture.actor,
+        Some(&fixture.repository_id),
+        AttachmentUpload {
+            title: None,
+            ..upload
+        },
+        file,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), "missing_parameter");
+    assert_eq!(staged_files(&area), 0);
+    assert_eq!(fixture.content.keys().len(), 1);
+}

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use medgate_ids::{Oid, TenantId};
 use medgate_storage::{
     Actor, AuditEntry, AuditOrigin, ContentError, ContentKey, ContentObject, ContentStore,
-    Metadata, NewTenant, RecordKey, TenantActivation, TenantPlan,
+    Metadata, NewTenant, RecordKey, StagedFile, TenantActivation, TenantPlan,
 };
 use time::OffsetDateTime;
 
@@ -61,6 +61,12 @@ impl ContentStore for MemoryContent {
         }
         self.objects.lock().unwrap().insert(key.clone(), bytes);
         Ok(())
+    }
+
+    async fn put_file(&self, key: &ContentKey, file: StagedFile) -> Result<(), ContentError> {
+        // A test double: small files only, read whole.
+        let bytes = file.read_to_memory().await?;
+        self.put(key, bytes).await
     }
 
     async fn get(&self, key: &ContentKey) -> Result<Bytes, ContentError> {

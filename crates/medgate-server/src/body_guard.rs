@@ -7,11 +7,19 @@
 //!   verified and that is neither revoked nor out of its dates *now*: without one the answer
 //!   is `401 client_certificate_required` (or the revocation refusal) and the body is never
 //!   read;
-//! - the bodies being held at any moment share one node-wide budget ([`BODY_BUDGET_BYTES`]):
-//!   a request waits for room before its body is read, so parallel large uploads cannot
-//!   exhaust the memory; and each account (the tenant named in the certificate) holds at
-//!   most [`TENANT_BUDGET_BYTES`] of it, so one clinic's uploads cannot take the room of all
-//!   others;
+//! - the bodies being held at any moment share one node-wide budget
+//!   ([`medgate_web::budget`]): a request waits for room before its body is read, so
+//!   parallel large requests cannot exhaust the memory; and each account (the tenant named
+//!   in the certificate) holds at most a share of it, so one clinic's requests cannot take
+//!   the room of all others;
+//! - the streamed uploads (the module's upload routes, e.g. `POST /api/v1/documents` and
+//!   `POST /api/v1/attachments`) pass through after the same checks with their body unread:
+//!   the handler streams it to a staged file in `DATA/tmp` within the same limit
+//!   ([`medgate_web::streamed`]), so it takes nothing of the memory budget — only what is
+//!   actually held in memory counts (a CDA document's copy for its header parse is held
+//!   within the budget by its handler); instead it waits, before a byte is read, for room in
+//!   the budget of staged files ([`BodyBudget::staging`]: its declared length, or the limit
+//!   when sent in chunks), so that parallel uploads cannot fill the data folder;
 //! - the pages (forms, sign-in) get a small limit ([`PAGE_MAX_BODY_BYTES`]), since anyone may
 //!   post to them.
 //!
@@ -24,51 +32,52 @@ use axum::extract::Request;
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::Semaphore;
 
+use medgate_web::budget::{BodyBudget, BudgetPermits};
 use medgate_web::error::ApiError;
+use medgate_web::streamed::too_large;
 use medgate_web::PeerInfo;
 use crate::revocation::Revocations;
 
 /// The largest body a page (form) accepts; the certificate upload forms stay well below it.
 pub const PAGE_MAX_BODY_BYTES: usize = 1024 * 1024;
-/// How many body bytes the node holds at once, over all requests.
-pub const BODY_BUDGET_BYTES: usize = 256 * 1024 * 1024;
-/// How many body bytes one account holds at once.
-pub const TENANT_BUDGET_BYTES: usize = 96 * 1024 * 1024;
-/// The budget is counted in units of this many bytes (a semaphore counts in `u32`).
-const BUDGET_UNIT: usize = 1024;
 
 /// The limits of one router.
 #[derive(Clone, Debug)]
 pub struct BodyGuard {
     api_max: usize,
     revocations: Arc<Revocations>,
-    budget: Arc<Semaphore>,
-    tenants: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<Semaphore>>>>,
+    budget: BodyBudget,
+    /// The room staged uploads take on disk.
+    staging: BodyBudget,
+    /// (method, path) of the routes whose handlers stream the body to disk themselves.
+    streamed: &'static [(&'static str, &'static str)],
 }
 
 impl BodyGuard {
-    /// API bodies up to `api_max` bytes.
-    pub fn new(api_max: usize, revocations: Arc<Revocations>) -> Self {
+    /// API bodies up to `api_max` bytes, held within `budget`, except on the `streamed`
+    /// routes, whose bodies are left unread for their handlers.
+    pub fn new(
+        api_max: usize,
+        revocations: Arc<Revocations>,
+        budget: BodyBudget,
+        streamed: &'static [(&'static str, &'static str)],
+    ) -> Self {
         BodyGuard {
             api_max,
             revocations,
-            budget: Arc::new(Semaphore::new(BODY_BUDGET_BYTES / BUDGET_UNIT)),
-            tenants: Arc::default(),
+            budget,
+            staging: BodyBudget::staging(),
+            streamed,
         }
     }
-}
 
-fn too_large(limit: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-        format!(
-            "The request body is larger than this route accepts ({} bytes at most); nothing was stored.",
-            limit
-        ),
-    )
+    fn is_streamed(&self, request: &Request) -> bool {
+        let path = request.uri().path();
+        self.streamed
+            .iter()
+            .any(|(method, route)| request.method().as_str() == *method && path == *route)
+    }
 }
 
 fn is_api(path: &str) -> bool {
@@ -95,6 +104,28 @@ impl BodyGuard {
     pub async fn run(self, request: Request, next: Next) -> Response {
         let version = request.version();
         let refused = match self.check(&request) {
+            Ok(tenant) if has_body(&request) && self.is_streamed(&request) => {
+                let expected = match declared_length(&request) {
+                    Ok(declared) => declared.map_or(self.api_max, |length| length as usize),
+                    Err(error) => return error.into_response(),
+                };
+                let room = match self.staging.hold(tenant.as_deref(), expected).await {
+                    Ok(room) => room,
+                    Err(error) => return error.into_response(),
+                };
+                let mut response = next.run(request).await;
+                drop(room);
+                if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+                    && version < axum::http::Version::HTTP_2
+                {
+                    // Refused part-way: the handler drained the rest of the body only up to
+                    // the limit again, so the HTTP/1.x connection is not reused (as below).
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+                }
+                return response;
+            }
             Ok(tenant) => match self.read(request, tenant).await {
                 Ok((request, permit)) => {
                     let response = next.run(request).await;
@@ -159,7 +190,7 @@ impl BodyGuard {
         &self,
         request: Request,
         tenant: Option<String>,
-    ) -> Result<(Request, Option<Permits>), ApiError> {
+    ) -> Result<(Request, Option<BudgetPermits>), ApiError> {
         if !has_body(&request) {
             return Ok((request, None));
         }
@@ -168,27 +199,7 @@ impl BodyGuard {
         // Room in the node-wide budget for the whole body (its declared length, or the limit
         // when it is sent in chunks), held until the answer is made.
         let expected = declared.map_or(limit, |length| length as usize);
-        let units = expected.div_ceil(BUDGET_UNIT).clamp(1, TENANT_BUDGET_BYTES / BUDGET_UNIT) as u32;
-        // The account's share first (waiting there holds nothing of the node's budget).
-        let tenant_permit = match tenant {
-            Some(tenant) => Some(
-                self.tenant_budget(&tenant)
-                    .acquire_many_owned(units)
-                    .await
-                    .map_err(|e| ApiError::internal("body budget", &e))?,
-            ),
-            None => None,
-        };
-        let node_permit = self
-            .budget
-            .clone()
-            .acquire_many_owned(units)
-            .await
-            .map_err(|e| ApiError::internal("body budget", &e))?;
-        let permit = Permits {
-            _node: node_permit,
-            _tenant: tenant_permit,
-        };
+        let permit = self.budget.hold(tenant.as_deref(), expected).await?;
         let (parts, body) = request.into_parts();
         let bytes = axum::body::to_bytes(body, limit).await.map_err(|error| {
             let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
@@ -204,31 +215,6 @@ impl BodyGuard {
             )
         })?;
         Ok((Request::from_parts(parts, Body::from(bytes)), Some(permit)))
-    }
-}
-
-/// Room held in the node's and the account's budgets while a body is in use (given back
-/// when dropped).
-pub struct Permits {
-    _node: tokio::sync::OwnedSemaphorePermit,
-    _tenant: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-impl BodyGuard {
-    fn tenant_budget(&self, tenant: &str) -> Arc<Semaphore> {
-        let mut tenants = self
-            .tenants
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        // Budgets nobody holds now are forgotten, so the map stays as small as the number
-        // of accounts uploading at this moment.
-        if tenants.len() > 1024 {
-            tenants.retain(|_, budget| Arc::strong_count(budget) > 1);
-        }
-        tenants
-            .entry(tenant.to_owned())
-            .or_insert_with(|| Arc::new(Semaphore::new(TENANT_BUDGET_BYTES / BUDGET_UNIT)))
-            .clone()
     }
 }
 
@@ -261,23 +247,5 @@ async fn drain(body: Body, at_most: usize) {
             }
             _ => break,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[tokio::test]
-    async fn one_account_cannot_take_the_whole_node_budget() {
-        let guard = BodyGuard::new(64 * 1024 * 1024, Arc::new(Revocations::new()));
-        let units = |bytes: usize| (bytes / BUDGET_UNIT) as u32;
-        let busy = guard.tenant_budget("0000000000005010");
-        let _held = busy.clone().acquire_many_owned(units(TENANT_BUDGET_BYTES)).await.unwrap();
-        // The same account waits for room; another account does not.
-        assert!(guard.tenant_budget("0000000000005010").try_acquire_many_owned(1).is_err());
-        assert!(guard.tenant_budget("0000000000005011").try_acquire_many_owned(units(TENANT_BUDGET_BYTES)).is_ok());
-        const { assert!(TENANT_BUDGET_BYTES < BODY_BUDGET_BYTES) };
     }
 }

@@ -20,20 +20,34 @@ pub fn router(role: Role, state: AppState) -> Router {
                 .merge(crate::portal::routes())
                 .merge(crate::staff::routes()),
             crate::repository::api::MAX_BODY_BYTES,
+            &crate::repository::api::STREAMED_UPLOADS,
             state,
         ),
         Role::Registry => assemble(
             crate::registry::routes(),
             Router::new(),
             crate::registry::MAX_BODY_BYTES,
+            &[],
             state,
         ),
     }
 }
 
-/// `api` and `pages` with what every node answers and every answer passes through.
-fn assemble(api: Router<AppState>, pages: Router<AppState>, max_body: usize, state: AppState) -> Router {
-    let guard = crate::body_guard::BodyGuard::new(max_body, state.revocations.clone());
+/// `api` and `pages` with what every node answers and every answer passes through;
+/// `streamed` are the API's upload routes whose handlers stream the body to disk.
+fn assemble(
+    api: Router<AppState>,
+    pages: Router<AppState>,
+    max_body: usize,
+    streamed: &'static [(&'static str, &'static str)],
+    state: AppState,
+) -> Router {
+    let guard = crate::body_guard::BodyGuard::new(
+        max_body,
+        state.revocations.clone(),
+        state.body_budget.clone(),
+        streamed,
+    );
     Router::new()
         .route("/healthz", get(health))
         .merge(api)

@@ -12,7 +12,9 @@ use std::time::Duration;
 use medgate_pki::ca::{CertificateAuthority, Validity};
 use medgate_pki::files::{self, Visibility, WriteMode};
 use medgate_pki::{load_certificate, KeyAlgorithm, Password, PrivateKey};
-use medgate_storage::{ContentStore, FilesystemContent, Metadata, S3Config, S3Content};
+use medgate_storage::{
+    ContentStore, FilesystemContent, Metadata, S3Config, S3Content, StagingArea,
+};
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
@@ -184,6 +186,24 @@ pub async fn open_content(config: &ServerConfig) -> Result<Arc<dyn ContentStore>
     })
 }
 
+/// The staging folder uploads are streamed to, `DATA/tmp`: the node's own (beside the
+/// content in the default layout, so a finished upload is renamed into the content folder;
+/// a content folder configured on another file system gets a copy, an S3 store an upload
+/// in parts). Created when missing; whatever a crash left in it is removed, since no
+/// upload is in flight before the node serves.
+pub async fn open_staging(data_dir: &Path) -> Result<StagingArea, StartupError> {
+    let (area, removed) = StagingArea::open(staging_dir(data_dir)).await?;
+    if removed > 0 {
+        tracing::warn!(removed, folder = %area.dir().display(), "removed uploads a crash left half-written");
+    }
+    Ok(area)
+}
+
+/// `DATA/tmp`.
+pub fn staging_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("tmp")
+}
+
 /// Connects to the configured database (creating the SQLite file and running migrations).
 pub async fn open_metadata(config: &ServerConfig) -> Result<Metadata, StartupError> {
     if config.database_url.starts_with("sqlite:") {
@@ -229,6 +249,7 @@ pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, Startup
     let (chain, key) = server_identity(&config, &ca)?;
     let metadata = open_metadata(&config).await?;
     let content = open_content(&config).await?;
+    let staging = open_staging(&config.data_dir).await?;
     // The node trusts no certificate before it knows the revocations: the first refresh
     // (CA folder → database → memory) must succeed.
     let revocations = Arc::new(Revocations::new());
@@ -258,6 +279,8 @@ pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, Startup
         ca: Arc::new(ca),
         revocations,
         node: Arc::new(node_settings(&config)),
+        staging,
+        body_budget: medgate_web::budget::BodyBudget::new(),
     };
     Ok(PreparedServer {
         state,

@@ -17,7 +17,9 @@
 //! metadata without content (the only thing the API could show that would be broken):
 //!
 //! 1. generate a random [`ContentKey`] (never derived from user input);
-//! 2. [`ContentStore::put`] the bytes; it returns only once they are durable;
+//! 2. [`ContentStore::put`] the bytes — or [`ContentStore::put_file`] an upload staged on disk
+//!    ([`staging`]: written chunk by chunk and hashed on the way, never held whole in
+//!    memory); it returns only once they are durable;
 //! 3. [`Metadata::insert_document`] in one transaction, which also checks the quota;
 //! 4. if the insert fails (duplicate, quota, database down), [`ContentStore::delete`] the
 //!    content again.
@@ -39,6 +41,7 @@
 pub mod content;
 pub mod error;
 pub mod metadata;
+pub mod staging;
 pub mod sweep;
 pub mod values;
 
@@ -87,5 +90,6 @@ pub use metadata::web::{
     LockoutPolicy, NewWebSession, SigninAttempt, SigninIdentity, WebSession, WebSessionKind,
 };
 pub use metadata::{DatabaseBackend, Metadata};
+pub use staging::{StagedFile, StagedWriter, StagingArea};
 pub use sweep::{sweep_orphans, SweepReport};
 pub use values::{ContentKey, DocumentId, InvalidValue, RecordKey, Sha1Digest, Sha256Digest};

@@ -31,6 +31,20 @@ impl Incoming {
         auth::verify_signature(state, &wss, &self.method, &self.uri, &self.headers, body).await?;
         Ok(caller)
     }
+
+    /// [`Incoming::signed_caller`] for a body that was streamed to disk: the signature and
+    /// `Content-Digest` are checked against the digests computed while it arrived.
+    pub async fn signed_caller_digested(
+        &self,
+        state: &AppState,
+        body: &medgate_httpsig::BodyDigests,
+    ) -> Result<Caller, ApiError> {
+        let caller = self.caller(state).await?;
+        let wss = auth::active_wss(state, &caller.tenant.id).await?;
+        auth::verify_signature_digested(state, &wss, &self.method, &self.uri, &self.headers, body)
+            .await?;
+        Ok(caller)
+    }
 }
 
 /// Extracts [`Incoming`] in handlers.

@@ -5,7 +5,7 @@
 //! registered WSS key (→ 401 when missing, wrong, too old or replayed).
 
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use medgate_httpsig::{verify_request, VerifyPolicy, VerifyingKey};
+use medgate_httpsig::{verify_request_digested, BodyDigests, VerifyPolicy, VerifyingKey};
 use medgate_ids::TenantId;
 use medgate_pki::{Certificate, TenantCommonName};
 use medgate_storage::{
@@ -268,6 +268,19 @@ pub async fn verify_signature(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), ApiError> {
+    verify_signature_digested(state, wss, method, uri, headers, &BodyDigests::of(body)).await
+}
+
+/// [`verify_signature`] for a body known by its length and digests (a streamed upload): the
+/// body is not read again.
+pub async fn verify_signature_digested(
+    state: &AppState,
+    wss: &Certificate,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &BodyDigests,
+) -> Result<(), ApiError> {
     let unauthorized = |code: &'static str, message: String| ApiError::new(StatusCode::UNAUTHORIZED, code, message);
     let summary = wss
         .summary()
@@ -285,7 +298,7 @@ pub async fn verify_signature(
     };
     let target = absolute_uri(uri, headers)?;
     let expected_keyid = summary.serial_hex.clone();
-    let verified = verify_request(method, &target, headers, body, &policy, |keyid| {
+    let verified = verify_request_digested(method, &target, headers, body, &policy, |keyid| {
         keyid.eq_ignore_ascii_case(&expected_keyid).then(|| key.clone())
     })
     .map_err(|error| {

@@ -21,12 +21,15 @@
 //! | [`i18n`] | Polish and English texts, `?lang=` switch remembered in a cookie |
 //! | [`stored_file`] | the one way a stored document's bytes leave the node as a file: an attachment under the sandbox CSP, its own media type only when it is safe to render |
 //! | [`upload`] | `multipart/form-data` file uploads (certificates, keystores) with their text fields as a `Form` |
+//! | [`streamed`] | API uploads streamed to a staged file in `DATA/tmp` while hashed, within the route's limit, never held whole in memory |
+//! | [`budget`] | the node's memory budget for request bodies, with each account's share |
 //!
 //! Pages are plain `format!` over [`layout::escape`]d values: every value that did not come
 //! from a crate's own literals goes through `escape` before it is written.
 
 pub mod api;
 pub mod auth;
+pub mod budget;
 pub mod csrf;
 pub mod desk;
 pub mod error;
@@ -41,6 +44,7 @@ pub mod session;
 pub mod staff;
 pub mod state;
 pub mod stored_file;
+pub mod streamed;
 pub mod upload;
 
 pub use api::rfc3339;

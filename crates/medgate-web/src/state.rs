@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use medgate_ids::Oid;
 use medgate_pki::ca::CertificateAuthority;
-use medgate_storage::{ContentStore, Metadata};
+use medgate_storage::{ContentStore, Metadata, StagingArea};
 
+use crate::budget::BodyBudget;
 use crate::revocation::Revocations;
 
 /// Shared server state (cheap to clone).
@@ -19,6 +20,11 @@ pub struct AppState {
     pub ca: Arc<CertificateAuthority>,
     pub revocations: Arc<Revocations>,
     pub node: Arc<NodeSettings>,
+    /// Where uploads are streamed to before they are stored (`DATA/tmp`).
+    pub staging: StagingArea,
+    /// The memory budget for request bodies (the host's body guard and the handlers that
+    /// read a streamed upload into memory share it).
+    pub body_budget: BodyBudget,
 }
 
 /// What the modules read of the node's configuration (the host's `ServerConfig` holds the

@@ -11,6 +11,7 @@
 
 pub mod consents;
 pub mod documents;
+pub mod streaming;
 pub mod web;
 
 use std::net::SocketAddr;

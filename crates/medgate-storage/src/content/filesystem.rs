@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 
 use super::{ContentObject, ContentStore};
 use crate::error::ContentError;
+use crate::staging::StagedFile;
 use crate::values::{ContentKey, RecordKey};
 
 /// Prefix of temporary files; never a valid content key, so never listed.
@@ -145,6 +146,71 @@ fn walk(root: &Path) -> Result<Vec<(PathBuf, String, SystemTime)>, ContentError>
     Ok(files)
 }
 
+/// Creates `folder` (under `root`) when it is missing, durably.
+fn ensure_folder(root: &Path, folder: &Path) -> Result<(), ContentError> {
+    if !folder.is_dir() {
+        fs::create_dir_all(folder).map_err(io_error("create the folder", folder))?;
+        // The new folders themselves must survive a crash too.
+        if let Some(parent) = folder.parent() {
+            sync_directory(parent)?;
+        }
+        sync_directory(root)?;
+    }
+    Ok(())
+}
+
+/// Moves the staged upload `file` to `target` inside `folder` (created if needed, under
+/// `root`): the file is fsynced where it was written, renamed into place (atomic: the
+/// staging folder is on the content's file system in the default layout), and the folder
+/// fsynced. When the rename crosses file systems (a content root configured elsewhere), the
+/// file is copied to a temporary file in `folder` and that one renamed, as
+/// [`write_durably`] does; the staged file is then removed when dropped.
+async fn move_durably(
+    root: PathBuf,
+    folder: PathBuf,
+    target: PathBuf,
+    file: StagedFile,
+) -> Result<(), ContentError> {
+    blocking(&target.clone(), move || {
+        ensure_folder(&root, &folder)?;
+        fs::File::open(file.path())
+            .and_then(|staged| staged.sync_all())
+            .map_err(io_error("fsync", file.path()))?;
+        let file = match file.persist(&target).map_err(|failed| *failed) {
+            Ok(()) => return sync_directory(&folder),
+            Err((file, error)) if error.kind() == io::ErrorKind::CrossesDevices => file,
+            Err((_, error)) => {
+                return Err(ContentError::Io {
+                    operation: "move an upload to",
+                    path: target,
+                    source: error,
+                })
+            }
+        };
+        let mut temporary = tempfile::Builder::new()
+            .prefix(PARTIAL_PREFIX)
+            .tempfile_in(&folder)
+            .map_err(io_error("create a temporary file in", &folder))?;
+        let mut source = fs::File::open(file.path()).map_err(io_error("open", file.path()))?;
+        io::copy(&mut source, temporary.as_file_mut())
+            .map_err(io_error("copy an upload to", temporary.path()))?;
+        temporary
+            .as_file()
+            .sync_all()
+            .map_err(io_error("fsync", temporary.path()))?;
+        temporary
+            .persist(&target)
+            .map_err(|persist_error| ContentError::Io {
+                operation: "rename a temporary file to",
+                path: target.clone(),
+                source: persist_error.error,
+            })?;
+        drop(file);
+        sync_directory(&folder)
+    })
+    .await
+}
+
 /// Writes `bytes` to `target` inside `folder` (created if needed, under `root`): a temporary
 /// file, fsynced, renamed into place, and the folder fsynced, so the file is complete or
 /// absent after a crash.
@@ -155,14 +221,7 @@ async fn write_durably(
     bytes: Bytes,
 ) -> Result<(), ContentError> {
     blocking(&target.clone(), move || {
-        if !folder.is_dir() {
-            fs::create_dir_all(&folder).map_err(io_error("create the folder", &folder))?;
-            // The new folders themselves must survive a crash too.
-            if let Some(parent) = folder.parent() {
-                sync_directory(parent)?;
-            }
-            sync_directory(&root)?;
-        }
+        ensure_folder(&root, &folder)?;
         let mut temporary = tempfile::Builder::new()
             .prefix(PARTIAL_PREFIX)
             .tempfile_in(&folder)
@@ -194,6 +253,16 @@ impl ContentStore for FilesystemContent {
             self.folder_of(key),
             self.path_of(key),
             bytes,
+        )
+        .await
+    }
+
+    async fn put_file(&self, key: &ContentKey, file: StagedFile) -> Result<(), ContentError> {
+        move_durably(
+            self.root.clone(),
+            self.folder_of(key),
+            self.path_of(key),
+            file,
         )
         .await
     }

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 use crate::error::ContentError;
+use crate::staging::StagedFile;
 use crate::values::{ContentKey, RecordKey};
 
 pub use filesystem::FilesystemContent;
@@ -31,6 +32,13 @@ pub trait ContentStore: Send + Sync + std::fmt::Debug {
     /// Stores the bytes under `key`, replacing what was there. Returns only once the bytes
     /// are durable (on disk after fsync; acknowledged by the object store).
     async fn put(&self, key: &ContentKey, bytes: Bytes) -> Result<(), ContentError>;
+
+    /// Stores a staged upload under `key`, as [`ContentStore::put`] does (replacing what was
+    /// there, durable when it returns), without holding it in memory: a folder moves the file
+    /// into place (or copies it when it is on another file system), an object store uploads
+    /// it from the file in parts. The staged file is consumed: moved, or removed when this
+    /// returns, whether it succeeded or not.
+    async fn put_file(&self, key: &ContentKey, file: StagedFile) -> Result<(), ContentError>;
 
     /// The bytes stored under `key`; [`ContentError::NotFound`] if there are none.
     async fn get(&self, key: &ContentKey) -> Result<Bytes, ContentError>;

@@ -12,12 +12,25 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use tokio::io::AsyncReadExt;
 use time::OffsetDateTime;
 
 use super::{ContentObject, ContentStore};
 use crate::error::{BackendError, ContentError};
+use crate::staging::StagedFile;
 use crate::values::{ContentKey, RecordKey};
+
+/// The part size of a multipart upload (S3 takes parts of 5 MiB and more, but the last),
+/// and the largest staged file sent as one PUT.
+const PART_BYTES: usize = 5 * 1024 * 1024;
+
+/// Parts in flight at once: a staged upload holds at most this many parts (and the one
+/// being filled) in memory, whatever its size.
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// How much of a staged file is read at a time.
+const READ_BYTES: usize = 256 * 1024;
 
 /// Where the object store is and how to sign in to it.
 #[derive(Clone, PartialEq, Eq)]
@@ -107,6 +120,41 @@ impl S3Content {
     }
 }
 
+/// Feeds a staged file to a multipart upload, a read at a time, never more than
+/// [`PARTS_IN_FLIGHT`] parts waiting.
+async fn send_parts(writer: &mut WriteMultipart, file: &StagedFile) -> Result<(), ContentError> {
+    let mut reader = file.open().await?;
+    let mut buffer = vec![0u8; READ_BYTES];
+    let mut sent = 0u64;
+    loop {
+        let read = reader.read(&mut buffer).await.map_err(|source| ContentError::Io {
+            operation: "read",
+            path: file.path().to_path_buf(),
+            source,
+        })?;
+        if read == 0 {
+            break;
+        }
+        writer
+            .wait_for_capacity(PARTS_IN_FLIGHT)
+            .await
+            .map_err(object_store_error("upload a part"))?;
+        writer.write(&buffer[..read]);
+        sent += read as u64;
+    }
+    if sent != file.len() {
+        return Err(ContentError::Io {
+            operation: "read",
+            path: file.path().to_path_buf(),
+            source: std::io::Error::other(format!(
+                "the staged file has {sent} bytes, {} were written",
+                file.len()
+            )),
+        });
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl ContentStore for S3Content {
     async fn put(&self, key: &ContentKey, bytes: Bytes) -> Result<(), ContentError> {
@@ -115,6 +163,36 @@ impl ContentStore for S3Content {
             .await
             .map_err(object_store_error("store content"))?;
         Ok(())
+    }
+
+    async fn put_file(&self, key: &ContentKey, file: StagedFile) -> Result<(), ContentError> {
+        let path = self.path_of(key);
+        if file.len() <= PART_BYTES as u64 {
+            // One part's worth: one PUT, as `put` does.
+            let bytes = file.read_to_memory().await?;
+            return self.put(key, bytes).await;
+        }
+        let upload = self
+            .store
+            .put_multipart(&path)
+            .await
+            .map_err(object_store_error("start a multipart upload"))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        match send_parts(&mut writer, &file).await {
+            Ok(()) => {
+                writer
+                    .finish()
+                    .await
+                    .map_err(object_store_error("complete a multipart upload"))?;
+                Ok(())
+            }
+            Err(error) => {
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(error = %abort, content_key = %key, "a failed multipart upload was not aborted; the bucket's lifecycle rule must remove its parts");
+                }
+                Err(error)
+            }
+        }
     }
 
     async fn get(&self, key: &ContentKey) -> Result<Bytes, ContentError> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use medgate_storage::{
     sweep_orphans, ContentError, ContentKey, ContentStore, FilesystemContent, Metadata, RecordKey,
-    S3Config, S3Content, SweepReport,
+    S3Config, S3Content, StagedFile, StagingArea, SweepReport,
 };
 use time::macros::datetime;
 
@@ -237,6 +237,87 @@ async fn filesystem_store_lays_out_content_in_two_levels_and_leaves_no_temporary
         .collect();
     assert_eq!(listed, vec![key]);
 }
+/// `bytes` written to a new staged file in `area`, in network-sized chunks.
+async fn staged(area: &StagingArea, bytes: &[u8]) -> StagedFile {
+    let mut writer = area.create().await.unwrap();
+    for chunk in bytes.chunks(16 * 1024) {
+        writer.write(chunk).await.unwrap();
+    }
+    writer.finish().await.unwrap()
+}
+
+/// The names of the files in a folder.
+fn file_names(folder: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect()
+}
+
+/// `put_file`: a staged upload, small (one write) or larger than an object store's part
+/// (several parts), comes back byte for byte, replaces what was there, and leaves nothing in
+/// the staging folder.
+async fn puts_staged_files(store: &dyn ContentStore, area: &StagingArea) {
+    let small = ContentKey::generate().unwrap();
+    store
+        .put_file(&small, staged(area, b"<ClinicalDocument/>").await)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get(&small).await.unwrap(),
+        Bytes::from_static(b"<ClinicalDocument/>")
+    );
+    let large: Vec<u8> = (0..12 * 1024 * 1024 + 17u32)
+        .map(|index| (index * 11 % 253) as u8)
+        .collect();
+    let key = ContentKey::generate().unwrap();
+    store.put_file(&key, staged(area, &large).await).await.unwrap();
+    assert!(store.get(&key).await.unwrap() == large, "the large file differs");
+    // Putting again replaces.
+    store
+        .put_file(&small, staged(area, b"replaced").await)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get(&small).await.unwrap(),
+        Bytes::from_static(b"replaced")
+    );
+    assert!(file_names(area.dir()).is_empty(), "{:?}", file_names(area.dir()));
+    store.delete(&small).await.unwrap();
+    store.delete(&key).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filesystem_store_puts_staged_files() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let store = FilesystemContent::open(data_dir.path()).await.unwrap();
+    // The node's layout: the staging folder beside the content, on its file system.
+    let (area, _) = StagingArea::open(data_dir.path().join("tmp")).await.unwrap();
+    puts_staged_files(&store, &area).await;
+    // Moved into place: no temporary file beside the content either.
+    let key = ContentKey::generate().unwrap();
+    store.put_file(&key, staged(&area, b"moved").await).await.unwrap();
+    let text = key.as_str();
+    let folder = data_dir.path().join("content").join(&text[0..2]).join(&text[2..4]);
+    assert_eq!(file_names(&folder), vec![text.to_owned()]);
+}
+
+/// A staging folder on another file system (here /dev/shm, a tmpfs) than the content: the
+/// rename cannot work, so the file is copied and the copy renamed into place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filesystem_store_copies_staged_files_from_another_file_system() {
+    use std::os::unix::fs::MetadataExt;
+    let data_dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir_in("/dev/shm").unwrap();
+    assert_ne!(
+        std::fs::metadata(data_dir.path()).unwrap().dev(),
+        std::fs::metadata(elsewhere.path()).unwrap().dev(),
+        "the test needs /dev/shm on another file system than the temporary folder"
+    );
+    let store = FilesystemContent::open(data_dir.path()).await.unwrap();
+    let (area, _) = StagingArea::open(elsewhere.path().join("tmp")).await.unwrap();
+    puts_staged_files(&store, &area).await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filesystem_sweep_removes_only_old_orphans() {
@@ -266,6 +347,9 @@ async fn s3_store_behaves_like_a_content_store() {
     };
     let store = s3_store(&moto, "medgate-content", "content");
     behaves_like_a_content_store(&store).await;
+    let staging = tempfile::tempdir().unwrap();
+    let (area, _) = StagingArea::open(staging.path().join("tmp")).await.unwrap();
+    puts_staged_files(&store, &area).await;
     let debug = format!("{store:?}");
     assert!(!debug.contains("testing"), "{debug}");
 }

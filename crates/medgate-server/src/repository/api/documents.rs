@@ -21,7 +21,9 @@ use medgate_web::api::{rfc3339, Incoming};
 use medgate_web::error::ApiError;
 use medgate_web::state::AppState;
 use medgate_web::stored_file::content_download;
+use medgate_web::streamed::stage_body;
 
+use super::MAX_BODY_BYTES;
 use crate::repository::{domain, national, refused};
 
 // ---------------------------------------------------------------------------------------
@@ -35,18 +37,27 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
         .map(|value| value.to_str().unwrap_or(""))
 }
 
-/// `POST /api/v1/documents`: stores a CDA document sent as the request body.
+/// `POST /api/v1/documents`: stores a CDA document sent as the request body. The body is
+/// streamed to a staged file (never held whole while it arrives), the signature checked
+/// against its digests; the document is then read into memory once for its header parse,
+/// within the node's and the account's body budget, and stored from the file.
 pub async fn put_document(
     State(state): State<AppState>,
     incoming: Incoming,
-    body: Bytes,
+    body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = incoming.signed_caller(&state, &body).await?;
-    let stored = ingest::put_document(
+    let staged = stage_body(&state.staging, body, MAX_BODY_BYTES).await?;
+    let caller = incoming.signed_caller_digested(&state, &staged.digests).await?;
+    let size = usize::try_from(staged.file.len()).unwrap_or(usize::MAX);
+    let _room = state
+        .body_budget
+        .hold(Some(caller.tenant.id.as_str()), size)
+        .await?;
+    let stored = ingest::put_staged_document(
         &domain(&state),
         &caller.actor(),
         content_type(&incoming.headers),
-        body,
+        staged.file,
     )
     .await
     .map_err(refused)?;
@@ -57,13 +68,15 @@ pub async fn put_document(
 }
 
 /// `POST /api/v1/attachments?patient=P&title=T[&type=CODE][&id=ROOT^EXT]`: stores any file
-/// (scan, photo, PDF…) for a patient.
+/// (scan, photo, PDF…) for a patient. Streamed to a staged file and stored from it: never
+/// read whole into memory.
 pub async fn put_attachment(
     State(state): State<AppState>,
     incoming: Incoming,
-    body: Bytes,
+    body: Body,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = incoming.signed_caller(&state, &body).await?;
+    let staged = stage_body(&state.staging, body, MAX_BODY_BYTES).await?;
+    let caller = incoming.signed_caller_digested(&state, &staged.digests).await?;
     let mut parameters = query_parameters(&incoming.uri, &["patient", "title", "type", "id"])?;
     let upload = AttachmentUpload {
         patient: parameters.remove("patient"),
@@ -72,12 +85,12 @@ pub async fn put_attachment(
         id: parameters.remove("id"),
         content_type: content_type(&incoming.headers).map(str::to_owned),
     };
-    let stored = ingest::put_attachment(
+    let stored = ingest::put_staged_attachment(
         &domain(&state),
         &caller.actor(),
         caller.tenant.repository_id.as_ref(),
         upload,
-        body,
+        staged.file,
     )
     .await
     .map_err(refused)?;

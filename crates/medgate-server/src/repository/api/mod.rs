@@ -19,6 +19,11 @@ pub mod organisation;
 /// Largest request body accepted (a CDA with embedded scans can be large).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
+/// The upload routes, as (method, path): their handlers stream the body to a staged file
+/// (`medgate_web::streamed`) instead of having the host's body guard buffer it.
+pub const STREAMED_UPLOADS: [(&str, &str); 2] =
+    [("POST", "/api/v1/documents"), ("POST", "/api/v1/attachments")];
+
 /// The routes of the repository's API.
 pub fn routes() -> Router<AppState> {
     Router::new()
