@@ -137,6 +137,7 @@ impl BodyGuard {
             Err(error) => (error, Some(request)),
         };
         let (error, unread) = refused;
+        let over_limit = error.code() == "body_too_large";
         let mut response = error.into_response();
         if version < axum::http::Version::HTTP_2 {
             // The body was not read: the HTTP/1.x connection is not reused, so the unread
@@ -144,6 +145,13 @@ impl BodyGuard {
             response
                 .headers_mut()
                 .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+            if let (true, Some(request)) = (over_limit, unread) {
+                // A client that sends its whole body before reading (curl without
+                // `Expect: 100-continue`) would see the connection closed while sending and
+                // never read the 413; an authenticated caller's body up to twice the limit
+                // is drained — counted and dropped, never held — before the answer.
+                drain(request.into_body(), 2 * self.api_max.max(PAGE_MAX_BODY_BYTES)).await;
+            }
         } else if let Some(request) = unread {
             // HTTP/2 lets a server answer early and then reset the stream with NO_ERROR, but
             // some clients (curl before 8) take that reset for a failure while they are
@@ -162,19 +170,23 @@ impl BodyGuard {
         }
         let limit = self.limit(request);
         let declared = declared_length(request)?;
+        // The certificate first: only a caller the API would serve learns about the size
+        // (and has the rest of an over-limit body drained so that it reads the answer).
+        let tenant = if is_api(request.uri().path()) {
+            let peer = request
+                .extensions()
+                .get::<PeerInfo>()
+                .ok_or_else(ApiError::client_certificate_required)?;
+            let presented = medgate_web::auth::presented_certificate(peer)?;
+            presented.usable_now(&self.revocations)?;
+            presented.tenant_name.map(|name| name.tenant.as_str().to_owned())
+        } else {
+            None
+        };
         if declared.is_some_and(|length| length > limit as u64) {
             return Err(too_large(limit));
         }
-        if !is_api(request.uri().path()) {
-            return Ok(None);
-        }
-        let peer = request
-            .extensions()
-            .get::<PeerInfo>()
-            .ok_or_else(ApiError::client_certificate_required)?;
-        let presented = medgate_web::auth::presented_certificate(peer)?;
-        presented.usable_now(&self.revocations)?;
-        Ok(presented.tenant_name.map(|name| name.tenant.as_str().to_owned()))
+        Ok(tenant)
     }
 
     fn limit(&self, request: &Request) -> usize {
