@@ -502,8 +502,10 @@ fn print_table(answer: &Value, offset: u32) {
     ];
     crate::output::print_table(headings, &rows);
     let total = answer["total"].as_u64().unwrap_or(0);
-    if documents.is_empty() {
-        println!("no documents found ({total} match)");
+    if total == 0 {
+        println!("no documents found");
+    } else if documents.is_empty() {
+        println!("no documents past result {offset} ({total} found in all)");
     } else {
         let first = u64::from(offset) + 1;
         let last = u64::from(offset) + documents.len() as u64;

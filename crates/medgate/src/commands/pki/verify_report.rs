@@ -146,8 +146,13 @@ fn print_text(
         }
     }
     println!();
-    if problems.is_empty() {
-        println!("report verified: the signature is valid and the report is as signed");
+    if problems.is_empty() && args.ca.is_empty() {
+        println!(
+            "signature valid and the report is as signed, but the signer's chain was NOT checked: \
+             give --ca <the CA's certificate> to check who signed it"
+        );
+    } else if problems.is_empty() {
+        println!("report verified: the signature is valid, the signer chains to the CA and the report is as signed");
     } else {
         for problem in problems {
             println!("PROBLEM: {problem}");

@@ -171,6 +171,12 @@ fn connect_check_against_a_real_node() {
             "missing {expected:?} in:\n{verified}"
         );
     }
+    // Without --ca the signature is checked but not who made it: said so, never "verified".
+    let unchained = run_ok(&["pki", "verify-report", &report]);
+    assert!(
+        unchained.contains("chain was NOT checked") && !unchained.contains("report verified"),
+        "{unchained}"
+    );
     let json: serde_json::Value = serde_json::from_str(&run_ok(&[
         "pki",
         "verify-report",

@@ -92,6 +92,11 @@ fn consent_commands_print_what_to_hand_over_on_sqlite() {
     let row = table.lines().find(|l| l.contains("R-1")).expect("row");
     let cells: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(cells[cells.len() - 2..], ["yes", "yes"], "{row}");
+    // A search that finds nothing says so plainly.
+    let none = clinic.run_ok(&["search", "--patient", "85031212336"]);
+    assert!(none.trim_end().ends_with("no documents found"), "{none}");
+    let past = clinic.run_ok(&["search", "--patient", PESEL_A, "--offset", "500"]);
+    assert!(past.contains("no documents past result 500"), "{past}");
     let listed = clinic.run_ok(&["consent", "list", "--patient", PESEL_A]);
     assert!(
         listed.contains(&id) && listed.contains("sent") && listed.contains("yes"),
