@@ -5,7 +5,7 @@
 //! revocation refresher and the orphan sweep.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -217,6 +217,34 @@ pub async fn open_metadata(config: &ServerConfig) -> Result<Metadata, StartupErr
         })
 }
 
+/// Opens the database of an existing node for an operator's command (`medgate tenant`,
+/// `medgate operator`). On the embedded default a data folder where no node was ever
+/// started has no database: that is refused naming the folder, so a command run in the
+/// wrong folder does not quietly make a second, empty node there, unless `init` (the
+/// operator means to prepare the node before its first start).
+pub async fn open_node_metadata(config: &ServerConfig, init: bool) -> Result<Metadata, StartupError> {
+    if let Some(file) = sqlite_file(&config.database_url) {
+        if !init && !file.exists() {
+            return Err(StartupError::Other(format!(
+                "there is no medgate node in {} (no database {}): give the node's folder with \
+                 --data (or its --config), start the node there first with `medgate serve`, or \
+                 add --init to create the node's database here",
+                config.data_dir.display(),
+                file.display()
+            )));
+        }
+    }
+    open_metadata(config).await
+}
+
+/// The database file of a `sqlite:` URL.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
 /// Creates the secret that encrypts national private keys at rest, when it does not exist
 /// yet: 32 random bytes as hex, in a file only the owner can read.
 pub fn ensure_credentials_key(path: &Path) -> Result<(), StartupError> {
@@ -330,4 +358,20 @@ fn spawn_orphan_sweep(state: &AppState, config: &ServerConfig) -> Option<tokio::
             tokio::time::sleep(interval).await;
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sqlite_file_is_read_from_the_url() {
+        assert_eq!(
+            sqlite_file("sqlite://medgate-data/medgate.db?mode=rwc"),
+            Some(PathBuf::from("medgate-data/medgate.db"))
+        );
+        assert_eq!(sqlite_file("sqlite:/srv/m.db"), Some(PathBuf::from("/srv/m.db")));
+        assert_eq!(sqlite_file("postgres://db/medgate"), None);
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
 }

@@ -20,6 +20,10 @@ pub struct OperatorArgs {
     /// postgres://… when the node uses PostgreSQL.
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    /// Create the node's database when the data folder has none yet (before the node's
+    /// first start); without it such a folder is refused.
+    #[arg(long, global = true)]
+    pub init: bool,
     #[command(subcommand)]
     pub command: OperatorCommand,
 }
@@ -37,6 +41,7 @@ pub fn run(args: OperatorArgs) -> anyhow::Result<ExitCode> {
         args.config,
         args.data,
         args.database_url,
+        args.init,
         |metadata| async move { staff::execute(&metadata, StaffScope::Operator, command).await },
     )
 }

@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 use medgate_pki::Password;
 use medgate_web::staff::{self as users, FirstCredential, Issued};
@@ -272,6 +271,7 @@ pub fn with_metadata<F, Fut>(
     config: Option<PathBuf>,
     data: Option<PathBuf>,
     database_url: Option<String>,
+    init: bool,
     work: F,
 ) -> anyhow::Result<ExitCode>
 where
@@ -289,9 +289,7 @@ where
     )?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let metadata = medgate_server::startup::open_metadata(&config)
-            .await
-            .context("opening the node's database")?;
+        let metadata = medgate_server::startup::open_node_metadata(&config, init).await?;
         let result = work(metadata.clone()).await;
         metadata.close().await;
         result

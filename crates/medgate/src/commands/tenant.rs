@@ -23,6 +23,10 @@ pub struct TenantArgs {
     /// postgres://… when the node uses PostgreSQL.
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    /// Create the node's database when the data folder has none yet (before the node's
+    /// first start); without it such a folder is refused.
+    #[arg(long, global = true)]
+    pub init: bool,
     #[command(subcommand)]
     pub command: TenantCommand,
 }
@@ -131,7 +135,7 @@ pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
     )?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let metadata = medgate_server::startup::open_metadata(&config).await?;
+        let metadata = medgate_server::startup::open_node_metadata(&config, args.init).await?;
         let result = execute(&metadata, args.command).await;
         metadata.close().await;
         result

@@ -15,6 +15,7 @@ mod check;
 mod keystore;
 mod expiring;
 mod signature;
+mod node_folder;
 
 mod repository;
 mod web;
