@@ -22,13 +22,13 @@ use crate::output::{print_json, rfc3339};
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// TOML configuration file of the node.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Node")]
     pub config: Option<PathBuf>,
     /// Data folder of the node (its SQLite database is DATA/medgate.db).
-    #[arg(long, visible_alias = "data-dir", global = true)]
+    #[arg(long, visible_alias = "data-dir", global = true, help_heading = "Node")]
     pub data: Option<PathBuf>,
     /// postgres://… when the node uses PostgreSQL.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Node")]
     pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: AuditCommand,

@@ -19,20 +19,25 @@ use crate::output;
 
 #[derive(Debug, Args)]
 pub struct ConnectCheckArgs {
-    /// The repository's address, e.g. https://repository.example:8443.
-    pub url: String,
+    /// The repository's address, e.g. https://repository.example:8443 (default: the
+    /// `server` of --config).
+    pub url: Option<String>,
+    /// A clinic's client.toml: the address, certificates, keys, password file and CA not
+    /// given as flags are taken from it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// The institution's TLS client certificate (PEM; may hold the chain).
     #[arg(long)]
-    pub cert: PathBuf,
+    pub cert: Option<PathBuf>,
     /// The TLS private key.
     #[arg(long)]
-    pub key: PathBuf,
+    pub key: Option<PathBuf>,
     /// The WSS (signing) certificate: signs the probe and the report. Without it the TLS key
     /// signs (and the server will say the signature is not the account's).
-    #[arg(long, requires = "wss_key")]
+    #[arg(long)]
     pub wss_cert: Option<PathBuf>,
     /// The WSS private key.
-    #[arg(long, requires = "wss_cert")]
+    #[arg(long)]
     pub wss_key: Option<PathBuf>,
     /// Password file of encrypted keys.
     #[arg(long)]
@@ -56,14 +61,34 @@ pub struct ConnectCheckArgs {
 }
 
 pub fn run(args: ConnectCheckArgs) -> anyhow::Result<ExitCode> {
+    let file = match &args.config {
+        Some(path) => medgate_client::ClientSettingsFile::load(path)?,
+        None => medgate_client::ClientSettingsFile::default(),
+    };
+    let url = args.url.clone().or(file.server).context(
+        "give the repository's address (https://host:port) or --config client.toml with `server`",
+    )?;
+    let tls_cert = args.cert.clone().or(file.tls_cert).context(
+        "give --cert (the TLS client certificate) or --config client.toml with `tls_cert`",
+    )?;
+    let tls_key = args
+        .key
+        .clone()
+        .or(file.tls_key)
+        .context("give --key (the TLS private key) or --config client.toml with `tls_key`")?;
+    let wss_cert = args.wss_cert.clone().or(file.wss_cert);
+    let wss_key = args.wss_key.clone().or(file.wss_key);
+    if wss_cert.is_some() != wss_key.is_some() {
+        anyhow::bail!("give the WSS certificate and its key together (--wss-cert and --wss-key)");
+    }
     let settings = CheckSettings {
-        url: args.url.clone(),
-        tls_cert: args.cert.clone(),
-        tls_key: args.key.clone(),
-        wss_cert: args.wss_cert.clone(),
-        wss_key: args.wss_key.clone(),
-        password_file: args.password_file.clone(),
-        ca: args.ca.clone(),
+        url,
+        tls_cert,
+        tls_key,
+        wss_cert,
+        wss_key,
+        password_file: args.password_file.clone().or(file.password_file),
+        ca: args.ca.clone().or(file.ca),
         timeout: Duration::from_millis(args.timeout_ms),
         tool: format!("medgate {}", env!("CARGO_PKG_VERSION")),
     };

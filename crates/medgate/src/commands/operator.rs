@@ -12,17 +12,17 @@ use super::staff::{self, StaffCommand};
 #[derive(Debug, Args)]
 pub struct OperatorArgs {
     /// TOML configuration file of the node.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Node")]
     pub config: Option<PathBuf>,
     /// Data folder of the node.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Node")]
     pub data: Option<PathBuf>,
     /// postgres://… when the node uses PostgreSQL.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Node")]
     pub database_url: Option<String>,
     /// Create the node's database when the data folder has none yet (before the node's
     /// first start); without it such a folder is refused.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Node")]
     pub init: bool,
     #[command(subcommand)]
     pub command: OperatorCommand,

@@ -20,6 +20,7 @@ pub enum StaffCommand {
     Create(CredentialArgs),
     /// List the logins.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -41,6 +42,7 @@ pub struct CredentialArgs {
     /// code.
     #[arg(long)]
     pub password_file: Option<PathBuf>,
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }

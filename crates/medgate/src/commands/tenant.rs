@@ -15,17 +15,17 @@ use crate::output::{parse_time, print_json, rfc3339};
 #[derive(Debug, Args)]
 pub struct TenantArgs {
     /// TOML configuration file of the node.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Node")]
     pub config: Option<PathBuf>,
     /// Data folder of the node.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Node")]
     pub data: Option<PathBuf>,
     /// postgres://… when the node uses PostgreSQL.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Node")]
     pub database_url: Option<String>,
     /// Create the node's database when the data folder has none yet (before the node's
     /// first start); without it such a folder is refused.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Node")]
     pub init: bool,
     #[command(subcommand)]
     pub command: TenantCommand,
@@ -37,12 +37,14 @@ pub enum TenantCommand {
     Create(CreateArgs),
     /// List accounts.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
     /// Show one account.
     Show {
         id: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -69,6 +71,7 @@ pub enum AdminUserCommand {
     /// List the account's administrator logins.
     List {
         tenant: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },

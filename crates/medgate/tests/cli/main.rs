@@ -16,6 +16,7 @@ mod keystore;
 mod expiring;
 mod signature;
 mod node_folder;
+mod help;
 
 mod repository;
 mod web;

@@ -19,34 +19,34 @@ mod organisation;
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     /// client.toml with server, tenant, certificate and key paths.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub config: Option<PathBuf>,
     /// Repository URL, e.g. https://127.0.0.1:8443.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub server: Option<String>,
     /// Account id (16 digits).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub tenant: Option<String>,
     /// TLS client certificate.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub tls_cert: Option<PathBuf>,
     /// TLS private key.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub tls_key: Option<PathBuf>,
     /// WSS (signing) certificate.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub wss_cert: Option<PathBuf>,
     /// WSS private key.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub wss_key: Option<PathBuf>,
     /// Password file of encrypted keys.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub password_file: Option<PathBuf>,
     /// The repository's CA certificate (its DATA/ca/ca.pem).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub ca: Option<PathBuf>,
     /// Time limit of each request in milliseconds (default 15000).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Connection")]
     pub timeout_ms: Option<u64>,
     #[command(subcommand)]
     pub command: ClientCommand,

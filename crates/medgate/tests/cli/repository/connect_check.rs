@@ -73,6 +73,17 @@ fn connect_check_against_a_real_node() {
     let dir = crate::support::temp_dir();
     let report = path(dir.path(), "report.json");
 
+    // The clinic's client.toml is all it needs: the same verdict as with every flag.
+    let config = s(&clinic.config);
+    let configured = medgate().args(["connect-check", "--config", &config]).output().expect("medgate runs");
+    let (stdout, stderr) = texts(&configured);
+    assert!(configured.status.success(), "connect-check --config failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("Result: the connection is usable"), "{stdout}");
+    assert!(stdout.contains("signature valid:      yes (signed with the WSS key"), "{stdout}");
+    let nothing = medgate().args(["connect-check"]).output().expect("medgate runs");
+    let (_, stderr) = assert_fails(&nothing);
+    assert!(stderr.contains("--config client.toml"), "{stderr}");
+
     // A usable connection: exit 0, every fact shown.
     let output = check(&node, &clinic, true, &ca, &["--report", &report]);
     let (stdout, stderr) = texts(&output);
