@@ -7,9 +7,13 @@
 //!   the patient's documents, newest first. `SYSTEM` is `urn:oid:<root>` (PESEL:
 //!   `urn:oid:2.16.840.1.113883.3.4424.1.1.616`); `VALUE` alone or `|VALUE` matches the value
 //!   under any root. Also `status` (only `current` documents exist), `_count` (1–500,
-//!   default 50), `_offset` (from the `next` link) and `_format` (`json` only). Unknown
-//!   parameters are refused rather than ignored, so a misspelt filter cannot return more than
-//!   was asked for.
+//!   default 50; `0` for the total alone), `_offset` (from the `next` link), `_summary`
+//!   (`count`: the total alone; `false`: the default), `_totalMethod` (accepted; the total is
+//!   always exact) and `_format` (`json` only). Unknown parameters follow FHIR's `Prefer:
+//!   handling=`: `lenient` (the default, as most servers) ignores them and says so in an
+//!   `OperationOutcome` entry of the Bundle (search mode `outcome`); `strict` refuses them.
+//! - `GET /fhir/metadata` — the CapabilityStatement: what this facade supports (needs no
+//!   certificate, as FHIR clients ask it first).
 //! - `GET /fhir/DocumentReference/{id}` — one DocumentReference.
 //! - `GET /fhir/Binary/{id}` — the document's bytes (checked against their SHA-256): as a
 //!   FHIR `Binary` resource (contentType and base64 data) when the `Accept` header or
@@ -26,10 +30,15 @@
 //! up within the caller's tenant, so another tenant's id is 404 like an unknown one.
 //!
 //! Errors are `OperationOutcome` resources with the API's HTTP status (400 bad parameter, 401
-//! and 403 as the API, 404 unknown id) and `Content-Type: application/fhir+json`.
+//! and 403 as the API, 404 unknown id or path under `/fhir`, 405 another method) and
+//! `Content-Type: application/fhir+json`.
+
+use std::collections::HashMap;
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::routing::any;
+use axum::Router;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -37,7 +46,6 @@ use medgate_ids::{Oid, Pesel};
 use medgate_storage::{PatientQuery, SearchQuery, StoredDocument};
 use serde_json::{json, Value};
 
-use super::documents::query_parameters;
 use crate::repository::{domain, refused};
 use medgate_repository::documents::checked_content;
 use medgate_repository::export::download_name;
@@ -77,7 +85,7 @@ impl IntoResponse for FhirError {
             StatusCode::UNAUTHORIZED => "login",
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::NOT_FOUND => "not-found",
-            StatusCode::NOT_ACCEPTABLE => "not-supported",
+            StatusCode::NOT_ACCEPTABLE | StatusCode::METHOD_NOT_ALLOWED => "not-supported",
             status if status.is_server_error() => "exception",
             _ => "processing",
         };
@@ -113,19 +121,35 @@ pub async fn search_document_references(
     incoming: Incoming,
 ) -> Result<Response, FhirError> {
     let caller = incoming.caller(&state).await?;
-    let mut parameters = query_parameters(
+    let (mut parameters, ignored) = fhir_parameters(
         &incoming.uri,
+        &incoming.headers,
         &[
             "patient.identifier",
             "status",
             "_count",
             "_offset",
             "_format",
+            "_summary",
+            "_totalMethod",
         ],
     )?;
     if let Some(format) = parameters.remove("_format") {
         json_format(&format)?;
     }
+    // The total is always counted exactly, whatever method is asked for.
+    parameters.remove("_totalMethod");
+    let total_only = match parameters.remove("_summary").as_deref().map(str::trim) {
+        None | Some("false") => false,
+        Some("count") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_parameter",
+                format!("_summary: '{other}' is not supported; use count or false."),
+            )
+            .into())
+        }
+    };
     let identifier = parameters.remove("patient.identifier").ok_or_else(|| {
         ApiError::bad_request(
             "missing_parameter",
@@ -141,14 +165,15 @@ pub async fn search_document_references(
         Some(text) => text
             .parse::<u32>()
             .ok()
-            .filter(|count| (1..=MAX_COUNT).contains(count))
+            .filter(|count| *count <= MAX_COUNT)
             .ok_or_else(|| {
                 ApiError::bad_request(
                     "bad_parameter",
-                    format!("_count: '{text}' is not a number from 1 to {MAX_COUNT}."),
+                    format!("_count: '{text}' is not a number from 0 to {MAX_COUNT}."),
                 )
             })?,
     };
+    let total_only = total_only || count == 0;
     let offset = match parameters.remove("_offset") {
         None => 0,
         Some(text) => text
@@ -173,7 +198,8 @@ pub async fn search_document_references(
     let (total, documents) = if current_wanted {
         let query = SearchQuery {
             patient: Some(patient.clone()),
-            limit: count,
+            // The total alone still runs the count; one row is the least a page reads.
+            limit: if total_only { 1 } else { count },
             offset,
             ..SearchQuery::default()
         };
@@ -182,7 +208,8 @@ pub async fn search_document_references(
             .search_documents(&caller.tenant.id, &query)
             .await
             .map_err(|e| ApiError::internal("searching documents", &e))?;
-        (page.total, page.documents)
+        let documents = if total_only { Vec::new() } else { page.documents };
+        (page.total, documents)
     } else {
         (0, Vec::new())
     };
@@ -204,10 +231,26 @@ pub async fn search_document_references(
         format!("{base}/fhir/DocumentReference?{identifier_query}&_count={count}&_offset={offset}");
     let mut links = vec![json!({ "relation": "self", "url": self_url })];
     let shown = offset.saturating_add(documents.len() as u64);
-    if current_wanted && shown < total {
+    if current_wanted && !total_only && shown < total {
         links.push(json!({
             "relation": "next",
             "url": format!("{base}/fhir/DocumentReference?{identifier_query}&_count={count}&_offset={shown}"),
+        }));
+    }
+    if !ignored.is_empty() {
+        entries.push(json!({
+            "resource": {
+                "resourceType": "OperationOutcome",
+                "issue": [{
+                    "severity": "warning",
+                    "code": "not-supported",
+                    "diagnostics": format!(
+                        "Parameters ignored (not supported here): {}. Send `Prefer: handling=strict` to have them refused.",
+                        ignored.join(", ")
+                    ),
+                }],
+            },
+            "search": { "mode": "outcome" },
         }));
     }
     let bundle = json!({
@@ -243,7 +286,7 @@ pub async fn read_document_reference(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, FhirError> {
     let caller = incoming.caller(&state).await?;
-    let parameters = query_parameters(&incoming.uri, &["_format"])?;
+    let (parameters, _ignored) = fhir_parameters(&incoming.uri, &incoming.headers, &["_format"])?;
     if let Some(format) = parameters.get("_format") {
         json_format(format)?;
     }
@@ -269,7 +312,7 @@ pub async fn read_binary(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, FhirError> {
     let caller = incoming.caller(&state).await?;
-    let parameters = query_parameters(&incoming.uri, &["_format"])?;
+    let (parameters, _ignored) = fhir_parameters(&incoming.uri, &incoming.headers, &["_format"])?;
     let as_resource = match parameters.get("_format") {
         Some(format) => {
             json_format(format)?;
@@ -312,6 +355,119 @@ pub async fn read_binary(
 // ---------------------------------------------------------------------------------------
 
 /// `_format` must name JSON: this facade speaks no XML.
+/// The query's parameters, each at most once. Unknown ones are refused under `Prefer:
+/// handling=strict` and otherwise returned by name, to be ignored and reported.
+fn fhir_parameters(
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    known: &[&str],
+) -> Result<(HashMap<String, String>, Vec<String>), ApiError> {
+    let Query(pairs): Query<Vec<(String, String)>> = Query::try_from_uri(uri).map_err(|_| {
+        ApiError::bad_request(
+            "bad_query",
+            "The query string cannot be read; percent-encode its values.",
+        )
+    })?;
+    let strict = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|preference| preference.trim().eq_ignore_ascii_case("handling=strict"));
+    let mut parameters = HashMap::new();
+    let mut ignored = Vec::new();
+    for (name, value) in pairs {
+        if !known.contains(&name.as_str()) {
+            if strict {
+                return Err(ApiError::bad_request(
+                    "bad_parameter",
+                    format!("{name}: unknown parameter; known: {}.", known.join(", ")),
+                ));
+            }
+            if !ignored.contains(&name) {
+                ignored.push(name);
+            }
+            continue;
+        }
+        if parameters.insert(name.clone(), value).is_some() {
+            return Err(ApiError::bad_request(
+                "bad_parameter",
+                format!("{name}: given more than once."),
+            ));
+        }
+    }
+    Ok((parameters, ignored))
+}
+
+/// `GET /fhir/metadata`: the CapabilityStatement of the facade.
+pub async fn capability_statement(headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    let base = base_url(&headers, &uri);
+    let statement = json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": medgate_web::rfc3339(medgate_web::now()),
+        "publisher": "medgate",
+        "kind": "instance",
+        "software": { "name": "medgate", "version": env!("CARGO_PKG_VERSION") },
+        "implementation": {
+            "description": "medgate repository: read-only IHE MHD Document Consumer facade (ITI-67, ITI-68)",
+            "url": format!("{base}/fhir"),
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "implementationGuide": ["https://profiles.ihe.net/ITI/MHD/ImplementationGuide/ihe.iti.mhd"],
+        "rest": [{
+            "mode": "server",
+            "security": {
+                "description": "Mutual TLS: the account's TLS client certificate, issued by the node's CA, opens every resource of the account and nothing else. Reads need no request signature."
+            },
+            "resource": [
+                {
+                    "type": "DocumentReference",
+                    "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                    "searchParam": [
+                        { "name": "patient.identifier", "type": "token", "documentation": "SYSTEM|VALUE (PESEL: urn:oid:2.16.840.1.113883.3.4424.1.1.616); required" },
+                        { "name": "status", "type": "token" },
+                        { "name": "_count", "type": "number", "documentation": "0 to 500 (0: the total alone)" },
+                        { "name": "_offset", "type": "number" },
+                        { "name": "_summary", "type": "token", "documentation": "count or false" }
+                    ]
+                },
+                {
+                    "type": "Binary",
+                    "interaction": [{ "code": "read" }]
+                }
+            ]
+        }]
+    });
+    fhir_json(StatusCode::OK, &statement)
+}
+
+/// Any other path under `/fhir`, and any method the facade does not serve.
+pub fn unsupported() -> Router<AppState> {
+    Router::new().route("/fhir/{*rest}", any(unknown_path))
+}
+
+async fn unknown_path(uri: axum::http::Uri) -> FhirError {
+    FhirError(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "{}: this FHIR server has DocumentReference (search, read), Binary (read) and metadata.",
+            uri.path()
+        ),
+    ))
+}
+
+/// A method other than GET on a FHIR resource: read-only.
+pub async fn method_not_allowed(method: axum::http::Method) -> FhirError {
+    FhirError(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method}: this FHIR facade is read-only; use GET."),
+    ))
+}
+
 fn json_format(format: &str) -> Result<(), ApiError> {
     match format.trim() {
         "json" | "application/json" | "application/fhir+json" => Ok(()),

@@ -57,7 +57,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/consents/{id}/send", post(consents::send))
         .route("/api/v1/consents/{id}/revoke", post(consents::revoke))
         .route("/api/v1/audit", get(audit_log::list))
-        .route("/fhir/DocumentReference", get(fhir::search_document_references))
-        .route("/fhir/DocumentReference/{id}", get(fhir::read_document_reference))
-        .route("/fhir/Binary/{id}", get(fhir::read_binary))
+        .route("/fhir/metadata", get(fhir::capability_statement).fallback(fhir::method_not_allowed))
+        .route(
+            "/fhir/DocumentReference",
+            get(fhir::search_document_references).fallback(fhir::method_not_allowed),
+        )
+        .route(
+            "/fhir/DocumentReference/{id}",
+            get(fhir::read_document_reference).fallback(fhir::method_not_allowed),
+        )
+        .route("/fhir/Binary/{id}", get(fhir::read_binary).fallback(fhir::method_not_allowed))
+        .merge(fhir::unsupported())
 }

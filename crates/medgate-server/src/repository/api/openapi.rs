@@ -57,12 +57,14 @@ pub(crate) mod tests {
         }
     }
 
-    /// Operations anyone may call without an account: the health check, this document and
-    /// the connection probe (which reports what it saw instead of refusing).
-    pub(crate) const PUBLIC: [(&str, &str); 3] = [
+    /// Operations anyone may call without an account: the health check, this document, the
+    /// connection probe (which reports what it saw instead of refusing) and the FHIR
+    /// CapabilityStatement (which FHIR clients ask first).
+    pub(crate) const PUBLIC: [(&str, &str); 4] = [
         ("/healthz", "get"),
         ("/api/v1/openapi.json", "get"),
         ("/api/v1/probe", "post"),
+        ("/fhir/metadata", "get"),
     ];
 
     #[test]

@@ -60,6 +60,7 @@ from fhir.resources.binary import Binary
 from fhir.resources.bundle import Bundle
 from fhir.resources.documentreference import DocumentReference
 from fhir.resources.operationoutcome import OperationOutcome
+from fhir.resources.capabilitystatement import CapabilityStatement
 
 assert fhir.resources.__fhir_version__ == "4.0.1"
 a = json.load(sys.stdin)
@@ -69,6 +70,8 @@ class Client:
     a Session's `verify` loses to REQUESTS_CA_BUNDLE in the environment)."""
     def get(self, url, **kw):
         return requests.get(url, cert=(a["tls_cert"], a["tls_key"]), verify=a["ca"], **kw)
+    def post(self, url, **kw):
+        return requests.post(url, cert=(a["tls_cert"], a["tls_key"]), verify=a["ca"], **kw)
 s = Client()
 FHIR = "application/fhir+json"
 
@@ -165,9 +168,30 @@ dr = base + "/fhir/DocumentReference"
 errors["missing"] = outcome(s.get(dr), 400)
 errors["bad_system"] = outcome(s.get(dr, params={"patient.identifier": "http://example.org/ids|1"}), 400)
 errors["bad_pesel"] = outcome(s.get(dr, params={"patient.identifier": "urn:oid:2.16.840.1.113883.3.4424.1.1.616|44051401358"}), 400)
-errors["unknown_parameter"] = outcome(s.get(dr, params={"patient.identifer": first["value"]}), 400)
+errors["unknown_parameter"] = outcome(s.get(dr, params={"patient.identifier": first["value"], "patient.identifer": first["value"]}, headers={"Prefer": "handling=strict"}), 400)
 errors["xml"] = outcome(s.get(dr, params={"patient.identifier": first["value"], "_format": "xml"}), 400)
-errors["bad_count"] = outcome(s.get(dr, params={"patient.identifier": first["value"], "_count": "0"}), 400)
+errors["bad_count"] = outcome(s.get(dr, params={"patient.identifier": first["value"], "_count": "501"}), 400)
+errors["bad_summary"] = outcome(s.get(dr, params={"patient.identifier": first["value"], "_summary": "text"}), 400)
+errors["unknown_path"] = outcome(s.get(base + "/fhir/Patient"), 404)
+errors["post"] = outcome(s.post(dr, json={}), 405)
+# Lenient by default: an unknown parameter is ignored, and the Bundle says so.
+lenient = search({"patient.identifier": first["value"], "patient.identifer": "x"})
+result["lenient"] = {
+    "total": lenient["total"],
+    "outcomes": [e["resource"]["issue"][0]["diagnostics"] for e in lenient["entry"] if e["search"]["mode"] == "outcome"],
+}
+# The total alone (fhirpy's .count() and _count=0).
+counted = search({"patient.identifier": first["value"], "_summary": "count"})
+zero = search({"patient.identifier": first["value"], "_count": "0"})
+result["counted"] = {"total": counted["total"], "entries": len(counted.get("entry", [])), "zero_total": zero["total"], "zero_entries": len(zero.get("entry", []))}
+# The CapabilityStatement, asked first by FHIR clients, with no certificate.
+capability = requests.get(base + "/fhir/metadata", verify=a["ca"])
+statement = fhir_body(capability, 200)
+CapabilityStatement.parse_obj(statement)
+result["capability"] = {
+    "fhirVersion": statement["fhirVersion"],
+    "resources": sorted(r["type"] for r in statement["rest"][0]["resource"]),
+}
 errors["unknown_id"] = outcome(s.get(dr + "/1.2.3.4-nope"), 404)
 errors["malformed_id"] = outcome(s.get(dr + "/a%5Eb"), 404)
 errors["unknown_key"] = outcome(s.get(base + "/fhir/Binary/n999999"), 404)
@@ -443,6 +467,9 @@ print(json.dumps([e["resource"]["id"] for e in r.json()["entry"]]))
         ("unknown_parameter", "invalid"),
         ("xml", "invalid"),
         ("bad_count", "invalid"),
+        ("bad_summary", "invalid"),
+        ("unknown_path", "not-found"),
+        ("post", "not-supported"),
         ("unknown_id", "not-found"),
         ("malformed_id", "not-found"),
         ("unknown_key", "not-found"),
@@ -467,6 +494,16 @@ print(json.dumps([e["resource"]["id"] for e in r.json()["entry"]]))
         .unwrap()
         .contains("patient.identifer"));
     assert_eq!(errors["foreign_search_readable"], 0);
+    let lenient = &result["lenient"];
+    assert_eq!(lenient["total"], result["patients"][0]["bare_total"], "{result}");
+    assert!(lenient["outcomes"][0].as_str().unwrap().contains("patient.identifer"), "{result}");
+    let counted = &result["counted"];
+    assert_eq!(counted["total"], result["patients"][0]["bare_total"], "{result}");
+    assert_eq!(counted["entries"], 0, "{result}");
+    assert_eq!(counted["zero_total"], counted["total"], "{result}");
+    assert_eq!(counted["zero_entries"], 0, "{result}");
+    assert_eq!(result["capability"]["fhirVersion"], "4.0.1", "{result}");
+    assert_eq!(result["capability"]["resources"], serde_json::json!(["Binary", "DocumentReference"]));
 
     // The reads are in A's audit log with the patient.
     let log = json_of(&a.run_ok(&["audit", "--json", "--patient", OWN_PESEL, "--limit", "1000"]));
