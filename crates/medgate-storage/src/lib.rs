@@ -72,6 +72,8 @@ pub use metadata::documents::{
     StoredDocument,
 };
 pub use metadata::national::NationalCredentials;
+pub use metadata::plans::ListQuery;
+pub use metadata::synthetic::{SyntheticDocuments, SYNTHETIC_PATIENT_ROOT};
 pub use metadata::organisation::OrganisationStructure;
 pub use metadata::registry::{
     EntryStored, Registered, RegistryEntry, RegistryRepository, RegistryRepositoryStatus,

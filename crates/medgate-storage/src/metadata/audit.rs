@@ -339,6 +339,21 @@ fn readable_entries(rows: &[AnyRow]) -> Vec<AuditEntry> {
         .collect()
 }
 
+/// One page of a tenant's audit entries, newest first (`$1` tenant, `$2` the `seq` bound,
+/// then `$3` the patient when `by_patient`, then the limit); by patient, driven by
+/// `audit_log_by_patient`.
+pub(crate) fn audit_page_sql(by_patient: bool) -> String {
+    let (patient_clause, limit_param) = if by_patient {
+        (" AND patient = $3", "$4")
+    } else {
+        ("", "$3")
+    };
+    format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND seq < $2\
+         {patient_clause} ORDER BY seq DESC LIMIT {limit_param}"
+    )
+}
+
 impl Metadata {
     /// The chain head: the last entry's sequence number and hash.
     pub async fn audit_head(&self) -> Result<AuditHead, MetadataError> {
@@ -713,14 +728,7 @@ impl Metadata {
             Some(before) => to_i64("before", before)?,
             None => i64::MAX,
         };
-        let (patient_clause, limit_param) = match patient {
-            Some(_) => (" AND patient = $3", "$4"),
-            None => ("", "$3"),
-        };
-        let sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE tenant_id = $1 AND seq < $2\
-             {patient_clause} ORDER BY seq DESC LIMIT {limit_param}"
-        );
+        let sql = audit_page_sql(patient.is_some());
         let mut query = sqlx::query(&sql).bind(tenant.as_str()).bind(before);
         if let Some(patient) = patient {
             query = query.bind(patient);

@@ -129,6 +129,15 @@ fn request_from_row(row: &AnyRow) -> Result<CertificateRequest, MetadataError> {
     })
 }
 
+/// One account's certificate requests, newest first (`$1` tenant), driven by
+/// `certificate_requests_by_tenant`.
+pub(crate) fn certificate_requests_sql() -> String {
+    format!(
+        "SELECT {REQUEST_COLUMNS} FROM certificate_requests WHERE tenant_id = $1 \
+         ORDER BY submitted_at DESC, id DESC"
+    )
+}
+
 impl Metadata {
     /// Allows (or stops allowing) the account's administrators to upload CSRs.
     pub async fn set_csr_self_service(
@@ -218,10 +227,7 @@ impl Metadata {
         &self,
         tenant: &TenantId,
     ) -> Result<Vec<CertificateRequest>, MetadataError> {
-        let sql = format!(
-            "SELECT {REQUEST_COLUMNS} FROM certificate_requests WHERE tenant_id = $1 \
-             ORDER BY submitted_at DESC, id DESC"
-        );
+        let sql = certificate_requests_sql();
         sqlx::query(&sql)
             .bind(tenant.as_str())
             .fetch_all(self.pool())

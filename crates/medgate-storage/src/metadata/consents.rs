@@ -254,6 +254,16 @@ fn summary_from_row(row: &AnyRow) -> Result<ConsentSummary, MetadataError> {
     })
 }
 
+/// One patient's consents in a tenant (`$1` tenant, `$2` identifier value, `$3` root or
+/// empty, `$4` limit), driven by `consents_by_patient`.
+pub(crate) fn consents_by_patient_sql() -> String {
+    format!(
+        "SELECT {CONSENT_COLUMNS} FROM consents c WHERE c.tenant_id = $1 \
+         AND c.patient_extension = $2 AND ($3 = '' OR c.patient_root = $3) \
+         ORDER BY c.created_at DESC, c.id LIMIT $4"
+    )
+}
+
 impl Metadata {
     /// Creates a draft consent. Every document must be the tenant's and carry the patient's
     /// identifier (as its main or any further patient id); the first that does not refuses
@@ -410,11 +420,7 @@ impl Metadata {
                     .await
             }
             Some((extension, root)) => {
-                let sql = format!(
-                    "SELECT {CONSENT_COLUMNS} FROM consents c WHERE c.tenant_id = $1 \
-                     AND c.patient_extension = $2 AND ($3 = '' OR c.patient_root = $3) \
-                     ORDER BY c.created_at DESC, c.id LIMIT $4"
-                );
+                let sql = consents_by_patient_sql();
                 sqlx::query(&sql)
                     .bind(tenant.as_str())
                     .bind(extension)

@@ -39,11 +39,13 @@ pub mod document_types;
 pub mod documents;
 pub mod national;
 pub mod organisation;
+pub mod plans;
 pub mod portal;
 pub mod registry;
 pub mod replay_guard;
 pub mod revocations;
 pub mod staff;
+pub mod synthetic;
 pub mod tenants;
 pub mod web;
 
@@ -136,6 +138,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "web session kinds",
         include_str!("../../migrations/sqlite/0007_web_session_kinds.sql"),
     ),
+    (
+        8,
+        "list indexes",
+        include_str!("../../migrations/sqlite/0008_list_indexes.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -173,6 +180,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         7,
         "web session kinds",
         include_str!("../../migrations/postgres/0007_web_session_kinds.sql"),
+    ),
+    (
+        8,
+        "list indexes",
+        include_str!("../../migrations/postgres/0008_list_indexes.sql"),
     ),
 ];
 

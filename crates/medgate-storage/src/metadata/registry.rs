@@ -175,6 +175,18 @@ fn entry_from_row(row: &AnyRow) -> Result<StoredRegistryEntry, MetadataError> {
     })
 }
 
+/// The entries of one patient in every registered repository (`$1` identifier value, `$2`
+/// root or empty, `$3` limit), driven by `registry_entries_by_patient`.
+pub(crate) fn registry_entries_by_patient_sql() -> String {
+    format!(
+        "SELECT {ENTRY_COLUMNS} FROM registry_entries e \
+         JOIN registry_repositories r ON r.provider = e.provider \
+         WHERE r.status = 'registered' AND e.patient_extension = $1 \
+         AND ($2 = '' OR e.patient_root = $2) \
+         ORDER BY e.creation_time DESC, e.unique_id LIMIT $3"
+    )
+}
+
 impl Metadata {
     /// Registers a repository, or registers it again: a provider seen before keeps its
     /// national repository id (its certificates, URL and name are updated, its status is
@@ -393,13 +405,7 @@ impl Metadata {
         root: Option<&Oid>,
         limit: u32,
     ) -> Result<Vec<StoredRegistryEntry>, MetadataError> {
-        let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM registry_entries e \
-             JOIN registry_repositories r ON r.provider = e.provider \
-             WHERE r.status = 'registered' AND e.patient_extension = $1 \
-             AND ($2 = '' OR e.patient_root = $2) \
-             ORDER BY e.creation_time DESC, e.unique_id LIMIT $3"
-        );
+        let sql = registry_entries_by_patient_sql();
         sqlx::query(&sql)
             .bind(extension)
             .bind(root.map(Oid::as_str).unwrap_or(""))

@@ -16,6 +16,7 @@ mod content;
 mod document_types;
 mod documents;
 mod organisation;
+mod plans;
 mod registry;
 mod replay_guard;
 mod revocations;
@@ -98,6 +99,11 @@ on_both_backends! {
     }
     organisation {
         structure_is_stored_with_increasing_revisions,
+    }
+    plans {
+        search_by_patient_is_driven_by_the_patients_identifier_rows,
+        archive_filters_use_their_indexes,
+        patient_and_account_lists_use_their_indexes,
     }
     registry {
         registering_again_keeps_the_national_id,

@@ -1,7 +1,10 @@
 //! `medgate bench`: ingests N documents through the real HTTPS API — mutual TLS, every
 //! request signed — into a fresh `medgate serve` on SQLite in a temporary folder, and prints
-//! documents per second, p50/p99 latency and the server's peak memory. Figures belong here,
-//! not in timed tests.
+//! documents per second, p50/p99 latency and the server's peak memory. With `--preload N`,
+//! first writes N synthetic documents straight into the node's database (over N/10 patients,
+//! and one patient with 1,800 documents), then reads through the API — search by patient, get
+//! metadata — next to the same queries run directly on the database (the ceiling). Figures
+//! belong here, not in timed tests.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -18,6 +21,9 @@ use medgate_pki::ca::{CertificateAuthority, Validity};
 use medgate_pki::csr::{generate_tenant_csr, Country, SubjectFields};
 use medgate_pki::files::{self, Visibility, WriteMode};
 use medgate_pki::{CertKind, KeyAlgorithm};
+use medgate_storage::{
+    DocumentId, Metadata, PatientQuery, SearchQuery, SyntheticDocuments,
+};
 
 /// The document every upload is made from (ids and dates vary per upload).
 const TEMPLATE: &str = include_str!("../../assets/bench-document.xml");
@@ -31,7 +37,32 @@ pub struct BenchArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: u32,
+    /// Synthetic documents written straight into the database first (10 per patient), then
+    /// a read phase through the API.
+    #[arg(long, default_value_t = 0)]
+    pub preload: u64,
+    /// Requests of each kind in the read phase (one in flight).
+    #[arg(long, default_value_t = 1000)]
+    pub reads: u32,
 }
+
+/// The documents preloaded: `--preload` of them over one patient in ten.
+fn preloaded(count: u64) -> SyntheticDocuments<'static> {
+    SyntheticDocuments {
+        prefix: "P",
+        type_code: "11490-0",
+        documents: count,
+        patients: (count / 10).max(1),
+    }
+}
+
+/// One patient with many documents, preloaded besides.
+const HEAVY_PATIENT: SyntheticDocuments<'static> = SyntheticDocuments {
+    prefix: "H",
+    type_code: "18842-5",
+    documents: 1_800,
+    patients: 1,
+};
 
 /// Kills the server when the benchmark ends, however it ends.
 struct ServerProcess(Child);
@@ -44,8 +75,8 @@ impl Drop for ServerProcess {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if args.documents == 0 || args.concurrency == 0 {
-        bail!("--documents and --concurrency must be above 0");
+    if (args.documents == 0 && args.preload == 0) || args.concurrency == 0 || args.reads == 0 {
+        bail!("--concurrency and --reads must be above 0, and --documents too without --preload");
     }
     let exe = std::env::current_exe().context("finding the medgate executable")?;
     let work = tempfile::tempdir().context("temporary folder")?;
@@ -86,7 +117,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let settings = enroll(work.path(), &data, port)?;
 
     let runtime = tokio::runtime::Runtime::new()?;
-    let (latencies, elapsed) = runtime.block_on(async {
+    let (latencies, elapsed, reads) = runtime.block_on(async {
         let client = Arc::new(RepositoryClient::new(&settings)?);
         let activation = serde_json::json!({
             "provider_oid": "2.16.840.1.113883.3.4424.2.7.26",
@@ -96,10 +127,22 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         client
             .send_json::<serde_json::Value>(Method::POST, "/api/v1/account/activate", &activation)
             .await?;
-        eprintln!(
-            "ingesting {} documents with {} in flight over HTTPS (mutual TLS, signed requests)…",
-            args.documents, args.concurrency
-        );
+        let database = if args.preload > 0 {
+            let url = format!("sqlite://{}?mode=rwc", data.join("medgate.db").display());
+            let database = Metadata::connect(&url).await?;
+            let started = Instant::now();
+            preload(&database, args.preload).await?;
+            Some((database, started.elapsed()))
+        } else {
+            None
+        };
+        if args.documents > 0 {
+            eprintln!(
+                "ingesting {} documents with {} in flight over HTTPS (mutual TLS, signed \
+                 requests)…",
+                args.documents, args.concurrency
+            );
+        }
         let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let started = Instant::now();
         let mut workers = Vec::new();
@@ -128,29 +171,178 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         for worker in workers {
             latencies.extend(worker.await??);
         }
-        anyhow::Ok((latencies, started.elapsed()))
+        let elapsed = started.elapsed();
+        let reads = match &database {
+            Some((database, preload)) => {
+                Some(read_phase(&client, database, *preload, args.preload, args.reads).await?)
+            }
+            None => None,
+        };
+        anyhow::Ok((latencies, elapsed, reads))
     })?;
     let peak = peak_memory_kib(server.0.id());
     drop(server);
 
     let mut sorted = latencies;
     sorted.sort();
-    let percentile = |p: f64| -> Duration {
-        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-        sorted.get(index).copied().unwrap_or_default()
-    };
     let count = sorted.len();
-    println!("medgate bench: {count} CDA documents ingested through the HTTPS API on SQLite");
-    println!("  concurrency:       {}", args.concurrency);
-    println!("  elapsed:           {:.2} s", elapsed.as_secs_f64());
-    println!("  throughput:        {:.1} documents/s", count as f64 / elapsed.as_secs_f64());
-    println!("  latency p50:       {:.1} ms", percentile(0.50).as_secs_f64() * 1000.0);
-    println!("  latency p99:       {:.1} ms", percentile(0.99).as_secs_f64() * 1000.0);
+    if count > 0 {
+        println!("medgate bench: {count} CDA documents ingested through the HTTPS API on SQLite");
+        println!("  concurrency:       {}", args.concurrency);
+        println!("  elapsed:           {:.2} s", elapsed.as_secs_f64());
+        println!("  throughput:        {:.1} documents/s", count as f64 / elapsed.as_secs_f64());
+        println!("  latency p50:       {:.1} ms", millis(percentile(&sorted, 0.50)));
+        println!("  latency p99:       {:.1} ms", millis(percentile(&sorted, 0.99)));
+    }
+    if let Some(reads) = reads {
+        let set = preloaded(args.preload);
+        println!(
+            "medgate bench: reads through the HTTPS API on SQLite, {} documents over {} patients \
+             (+{} of one patient), one request in flight",
+            set.documents, set.patients, HEAVY_PATIENT.documents
+        );
+        println!(
+            "  preload:           {:.1} s ({:.0} documents/s, straight into the database)",
+            reads.preload.as_secs_f64(),
+            (set.documents + HEAVY_PATIENT.documents) as f64 / reads.preload.as_secs_f64()
+        );
+        for (label, mut api, mut database) in reads.kinds {
+            api.sort();
+            database.sort();
+            println!(
+                "  {label:<32} API p50 {:>6.2} ms  p99 {:>6.2} ms   database p50 {:>6.3} ms  p99 {:>6.3} ms",
+                millis(percentile(&api, 0.50)),
+                millis(percentile(&api, 0.99)),
+                millis(percentile(&database, 0.50)),
+                millis(percentile(&database, 0.99)),
+            );
+        }
+    }
     match peak {
         Some(kib) => println!("  server peak RSS:   {:.1} MiB", kib as f64 / 1024.0),
         None => println!("  server peak RSS:   unknown (no /proc on this system)"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(index).copied().unwrap_or_default()
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Writes the synthetic documents into the node's database, with progress on stderr.
+async fn preload(database: &Metadata, count: u64) -> anyhow::Result<()> {
+    let tenant = TenantId::parse(TENANT)?;
+    let set = preloaded(count);
+    eprintln!(
+        "preloading {} synthetic documents over {} patients, and {} of one patient, \
+         straight into the database…",
+        set.documents, set.patients, HEAVY_PATIENT.documents
+    );
+    let started = Instant::now();
+    database
+        .preload_synthetic_documents(&tenant, &set, |written| {
+            if written % 100_000 == 0 {
+                eprintln!("  {written} ({:.0} s)", started.elapsed().as_secs_f64());
+            }
+        })
+        .await?;
+    database
+        .preload_synthetic_documents(&tenant, &HEAVY_PATIENT, |_| {})
+        .await?;
+    Ok(())
+}
+
+/// What the read phase measured: how long the preload took, and per kind of read the
+/// latencies through the API and of the same query on the database.
+struct Reads {
+    preload: Duration,
+    kinds: Vec<(&'static str, Vec<Duration>, Vec<Duration>)>,
+}
+
+/// Searches by patient (10 documents, then 1,800) and reads of one document's metadata,
+/// each `reads` times through the API and then directly on the database.
+async fn read_phase(
+    client: &RepositoryClient,
+    database: &Metadata,
+    preload: Duration,
+    count: u64,
+    reads: u32,
+) -> anyhow::Result<Reads> {
+    let tenant = TenantId::parse(TENANT)?;
+    let set = preloaded(count);
+    eprintln!("reading: {reads} requests of each kind through the API, then on the database…");
+    // Spread over the patients and documents, the same ones for the API and the database.
+    let spread = |i: u32, over: u64| (u64::from(i) * 2_654_435_761 + 7) % over;
+    let mut kinds = Vec::new();
+
+    for (label, heavy) in [
+        ("search by patient (10 docs):", false),
+        ("search by patient (1,800 docs):", true),
+    ] {
+        let patient = |i| {
+            if heavy {
+                HEAVY_PATIENT.patient(0)
+            } else {
+                set.patient(spread(i, set.patients))
+            }
+        };
+        let mut api = Vec::with_capacity(reads as usize);
+        for i in 0..reads {
+            let path = format!("/api/v1/documents?patient={}", patient(i));
+            let sent = Instant::now();
+            let answer: serde_json::Value = client.get_json(&path).await?;
+            api.push(sent.elapsed());
+            if answer["total"].as_u64().unwrap_or(0) == 0 {
+                bail!("the search {path} found nothing");
+            }
+        }
+        let mut direct = Vec::with_capacity(reads as usize);
+        for i in 0..reads {
+            let query = SearchQuery {
+                patient: Some(PatientQuery {
+                    extension: patient(i),
+                    root: None,
+                }),
+                ..SearchQuery::default()
+            };
+            let sent = Instant::now();
+            let page = database.search_documents(&tenant, &query).await?;
+            direct.push(sent.elapsed());
+            if page.total == 0 {
+                bail!("the database search for {} found nothing", patient(i));
+            }
+        }
+        kinds.push((label, api, direct));
+    }
+
+    let document = |i| set.document_id(spread(i, set.documents));
+    let mut api = Vec::with_capacity(reads as usize);
+    for i in 0..reads {
+        let path = format!(
+            "/api/v1/documents/{}/metadata",
+            urlencoding::encode(&document(i))
+        );
+        let sent = Instant::now();
+        let _: serde_json::Value = client.get_json(&path).await?;
+        api.push(sent.elapsed());
+    }
+    let mut direct = Vec::with_capacity(reads as usize);
+    for i in 0..reads {
+        let id = DocumentId::parse(&document(i))?;
+        let sent = Instant::now();
+        let found = database.get_document(&tenant, &id).await?;
+        direct.push(sent.elapsed());
+        if found.is_none() {
+            bail!("document {id} is not in the database");
+        }
+    }
+    kinds.push(("get metadata:", api, direct));
+    Ok(Reads { preload, kinds })
 }
 
 /// Keys, CSRs and certificates for the benchmark account, signed by the node's CA.
@@ -214,5 +406,15 @@ mod tests {
         assert_ne!(first.id.to_string(), other.id.to_string());
         assert_eq!(first.patient.pesel().map(|p| p.to_string()).as_deref(), Some("44051401359"));
         Ok(())
+    }
+
+    #[test]
+    fn preloaded_documents_are_ten_per_patient_and_the_heavy_patient_is_apart() {
+        let set = preloaded(1_000_000);
+        assert_eq!(set.patients, 100_000);
+        assert_eq!(preloaded(5).patients, 1);
+        assert_ne!(set.patient(0), HEAVY_PATIENT.patient(0));
+        assert_ne!(set.document_id(0), HEAVY_PATIENT.document_id(0));
+        assert!(DocumentId::parse(&set.document_id(999_999)).is_ok());
     }
 }
