@@ -494,6 +494,24 @@ bilingual! {
         ),
         // The operator's pages.
         TenantsTitle => ("Konta placówek", "Clinic accounts"),
+        AccountUnusableTitle => ("Konto niedostępne", "Account not available"),
+        AccountNotActivePage => (
+            "Konto nie jest jeszcze aktywne, więc ta strona jest niedostępna. Aktywuj je, rejestrując certyfikaty TLS i WSSE na stronie certyfikatów konta (albo poleceniem medgate client activate w systemie placówki).",
+            "The account is not active yet, so this page is not available. Activate it by registering the TLS and WSS certificates on the account's certificates page (or with medgate client activate in the clinic's system)."
+        ),
+        AccountSuspendedPage => (
+            "Konto jest zawieszone, więc ta strona jest niedostępna. Skontaktuj się z operatorem węzła.",
+            "The account is suspended, so this page is not available. Contact the node's operator."
+        ),
+        AccountNotYetValidPage => (
+            "Plan konta jeszcze się nie zaczął, więc ta strona jest niedostępna. Daty planu są w panelu konta.",
+            "The account's plan has not started yet, so this page is not available. The plan's dates are on the account panel."
+        ),
+        AccountExpiredPage => (
+            "Plan konta wygasł, więc ta strona jest niedostępna. Poproś operatora węzła o przedłużenie planu.",
+            "The account's plan has expired, so this page is not available. Ask the node's operator to extend the plan."
+        ),
+        GoActivate => ("Przejdź do aktywacji konta", "Go to the account's activation"),
         AccountStatus => ("Stan konta", "Account status"),
         SuspendHint => (
             "Zawieszenie od razu blokuje konto: system placówki i jej administratorzy nie mogą z niego korzystać, dopóki konto nie zostanie wznowione. Dane zostają zachowane.",

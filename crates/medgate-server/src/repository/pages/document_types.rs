@@ -125,7 +125,7 @@ async fn show(
     request: WebRequest,
 ) -> Response {
     let outcome = async {
-        admin.require_usable()?;
+        admin.require_usable(&request)?;
         let lang = request.lang;
         let caller = admin.caller(&request);
         let policies = document_types::list(&domain(&state), &caller.actor())
@@ -159,7 +159,7 @@ async fn submit(
     body: Bytes,
 ) -> Response {
     let outcome = async {
-        admin.require_usable()?;
+        admin.require_usable(&request)?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {

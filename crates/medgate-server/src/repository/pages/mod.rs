@@ -135,9 +135,33 @@ impl Admin {
     }
 
     /// Refuses work on an account that cannot be used now (suspended, expired, not yet
-    /// activated), as the API does: only the account panel stays open.
-    pub fn require_usable(&self) -> Result<(), ApiError> {
-        medgate_web::auth::account_usable(&self.tenant)
+    /// activated), as the API does: only the account panel and the certificates page stay
+    /// open. The refusal is a page of the desk (with its menu) in the page's language that
+    /// leads to where the account can be put right: the activation on the certificates
+    /// page, or the account panel.
+    pub fn require_usable(&self, request: &WebRequest) -> PageResult<()> {
+        let Err(error) = medgate_web::auth::account_usable(&self.tenant) else {
+            return Ok(());
+        };
+        let lang = request.lang;
+        let (text, href, link) = match error.code() {
+            "account_not_active" => (
+                T::AccountNotActivePage,
+                "/admin/account/certificates",
+                T::GoActivate,
+            ),
+            "account_suspended" => (T::AccountSuspendedPage, "/admin/account", T::NavAccount),
+            "account_not_yet_valid" => (T::AccountNotYetValidPage, "/admin/account", T::NavAccount),
+            _ => (T::AccountExpiredPage, "/admin/account", T::NavAccount),
+        };
+        let mut frame = self.frame(request, T::AccountUnusableTitle.text(lang));
+        frame.status = axum::http::StatusCode::FORBIDDEN;
+        frame.body = format!(
+            "{}<p><a class=\"button\" href=\"{href}\">{}</a></p>",
+            medgate_web::layout::message(medgate_web::layout::MessageKind::Error, text.text(lang)),
+            medgate_web::layout::escape(link.text(lang)),
+        );
+        Err(PageError::answer(frame.into_response()))
     }
 
     /// Appends an audit entry of this administrator's action; the page fails if it cannot.

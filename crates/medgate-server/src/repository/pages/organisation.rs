@@ -542,7 +542,7 @@ async fn show(
     request: WebRequest,
 ) -> Response {
     let outcome = async {
-        admin.require_usable()?;
+        admin.require_usable(&request)?;
         let lang = request.lang;
         let caller = admin.caller(&request);
         let (mut form, banner) = match organisation::show(&domain(&state), &caller.actor()).await {
@@ -592,7 +592,7 @@ async fn submit(
     body: Bytes,
 ) -> Response {
     let outcome = async {
-        admin.require_usable()?;
+        admin.require_usable(&request)?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {

@@ -88,8 +88,14 @@ fn web_operator_creates_and_manages_accounts_in_chromium() {
         panel.contains("Nieaktywowane") && panel.contains(NEW),
         "not activated yet"
     );
-    // Its other pages wait for the account's activation, as the API does.
-    assert_eq!(admin.get("/admin/documents").status, 403);
+    // Its other pages wait for the account's activation, as the API does, and say so in
+    // the page's language with the menu and the way to the activation.
+    let waiting = admin.get("/admin/documents");
+    assert_eq!(waiting.status, 403);
+    let page = waiting.text();
+    assert!(page.contains("Konto nie jest jeszcze aktywne"), "{page}");
+    assert!(page.contains("href=\"/admin/account/certificates\""), "{page}");
+    assert!(page.contains("class=\"tabs\""), "the desk's menu: {page}");
 
     // Plan, suspension, resumption.
     browser.goto(&format!("{base}/operator/tenants/{NEW}"));

@@ -27,7 +27,7 @@ pub(super) async fn the_document(
     admin: &Admin,
     id: Result<Path<String>, PathRejection>,
 ) -> PageResult<StoredDocument> {
-    admin.require_usable()?;
+    admin.require_usable(request)?;
     let Some(document_id) = id.ok().and_then(|Path(text)| DocumentId::parse(&text).ok()) else {
         return Err(PageError::answer(not_found(admin, request)));
     };

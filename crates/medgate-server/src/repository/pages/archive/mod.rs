@@ -354,7 +354,7 @@ async fn search(
     request: WebRequest,
 ) -> Response {
     let outcome = async {
-        admin.require_usable()?;
+        admin.require_usable(&request)?;
         let lang = request.lang;
         let mut filters = Filters::read(&request);
         let mut frame = admin.frame(&request, T::ArchiveTitle.text(lang));

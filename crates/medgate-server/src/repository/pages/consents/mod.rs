@@ -128,7 +128,7 @@ async fn list(
     request: WebRequest,
 ) -> Response {
     let outcome = async {
-        admin.require_usable()?;
+        admin.require_usable(&request)?;
         let lang = request.lang;
         let patient = request.query("patient").unwrap_or_default();
         let mut patient_error = None;

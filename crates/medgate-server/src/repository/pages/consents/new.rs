@@ -172,7 +172,7 @@ pub(super) async fn new_form(
     request: WebRequest,
 ) -> Response {
     let outcome = async {
-        admin.require_usable()?;
+        admin.require_usable(&request)?;
         let lang = request.lang;
         let today = now();
         let mut draft = Draft {
@@ -292,7 +292,7 @@ pub(super) async fn create(
     body: Bytes,
 ) -> Response {
     let outcome = async {
-        admin.require_usable()?;
+        admin.require_usable(&request)?;
         let lang = request.lang;
         let form = Form::parse(&body)?;
         if !admin.form_is_genuine(&request, &form) {

@@ -14,7 +14,7 @@ pub(super) async fn the_consent(
     admin: &Admin,
     id: Result<Path<String>, PathRejection>,
 ) -> PageResult<Consent> {
-    admin.require_usable()?;
+    admin.require_usable(request)?;
     let Some(id) = id.ok().and_then(|Path(text)| ConsentId::parse(&text).ok()) else {
         return Err(PageError::answer(not_found(
             admin,

@@ -12,7 +12,7 @@ pub(super) async fn register_national_certificates(
     let outcome = async {
         let upload = genuine_upload(&request, &admin, multipart).await?;
         let lang = request.lang;
-        admin.require_usable()?;
+        admin.require_usable(&request)?;
         let mut filled = Filled {
             national_name: upload.form.text("national_name").to_owned(),
             ..Filled::default()
@@ -119,7 +119,7 @@ pub(super) async fn revoke(
         if !admin.form_is_genuine(&request, &form) {
             return Ok(admin.forged(&request));
         }
-        admin.require_usable()?;
+        admin.require_usable(&request)?;
         let caller = admin.caller(&request);
         match withdraw(&domain(&state), &national(&state), &caller.actor())
             .await
