@@ -256,11 +256,24 @@ bilingual! {
         ActionPortalOpen => ("otwarcie dokumentu w portalu", "document opened in the portal"),
         ActionPortalDenied => ("odmowa dostępu do dokumentu w portalu", "portal document access refused"),
         ActionPortalAccessLog => ("podgląd dziennika dostępu", "access log viewed"),
+        ActionDocumentMetadata => ("podgląd danych dokumentu", "document details viewed"),
+        ActionDocumentUnindex => ("wycofanie z rejestru krajowego", "withdrawn from the national registry"),
+        ActionConsentList => ("przegląd zgód", "consents listed"),
+        ActionNationalFind => ("wyszukiwanie w rejestrze krajowym", "searched in the national registry"),
+        ActionFhirSearch => ("wyszukiwanie dokumentów (FHIR)", "documents searched (FHIR)"),
+        ActionFhirRead => ("podgląd danych dokumentu (FHIR)", "document details viewed (FHIR)"),
+        ActionFhirBinary => ("pobranie dokumentu (FHIR)", "document downloaded (FHIR)"),
+        ActionOther => ("inna czynność ({code})", "another action ({code})"),
+        // Who did it, as the access log names them.
+        WhoClinicAdministrator => ("{clinic} (administrator {login})", "{clinic} (administrator {login})"),
+        WhoClinicSystem => ("{clinic} (system placówki)", "{clinic} (the clinic's system)"),
+        WhoNodeOperator => ("operator węzła ({login})", "the node's operator ({login})"),
+        WhoClinic => ("{clinic}", "{clinic}"),
     }
 }
 
-/// The words for an audit action code (`document.read`, `portal.open`, …); unknown codes
-/// are shown as they are.
+/// The words for an audit action code (`document.read`, `portal.open`, …); an unknown code
+/// is named as another action with its code.
 pub fn action_label(action: &str, lang: Lang) -> String {
     let message = match action {
         "document.read" => Msg::ActionDocumentRead,
@@ -282,7 +295,14 @@ pub fn action_label(action: &str, lang: Lang) -> String {
         "portal.open" => Msg::ActionPortalOpen,
         "portal.open.denied" => Msg::ActionPortalDenied,
         "portal.access-log" => Msg::ActionPortalAccessLog,
-        other => return other.to_owned(),
+        "document.metadata" => Msg::ActionDocumentMetadata,
+        "document.unindex" => Msg::ActionDocumentUnindex,
+        "consent.list" => Msg::ActionConsentList,
+        "national.find" => Msg::ActionNationalFind,
+        "fhir.document_reference.search" => Msg::ActionFhirSearch,
+        "fhir.document_reference.read" => Msg::ActionFhirRead,
+        "fhir.binary.read" => Msg::ActionFhirBinary,
+        other => return Msg::ActionOther.with(lang, "code", other),
     };
     message.text(lang).to_owned()
 }
@@ -323,6 +343,7 @@ mod tests {
             action_label("portal.open", Lang::En),
             "document opened in the portal"
         );
-        assert_eq!(action_label("x.y", Lang::Pl), "x.y");
+        assert_eq!(action_label("x.y", Lang::Pl), "inna czynność (x.y)");
+        assert_eq!(action_label("document.metadata", Lang::En), "document details viewed");
     }
 }

@@ -477,9 +477,15 @@ fn portal_in_headless_chromium() {
         log.contains("Ty (portal pacjenta)") && log.contains("127.0.0.1"),
         "{log}"
     );
+    // The clinic's system by the organisation in its certificate, not the certificate's
+    // subject; documents by their titles.
     assert!(
-        log.contains("CN=0000000000008030 TLS"),
-        "the clinic's certificate is named: {log}"
+        log.contains("Przychodnia Test (system placówki)") && !log.contains("CN="),
+        "the clinic is named as a patient reads it: {log}"
+    );
+    assert!(
+        log.contains("otwarcie dokumentu w portalu: „Karta informacyjna"),
+        "the document by its title: {log}"
     );
     browser.screenshot("portal-access-log");
 
