@@ -389,6 +389,7 @@ bilingual! {
         BackToDocument => ("← Wróć do dokumentu", "← Back to the document"),
         ShowInBrowser => ("Pokaż w przeglądarce", "Show in the browser"),
         SaveXml => ("Zapisz XML HL7 CDA", "Save XML HL7 CDA"),
+        ExportZip => ("Pobierz paczkę ZIP (XML z arkuszem stylów)", "Download a ZIP (the XML with its stylesheet)"),
         SaveAttachment => ("Zapisz załącznik", "Save the attachment"),
         IndexDocument => ("Indeksuj dokument", "Index the document"),
         Share => ("Udostępnij", "Share"),

@@ -291,6 +291,7 @@ fn web_archive_searches_pages_opens_exports_indexes_and_deletes() {
     for action in [
         "Pokaż w przeglądarce",
         "Zapisz XML HL7 CDA",
+        "Pobierz paczkę ZIP",
         "Indeksuj dokument",
         "Udostępnij",
         "Usuń",
@@ -298,6 +299,10 @@ fn web_archive_searches_pages_opens_exports_indexes_and_deletes() {
         assert!(actions.contains(action), "{action}: {actions}");
     }
     browser.screenshot("admin-document");
+    // "Save XML" gives the XML itself; the ZIP is offered as a ZIP.
+    let source = browser.source();
+    assert!(source.contains("/content\">Zapisz XML HL7 CDA</a>"), "{source}");
+    assert!(source.contains("/export\">Pobierz paczkę ZIP"), "{source}");
     browser.click_link("Pokaż w przeglądarce");
     wait_text(&browser, "body", "Marek");
     let rendered = browser.text("body");

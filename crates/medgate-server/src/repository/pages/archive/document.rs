@@ -88,7 +88,8 @@ pub(super) async fn details(
         let mut actions = Vec::new();
         if metadata.kind == DocumentKind::Cda {
             actions.push(link(document_href(id, "/view"), T::ShowInBrowser, "button"));
-            actions.push(link(document_href(id, "/export"), T::SaveXml, "button"));
+            actions.push(link(document_href(id, "/content"), T::SaveXml, "button"));
+            actions.push(link(document_href(id, "/export"), T::ExportZip, "button"));
         } else {
             actions.push(link(
                 document_href(id, "/content"),
@@ -256,7 +257,7 @@ pub(super) async fn view(
     respond(&ADMIN, &request, outcome)
 }
 
-/// `GET /admin/documents/{id}/export`: "Zapisz XML HL7 CDA", the export ZIP (the XML with
+/// `GET /admin/documents/{id}/export`: "Pobierz paczkę ZIP", the export ZIP (the XML with
 /// its stylesheet instruction and the stylesheet).
 pub(super) async fn export(
     State(state): State<AppState>,
@@ -293,7 +294,8 @@ pub(super) async fn export(
     respond(&ADMIN, &request, outcome)
 }
 
-/// `GET /admin/documents/{id}/content`: "Zapisz załącznik", the original bytes.
+/// `GET /admin/documents/{id}/content`: "Zapisz XML HL7 CDA" / "Zapisz załącznik", the
+/// original bytes.
 pub(super) async fn content(
     State(state): State<AppState>,
     SignedIn(admin): SignedIn<Admin>,
