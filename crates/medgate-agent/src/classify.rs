@@ -152,8 +152,8 @@ mod tests {
         let map = TypeMap::default();
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cda");
         for (file, code) in [
-            ("01-karta-informacyjna.xml", "UDM"),
-            ("02-informacja-dla-lekarza-kierujacego.xml", "KIF"),
+            ("01-karta-informacyjna.xml", "KIF"),
+            ("02-informacja-dla-lekarza-kierujacego.xml", "ILK"),
             ("03-recepta.xml", "REC"),
             ("04-skierowanie-do-szpitala.xml", "SKH"),
             ("05-wynik-badania-laboratoryjnego.xml", "WBL"),

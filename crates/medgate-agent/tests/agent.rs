@@ -131,7 +131,7 @@ fn offline_pass_decides_by_policy_and_keeps_everything_waiting_for_the_repositor
     );
     clinic.drop_file(
         "karta.xml",
-        &sample("02-informacja-dla-lekarza-kierujacego.xml"),
+        &sample("01-karta-informacyjna.xml"),
     );
     let old = clinic.drop_file("ccd.xml", &ccda());
     age(&old, DAY * 31);
@@ -345,7 +345,7 @@ fn files_still_being_written_wait_and_a_second_agent_is_refused() {
     fs::write(&clinic.config, text).unwrap();
     clinic.drop_file(
         "karta.xml",
-        &sample("02-informacja-dla-lekarza-kierujacego.xml"),
+        &sample("01-karta-informacyjna.xml"),
     );
     let mut agent = clinic.agent();
     let report = run(&mut agent);

@@ -62,7 +62,7 @@ fn table(admin: &Admin, request: &WebRequest, rows: &[Row<'_>]) -> String {
              <td data-label=\"{archive_label}\"><div class=\"check\"><input type=\"checkbox\" id=\"archive-{code}\" name=\"archive.{code}\" value=\"1\"{checked} aria-labelledby=\"col-archive name-{code}\"></div></td>\
              <td data-label=\"{keep_label}\"><input type=\"number\" id=\"keep-{code}\" name=\"keep.{code}\" value=\"{keep}\" min=\"0\" max=\"{MAX_KEEP_LOCAL_DAYS}\" step=\"1\" inputmode=\"numeric\" aria-labelledby=\"col-keep name-{code}\"{described}>{error}</td>\
              <td data-label=\"{changed_label}\">{changed}</td></tr>",
-            name = escape(row.policy.name),
+            name = escape(type_name(lang, row.policy.code, row.policy.name)),
             name_label = escape(T::Name.text(lang)),
             archive_label = escape(T::ArchiveAutomatically.text(lang)),
             keep_label = escape(T::KeepLocally.text(lang)),
@@ -110,6 +110,34 @@ fn page(
         table(admin, request, rows)
     );
     frame.into_response()
+}
+
+/// The catalogue's name of a document type in the page's language (the catalogue is the
+/// seed's, in Polish).
+fn type_name(lang: medgate_web::i18n::Lang, code: &str, polish: &'static str) -> &'static str {
+    if lang == medgate_web::i18n::Lang::Pl {
+        return polish;
+    }
+    match code {
+        "DWP" => "Patient's own document",
+        "WBL" => "Laboratory test result (PIK HL7 CDA)",
+        "WBD" => "Diagnostic test result (PIK HL7 CDA)",
+        "ZAL" => "Attachment",
+        "UDM" => "Shared medical records",
+        "REC" => "Prescription (e-prescription)",
+        "KIF" => "Hospital discharge card",
+        "ILK" => "Information for the referring physician",
+        "DAN" => "Cancelling document (e-prescription cancelled)",
+        "SKS" => "Referral to a specialist (e-referral)",
+        "SKH" => "Referral to hospital (e-referral)",
+        "SKD" => "Referral for a diagnostic test",
+        "ZBD" => "Referral for diagnostic tests sent to P1",
+        "KOP" => "Refusal of admission to hospital",
+        "ZPS" => "Verification result of a medical devices order",
+        "ZPA" => "Cancellation of a medical devices order",
+        "ZPO" => "Order for medical devices",
+        _ => polish,
+    }
 }
 
 async fn policies(state: &AppState, admin: &Admin) -> Result<Vec<DocumentTypePolicy>, ApiError> {

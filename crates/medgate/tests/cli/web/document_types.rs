@@ -43,6 +43,12 @@ fn web_document_types_are_edited_and_the_api_agrees() {
         browser.exists("#archive-KIF:checked") && !browser.exists("#archive-REC:checked"),
         "the seed's defaults: e-prescriptions are not archived automatically"
     );
+    // In English, the types' names are English too.
+    browser.click_link("English");
+    assert_eq!(browser.text("#name-KIF"), "Hospital discharge card");
+    assert_eq!(browser.text("#name-REC"), "Prescription (e-prescription)");
+    browser.screenshot("admin-document-types-en");
+    browser.click_link("Polski");
     browser.screenshot("admin-document-types");
 
     // KIF: no longer automatic, 14 days; REC: automatic; ILK: out of range.

@@ -247,8 +247,34 @@ fn mark(lang: Lang, on: bool) -> String {
     }
 }
 
+/// The Polish name of a document's LOINC type, for the types Polish documents use (the
+/// document itself names its type in English, LOINC's words).
+fn polish_type_name(loinc: &str) -> Option<&'static str> {
+    Some(match loinc {
+        "34105-7" => "Karta informacyjna z leczenia szpitalnego",
+        "18842-5" => "Karta informacyjna",
+        "57833-6" => "Recepta",
+        "57133-1" | "57832-8" => "Skierowanie",
+        "11502-2" => "Wynik badania laboratoryjnego",
+        "18748-4" => "Wynik badania obrazowego",
+        "11488-4" => "Konsultacja",
+        "57829-4" => "Zlecenie na zaopatrzenie w wyroby medyczne",
+        "34133-9" => "Podsumowanie opieki",
+        "51852-2" => "Pismo",
+        _ => return None,
+    })
+}
+
 fn kind_of(lang: Lang, document: &StoredDocument) -> String {
     let metadata = &document.metadata;
+    let polish = metadata
+        .type_code
+        .as_deref()
+        .filter(|_| lang == Lang::Pl)
+        .and_then(polish_type_name);
+    if let Some(name) = polish {
+        return name.to_owned();
+    }
     metadata
         .type_display
         .clone()
