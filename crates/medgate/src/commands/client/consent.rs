@@ -105,8 +105,13 @@ pub async fn run(client: &ClientArgs, command: &ConsentCommand) -> anyhow::Resul
             } else {
                 let consent = &answer["consent"];
                 println!("created consent {}", describe(consent));
+                // The command to run next, with the same client.toml when one was given.
+                let connection = match &client.config {
+                    Some(path) => format!(" --config {}", path.display()),
+                    None => " [the same connection options]".to_owned(),
+                };
                 println!(
-                    "it is a draft: the patient sees nothing until `medgate client consent send {}`",
+                    "it is a draft: the patient sees nothing until `medgate client{connection} consent send {}`",
                     text(&consent["id"])
                 );
             }

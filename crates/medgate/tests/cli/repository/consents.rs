@@ -66,6 +66,16 @@ fn consent_commands_print_what_to_hand_over_on_sqlite() {
         &[&mine],
     );
     assert!(!consent_mark(&clinic, PESEL_A, &mine));
+    // The text output names the next command as it can be run, with the same client.toml.
+    let (from, to) = (day(-1), day(10));
+    let created = clinic.run_ok(&[
+        "consent", "create", "--patient", PESEL_A, "--recipient", "lek. Anna Nowak", "--purpose",
+        "konsultacja", "--from", &from, "--to", &to, &mine,
+    ]);
+    assert!(
+        created.contains(&format!("`medgate client --config {} consent send ", clinic.config.display())),
+        "{created}"
+    );
 
     // Sent: the text output says what to hand over.
     let output = clinic.run_ok(&["consent", "send", &id]);
@@ -102,7 +112,8 @@ fn consent_commands_print_what_to_hand_over_on_sqlite() {
         listed.contains(&id) && listed.contains("sent") && listed.contains("yes"),
         "{listed}"
     );
-    assert_eq!(list(&clinic, &["--patient", PESEL_A]).len(), 1);
+    // The sent consent and the draft made above for its hint.
+    assert_eq!(list(&clinic, &["--patient", PESEL_A]).len(), 2);
 
     // Revoked: unmarked at once.
     revoke_consent(&clinic, &id);
