@@ -74,6 +74,9 @@ pub struct SignArgs {
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// Print JSON instead of text (the certificate's file, subject, serial, dates, usages).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +258,18 @@ fn sign(args: SignArgs) -> anyhow::Result<()> {
         .kind()
         .map(|kind| kind.to_string())
         .unwrap_or_default();
+    if args.json {
+        crate::output::print_json(&serde_json::json!({
+            "kind": kind,
+            "file": args.out.display().to_string(),
+            "subject": summary.subject,
+            "serial": summary.serial_hex,
+            "not_before": crate::output::rfc3339(summary.not_before),
+            "not_after": crate::output::rfc3339(summary.not_after),
+            "usages": summary.usages.names(),
+        }))?;
+        return Ok(());
+    }
     println!("issued {kind} certificate {}", args.out.display());
     println!("  subject: {}", summary.subject);
     println!("  serial:  {}", summary.serial_hex);

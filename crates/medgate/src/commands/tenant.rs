@@ -125,6 +125,9 @@ pub struct CreateArgs {
     /// Maximum number of stored files.
     #[arg(long)]
     pub max_files: u64,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
@@ -215,7 +218,11 @@ async fn execute(metadata: &Metadata, command: TenantCommand) -> anyhow::Result<
                     },
                 })
                 .await?;
-            println!("created account {}", tenant_line(&tenant));
+            if args.json {
+                crate::output::print_json(&tenant_json(&tenant))?;
+            } else {
+                println!("created account {}", tenant_line(&tenant));
+            }
         }
         TenantCommand::List { json } => {
             let tenants = metadata.list_tenants().await?;

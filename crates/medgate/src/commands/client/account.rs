@@ -15,6 +15,9 @@ pub struct ActivateArgs {
     /// The healthcare provider's OID, e.g. 2.16.840.1.113883.3.4424.2.7.26.
     #[arg(long)]
     pub provider_oid: String,
+    /// Print JSON instead of text (the steps and the account with the ids assigned).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -49,7 +52,9 @@ pub async fn activate(args: &ClientArgs, activate: &ActivateArgs) -> anyhow::Res
     let answer: Value = client
         .send_json(Method::POST, "/api/v1/account/activate", &body)
         .await?;
-    if let Some(lines) = answer["log"].as_array() {
+    if activate.json {
+        print_json(&answer)?;
+    } else if let Some(lines) = answer["log"].as_array() {
         for line in lines {
             println!("[Info] {}", line.as_str().unwrap_or_default());
         }

@@ -97,6 +97,9 @@ pub struct GetArgs {
     /// Replace the output file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +112,9 @@ pub struct RenderArgs {
     /// Replace the output file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -121,12 +127,18 @@ pub struct ExportArgs {
     /// Replace the output file if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// Document id (root^extension).
     pub id: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `/api/v1/documents/<id>` with the id percent-encoded (`^` is not allowed in a path).
@@ -553,11 +565,21 @@ pub async fn get(client_args: &ClientArgs, args: &GetArgs) -> anyhow::Result<Exi
         );
     }
     write_output(&args.out, &response.body, args.force)?;
-    println!(
-        "wrote {} ({} bytes, sha256 {actual} verified)",
-        args.out.display(),
-        response.body.len()
-    );
+    if args.json {
+        print_json(&json!({
+            "id": args.id,
+            "file": args.out.display().to_string(),
+            "bytes": response.body.len(),
+            "sha256": actual,
+            "sha256_verified": true,
+        }))?;
+    } else {
+        println!(
+            "wrote {} ({} bytes, sha256 {actual} verified)",
+            args.out.display(),
+            response.body.len()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -574,11 +596,20 @@ pub async fn render(client_args: &ClientArgs, args: &RenderArgs) -> anyhow::Resu
         );
     };
     write_output(&args.out, &response.body, args.force)?;
-    println!(
-        "wrote {} ({} bytes; served with Content-Security-Policy: {policy})",
-        args.out.display(),
-        response.body.len()
-    );
+    if args.json {
+        print_json(&json!({
+            "id": args.id,
+            "file": args.out.display().to_string(),
+            "bytes": response.body.len(),
+            "content_security_policy": policy,
+        }))?;
+    } else {
+        println!(
+            "wrote {} ({} bytes; served with Content-Security-Policy: {policy})",
+            args.out.display(),
+            response.body.len()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -588,11 +619,19 @@ pub async fn export(client_args: &ClientArgs, args: &ExportArgs) -> anyhow::Resu
         .send(Method::GET, &document_path(&args.id, "/export"), None)
         .await?;
     write_output(&args.out, &response.body, args.force)?;
-    println!(
-        "wrote {} ({} bytes)",
-        args.out.display(),
-        response.body.len()
-    );
+    if args.json {
+        print_json(&json!({
+            "id": args.id,
+            "file": args.out.display().to_string(),
+            "bytes": response.body.len(),
+        }))?;
+    } else {
+        println!(
+            "wrote {} ({} bytes)",
+            args.out.display(),
+            response.body.len()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -602,7 +641,11 @@ pub async fn delete(client_args: &ClientArgs, args: &DeleteArgs) -> anyhow::Resu
         .send(Method::DELETE, &document_path(&args.id, ""), None)
         .await?
         .json()?;
-    println!("deleted {}", answer["deleted"].as_str().unwrap_or(&args.id));
+    if args.json {
+        print_json(&answer)?;
+    } else {
+        println!("deleted {}", answer["deleted"].as_str().unwrap_or(&args.id));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -21,6 +21,9 @@ pub enum OrgCommand {
     Push {
         /// The TOML file.
         file: PathBuf,
+        /// Print JSON instead of text (the stored revision).
+        #[arg(long)]
+        json: bool,
     },
     /// Show the organisational structure stored in the repository.
     Show {
@@ -48,12 +51,15 @@ pub enum TypesCommand {
         /// Keep the local copy for this many days.
         #[arg(long)]
         local_days: u32,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 pub async fn run_org(client: &ClientArgs, command: &OrgCommand) -> anyhow::Result<ExitCode> {
     match command {
-        OrgCommand::Push { file } => push(client, file).await,
+        OrgCommand::Push { file, json } => push(client, file, *json).await,
         OrgCommand::Show { json } => show(client, *json).await,
     }
 }
@@ -65,7 +71,8 @@ pub async fn run_types(client: &ClientArgs, command: &TypesCommand) -> anyhow::R
             code,
             archive,
             local_days,
-        } => set_type(client, code, archive, *local_days).await,
+            json,
+        } => set_type(client, code, archive, *local_days, *json).await,
     }
 }
 
@@ -105,7 +112,7 @@ fn toml_error(
     anyhow::anyhow!("{place}: {message}")
 }
 
-async fn push(client: &ClientArgs, file: &Path) -> anyhow::Result<ExitCode> {
+async fn push(client: &ClientArgs, file: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let form = read_form(file)?;
     let body = serde_json::to_value(&form)?;
     let connected = client.connect()?;
@@ -113,6 +120,10 @@ async fn push(client: &ClientArgs, file: &Path) -> anyhow::Result<ExitCode> {
         .send_json(Method::PUT, "/api/v1/organisation", &body)
         .await;
     match answer {
+        Ok(answer) if json => {
+            print_json(&answer)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(answer) => {
             let stored: OrganisationForm =
                 serde_json::from_value(answer["organisation"].clone())
@@ -274,6 +285,7 @@ async fn set_type(
     code: &str,
     archive: &str,
     local_days: u32,
+    json_output: bool,
 ) -> anyhow::Result<ExitCode> {
     let archive = parse_yes_no(archive)?;
     let code = code.trim().to_ascii_uppercase();
@@ -292,6 +304,10 @@ async fn set_type(
             &body,
         )
         .await?;
+    if json_output {
+        print_json(&entry)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "{} ({}): archive automatically {}, keep locally {} days",
         entry["code"].as_str().unwrap_or_default(),

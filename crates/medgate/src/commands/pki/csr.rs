@@ -37,6 +37,9 @@ pub struct CsrArgs {
     /// Replace existing key and CSR files.
     #[arg(long)]
     pub force: bool,
+    /// Print JSON instead of text (each key pair's files and subject).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: CsrArgs) -> anyhow::Result<ExitCode> {
@@ -66,6 +69,23 @@ pub fn run(args: CsrArgs) -> anyhow::Result<ExitCode> {
         }
         Err(error) => return Err(error.into()),
     };
+    if args.json {
+        let pairs: Vec<serde_json::Value> = written
+            .iter()
+            .map(|pair| {
+                serde_json::json!({
+                    "kind": pair.kind.to_string(),
+                    "key": pair.key_path.display().to_string(),
+                    "key_description": pair.key_description,
+                    "key_encrypted": pair.encrypted,
+                    "csr": pair.csr_path.display().to_string(),
+                    "subject": pair.subject,
+                })
+            })
+            .collect();
+        crate::output::print_json(&serde_json::json!({ "key_pairs": pairs }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     for pair in &written {
         let protection = if pair.encrypted {
             "encrypted with PBES2/AES-256, mode 0600"

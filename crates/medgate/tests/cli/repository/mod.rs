@@ -12,6 +12,7 @@ mod connect_check;
 mod consents;
 mod documents;
 mod fhir;
+mod json_output;
 pub mod national;
 mod organisation;
 pub mod portal;
