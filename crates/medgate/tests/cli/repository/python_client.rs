@@ -106,3 +106,35 @@ fn python_requests_with_http_signatures_uploads_and_fetches() {
     let found = clinic.run_ok(&["search", "--patient", "44051401359", "--json"]);
     assert!(found.contains("BENCH-4242"), "{found}");
 }
+
+/// The README's Python example (`examples/signed_client.py`, shown in the README word for
+/// word) uploads one of the project's sample documents.
+#[test]
+fn the_readmes_python_example_uploads_a_document() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/signed_client.py");
+    let script = std::fs::read_to_string(example).expect("examples/signed_client.py");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).expect("README");
+    assert!(readme.contains(&script), "README.md shows examples/signed_client.py as it is");
+
+    let Some(openssl) = require_command("openssl", "apt-get install openssl") else { return };
+    let Some(python) = require_python("requests_http_signature", "pip install requests-http-signature") else { return };
+    let Some(node) = Node::start(Backend::Sqlite) else { return };
+    let clinic = node.enroll("0000000000005030", 10, 100);
+    for kind in ["tls", "wss"] {
+        run_peer_ok(&openssl, &[
+            "pkey", "-in", &clinic.path(&format!("certs/{kind}.key")),
+            "-passin", &format!("file:{}", clinic.path("password")),
+            "-out", &clinic.path(&format!("{kind}-plain.key")),
+        ]);
+    }
+    let inspect = run_ok(&["pki", "inspect", &clinic.path("certs/wss.pem"), "--json"]);
+    let inspect: serde_json::Value = serde_json::from_str(&inspect).expect("inspect JSON");
+    let serial = inspect.pointer("/certificates/0/serial").and_then(|v| v.as_str()).expect("serial").to_owned();
+    let document = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/cda/03-recepta.xml");
+    let output = run_peer_ok(&python, &[
+        example, &node.url(), &clinic.tenant, &clinic.path("certs/tls.pem"), &clinic.path("tls-plain.key"),
+        &clinic.path("wss-plain.key"), &serial, &node.ca().to_string_lossy(), document,
+    ]);
+    assert!(output.starts_with("201 "), "{output}");
+    assert!(output.contains("MG-0003"), "{output}");
+}
