@@ -30,6 +30,25 @@ const ATTACHMENT_ID_ARC: u64 = 9;
 const MAX_TITLE_CHARS: usize = 500;
 
 /// The name of a document kind in answers and audit entries.
+/// What a stored document's answer warns about: an identifier under the PESEL root whose
+/// check digit is wrong. Such a document is stored (clinics' records carry such numbers, and
+/// refusing would lose the document) and is found by that value; the patient portal and
+/// consents, which identify a person, need a valid PESEL.
+pub fn warnings(metadata: &medgate_storage::DocumentMetadata) -> Vec<String> {
+    std::iter::once(&metadata.patient)
+        .chain(&metadata.other_patient_ids)
+        .filter(|id| id.root.as_str() == medgate_ids::Pesel::OID)
+        .filter_map(|id| {
+            medgate_ids::Pesel::parse(&id.extension).err().map(|e| {
+                format!(
+                    "recordTarget/patientRole/id: '{}' under the PESEL root is not a valid PESEL ({e}); the document is stored and found by this value, but consents and the patient portal need a valid PESEL",
+                    id.extension
+                )
+            })
+        })
+        .collect()
+}
+
 pub fn kind_name(kind: DocumentKind) -> &'static str {
     match kind {
         DocumentKind::Cda => "cda",

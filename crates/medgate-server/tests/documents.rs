@@ -471,3 +471,34 @@ async fn orphans_are_swept_while_the_node_runs() {
     assert_eq!(&back.body[..], &own_bytes()[..]);
 }
 
+
+/// A document whose PESEL has a wrong check digit is stored (refusing would lose it) and
+/// found by that value, with a warning in the answer naming what consents and the portal
+/// will need; a valid one has no warning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pesel_with_a_wrong_check_digit_is_stored_with_a_warning() {
+    let node = Node::start(Backend::Sqlite).await.unwrap();
+    let clinic = node.enrol("0000000000007110", Plan::mb(20, 100)).await;
+    let bad = Made::new("PESEL-BAD", "44051401358", NAME_A, "Karta");
+    let answer: serde_json::Value = clinic
+        .client
+        .send(Method::POST, "/api/v1/documents", Some((bad.text().into_bytes(), "application/xml")))
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    let warnings = answer["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{answer}");
+    assert!(warnings[0].as_str().unwrap().contains("'44051401358' under the PESEL root is not a valid PESEL"), "{answer}");
+    let found = clinic.search(&[("patient", "44051401358")]).await;
+    assert_eq!(found["total"], 1, "found by the value as stored: {found}");
+    let good = Made::new("PESEL-GOOD", PESEL_A, NAME_A, "Karta");
+    let answer: serde_json::Value = clinic
+        .client
+        .send(Method::POST, "/api/v1/documents", Some((good.text().into_bytes(), "application/xml")))
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(answer["warnings"], serde_json::json!([]), "{answer}");
+}

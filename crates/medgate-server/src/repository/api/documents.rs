@@ -63,7 +63,10 @@ pub async fn put_document(
     .map_err(refused)?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "document": document_json(&stored) })),
+        Json(json!({
+            "document": document_json(&stored),
+            "warnings": ingest::warnings(&stored.metadata),
+        })),
     ))
 }
 

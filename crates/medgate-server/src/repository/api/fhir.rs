@@ -159,7 +159,7 @@ pub async fn search_document_references(
             ),
         )
     })?;
-    let patient = patient_query(&identifier)?;
+    let (patient, patient_warning) = patient_query(&identifier, strict_handling(&incoming.headers))?;
     let count = match parameters.remove("_count") {
         None => DEFAULT_COUNT,
         Some(text) => text
@@ -235,6 +235,15 @@ pub async fn search_document_references(
         links.push(json!({
             "relation": "next",
             "url": format!("{base}/fhir/DocumentReference?{identifier_query}&_count={count}&_offset={shown}"),
+        }));
+    }
+    if let Some(warning) = patient_warning {
+        entries.push(json!({
+            "resource": {
+                "resourceType": "OperationOutcome",
+                "issue": [{ "severity": "warning", "code": "value", "diagnostics": warning }],
+            },
+            "search": { "mode": "outcome" },
         }));
     }
     if !ignored.is_empty() {
@@ -355,6 +364,16 @@ pub async fn read_binary(
 // ---------------------------------------------------------------------------------------
 
 /// `_format` must name JSON: this facade speaks no XML.
+/// Whether the client asked for `Prefer: handling=strict`.
+fn strict_handling(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|preference| preference.trim().eq_ignore_ascii_case("handling=strict"))
+}
+
 /// The query's parameters, each at most once. Unknown ones are refused under `Prefer:
 /// handling=strict` and otherwise returned by name, to be ignored and reported.
 fn fhir_parameters(
@@ -368,12 +387,7 @@ fn fhir_parameters(
             "The query string cannot be read; percent-encode its values.",
         )
     })?;
-    let strict = headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|preference| preference.trim().eq_ignore_ascii_case("handling=strict"));
+    let strict = strict_handling(headers);
     let mut parameters = HashMap::new();
     let mut ignored = Vec::new();
     for (name, value) in pairs {
@@ -516,7 +530,11 @@ fn status_wanted(text: &str) -> Result<bool, ApiError> {
 
 /// `SYSTEM|VALUE`, `|VALUE` or `VALUE` as a patient search. `SYSTEM` must be `urn:oid:…`;
 /// under the PESEL OID the value must be a valid PESEL.
-fn patient_query(text: &str) -> Result<PatientQuery, ApiError> {
+/// The patient searched for, and a warning when the value given under the PESEL system is
+/// not a valid PESEL: documents carrying such a number are stored and found by it (see
+/// `medgate_repository::ingest::warnings`), so the search runs, saying so; under `Prefer:
+/// handling=strict` it is refused.
+fn patient_query(text: &str, strict: bool) -> Result<(PatientQuery, Option<String>), ApiError> {
     let text = text.trim();
     let (system, value) = match text.split_once('|') {
         Some((system, value)) => (Some(system.trim()).filter(|s| !s.is_empty()), value.trim()),
@@ -531,6 +549,7 @@ fn patient_query(text: &str) -> Result<PatientQuery, ApiError> {
             ),
         ));
     }
+    let mut warning = None;
     let root = match system {
         None => None,
         Some(system) => {
@@ -550,17 +569,26 @@ fn patient_query(text: &str) -> Result<PatientQuery, ApiError> {
                 )
             })?;
             if oid.as_str() == Pesel::OID {
-                Pesel::parse(value).map_err(|e| {
-                    ApiError::bad_request("bad_parameter", format!("patient.identifier: {e}."))
-                })?;
+                if let Err(e) = Pesel::parse(value) {
+                    if strict {
+                        return Err(ApiError::bad_request(
+                            "bad_parameter",
+                            format!("patient.identifier: {e}."),
+                        ));
+                    }
+                    warning = Some(format!(
+                        "patient.identifier: '{value}' is not a valid PESEL ({e}); documents that carry it are found as stored."
+                    ));
+                }
             }
             Some(oid)
         }
     };
-    Ok(PatientQuery {
+    let query = PatientQuery {
         extension: value.to_owned(),
         root,
-    })
+    };
+    Ok((query, warning))
 }
 
 /// `https://<host>` as the client addressed this server (for absolute URLs in answers).
@@ -649,11 +677,13 @@ mod tests {
 
     #[test]
     fn patient_identifiers_take_oid_systems() {
-        let pesel = patient_query("urn:oid:2.16.840.1.113883.3.4424.1.1.616|44051401359").unwrap();
+        let (pesel, warning) =
+            patient_query("urn:oid:2.16.840.1.113883.3.4424.1.1.616|44051401359", true).unwrap();
         assert_eq!(pesel.extension, "44051401359");
         assert_eq!(pesel.root.unwrap().as_str(), Pesel::OID);
-        assert_eq!(patient_query("44051401359").unwrap().root, None);
-        assert_eq!(patient_query("|998991").unwrap().root, None);
+        assert!(warning.is_none());
+        assert_eq!(patient_query("44051401359", true).unwrap().0.root, None);
+        assert_eq!(patient_query("|998991", true).unwrap().0.root, None);
         for bad in [
             "urn:oid:2.16.840.1.113883.3.4424.1.1.616|44051401358",
             "http://example.org/ids|1",
@@ -662,11 +692,16 @@ mod tests {
             "",
         ] {
             assert_eq!(
-                patient_query(bad).unwrap_err().code(),
+                patient_query(bad, true).unwrap_err().code(),
                 "bad_parameter",
                 "{bad}"
             );
         }
+        // Lenient: a PESEL with a wrong check digit is searched for, with a warning.
+        let (query, warning) =
+            patient_query("urn:oid:2.16.840.1.113883.3.4424.1.1.616|44051401358", false).unwrap();
+        assert_eq!(query.extension, "44051401358");
+        assert!(warning.unwrap().contains("not a valid PESEL"));
     }
 
     #[test]

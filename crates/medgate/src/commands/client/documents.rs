@@ -242,6 +242,11 @@ async fn upload_cda(client: &RepositoryClient, bytes: Vec<u8>) -> anyhow::Result
     {
         Ok(response) => {
             let answer: Value = response.json()?;
+            // Stored, with something the clinic should know (a PESEL with a wrong check
+            // digit): on stderr, so `--json` stays one document.
+            for warning in answer["warnings"].as_array().into_iter().flatten() {
+                eprintln!("warning: {}", warning.as_str().unwrap_or_default());
+            }
             Ok(Upload::Stored(answer["document"].clone()))
         }
         Err(error) if error.api_code() == Some("document_exists") => {

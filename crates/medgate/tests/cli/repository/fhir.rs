@@ -167,7 +167,10 @@ errors = {}
 dr = base + "/fhir/DocumentReference"
 errors["missing"] = outcome(s.get(dr), 400)
 errors["bad_system"] = outcome(s.get(dr, params={"patient.identifier": "http://example.org/ids|1"}), 400)
-errors["bad_pesel"] = outcome(s.get(dr, params={"patient.identifier": "urn:oid:2.16.840.1.113883.3.4424.1.1.616|44051401358"}), 400)
+errors["bad_pesel"] = outcome(s.get(dr, params={"patient.identifier": "urn:oid:2.16.840.1.113883.3.4424.1.1.616|44051401358"}, headers={"Prefer": "handling=strict"}), 400)
+# Lenient: a PESEL with a wrong check digit is searched for as stored, with a warning.
+bad_check = search({"patient.identifier": "urn:oid:2.16.840.1.113883.3.4424.1.1.616|44051401358"})
+result["bad_pesel_lenient"] = [e["resource"]["issue"][0]["diagnostics"] for e in bad_check["entry"] if e["search"]["mode"] == "outcome"]
 errors["unknown_parameter"] = outcome(s.get(dr, params={"patient.identifier": first["value"], "patient.identifer": first["value"]}, headers={"Prefer": "handling=strict"}), 400)
 errors["xml"] = outcome(s.get(dr, params={"patient.identifier": first["value"], "_format": "xml"}), 400)
 errors["bad_count"] = outcome(s.get(dr, params={"patient.identifier": first["value"], "_count": "501"}), 400)
@@ -494,6 +497,10 @@ print(json.dumps([e["resource"]["id"] for e in r.json()["entry"]]))
         .unwrap()
         .contains("patient.identifer"));
     assert_eq!(errors["foreign_search_readable"], 0);
+    assert!(
+        result["bad_pesel_lenient"][0].as_str().unwrap().contains("not a valid PESEL"),
+        "{result}"
+    );
     let lenient = &result["lenient"];
     assert_eq!(lenient["total"], result["patients"][0]["bare_total"], "{result}");
     assert!(lenient["outcomes"][0].as_str().unwrap().contains("patient.identifer"), "{result}");
