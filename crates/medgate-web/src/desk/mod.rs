@@ -1,10 +1,10 @@
 //! Desks: the signed-in web pages of one kind of user. A desk is a value ([`Desk`]) that a
 //! module defines beside its pages: where it lives, its session kind and lengths, its site
-//! name and tabs, and whose accounts sign in to it. Everything else is here, once, for every
-//! desk: the page frame ([`Frame`]), the sign-in, activation and sign-out flow of staff desks
-//! ([`signin::routes`], for staff or any other [`Accounts`]), the sign-in check as an
-//! extractor ([`SignedIn`]), the form-token
-//! check, the error page and the audit entries of staff actions.
+//! name and tabs. Everything else is here, once, for every desk: the page frame ([`Frame`]),
+//! the sign-in, activation and sign-out flow ([`signin::routes`], given whose accounts sign
+//! in: [`StaffAccounts`] or a module's own [`Accounts`]), the sign-in check as an extractor
+//! ([`SignedIn`]), the form-token check, the error page and the audit entries of staff
+//! actions.
 //!
 //! | module | owns |
 //! |---|---|
