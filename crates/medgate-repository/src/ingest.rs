@@ -490,8 +490,10 @@ pub fn cda_metadata_of(
             )
         })?;
 
-    // The PESEL when there is a valid one (what Polish searches use), else the first
-    // identifier; every other one stays searchable, including further recordTargets'.
+    // The PESEL when there is a valid one (what Polish searches use), else a number under
+    // the PESEL root even with a wrong check digit (stored with a warning, see
+    // [`warnings`]: it is still what the document says the patient's PESEL is), else the
+    // first identifier; every other one stays searchable, including further recordTargets'.
     let patient = &header.patient;
     let mut identifiers: Vec<PatientIdentifier> = Vec::new();
     if let Some(pesel) = patient.pesel() {
@@ -499,6 +501,13 @@ pub fn cda_metadata_of(
             root: pesel_oid()?,
             extension: pesel.as_str().to_owned(),
         });
+    } else if let Some(storable) = patient
+        .identifiers
+        .iter()
+        .find(|identifier| matches!(identifier.kind, medgate_cda::IdentifierKind::InvalidPesel(_)))
+        .and_then(|identifier| storable_identifier(&identifier.id))
+    {
+        identifiers.push(storable);
     }
     let all_patients = std::iter::once(patient).chain(&header.other_patients);
     for identifier in all_patients.flat_map(|p| &p.identifiers) {

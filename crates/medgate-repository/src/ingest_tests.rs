@@ -99,13 +99,12 @@ fn a_pik_referral_keeps_its_header() {
     );
     assert_eq!(metadata.confidentiality.as_deref(), Some("N"));
     assert_eq!(metadata.language.as_deref(), Some("pl-PL"));
-    // The sample's PESEL fails its check digit, so the first identifier leads and the
-    // PESEL-rooted one stays searchable.
-    assert_eq!(metadata.patient.extension, "12345");
-    assert!(metadata
-        .other_patient_ids
-        .iter()
-        .any(|id| id.root.as_str() == Pesel::OID && id.extension == "62091599999"));
+    // The sample's PESEL fails its check digit: it still leads (what the document says the
+    // PESEL is; stored with a warning), and the local identifier stays searchable.
+    assert_eq!(metadata.patient.root.as_str(), Pesel::OID);
+    assert_eq!(metadata.patient.extension, "62091599999");
+    assert!(metadata.other_patient_ids.iter().any(|id| id.extension == "12345"));
+    assert_eq!(super::warnings(&metadata).len(), 1);
     assert_eq!(
         metadata.patient_name.as_deref(),
         Some("Jan Franciszek Kowalski")

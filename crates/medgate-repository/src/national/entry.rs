@@ -51,7 +51,7 @@ mod tests {
     use crate::testing::{pik_samples, Fixture};
 
     #[tokio::test]
-    async fn an_entry_names_the_pesel_even_when_it_is_not_the_main_identifier() {
+    async fn an_entry_names_the_pesel_even_with_a_wrong_check_digit() {
         let Some(files) = pik_samples() else { return };
         let file = files
             .iter()
@@ -69,7 +69,10 @@ mod tests {
         .unwrap();
         let repository = Oid::parse("2.999.5.1").unwrap();
         let entry = entry_of(&stored, &repository);
-        assert_eq!(stored.metadata.patient.extension, "12345");
+        // The number under the PESEL root is the main identifier even with a wrong check
+        // digit (stored with a warning); the local "12345" stays searchable.
+        assert_eq!(stored.metadata.patient.extension, "62091599999");
+        assert!(stored.metadata.other_patient_ids.iter().any(|id| id.extension == "12345"));
         assert_eq!(entry.patient_id.root, medgate_ids::Pesel::OID);
         assert_eq!(entry.patient_id.extension, "62091599999");
         assert_eq!(entry.unique_id, "2.16.840.1.113883.3.4424.7.4.1^2345678");
