@@ -513,6 +513,31 @@ bilingual! {
             "The account's plan has expired, so this page is not available. Ask the node's operator to extend the plan."
         ),
         GoActivate => ("Przejdź do aktywacji konta", "Go to the account's activation"),
+        BadProviderOid => (
+            "To nie jest OID: podaj liczby rozdzielone kropkami, np. 2.16.840.1.113883.3.4424.2.3.123456.",
+            "This is not an OID: give numbers separated by dots, e.g. 2.16.840.1.113883.3.4424.2.3.123456."
+        ),
+        // A refused certificate (the API's refusals, in the page's words).
+        RefusedBadCertificate => ("Plik nie zawiera czytelnego certyfikatu X.509.", "The file holds no readable X.509 certificate."),
+        RefusedCertificateKind => (
+            "To certyfikat innego rodzaju (TLS zamiast WSSE albo odwrotnie): sprawdź, który plik wczytano w które pole.",
+            "This is a certificate of the other kind (TLS instead of WSS or the reverse): check which file went into which field."
+        ),
+        RefusedCertificateTenant => (
+            "Certyfikat wystawiono dla innego konta: jego CN nie zawiera ID tego konta.",
+            "The certificate was issued for another account: its CN does not hold this account's id."
+        ),
+        RefusedCertificateIssuer => (
+            "Certyfikatu nie wystawił urząd certyfikacji tego węzła.",
+            "The certificate was not issued by this node's CA."
+        ),
+        RefusedCertificateRevoked => ("Certyfikat został odwołany.", "The certificate was revoked."),
+        RefusedCertificateExpired => ("Certyfikat wygasł.", "The certificate has expired."),
+        RefusedCertificateNotYetValid => ("Certyfikat nie jest jeszcze ważny.", "The certificate is not valid yet."),
+        RefusedCertificateInUse => (
+            "Ten certyfikat jest już zarejestrowany (dla tego albo innego konta); użyj nowego.",
+            "This certificate is already registered (for this or another account); use a new one."
+        ),
         AccountStatus => ("Stan konta", "Account status"),
         SuspendHint => (
             "Zawieszenie od razu blokuje konto: system placówki i jej administratorzy nie mogą z niego korzystać, dopóki konto nie zostanie wznowione. Dane zostają zachowane.",

@@ -69,10 +69,20 @@ fn web_certificates_activate_issue_keystores_and_register_national_ones() {
     browser.fill("#f-provider_oid", "2.16.840.1.x");
     browser.choose_file("#f-tls_file", &certs.join("tls.p12"));
     browser.fill("#f-tls_password", "not the password");
-    browser.choose_file("#f-wss_file", &certs.join("wss.pem"));
+    // The TLS certificate in the WSS field: refused in the page's language.
+    browser.choose_file("#f-wss_file", &certs.join("tls.pem"));
     browser.click("#register-form button.primary");
     wait_text(&browser, "#f-tls_password-error", "Hasło nie otwiera");
-    assert!(browser.exists("#f-provider_oid-error"), "{}", browser.source());
+    assert!(
+        browser.text("#f-wss_file-error").contains("certyfikat innego rodzaju"),
+        "{}",
+        browser.text("#f-wss_file-error")
+    );
+    assert!(
+        browser.text("#f-provider_oid-error").contains("To nie jest OID"),
+        "in the page's language: {}",
+        browser.text("#f-provider_oid-error")
+    );
     assert!(browser.exists("#f-provider_oid"), "still not activated");
     browser.screenshot("admin-certificates-errors");
 
@@ -105,8 +115,8 @@ fn web_certificates_activate_issue_keystores_and_register_national_ones() {
     let national = issue_national(&registry, &clinic, "national");
     browser.choose_file("#f-tls_file", &national.dir.join("tls.pem"));
     browser.click("#register-form button.primary");
-    let error = wait_text(&browser, "#f-tls_file-error", "CA");
-    assert!(error.contains("not by this repository's tenant CA"), "{error}");
+    let error = wait_text(&browser, "#f-tls_file-error", "urząd certyfikacji tego węzła");
+    assert!(!error.contains("tenant CA"), "in the page's language: {error}");
     assert_eq!(clinic.account()["certificates"], account["certificates"]);
 
     // New certificates as PKCS#12: off until the operator allows it.

@@ -38,6 +38,8 @@ pub(super) async fn register_certificates(
                 Err(error) => {
                     let text = if filled.provider_oid.is_empty() {
                         T::Required.text(lang).to_owned()
+                    } else if lang == Lang::Pl {
+                        T::BadProviderOid.text(lang).to_owned()
                     } else {
                         error.to_string()
                     };
@@ -91,7 +93,8 @@ pub(super) async fn register_certificates(
             ) {
                 Ok(new) => checked.push(new),
                 Err(error) => {
-                    filled.errors.insert(file_field, error.to_string());
+                    let text = certificate_refusal(lang, error.code(), &error.to_string());
+                    filled.errors.insert(file_field, text);
                 }
             }
         }
@@ -130,7 +133,8 @@ pub(super) async fn register_certificates(
         match outcome {
             Ok(done) => Ok(redirect(&format!("{PAGE}?done={done}"), &[])),
             Err(error) if error.status() != StatusCode::INTERNAL_SERVER_ERROR => {
-                let filled = Filled::refuse("certificates", error.message());
+                let text = certificate_refusal(lang, error.code(), error.message());
+                let filled = Filled::refuse("certificates", text);
                 view(&state, &admin, &request, filled, error.status()).await
             }
             Err(error) => Err(error.into()),
@@ -315,4 +319,25 @@ pub(super) async fn issue(
     }
     .await;
     respond(&ADMIN, &request, outcome)
+}
+
+/// A refused certificate in the page's language: the domain's sentence is the API's
+/// (English, naming the field and the rule); the Polish page says the same in Polish for the
+/// refusals a clinic meets, and shows the API's sentence for the rest.
+pub(super) fn certificate_refusal(lang: Lang, code: &str, message: &str) -> String {
+    if lang == Lang::En {
+        return message.to_owned();
+    }
+    let polish = match code {
+        "bad_certificate" => T::RefusedBadCertificate,
+        "wrong_certificate_kind" => T::RefusedCertificateKind,
+        "wrong_tenant_certificate" => T::RefusedCertificateTenant,
+        "certificate_not_from_tenant_ca" => T::RefusedCertificateIssuer,
+        "certificate_revoked" => T::RefusedCertificateRevoked,
+        "certificate_expired" => T::RefusedCertificateExpired,
+        "certificate_not_yet_valid" => T::RefusedCertificateNotYetValid,
+        "certificate_in_use" => T::RefusedCertificateInUse,
+        _ => return message.to_owned(),
+    };
+    polish.text(lang).to_owned()
 }

@@ -182,7 +182,12 @@ fn register_form(admin: &Admin, lang: Lang, filled: &Filled) -> String {
             ),
             password_input(
                 pass,
-                &T::KeystorePasswordOf.with(lang, "kind", kind),
+                // Polish names the signing certificate WSSE, as seed 000 does.
+                &T::KeystorePasswordOf.with(
+                    lang,
+                    "kind",
+                    if kind == "WSS" && lang == Lang::Pl { "WSSE" } else { kind },
+                ),
                 filled,
                 "autocomplete=\"off\""
             ),
