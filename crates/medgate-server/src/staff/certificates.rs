@@ -27,7 +27,7 @@ use medgate_web::error::ApiError;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
 use medgate_web::state::AppState;
-use medgate_web::{csrf, Form, WebRequest};
+use medgate_web::{csrf, WebRequest};
 
 /// Validity of certificates issued from the queue unless the operator chooses otherwise (as
 /// `medgate ca sign`: two years).
@@ -143,10 +143,7 @@ async fn decide(
 ) -> Response {
     let outcome = async {
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !operator.form_is_genuine(&request, &form) {
-            return Ok(operator.forged(&request));
-        }
+        let form = operator.genuine_form(&request, &body)?;
         let found = match &path {
             Ok(Path((id, _))) => state
                 .metadata

@@ -82,6 +82,13 @@ impl Operator {
         forged_page(self.frame(request, T::ErrorTitle.text(request.lang)))
     }
 
+    /// The POST's form when it is genuine (this session's token, this server's origin);
+    /// else the [`forged`](Self::forged) page.
+    pub fn genuine_form(&self, request: &WebRequest, body: &[u8]) -> PageResult<Form> {
+        let secret = &self.staff.session.csrf_secret;
+        medgate_web::desk::genuine_form(request, body, secret, || self.forged(request))
+    }
+
     /// Appends an audit entry of this operator's action (under the tenant it concerns,
     /// if any).
     pub async fn audit(

@@ -223,6 +223,22 @@ pub fn form_is_genuine(request: &WebRequest, form: &Form, expected: &str) -> boo
     true
 }
 
+/// The form of a POST whose token matches `secret` and whose origin is this server; else
+/// the answer `forged()` makes (the desk's "the form has expired" page).
+pub fn genuine_form(
+    request: &WebRequest,
+    body: &[u8],
+    secret: &str,
+    forged: impl FnOnce() -> Response,
+) -> PageResult<Form> {
+    let form = Form::parse(body)?;
+    if form_is_genuine(request, &form, secret) {
+        Ok(form)
+    } else {
+        Err(PageError::answer(forged()))
+    }
+}
+
 /// Appends an audit entry; the page fails if it cannot.
 pub async fn append_audit(
     state: &AppState,

@@ -29,7 +29,7 @@ use medgate_web::error::ApiError;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
 use medgate_web::state::AppState;
-use medgate_web::{csrf, Form, WebRequest};
+use medgate_web::{csrf, WebRequest};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -175,10 +175,7 @@ async fn submit(
 ) -> Response {
     let outcome = async {
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !admin.form_is_genuine(&request, &form) {
-            return Ok(admin.forged(&request));
-        }
+        let form = admin.genuine_form(&request, &body)?;
         let enabled = state
             .metadata
             .csr_self_service(admin.tenant_id())

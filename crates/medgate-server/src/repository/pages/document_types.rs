@@ -22,7 +22,7 @@ use medgate_web::desk::{notice, respond, SignedIn};
 use medgate_web::error::ApiError;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
 use medgate_web::state::AppState;
-use medgate_web::{csrf, Form, WebRequest};
+use medgate_web::{csrf, WebRequest};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/admin/document-types", get(show).post(submit))
@@ -189,10 +189,7 @@ async fn submit(
     let outcome = async {
         admin.require_usable(&request)?;
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !admin.form_is_genuine(&request, &form) {
-            return Ok(admin.forged(&request));
-        }
+        let form = admin.genuine_form(&request, &body)?;
         let policies = policies(&state, &admin).await?;
         let mut rows = Vec::with_capacity(policies.len());
         let mut wanted: HashMap<&str, (bool, u32)> = HashMap::new();

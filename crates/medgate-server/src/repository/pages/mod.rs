@@ -134,6 +134,13 @@ impl Admin {
         forged_page(self.frame(request, T::ErrorTitle.text(request.lang)))
     }
 
+    /// The POST's form when it is genuine (this session's token, this server's origin);
+    /// else the [`forged`](Self::forged) page.
+    pub fn genuine_form(&self, request: &WebRequest, body: &[u8]) -> PageResult<Form> {
+        let secret = &self.staff.session.csrf_secret;
+        medgate_web::desk::genuine_form(request, body, secret, || self.forged(request))
+    }
+
     /// Refuses work on an account that cannot be used now (suspended, expired, not yet
     /// activated), as the API does: only the account panel and the certificates page stay
     /// open. The refusal is a page of the desk (with its menu) in the page's language that

@@ -594,10 +594,7 @@ async fn submit(
     let outcome = async {
         admin.require_usable(&request)?;
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !admin.form_is_genuine(&request, &form) {
-            return Ok(admin.forged(&request));
-        }
+        let form = admin.genuine_form(&request, &body)?;
         let mut structure = read(&form);
         match form.text("action") {
             "add-facility" | "add-unit" => {

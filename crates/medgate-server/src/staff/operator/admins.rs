@@ -47,10 +47,7 @@ pub(super) async fn create_admin(
         let id = id.map(|Path(id)| id).unwrap_or_default();
         let tenant = the_tenant(&state, &request, &operator, &id).await?;
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !operator.form_is_genuine(&request, &form) {
-            return Ok(operator.forged(&request));
-        }
+        let form = operator.genuine_form(&request, &body)?;
         let login = form.text("login").to_owned();
         let plan = PlanForm::of(&tenant);
         let refused = |error: String, status: StatusCode| TenantView {
@@ -132,10 +129,7 @@ pub(super) async fn admin_action(
         let (id, login, action) = path.map(|Path(parts)| parts).unwrap_or_default();
         let tenant = the_tenant(&state, &request, &operator, &id).await?;
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !operator.form_is_genuine(&request, &form) {
-            return Ok(operator.forged(&request));
-        }
+        operator.genuine_form(&request, &body)?;
         let scope = StaffScope::Admin(tenant.id.clone());
         let not_found = || {
             let mut frame = operator.frame(&request, T::NotFoundTitle.text(lang));
@@ -231,10 +225,7 @@ pub(super) async fn self_service(
     let outcome = async {
         let id = id.map(|Path(id)| id).unwrap_or_default();
         let tenant = the_tenant(&state, &request, &operator, &id).await?;
-        let form = Form::parse(&body)?;
-        if !operator.form_is_genuine(&request, &form) {
-            return Ok(operator.forged(&request));
-        }
+        operator.genuine_form(&request, &body)?;
         let enable = request.query("enable").as_deref() == Some("1");
         crate::staff::certificates::switch(&state, &operator, &request, &tenant.id, enable).await?;
         Ok(redirect(

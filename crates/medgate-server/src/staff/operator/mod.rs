@@ -368,10 +368,7 @@ async fn create_tenant(
 ) -> Response {
     let outcome = async {
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !operator.form_is_genuine(&request, &form) {
-            return Ok(operator.forged(&request));
-        }
+        let form = operator.genuine_form(&request, &body)?;
         let mut typed = PlanForm::read(&form);
         let id = TenantId::parse(&typed.id.replace(' ', ""));
         if id.is_err() {

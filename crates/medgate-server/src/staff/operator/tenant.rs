@@ -314,10 +314,7 @@ pub(super) async fn change_plan(
         let id = id.map(|Path(id)| id).unwrap_or_default();
         let tenant = the_tenant(&state, &request, &operator, &id).await?;
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !operator.form_is_genuine(&request, &form) {
-            return Ok(operator.forged(&request));
-        }
+        let form = operator.genuine_form(&request, &body)?;
         let mut typed = PlanForm::read(&form);
         let Some(plan) = typed.plan(lang) else {
             let mut view = plain_view(&typed);
@@ -365,10 +362,7 @@ pub(super) async fn set_status(
 ) -> PageResult {
     let id = id.map(|Path(id)| id).unwrap_or_default();
     let tenant = the_tenant(state, request, operator, &id).await?;
-    let form = Form::parse(body)?;
-    if !operator.form_is_genuine(request, &form) {
-        return Ok(operator.forged(request));
-    }
+    operator.genuine_form(request, body)?;
     let status = if suspend {
         TenantStatus::Suspended
     } else if tenant.status != TenantStatus::Suspended {

@@ -373,10 +373,7 @@ pub(super) async fn delete(
     let outcome =
         async {
             let document = the_document(&state, &request, &admin, id).await?;
-            let form = Form::parse(&body)?;
-            if !admin.form_is_genuine(&request, &form) {
-                return Ok(admin.forged(&request));
-            }
+            admin.genuine_form(&request, &body)?;
             let caller = admin.caller(&request);
             match documents::delete(
                 &domain(&state),
@@ -433,10 +430,7 @@ pub(super) async fn index(
     let outcome =
         async {
             let document = the_document(&state, &request, &admin, id).await?;
-            let form = Form::parse(&body)?;
-            if !admin.form_is_genuine(&request, &form) {
-                return Ok(admin.forged(&request));
-            }
+            admin.genuine_form(&request, &body)?;
             let caller = admin.caller(&request);
             let id = &document.metadata.document_id;
             match medgate_repository::national::index(

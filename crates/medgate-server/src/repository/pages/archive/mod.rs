@@ -36,7 +36,7 @@ use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
 use medgate_web::state::AppState;
 use medgate_web::stored_file::content_download;
-use medgate_web::{Form, WebRequest};
+use medgate_web::WebRequest;
 
 mod document;
 use document::*;

@@ -40,7 +40,7 @@ use medgate_web::error::ApiError;
 use medgate_web::i18n::Lang;
 use medgate_web::layout::{escape, message, redirect, MessageKind};
 use medgate_web::state::AppState;
-use medgate_web::{csrf, password, Form, WebRequest};
+use medgate_web::{csrf, password, WebRequest};
 
 mod new;
 mod one;

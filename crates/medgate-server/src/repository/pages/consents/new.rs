@@ -284,6 +284,27 @@ pub(super) fn parse_day(text: &str) -> Option<Date> {
     .filter(|_| text.trim().len() == 10)
 }
 
+/// The form shown again with its field errors and the patient's documents to choose from.
+async fn refused_draft(
+    state: &AppState,
+    admin: &Admin,
+    request: &WebRequest,
+    draft: &Draft,
+    patient: &PatientIdentifier,
+) -> PageResult {
+    let offered = patient_documents(state, admin, patient).await?;
+    let banner = message(MessageKind::Error, T::FixErrors.text(request.lang));
+    Ok(form_page(
+        admin,
+        request,
+        draft,
+        Some(patient),
+        &offered,
+        banner,
+        StatusCode::BAD_REQUEST,
+    ))
+}
+
 /// `POST /admin/consents/new`: creates the draft.
 pub(super) async fn create(
     State(state): State<AppState>,
@@ -294,10 +315,7 @@ pub(super) async fn create(
     let outcome = async {
         admin.require_usable(&request)?;
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !admin.form_is_genuine(&request, &form) {
-            return Ok(admin.forged(&request));
-        }
+        let form = admin.genuine_form(&request, &body)?;
         let count = form
             .text("count")
             .parse::<usize>()
@@ -390,17 +408,7 @@ pub(super) async fn create(
             _ => None,
         };
         let Some(new) = ready else {
-            let offered = patient_documents(&state, &admin, &patient).await?;
-            let banner = message(MessageKind::Error, T::FixErrors.text(lang));
-            return Ok(form_page(
-                &admin,
-                &request,
-                &draft,
-                Some(&patient),
-                &offered,
-                banner,
-                StatusCode::BAD_REQUEST,
-            ));
+            return refused_draft(&state, &admin, &request, &draft, &patient).await;
         };
         let caller = admin.caller(&request);
         let created = match consents::create(&domain(&state), &caller.actor(), &new).await {
@@ -426,17 +434,7 @@ pub(super) async fn create(
                 draft
                     .errors
                     .insert("documents", text.with(lang, "id", &refused));
-                let offered = patient_documents(&state, &admin, &patient).await?;
-                let banner = message(MessageKind::Error, T::FixErrors.text(lang));
-                return Ok(form_page(
-                    &admin,
-                    &request,
-                    &draft,
-                    Some(&patient),
-                    &offered,
-                    banner,
-                    StatusCode::BAD_REQUEST,
-                ));
+                return refused_draft(&state, &admin, &request, &draft, &patient).await;
             }
             Err(other) => return Err(refused(other).into()),
         };

@@ -220,10 +220,7 @@ pub(super) async fn send(
     let outcome = async {
         let consent = the_consent(&state, &request, &admin, id).await?;
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !admin.form_is_genuine(&request, &form) {
-            return Ok(admin.forged(&request));
-        }
+        admin.genuine_form(&request, &body)?;
         let code = password::activation_code()?;
         let code_hash = password::hash_async(password::normalize_code(&code)).await?;
         let caller = admin.caller(&request);
@@ -285,10 +282,7 @@ pub(super) async fn revoke(
     let outcome = async {
         let consent = the_consent(&state, &request, &admin, id).await?;
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !admin.form_is_genuine(&request, &form) {
-            return Ok(admin.forged(&request));
-        }
+        admin.genuine_form(&request, &body)?;
         let caller = admin.caller(&request);
         let revoked = match consents::revoke(&domain(&state), &caller.actor(), &consent.id).await
         {

@@ -224,10 +224,7 @@ pub(super) async fn issue(
 ) -> Response {
     let outcome = async {
         let lang = request.lang;
-        let form = Form::parse(&body)?;
-        if !admin.form_is_genuine(&request, &form) {
-            return Ok(admin.forged(&request));
-        }
+        let form = admin.genuine_form(&request, &body)?;
         let enabled = state
             .metadata
             .csr_self_service(admin.tenant_id())

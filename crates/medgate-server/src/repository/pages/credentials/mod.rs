@@ -61,7 +61,7 @@ use medgate_web::layout::{escape, message, redirect, MessageKind};
 use medgate_web::password::{self, PasswordProblem};
 use medgate_web::state::AppState;
 use medgate_web::upload::{Upload, UploadedFile, MAX_UPLOAD_BYTES};
-use medgate_web::{csrf, Form, WebRequest};
+use medgate_web::{csrf, WebRequest};
 
 mod certificates;
 mod national;

@@ -115,10 +115,7 @@ pub(super) async fn revoke(
     body: Bytes,
 ) -> Response {
     let outcome = async {
-        let form = Form::parse(&body)?;
-        if !admin.form_is_genuine(&request, &form) {
-            return Ok(admin.forged(&request));
-        }
+        admin.genuine_form(&request, &body)?;
         admin.require_usable(&request)?;
         let caller = admin.caller(&request);
         match withdraw(&domain(&state), &national(&state), &caller.actor())
