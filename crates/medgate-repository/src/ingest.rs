@@ -287,35 +287,33 @@ async fn store_content(
         Content::Staged(file) => repository.content.put_file(&metadata.content_key, file).await,
     }
     .map_err(RepositoryError::storage("storing content"))?;
-    let stored = match repository
-        .metadata
-        .insert_document(&actor.tenant, metadata)
-        .await
-    {
-        Ok(stored) => stored,
-        Err(error) => {
-            if let Err(cleanup) = repository.content.delete(&metadata.content_key).await {
-                tracing::warn!(error = %cleanup, content_key = %metadata.content_key, "content of a refused document not removed; the orphan sweep will");
-            }
-            return Err(insert_error(error));
-        }
-    };
     let details = format!(
         "{} {} bytes, sha256 {}",
         kind_name(metadata.kind),
         metadata.size_bytes,
         metadata.sha256
     );
-    repository
-        .audit(
-            actor,
-            "document.put",
-            metadata.document_id.as_str(),
-            Some(&metadata.patient.extension),
-            details,
-        )
-        .await?;
-    Ok(stored)
+    let entry = actor.entry(
+        "document.put",
+        metadata.document_id.as_str(),
+        Some(&metadata.patient.extension),
+        details,
+    );
+    // The document and its audit entry in one transaction (one group commit with whatever
+    // else is being written at the same moment).
+    match repository
+        .metadata
+        .insert_document_audited(&actor.tenant, metadata, &entry)
+        .await
+    {
+        Ok((stored, _)) => Ok(stored),
+        Err(error) => {
+            if let Err(cleanup) = repository.content.delete(&metadata.content_key).await {
+                tracing::warn!(error = %cleanup, content_key = %metadata.content_key, "content of a refused document not removed; the orphan sweep will");
+            }
+            Err(insert_error(error))
+        }
+    }
 }
 
 /// The refusals of the metadata store in the user's words.

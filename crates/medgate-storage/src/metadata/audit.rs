@@ -38,12 +38,13 @@ use std::net::IpAddr;
 use aws_lc_rs::digest;
 use medgate_ids::TenantId;
 use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use time::OffsetDateTime;
 
 use super::{
     column, from_unix, now, optional_parsed_column, parsed_column, to_i64, to_u64, to_unix,
-    Metadata,
+    DatabaseBackend, Metadata,
 };
 use crate::error::MetadataError;
 use crate::values::Sha256Digest;
@@ -375,116 +376,13 @@ impl Metadata {
     /// head, they are skipped — not linked to, so not adopted — and an `error!` log line names
     /// them. The head then moves past them, so that line appears once per such intrusion.
     pub async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, MetadataError> {
-        const OPERATION: &str = "append to the audit log";
-        let mut transaction = self.begin_write(OPERATION).await?;
-        let head_sql = format!(
-            "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1{}",
-            self.backend.row_lock()
-        );
-        let head = sqlx::query(&head_sql)
-            .fetch_one(&mut *transaction)
+        let backend = self.backend;
+        let entry = entry.clone();
+        self.writer
+            .write("append to the audit log", move |connection| {
+                Box::pin(async move { append_audit_on(connection, backend, &entry).await })
+            })
             .await
-            .map_err(MetadataError::database(OPERATION))?;
-        let last_seq: i64 = column(&head, "last_seq")?;
-        let prev_hash = parsed_column(&head, "last_hash", Sha256Digest::parse_hex)?;
-
-        let highest = sqlx::query("SELECT MAX(seq) AS highest FROM audit_log")
-            .fetch_one(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        let highest: Option<i64> = column(&highest, "highest")?;
-        let next = match highest {
-            Some(highest) if highest > last_seq => match highest.checked_add(1) {
-                Some(next) => next,
-                // A row at the largest number there is: take the first free number after
-                // the head instead.
-                None => {
-                    let free = sqlx::query(
-                        "SELECT MIN(a.seq) AS seq FROM audit_log a WHERE a.seq >= $1 \
-                         AND a.seq < 9223372036854775807 \
-                         AND NOT EXISTS (SELECT 1 FROM audit_log b WHERE b.seq = a.seq + 1)",
-                    )
-                    .bind(last_seq.max(1))
-                    .fetch_one(&mut *transaction)
-                    .await
-                    .map_err(MetadataError::database(OPERATION))?;
-                    let occupied = sqlx::query("SELECT seq FROM audit_log WHERE seq = $1")
-                        .bind(last_seq + 1)
-                        .fetch_optional(&mut *transaction)
-                        .await
-                        .map_err(MetadataError::database(OPERATION))?;
-                    match (occupied, column::<Option<i64>>(&free, "seq")?) {
-                        (None, _) => last_seq + 1,
-                        (Some(_), Some(seq)) => seq + 1,
-                        (Some(_), None) => {
-                            return Err(MetadataError::corrupt(
-                                "seq",
-                                "the audit log has no free sequence number left",
-                            ))
-                        }
-                    }
-                }
-            },
-            _ => last_seq + 1,
-        };
-        if next != last_seq + 1 {
-            tracing::error!(
-                head = last_seq,
-                first_foreign_seq = last_seq + 1,
-                last_foreign_seq = next - 1,
-                new_seq = next,
-                "the audit log holds rows past its chain head that this node did not write \
-                 (seq {} to {}); they are not part of the chain: the new entry links to entry \
-                 {last_seq} and takes seq {next}. Run `medgate audit verify`",
-                last_seq + 1,
-                next - 1
-            );
-        }
-
-        let mut stored = AuditEntry {
-            seq: to_u64("seq", next)?,
-            at: now(),
-            tenant: entry.tenant.clone(),
-            actor: entry.actor.clone(),
-            action: entry.action.clone(),
-            target: entry.target.clone(),
-            origin: entry.origin,
-            details: entry.details.clone(),
-            patient: entry.patient.clone(),
-            prev_hash,
-            hash: GENESIS,
-        };
-        stored.hash = stored.computed_hash();
-
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, tenant_id, actor, action, target, origin, details, \
-             patient, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(next)
-        .bind(to_unix(stored.at))
-        .bind(stored.tenant.as_ref().map(TenantId::as_str))
-        .bind(stored.actor.as_str())
-        .bind(stored.action.as_str())
-        .bind(stored.target.as_str())
-        .bind(stored.origin.to_string())
-        .bind(stored.details.as_str())
-        .bind(stored.patient.as_deref())
-        .bind(stored.prev_hash.to_hex())
-        .bind(stored.hash.to_hex())
-        .execute(&mut *transaction)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
-        sqlx::query("UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
-            .bind(next)
-            .bind(stored.hash.to_hex())
-            .execute(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        Ok(stored)
     }
 
     /// Walks the whole chain from the first entry and reports the first entry that was
@@ -752,6 +650,121 @@ impl Metadata {
         Ok(readable_entries(&rows))
     }
 }
+
+/// [`Metadata::append_audit`] on the writer's connection, inside its batch transaction (see
+/// [`super::writer`]); also used by writes that audit in the same transaction.
+pub(crate) async fn append_audit_on(
+    connection: &mut AnyConnection,
+    backend: DatabaseBackend,
+    entry: &NewAuditEntry,
+) -> Result<AuditEntry, MetadataError> {
+        const OPERATION: &str = "append to the audit log";
+        let head_sql = format!(
+            "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1{}",
+            backend.row_lock()
+        );
+        let head = sqlx::query(&head_sql)
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(MetadataError::database(OPERATION))?;
+        let last_seq: i64 = column(&head, "last_seq")?;
+        let prev_hash = parsed_column(&head, "last_hash", Sha256Digest::parse_hex)?;
+
+        let highest = sqlx::query("SELECT MAX(seq) AS highest FROM audit_log")
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(MetadataError::database(OPERATION))?;
+        let highest: Option<i64> = column(&highest, "highest")?;
+        let next = match highest {
+            Some(highest) if highest > last_seq => match highest.checked_add(1) {
+                Some(next) => next,
+                // A row at the largest number there is: take the first free number after
+                // the head instead.
+                None => {
+                    let free = sqlx::query(
+                        "SELECT MIN(a.seq) AS seq FROM audit_log a WHERE a.seq >= $1 \
+                         AND a.seq < 9223372036854775807 \
+                         AND NOT EXISTS (SELECT 1 FROM audit_log b WHERE b.seq = a.seq + 1)",
+                    )
+                    .bind(last_seq.max(1))
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(MetadataError::database(OPERATION))?;
+                    let occupied = sqlx::query("SELECT seq FROM audit_log WHERE seq = $1")
+                        .bind(last_seq + 1)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database(OPERATION))?;
+                    match (occupied, column::<Option<i64>>(&free, "seq")?) {
+                        (None, _) => last_seq + 1,
+                        (Some(_), Some(seq)) => seq + 1,
+                        (Some(_), None) => {
+                            return Err(MetadataError::corrupt(
+                                "seq",
+                                "the audit log has no free sequence number left",
+                            ))
+                        }
+                    }
+                }
+            },
+            _ => last_seq + 1,
+        };
+        if next != last_seq + 1 {
+            tracing::error!(
+                head = last_seq,
+                first_foreign_seq = last_seq + 1,
+                last_foreign_seq = next - 1,
+                new_seq = next,
+                "the audit log holds rows past its chain head that this node did not write \
+                 (seq {} to {}); they are not part of the chain: the new entry links to entry \
+                 {last_seq} and takes seq {next}. Run `medgate audit verify`",
+                last_seq + 1,
+                next - 1
+            );
+        }
+
+        let mut stored = AuditEntry {
+            seq: to_u64("seq", next)?,
+            at: now(),
+            tenant: entry.tenant.clone(),
+            actor: entry.actor.clone(),
+            action: entry.action.clone(),
+            target: entry.target.clone(),
+            origin: entry.origin,
+            details: entry.details.clone(),
+            patient: entry.patient.clone(),
+            prev_hash,
+            hash: GENESIS,
+        };
+        stored.hash = stored.computed_hash();
+
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, tenant_id, actor, action, target, origin, details, \
+             patient, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(next)
+        .bind(to_unix(stored.at))
+        .bind(stored.tenant.as_ref().map(TenantId::as_str))
+        .bind(stored.actor.as_str())
+        .bind(stored.action.as_str())
+        .bind(stored.target.as_str())
+        .bind(stored.origin.to_string())
+        .bind(stored.details.as_str())
+        .bind(stored.patient.as_deref())
+        .bind(stored.prev_hash.to_hex())
+        .bind(stored.hash.to_hex())
+        .execute(&mut *connection)
+        .await
+        .map_err(MetadataError::database(OPERATION))?;
+        sqlx::query("UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
+            .bind(next)
+            .bind(stored.hash.to_hex())
+            .execute(&mut *connection)
+            .await
+            .map_err(MetadataError::database(OPERATION))?;
+        Ok(stored)
+}
+
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // A test that meets an unexpected value fails by panicking.

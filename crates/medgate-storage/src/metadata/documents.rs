@@ -3,10 +3,11 @@
 
 use medgate_ids::{Oid, TenantId};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 use time::format_description::well_known::Iso8601;
 use time::{Date, OffsetDateTime};
 
+use super::audit::{append_audit_on, AuditEntry, NewAuditEntry};
 use super::{
     column, from_unix, DatabaseBackend, optional_parsed_column, parsed_column, to_i64, to_u64, to_unix, Metadata,
 };
@@ -424,159 +425,36 @@ impl Metadata {
         tenant: &TenantId,
         metadata: &DocumentMetadata,
     ) -> Result<StoredDocument, MetadataError> {
-        const OPERATION: &str = "store a document";
-        let size = to_i64("size_bytes", metadata.size_bytes)?;
-        let created_at = super::now();
-        let mut transaction = self.begin_write(OPERATION).await?;
-
-        // Lock the tenant row: concurrent inserts for the same tenant wait here.
-        let lock = format!(
-            "SELECT quota_bytes, max_files, used_bytes, file_count FROM tenants WHERE id = $1{}",
-            self.backend.row_lock()
-        );
-        let tenant_row = sqlx::query(&lock)
-            .bind(tenant.as_str())
-            .fetch_optional(&mut *transaction)
+        let backend = self.backend;
+        let (tenant, metadata) = (tenant.clone(), metadata.clone());
+        self.writer
+            .write("store a document", move |connection| {
+                Box::pin(async move {
+                    insert_document_on(connection, backend, &tenant, &metadata).await
+                })
+            })
             .await
-            .map_err(MetadataError::database(OPERATION))?
-            .ok_or_else(|| MetadataError::TenantNotFound(tenant.clone()))?;
+    }
 
-        let existing =
-            sqlx::query("SELECT 1 FROM documents WHERE tenant_id = $1 AND document_id = $2")
-                .bind(tenant.as_str())
-                .bind(metadata.document_id.as_str())
-                .fetch_optional(&mut *transaction)
-                .await
-                .map_err(MetadataError::database(OPERATION))?;
-        if existing.is_some() {
-            return Err(MetadataError::DocumentExists(metadata.document_id.clone()));
-        }
-        if let (Some(set_id), Some(version)) = (&metadata.set_id, metadata.version) {
-            let existing = sqlx::query(
-                "SELECT 1 FROM documents WHERE tenant_id = $1 AND set_id = $2 AND version = $3",
-            )
-            .bind(tenant.as_str())
-            .bind(set_id.as_str())
-            .bind(i64::from(version))
-            .fetch_optional(&mut *transaction)
+    /// [`Metadata::insert_document`] and the audit entry that records it, in one
+    /// transaction: both are stored or neither.
+    pub async fn insert_document_audited(
+        &self,
+        tenant: &TenantId,
+        metadata: &DocumentMetadata,
+        audit: &NewAuditEntry,
+    ) -> Result<(StoredDocument, AuditEntry), MetadataError> {
+        let backend = self.backend;
+        let (tenant, metadata, audit) = (tenant.clone(), metadata.clone(), audit.clone());
+        self.writer
+            .write("store a document", move |connection| {
+                Box::pin(async move {
+                    let stored = insert_document_on(connection, backend, &tenant, &metadata).await?;
+                    let entry = append_audit_on(connection, backend, &audit).await?;
+                    Ok((stored, entry))
+                })
+            })
             .await
-            .map_err(MetadataError::database(OPERATION))?;
-            if existing.is_some() {
-                return Err(MetadataError::DocumentVersionExists {
-                    set_id: set_id.clone(),
-                    version,
-                });
-            }
-        }
-
-        let quota_bytes = to_u64("quota_bytes", column(&tenant_row, "quota_bytes")?)?;
-        let max_files = to_u64("max_files", column(&tenant_row, "max_files")?)?;
-        let used_bytes = to_u64("used_bytes", column(&tenant_row, "used_bytes")?)?;
-        let file_count = to_u64("file_count", column(&tenant_row, "file_count")?)?;
-        if file_count >= max_files {
-            return Err(MetadataError::FileLimitReached { limit: max_files });
-        }
-        if used_bytes.saturating_add(metadata.size_bytes) > quota_bytes {
-            return Err(MetadataError::QuotaExceeded {
-                used: used_bytes,
-                requested: metadata.size_bytes,
-                limit: quota_bytes,
-            });
-        }
-
-        let row = sqlx::query(
-            "INSERT INTO documents (tenant_id, document_id, set_id, version, kind, type_code, \
-             type_system, type_display, class_code, title, title_search, effective_time, \
-             confidentiality, language, patient_id_root, patient_id_extension, patient_name, \
-             patient_birth_date, patient_gender, author_name, author_id, author_search, \
-             organisation, custodian, legal_authenticator, service_event_json, content_type, \
-             size_bytes, sha256, sha1, content_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) \
-             RETURNING id",
-        )
-        .bind(tenant.as_str())
-        .bind(metadata.document_id.as_str())
-        .bind(metadata.set_id.as_ref().map(DocumentId::as_str))
-        .bind(metadata.version.map(i64::from))
-        .bind(metadata.kind.as_str())
-        .bind(metadata.type_code.as_deref())
-        .bind(metadata.type_system.as_deref())
-        .bind(metadata.type_display.as_deref())
-        .bind(metadata.class_code.as_deref())
-        .bind(metadata.title.as_deref())
-        .bind(metadata.title.as_deref().unwrap_or_default().to_lowercase())
-        .bind(to_unix(metadata.effective_time))
-        .bind(metadata.confidentiality.as_deref())
-        .bind(metadata.language.as_deref())
-        .bind(metadata.patient.root.as_str())
-        .bind(metadata.patient.extension.as_str())
-        .bind(metadata.patient_name.as_deref())
-        .bind(metadata.patient_birth_date.map(format_date))
-        .bind(metadata.patient_gender.as_deref())
-        .bind(metadata.author_name.as_deref())
-        .bind(metadata.author_id.as_deref())
-        .bind(author_search_text(metadata))
-        .bind(metadata.organisation.as_deref())
-        .bind(metadata.custodian.as_deref())
-        .bind(metadata.legal_authenticator.as_deref())
-        .bind(metadata.service_event_json.as_deref())
-        .bind(metadata.content_type.as_str())
-        .bind(size)
-        .bind(metadata.sha256.to_hex())
-        .bind(metadata.sha1.to_hex())
-        .bind(metadata.content_key.as_str())
-        .bind(to_unix(created_at))
-        .fetch_one(&mut *transaction)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
-        let primary_key: i64 = column(&row, "id")?;
-
-        let mut patient_ids = vec![&metadata.patient];
-        for other in &metadata.other_patient_ids {
-            if !patient_ids.contains(&other) {
-                patient_ids.push(other);
-            }
-        }
-        for patient in patient_ids {
-            sqlx::query(
-                "INSERT INTO document_patient_ids (document_pk, tenant_id, root, extension) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(primary_key)
-            .bind(tenant.as_str())
-            .bind(patient.root.as_str())
-            .bind(patient.extension.as_str())
-            .execute(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        }
-
-        sqlx::query(
-            "UPDATE tenants SET used_bytes = used_bytes + $2, file_count = file_count + 1 \
-             WHERE id = $1",
-        )
-        .bind(tenant.as_str())
-        .bind(size)
-        .execute(&mut *transaction)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
-
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-
-        let mut metadata = metadata.clone();
-        metadata
-            .other_patient_ids
-            .retain(|other| *other != metadata.patient);
-        Ok(StoredDocument {
-            tenant: tenant.clone(),
-            metadata,
-            created_at,
-            indexed_at: None,
-        })
     }
 
     /// The tenant's document with this id; `None` if this tenant has none (whether or not
@@ -699,15 +577,23 @@ impl Metadata {
         document_id: &DocumentId,
         indexed_at: OffsetDateTime,
     ) -> Result<bool, MetadataError> {
-        let result = sqlx::query(
-            "UPDATE documents SET indexed_at = $3 WHERE tenant_id = $1 AND document_id = $2",
-        )
-        .bind(tenant.as_str())
-        .bind(document_id.as_str())
-        .bind(to_unix(indexed_at))
-        .execute(self.pool())
-        .await
-        .map_err(MetadataError::database("mark a document indexed"))?;
+        let (tenant, document_id) = (tenant.as_str().to_owned(), document_id.as_str().to_owned());
+        let result = self
+            .writer
+            .write("mark a document indexed", move |connection| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE documents SET indexed_at = $3 WHERE tenant_id = $1 AND document_id = $2",
+                    )
+                    .bind(tenant)
+                    .bind(document_id)
+                    .bind(to_unix(indexed_at))
+                    .execute(connection)
+                    .await
+                    .map_err(MetadataError::database("mark a document indexed"))
+                })
+            })
+            .await?;
         Ok(result.rows_affected() > 0)
     }
 
@@ -759,3 +645,159 @@ async fn delete_in(
     .map_err(MetadataError::database(OPERATION))?;
     Ok(Some(parsed_column(&row, "content_key", ContentKey::parse)?))
 }
+
+/// [`Metadata::insert_document`] on the writer's connection, inside its batch.
+async fn insert_document_on(
+    connection: &mut AnyConnection,
+    backend: DatabaseBackend,
+    tenant: &TenantId,
+    metadata: &DocumentMetadata,
+) -> Result<StoredDocument, MetadataError> {
+        const OPERATION: &str = "store a document";
+        let size = to_i64("size_bytes", metadata.size_bytes)?;
+        let created_at = super::now();
+
+        // Lock the tenant row: concurrent inserts for the same tenant wait here.
+        let lock = format!(
+            "SELECT quota_bytes, max_files, used_bytes, file_count FROM tenants WHERE id = $1{}",
+            backend.row_lock()
+        );
+        let tenant_row = sqlx::query(&lock)
+            .bind(tenant.as_str())
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(MetadataError::database(OPERATION))?
+            .ok_or_else(|| MetadataError::TenantNotFound(tenant.clone()))?;
+
+        let existing =
+            sqlx::query("SELECT 1 FROM documents WHERE tenant_id = $1 AND document_id = $2")
+                .bind(tenant.as_str())
+                .bind(metadata.document_id.as_str())
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(MetadataError::database(OPERATION))?;
+        if existing.is_some() {
+            return Err(MetadataError::DocumentExists(metadata.document_id.clone()));
+        }
+        if let (Some(set_id), Some(version)) = (&metadata.set_id, metadata.version) {
+            let existing = sqlx::query(
+                "SELECT 1 FROM documents WHERE tenant_id = $1 AND set_id = $2 AND version = $3",
+            )
+            .bind(tenant.as_str())
+            .bind(set_id.as_str())
+            .bind(i64::from(version))
+            .fetch_optional(&mut *connection)
+            .await
+            .map_err(MetadataError::database(OPERATION))?;
+            if existing.is_some() {
+                return Err(MetadataError::DocumentVersionExists {
+                    set_id: set_id.clone(),
+                    version,
+                });
+            }
+        }
+
+        let quota_bytes = to_u64("quota_bytes", column(&tenant_row, "quota_bytes")?)?;
+        let max_files = to_u64("max_files", column(&tenant_row, "max_files")?)?;
+        let used_bytes = to_u64("used_bytes", column(&tenant_row, "used_bytes")?)?;
+        let file_count = to_u64("file_count", column(&tenant_row, "file_count")?)?;
+        if file_count >= max_files {
+            return Err(MetadataError::FileLimitReached { limit: max_files });
+        }
+        if used_bytes.saturating_add(metadata.size_bytes) > quota_bytes {
+            return Err(MetadataError::QuotaExceeded {
+                used: used_bytes,
+                requested: metadata.size_bytes,
+                limit: quota_bytes,
+            });
+        }
+
+        let row = sqlx::query(
+            "INSERT INTO documents (tenant_id, document_id, set_id, version, kind, type_code, \
+             type_system, type_display, class_code, title, title_search, effective_time, \
+             confidentiality, language, patient_id_root, patient_id_extension, patient_name, \
+             patient_birth_date, patient_gender, author_name, author_id, author_search, \
+             organisation, custodian, legal_authenticator, service_event_json, content_type, \
+             size_bytes, sha256, sha1, content_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) \
+             RETURNING id",
+        )
+        .bind(tenant.as_str())
+        .bind(metadata.document_id.as_str())
+        .bind(metadata.set_id.as_ref().map(DocumentId::as_str))
+        .bind(metadata.version.map(i64::from))
+        .bind(metadata.kind.as_str())
+        .bind(metadata.type_code.as_deref())
+        .bind(metadata.type_system.as_deref())
+        .bind(metadata.type_display.as_deref())
+        .bind(metadata.class_code.as_deref())
+        .bind(metadata.title.as_deref())
+        .bind(metadata.title.as_deref().unwrap_or_default().to_lowercase())
+        .bind(to_unix(metadata.effective_time))
+        .bind(metadata.confidentiality.as_deref())
+        .bind(metadata.language.as_deref())
+        .bind(metadata.patient.root.as_str())
+        .bind(metadata.patient.extension.as_str())
+        .bind(metadata.patient_name.as_deref())
+        .bind(metadata.patient_birth_date.map(format_date))
+        .bind(metadata.patient_gender.as_deref())
+        .bind(metadata.author_name.as_deref())
+        .bind(metadata.author_id.as_deref())
+        .bind(author_search_text(metadata))
+        .bind(metadata.organisation.as_deref())
+        .bind(metadata.custodian.as_deref())
+        .bind(metadata.legal_authenticator.as_deref())
+        .bind(metadata.service_event_json.as_deref())
+        .bind(metadata.content_type.as_str())
+        .bind(size)
+        .bind(metadata.sha256.to_hex())
+        .bind(metadata.sha1.to_hex())
+        .bind(metadata.content_key.as_str())
+        .bind(to_unix(created_at))
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(MetadataError::database(OPERATION))?;
+        let primary_key: i64 = column(&row, "id")?;
+
+        let mut patient_ids = vec![&metadata.patient];
+        for other in &metadata.other_patient_ids {
+            if !patient_ids.contains(&other) {
+                patient_ids.push(other);
+            }
+        }
+        for patient in patient_ids {
+            sqlx::query(
+                "INSERT INTO document_patient_ids (document_pk, tenant_id, root, extension) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(primary_key)
+            .bind(tenant.as_str())
+            .bind(patient.root.as_str())
+            .bind(patient.extension.as_str())
+            .execute(&mut *connection)
+            .await
+            .map_err(MetadataError::database(OPERATION))?;
+        }
+
+        sqlx::query(
+            "UPDATE tenants SET used_bytes = used_bytes + $2, file_count = file_count + 1 \
+             WHERE id = $1",
+        )
+        .bind(tenant.as_str())
+        .bind(size)
+        .execute(&mut *connection)
+        .await
+        .map_err(MetadataError::database(OPERATION))?;
+
+        let mut metadata = metadata.clone();
+        metadata
+            .other_patient_ids
+            .retain(|other| *other != metadata.patient);
+        Ok(StoredDocument {
+            tenant: tenant.clone(),
+            metadata,
+            created_at,
+            indexed_at: None,
+        })
+    }

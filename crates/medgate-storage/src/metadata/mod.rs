@@ -48,6 +48,7 @@ pub mod staff;
 pub mod synthetic;
 pub mod tenants;
 pub mod web;
+pub(crate) mod writer;
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -219,6 +220,8 @@ impl MigrationSource<'static> for Embedded {
 pub struct Metadata {
     pool: AnyPool,
     backend: DatabaseBackend,
+    /// The one task that runs the hot writes in group commits (see [`writer`]).
+    writer: writer::Writer,
 }
 
 impl Metadata {
@@ -251,16 +254,7 @@ impl Metadata {
                 AnyPoolOptions::new()
                     .max_connections(8)
                     .after_connect(|connection, _| {
-                        Box::pin(async move {
-                            for pragma in [
-                                format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
-                                "PRAGMA synchronous = FULL".to_owned(),
-                                "PRAGMA foreign_keys = ON".to_owned(),
-                            ] {
-                                connection.execute(pragma.as_str()).await?;
-                            }
-                            Ok(())
-                        })
+                        Box::pin(async move { sqlite_pragmas(connection).await })
                     })
             }
             DatabaseBackend::Postgres => AnyPoolOptions::new().max_connections(16),
@@ -278,8 +272,13 @@ impl Metadata {
             .run(&pool)
             .await
             .map_err(|error| MetadataError::Migration(BackendError::new(error)))?;
+        let writer = writer::Writer::start(writer_connection(url, backend).await?, backend);
         tracing::debug!(?backend, "metadata store ready");
-        Ok(Metadata { pool, backend })
+        Ok(Metadata {
+            pool,
+            backend,
+            writer,
+        })
     }
 
     /// Which database this store runs on.
@@ -296,8 +295,10 @@ impl Metadata {
         Ok(())
     }
 
-    /// Closes every connection; waits for the ones in use to be returned.
+    /// Closes every connection; waits for the ones in use to be returned and for the writes
+    /// already queued to be committed.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -316,6 +317,36 @@ impl Metadata {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+}
+
+/// The settings of every SQLite connection: wait for another connection's write lock, a
+/// commit is on disk when it returns, foreign keys enforced.
+async fn sqlite_pragmas(connection: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    for pragma in [
+        format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
+        "PRAGMA synchronous = FULL".to_owned(),
+        "PRAGMA foreign_keys = ON".to_owned(),
+    ] {
+        connection.execute(pragma.as_str()).await?;
+    }
+    Ok(())
+}
+
+/// The writer task's own connection, outside the pool (the pool's `close` waits for every
+/// connection it lent).
+async fn writer_connection(
+    url: &str,
+    backend: DatabaseBackend,
+) -> Result<sqlx::AnyConnection, MetadataError> {
+    let mut connection = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(MetadataError::database("open the writer's connection"))?;
+    if backend == DatabaseBackend::Sqlite {
+        sqlite_pragmas(&mut connection)
+            .await
+            .map_err(MetadataError::database("open the writer's connection"))?;
+    }
+    Ok(connection)
 }
 
 /// The current time, truncated to whole seconds as it is stored.

@@ -21,19 +21,28 @@ impl Metadata {
         signature_hash: &Sha256Digest,
         expires_at: OffsetDateTime,
     ) -> Result<(), MetadataError> {
-        let result = sqlx::query(
-            "INSERT INTO signature_replay_guard (key_id, signature_hash, expires_at) \
-             VALUES ($1, $2, $3) \
-             ON CONFLICT (key_id, signature_hash) DO UPDATE SET expires_at = excluded.expires_at \
-             WHERE signature_replay_guard.expires_at <= $4",
-        )
-        .bind(key_id)
-        .bind(signature_hash.to_hex())
-        .bind(to_unix(expires_at))
-        .bind(to_unix(now()))
-        .execute(self.pool())
-        .await
-        .map_err(MetadataError::database("check a signature for replay"))?;
+        let (key, hash) = (key_id.to_owned(), signature_hash.to_hex());
+        let (expires_at, now) = (to_unix(expires_at), to_unix(now()));
+        let result = self
+            .writer
+            .write("check a signature for replay", move |connection| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO signature_replay_guard (key_id, signature_hash, expires_at) \
+                         VALUES ($1, $2, $3) \
+                         ON CONFLICT (key_id, signature_hash) DO UPDATE SET expires_at = excluded.expires_at \
+                         WHERE signature_replay_guard.expires_at <= $4",
+                    )
+                    .bind(key)
+                    .bind(hash)
+                    .bind(expires_at)
+                    .bind(now)
+                    .execute(connection)
+                    .await
+                    .map_err(MetadataError::database("check a signature for replay"))
+                })
+            })
+            .await?;
         if result.rows_affected() == 0 {
             return Err(MetadataError::SignatureReplayed {
                 key_id: key_id.to_owned(),

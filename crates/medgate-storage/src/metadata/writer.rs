@@ -1,0 +1,228 @@
+//! The single writer: group commit for the hot writes (documents, audit entries, the
+//! signature replay guard).
+//!
+//! One task owns one database connection and is the only one that runs these writes. Callers
+//! send it a job (a closure over a connection) and wait. The task takes every job that has
+//! queued, runs them one after the other inside **one** transaction, each in a savepoint of
+//! its own (a refused job is rolled back alone and the others go on), commits once and only
+//! then answers each caller. Many requests in flight therefore share one commit — one WAL
+//! fsync on SQLite, one WAL flush on PostgreSQL — instead of each committing on its own and
+//! all of them fighting for SQLite's write lock. While a batch commits, the next one queues;
+//! with one request in flight a batch is that request alone, so nothing waits for company.
+//!
+//! A caller is answered `Ok` only after its batch's `COMMIT` returned, so an acknowledged
+//! write is durable (kill -9 loses nothing acknowledged). When the commit fails, every job
+//! of the batch is answered with that failure.
+//!
+//! On PostgreSQL each batch first locks the audit chain head, the lock almost every job
+//! takes: batches of several nodes then queue on that one row instead of taking row locks in
+//! different orders and deadlocking.
+
+use std::any::Any as StdAny;
+
+use futures_util::future::BoxFuture;
+use sqlx::{AnyConnection, Connection, Executor};
+use tokio::sync::{mpsc, oneshot};
+
+use super::DatabaseBackend;
+use crate::error::MetadataError;
+
+/// The most jobs one transaction takes; the rest wait for the next commit.
+const MAX_BATCH: usize = 256;
+
+/// Jobs waiting for the writer before senders wait too.
+const QUEUE: usize = 4096;
+
+type Answer = Result<Box<dyn StdAny + Send>, MetadataError>;
+
+/// A write run by the writer task inside its batch transaction.
+pub(crate) type Job =
+    Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Answer> + Send + 'static>;
+
+enum Message {
+    Write(Job, oneshot::Sender<Answer>),
+    Close(oneshot::Sender<()>),
+}
+
+/// The handle the [`super::Metadata`] store keeps: a queue to the writer task.
+#[derive(Clone, Debug)]
+pub(crate) struct Writer {
+    queue: mpsc::Sender<MessageBox>,
+}
+
+/// [`Message`] behind a `Debug` impl, so [`Writer`] can derive it.
+struct MessageBox(Message);
+
+impl std::fmt::Debug for MessageBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("writer message")
+    }
+}
+
+impl Writer {
+    /// Starts the writer task on `connection`, which it owns from now on.
+    pub(crate) fn start(connection: AnyConnection, backend: DatabaseBackend) -> Self {
+        let (queue, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(run(connection, backend, receiver));
+        Writer { queue }
+    }
+
+    /// Runs `job` in the next batch and returns its answer once that batch is committed.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        job: impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, MetadataError>>
+            + Send
+            + 'static,
+    ) -> Result<T, MetadataError> {
+        let job: Job = Box::new(move |connection| {
+            let future = job(connection);
+            Box::pin(async move {
+                future
+                    .await
+                    .map(|value| Box::new(value) as Box<dyn StdAny + Send>)
+            })
+        });
+        let (answer, answered) = oneshot::channel();
+        self.queue
+            .send(MessageBox(Message::Write(job, answer)))
+            .await
+            .map_err(|_| closed(operation))?;
+        let value = answered.await.map_err(|_| closed(operation))??;
+        value
+            .downcast::<T>()
+            .map(|value| *value)
+            .map_err(|_| MetadataError::corrupt("writer", "a write answered with the wrong type"))
+    }
+
+    /// Lets the writer finish what is queued, then closes its connection.
+    pub(crate) async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self
+            .queue
+            .send(MessageBox(Message::Close(done)))
+            .await
+            .is_ok()
+        {
+            let _ = closed.await;
+        }
+    }
+}
+
+fn closed(operation: &'static str) -> MetadataError {
+    MetadataError::database(operation)(sqlx::Error::PoolClosed)
+}
+
+async fn run(
+    mut connection: AnyConnection,
+    backend: DatabaseBackend,
+    mut receiver: mpsc::Receiver<MessageBox>,
+) {
+    let mut jobs: Vec<(Job, oneshot::Sender<Answer>)> = Vec::new();
+    let mut close = None;
+    while let Some(MessageBox(first)) = receiver.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Write(job, answer) => jobs.push((job, answer)),
+                Message::Close(done) => {
+                    close = Some(done);
+                    break;
+                }
+            }
+            if jobs.len() >= MAX_BATCH {
+                break;
+            }
+            next = receiver.try_recv().ok().map(|MessageBox(message)| message);
+        }
+        if !jobs.is_empty() {
+            run_batch(&mut connection, backend, std::mem::take(&mut jobs)).await;
+        }
+        if let Some(done) = close.take() {
+            let _ = connection.close().await;
+            let _ = done.send(());
+            return;
+        }
+    }
+    let _ = connection.close().await;
+}
+
+/// One transaction for the whole batch, one savepoint per job.
+async fn run_batch(
+    connection: &mut AnyConnection,
+    backend: DatabaseBackend,
+    jobs: Vec<(Job, oneshot::Sender<Answer>)>,
+) {
+    const OPERATION: &str = "commit a batch of writes";
+    let begin = match backend {
+        DatabaseBackend::Sqlite => "BEGIN IMMEDIATE",
+        DatabaseBackend::Postgres => "BEGIN",
+    };
+    if let Err(error) = connection.execute(begin).await {
+        let message = error.to_string();
+        for (_, answer) in jobs {
+            let _ = answer.send(Err(batch_failed(OPERATION, &message)));
+        }
+        return;
+    }
+    if backend == DatabaseBackend::Postgres {
+        if let Err(error) = connection
+            .execute("SELECT last_seq FROM audit_chain_head WHERE id = 1 FOR UPDATE")
+            .await
+        {
+            let message = error.to_string();
+            let _ = connection.execute("ROLLBACK").await;
+            for (_, answer) in jobs {
+                let _ = answer.send(Err(batch_failed(OPERATION, &message)));
+            }
+            return;
+        }
+    }
+
+    let mut answers = Vec::with_capacity(jobs.len());
+    for (job, answer) in jobs {
+        let result = match connection.execute("SAVEPOINT job").await {
+            Ok(_) => {
+                let result = job(connection).await;
+                let undone = match result {
+                    Ok(_) => Ok(()),
+                    Err(_) => connection
+                        .execute("ROLLBACK TO SAVEPOINT job")
+                        .await
+                        .map(|_| ()),
+                };
+                match undone.and(connection.execute("RELEASE SAVEPOINT job").await.map(|_| ())) {
+                    Ok(()) => result,
+                    Err(error) => Err(MetadataError::database(OPERATION)(error)),
+                }
+            }
+            Err(error) => Err(MetadataError::database(OPERATION)(error)),
+        };
+        answers.push((result, answer));
+    }
+
+    match connection.execute("COMMIT").await {
+        Ok(_) => {
+            for (result, answer) in answers {
+                let _ = answer.send(result);
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            tracing::error!(%message, jobs = answers.len(), "a batch of writes could not be committed");
+            let _ = connection.execute("ROLLBACK").await;
+            for (result, answer) in answers {
+                // A job refused on its own keeps its own reason; the others fail with the
+                // commit.
+                let _ = answer.send(match result {
+                    Ok(_) => Err(batch_failed(OPERATION, &message)),
+                    Err(error) => Err(error),
+                });
+            }
+        }
+    }
+}
+
+fn batch_failed(operation: &'static str, message: &str) -> MetadataError {
+    MetadataError::database(operation)(sqlx::Error::Protocol(message.to_owned()))
+}
