@@ -91,6 +91,7 @@ pub use metadata::tenants::{
 pub use metadata::web::{
     LockoutPolicy, NewWebSession, SigninAttempt, SigninIdentity, WebSession, WebSessionKind,
 };
+pub use metadata::writer::WriteStatistics;
 pub use metadata::{DatabaseBackend, Metadata};
 pub use staging::{StagedFile, StagedWriter, StagingArea};
 pub use sweep::{sweep_orphans, SweepReport};

@@ -48,7 +48,7 @@ pub mod staff;
 pub mod synthetic;
 pub mod tenants;
 pub mod web;
-pub(crate) mod writer;
+pub mod writer;
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -279,6 +279,12 @@ impl Metadata {
             backend,
             writer,
         })
+    }
+
+    /// How many batches the writer committed and how many writes they held (see
+    /// [`writer`]): the group commit at work.
+    pub fn write_statistics(&self) -> writer::WriteStatistics {
+        self.writer.statistics()
     }
 
     /// Which database this store runs on.

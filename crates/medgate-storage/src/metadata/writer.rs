@@ -19,6 +19,9 @@
 //! different orders and deadlocking.
 
 use std::any::Any as StdAny;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::future::BoxFuture;
 use sqlx::{AnyConnection, Connection, Executor};
@@ -48,6 +51,28 @@ enum Message {
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
     queue: mpsc::Sender<MessageBox>,
+    counters: Arc<Counters>,
+}
+
+/// What the writer has done since the store was opened, for metrics and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteStatistics {
+    /// Transactions committed (or attempted).
+    pub batches: u64,
+    /// Writes run in them.
+    pub writes: u64,
+    /// Time spent in `COMMIT`, in microseconds, summed over the batches.
+    pub commit_micros: u64,
+    /// The most writes one batch held.
+    pub largest_batch: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    writes: AtomicU64,
+    commit_micros: AtomicU64,
+    largest_batch: AtomicU64,
 }
 
 /// [`Message`] behind a `Debug` impl, so [`Writer`] can derive it.
@@ -63,8 +88,18 @@ impl Writer {
     /// Starts the writer task on `connection`, which it owns from now on.
     pub(crate) fn start(connection: AnyConnection, backend: DatabaseBackend) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(run(connection, backend, receiver));
-        Writer { queue }
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(run(connection, backend, receiver, counters.clone()));
+        Writer { queue, counters }
+    }
+
+    pub(crate) fn statistics(&self) -> WriteStatistics {
+        WriteStatistics {
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            writes: self.counters.writes.load(Ordering::Relaxed),
+            commit_micros: self.counters.commit_micros.load(Ordering::Relaxed),
+            largest_batch: self.counters.largest_batch.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `job` in the next batch and returns its answer once that batch is committed.
@@ -117,6 +152,7 @@ async fn run(
     mut connection: AnyConnection,
     backend: DatabaseBackend,
     mut receiver: mpsc::Receiver<MessageBox>,
+    counters: Arc<Counters>,
 ) {
     let mut jobs: Vec<(Job, oneshot::Sender<Answer>)> = Vec::new();
     let mut close = None;
@@ -136,7 +172,11 @@ async fn run(
             next = receiver.try_recv().ok().map(|MessageBox(message)| message);
         }
         if !jobs.is_empty() {
-            run_batch(&mut connection, backend, std::mem::take(&mut jobs)).await;
+            let size = jobs.len() as u64;
+            counters.batches.fetch_add(1, Ordering::Relaxed);
+            counters.writes.fetch_add(size, Ordering::Relaxed);
+            counters.largest_batch.fetch_max(size, Ordering::Relaxed);
+            run_batch(&mut connection, backend, std::mem::take(&mut jobs), &counters).await;
         }
         if let Some(done) = close.take() {
             let _ = connection.close().await;
@@ -152,6 +192,7 @@ async fn run_batch(
     connection: &mut AnyConnection,
     backend: DatabaseBackend,
     jobs: Vec<(Job, oneshot::Sender<Answer>)>,
+    counters: &Counters,
 ) {
     const OPERATION: &str = "commit a batch of writes";
     let begin = match backend {
@@ -201,7 +242,11 @@ async fn run_batch(
         answers.push((result, answer));
     }
 
-    match connection.execute("COMMIT").await {
+    let committing = Instant::now();
+    let committed = connection.execute("COMMIT").await;
+    let micros = u64::try_from(committing.elapsed().as_micros()).unwrap_or(u64::MAX);
+    counters.commit_micros.fetch_add(micros, Ordering::Relaxed);
+    match committed {
         Ok(_) => {
             for (result, answer) in answers {
                 let _ = answer.send(result);

@@ -9,7 +9,7 @@ use medgate_storage::{
 
 use crate::support::{tenant_id, TestDb};
 
-fn entry(tenant: Option<u64>, action: &str, target: &str) -> NewAuditEntry {
+pub fn entry(tenant: Option<u64>, action: &str, target: &str) -> NewAuditEntry {
     NewAuditEntry {
         tenant: tenant.map(tenant_id),
         actor: "CN=0000000000005010 TLS".to_owned(),

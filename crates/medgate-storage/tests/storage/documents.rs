@@ -690,3 +690,57 @@ pub async fn mark_indexed_records_the_time(db: TestDb) {
         .unwrap();
     assert_eq!(stored.indexed_at, Some(at));
 }
+
+/// Group commit: documents stored with their audit entries and reads' audit entries, all at
+/// once, share transactions; a refused document (a duplicate) is undone alone, its audit
+/// entry with it, and the others are stored; the chain stays whole.
+pub async fn concurrent_writes_share_commits_and_a_refusal_stays_alone(db: TestDb) {
+    let metadata = &db.metadata;
+    let tenant = create_tenant(metadata, 5010, 1_000_000, 1000).await;
+    let first = document("dup", PESEL, datetime!(2021-06-15 08:41 UTC), 100);
+    metadata.insert_document(&tenant, &first).await.unwrap();
+    let before = metadata.write_statistics();
+
+    let mut tasks = Vec::new();
+    for index in 0..48 {
+        let metadata = metadata.clone();
+        let tenant = tenant.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = if index == 17 { "dup".to_owned() } else { format!("d{index}") };
+            let record = document(&name, PESEL, datetime!(2021-06-15 08:41 UTC), 100);
+            let audit = crate::audit::entry(Some(5010), "document.put", &name);
+            if index % 3 == 0 && index != 17 {
+                metadata.append_audit(&audit).await.map(|_| ())
+            } else {
+                metadata
+                    .insert_document_audited(&tenant, &record, &audit)
+                    .await
+                    .map(|_| ())
+            }
+        }));
+    }
+    let mut refused = Vec::new();
+    for (index, task) in tasks.into_iter().enumerate() {
+        if let Err(error) = task.await.unwrap() {
+            refused.push((index, error));
+        }
+    }
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, 17);
+    assert!(matches!(refused[0].1, MetadataError::DocumentExists(_)), "{:?}", refused[0].1);
+
+    // 1 + 31 documents (48 tasks: 16 audit-only, the duplicate refused).
+    let stored = metadata.search_documents(&tenant, &SearchQuery::default()).await.unwrap();
+    assert_eq!(stored.total, 1 + 31);
+    assert_eq!(metadata.usage(&tenant).await.unwrap(), Usage { bytes: 3200, files: 32 });
+    let verification = metadata.verify_audit().await.unwrap();
+    assert_eq!(verification.problem, None);
+    assert_eq!(verification.entries_verified, 47, "the refused document's entry is undone");
+
+    let after = metadata.write_statistics();
+    let writes = after.writes - before.writes;
+    let batches = after.batches - before.batches;
+    assert_eq!(writes, 48);
+    assert!(batches < writes, "48 writes at once took {batches} transactions");
+    assert!(after.largest_batch > 1);
+}

@@ -57,6 +57,7 @@ on_both_backends! {
         concurrent_inserts_cannot_exceed_the_quota,
         delete_returns_the_content_key_and_frees_the_quota,
         mark_indexed_records_the_time,
+        concurrent_writes_share_commits_and_a_refusal_stays_alone,
     }
     audit {
         appended_entries_form_a_verifiable_chain,
