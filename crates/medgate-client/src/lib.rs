@@ -5,12 +5,14 @@
 //!
 //! Settings come from a `client.toml` and command-line flags ([`ClientSettings`]).
 
+pub mod batch;
 pub mod connect_check;
 mod error;
 pub mod registry;
 mod settings;
 mod transport;
 
+pub use batch::{BatchDocument, BatchRefusal, BatchResult};
 pub use error::ClientError;
 pub use settings::{ClientSettings, ClientSettingsFile};
 pub use registry::{RegistryClient, RegistryCredentials, RegistryError};

@@ -63,16 +63,25 @@ pub async fn put_document(
     content_type: Option<&str>,
     body: Bytes,
 ) -> Result<StoredDocument, RepositoryError> {
+    let metadata = prepare_document(content_type, &body)?;
+    store(repository, actor, &metadata, body).await
+}
+
+/// Reads a CDA document sent with the media type `content_type` into the metadata it will
+/// be stored with, refusing what cannot be stored; stores nothing. [`store`] stores it.
+pub fn prepare_document(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<DocumentMetadata, RepositoryError> {
     let content_type = cda_content_type(content_type)?;
-    let header = medgate_cda::parse(&body).map_err(|e| {
+    let header = medgate_cda::parse(body).map_err(|e| {
         RepositoryError::invalid(
             Reason::Cda,
             "body",
             format!("The document is not an acceptable HL7 CDA R2 document: {e}."),
         )
     })?;
-    let metadata = cda_metadata(&header, content_type, &body)?;
-    store(repository, actor, &metadata, body).await
+    cda_metadata(&header, content_type, body)
 }
 
 /// Stores a CDA document staged on disk (an API upload, received chunk by chunk and hashed

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use http::Method;
 use medgate_client::ApiResponse;
 use support::documents::*;
-use support::{document_path, eventually, ids, refusal, Backend, Clinic, Node, Options, Plan};
+use support::{actions, document_path, eventually, ids, refusal, Backend, Clinic, Node, Options, Plan};
 
 const A: &str = "0000000000006010";
 const B: &str = "0000000000006020";
@@ -501,4 +501,89 @@ async fn a_pesel_with_a_wrong_check_digit_is_stored_with_a_warning() {
         .json()
         .unwrap();
     assert_eq!(answer["warnings"], serde_json::json!([]), "{answer}");
+}
+
+/// A batch (`POST /api/v1/documents/batch`, built by the client crate): each document stored
+/// or refused on its own with what a single upload would have been answered, in the order
+/// sent; the audit has one entry per stored document; the plan's file limit stops a batch
+/// part-way with the rest refused, nothing half-stored; a body that is not multipart, or
+/// holds no part, is refused as a whole.
+async fn batches(backend: Backend) {
+    use medgate_client::BatchDocument;
+    let Some(node) = Node::start(backend).await else { return };
+    let clinic = node.enrol("0000000000006050", Plan::mb(20, 5)).await;
+    let part = |filename: &str, text: String| BatchDocument { filename: filename.to_owned(), bytes: text.into_bytes() };
+    let first = Made::new("BATCH-1", PESEL_A, NAME_A, "Pierwszy");
+    let batch = vec![
+        part("1.xml", first.text()),
+        part("broken.xml", "<ClinicalDocument>".to_owned()),
+        part("again.xml", first.text().replace("Pierwszy", "Inny tytuł")),
+        part("bad-pesel.xml", Made::new("BATCH-2", "44051401358", NAME_A, "Drugi").text()),
+        part("3.xml", Made::new("BATCH-3", PESEL_B, NAME_B, "Trzeci").text()),
+    ];
+    let results = clinic.client.put_batch(&batch).await.unwrap();
+    let summary: Vec<(usize, Option<String>, Option<String>)> = results
+        .iter()
+        .map(|r| (r.part, r.filename.clone(), r.error.as_ref().map(|e| e.code.clone())))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (1, Some("1.xml".into()), None),
+            (2, Some("broken.xml".into()), Some("invalid_cda".into())),
+            (3, Some("again.xml".into()), Some("document_exists".into())),
+            (4, Some("bad-pesel.xml".into()), None),
+            (5, Some("3.xml".into()), None),
+        ]
+    );
+    assert_eq!(results[1].error.as_ref().unwrap().status, 400);
+    assert!(results[1].error.as_ref().unwrap().message.contains("CDA"), "{:?}", results[1]);
+    assert_eq!(results[2].error.as_ref().unwrap().status, 409);
+    assert_eq!(results[0].document.as_ref().unwrap()["id"], first.id().as_str());
+    assert_eq!(results[0].document.as_ref().unwrap()["title"], "Pierwszy");
+    assert_eq!(results[3].warnings.len(), 1, "{:?}", results[3]);
+    assert_eq!(clinic.quota().await.0, 3);
+    let puts = actions(&clinic.audit(None).await).into_iter().filter(|a| a == "document.put").count();
+    assert_eq!(puts, 3);
+
+    // Room for two more files: the third of the next batch is refused, the others stored.
+    let more: Vec<BatchDocument> = (4..=6)
+        .map(|n| part(&format!("{n}.xml"), Made::new(&format!("BATCH-{n}"), PESEL_A, NAME_A, "Kolejny").text()))
+        .collect();
+    let results = clinic.client.put_batch(&more).await.unwrap();
+    let refused: Vec<_> = results.iter().filter_map(|r| r.error.as_ref().map(|e| (e.status, e.code.clone()))).collect();
+    assert_eq!(refused, vec![(507, "file_limit_reached".to_owned())]);
+    assert_eq!(clinic.quota().await.0, 5);
+    assert_eq!(clinic.search(&[("title", "Kolejny")]).await["total"], 2);
+
+    // Refused as a whole.
+    let (status, code, _) = refusal(
+        clinic.client.send(Method::POST, "/api/v1/documents/batch", Some((own_bytes(), "application/xml"))).await,
+    );
+    assert_eq!((status, code.as_str()), (415, "batch_not_multipart"));
+    let (status, code, _) = refusal(
+        clinic
+            .client
+            .send(Method::POST, "/api/v1/documents/batch", Some((b"--b--\r\n".to_vec(), "multipart/form-data; boundary=b")))
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (400, "batch_empty"));
+    let (status, code, _) = refusal(
+        clinic
+            .client
+            .send(Method::POST, "/api/v1/documents/batch", Some((b"--b\r\nno headers end".to_vec(), "multipart/form-data; boundary=b")))
+            .await,
+    );
+    assert_eq!((status, code.as_str()), (400, "batch_malformed"));
+    assert_eq!(clinic.quota().await.0, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_on_sqlite() {
+    batches(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_on_postgres() {
+    batches(Backend::Postgres).await;
 }

@@ -14,7 +14,8 @@ use axum::Json;
 use medgate_repository::export::download_name;
 use medgate_repository::ingest::{kind_name, AttachmentUpload};
 use medgate_repository::{documents, export, format_date, ingest, search};
-use medgate_storage::{DocumentId, StoredDocument};
+use medgate_storage::{DocumentId, DocumentMetadata, StoredDocument};
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use medgate_web::api::{rfc3339, Incoming};
@@ -68,6 +69,155 @@ pub async fn put_document(
             "warnings": ingest::warnings(&stored.metadata),
         })),
     ))
+}
+
+/// Most documents one batch may carry.
+pub const MAX_BATCH_DOCUMENTS: usize = 1000;
+
+/// `POST /api/v1/documents/batch`: several CDA documents in one signed request, as
+/// `multipart/form-data` with one part per document (any part name; a part's `Content-Type`
+/// is the document's, XML when absent). Each document is stored or refused on its own, and
+/// the answer lists, part by part in the order sent, what happened to it: `stored` (with the
+/// document and its warnings) or `refused` (with the status, code and message a single upload
+/// would have got). The documents are stored several at a time, so they share the writer's
+/// commits. The whole body is checked against its signature before any part is looked at.
+pub async fn put_batch(
+    State(state): State<AppState>,
+    incoming: Incoming,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let staged = stage_body(&state.staging, body, MAX_BODY_BYTES).await?;
+    let caller = incoming.signed_caller_digested(&state, &staged.digests).await?;
+    let boundary = content_type(&incoming.headers)
+        .and_then(|value| multer::parse_boundary(value).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "batch_not_multipart",
+                "A batch is sent as multipart/form-data with a boundary, one part per CDA document.",
+            )
+        })?;
+    let size = usize::try_from(staged.file.len()).unwrap_or(usize::MAX);
+    // The body and the parts cut from it are in memory together.
+    let _room = state
+        .body_budget
+        .hold(Some(caller.tenant.id.as_str()), size.saturating_mul(2))
+        .await?;
+    let bytes = staged
+        .file
+        .read_to_memory()
+        .await
+        .map_err(|e| ApiError::internal("reading a batch", &e))?;
+    let mut multipart = multer::Multipart::new(
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes) }),
+        boundary,
+    );
+    let mut parts = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(|e| bad_batch(&e))? {
+        if parts.len() == MAX_BATCH_DOCUMENTS {
+            return Err(ApiError::bad_request(
+                "batch_too_many_documents",
+                format!("A batch holds at most {MAX_BATCH_DOCUMENTS} documents; send the rest in another."),
+            ));
+        }
+        let filename = field.file_name().map(str::to_owned);
+        let media_type = field.content_type().map(|mime| mime.essence_str().to_owned());
+        let content = field.bytes().await.map_err(|e| bad_batch(&e))?;
+        parts.push((filename, media_type, content));
+    }
+    if parts.is_empty() {
+        return Err(ApiError::bad_request(
+            "batch_empty",
+            "The batch holds no document: send one multipart part per CDA document.",
+        ));
+    }
+
+    // Every part read first (refusals of unreadable documents need no storage), then stored
+    // several at a time in waves: a document whose id (or setId and version) an earlier part
+    // of the batch carries waits for the wave after that part's, so the earlier one wins as
+    // it would sent one by one.
+    let mut results: Vec<Option<Value>> = vec![None; parts.len()];
+    let mut waves: Vec<Vec<(usize, DocumentMetadata, Bytes)>> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (index, (filename, media_type, content)) in parts.into_iter().enumerate() {
+        let mut result = json!({ "part": index + 1 });
+        if let Some(filename) = filename {
+            result["filename"] = json!(filename);
+        }
+        results[index] = Some(result);
+        match ingest::prepare_document(media_type.as_deref(), &content) {
+            Ok(metadata) => {
+                let mut keys = vec![metadata.document_id.as_str().to_owned()];
+                if let (Some(set), Some(version)) = (&metadata.set_id, metadata.version) {
+                    keys.push(format!("set {set} {version}"));
+                }
+                let wave = keys.iter().map(|key| seen.get(key).copied().unwrap_or(0)).max().unwrap_or(0);
+                for key in keys {
+                    seen.insert(key, wave + 1);
+                }
+                if waves.len() <= wave {
+                    waves.resize_with(wave + 1, Vec::new);
+                }
+                waves[wave].push((index, metadata, content));
+            }
+            Err(error) => refused_part(results[index].as_mut(), error),
+        }
+    }
+    let repository = domain(&state);
+    let actor = caller.actor();
+    for wave in waves {
+        let outcomes: Vec<(usize, Result<StoredDocument, _>)> = futures_util::stream::iter(wave)
+            .map(|(index, metadata, content)| {
+                let (repository, actor) = (&repository, &actor);
+                async move { (index, ingest::store(repository, actor, &metadata, content).await) }
+            })
+            .buffer_unordered(BATCH_IN_FLIGHT)
+            .collect()
+            .await;
+        for (index, outcome) in outcomes {
+            match outcome {
+                Ok(stored) => {
+                    if let Some(result) = results[index].as_mut() {
+                        result["status"] = json!("stored");
+                        result["document"] = document_json(&stored);
+                        result["warnings"] = json!(ingest::warnings(&stored.metadata));
+                    }
+                }
+                Err(error) => refused_part(results[index].as_mut(), error),
+            }
+        }
+    }
+    let results: Vec<Value> = results.into_iter().flatten().collect();
+    let stored = results.iter().filter(|r| r["status"] == "stored").count();
+    Ok(Json(json!({
+        "stored": stored,
+        "refused": results.len() - stored,
+        "results": results,
+    })))
+}
+
+/// Documents of one batch stored at the same time (each its own content file, all sharing
+/// the writer's commits).
+const BATCH_IN_FLIGHT: usize = 8;
+
+/// A part's refusal: what a single upload of it would have been answered.
+fn refused_part(result: Option<&mut Value>, error: medgate_repository::RepositoryError) {
+    let error = refused(error);
+    if let Some(result) = result {
+        result["status"] = json!("refused");
+        result["error"] = json!({
+            "status": error.status().as_u16(),
+            "code": error.code(),
+            "message": error.message(),
+        });
+    }
+}
+
+fn bad_batch(error: &multer::Error) -> ApiError {
+    ApiError::bad_request(
+        "batch_malformed",
+        format!("The batch is not well-formed multipart/form-data: {error}."),
+    )
 }
 
 /// `POST /api/v1/attachments?patient=P&title=T[&type=CODE][&id=ROOT^EXT]`: stores any file

@@ -21,8 +21,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// The upload routes, as (method, path): their handlers stream the body to a staged file
 /// (`medgate_web::streamed`) instead of having the host's body guard buffer it.
-pub const STREAMED_UPLOADS: [(&str, &str); 2] =
-    [("POST", "/api/v1/documents"), ("POST", "/api/v1/attachments")];
+pub const STREAMED_UPLOADS: [(&str, &str); 3] = [
+    ("POST", "/api/v1/documents"),
+    ("POST", "/api/v1/documents/batch"),
+    ("POST", "/api/v1/attachments"),
+];
 
 /// The routes of the repository's API.
 pub fn routes() -> Router<AppState> {
@@ -34,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/account/certificates", put(account::update_certificates))
         .route("/api/v1/account/admin-users", post(admin_users::create))
         .route("/api/v1/documents", post(documents::put_document).get(documents::search))
+        .route("/api/v1/documents/batch", post(documents::put_batch))
         .route("/api/v1/attachments", post(documents::put_attachment))
         .route(
             "/api/v1/documents/{id}",

@@ -227,11 +227,20 @@ async fn upload_attachment(
 /// Uploads a CDA document. When the server already holds a document with its id, asks for
 /// that document's hash: identical bytes are "already stored" (so that running an upload
 /// again is harmless), different bytes are the server's 409.
+/// The stored document, when the repository already holds these very bytes under their id
+/// (a re-run of an upload); `None` when the id holds other bytes.
+async fn already_stored(client: &RepositoryClient, bytes: &[u8]) -> anyhow::Result<Option<Value>> {
+    let local_sha256 = medgate_cda::hashes(bytes).sha256_hex;
+    let Some(id) = medgate_cda::parse(bytes).ok().map(|header| header.id.to_string()) else {
+        return Ok(None);
+    };
+    let stored: Value = client.get_json(&document_path(&id, "/metadata")).await?;
+    Ok((stored["document"]["sha256"].as_str() == Some(local_sha256.as_str()))
+        .then(|| stored["document"].clone()))
+}
+
 async fn upload_cda(client: &RepositoryClient, bytes: Vec<u8>) -> anyhow::Result<Upload> {
-    let local_sha256 = medgate_cda::hashes(&bytes).sha256_hex;
-    let local_id = medgate_cda::parse(&bytes)
-        .ok()
-        .map(|header| header.id.to_string());
+    let original = bytes.clone();
     match client
         .send(
             Method::POST,
@@ -250,13 +259,10 @@ async fn upload_cda(client: &RepositoryClient, bytes: Vec<u8>) -> anyhow::Result
             Ok(Upload::Stored(answer["document"].clone()))
         }
         Err(error) if error.api_code() == Some("document_exists") => {
-            if let Some(id) = local_id {
-                let stored: Value = client.get_json(&document_path(&id, "/metadata")).await?;
-                if stored["document"]["sha256"].as_str() == Some(local_sha256.as_str()) {
-                    return Ok(Upload::AlreadyStored(stored["document"].clone()));
-                }
+            match already_stored(client, &original).await? {
+                Some(existing) => Ok(Upload::AlreadyStored(existing)),
+                None => Err(error.into()),
             }
-            Err(error.into())
         }
         Err(error) => Err(error.into()),
     }
@@ -358,44 +364,37 @@ fn progress_bar(length: usize) -> indicatif::ProgressBar {
 }
 
 /// `put FOLDER`: every file, continuing past failures, then a summary; exit 1 if any failed.
+/// CDA files (`.xml`) go in batches (`POST /api/v1/documents/batch`, up to 32 documents or
+/// 8 MiB each), each document stored or refused on its own; other files one by one as
+/// attachments of `--patient`.
 async fn put_folder(client: &RepositoryClient, args: &PutArgs) -> anyhow::Result<ExitCode> {
     let files = folder_files(&args.path)?;
     let bar = progress_bar(files.len());
-    let mut stored = Vec::new();
-    let mut already = Vec::new();
-    let mut failed = Vec::new();
-    for path in &files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        bar.set_message(name.clone());
-        match upload_file(client, path, args).await {
-            Ok(Upload::Stored(document)) => {
-                if !args.json {
-                    bar.suspend(|| println!("stored {name}: {}", describe(&document)));
-                }
-                stored.push(json!({ "file": name, "id": document["id"] }));
-            }
-            Ok(Upload::AlreadyStored(document)) => {
-                if !args.json {
-                    bar.suspend(|| {
-                        println!(
-                            "already stored {name}: {}",
-                            document["id"].as_str().unwrap_or("?")
-                        )
-                    });
-                }
-                already.push(json!({ "file": name, "id": document["id"] }));
-            }
-            Err(error) => {
-                let reason = crate::output::error_line(&error);
-                failed.push(json!({ "file": name, "reason": reason }));
-            }
+    let mut tally = Tally::default();
+    let mut run: Vec<&PathBuf> = Vec::new();
+    for (index, path) in files.iter().enumerate() {
+        if is_xml(path) {
+            run.push(path);
         }
-        bar.inc(1);
+        // A run of CDA files ends at another kind of file or at the end of the folder.
+        let run_ends = !is_xml(path) || index + 1 == files.len();
+        if run_ends && !run.is_empty() {
+            put_cda_run(client, std::mem::take(&mut run), args, &bar, &mut tally).await;
+        }
+        if !is_xml(path) {
+            let name = file_name(path);
+            bar.set_message(name.clone());
+            let outcome = upload_file(client, path, args).await;
+            tally.record(&name, outcome, args, &bar);
+            bar.inc(1);
+        }
     }
     bar.finish_and_clear();
+    let Tally {
+        stored,
+        already,
+        failed,
+    } = tally;
     if args.json {
         print_json(&json!({ "stored": stored, "already_stored": already, "failed": failed }))?;
     } else {
@@ -420,6 +419,133 @@ async fn put_folder(client: &RepositoryClient, args: &PutArgs) -> anyhow::Result
     } else {
         ExitCode::from(1)
     })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// What `put FOLDER` did, file by file.
+#[derive(Default)]
+struct Tally {
+    stored: Vec<Value>,
+    already: Vec<Value>,
+    failed: Vec<Value>,
+}
+
+impl Tally {
+    fn record(
+        &mut self,
+        name: &str,
+        outcome: anyhow::Result<Upload>,
+        args: &PutArgs,
+        bar: &indicatif::ProgressBar,
+    ) {
+        match outcome {
+            Ok(Upload::Stored(document)) => {
+                if !args.json {
+                    bar.suspend(|| println!("stored {name}: {}", describe(&document)));
+                }
+                self.stored.push(json!({ "file": name, "id": document["id"] }));
+            }
+            Ok(Upload::AlreadyStored(document)) => {
+                if !args.json {
+                    bar.suspend(|| {
+                        println!(
+                            "already stored {name}: {}",
+                            document["id"].as_str().unwrap_or("?")
+                        )
+                    });
+                }
+                self.already.push(json!({ "file": name, "id": document["id"] }));
+            }
+            Err(error) => {
+                let reason = crate::output::error_line(&error);
+                self.failed.push(json!({ "file": name, "reason": reason }));
+            }
+        }
+    }
+}
+
+/// Uploads a run of CDA files in batches and records each file's outcome.
+async fn put_cda_run(
+    client: &RepositoryClient,
+    paths: Vec<&PathBuf>,
+    args: &PutArgs,
+    bar: &indicatif::ProgressBar,
+    tally: &mut Tally,
+) {
+    let mut readable = Vec::new();
+    for path in paths {
+        match read_file(path) {
+            Ok(bytes) => readable.push(medgate_client::BatchDocument {
+                filename: file_name(path),
+                bytes,
+            }),
+            Err(error) => {
+                tally.record(&file_name(path), Err(error), args, bar);
+                bar.inc(1);
+            }
+        }
+    }
+    for batch in medgate_client::batch::batches(readable, |d| d.bytes.len()) {
+        bar.set_message(format!(
+            "{} … {}",
+            batch.first().map_or("", |d| d.filename.as_str()),
+            batch.last().map_or("", |d| d.filename.as_str())
+        ));
+        match client.put_batch(&batch).await {
+            Ok(results) => {
+                for (document, result) in batch.into_iter().zip(results) {
+                    let outcome = batch_outcome(client, &document, result).await;
+                    tally.record(&document.filename, outcome, args, bar);
+                    bar.inc(1);
+                }
+            }
+            // A server without batches: the same files one request each.
+            Err(error) if matches!(&error, ClientError::Api { status: 404 | 405, .. }) => {
+                for document in batch {
+                    let outcome = upload_cda(client, document.bytes).await;
+                    tally.record(&document.filename, outcome, args, bar);
+                    bar.inc(1);
+                }
+            }
+            Err(error) => {
+                let error = anyhow::Error::from(error);
+                let reason = crate::output::error_line(&error);
+                for document in batch {
+                    tally.record(&document.filename, Err(anyhow::anyhow!("{reason}")), args, bar);
+                    bar.inc(1);
+                }
+            }
+        }
+    }
+}
+
+/// One document's answer in a batch, read as [`upload_cda`] reads a single upload's.
+async fn batch_outcome(
+    client: &RepositoryClient,
+    document: &medgate_client::BatchDocument,
+    result: medgate_client::BatchResult,
+) -> anyhow::Result<Upload> {
+    if let Some(stored) = result.document {
+        for warning in &result.warnings {
+            eprintln!("warning: {}: {warning}", document.filename);
+        }
+        return Ok(Upload::Stored(stored));
+    }
+    let Some(refusal) = result.error else {
+        anyhow::bail!("the server's answer for this document says neither stored nor refused");
+    };
+    let error = refusal.into_error();
+    if error.api_code() == Some("document_exists") {
+        if let Some(existing) = already_stored(client, &document.bytes).await? {
+            return Ok(Upload::AlreadyStored(existing));
+        }
+    }
+    Err(error.into())
 }
 
 pub async fn put_attachment(

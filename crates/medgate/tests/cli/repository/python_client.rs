@@ -1,6 +1,7 @@
 //! An independent client: Python `requests` with the clinic's TLS certificate and
 //! `requests-http-signature` signing with its WSS key uploads a CDA document and fetches it
-//! back byte for byte; sending the same signed request again is refused as a replay.
+//! back byte for byte; sending the same signed request again is refused as a replay; a batch
+//! that `requests` encodes as multipart/form-data itself is stored document by document.
 
 use medgate_test_peers::{require_command, require_python};
 
@@ -42,7 +43,16 @@ fetched = session.get(a["url"] + "/api/v1/documents/" + urllib.parse.quote(docum
                       headers={"medgate-tenant": a["tenant"]}, auth=auth(("@method", "@target-uri")),
                       verify=a["ca"])
 replayed = session.send(prepared, verify=a["ca"], cert=session.cert)
+
+# A batch: multipart/form-data as requests encodes it, the first document again among them.
+files = [("document", (name, open(path, "rb").read(), "application/xml"))
+         for name, path in [("new-1.xml", a["batch"][0]), ("again.xml", a["document"]), ("new-2.xml", a["batch"][1])]]
+batch = session.post(a["url"] + "/api/v1/documents/batch", files=files,
+                     headers={"medgate-tenant": a["tenant"]},
+                     auth=auth(("@method", "@target-uri", "content-digest")), verify=a["ca"])
 print(json.dumps({
+    "batch_status": batch.status_code,
+    "batch": batch.json(),
     "id": document_id,
     "fetched_status": fetched.status_code,
     "identical": fetched.content == body,
@@ -72,6 +82,9 @@ fn python_requests_with_http_signatures_uploads_and_fetches() {
     let document = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bench-document.xml");
     let body = std::fs::read_to_string(document).expect("template").replace("{{NUMBER}}", "4242").replace("{{MONTH}}", "03").replace("{{DAY}}", "14");
     std::fs::write(clinic.path("document.xml"), &body).expect("document");
+    for number in ["4243", "4244"] {
+        std::fs::write(clinic.path(&format!("{number}.xml")), body.replace("4242", number)).expect("document");
+    }
 
     let input = serde_json::json!({
         "url": node.url(),
@@ -82,6 +95,7 @@ fn python_requests_with_http_signatures_uploads_and_fetches() {
         "ca": node.ca(),
         "key_id": key_id,
         "document": clinic.path("document.xml"),
+        "batch": [clinic.path("4243.xml"), clinic.path("4244.xml")],
     });
     let mut child = std::process::Command::new(&python)
         .args(["-c", CLIENT])
@@ -101,6 +115,17 @@ fn python_requests_with_http_signatures_uploads_and_fetches() {
     assert!(result["sha256_header"].as_str().is_some_and(|h| h.len() == 64), "{result}");
     assert_eq!(result["replay_status"], 401, "{result}");
     assert_eq!(result["replay_code"], "signature_replayed", "{result}");
+    assert_eq!(result["batch_status"], 200, "{result}");
+    let batch = &result["batch"];
+    assert_eq!((batch["stored"].as_u64(), batch["refused"].as_u64()), (Some(2), Some(1)), "{batch}");
+    let results = batch["results"].as_array().expect("results");
+    assert_eq!(results[0]["filename"], "new-1.xml");
+    assert_eq!(results[0]["document"]["id"], "2.16.840.1.113883.3.4424.2.7.26.7.9^BENCH-4243");
+    assert_eq!(results[1]["status"], "refused");
+    assert_eq!(results[1]["error"]["code"], "document_exists", "{batch}");
+    assert_eq!(results[1]["error"]["status"], 409);
+    assert_eq!(results[2]["part"], 3);
+    assert_eq!(results[2]["status"], "stored");
 
     // The document is also visible to medgate's own client.
     let found = clinic.run_ok(&["search", "--patient", "44051401359", "--json"]);
