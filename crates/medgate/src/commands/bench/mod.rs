@@ -3,8 +3,14 @@
 //! documents per second, p50/p99 latency and the server's peak memory. With `--preload N`,
 //! first writes N synthetic documents straight into the node's database (over N/10 patients,
 //! and one patient with 1,800 documents), then reads through the API — search by patient, get
-//! metadata — next to the same queries run directly on the database (the ceiling). Figures
+//! metadata — next to the same queries run directly on the database (the ceiling). Then, in
+//! the same run, the machine's own ingest ceiling (the same bytes and rows written straight
+//! to a scratch folder and SQLite database, one commit per document and batched; see
+//! [`ceiling`]) and the time a restarted node takes to answer `/healthz` with everything
+//! stored. `--backend postgres` runs the node on a scratch PostgreSQL database. Figures
 //! belong here, not in timed tests.
+
+mod ceiling;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -13,9 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use http::Method;
-use medgate_client::{ClientSettings, RepositoryClient};
+use medgate_client::{BatchDocument, ClientSettings, RepositoryClient};
 use medgate_ids::TenantId;
 use medgate_pki::ca::{CertificateAuthority, Validity};
 use medgate_pki::csr::{generate_tenant_csr, Country, SubjectFields};
@@ -26,7 +32,7 @@ use medgate_storage::{
 };
 
 /// The document every upload is made from (ids and dates vary per upload).
-const TEMPLATE: &str = include_str!("../../assets/bench-document.xml");
+const TEMPLATE: &str = include_str!("../../../assets/bench-document.xml");
 const TENANT: &str = "0000000000000001";
 
 #[derive(Debug, Args)]
@@ -44,6 +50,69 @@ pub struct BenchArgs {
     /// Requests of each kind in the read phase (one in flight).
     #[arg(long, default_value_t = 1000)]
     pub reads: u32,
+    /// Documents per upload request: 1 sends `POST /api/v1/documents`, more send batches
+    /// (`POST /api/v1/documents/batch`).
+    #[arg(long, default_value_t = 1)]
+    pub batch: u32,
+    /// The node's database: the embedded SQLite, or a scratch PostgreSQL database made on
+    /// the server of `--postgres-url` and dropped at the end.
+    #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+    pub backend: Backend,
+    /// A PostgreSQL server's maintenance database, for `--backend postgres`.
+    #[arg(long, default_value = "postgres://127.0.0.1:5432/postgres")]
+    pub postgres_url: String,
+    /// The account's key type (the signature on every request, the TLS client key).
+    #[arg(long, value_enum, default_value_t = Keys::Ecdsa)]
+    pub keys: Keys,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Keys {
+    /// ECDSA P-256.
+    Ecdsa,
+    /// RSA 2048.
+    Rsa,
+}
+
+/// A scratch PostgreSQL database, dropped when the benchmark ends.
+struct ScratchDatabase {
+    maintenance: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    async fn create(maintenance: &str) -> anyhow::Result<Self> {
+        use sqlx::{Connection, Executor};
+        let name = format!("medgate_bench_{}", std::process::id());
+        let mut connection = sqlx::PgConnection::connect(maintenance)
+            .await
+            .with_context(|| format!("connecting to PostgreSQL at {maintenance} (--postgres-url)"))?;
+        connection.execute(format!("DROP DATABASE IF EXISTS {name}").as_str()).await?;
+        connection.execute(format!("CREATE DATABASE {name}").as_str()).await?;
+        let mut url = url::Url::parse(maintenance).context("--postgres-url")?;
+        url.set_path(&name);
+        Ok(ScratchDatabase {
+            maintenance: maintenance.to_owned(),
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    async fn drop_database(self) {
+        use sqlx::{Connection, Executor};
+        if let Ok(mut connection) = sqlx::PgConnection::connect(&self.maintenance).await {
+            let _ = connection
+                .execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
+                .await;
+        }
+    }
 }
 
 /// The documents preloaded: `--preload` of them over one patient in ten.
@@ -81,10 +150,29 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("finding the medgate executable")?;
     let work = tempfile::tempdir().context("temporary folder")?;
     let data = work.path().join("data");
-    let data_text = data.to_string_lossy().into_owned();
 
-    let mut child = Command::new(&exe)
-        .args(["serve", "--data", &data_text, "--listen", "127.0.0.1:0"])
+    let runtime = tokio::runtime::Runtime::new()?;
+    let scratch = match args.backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(runtime.block_on(ScratchDatabase::create(&args.postgres_url))?),
+    };
+    let database_url = match &scratch {
+        Some(scratch) => scratch.url.clone(),
+        None => format!("sqlite://{}?mode=rwc", data.join("medgate.db").display()),
+    };
+    let result = run_with(&args, &exe, work.path(), &data, &database_url, &runtime);
+    if let Some(scratch) = scratch {
+        runtime.block_on(scratch.drop_database());
+    }
+    result
+}
+
+/// Starts `medgate serve` on `data` and `database_url`; returns it with its port once it
+/// listens.
+fn start_server(exe: &Path, data: &Path, database_url: &str) -> anyhow::Result<(ServerProcess, u16)> {
+    let mut child = Command::new(exe)
+        .args(["serve", "--data", &data.to_string_lossy(), "--listen", "127.0.0.1:0"])
+        .args(["--database-url", database_url])
         .env("MEDGATE_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -103,20 +191,39 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|p| p.parse().ok())
         .with_context(|| format!("unexpected first line from the server: {first_line}"))?;
+    Ok((server, port))
+}
 
-    let status = Command::new(&exe)
+fn run_with(
+    args: &BenchArgs,
+    exe: &Path,
+    work: &Path,
+    data: &Path,
+    database_url: &str,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<ExitCode> {
+    let data_text = data.to_string_lossy().into_owned();
+    let (server, port) = start_server(exe, data, database_url)?;
+
+    let status = Command::new(exe)
         .args([
             "tenant", "--data", &data_text, "create", "--id", TENANT, "--valid-from", "2020-01-01",
             "--valid-to", "2099-12-31", "--quota-mb", "100000", "--max-files", "10000000",
         ])
+        .args(["--database-url", database_url])
         .stdout(Stdio::null())
         .status()?;
     if !status.success() {
         bail!("creating the benchmark account failed");
     }
-    let settings = enroll(work.path(), &data, port)?;
+    let algorithm = match args.keys {
+        Keys::Ecdsa => KeyAlgorithm::EcdsaP256,
+        Keys::Rsa => KeyAlgorithm::Rsa2048,
+    };
+    let settings = enroll(work, data, port, algorithm)?;
+    let batch = args.batch.max(1);
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..args.documents).map(document).collect());
 
-    let runtime = tokio::runtime::Runtime::new()?;
     let (latencies, elapsed, reads) = runtime.block_on(async {
         let client = Arc::new(RepositoryClient::new(&settings)?);
         let activation = serde_json::json!({
@@ -128,8 +235,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             .send_json::<serde_json::Value>(Method::POST, "/api/v1/account/activate", &activation)
             .await?;
         let database = if args.preload > 0 {
-            let url = format!("sqlite://{}?mode=rwc", data.join("medgate.db").display());
-            let database = Metadata::connect(&url).await?;
+            let database = Metadata::connect(database_url).await?;
             let started = Instant::now();
             preload(&database, args.preload).await?;
             Some((database, started.elapsed()))
@@ -138,9 +244,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         };
         if args.documents > 0 {
             eprintln!(
-                "ingesting {} documents with {} in flight over HTTPS (mutual TLS, signed \
-                 requests)…",
-                args.documents, args.concurrency
+                "ingesting {} documents, {} per request, {} requests in flight over HTTPS \
+                 (mutual TLS, signed requests)…",
+                args.documents, batch, args.concurrency
             );
         }
         let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
@@ -149,19 +255,34 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         for _ in 0..args.concurrency {
             let client = client.clone();
             let next = next.clone();
-            let total = args.documents;
+            let bodies = bodies.clone();
             workers.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 loop {
-                    let number = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if number >= total {
+                    let first = next.fetch_add(batch, std::sync::atomic::Ordering::Relaxed);
+                    let total = u32::try_from(bodies.len()).unwrap_or(u32::MAX);
+                    if first >= total {
                         break;
                     }
-                    let body = document(number);
+                    let last = first.saturating_add(batch).min(total);
                     let sent = Instant::now();
-                    client
-                        .send(Method::POST, "/api/v1/documents", Some((body, "application/xml")))
-                        .await?;
+                    if batch == 1 {
+                        let body = bodies[first as usize].clone();
+                        client
+                            .send(Method::POST, "/api/v1/documents", Some((body, "application/xml")))
+                            .await?;
+                    } else {
+                        let documents: Vec<BatchDocument> = (first..last)
+                            .map(|n| BatchDocument {
+                                filename: format!("{n}.xml"),
+                                bytes: bodies[n as usize].clone(),
+                            })
+                            .collect();
+                        let results = client.put_batch(&documents).await?;
+                        if let Some(refused) = results.iter().find_map(|r| r.error.as_ref()) {
+                            bail!("a document of a batch was refused: {} {}", refused.code, refused.message);
+                        }
+                    }
                     latencies.push(sent.elapsed());
                 }
                 anyhow::Ok(latencies)
@@ -183,23 +304,73 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let peak = peak_memory_kib(server.0.id());
     drop(server);
 
+    // A restart with everything stored: spawn to the first answer of /healthz.
+    let restarted = Instant::now();
+    let (server, port) = start_server(exe, data, database_url)?;
+    let start_time = runtime.block_on(async {
+        let client = reqwest_healthz_client()?;
+        let url = format!("https://127.0.0.1:{port}/healthz");
+        loop {
+            if let Ok(answer) = client.get(&url).send().await {
+                if answer.status().is_success() {
+                    return anyhow::Ok(restarted.elapsed());
+                }
+            }
+            if restarted.elapsed() > Duration::from_secs(120) {
+                bail!("the restarted node did not answer /healthz within 120 s");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })?;
+    drop(server);
+
+    let ceiling = if args.documents > 0 {
+        eprintln!("measuring the machine's ceiling: the same documents written straight to disk…");
+        Some(runtime.block_on(ceiling::measure(&work.join("ceiling"), &bodies, 32))?)
+    } else {
+        None
+    };
+
     let mut sorted = latencies;
     sorted.sort();
     let count = sorted.len();
     if count > 0 {
-        println!("medgate bench: {count} CDA documents ingested through the HTTPS API on SQLite");
-        println!("  concurrency:       {}", args.concurrency);
+        println!(
+            "medgate bench: {} CDA documents ingested through the HTTPS API on {}, {} keys",
+            bodies.len(),
+            backend_name(args.backend),
+            match args.keys {
+                Keys::Ecdsa => "ECDSA P-256",
+                Keys::Rsa => "RSA 2048",
+            }
+        );
+        println!("  documents/request: {batch}");
+        println!("  requests in flight:{:>2}", args.concurrency);
         println!("  elapsed:           {:.2} s", elapsed.as_secs_f64());
-        println!("  throughput:        {:.1} documents/s", count as f64 / elapsed.as_secs_f64());
-        println!("  latency p50:       {:.1} ms", millis(percentile(&sorted, 0.50)));
-        println!("  latency p99:       {:.1} ms", millis(percentile(&sorted, 0.99)));
+        let throughput = bodies.len() as f64 / elapsed.as_secs_f64();
+        println!("  throughput:        {throughput:.1} documents/s");
+        println!("  request p50:       {:.1} ms", millis(percentile(&sorted, 0.50)));
+        println!("  request p99:       {:.1} ms", millis(percentile(&sorted, 0.99)));
+        if let Some(ceiling) = &ceiling {
+            println!(
+                "  machine ceiling:   {:.1} documents/s one commit per document, {:.1} documents/s \
+                 batched ({} per transaction, one syncfs): the same bytes and a row each, \
+                 written straight to a scratch folder and SQLite database",
+                ceiling.per_document, ceiling.batched, ceiling.batch
+            );
+            println!(
+                "  medgate ÷ ceiling: {:.0} % of one-by-one, {:.0} % of batched",
+                100.0 * throughput / ceiling.per_document,
+                100.0 * throughput / ceiling.batched
+            );
+        }
     }
     if let Some(reads) = reads {
         let set = preloaded(args.preload);
         println!(
-            "medgate bench: reads through the HTTPS API on SQLite, {} documents over {} patients \
+            "medgate bench: reads through the HTTPS API on {}, {} documents over {} patients \
              (+{} of one patient), one request in flight",
-            set.documents, set.patients, HEAVY_PATIENT.documents
+            backend_name(args.backend), set.documents, set.patients, HEAVY_PATIENT.documents
         );
         println!(
             "  preload:           {:.1} s ({:.0} documents/s, straight into the database)",
@@ -218,11 +389,31 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    println!(
+        "  restart:           {:.0} ms from start to the first /healthz answer, with everything above stored",
+        millis(start_time)
+    );
     match peak {
         Some(kib) => println!("  server peak RSS:   {:.1} MiB", kib as f64 / 1024.0),
         None => println!("  server peak RSS:   unknown (no /proc on this system)"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+    }
+}
+
+/// A client for the restarted node's `/healthz` (no certificate needed; the node's own
+/// certificate is not checked, only how soon it answers).
+fn reqwest_healthz_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .timeout(Duration::from_secs(5))
+        .build()?)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -346,14 +537,14 @@ async fn read_phase(
 }
 
 /// Keys, CSRs and certificates for the benchmark account, signed by the node's CA.
-fn enroll(dir: &Path, data: &Path, port: u16) -> anyhow::Result<ClientSettings> {
+fn enroll(dir: &Path, data: &Path, port: u16, algorithm: KeyAlgorithm) -> anyhow::Result<ClientSettings> {
     let tenant = TenantId::parse(TENANT)?;
     let ca = CertificateAuthority::open(&data.join("ca"), None)?;
     let subject = SubjectFields::new("medgate bench", "bench", Country::parse("PL")?)?;
     let certs = dir.join("certs");
     files::ensure_dir(&certs)?;
     for kind in [CertKind::Tls, CertKind::Wss] {
-        let (key, csr) = generate_tenant_csr(&tenant, kind, &subject, KeyAlgorithm::EcdsaP256)?;
+        let (key, csr) = generate_tenant_csr(&tenant, kind, &subject, algorithm)?;
         let certificate = ca.sign_csr(csr.as_bytes(), Path::new("bench.csr"), Validity::days_from_now(2)?)?;
         key.save(&certs.join(format!("{}.key", kind.file_stem())), None, WriteMode::Replace)?;
         files::write(
