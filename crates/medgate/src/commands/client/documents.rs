@@ -190,7 +190,7 @@ fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// How one upload ended.
-enum Upload {
+pub(crate) enum Upload {
     Stored(Value),
     /// The same bytes were already stored under this id (a re-run of an upload).
     AlreadyStored(Value),
@@ -227,7 +227,7 @@ async fn upload_attachment(
 /// Uploads a CDA document. When the server already holds a document with its id, asks for
 /// that document's hash: identical bytes are "already stored" (so that running an upload
 /// again is harmless), different bytes are the server's 409.
-async fn upload_cda(client: &RepositoryClient, bytes: Vec<u8>) -> anyhow::Result<Upload> {
+pub(crate) async fn upload_cda(client: &RepositoryClient, bytes: Vec<u8>) -> anyhow::Result<Upload> {
     let local_sha256 = medgate_cda::hashes(&bytes).sha256_hex;
     let local_id = medgate_cda::parse(&bytes)
         .ok()
