@@ -487,6 +487,20 @@ fn clip(text: &str, width: usize) -> String {
     }
 }
 
+/// The identifier a search by patient matched, as `root^extension`, when it is not the
+/// document's main one.
+fn matched_other(document: &Value) -> Option<String> {
+    let matched = document.get("matched_patient").filter(|m| m.is_object())?;
+    if *matched == document["patient"] {
+        return None;
+    }
+    Some(format!(
+        "{}^{}",
+        matched["root"].as_str().unwrap_or("-"),
+        matched["extension"].as_str().unwrap_or("-")
+    ))
+}
+
 /// Search results as a table: date, id, type, title, patient, author, and whether the
 /// document is stored here and shared with the patient by a consent in force.
 fn print_table(answer: &Value, offset: u32) {
@@ -517,7 +531,25 @@ fn print_table(answer: &Value, offset: u32) {
     let headings = [
         "DATE", "ID", "TYPE", "TITLE", "PATIENT", "AUTHOR", "STORED", "CONSENT",
     ];
-    crate::output::print_table(headings, &rows);
+    // A search by patient that matched a document by another of its identifiers (a local
+    // id, not the PESEL shown under PATIENT) says which, in one more column.
+    let matched: Vec<Option<String>> = documents.iter().map(matched_other).collect();
+    if matched.iter().any(Option::is_some) {
+        let rows: Vec<[String; 9]> = rows
+            .into_iter()
+            .zip(&matched)
+            .map(|(row, matched)| {
+                let [a, b, c, d, e, f, g, h] = row;
+                [a, b, c, d, e, matched.clone().unwrap_or_else(|| "-".into()), f, g, h]
+            })
+            .collect();
+        let headings = [
+            "DATE", "ID", "TYPE", "TITLE", "PATIENT", "MATCHED", "AUTHOR", "STORED", "CONSENT",
+        ];
+        crate::output::print_table(headings, &rows);
+    } else {
+        crate::output::print_table(headings, &rows);
+    }
     let total = answer["total"].as_u64().unwrap_or(0);
     if total == 0 {
         println!("no documents found");
