@@ -4,7 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use medgate_storage::{DocumentId, DocumentPage, SearchQuery, StoredDocument};
+use medgate_storage::{
+    DocumentId, DocumentMetadata, DocumentPage, PatientIdentifier, PatientQuery, SearchQuery,
+    StoredDocument,
+};
 use time::{Date, Time};
 
 use crate::error::{Reason, RepositoryError};
@@ -131,6 +134,21 @@ pub async fn search(
     Ok(Found { page, shared })
 }
 
+/// The identifier of the document's header that a search by patient matched: the main one
+/// (a valid PESEL first) or one of the others, as the store compares them (the same value,
+/// under the same root when the search named one).
+pub fn matched_identifier<'a>(
+    query: &PatientQuery,
+    metadata: &'a DocumentMetadata,
+) -> Option<&'a PatientIdentifier> {
+    std::iter::once(&metadata.patient)
+        .chain(&metadata.other_patient_ids)
+        .find(|identifier| {
+            identifier.extension == query.extension
+                && query.root.as_ref().is_none_or(|root| *root == identifier.root)
+        })
+}
+
 /// The audit details of a search: its filters and the number of matches.
 pub fn details(query: &SearchQuery, total: u64) -> String {
     let mut parts = Vec::new();
@@ -170,6 +188,32 @@ mod tests {
             .iter()
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn the_identifier_a_search_matched_is_the_main_one_or_another_under_the_root_asked() {
+        let body = fixture_cda();
+        let header = medgate_cda::parse(&body).unwrap();
+        let mut metadata =
+            crate::ingest::cda_metadata(&header, "application/xml".into(), &body).unwrap();
+        let local = PatientIdentifier {
+            root: medgate_ids::Oid::parse("2.16.840.1.113883.3.4424.2.7.26.1").unwrap(),
+            extension: "12345".into(),
+        };
+        metadata.other_patient_ids = vec![local.clone()];
+        let main = metadata.patient.clone();
+        let by = |extension: &str, root: Option<&str>| PatientQuery {
+            extension: extension.into(),
+            root: root.map(|r| medgate_ids::Oid::parse(r).unwrap()),
+        };
+        assert_eq!(matched_identifier(&by(&main.extension, None), &metadata), Some(&main));
+        assert_eq!(matched_identifier(&by("12345", None), &metadata), Some(&local));
+        assert_eq!(
+            matched_identifier(&by("12345", Some(local.root.as_str())), &metadata),
+            Some(&local)
+        );
+        assert_eq!(matched_identifier(&by("12345", Some("1.2.3")), &metadata), None);
+        assert_eq!(matched_identifier(&by("nobody", None), &metadata), None);
     }
 
     #[test]

@@ -587,3 +587,36 @@ async fn batches_on_sqlite() {
 async fn batches_on_postgres() {
     batches(Backend::Postgres).await;
 }
+
+/// A document carries every patient identifier of its header (`patient_ids`, the PESEL
+/// first); a search by patient says which one matched (`matched_patient`), while `patient`
+/// stays the PESEL whichever it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_by_patient_says_which_identifier_matched() {
+    let node = Node::start(Backend::Sqlite).await.unwrap();
+    let clinic = node.enrol("0000000000007111", Plan::mb(20, 100)).await;
+    clinic.put_made(Made::new("MATCH-1", PESEL_A, NAME_A, "Karta")).await;
+    let pesel_root = "2.16.840.1.113883.3.4424.1.1.616";
+    let local_root = "2.16.840.1.113883.3.4424.2.7.26.17.1";
+
+    let by_pesel = clinic.search(&[("patient", PESEL_A)]).await;
+    let document = &by_pesel["documents"][0];
+    assert_eq!(
+        document["patient_ids"],
+        serde_json::json!([
+            { "root": pesel_root, "extension": PESEL_A },
+            { "root": local_root, "extension": "P-778" },
+        ]),
+        "{by_pesel}"
+    );
+    assert_eq!(document["matched_patient"], serde_json::json!({ "root": pesel_root, "extension": PESEL_A }));
+
+    let by_local = clinic.search(&[("patient", "P-778")]).await;
+    let document = &by_local["documents"][0];
+    assert_eq!(by_local["total"], 1, "{by_local}");
+    assert_eq!(document["patient"]["extension"], PESEL_A, "the PESEL stays the patient: {by_local}");
+    assert_eq!(document["matched_patient"], serde_json::json!({ "root": local_root, "extension": "P-778" }));
+
+    let by_title = clinic.search(&[("title", "Karta")]).await;
+    assert!(by_title["documents"][0].get("matched_patient").is_none(), "{by_title}");
+}

@@ -11,6 +11,7 @@ mod bench;
 mod ca;
 mod client;
 mod connect_check;
+mod demo;
 mod id;
 mod operator;
 mod pki;
@@ -30,6 +31,9 @@ pub enum Command {
     /// Certificate authority: create, issue, revoke, publish the CRL.
     #[command(subcommand)]
     Ca(ca::CaCommand),
+    /// Show the whole product: a repository and a national registry in one process, two
+    /// clinics with documents, consents and logins; prints the desks and passwords (demo only).
+    Demo(demo::DemoArgs),
     /// Run a repository (or registry) node.
     Serve(serve::ServeArgs),
     /// Operator: create, list, suspend and resume accounts.
@@ -54,6 +58,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Id(command) => id::run(command),
         Command::Pki(command) => pki::run(command),
         Command::Ca(command) => ca::run(command),
+        Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Tenant(args) => tenant::run(args),
         Command::Client(args) => client::run(args),

@@ -17,6 +17,7 @@ mod expiring;
 mod signature;
 mod node_folder;
 mod help;
+mod demo;
 
 mod repository;
 mod web;

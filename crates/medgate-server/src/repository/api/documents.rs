@@ -289,16 +289,25 @@ pub async fn search(
     let found = search::search(&domain(&state), &caller.actor(), &query)
         .await
         .map_err(refused)?;
-    // Each document also says whether it is stored (always, here) and shared by a consent.
+    // Each document also says whether it is stored (always, here) and shared by a consent,
+    // and, in a search by patient, which of its identifiers matched.
     let documents: Vec<Value> = found
         .page
         .documents
         .iter()
         .map(|d| {
-            with_marks(
+            let mut document = with_marks(
                 document_json(d),
                 found.shared.contains(&d.metadata.document_id),
-            )
+            );
+            if let (Some(patient), Some(object)) = (&query.patient, document.as_object_mut()) {
+                let matched = search::matched_identifier(patient, &d.metadata);
+                object.insert(
+                    "matched_patient".to_owned(),
+                    matched.map(identifier_json).unwrap_or(Value::Null),
+                );
+            }
+            document
         })
         .collect();
     Ok(Json(json!({
@@ -458,6 +467,11 @@ fn with_marks(mut document: Value, consent: bool) -> Value {
     document
 }
 
+/// A patient identifier as the answers show it.
+fn identifier_json(identifier: &medgate_storage::PatientIdentifier) -> Value {
+    json!({ "root": identifier.root.as_str(), "extension": identifier.extension })
+}
+
 /// A document's metadata as every answer shows it.
 fn document_json(document: &StoredDocument) -> Value {
     let metadata = &document.metadata;
@@ -478,6 +492,10 @@ fn document_json(document: &StoredDocument) -> Value {
             "root": metadata.patient.root.as_str(),
             "extension": metadata.patient.extension,
         },
+        "patient_ids": std::iter::once(&metadata.patient)
+            .chain(&metadata.other_patient_ids)
+            .map(identifier_json)
+            .collect::<Vec<_>>(),
         "patient_name": metadata.patient_name,
         "patient_birth_date": metadata.patient_birth_date.map(format_date),
         "patient_gender": metadata.patient_gender,

@@ -190,7 +190,7 @@ fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// How one upload ended.
-enum Upload {
+pub(crate) enum Upload {
     Stored(Value),
     /// The same bytes were already stored under this id (a re-run of an upload).
     AlreadyStored(Value),
@@ -224,9 +224,6 @@ async fn upload_attachment(
     Ok(answer["document"].clone())
 }
 
-/// Uploads a CDA document. When the server already holds a document with its id, asks for
-/// that document's hash: identical bytes are "already stored" (so that running an upload
-/// again is harmless), different bytes are the server's 409.
 /// The stored document, when the repository already holds these very bytes under their id
 /// (a re-run of an upload); `None` when the id holds other bytes.
 async fn already_stored(client: &RepositoryClient, bytes: &[u8]) -> anyhow::Result<Option<Value>> {
@@ -239,7 +236,10 @@ async fn already_stored(client: &RepositoryClient, bytes: &[u8]) -> anyhow::Resu
         .then(|| stored["document"].clone()))
 }
 
-async fn upload_cda(client: &RepositoryClient, bytes: Vec<u8>) -> anyhow::Result<Upload> {
+/// Uploads a CDA document. When the server already holds a document with its id, asks for
+/// that document's hash: identical bytes are "already stored" (so that running an upload
+/// again is harmless), different bytes are the server's 409.
+pub(crate) async fn upload_cda(client: &RepositoryClient, bytes: Vec<u8>) -> anyhow::Result<Upload> {
     let original = bytes.clone();
     match client
         .send(
@@ -613,6 +613,20 @@ fn clip(text: &str, width: usize) -> String {
     }
 }
 
+/// The identifier a search by patient matched, as `root^extension`, when it is not the
+/// document's main one.
+fn matched_other(document: &Value) -> Option<String> {
+    let matched = document.get("matched_patient").filter(|m| m.is_object())?;
+    if *matched == document["patient"] {
+        return None;
+    }
+    Some(format!(
+        "{}^{}",
+        matched["root"].as_str().unwrap_or("-"),
+        matched["extension"].as_str().unwrap_or("-")
+    ))
+}
+
 /// Search results as a table: date, id, type, title, patient, author, and whether the
 /// document is stored here and shared with the patient by a consent in force.
 fn print_table(answer: &Value, offset: u32) {
@@ -643,7 +657,25 @@ fn print_table(answer: &Value, offset: u32) {
     let headings = [
         "DATE", "ID", "TYPE", "TITLE", "PATIENT", "AUTHOR", "STORED", "CONSENT",
     ];
-    crate::output::print_table(headings, &rows);
+    // A search by patient that matched a document by another of its identifiers (a local
+    // id, not the PESEL shown under PATIENT) says which, in one more column.
+    let matched: Vec<Option<String>> = documents.iter().map(matched_other).collect();
+    if matched.iter().any(Option::is_some) {
+        let rows: Vec<[String; 9]> = rows
+            .into_iter()
+            .zip(&matched)
+            .map(|(row, matched)| {
+                let [a, b, c, d, e, f, g, h] = row;
+                [a, b, c, d, e, matched.clone().unwrap_or_else(|| "-".into()), f, g, h]
+            })
+            .collect();
+        let headings = [
+            "DATE", "ID", "TYPE", "TITLE", "PATIENT", "MATCHED", "AUTHOR", "STORED", "CONSENT",
+        ];
+        crate::output::print_table(headings, &rows);
+    } else {
+        crate::output::print_table(headings, &rows);
+    }
     let total = answer["total"].as_u64().unwrap_or(0);
     if total == 0 {
         println!("no documents found");

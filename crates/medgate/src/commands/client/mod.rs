@@ -12,7 +12,7 @@ mod account;
 mod admin_user;
 mod audit;
 mod consent;
-mod documents;
+pub(crate) mod documents;
 mod national;
 mod organisation;
 

@@ -677,3 +677,32 @@ fn end_to_end_on_postgres_and_s3() {
     let sql = super::audit::postgres_sql(psql, &node);
     super::audit::forged_rows_and_checkpoints(&mut node, &sql);
 }
+
+/// `client search --patient` by a local identifier shows the PESEL under PATIENT and the
+/// identifier that matched under MATCHED; by the PESEL itself the table has no such column.
+#[test]
+fn search_by_a_local_identifier_shows_which_identifier_matched() {
+    let Some(node) = Node::start(Backend::Sqlite) else {
+        return;
+    };
+    let clinic = node.enroll("0000000000007112", 20, 100);
+    super::portal::put_document(
+        &clinic,
+        "MATCH-CLI",
+        super::portal::PESEL_A,
+        super::portal::NAME_A,
+        "Karta",
+    );
+    let by_local = clinic.run_ok(&["search", "--patient", "P-778"]);
+    let mut lines = by_local.lines();
+    let heading = lines.next().unwrap();
+    assert!(heading.contains("PATIENT      MATCHED"), "{by_local}");
+    let row = lines.next().unwrap();
+    assert!(
+        row.contains(super::portal::PESEL_A)
+            && row.contains("2.16.840.1.113883.3.4424.2.7.26.17.1^P-778"),
+        "{by_local}"
+    );
+    let by_pesel = clinic.run_ok(&["search", "--patient", super::portal::PESEL_A]);
+    assert!(!by_pesel.contains("MATCHED"), "{by_pesel}");
+}
