@@ -287,6 +287,24 @@ impl Metadata {
         self.writer.statistics()
     }
 
+    /// Runs one statement on the writer (see [`writer`]), in its next batch: the rows it
+    /// changed, and the row it returned with a `RETURNING` clause. Every write that would
+    /// otherwise take SQLite's write lock from the pool goes here, so that a busy writer
+    /// cannot starve it.
+    pub(crate) async fn write_one(
+        &self,
+        operation: &'static str,
+        sql: impl Into<String>,
+        binds: Vec<writer::Bind>,
+    ) -> Result<(u64, Option<AnyRow>), MetadataError> {
+        let sql = sql.into();
+        self.writer
+            .write(operation, move |connection| {
+                Box::pin(async move { writer::run_statement(connection, operation, &sql, binds).await })
+            })
+            .await
+    }
+
     /// Which database this store runs on.
     pub fn backend(&self) -> DatabaseBackend {
         self.backend

@@ -53,11 +53,13 @@ impl Metadata {
 
     /// Forgets signatures whose window has passed; returns how many.
     pub async fn purge_expired_signatures(&self) -> Result<u64, MetadataError> {
-        let result = sqlx::query("DELETE FROM signature_replay_guard WHERE expires_at <= $1")
-            .bind(to_unix(now()))
-            .execute(self.pool())
-            .await
-            .map_err(MetadataError::database("purge expired signatures"))?;
-        Ok(result.rows_affected())
+        let (purged, _) = self
+            .write_one(
+                "purge expired signatures",
+                "DELETE FROM signature_replay_guard WHERE expires_at <= $1",
+                vec![to_unix(now()).into()],
+            )
+            .await?;
+        Ok(purged)
     }
 }

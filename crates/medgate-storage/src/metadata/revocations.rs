@@ -60,19 +60,20 @@ impl Metadata {
         revoked_at: OffsetDateTime,
     ) -> Result<(i64, bool), MetadataError> {
         let serial = normalize_serial_hex(serial_hex);
-        let inserted = sqlx::query(
-            "INSERT INTO certificate_revocations (serial_hex, reason, revoked_at, recorded_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (serial_hex) DO NOTHING",
-        )
-        .bind(&serial)
-        .bind(reason)
-        .bind(to_unix(revoked_at))
-        .bind(to_unix(now()))
-        .execute(self.pool())
-        .await
-        .map_err(MetadataError::database("record a certificate revocation"))?
-        .rows_affected()
-            > 0;
+        let (inserted, _) = self
+            .write_one(
+                "record a certificate revocation",
+                "INSERT INTO certificate_revocations (serial_hex, reason, revoked_at, recorded_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (serial_hex) DO NOTHING",
+                vec![
+                    serial.as_str().into(),
+                    reason.into(),
+                    to_unix(revoked_at).into(),
+                    to_unix(now()).into(),
+                ],
+            )
+            .await?;
+        let inserted = inserted > 0;
         let row = sqlx::query("SELECT seq FROM certificate_revocations WHERE serial_hex = $1")
             .bind(&serial)
             .fetch_one(self.pool())
@@ -122,16 +123,13 @@ impl Metadata {
         node_id: &str,
         applied_seq: i64,
     ) -> Result<(), MetadataError> {
-        sqlx::query(
+        self.write_one(
+            "record the revocations a node applied",
             "INSERT INTO node_revocation_status (node_id, applied_seq, seen_at) VALUES ($1, $2, $3) \
              ON CONFLICT (node_id) DO UPDATE SET applied_seq = excluded.applied_seq, seen_at = excluded.seen_at",
+            vec![node_id.into(), applied_seq.into(), to_unix(now()).into()],
         )
-        .bind(node_id)
-        .bind(applied_seq)
-        .bind(to_unix(now()))
-        .execute(self.pool())
-        .await
-        .map_err(MetadataError::database("record the revocations a node applied"))?;
+        .await?;
         Ok(())
     }
 

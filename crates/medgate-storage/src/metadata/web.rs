@@ -190,25 +190,27 @@ impl Metadata {
     /// Stores a new session; also removes sessions whose absolute end has passed.
     pub async fn create_web_session(&self, session: &NewWebSession) -> Result<(), MetadataError> {
         const OPERATION: &str = "create a web session";
-        sqlx::query("DELETE FROM web_sessions WHERE expires_at < $1")
-            .bind(to_unix(session.created_at))
-            .execute(self.pool())
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        sqlx::query(
+        self.write_one(
+            OPERATION,
+            "DELETE FROM web_sessions WHERE expires_at < $1",
+            vec![to_unix(session.created_at).into()],
+        )
+        .await?;
+        self.write_one(
+            OPERATION,
             "INSERT INTO web_sessions (token_hash, kind, tenant_id, principal, csrf_secret, \
              created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
+            vec![
+                session.token_hash.to_hex().into(),
+                session.kind.as_str().into(),
+                session.tenant.as_ref().map(TenantId::as_str).into(),
+                session.principal.as_str().into(),
+                session.csrf_secret.as_str().into(),
+                to_unix(session.created_at).into(),
+                to_unix(session.expires_at).into(),
+            ],
         )
-        .bind(session.token_hash.to_hex())
-        .bind(session.kind.as_str())
-        .bind(session.tenant.as_ref().map(TenantId::as_str))
-        .bind(session.principal.as_str())
-        .bind(session.csrf_secret.as_str())
-        .bind(to_unix(session.created_at))
-        .bind(to_unix(session.expires_at))
-        .execute(self.pool())
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
+        .await?;
         Ok(())
     }
 
@@ -228,13 +230,17 @@ impl Metadata {
              WHERE token_hash = $1 AND expires_at >= $2 AND last_seen_at >= $3 \
              RETURNING {SESSION_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(token_hash.to_hex())
-            .bind(to_unix(now))
-            .bind(to_unix(idle_since))
-            .fetch_optional(self.pool())
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+        let (_, row) = self
+            .write_one(
+                OPERATION,
+                sql,
+                vec![
+                    token_hash.to_hex().into(),
+                    to_unix(now).into(),
+                    to_unix(idle_since).into(),
+                ],
+            )
+            .await?;
         match row {
             Some(row) => Ok(Some(session_from_row(&row)?)),
             None => {
@@ -246,11 +252,12 @@ impl Metadata {
 
     /// Ends a session (sign-out); nothing happens if there is none.
     pub async fn delete_web_session(&self, token_hash: &Sha256Digest) -> Result<(), MetadataError> {
-        sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
-            .bind(token_hash.to_hex())
-            .execute(self.pool())
-            .await
-            .map_err(MetadataError::database("end a web session"))?;
+        self.write_one(
+            "end a web session",
+            "DELETE FROM web_sessions WHERE token_hash = $1",
+            vec![token_hash.to_hex().into()],
+        )
+        .await?;
         Ok(())
     }
 
@@ -295,50 +302,53 @@ impl Metadata {
         const OPERATION: &str = "count a sign-in attempt";
         // Forget identities nobody tried for a long time, so the table stays small. A
         // statement of its own: inside the reservation it could deadlock with another one.
-        sqlx::query(
+        self.write_one(
+            OPERATION,
             "DELETE FROM web_signin_failures WHERE last_failure_at < $1 \
              AND (locked_until IS NULL OR locked_until < $2)",
+            vec![to_unix(now - policy.forget_after).into(), to_unix(now).into()],
         )
-        .bind(to_unix(now - policy.forget_after))
-        .bind(to_unix(now))
-        .execute(self.pool())
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
+        .await?;
         // `failed_attempts` counts the attempts reserved since the count (re)started; above
         // `max_failures` it counts the refusals of the lock-out, which is what tells a refused
         // attempt from the one that set the lock (both see the same `locked_until`).
-        let row = sqlx::query(
+        let (_, row) = self
+            .write_one(
+                OPERATION,
             "INSERT INTO web_signin_failures (kind, tenant_id, principal, failed_attempts, \
-             locked_until, last_failure_at) \
-             VALUES ($1, $2, $3, 1, CASE WHEN 1 >= $5 THEN $6 ELSE NULL END, $4) \
-             ON CONFLICT (kind, tenant_id, principal) DO UPDATE SET \
-             failed_attempts = CASE \
-               WHEN web_signin_failures.locked_until > $4 THEN \
-                 CASE WHEN web_signin_failures.failed_attempts > $5 \
-                   THEN web_signin_failures.failed_attempts + 1 ELSE $5 + 1 END \
-               WHEN web_signin_failures.locked_until IS NOT NULL \
-                 OR web_signin_failures.last_failure_at < $7 THEN 1 \
-               ELSE web_signin_failures.failed_attempts + 1 END, \
-             locked_until = CASE \
-               WHEN web_signin_failures.locked_until > $4 THEN web_signin_failures.locked_until \
-               WHEN web_signin_failures.locked_until IS NOT NULL \
-                 OR web_signin_failures.last_failure_at < $7 THEN \
-                 CASE WHEN 1 >= $5 THEN $6 ELSE NULL END \
-               WHEN web_signin_failures.failed_attempts + 1 >= $5 THEN $6 \
-               ELSE NULL END, \
-             last_failure_at = $4 \
-             RETURNING failed_attempts, locked_until",
-        )
-        .bind(identity.kind.as_str())
-        .bind(identity.tenant)
-        .bind(identity.principal)
-        .bind(to_unix(now))
-        .bind(i64::from(policy.max_failures))
-        .bind(to_unix(now + policy.lock_for))
-        .bind(to_unix(now - policy.forget_after))
-        .fetch_one(self.pool())
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
+                 locked_until, last_failure_at) \
+                 VALUES ($1, $2, $3, 1, CASE WHEN 1 >= $5 THEN $6 ELSE NULL END, $4) \
+                 ON CONFLICT (kind, tenant_id, principal) DO UPDATE SET \
+                 failed_attempts = CASE \
+                   WHEN web_signin_failures.locked_until > $4 THEN \
+                     CASE WHEN web_signin_failures.failed_attempts > $5 \
+                       THEN web_signin_failures.failed_attempts + 1 ELSE $5 + 1 END \
+                   WHEN web_signin_failures.locked_until IS NOT NULL \
+                     OR web_signin_failures.last_failure_at < $7 THEN 1 \
+                   ELSE web_signin_failures.failed_attempts + 1 END, \
+                 locked_until = CASE \
+                   WHEN web_signin_failures.locked_until > $4 THEN web_signin_failures.locked_until \
+                   WHEN web_signin_failures.locked_until IS NOT NULL \
+                     OR web_signin_failures.last_failure_at < $7 THEN \
+                     CASE WHEN 1 >= $5 THEN $6 ELSE NULL END \
+                   WHEN web_signin_failures.failed_attempts + 1 >= $5 THEN $6 \
+                   ELSE NULL END, \
+                 last_failure_at = $4 \
+                 RETURNING failed_attempts, locked_until",
+                vec![
+                    identity.kind.as_str().into(),
+                    identity.tenant.into(),
+                    identity.principal.into(),
+                    to_unix(now).into(),
+                    i64::from(policy.max_failures).into(),
+                    to_unix(now + policy.lock_for).into(),
+                    to_unix(now - policy.forget_after).into(),
+                ],
+            )
+            .await?;
+        let row = row.ok_or_else(|| {
+            MetadataError::corrupt("web_signin_failures", "the attempt's row was not returned")
+        })?;
         let attempts: i64 = column(&row, "failed_attempts")?;
         let locked_until = locked_until_column(&row)?;
         if attempts > i64::from(policy.max_failures) {
@@ -361,15 +371,16 @@ impl Metadata {
         &self,
         identity: SigninIdentity<'_>,
     ) -> Result<(), MetadataError> {
-        sqlx::query(
+        self.write_one(
+            "clear sign-in failures",
             "DELETE FROM web_signin_failures WHERE kind = $1 AND tenant_id = $2 AND principal = $3",
+            vec![
+                identity.kind.as_str().into(),
+                identity.tenant.into(),
+                identity.principal.into(),
+            ],
         )
-        .bind(identity.kind.as_str())
-        .bind(identity.tenant)
-        .bind(identity.principal)
-        .execute(self.pool())
-        .await
-        .map_err(MetadataError::database("clear sign-in failures"))?;
+        .await?;
         Ok(())
     }
 }

@@ -271,3 +271,67 @@ async fn run_batch(
 fn batch_failed(operation: &'static str, message: &str) -> MetadataError {
     MetadataError::database(operation)(sqlx::Error::Protocol(message.to_owned()))
 }
+
+/// A value bound to a statement the writer runs for a caller ([`super::Metadata::write_one`]):
+/// owned, since the statement runs on the writer's task.
+#[derive(Clone, Debug)]
+pub(crate) enum Bind {
+    Text(String),
+    OptionalText(Option<String>),
+    Int(i64),
+}
+
+impl From<&str> for Bind {
+    fn from(value: &str) -> Self {
+        Bind::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Bind {
+    fn from(value: String) -> Self {
+        Bind::Text(value)
+    }
+}
+
+impl From<Option<&str>> for Bind {
+    fn from(value: Option<&str>) -> Self {
+        Bind::OptionalText(value.map(str::to_owned))
+    }
+}
+
+impl From<i64> for Bind {
+    fn from(value: i64) -> Self {
+        Bind::Int(value)
+    }
+}
+
+/// One statement with its values, run on `connection`: the rows it changed, and the row it
+/// returned when it has a `RETURNING` clause.
+pub(crate) async fn run_statement(
+    connection: &mut AnyConnection,
+    operation: &'static str,
+    sql: &str,
+    binds: Vec<Bind>,
+) -> Result<(u64, Option<sqlx::any::AnyRow>), MetadataError> {
+    let mut query = sqlx::query(sql);
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text),
+            Bind::OptionalText(text) => query.bind(text),
+            Bind::Int(number) => query.bind(number),
+        };
+    }
+    if sql.contains("RETURNING") {
+        let row = query
+            .fetch_optional(connection)
+            .await
+            .map_err(MetadataError::database(operation))?;
+        Ok((u64::from(row.is_some()), row))
+    } else {
+        let result = query
+            .execute(connection)
+            .await
+            .map_err(MetadataError::database(operation))?;
+        Ok((result.rows_affected(), None))
+    }
+}
