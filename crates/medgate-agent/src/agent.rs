@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::Method;
-use medgate_client::{ApiResponse, ClientError, RepositoryClient};
+use medgate_client::{ApiResponse, BatchDocument, BatchResult, ClientError, RepositoryClient};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -150,6 +150,48 @@ fn judge(result: Result<ApiResponse, ClientError>, local_id: &str) -> Verdict {
     }
 }
 
+/// One document's answer in a batch, read as [`judge`] reads a single upload's.
+fn judge_part(result: BatchResult, local_id: &str) -> Verdict {
+    match (result.document, result.error) {
+        (Some(document), _) => Verdict::Stored {
+            id: document["id"].as_str().unwrap_or(local_id).to_owned(),
+            already_stored: false,
+        },
+        (None, Some(refusal)) => judge(Err(refusal.into_error()), local_id),
+        (None, None) => Verdict::Refused(
+            "the repository's answer for this document says neither stored nor refused".to_owned(),
+        ),
+    }
+}
+
+/// A batch's failure, given to each of its files.
+fn same_error(error: &ClientError, message: &str) -> ClientError {
+    match error {
+        ClientError::Settings(_) => ClientError::Settings(message.to_owned()),
+        ClientError::Connection(_) => ClientError::Connection(message.to_owned()),
+        ClientError::Timeout { url, timeout_ms } => ClientError::Timeout {
+            url: url.clone(),
+            timeout_ms: *timeout_ms,
+        },
+        ClientError::Api {
+            status,
+            code,
+            message,
+        } => ClientError::Api {
+            status: *status,
+            code: code.clone(),
+            message: message.clone(),
+        },
+    }
+}
+
+/// A file journalled as `uploading`, with what is sent.
+struct Ready {
+    entry: Entry,
+    item: Item,
+    bytes: Vec<u8>,
+}
+
 /// Receives every action as it happens.
 type Reporter = Box<dyn FnMut(&Action) + Send>;
 
@@ -175,6 +217,9 @@ pub struct Agent {
     failing: HashSet<String>,
     rng: fastrand::Rng,
     reporter: Option<Reporter>,
+    /// CDA documents of the current pass journalled as `uploading`, sent together in
+    /// batches at the end of the pass.
+    ready: Vec<(Candidate, Ready)>,
     /// Held for the agent's lifetime: the flock that keeps a second agent away.
     _lock: File,
 }
@@ -225,6 +270,7 @@ impl Agent {
             failing: HashSet::new(),
             rng: fastrand::Rng::new(),
             reporter: None,
+            ready: Vec::new(),
             _lock: lock,
         })
     }
@@ -328,6 +374,7 @@ impl Agent {
                 }
             }
         }
+        self.send_ready(&mut report).await;
         Ok(report)
     }
 
@@ -726,15 +773,45 @@ impl Agent {
         }
     }
 
+    /// Uploads one file now, or, for a CDA document, journals it as `uploading` and keeps
+    /// it for the batches sent at the end of the pass ([`Agent::send_ready`]).
     async fn upload(
+        &mut self,
+        candidate: &Candidate,
+        entry: Entry,
+        report: &mut Report,
+    ) -> Result<(), AgentError> {
+        let Some(ready) = self.prepare_upload(candidate, entry, report)? else {
+            return Ok(());
+        };
+        if matches!(ready.item.kind, Kind::Cda) {
+            self.ready.push((candidate.clone(), ready));
+            // A full batch goes now: the pass never holds more than one batch in memory.
+            let bytes: usize = self.ready.iter().map(|(_, r)| r.bytes.len()).sum();
+            if self.ready.len() >= medgate_client::batch::BATCH_DOCUMENTS
+                || bytes >= medgate_client::batch::BATCH_BYTES
+            {
+                self.send_ready(report).await;
+            }
+            return Ok(());
+        }
+        let Ready { entry, item, bytes } = ready;
+        let result = self.send_one(&item, bytes).await;
+        let verdict = judge(result, &item.document_id);
+        self.conclude(candidate, entry, verdict, report)
+    }
+
+    /// Checks that the repository and the file may be tried now, reads the file, and
+    /// journals the attempt; `None` when the file waits (or was handled otherwise).
+    fn prepare_upload(
         &mut self,
         candidate: &Candidate,
         mut entry: Entry,
         report: &mut Report,
-    ) -> Result<(), AgentError> {
+    ) -> Result<Option<Ready>, AgentError> {
         let Some(item) = entry.item.clone() else {
             self.journal.remove(&entry.file)?;
-            return Ok(());
+            return Ok(None);
         };
         let now = Instant::now();
         if !self.server.ready(now) {
@@ -751,7 +828,7 @@ impl Agent {
                     );
                 }
             }
-            return Ok(());
+            return Ok(None);
         }
         if self
             .files
@@ -759,12 +836,12 @@ impl Agent {
             .is_some_and(|b| !b.ready(now))
         {
             report.waiting += 1;
-            return Ok(());
+            return Ok(None);
         }
         let bytes = match fs::read(&candidate.path) {
             Ok(bytes) => bytes,
             // Gone since the scan: the next pass forgets it.
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(AgentError::io(&candidate.path, "reading")(error)),
         };
         if sha256_hex(&bytes) != item.sha256 {
@@ -772,13 +849,74 @@ impl Agent {
             // there now.
             tracing::info!(file = %candidate.name, "content changed since it was classified; handled as a new file");
             self.journal.remove(&candidate.name)?;
-            return Ok(());
+            return Ok(None);
         }
         entry.stage = Stage::Uploading;
         entry.attempts = entry.attempts.saturating_add(1);
         self.journal.put(entry.clone())?;
         tracing::info!(file = %candidate.name, id = %item.document_id, attempt = entry.attempts, "uploading");
-        let result = match &item.kind {
+        Ok(Some(Ready { entry, item, bytes }))
+    }
+
+    /// Sends the CDA documents kept during the pass, in batches (`POST
+    /// /api/v1/documents/batch`, each stored or refused on its own), and concludes each
+    /// file. A repository without batches gets them one request each.
+    async fn send_ready(&mut self, report: &mut Report) {
+        let ready = std::mem::take(&mut self.ready);
+        for batch in medgate_client::batch::batches(ready, |(_, r)| r.bytes.len()) {
+            let documents: Vec<BatchDocument> = batch
+                .iter()
+                .map(|(candidate, r)| BatchDocument {
+                    filename: candidate.name.clone(),
+                    bytes: r.bytes.clone(),
+                })
+                .collect();
+            let verdicts: Vec<Verdict> = match self.client.put_batch(&documents).await {
+                Ok(results) => batch
+                    .iter()
+                    .zip(results)
+                    .map(|((_, r), result)| judge_part(result, &r.item.document_id))
+                    .collect(),
+                Err(ClientError::Api { status: 404 | 405, .. }) => {
+                    let mut verdicts = Vec::new();
+                    for (_, r) in &batch {
+                        let result = self.send_one(&r.item, r.bytes.clone()).await;
+                        verdicts.push(judge(result, &r.item.document_id));
+                    }
+                    verdicts
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    batch
+                        .iter()
+                        .map(|(_, r)| {
+                            judge(Err(same_error(&error, &message)), &r.item.document_id)
+                        })
+                        .collect()
+                }
+            };
+            for ((candidate, ready), verdict) in batch.into_iter().zip(verdicts) {
+                if let Err(error) = self.conclude(&candidate, ready.entry, verdict, report) {
+                    report.local_errors += 1;
+                    if self.failing.insert(candidate.name.clone()) {
+                        self.emit(
+                            report,
+                            Action {
+                                file: candidate.name.clone(),
+                                outcome: Outcome::LocalError {
+                                    reason: error.to_string(),
+                                },
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// One upload request for one file.
+    async fn send_one(&self, item: &Item, bytes: Vec<u8>) -> Result<ApiResponse, ClientError> {
+        match &item.kind {
             Kind::Cda => {
                 self.client
                     .send(
@@ -807,8 +945,18 @@ impl Agent {
                     )
                     .await
             }
-        };
-        match judge(result, &item.document_id) {
+        }
+    }
+
+    /// What the repository's answer means for the file: done, rejected, or wait.
+    fn conclude(
+        &mut self,
+        candidate: &Candidate,
+        mut entry: Entry,
+        verdict: Verdict,
+        report: &mut Report,
+    ) -> Result<(), AgentError> {
+        match verdict {
             Verdict::Stored { id, already_stored } => {
                 self.repository_reachable();
                 self.files.remove(&candidate.name);

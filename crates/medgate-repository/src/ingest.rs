@@ -292,10 +292,39 @@ async fn store_content(
     content: Content,
 ) -> Result<StoredDocument, RepositoryError> {
     match content {
-        Content::Bytes(body) => repository.content.put(&metadata.content_key, body).await,
-        Content::Staged(file) => repository.content.put_file(&metadata.content_key, file).await,
+        Content::Bytes(body) => put_content(repository, metadata, body).await?,
+        Content::Staged(file) => repository
+            .content
+            .put_file(&metadata.content_key, file)
+            .await
+            .map_err(RepositoryError::storage("storing content"))?,
     }
-    .map_err(RepositoryError::storage("storing content"))?;
+    commit(repository, actor, metadata).await
+}
+
+/// The first half of [`store`]: the content, durably, under the metadata's content key.
+/// Nothing lists it until [`commit`].
+pub async fn put_content(
+    repository: &Repository,
+    metadata: &DocumentMetadata,
+    body: Bytes,
+) -> Result<(), RepositoryError> {
+    repository
+        .content
+        .put(&metadata.content_key, body)
+        .await
+        .map_err(RepositoryError::storage("storing content"))
+}
+
+/// The second half of [`store`]: the metadata and its audit entry in one transaction (one
+/// group commit with whatever else is written at the same moment); the content is removed
+/// when the metadata is refused. Its first step queues the write, so commits started in an
+/// order reach the writer in that order.
+pub async fn commit(
+    repository: &Repository,
+    actor: &Actor,
+    metadata: &DocumentMetadata,
+) -> Result<StoredDocument, RepositoryError> {
     let details = format!(
         "{} {} bytes, sha256 {}",
         kind_name(metadata.kind),
@@ -308,8 +337,6 @@ async fn store_content(
         Some(&metadata.patient.extension),
         details,
     );
-    // The document and its audit entry in one transaction (one group commit with whatever
-    // else is being written at the same moment).
     match repository
         .metadata
         .insert_document_audited(&actor.tenant, metadata, &entry)

@@ -546,13 +546,13 @@ async fn batches(backend: Backend) {
     let puts = actions(&clinic.audit(None).await).into_iter().filter(|a| a == "document.put").count();
     assert_eq!(puts, 3);
 
-    // Room for two more files: the third of the next batch is refused, the others stored.
+    // Room for two more files: the third of the next batch is refused, the first two stored.
     let more: Vec<BatchDocument> = (4..=6)
         .map(|n| part(&format!("{n}.xml"), Made::new(&format!("BATCH-{n}"), PESEL_A, NAME_A, "Kolejny").text()))
         .collect();
     let results = clinic.client.put_batch(&more).await.unwrap();
-    let refused: Vec<_> = results.iter().filter_map(|r| r.error.as_ref().map(|e| (e.status, e.code.clone()))).collect();
-    assert_eq!(refused, vec![(507, "file_limit_reached".to_owned())]);
+    let refused: Vec<_> = results.iter().filter_map(|r| r.error.as_ref().map(|e| (r.part, e.status, e.code.clone()))).collect();
+    assert_eq!(refused, vec![(3, 507, "file_limit_reached".to_owned())], "the earlier parts first, as one by one");
     assert_eq!(clinic.quota().await.0, 5);
     assert_eq!(clinic.search(&[("title", "Kolejny")]).await["total"], 2);
 

@@ -166,14 +166,32 @@ pub async fn put_batch(
     let repository = domain(&state);
     let actor = caller.actor();
     for wave in waves {
-        let outcomes: Vec<(usize, Result<StoredDocument, _>)> = futures_util::stream::iter(wave)
+        // The content files several at a time; then the metadata, queued in part order so
+        // that the plan's limits take the earlier parts first (as one by one) and the wave
+        // shares the writer's commits.
+        let written: Vec<(usize, DocumentMetadata, Result<(), _>)> = futures_util::stream::iter(wave)
             .map(|(index, metadata, content)| {
-                let (repository, actor) = (&repository, &actor);
-                async move { (index, ingest::store(repository, actor, &metadata, content).await) }
+                let repository = &repository;
+                async move {
+                    let written = ingest::put_content(repository, &metadata, content).await;
+                    (index, metadata, written)
+                }
             })
-            .buffer_unordered(BATCH_IN_FLIGHT)
+            .buffered(BATCH_IN_FLIGHT)
             .collect()
             .await;
+        let mut commits = Vec::new();
+        for (index, metadata, written) in written {
+            match written {
+                Ok(()) => commits.push((index, metadata)),
+                Err(error) => refused_part(results[index].as_mut(), error),
+            }
+        }
+        let outcomes = futures_util::future::join_all(commits.iter().map(|(index, metadata)| {
+            let (repository, actor) = (&repository, &actor);
+            async move { (*index, ingest::commit(repository, actor, metadata).await) }
+        }))
+        .await;
         for (index, outcome) in outcomes {
             match outcome {
                 Ok(stored) => {
@@ -196,8 +214,7 @@ pub async fn put_batch(
     })))
 }
 
-/// Documents of one batch stored at the same time (each its own content file, all sharing
-/// the writer's commits).
+/// Content files of one batch written at the same time.
 const BATCH_IN_FLIGHT: usize = 8;
 
 /// A part's refusal: what a single upload of it would have been answered.
