@@ -262,7 +262,12 @@ pub fn document_reference(document: &StoredDocument, id: &str, base: &str) -> Va
     if let Some(title) = &metadata.title {
         attachment.insert("title".into(), json!(title));
     }
-    attachment.insert("creation".into(), json!(rfc3339(metadata.effective_time)));
+    // The document's own date (a `dateTime`): its offset, or a bare date when it gives no
+    // time. `date` above is when this reference was made (the upload), as FHIR defines it.
+    attachment.insert(
+        "creation".into(),
+        json!(crate::dates::DocumentTime::of(metadata).fhir_date_time()),
+    );
     resource.insert("content".into(), json!([{ "attachment": attachment }]));
 
     if let Some(period) = service_period(metadata.service_event_json.as_deref()) {

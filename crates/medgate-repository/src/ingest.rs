@@ -250,6 +250,7 @@ async fn attachment_metadata(
         title: Some(title),
         // An attachment says nothing about when it was made; its upload is the best date.
         effective_time: OffsetDateTime::now_utc(),
+        effective_time_as_written: None,
         confidentiality: None,
         language: None,
         patient,
@@ -596,6 +597,7 @@ pub fn cda_metadata_of(
             .map(|c| c.code.clone()),
         title: header.title.clone().and_then(optional_text),
         effective_time: instant(&header.effective_time),
+        effective_time_as_written: Some(header.effective_time.as_hl7().to_owned()),
         confidentiality: header.confidentiality.as_ref().map(|c| c.code.clone()),
         language: header.language.clone(),
         patient: main,

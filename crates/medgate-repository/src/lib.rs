@@ -32,6 +32,7 @@ use time::OffsetDateTime;
 
 pub mod account;
 pub mod consents;
+pub mod dates;
 pub mod document_types;
 pub mod documents;
 pub mod error;

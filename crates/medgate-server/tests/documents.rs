@@ -84,7 +84,8 @@ async fn documents_round_trip(backend: Backend) {
     assert_eq!(document["set_id"], "2.16.840.1.113883.19.5.99999.19^sTT988");
     assert_eq!(document["version"], 2);
     assert_eq!(document["patient_name"], "Eve Marie Everywoman");
-    assert_eq!(document["effective_time"], "2024-01-05T19:30:00Z");
+    assert_eq!(document["effective_time"], "2024-01-05T14:30:00-05:00");
+    assert_eq!(document["effective_time_text"], "2024-01-05 14:30:00 -05:00");
     assert_eq!(document["size"], ccda.len());
 
     // The same id again: 409 naming the id (the client compares the stored SHA-256 to say

@@ -160,7 +160,10 @@ async fn portal_refuses_forged_forms_spent_codes_and_guessing() {
         .expect("session cookie named by the __Host- rules");
     assert_host_cookie(&session_cookie);
     assert_eq!(signed.header("strict-transport-security").as_deref(), Some("max-age=31536000"));
-    assert!(portal.portal_documents().await.contains("Karta informacyjna"));
+    let documents = portal.portal_documents().await;
+    assert!(documents.contains("Karta informacyjna"), "{documents}");
+    // The document's date as it writes it (`20240315103000+0100`), not the UTC instant.
+    assert!(documents.contains("2024-03-15 10:30:00 +01:00"), "{documents}");
 
     // Sign-out needs the session's token too.
     let wrong_out = portal.post("/portal/logout", &[("csrf", "0")]).await;

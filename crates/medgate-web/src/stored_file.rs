@@ -105,6 +105,7 @@ mod tests {
             class_code: None,
             title: None,
             effective_time: OffsetDateTime::UNIX_EPOCH,
+            effective_time_as_written: None,
             confidentiality: None,
             language: None,
             patient: PatientIdentifier {

@@ -56,7 +56,13 @@ fn documents_table(lang: Lang, shared: &[SharedDocument]) -> String {
                 )
             ),
             cell(Msg::DocumentType, escape(&kind)),
-            cell(Msg::Date, escape(&day(metadata.effective_time))),
+            cell(
+                Msg::Date,
+                format!(
+                    "<span class=\"nowrap\">{}</span>",
+                    escape(&medgate_repository::dates::DocumentTime::of(metadata).display())
+                )
+            ),
             cell(
                 Msg::Patient,
                 escape(

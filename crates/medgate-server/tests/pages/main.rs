@@ -9,5 +9,6 @@ mod support;
 mod archive;
 mod certificates;
 mod consents;
+mod dates;
 mod operator;
 mod signin;

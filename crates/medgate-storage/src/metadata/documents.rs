@@ -63,6 +63,13 @@ pub struct DocumentMetadata {
     /// The CDA effective time; for an attachment, the time it describes or its upload time.
     /// Search ranges and the newest-first order use it.
     pub effective_time: OffsetDateTime,
+    /// The effective time as the document wrote it: the HL7 `TS` text, e.g.
+    /// `201409171904-0500` (local date and time, precision by its length, the offset when
+    /// one is given) or `20140917` (a day). Stored verbatim in `effective_time_text`; the
+    /// instant above is derived from it (a value without an offset taken as UTC, only to
+    /// place it in the order: it is shown without one). `None` for attachments and for rows
+    /// stored before it was kept, which show the instant in UTC.
+    pub effective_time_as_written: Option<String>,
     pub confidentiality: Option<String>,
     pub language: Option<String>,
     /// The main patient identifier (for PIK: the PESEL).
@@ -151,7 +158,7 @@ pub struct DocumentPage {
 
 const DOCUMENT_COLUMNS: &str = "d.id, d.tenant_id, d.document_id, d.set_id, d.version, d.kind, \
      d.type_code, d.type_system, d.type_display, d.class_code, d.title, d.effective_time, \
-     d.confidentiality, d.language, d.patient_id_root, d.patient_id_extension, d.patient_name, \
+     d.effective_time_text, d.confidentiality, d.language, d.patient_id_root, d.patient_id_extension, d.patient_name, \
      d.patient_birth_date, d.patient_gender, d.author_name, d.author_id, d.organisation, \
      d.custodian, d.legal_authenticator, d.service_event_json, d.content_type, d.size_bytes, \
      d.sha256, d.sha1, d.content_key, d.created_at, d.indexed_at";
@@ -218,6 +225,7 @@ fn document_from_row(row: &AnyRow) -> Result<DocumentRow, MetadataError> {
         class_code: column(row, "class_code")?,
         title: column(row, "title")?,
         effective_time: from_unix("effective_time", column(row, "effective_time")?)?,
+        effective_time_as_written: column(row, "effective_time_text")?,
         confidentiality: column(row, "confidentiality")?,
         language: column(row, "language")?,
         patient: PatientIdentifier {
@@ -718,9 +726,9 @@ async fn insert_document_on(
              confidentiality, language, patient_id_root, patient_id_extension, patient_name, \
              patient_birth_date, patient_gender, author_name, author_id, author_search, \
              organisation, custodian, legal_authenticator, service_event_json, content_type, \
-             size_bytes, sha256, sha1, content_key, created_at) \
+             size_bytes, sha256, sha1, content_key, created_at, effective_time_text) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32) \
+             $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33) \
              RETURNING id",
         )
         .bind(tenant.as_str())
@@ -755,6 +763,7 @@ async fn insert_document_on(
         .bind(metadata.sha1.to_hex())
         .bind(metadata.content_key.as_str())
         .bind(to_unix(created_at))
+        .bind(metadata.effective_time_as_written.as_deref())
         .fetch_one(&mut *connection)
         .await
         .map_err(MetadataError::database(OPERATION))?;

@@ -144,6 +144,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "list indexes",
         include_str!("../../migrations/sqlite/0008_list_indexes.sql"),
     ),
+    (
+        9,
+        "effective time text",
+        include_str!("../../migrations/sqlite/0009_effective_time_text.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -186,6 +191,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         8,
         "list indexes",
         include_str!("../../migrations/postgres/0008_list_indexes.sql"),
+    ),
+    (
+        9,
+        "effective time text",
+        include_str!("../../migrations/postgres/0009_effective_time_text.sql"),
     ),
 ];
 

@@ -19,6 +19,70 @@ fn extensions(page: &medgate_storage::DocumentPage) -> Vec<&str> {
         .collect()
 }
 
+/// The effective time as the document wrote it is kept beside the instant, read back by a
+/// get, a search and a search by patient; rows without it read `None`; the date filters
+/// compare the instant.
+pub async fn effective_time_as_written_round_trips(db: TestDb) {
+    let metadata = &db.metadata;
+    let tenant = create_tenant(metadata, 5015, 1_000_000, 100).await;
+    let mut written = document("TZ-1", PESEL, datetime!(2014-09-18 00:04:00 UTC), 100);
+    written.effective_time_as_written = Some("201409171904-0500".to_owned());
+    let bare = document("TZ-2", PESEL, datetime!(2014-09-17 12:00:00 UTC), 100);
+    for record in [&written, &bare] {
+        let stored = metadata.insert_document(&tenant, record).await.unwrap();
+        assert_eq!(&stored.metadata, record);
+    }
+    let read = metadata
+        .get_document(&tenant, &written.document_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read.metadata.effective_time_as_written.as_deref(),
+        Some("201409171904-0500")
+    );
+    assert_eq!(read.metadata.effective_time, datetime!(2014-09-17 19:04:00 -05:00));
+    let read = metadata
+        .get_document(&tenant, &bare.document_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.metadata.effective_time_as_written, None);
+
+    let patient = Some(PatientQuery {
+        extension: PESEL.to_owned(),
+        root: None,
+    });
+    for by_patient in [None, patient] {
+        let page = metadata
+            .search_documents(
+                &tenant,
+                &SearchQuery {
+                    patient: by_patient.clone(),
+                    ..SearchQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(extensions(&page), ["TZ-1", "TZ-2"], "newest instant first");
+        assert_eq!(page.documents[0].metadata, written);
+        assert_eq!(page.documents[1].metadata, bare);
+        // Up to 2014-09-17 23:59:59 UTC: not 2014-09-18T00:04Z, though it writes the 17th.
+        let page = metadata
+            .search_documents(
+                &tenant,
+                &SearchQuery {
+                    patient: by_patient,
+                    effective_to: Some(datetime!(2014-09-17 23:59:59 UTC)),
+                    ..SearchQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(extensions(&page), ["TZ-2"]);
+    }
+}
+
 pub async fn insert_and_get_round_trip(db: TestDb) {
     let metadata = &db.metadata;
     let tenant = create_tenant(metadata, 5010, 1_000_000, 100).await;

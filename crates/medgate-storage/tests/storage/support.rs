@@ -247,6 +247,7 @@ pub fn document(
         class_code: Some("KIF".to_owned()),
         title: Some(format!("Karta informacyjna {extension}")),
         effective_time,
+        effective_time_as_written: None,
         confidentiality: Some("N".to_owned()),
         language: Some("pl-PL".to_owned()),
         patient: pesel_id(pesel),

@@ -492,6 +492,7 @@ fn identifier_json(identifier: &medgate_storage::PatientIdentifier) -> Value {
 /// A document's metadata as every answer shows it.
 fn document_json(document: &StoredDocument) -> Value {
     let metadata = &document.metadata;
+    let effective = medgate_repository::dates::DocumentTime::of(metadata);
     json!({
         "id": metadata.document_id.as_str(),
         "kind": kind_name(metadata.kind),
@@ -502,7 +503,10 @@ fn document_json(document: &StoredDocument) -> Value {
         "type_display": metadata.type_display,
         "class_code": metadata.class_code,
         "title": metadata.title,
-        "effective_time": rfc3339(metadata.effective_time),
+        "effective_time": effective.rfc3339(),
+        "effective_time_text": effective.display(),
+        "effective_time_hl7": effective.as_hl7(),
+        "effective_time_precision": effective.precision(),
         "confidentiality": metadata.confidentiality,
         "language": metadata.language,
         "patient": {

@@ -61,10 +61,10 @@ pub struct SearchArgs {
     /// Patient identifier.
     #[arg(long)]
     pub patient: Option<String>,
-    /// Effective time from (YYYY-MM-DD).
+    /// Effective time from (YYYY-MM-DD: from 00:00 UTC that day, compared as an instant).
     #[arg(long)]
     pub from: Option<String>,
-    /// Effective time to (YYYY-MM-DD, inclusive).
+    /// Effective time to (YYYY-MM-DD, inclusive: to 23:59:59 UTC that day, as an instant).
     #[arg(long)]
     pub to: Option<String>,
     /// Document type code.
@@ -627,6 +627,19 @@ fn matched_other(document: &Value) -> Option<String> {
     ))
 }
 
+/// A document's date as the document says it (`2014-09-17 19:04 -05:00`, `2014-09-17` for
+/// a day), from the server's `effective_time_text`; a server that does not send it gives the
+/// instant's date.
+fn shown_date(document: &Value) -> String {
+    match document["effective_time_text"].as_str() {
+        Some(text) => text.to_owned(),
+        None => document["effective_time"]
+            .as_str()
+            .map(|t| t.chars().take(10).collect())
+            .unwrap_or_else(|| "-".into()),
+    }
+}
+
 /// Search results as a table: date, id, type, title, patient, author, and whether the
 /// document is stored here and shared with the patient by a consent in force.
 fn print_table(answer: &Value, offset: u32) {
@@ -640,10 +653,7 @@ fn print_table(answer: &Value, offset: u32) {
         .iter()
         .map(|d| {
             [
-                d["effective_time"]
-                    .as_str()
-                    .map(|t| t.chars().take(10).collect())
-                    .unwrap_or_else(|| "-".into()),
+                shown_date(d),
                 text(&d["id"]),
                 text(&d["type_code"]),
                 clip(&text(&d["title"]), 40),

@@ -187,7 +187,8 @@ fn documents_round_trip(node: &Node) {
     assert_eq!(document["set_id"], "2.16.840.1.113883.19.5.99999.19^sTT988");
     assert_eq!(document["version"], 2);
     assert_eq!(document["patient_name"], "Eve Marie Everywoman");
-    assert_eq!(document["effective_time"], "2024-01-05T19:30:00Z");
+    assert_eq!(document["effective_time"], "2024-01-05T14:30:00-05:00");
+    assert_eq!(document["effective_time_text"], "2024-01-05 14:30:00 -05:00");
     assert_eq!(document["size"], size(&ccda_fixture()));
 
     // The same bytes again: nothing changes; different bytes under the same id: 409.
@@ -348,8 +349,14 @@ fn documents_round_trip(node: &Node) {
     assert!(
         table.starts_with("DATE")
             && table.contains(OWN_ID)
-            && table.contains("2024-03-15")
+            && table.contains("2024-03-15 10:30:00 +01:00")
             && table.contains("documents 1-2 of 2"),
+        "{table}"
+    );
+    // The date as the document writes it, its own offset: not the UTC instant's.
+    let table = clinic.run_ok(&["search", "--title", "continuity"]);
+    assert!(
+        table.contains("2024-01-05 14:30:00 -05:00") && !table.contains("19:30"),
         "{table}"
     );
 

@@ -146,7 +146,11 @@ pub(super) async fn details(
                 lang,
                 &format!("{}^{}", metadata.patient.root, metadata.patient.extension),
             ),
-            fact(T::EffectiveTime, lang, &minute(metadata.effective_time)),
+            fact(
+                T::EffectiveTime,
+                lang,
+                &medgate_repository::dates::DocumentTime::of(metadata).display(),
+            ),
             fact(T::DateAdded, lang, &minute(document.created_at)),
             fact(
                 T::ProviderUser,

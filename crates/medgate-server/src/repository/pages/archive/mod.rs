@@ -302,6 +302,8 @@ fn results_table(
     for document in documents {
         let metadata = &document.metadata;
         let id = &metadata.document_id;
+        // The document's own date, as it writes it (its offset, its precision).
+        let effective = medgate_repository::dates::DocumentTime::of(metadata);
         let view = match metadata.kind {
             DocumentKind::Cda => format!(
                 "<a href=\"{}\">{}</a>",
@@ -349,9 +351,11 @@ fn results_table(
                 lang,
                 T::Document,
                 &format!(
-                    "<a href=\"{}\">{}</a>",
+                    "<a href=\"{}\">{}</a> <time class=\"nowrap\" datetime=\"{}\">{}</time>",
                     escape(&document_href(id, "")),
-                    escape(&title_of(lang, document))
+                    escape(&title_of(lang, document)),
+                    escape(&effective.rfc3339()),
+                    escape(&effective.display())
                 )
             ),
             td(lang, T::Actions, &view),

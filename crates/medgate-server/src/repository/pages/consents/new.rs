@@ -107,7 +107,7 @@ pub(super) fn form_page(
                         href = escape(&document_href(&metadata.document_id, "")),
                         title = escape(&title),
                         date_label = escape(T::IssueDate.text(lang)),
-                        date = escape(&minute(metadata.effective_time)),
+                        date = escape(&medgate_repository::dates::DocumentTime::of(metadata).display()),
                         kind_label = escape(T::Kind.text(lang)),
                         kind = escape(match metadata.kind {
                             DocumentKind::Cda => metadata.type_display.as_deref().unwrap_or("CDA"),

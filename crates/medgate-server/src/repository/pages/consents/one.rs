@@ -69,7 +69,7 @@ pub(super) async fn consent_page(
                             .unwrap_or(T::Untitled.text(lang))
                     )
                 ),
-                minute(stored.metadata.effective_time),
+                medgate_repository::dates::DocumentTime::of(&stored.metadata).display(),
             ),
             None => (escape(T::DocumentRemoved.text(lang)), "-".to_owned()),
         };
