@@ -164,27 +164,6 @@ fn judge_part(result: BatchResult, local_id: &str) -> Verdict {
     }
 }
 
-/// A batch's failure, given to each of its files.
-fn same_error(error: &ClientError, message: &str) -> ClientError {
-    match error {
-        ClientError::Settings(_) => ClientError::Settings(message.to_owned()),
-        ClientError::Connection(_) => ClientError::Connection(message.to_owned()),
-        ClientError::Timeout { url, timeout_ms } => ClientError::Timeout {
-            url: url.clone(),
-            timeout_ms: *timeout_ms,
-        },
-        ClientError::Api {
-            status,
-            code,
-            message,
-        } => ClientError::Api {
-            status: *status,
-            code: code.clone(),
-            message: message.clone(),
-        },
-    }
-}
-
 /// A file journalled as `uploading`, with what is sent.
 struct Ready {
     entry: Entry,
@@ -863,12 +842,13 @@ impl Agent {
     /// file. A repository without batches gets them one request each.
     async fn send_ready(&mut self, report: &mut Report) {
         let ready = std::mem::take(&mut self.ready);
-        for batch in medgate_client::batch::batches(ready, |(_, r)| r.bytes.len()) {
+        for mut batch in medgate_client::batch::batches(ready, |(_, r)| r.bytes.len()) {
+            // The bytes move into the request; the journal entries stay for the verdicts.
             let documents: Vec<BatchDocument> = batch
-                .iter()
+                .iter_mut()
                 .map(|(candidate, r)| BatchDocument {
                     filename: candidate.name.clone(),
-                    bytes: r.bytes.clone(),
+                    bytes: std::mem::take(&mut r.bytes),
                 })
                 .collect();
             let verdicts: Vec<Verdict> = match self.client.put_batch(&documents).await {
@@ -879,21 +859,17 @@ impl Agent {
                     .collect(),
                 Err(ClientError::Api { status: 404 | 405, .. }) => {
                     let mut verdicts = Vec::new();
-                    for (_, r) in &batch {
-                        let result = self.send_one(&r.item, r.bytes.clone()).await;
+                    for ((_, r), document) in batch.iter().zip(documents) {
+                        let result = self.send_one(&r.item, document.bytes).await;
                         verdicts.push(judge(result, &r.item.document_id));
                     }
                     verdicts
                 }
-                Err(error) => {
-                    let message = error.to_string();
-                    batch
-                        .iter()
-                        .map(|(_, r)| {
-                            judge(Err(same_error(&error, &message)), &r.item.document_id)
-                        })
-                        .collect()
-                }
+                // The batch as a whole failed: each of its files failed the same way.
+                Err(error) => batch
+                    .iter()
+                    .map(|(_, r)| judge(Err(error.clone()), &r.item.document_id))
+                    .collect(),
             };
             for ((candidate, ready), verdict) in batch.into_iter().zip(verdicts) {
                 if let Err(error) = self.conclude(&candidate, ready.entry, verdict, report) {

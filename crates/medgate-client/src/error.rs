@@ -1,7 +1,7 @@
 //! What can go wrong talking to a repository, in words for the user.
 
 /// A failed call, already explained.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ClientError {
     /// The client's own files or settings are unusable (before any connection).
     #[error("{0}")]
