@@ -62,15 +62,12 @@ print(json.dumps({
 }))
 "#;
 
-#[test]
-fn python_requests_with_http_signatures_uploads_and_fetches() {
-    let Some(openssl) = require_command("openssl", "apt-get install openssl") else { return };
-    let Some(python) = require_python("requests_http_signature", "pip install requests-http-signature") else { return };
-    let Some(node) = Node::start(Backend::Sqlite) else { return };
-    let clinic = node.enroll("0000000000005010", 10, 100);
-    // `requests` reads unencrypted PEM keys only: decrypt copies with OpenSSL.
+/// `requests` reads unencrypted PEM keys only: decrypted copies of the clinic's keys
+/// (`tls-plain.key`, `wss-plain.key`, made with OpenSSL); returns the WSS certificate's
+/// serial, the signature's keyid.
+fn plain_keys_and_serial(openssl: &std::path::Path, clinic: &super::harness::Clinic) -> String {
     for kind in ["tls", "wss"] {
-        run_peer_ok(&openssl, &[
+        run_peer_ok(openssl, &[
             "pkey", "-in", &clinic.path(&format!("certs/{kind}.key")),
             "-passin", &format!("file:{}", clinic.path("password")),
             "-out", &clinic.path(&format!("{kind}-plain.key")),
@@ -78,7 +75,17 @@ fn python_requests_with_http_signatures_uploads_and_fetches() {
     }
     let inspect = run_ok(&["pki", "inspect", &clinic.path("certs/wss.pem"), "--json"]);
     let inspect: serde_json::Value = serde_json::from_str(&inspect).expect("inspect JSON");
-    let key_id = inspect.pointer("/certificates/0/serial").and_then(|v| v.as_str()).expect("serial").to_owned();
+    let serial: String = inspect.pointer("/certificates/0/serial").and_then(|v| v.as_str()).expect("serial").to_owned();
+    serial
+}
+
+#[test]
+fn python_requests_with_http_signatures_uploads_and_fetches() {
+    let Some(openssl) = require_command("openssl", "apt-get install openssl") else { return };
+    let Some(python) = require_python("requests_http_signature", "pip install requests-http-signature") else { return };
+    let Some(node) = Node::start(Backend::Sqlite) else { return };
+    let clinic = node.enroll("0000000000005010", 10, 100);
+    let key_id = plain_keys_and_serial(&openssl, &clinic);
     let document = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bench-document.xml");
     let body = std::fs::read_to_string(document).expect("template").replace("{{NUMBER}}", "4242").replace("{{MONTH}}", "03").replace("{{DAY}}", "14");
     std::fs::write(clinic.path("document.xml"), &body).expect("document");
@@ -145,16 +152,7 @@ fn the_readmes_python_example_uploads_a_document() {
     let Some(python) = require_python("requests_http_signature", "pip install requests-http-signature") else { return };
     let Some(node) = Node::start(Backend::Sqlite) else { return };
     let clinic = node.enroll("0000000000005030", 10, 100);
-    for kind in ["tls", "wss"] {
-        run_peer_ok(&openssl, &[
-            "pkey", "-in", &clinic.path(&format!("certs/{kind}.key")),
-            "-passin", &format!("file:{}", clinic.path("password")),
-            "-out", &clinic.path(&format!("{kind}-plain.key")),
-        ]);
-    }
-    let inspect = run_ok(&["pki", "inspect", &clinic.path("certs/wss.pem"), "--json"]);
-    let inspect: serde_json::Value = serde_json::from_str(&inspect).expect("inspect JSON");
-    let serial = inspect.pointer("/certificates/0/serial").and_then(|v| v.as_str()).expect("serial").to_owned();
+    let serial = plain_keys_and_serial(&openssl, &clinic);
     let document = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/cda/03-recepta.xml");
     let output = run_peer_ok(&python, &[
         example, &node.url(), &clinic.tenant, &clinic.path("certs/tls.pem"), &clinic.path("tls-plain.key"),
