@@ -148,6 +148,12 @@ impl Metadata {
         now: OffsetDateTime,
     ) -> Result<(), MetadataError> {
         const OPERATION: &str = "set CSR self-service";
+        let (tenant_owned, by_owned) = (tenant.clone(), by.to_owned());
+        let () = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (tenant, by,) = (&tenant_owned, &by_owned,);
         let result = if enabled {
             sqlx::query(
                 "INSERT INTO csr_self_service (tenant_id, enabled_at, enabled_by) VALUES ($1, $2, $3) \
@@ -156,12 +162,12 @@ impl Metadata {
             .bind(tenant.as_str())
             .bind(to_unix(now))
             .bind(by)
-            .execute(self.pool())
+            .execute(&mut *connection)
             .await
         } else {
             sqlx::query("DELETE FROM csr_self_service WHERE tenant_id = $1")
                 .bind(tenant.as_str())
-                .execute(self.pool())
+                .execute(&mut *connection)
                 .await
         };
         result.map_err(|error| {
@@ -171,6 +177,10 @@ impl Metadata {
                 MetadataError::database(OPERATION)(error)
             }
         })?;
+                    Ok::<_, MetadataError>(())
+                })
+            })
+            .await?;
         Ok(())
     }
 
@@ -195,30 +205,42 @@ impl Metadata {
              status, submitted_at, submitted_by) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) \
              RETURNING {REQUEST_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(request.tenant.as_str())
-            .bind(request.kind.as_str())
-            .bind(request.csr_der.clone())
-            .bind(request.subject.as_str())
-            .bind(request.key_description.as_str())
-            .bind(to_unix(now))
-            .bind(request.submitted_by.as_str())
-            .fetch_one(self.pool())
-            .await
-            .map_err(|error| {
-                if is_unique_violation(&error) {
-                    CertificateRequestError::PendingExists {
-                        tenant: request.tenant.clone(),
-                        kind: request.kind.as_str(),
-                    }
-                } else if is_foreign_key_violation(&error) {
-                    CertificateRequestError::TenantNotFound(request.tenant.clone())
-                } else {
-                    CertificateRequestError::Metadata(MetadataError::database(
-                        "submit a certificate request",
-                    )(error))
-                }
-            })?;
+        let (request_owned,) = (request.clone(),);
+        let row = self
+            .writer
+            .transact("submit a certificate request", move |connection| {
+                Box::pin(async move {
+                    let (request,) = (&request_owned,);
+                    let row = sqlx::query(&sql)
+                        .bind(request.tenant.as_str())
+                        .bind(request.kind.as_str())
+                        .bind(request.csr_der.clone())
+                        .bind(request.subject.as_str())
+                        .bind(request.key_description.as_str())
+                        .bind(to_unix(now))
+                        .bind(request.submitted_by.as_str())
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(|error| {
+                            if is_unique_violation(&error) {
+                                CertificateRequestError::PendingExists {
+                                    tenant: request.tenant.clone(),
+                                    kind: request.kind.as_str(),
+                                }
+                            } else if is_foreign_key_violation(&error) {
+                                CertificateRequestError::TenantNotFound(request.tenant.clone())
+                            } else {
+                                CertificateRequestError::Metadata(MetadataError::database(
+                                    "submit a certificate request",
+                                )(
+                                    error
+                                ))
+                            }
+                        })?;
+                    Ok::<_, CertificateRequestError>(row)
+                })
+            })
+            .await?;
         Ok(request_from_row(&row)?)
     }
 
@@ -291,16 +313,31 @@ impl Metadata {
              serial_hex = $3, decided_by = $4, decided_at = $5 \
              WHERE id = $1 AND status = 'pending' RETURNING {REQUEST_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(certificate_der.to_vec())
-            .bind(serial_hex)
-            .bind(by)
-            .bind(to_unix(now))
-            .fetch_optional(self.pool())
-            .await
-            .map_err(MetadataError::database("issue a certificate request"))?
-            .ok_or(CertificateRequestError::NotPending(id))?;
+        let (certificate_der_owned, serial_hex_owned, by_owned) = (
+            certificate_der.to_vec(),
+            serial_hex.to_owned(),
+            by.to_owned(),
+        );
+        let row = self
+            .writer
+            .transact("issue a certificate request", move |connection| {
+                Box::pin(async move {
+                    let (certificate_der, serial_hex, by) =
+                        (&certificate_der_owned, &serial_hex_owned, &by_owned);
+                    let row = sqlx::query(&sql)
+                        .bind(id)
+                        .bind(certificate_der.to_vec())
+                        .bind(serial_hex)
+                        .bind(by)
+                        .bind(to_unix(now))
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database("issue a certificate request"))?
+                        .ok_or(CertificateRequestError::NotPending(id))?;
+                    Ok::<_, CertificateRequestError>(row)
+                })
+            })
+            .await?;
         Ok(request_from_row(&row)?)
     }
 
@@ -316,15 +353,25 @@ impl Metadata {
             "UPDATE certificate_requests SET status = 'rejected', reason = $2, decided_by = $3, \
              decided_at = $4 WHERE id = $1 AND status = 'pending' RETURNING {REQUEST_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(reason)
-            .bind(by)
-            .bind(to_unix(now))
-            .fetch_optional(self.pool())
-            .await
-            .map_err(MetadataError::database("reject a certificate request"))?
-            .ok_or(CertificateRequestError::NotPending(id))?;
+        let (reason_owned, by_owned) = (reason.to_owned(), by.to_owned());
+        let row = self
+            .writer
+            .transact("reject a certificate request", move |connection| {
+                Box::pin(async move {
+                    let (reason, by) = (&reason_owned, &by_owned);
+                    let row = sqlx::query(&sql)
+                        .bind(id)
+                        .bind(reason)
+                        .bind(by)
+                        .bind(to_unix(now))
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database("reject a certificate request"))?
+                        .ok_or(CertificateRequestError::NotPending(id))?;
+                    Ok::<_, CertificateRequestError>(row)
+                })
+            })
+            .await?;
         Ok(request_from_row(&row)?)
     }
 }

@@ -140,65 +140,69 @@ impl Metadata {
     ) -> Result<Vec<TenantCertificate>, MetadataError> {
         const OPERATION: &str = "register certificates";
         let registered_at = now();
-        let mut transaction = self.begin_write(OPERATION).await?;
+        let backend = self.backend;
+        let (tenant_owned, certificates_owned) = (tenant.clone(), certificates.to_vec());
+        let stored = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (tenant, certificates) = (&tenant_owned, &certificates_owned);
 
-        let lock = format!(
-            "SELECT id FROM tenants WHERE id = $1{}",
-            self.backend.row_lock()
-        );
-        sqlx::query(&lock)
-            .bind(tenant.as_str())
-            .fetch_optional(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?
-            .ok_or_else(|| MetadataError::TenantNotFound(tenant.clone()))?;
+                    let lock =
+                        format!("SELECT id FROM tenants WHERE id = $1{}", backend.row_lock());
+                    sqlx::query(&lock)
+                        .bind(tenant.as_str())
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database(OPERATION))?
+                        .ok_or_else(|| MetadataError::TenantNotFound(tenant.clone()))?;
 
-        let mut stored = Vec::with_capacity(certificates.len());
-        for certificate in certificates {
-            sqlx::query(
-                "UPDATE tenant_certificates SET status = 'replaced', replaced_at = $3 \
+                    let mut stored = Vec::with_capacity(certificates.len());
+                    for certificate in certificates {
+                        sqlx::query(
+                            "UPDATE tenant_certificates SET status = 'replaced', replaced_at = $3 \
                  WHERE tenant_id = $1 AND kind = $2 AND status = 'active'",
-            )
-            .bind(tenant.as_str())
-            .bind(certificate.kind.as_str())
-            .bind(to_unix(registered_at))
-            .execute(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+                        )
+                        .bind(tenant.as_str())
+                        .bind(certificate.kind.as_str())
+                        .bind(to_unix(registered_at))
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database(OPERATION))?;
 
-            let insert = format!(
-                "INSERT INTO tenant_certificates (tenant_id, kind, serial_hex, \
+                        let insert = format!(
+                            "INSERT INTO tenant_certificates (tenant_id, kind, serial_hex, \
                  fingerprint_sha256, der, subject, not_before, not_after, status, registered_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9) \
                  RETURNING {CERTIFICATE_COLUMNS}"
-            );
-            let row = sqlx::query(&insert)
-                .bind(tenant.as_str())
-                .bind(certificate.kind.as_str())
-                .bind(certificate.serial_hex.as_str())
-                .bind(certificate.fingerprint_sha256.to_hex())
-                .bind(certificate.der.as_slice())
-                .bind(certificate.subject.as_str())
-                .bind(to_unix(certificate.not_before))
-                .bind(to_unix(certificate.not_after))
-                .bind(to_unix(registered_at))
-                .fetch_one(&mut *transaction)
-                .await
-                .map_err(|error| {
-                    if is_unique_violation(&error) {
-                        MetadataError::CertificateExists(certificate.fingerprint_sha256)
-                    } else if is_foreign_key_violation(&error) {
-                        MetadataError::TenantNotFound(tenant.clone())
-                    } else {
-                        MetadataError::database(OPERATION)(error)
+                        );
+                        let row = sqlx::query(&insert)
+                            .bind(tenant.as_str())
+                            .bind(certificate.kind.as_str())
+                            .bind(certificate.serial_hex.as_str())
+                            .bind(certificate.fingerprint_sha256.to_hex())
+                            .bind(certificate.der.as_slice())
+                            .bind(certificate.subject.as_str())
+                            .bind(to_unix(certificate.not_before))
+                            .bind(to_unix(certificate.not_after))
+                            .bind(to_unix(registered_at))
+                            .fetch_one(&mut *connection)
+                            .await
+                            .map_err(|error| {
+                                if is_unique_violation(&error) {
+                                    MetadataError::CertificateExists(certificate.fingerprint_sha256)
+                                } else if is_foreign_key_violation(&error) {
+                                    MetadataError::TenantNotFound(tenant.clone())
+                                } else {
+                                    MetadataError::database(OPERATION)(error)
+                                }
+                            })?;
+                        stored.push(certificate_from_row(&row)?);
                     }
-                })?;
-            stored.push(certificate_from_row(&row)?);
-        }
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+                    Ok::<_, MetadataError>(stored)
+                })
+            })
+            .await?;
         Ok(stored)
     }
 

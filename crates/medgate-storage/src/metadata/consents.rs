@@ -276,23 +276,28 @@ impl Metadata {
         const OPERATION: &str = "create a consent";
         let id = ConsentId::generate().map_err(|e| MetadataError::corrupt("consent id", e))?;
         let created_at = super::now();
-        let mut transaction = self.begin_write(OPERATION).await?;
+        let (tenant_owned, consent_owned, id_owned) = (tenant.clone(), consent.clone(), id.clone());
+        let documents =
+            self.writer
+                .transact(OPERATION, move |connection| {
+                    Box::pin(async move {
+                        let (tenant, consent, id) = (&tenant_owned, &consent_owned, &id_owned);
 
-        let mut documents: Vec<(DocumentId, i64)> = Vec::new();
-        for document_id in &consent.documents {
-            if documents.iter().any(|(known, _)| known == document_id) {
-                continue;
-            }
-            let row =
+                        let mut documents: Vec<(DocumentId, i64)> = Vec::new();
+                        for document_id in &consent.documents {
+                            if documents.iter().any(|(known, _)| known == document_id) {
+                                continue;
+                            }
+                            let row =
                 sqlx::query("SELECT id FROM documents WHERE tenant_id = $1 AND document_id = $2")
                     .bind(tenant.as_str())
                     .bind(document_id.as_str())
-                    .fetch_optional(&mut *transaction)
+                    .fetch_optional(&mut *connection)
                     .await
                     .map_err(MetadataError::database(OPERATION))?
                     .ok_or_else(|| ConsentError::DocumentNotFound(document_id.clone()))?;
-            let primary_key: i64 = column(&row, "id")?;
-            let of_patient = sqlx::query(
+                            let primary_key: i64 = column(&row, "id")?;
+                            let of_patient = sqlx::query(
                 "SELECT 1 FROM document_patient_ids WHERE document_pk = $1 AND tenant_id = $2 \
                  AND root = $3 AND extension = $4",
             )
@@ -300,19 +305,22 @@ impl Metadata {
             .bind(tenant.as_str())
             .bind(consent.patient.root.as_str())
             .bind(consent.patient.extension.as_str())
-            .fetch_optional(&mut *transaction)
+            .fetch_optional(&mut *connection)
             .await
             .map_err(MetadataError::database(OPERATION))?;
-            if of_patient.is_none() {
-                return Err(ConsentError::DocumentOfAnotherPatient {
-                    document: document_id.clone(),
-                    patient: format!("{}^{}", consent.patient.root, consent.patient.extension),
-                });
-            }
-            documents.push((document_id.clone(), primary_key));
-        }
+                            if of_patient.is_none() {
+                                return Err(ConsentError::DocumentOfAnotherPatient {
+                                    document: document_id.clone(),
+                                    patient: format!(
+                                        "{}^{}",
+                                        consent.patient.root, consent.patient.extension
+                                    ),
+                                });
+                            }
+                            documents.push((document_id.clone(), primary_key));
+                        }
 
-        sqlx::query(
+                        sqlx::query(
             "INSERT INTO consents (id, tenant_id, patient_root, patient_extension, recipient, \
              purpose, valid_from, valid_to, status, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'draft', $9)",
@@ -326,7 +334,7 @@ impl Metadata {
         .bind(to_unix(consent.valid_from))
         .bind(to_unix(consent.valid_to))
         .bind(to_unix(created_at))
-        .execute(&mut *transaction)
+        .execute(&mut *connection)
         .await
         .map_err(|error| {
             if super::is_foreign_key_violation(&error) {
@@ -335,8 +343,8 @@ impl Metadata {
                 MetadataError::database(OPERATION)(error)
             }
         })?;
-        for (document_id, primary_key) in &documents {
-            sqlx::query(
+                        for (document_id, primary_key) in &documents {
+                            sqlx::query(
                 "INSERT INTO consent_documents (consent_id, tenant_id, document_id, document_pk) \
                  VALUES ($1, $2, $3, $4)",
             )
@@ -344,14 +352,14 @@ impl Metadata {
             .bind(tenant.as_str())
             .bind(document_id.as_str())
             .bind(*primary_key)
-            .execute(&mut *transaction)
+            .execute(&mut *connection)
             .await
             .map_err(MetadataError::database(OPERATION))?;
-        }
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+                        }
+                        Ok::<_, ConsentError>(documents)
+                    })
+                })
+                .await?;
 
         Ok(Consent {
             id,
@@ -490,42 +498,54 @@ impl Metadata {
     ) -> Result<SentConsent, ConsentError> {
         const OPERATION: &str = "send a consent";
         let now = super::now();
-        let mut transaction = self.begin_write(OPERATION).await?;
-        let sql = format!(
+        let backend = self.backend;
+        let (tenant_owned, id_owned, activation_owned) =
+            (tenant.clone(), id.clone(), activation.clone());
+        let account = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (tenant, id, activation) = (&tenant_owned, &id_owned, &activation_owned);
+                    let sql = format!(
             "SELECT {CONSENT_COLUMNS} FROM consents c WHERE c.tenant_id = $1 AND c.id = $2{}",
-            self.backend.row_lock()
+            backend.row_lock()
         );
-        let row = sqlx::query(&sql)
-            .bind(tenant.as_str())
-            .bind(id.as_str())
-            .fetch_optional(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?
-            .ok_or_else(|| ConsentError::NotFound(id.clone()))?;
-        let consent = consent_from_row(&row)?;
-        if consent.status != ConsentStatus::Draft {
-            return Err(ConsentError::WrongStatus {
-                id: id.clone(),
-                status: consent.status,
-                operation: "sent",
-            });
-        }
-        sqlx::query(
+                    let row = sqlx::query(&sql)
+                        .bind(tenant.as_str())
+                        .bind(id.as_str())
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database(OPERATION))?
+                        .ok_or_else(|| ConsentError::NotFound(id.clone()))?;
+                    let consent = consent_from_row(&row)?;
+                    if consent.status != ConsentStatus::Draft {
+                        return Err(ConsentError::WrongStatus {
+                            id: id.clone(),
+                            status: consent.status,
+                            operation: "sent",
+                        });
+                    }
+                    sqlx::query(
             "UPDATE consents SET status = 'sent', sent_at = $3 WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant.as_str())
         .bind(id.as_str())
         .bind(to_unix(now))
-        .execute(&mut *transaction)
+        .execute(&mut *connection)
         .await
         .map_err(MetadataError::database(OPERATION))?;
-        let account =
-            ensure_patient_account(&mut transaction, tenant, &consent.patient, activation, now)
-                .await?;
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+                    let account = ensure_patient_account(
+                        &mut *connection,
+                        tenant,
+                        &consent.patient,
+                        activation,
+                        now,
+                    )
+                    .await?;
+                    Ok::<_, ConsentError>(account)
+                })
+            })
+            .await?;
         let consent = self
             .get_consent(tenant, id)
             .await?
@@ -542,16 +562,26 @@ impl Metadata {
     ) -> Result<Consent, ConsentError> {
         const OPERATION: &str = "revoke a consent";
         let now = super::now();
-        let result = sqlx::query(
-            "UPDATE consents SET status = 'revoked', revoked_at = $3 \
+        let (tenant_owned, id_owned) = (tenant.clone(), id.clone());
+        let result = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (tenant, id) = (&tenant_owned, &id_owned);
+                    let result = sqlx::query(
+                        "UPDATE consents SET status = 'revoked', revoked_at = $3 \
              WHERE tenant_id = $1 AND id = $2 AND status <> 'revoked'",
-        )
-        .bind(tenant.as_str())
-        .bind(id.as_str())
-        .bind(to_unix(now))
-        .execute(self.pool())
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
+                    )
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .bind(to_unix(now))
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(MetadataError::database(OPERATION))?;
+                    Ok::<_, MetadataError>(result)
+                })
+            })
+            .await?;
         let consent = self
             .get_consent(tenant, id)
             .await?

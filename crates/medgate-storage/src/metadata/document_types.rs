@@ -149,7 +149,13 @@ impl Metadata {
     ) -> Result<DocumentTypePolicy, MetadataError> {
         let default = default_document_type(code)
             .ok_or_else(|| MetadataError::UnknownDocumentType(code.to_owned()))?;
-        sqlx::query(
+        let (tenant_owned,) = (tenant.clone(),);
+        let () = self
+            .writer
+            .transact("set a document type policy", move |connection| {
+                Box::pin(async move {
+                    let (tenant,) = (&tenant_owned,);
+                    sqlx::query(
             "INSERT INTO document_type_policies (tenant_id, code, archive_automatically, \
              keep_local_days, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (tenant_id, code) DO UPDATE SET \
@@ -161,7 +167,7 @@ impl Metadata {
         .bind(i64::from(archive_automatically))
         .bind(i64::from(keep_local_days))
         .bind(to_unix(now()))
-        .execute(self.pool())
+        .execute(&mut *connection)
         .await
         .map_err(|error| {
             if is_foreign_key_violation(&error) {
@@ -170,6 +176,10 @@ impl Metadata {
                 MetadataError::database("set a document type policy")(error)
             }
         })?;
+                    Ok::<_, MetadataError>(())
+                })
+            })
+            .await?;
         Ok(DocumentTypePolicy {
             code: default.code,
             name: default.name,
@@ -187,12 +197,24 @@ impl Metadata {
     ) -> Result<DocumentTypePolicy, MetadataError> {
         let default = default_document_type(code)
             .ok_or_else(|| MetadataError::UnknownDocumentType(code.to_owned()))?;
-        sqlx::query("DELETE FROM document_type_policies WHERE tenant_id = $1 AND code = $2")
-            .bind(tenant.as_str())
-            .bind(default.code)
-            .execute(self.pool())
-            .await
-            .map_err(MetadataError::database("reset a document type policy"))?;
+        let (tenant_owned,) = (tenant.clone(),);
+        let _ = self
+            .writer
+            .transact("reset a document type policy", move |connection| {
+                Box::pin(async move {
+                    let (tenant,) = (&tenant_owned,);
+                    sqlx::query(
+                        "DELETE FROM document_type_policies WHERE tenant_id = $1 AND code = $2",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(default.code)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(MetadataError::database("reset a document type policy"))?;
+                    Ok::<_, MetadataError>(())
+                })
+            })
+            .await?;
         Ok(DocumentTypePolicy {
             code: default.code,
             name: default.name,

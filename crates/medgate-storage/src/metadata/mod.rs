@@ -20,7 +20,8 @@
 //! Where the two must differ, [`DatabaseBackend`] says how, in exactly two places: how a
 //! writing transaction begins (SQLite: `BEGIN IMMEDIATE`, which takes the database's write lock
 //! at once so a transaction never reads a snapshot it then cannot write from; PostgreSQL: a
-//! plain `BEGIN`), and the row lock suffix (`FOR UPDATE` on PostgreSQL, nothing on SQLite where
+//! plain `BEGIN`; both in [`writer`], which runs every write, and in the synthetic preload of
+//! the benchmarks), and the row lock suffix (`FOR UPDATE` on PostgreSQL, nothing on SQLite where
 //! the transaction already holds the only write lock). Every read-check-write operation
 //! (quota check before a document insert, the audit chain head, certificate replacement) uses
 //! both, so concurrent writers are serialised on either database. The migrations are one
@@ -336,7 +337,9 @@ impl Metadata {
         self.pool.close().await;
     }
 
-    /// Begins a transaction that will write after reading (see the module docs).
+    /// Begins a transaction that will write after reading (see the module docs), on the pool:
+    /// only for the synthetic preload, which runs alone. Every other write goes through the
+    /// writer ([`writer`]), so that a busy ingest cannot starve it of SQLite's write lock.
     pub(crate) async fn begin_write(
         &self,
         operation: &'static str,

@@ -73,9 +73,14 @@ impl Metadata {
         credentials: &NationalCredentials,
     ) -> Result<Tenant, MetadataError> {
         const OPERATION: &str = "store national credentials";
-        let mut transaction = self.begin_write(OPERATION).await?;
-        sqlx::query(&format!(
-            "INSERT INTO national_credentials (tenant_id, {COLUMNS}) \
+        let (tenant_owned, credentials_owned) = (tenant.clone(), credentials.clone());
+        let () = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (tenant, credentials) = (&tenant_owned, &credentials_owned);
+                    sqlx::query(&format!(
+                        "INSERT INTO national_credentials (tenant_id, {COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (tenant_id) DO UPDATE SET \
              national_repository_id = excluded.national_repository_id, \
@@ -85,37 +90,37 @@ impl Metadata {
              wss_certificate_pem = excluded.wss_certificate_pem, \
              wss_key_pem = excluded.wss_key_pem, wss_serial = excluded.wss_serial, \
              not_after = excluded.not_after, registered_at = excluded.registered_at"
-        ))
-        .bind(tenant.as_str())
-        .bind(credentials.national_repository_id.as_str())
-        .bind(credentials.registry_url.as_str())
-        .bind(credentials.tls_certificate_pem.as_str())
-        .bind(credentials.tls_key_pem.as_str())
-        .bind(credentials.tls_serial.as_str())
-        .bind(credentials.wss_certificate_pem.as_str())
-        .bind(credentials.wss_key_pem.as_str())
-        .bind(credentials.wss_serial.as_str())
-        .bind(to_unix(credentials.not_after))
-        .bind(to_unix(now()))
-        .execute(&mut *transaction)
-        .await
-        .map_err(|error| {
-            if super::is_foreign_key_violation(&error) {
-                MetadataError::TenantNotFound(tenant.clone())
-            } else {
-                MetadataError::database(OPERATION)(error)
-            }
-        })?;
-        set_national_id(
-            &mut transaction,
-            tenant,
-            Some(&credentials.national_repository_id),
-        )
-        .await?;
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+                    ))
+                    .bind(tenant.as_str())
+                    .bind(credentials.national_repository_id.as_str())
+                    .bind(credentials.registry_url.as_str())
+                    .bind(credentials.tls_certificate_pem.as_str())
+                    .bind(credentials.tls_key_pem.as_str())
+                    .bind(credentials.tls_serial.as_str())
+                    .bind(credentials.wss_certificate_pem.as_str())
+                    .bind(credentials.wss_key_pem.as_str())
+                    .bind(credentials.wss_serial.as_str())
+                    .bind(to_unix(credentials.not_after))
+                    .bind(to_unix(now()))
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(|error| {
+                        if super::is_foreign_key_violation(&error) {
+                            MetadataError::TenantNotFound(tenant.clone())
+                        } else {
+                            MetadataError::database(OPERATION)(error)
+                        }
+                    })?;
+                    set_national_id(
+                        &mut *connection,
+                        tenant,
+                        Some(&credentials.national_repository_id),
+                    )
+                    .await?;
+                    Ok::<_, MetadataError>(())
+                })
+            })
+            .await?;
         self.tenant_after_commit(tenant).await
     }
 
@@ -145,25 +150,30 @@ impl Metadata {
         tenant: &TenantId,
     ) -> Result<(Tenant, u64), MetadataError> {
         const OPERATION: &str = "remove national credentials";
-        let mut transaction = self.begin_write(OPERATION).await?;
+        let (tenant_owned,) = (tenant.clone(),);
+        let unindexed = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (tenant,) = (&tenant_owned,);
         sqlx::query("DELETE FROM national_credentials WHERE tenant_id = $1")
             .bind(tenant.as_str())
-            .execute(&mut *transaction)
+            .execute(&mut *connection)
             .await
             .map_err(MetadataError::database(OPERATION))?;
         let unindexed = sqlx::query(
             "UPDATE documents SET indexed_at = NULL WHERE tenant_id = $1 AND indexed_at IS NOT NULL",
         )
         .bind(tenant.as_str())
-        .execute(&mut *transaction)
+        .execute(&mut *connection)
         .await
         .map_err(MetadataError::database(OPERATION))?
         .rows_affected();
-        set_national_id(&mut transaction, tenant, None).await?;
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+        set_national_id(&mut *connection, tenant, None).await?;
+                    Ok::<_, MetadataError>(unindexed)
+                })
+            })
+            .await?;
         Ok((self.tenant_after_commit(tenant).await?, unindexed))
     }
 
@@ -175,14 +185,14 @@ impl Metadata {
 }
 
 async fn set_national_id(
-    transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
+    connection: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     national_repository_id: Option<&Oid>,
 ) -> Result<(), MetadataError> {
     let updated = sqlx::query("UPDATE tenants SET national_repository_id = $2 WHERE id = $1")
         .bind(tenant.as_str())
         .bind(national_repository_id.map(Oid::as_str))
-        .execute(&mut **transaction)
+        .execute(&mut *connection)
         .await
         .map_err(MetadataError::database("set the national repository id"))?
         .rows_affected();

@@ -24,7 +24,13 @@ impl Metadata {
         tenant: &TenantId,
         json: &str,
     ) -> Result<OrganisationStructure, MetadataError> {
-        let row = sqlx::query(
+        let (tenant_owned, json_owned) = (tenant.clone(), json.to_owned());
+        let row = self
+            .writer
+            .transact("store the organisational structure", move |connection| {
+                Box::pin(async move {
+                    let (tenant, json) = (&tenant_owned, &json_owned);
+                    let row = sqlx::query(
             "INSERT INTO organisation_structures (tenant_id, revision, body_json, updated_at) \
              VALUES ($1, 1, $2, $3) \
              ON CONFLICT (tenant_id) DO UPDATE SET \
@@ -35,7 +41,7 @@ impl Metadata {
         .bind(tenant.as_str())
         .bind(json)
         .bind(to_unix(now()))
-        .fetch_one(self.pool())
+        .fetch_one(&mut *connection)
         .await
         .map_err(|error| {
             if is_foreign_key_violation(&error) {
@@ -44,6 +50,10 @@ impl Metadata {
                 MetadataError::database("store the organisational structure")(error)
             }
         })?;
+                    Ok::<_, MetadataError>(row)
+                })
+            })
+            .await?;
         Ok(OrganisationStructure {
             revision: to_u64("revision", column(&row, "revision")?)?,
             json: column(&row, "body_json")?,

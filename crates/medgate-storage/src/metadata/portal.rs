@@ -5,7 +5,6 @@
 
 use medgate_ids::{Oid, TenantId};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
 use time::OffsetDateTime;
 
 use super::{column, from_unix, parsed_column, to_unix, Metadata};
@@ -91,7 +90,7 @@ const ACCOUNT_COLUMNS: &str = "tenant_id, patient_root, patient_extension, passw
 /// Inside the transaction that sends a consent: creates the patient's account with the
 /// pending activation, or renews the code of an account not yet activated.
 pub(crate) async fn ensure_patient_account(
-    transaction: &mut Transaction<'static, Any>,
+    connection: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     patient: &PatientIdentifier,
     activation: &PendingActivation,
@@ -105,7 +104,7 @@ pub(crate) async fn ensure_patient_account(
     .bind(tenant.as_str())
     .bind(patient.root.as_str())
     .bind(patient.extension.as_str())
-    .fetch_optional(&mut **transaction)
+    .fetch_optional(&mut *connection)
     .await
     .map_err(MetadataError::database(OPERATION))?;
     match existing {
@@ -121,7 +120,7 @@ pub(crate) async fn ensure_patient_account(
             .bind(activation.code_hash.as_str())
             .bind(to_unix(activation.expires_at))
             .bind(to_unix(now))
-            .execute(&mut **transaction)
+            .execute(&mut *connection)
             .await
             .map_err(MetadataError::database(OPERATION))?;
             Ok(AccountOutcome::Created)
@@ -141,7 +140,7 @@ pub(crate) async fn ensure_patient_account(
             .bind(patient.extension.as_str())
             .bind(activation.code_hash.as_str())
             .bind(to_unix(activation.expires_at))
-            .execute(&mut **transaction)
+            .execute(&mut *connection)
             .await
             .map_err(MetadataError::database(OPERATION))?;
             Ok(AccountOutcome::CodeRenewed)
@@ -182,7 +181,23 @@ impl Metadata {
         code_hash: &str,
         password_hash: &str,
     ) -> Result<bool, MetadataError> {
-        let result = sqlx::query(
+        let (tenant_owned, patient_owned, code_hash_owned, password_hash_owned) = (
+            tenant.clone(),
+            patient.clone(),
+            code_hash.to_owned(),
+            password_hash.to_owned(),
+        );
+        let result = self
+            .writer
+            .transact("activate a patient account", move |connection| {
+                Box::pin(async move {
+                    let (tenant, patient, code_hash, password_hash) = (
+                        &tenant_owned,
+                        &patient_owned,
+                        &code_hash_owned,
+                        &password_hash_owned,
+                    );
+                    let result = sqlx::query(
             "UPDATE patient_accounts SET password_hash = $5, activation_code_hash = NULL, \
              activation_expires_at = NULL, activated_at = $6 \
              WHERE tenant_id = $1 AND patient_root = $2 AND patient_extension = $3 \
@@ -194,9 +209,13 @@ impl Metadata {
         .bind(code_hash)
         .bind(password_hash)
         .bind(to_unix(super::now()))
-        .execute(self.pool())
+        .execute(&mut *connection)
         .await
         .map_err(MetadataError::database("activate a patient account"))?;
+                    Ok::<_, MetadataError>(result)
+                })
+            })
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 }

@@ -197,69 +197,75 @@ impl Metadata {
         id_root: &Oid,
     ) -> Result<Registered, MetadataError> {
         const OPERATION: &str = "register a repository";
-        let mut transaction = self.begin_write(OPERATION).await?;
-        let lock = self.backend().row_lock();
-        let existing = sqlx::query(&format!(
+        let backend = self.backend;
+        let (registration_owned, id_root_owned) = (registration.clone(), id_root.clone());
+        let (repository, new_id) = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (registration, id_root) = (&registration_owned, &id_root_owned);
+                    let lock = backend.row_lock();
+                    let existing = sqlx::query(&format!(
             "SELECT national_repository_id FROM registry_repositories WHERE provider = $1{lock}"
         ))
-        .bind(registration.provider.as_str())
-        .fetch_optional(&mut *transaction)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
-        let now = to_unix(now());
-        let (sql, national_id, new_id) = match existing {
-            Some(row) => (
-                format!(
-                    "UPDATE registry_repositories SET name = $3, repository_url = $4, \
+                    .bind(registration.provider.as_str())
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(MetadataError::database(OPERATION))?;
+                    let now = to_unix(now());
+                    let (sql, national_id, new_id) = match existing {
+                        Some(row) => (
+                            format!(
+                                "UPDATE registry_repositories SET name = $3, repository_url = $4, \
                      tls_serial = $5, tls_fingerprint_sha256 = $6, wss_serial = $7, \
                      wss_certificate_pem = $8, status = 'registered', registered_at = $9, \
                      deregistered_at = NULL WHERE provider = $1 AND national_repository_id = $2 \
                      RETURNING {REPOSITORY_COLUMNS}"
-                ),
-                parsed_column(&row, "national_repository_id", Oid::parse)?,
-                false,
-            ),
-            None => {
-                let row = sqlx::query(
+                            ),
+                            parsed_column(&row, "national_repository_id", Oid::parse)?,
+                            false,
+                        ),
+                        None => {
+                            let row = sqlx::query(
                     "UPDATE oid_arc_counters SET last_value = last_value + 1 WHERE name = $1 \
                      RETURNING last_value",
                 )
                 .bind(NATIONAL_REPOSITORY_COUNTER)
-                .fetch_one(&mut *transaction)
+                .fetch_one(&mut *connection)
                 .await
                 .map_err(MetadataError::database(OPERATION))?;
-                let arc = to_u64("last_value", column(&row, "last_value")?)?;
-                (
-                    format!(
+                            let arc = to_u64("last_value", column(&row, "last_value")?)?;
+                            (
+                                format!(
                         "INSERT INTO registry_repositories (provider, national_repository_id, \
                          name, repository_url, tls_serial, tls_fingerprint_sha256, wss_serial, \
                          wss_certificate_pem, status, registered_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'registered', $9) \
                          RETURNING {REPOSITORY_COLUMNS}"
                     ),
-                    id_root.child(arc),
-                    true,
-                )
-            }
-        };
-        let row = sqlx::query(&sql)
-            .bind(registration.provider.as_str())
-            .bind(national_id.as_str())
-            .bind(registration.name.as_deref())
-            .bind(registration.repository_url.as_str())
-            .bind(registration.tls_serial.as_str())
-            .bind(registration.tls_fingerprint.to_hex())
-            .bind(registration.wss_serial.as_str())
-            .bind(registration.wss_certificate_pem.as_str())
-            .bind(now)
-            .fetch_one(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        let repository = repository_from_row(&row)?;
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+                                id_root.child(arc),
+                                true,
+                            )
+                        }
+                    };
+                    let row = sqlx::query(&sql)
+                        .bind(registration.provider.as_str())
+                        .bind(national_id.as_str())
+                        .bind(registration.name.as_deref())
+                        .bind(registration.repository_url.as_str())
+                        .bind(registration.tls_serial.as_str())
+                        .bind(registration.tls_fingerprint.to_hex())
+                        .bind(registration.wss_serial.as_str())
+                        .bind(registration.wss_certificate_pem.as_str())
+                        .bind(now)
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database(OPERATION))?;
+                    let repository = repository_from_row(&row)?;
+                    Ok::<_, MetadataError>((repository, new_id))
+                })
+            })
+            .await?;
         Ok(Registered { repository, new_id })
     }
 
@@ -288,31 +294,36 @@ impl Metadata {
         provider: &TenantId,
     ) -> Result<Option<(RegistryRepository, u64)>, MetadataError> {
         const OPERATION: &str = "deregister a repository";
-        let mut transaction = self.begin_write(OPERATION).await?;
-        let row = sqlx::query(&format!(
+        let (provider_owned,) = (provider.clone(),);
+        let deregistered = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (provider,) = (&provider_owned,);
+                    let row = sqlx::query(&format!(
             "UPDATE registry_repositories SET status = 'deregistered', deregistered_at = $2 \
              WHERE provider = $1 AND status = 'registered' RETURNING {REPOSITORY_COLUMNS}"
         ))
-        .bind(provider.as_str())
-        .bind(to_unix(now()))
-        .fetch_optional(&mut *transaction)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let withdrawn = sqlx::query("DELETE FROM registry_entries WHERE provider = $1")
-            .bind(provider.as_str())
-            .execute(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?
-            .rows_affected();
-        let repository = repository_from_row(&row)?;
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        Ok(Some((repository, withdrawn)))
+                    .bind(provider.as_str())
+                    .bind(to_unix(now()))
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(MetadataError::database(OPERATION))?;
+                    let Some(row) = row else {
+                        return Ok(None);
+                    };
+                    let withdrawn = sqlx::query("DELETE FROM registry_entries WHERE provider = $1")
+                        .bind(provider.as_str())
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database(OPERATION))?
+                        .rows_affected();
+                    let repository = repository_from_row(&row)?;
+                    Ok::<_, MetadataError>(Some((repository, withdrawn)))
+                })
+            })
+            .await?;
+        Ok(deregistered)
     }
 
     /// Stores (or replaces) an entry of a provider's repository. An entry with the same
@@ -323,31 +334,37 @@ impl Metadata {
         entry: &RegistryEntry,
     ) -> Result<EntryStored, MetadataError> {
         const OPERATION: &str = "store a registry entry";
-        let mut transaction = self.begin_write(OPERATION).await?;
-        let lock = self.backend().row_lock();
-        let owner = sqlx::query(&format!(
-            "SELECT provider FROM registry_entries WHERE unique_id = $1{lock}"
-        ))
-        .bind(entry.unique_id.as_str())
-        .fetch_optional(&mut *transaction)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
-        let outcome = match owner {
-            Some(row) => {
-                let owner: String = column(&row, "provider")?;
-                if owner != provider.as_str() {
-                    return Ok(EntryStored::OwnedByAnotherRepository);
-                }
-                sqlx::query("DELETE FROM registry_entries WHERE unique_id = $1")
+        let backend = self.backend;
+        let (provider_owned, entry_owned) = (provider.clone(), entry.clone());
+        let outcome = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (provider, entry) = (&provider_owned, &entry_owned);
+                    let lock = backend.row_lock();
+                    let owner = sqlx::query(&format!(
+                        "SELECT provider FROM registry_entries WHERE unique_id = $1{lock}"
+                    ))
                     .bind(entry.unique_id.as_str())
-                    .execute(&mut *transaction)
+                    .fetch_optional(&mut *connection)
                     .await
                     .map_err(MetadataError::database(OPERATION))?;
-                EntryStored::Replaced
-            }
-            None => EntryStored::Created,
-        };
-        sqlx::query(
+                    let outcome = match owner {
+                        Some(row) => {
+                            let owner: String = column(&row, "provider")?;
+                            if owner != provider.as_str() {
+                                return Ok(EntryStored::OwnedByAnotherRepository);
+                            }
+                            sqlx::query("DELETE FROM registry_entries WHERE unique_id = $1")
+                                .bind(entry.unique_id.as_str())
+                                .execute(&mut *connection)
+                                .await
+                                .map_err(MetadataError::database(OPERATION))?;
+                            EntryStored::Replaced
+                        }
+                        None => EntryStored::Created,
+                    };
+                    sqlx::query(
             "INSERT INTO registry_entries (unique_id, provider, patient_root, patient_extension, \
              class_code, type_code, type_system, type_display, creation_time, sha1, sha256, \
              size_bytes, author, title, confidentiality, mime_type, submitted_at) \
@@ -370,13 +387,13 @@ impl Metadata {
         .bind(entry.confidentiality.as_deref())
         .bind(entry.mime_type.as_str())
         .bind(to_unix(now()))
-        .execute(&mut *transaction)
+        .execute(&mut *connection)
         .await
         .map_err(MetadataError::database(OPERATION))?;
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+                    Ok::<_, MetadataError>(outcome)
+                })
+            })
+            .await?;
         Ok(outcome)
     }
 
@@ -387,13 +404,24 @@ impl Metadata {
         provider: &TenantId,
         unique_id: &str,
     ) -> Result<bool, MetadataError> {
-        let result =
-            sqlx::query("DELETE FROM registry_entries WHERE unique_id = $1 AND provider = $2")
-                .bind(unique_id)
-                .bind(provider.as_str())
-                .execute(self.pool())
-                .await
-                .map_err(MetadataError::database("withdraw a registry entry"))?;
+        let (provider_owned, unique_id_owned) = (provider.clone(), unique_id.to_owned());
+        let result = self
+            .writer
+            .transact("withdraw a registry entry", move |connection| {
+                Box::pin(async move {
+                    let (provider, unique_id) = (&provider_owned, &unique_id_owned);
+                    let result = sqlx::query(
+                        "DELETE FROM registry_entries WHERE unique_id = $1 AND provider = $2",
+                    )
+                    .bind(unique_id)
+                    .bind(provider.as_str())
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(MetadataError::database("withdraw a registry entry"))?;
+                    Ok::<_, MetadataError>(result)
+                })
+            })
+            .await?;
         Ok(result.rows_affected() > 0)
     }
 

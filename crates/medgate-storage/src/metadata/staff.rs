@@ -257,10 +257,12 @@ impl Metadata {
         now: OffsetDateTime,
     ) -> Result<StaffUser, StaffUserError> {
         let (password_hash, code_hash, code_expires, activated_at) = match &user.credential {
-            StaffCredential::PasswordHash(hash) => (Some(hash.as_str()), None, None, Some(now)),
+            StaffCredential::PasswordHash(hash) => {
+                (Some(hash.as_str().to_owned()), None, None, Some(now))
+            }
             StaffCredential::Activation(pending) => (
                 None,
-                Some(pending.code_hash.as_str()),
+                Some(pending.code_hash.as_str().to_owned()),
                 Some(to_unix(pending.expires_at)),
                 None,
             ),
@@ -270,39 +272,49 @@ impl Metadata {
              activation_expires_at, created_at, created_by, activated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {USER_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(user.scope.kind_text())
-            .bind(user.scope.tenant().map(TenantId::as_str))
-            .bind(user.login.as_str())
-            .bind(password_hash)
-            .bind(code_hash)
-            .bind(code_expires)
-            .bind(to_unix(now))
-            .bind(user.created_by.as_str())
-            .bind(activated_at.map(to_unix))
-            .fetch_one(self.pool())
-            .await
-            .map_err(|error| {
-                if is_unique_violation(&error) {
-                    StaffUserError::Exists {
-                        scope: user.scope.clone(),
-                        login: user.login.clone(),
-                    }
-                } else if is_foreign_key_violation(&error) {
-                    match &user.scope {
-                        StaffScope::Admin(tenant) => StaffUserError::TenantNotFound(tenant.clone()),
-                        StaffScope::Operator => {
-                            StaffUserError::Metadata(MetadataError::database(
-                                "create a staff account",
-                            )(error))
-                        }
-                    }
-                } else {
-                    StaffUserError::Metadata(MetadataError::database("create a staff account")(
-                        error,
-                    ))
-                }
-            })?;
+        let (user_owned,) = (user.clone(),);
+        let row = self
+            .writer
+            .transact("create a staff account", move |connection| {
+                Box::pin(async move {
+                    let (user,) = (&user_owned,);
+                    let row = sqlx::query(&sql)
+                        .bind(user.scope.kind_text())
+                        .bind(user.scope.tenant().map(TenantId::as_str))
+                        .bind(user.login.as_str())
+                        .bind(password_hash)
+                        .bind(code_hash)
+                        .bind(code_expires)
+                        .bind(to_unix(now))
+                        .bind(user.created_by.as_str())
+                        .bind(activated_at.map(to_unix))
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(|error| {
+                            if is_unique_violation(&error) {
+                                StaffUserError::Exists {
+                                    scope: user.scope.clone(),
+                                    login: user.login.clone(),
+                                }
+                            } else if is_foreign_key_violation(&error) {
+                                match &user.scope {
+                                    StaffScope::Admin(tenant) => {
+                                        StaffUserError::TenantNotFound(tenant.clone())
+                                    }
+                                    StaffScope::Operator => StaffUserError::Metadata(
+                                        MetadataError::database("create a staff account")(error),
+                                    ),
+                                }
+                            } else {
+                                StaffUserError::Metadata(MetadataError::database(
+                                    "create a staff account",
+                                )(error))
+                            }
+                        })?;
+                    Ok::<_, StaffUserError>(row)
+                })
+            })
+            .await?;
         Ok(user_from_row(&row)?)
     }
 
@@ -363,16 +375,36 @@ impl Metadata {
              WHERE {ONE_USER} AND activation_code_hash = $4 AND password_hash IS NULL \
              AND disabled_at IS NULL AND activation_expires_at >= $6"
         );
-        let result = sqlx::query(&sql)
-            .bind(scope.kind_text())
-            .bind(scope.tenant_text())
-            .bind(login.as_str())
-            .bind(code_hash)
-            .bind(password_hash)
-            .bind(to_unix(now))
-            .execute(self.pool())
-            .await
-            .map_err(MetadataError::database("activate a staff account"))?;
+        let (scope_owned, login_owned, code_hash_owned, password_hash_owned) = (
+            scope.clone(),
+            login.clone(),
+            code_hash.to_owned(),
+            password_hash.to_owned(),
+        );
+        let result = self
+            .writer
+            .transact("activate a staff account", move |connection| {
+                Box::pin(async move {
+                    let (scope, login, code_hash, password_hash) = (
+                        &scope_owned,
+                        &login_owned,
+                        &code_hash_owned,
+                        &password_hash_owned,
+                    );
+                    let result = sqlx::query(&sql)
+                        .bind(scope.kind_text())
+                        .bind(scope.tenant_text())
+                        .bind(login.as_str())
+                        .bind(code_hash)
+                        .bind(password_hash)
+                        .bind(to_unix(now))
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database("activate a staff account"))?;
+                    Ok::<_, MetadataError>(result)
+                })
+            })
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -387,47 +419,56 @@ impl Metadata {
     ) -> Result<StaffUser, StaffUserError> {
         const OPERATION: &str = "reset a staff credential";
         let (password_hash, code_hash, code_expires, activated_at) = match credential {
-            StaffCredential::PasswordHash(hash) => (Some(hash.as_str()), None, None, Some(now)),
+            StaffCredential::PasswordHash(hash) => {
+                (Some(hash.as_str().to_owned()), None, None, Some(now))
+            }
             StaffCredential::Activation(pending) => (
                 None,
-                Some(pending.code_hash.as_str()),
+                Some(pending.code_hash.as_str().to_owned()),
                 Some(to_unix(pending.expires_at)),
                 None,
             ),
         };
-        let mut transaction = self.begin_write(OPERATION).await?;
-        let sql = format!(
-            "UPDATE web_users SET password_hash = $4, activation_code_hash = $5, \
+        let (scope_owned, login_owned, password_hash_owned, code_hash_owned) =
+            (scope.clone(), login.clone(), password_hash, code_hash);
+        let user = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (scope, login, password_hash, code_hash) = (
+                        &scope_owned,
+                        &login_owned,
+                        &password_hash_owned,
+                        &code_hash_owned,
+                    );
+                    let sql = format!(
+                        "UPDATE web_users SET password_hash = $4, activation_code_hash = $5, \
              activation_expires_at = $6, activated_at = $7 WHERE {ONE_USER} \
              RETURNING {USER_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(scope.kind_text())
-            .bind(scope.tenant_text())
-            .bind(login.as_str())
-            .bind(password_hash)
-            .bind(code_hash)
-            .bind(code_expires)
-            .bind(activated_at.map(to_unix))
-            .fetch_optional(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        let Some(row) = row else {
-            transaction
-                .rollback()
-                .await
-                .map_err(MetadataError::database(OPERATION))?;
-            return Err(StaffUserError::NotFound {
-                scope: scope.clone(),
-                login: login.clone(),
-            });
-        };
-        let user = user_from_row(&row)?;
-        end_sessions(&mut transaction, scope, login).await?;
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(scope.kind_text())
+                        .bind(scope.tenant_text())
+                        .bind(login.as_str())
+                        .bind(password_hash)
+                        .bind(code_hash)
+                        .bind(code_expires)
+                        .bind(activated_at.map(to_unix))
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database(OPERATION))?;
+                    let Some(row) = row else {
+                        return Err(StaffUserError::NotFound {
+                            scope: scope.clone(),
+                            login: login.clone(),
+                        });
+                    };
+                    let user = user_from_row(&row)?;
+                    end_sessions(&mut *connection, scope, login).await?;
+                    Ok::<_, StaffUserError>(user)
+                })
+            })
+            .await?;
         Ok(user)
     }
 
@@ -440,36 +481,37 @@ impl Metadata {
         now: OffsetDateTime,
     ) -> Result<StaffUser, StaffUserError> {
         const OPERATION: &str = "disable or enable a staff account";
-        let mut transaction = self.begin_write(OPERATION).await?;
-        let sql = format!(
+        let (scope_owned, login_owned) = (scope.clone(), login.clone());
+        let user = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (scope, login) = (&scope_owned, &login_owned);
+                    let sql = format!(
             "UPDATE web_users SET disabled_at = $4 WHERE {ONE_USER} RETURNING {USER_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(scope.kind_text())
-            .bind(scope.tenant_text())
-            .bind(login.as_str())
-            .bind(disabled.then(|| to_unix(now)))
-            .fetch_optional(&mut *transaction)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        let Some(row) = row else {
-            transaction
-                .rollback()
-                .await
-                .map_err(MetadataError::database(OPERATION))?;
-            return Err(StaffUserError::NotFound {
-                scope: scope.clone(),
-                login: login.clone(),
-            });
-        };
-        let user = user_from_row(&row)?;
-        if disabled {
-            end_sessions(&mut transaction, scope, login).await?;
-        }
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+                    let row = sqlx::query(&sql)
+                        .bind(scope.kind_text())
+                        .bind(scope.tenant_text())
+                        .bind(login.as_str())
+                        .bind(disabled.then(|| to_unix(now)))
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database(OPERATION))?;
+                    let Some(row) = row else {
+                        return Err(StaffUserError::NotFound {
+                            scope: scope.clone(),
+                            login: login.clone(),
+                        });
+                    };
+                    let user = user_from_row(&row)?;
+                    if disabled {
+                        end_sessions(&mut *connection, scope, login).await?;
+                    }
+                    Ok::<_, StaffUserError>(user)
+                })
+            })
+            .await?;
         Ok(user)
     }
 
@@ -481,21 +523,31 @@ impl Metadata {
         now: OffsetDateTime,
     ) -> Result<(), MetadataError> {
         let sql = format!("UPDATE web_users SET last_signin_at = $4 WHERE {ONE_USER}");
-        sqlx::query(&sql)
-            .bind(scope.kind_text())
-            .bind(scope.tenant_text())
-            .bind(login.as_str())
-            .bind(to_unix(now))
-            .execute(self.pool())
-            .await
-            .map_err(MetadataError::database("record a staff sign-in"))?;
+        let (scope_owned, login_owned) = (scope.clone(), login.clone());
+        let _ = self
+            .writer
+            .transact("record a staff sign-in", move |connection| {
+                Box::pin(async move {
+                    let (scope, login) = (&scope_owned, &login_owned);
+                    sqlx::query(&sql)
+                        .bind(scope.kind_text())
+                        .bind(scope.tenant_text())
+                        .bind(login.as_str())
+                        .bind(to_unix(now))
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database("record a staff sign-in"))?;
+                    Ok::<_, MetadataError>(())
+                })
+            })
+            .await?;
         Ok(())
     }
 }
 
 /// Deletes the web sessions of one staff account inside `transaction`.
 async fn end_sessions(
-    transaction: &mut sqlx::Transaction<'static, sqlx::Any>,
+    connection: &mut sqlx::AnyConnection,
     scope: &StaffScope,
     login: &StaffLogin,
 ) -> Result<(), MetadataError> {
@@ -506,7 +558,7 @@ async fn end_sessions(
     .bind(scope.kind_text())
     .bind(scope.tenant_text())
     .bind(login.as_str())
-    .execute(&mut **transaction)
+    .execute(&mut *connection)
     .await
     .map_err(MetadataError::database("end a staff account's sessions"))?;
     Ok(())

@@ -133,22 +133,32 @@ impl Metadata {
             "INSERT INTO tenants (id, status, valid_from, valid_to, quota_bytes, max_files, \
              created_at) VALUES ($1, 'created', $2, $3, $4, $5, $6) RETURNING {TENANT_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(tenant.id.as_str())
-            .bind(to_unix(tenant.plan.valid_from))
-            .bind(to_unix(tenant.plan.valid_to))
-            .bind(to_i64("quota_bytes", tenant.plan.quota_bytes)?)
-            .bind(to_i64("max_files", tenant.plan.max_files)?)
-            .bind(to_unix(now()))
-            .fetch_one(self.pool())
-            .await
-            .map_err(|error| {
-                if is_unique_violation(&error) {
-                    MetadataError::TenantExists(tenant.id.clone())
-                } else {
-                    MetadataError::database("create a tenant")(error)
-                }
-            })?;
+        let (tenant_owned,) = (tenant.clone(),);
+        let row = self
+            .writer
+            .transact("create a tenant", move |connection| {
+                Box::pin(async move {
+                    let (tenant,) = (&tenant_owned,);
+                    let row = sqlx::query(&sql)
+                        .bind(tenant.id.as_str())
+                        .bind(to_unix(tenant.plan.valid_from))
+                        .bind(to_unix(tenant.plan.valid_to))
+                        .bind(to_i64("quota_bytes", tenant.plan.quota_bytes)?)
+                        .bind(to_i64("max_files", tenant.plan.max_files)?)
+                        .bind(to_unix(now()))
+                        .fetch_one(&mut *connection)
+                        .await
+                        .map_err(|error| {
+                            if is_unique_violation(&error) {
+                                MetadataError::TenantExists(tenant.id.clone())
+                            } else {
+                                MetadataError::database("create a tenant")(error)
+                            }
+                        })?;
+                    Ok::<_, MetadataError>(row)
+                })
+            })
+            .await?;
         tenant_from_row(&row)
     }
 
@@ -185,13 +195,23 @@ impl Metadata {
     ) -> Result<Tenant, MetadataError> {
         let sql =
             format!("UPDATE tenants SET status = $2 WHERE id = $1 RETURNING {TENANT_COLUMNS}");
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .bind(status.as_str())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(MetadataError::database("change a tenant's status"))?
-            .ok_or_else(|| MetadataError::TenantNotFound(id.clone()))?;
+        let (id_owned,) = (id.clone(),);
+        let row = self
+            .writer
+            .transact("change a tenant's status", move |connection| {
+                Box::pin(async move {
+                    let (id,) = (&id_owned,);
+                    let row = sqlx::query(&sql)
+                        .bind(id.as_str())
+                        .bind(status.as_str())
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database("change a tenant's status"))?
+                        .ok_or_else(|| MetadataError::TenantNotFound(id.clone()))?;
+                    Ok::<_, MetadataError>(row)
+                })
+            })
+            .await?;
         tenant_from_row(&row)
     }
 
@@ -206,16 +226,26 @@ impl Metadata {
             "UPDATE tenants SET valid_from = $2, valid_to = $3, quota_bytes = $4, max_files = $5 \
              WHERE id = $1 RETURNING {TENANT_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .bind(to_unix(plan.valid_from))
-            .bind(to_unix(plan.valid_to))
-            .bind(to_i64("quota_bytes", plan.quota_bytes)?)
-            .bind(to_i64("max_files", plan.max_files)?)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(MetadataError::database("change a tenant's plan"))?
-            .ok_or_else(|| MetadataError::TenantNotFound(id.clone()))?;
+        let (id_owned, plan_owned) = (id.clone(), plan.clone());
+        let row = self
+            .writer
+            .transact("change a tenant's plan", move |connection| {
+                Box::pin(async move {
+                    let (id, plan) = (&id_owned, &plan_owned);
+                    let row = sqlx::query(&sql)
+                        .bind(id.as_str())
+                        .bind(to_unix(plan.valid_from))
+                        .bind(to_unix(plan.valid_to))
+                        .bind(to_i64("quota_bytes", plan.quota_bytes)?)
+                        .bind(to_i64("max_files", plan.max_files)?)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database("change a tenant's plan"))?
+                        .ok_or_else(|| MetadataError::TenantNotFound(id.clone()))?;
+                    Ok::<_, MetadataError>(row)
+                })
+            })
+            .await?;
         tenant_from_row(&row)
     }
 
@@ -231,17 +261,41 @@ impl Metadata {
             "UPDATE tenants SET status = 'active', provider_oid = $2, domain_id = $3, \
              repository_id = $4 WHERE id = $1 RETURNING {TENANT_COLUMNS}"
         );
-        let result = sqlx::query(&sql)
-            .bind(id.as_str())
-            .bind(activation.provider_oid.as_str())
-            .bind(activation.domain_id.as_str())
-            .bind(activation.repository_id.as_str())
-            .fetch_optional(self.pool())
+        let (id_owned, activation_owned) = (id.clone(), activation.clone());
+        let result = self
+            .writer
+            .transact("activate a tenant", move |connection| {
+                Box::pin(async move {
+                    let (id, activation) = (&id_owned, &activation_owned);
+                    match sqlx::query(&sql)
+                        .bind(id.as_str())
+                        .bind(activation.provider_oid.as_str())
+                        .bind(activation.domain_id.as_str())
+                        .bind(activation.repository_id.as_str())
+                        .fetch_optional(&mut *connection)
+                        .await
+                    {
+                        Ok(row) => row.ok_or_else(|| {
+                            ActivationRefused::Store(MetadataError::TenantNotFound(id.clone()))
+                        }),
+                        Err(error) if is_unique_violation(&error) => {
+                            Err(ActivationRefused::IdInUse)
+                        }
+                        Err(error) => Err(ActivationRefused::Store(MetadataError::database(
+                            "activate a tenant",
+                        )(
+                            error
+                        ))),
+                    }
+                })
+            })
             .await;
         let row = match result {
-            Ok(row) => row.ok_or_else(|| MetadataError::TenantNotFound(id.clone()))?,
-            Err(error) if is_unique_violation(&error) => {
-                // Which of the two ids collided is not portable to read from the error.
+            Ok(row) => row,
+            Err(ActivationRefused::Store(error)) => return Err(error),
+            Err(ActivationRefused::IdInUse) => {
+                // Which of the two ids collided is not portable to read from the error; the
+                // write was rolled back, so it is read afterwards.
                 let domain_taken = sqlx::query("SELECT id FROM tenants WHERE domain_id = $1")
                     .bind(activation.domain_id.as_str())
                     .fetch_optional(self.pool())
@@ -254,7 +308,6 @@ impl Metadata {
                     activation.repository_id.clone()
                 }));
             }
-            Err(error) => return Err(MetadataError::database("activate a tenant")(error)),
         };
         tenant_from_row(&row)
     }
@@ -269,27 +322,46 @@ impl Metadata {
             "UPDATE tenants SET national_repository_id = $2 WHERE id = $1 \
              RETURNING {TENANT_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id.as_str())
-            .bind(national_repository_id.map(Oid::as_str))
-            .fetch_optional(self.pool())
-            .await
-            .map_err(MetadataError::database("set the national repository id"))?
-            .ok_or_else(|| MetadataError::TenantNotFound(id.clone()))?;
+        let (id_owned, national_repository_id_owned) =
+            (id.clone(), national_repository_id.cloned());
+        let row = self
+            .writer
+            .transact("set the national repository id", move |connection| {
+                Box::pin(async move {
+                    let (id, national_repository_id) = (&id_owned, &national_repository_id_owned);
+                    let row = sqlx::query(&sql)
+                        .bind(id.as_str())
+                        .bind(national_repository_id.as_ref().map(Oid::as_str))
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .map_err(MetadataError::database("set the national repository id"))?
+                        .ok_or_else(|| MetadataError::TenantNotFound(id.clone()))?;
+                    Ok::<_, MetadataError>(row)
+                })
+            })
+            .await?;
         tenant_from_row(&row)
     }
 
     /// Takes the next arc number of a counter (1, 2, 3, …). One statement, so two
     /// activations running at the same time never get the same number.
     pub async fn allocate_arc(&self, arc: OidArc) -> Result<u64, MetadataError> {
-        let row = sqlx::query(
-            "UPDATE oid_arc_counters SET last_value = last_value + 1 WHERE name = $1 \
+        let row = self
+            .writer
+            .transact("allocate an OID arc", move |connection| {
+                Box::pin(async move {
+                    let row = sqlx::query(
+                        "UPDATE oid_arc_counters SET last_value = last_value + 1 WHERE name = $1 \
              RETURNING last_value",
-        )
-        .bind(arc.counter_name())
-        .fetch_one(self.pool())
-        .await
-        .map_err(MetadataError::database("allocate an OID arc"))?;
+                    )
+                    .bind(arc.counter_name())
+                    .fetch_one(&mut *connection)
+                    .await
+                    .map_err(MetadataError::database("allocate an OID arc"))?;
+                    Ok::<_, MetadataError>(row)
+                })
+            })
+            .await?;
         to_u64("last_value", column(&row, "last_value")?)
     }
 
@@ -305,5 +377,18 @@ impl Metadata {
             bytes: to_u64("used_bytes", column(&row, "used_bytes")?)?,
             files: to_u64("file_count", column(&row, "file_count")?)?,
         })
+    }
+}
+
+/// Why the activation's update was refused on the writer: a domain or repository id in use
+/// (told apart afterwards), or the store.
+enum ActivationRefused {
+    IdInUse,
+    Store(MetadataError),
+}
+
+impl From<MetadataError> for ActivationRefused {
+    fn from(error: MetadataError) -> Self {
+        ActivationRefused::Store(error)
     }
 }

@@ -36,7 +36,20 @@ const MAX_BATCH: usize = 256;
 /// Jobs waiting for the writer before senders wait too.
 const QUEUE: usize = 4096;
 
-type Answer = Result<Box<dyn StdAny + Send>, MetadataError>;
+type Answer = Result<Box<dyn StdAny + Send>, Failure>;
+
+/// Why a job failed: the store (its own error), or the job refused with an error type of the
+/// caller's ([`Writer::transact`]). Either way its savepoint is rolled back.
+pub(crate) enum Failure {
+    Store(MetadataError),
+    Refused(Box<dyn StdAny + Send>),
+}
+
+impl From<MetadataError> for Failure {
+    fn from(error: MetadataError) -> Self {
+        Failure::Store(error)
+    }
+}
 
 /// A write run by the writer task inside its batch transaction.
 pub(crate) type Job =
@@ -110,12 +123,28 @@ impl Writer {
             + Send
             + 'static,
     ) -> Result<T, MetadataError> {
+        self.transact(operation, job).await
+    }
+
+    /// [`Writer::write`] for a job that refuses with an error of its own (a consent of another
+    /// patient, a login taken…): a refusal rolls back the job's savepoint alone and reaches the
+    /// caller as it was returned.
+    pub(crate) async fn transact<T, E>(
+        &self,
+        operation: &'static str,
+        job: impl for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, E>> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<MetadataError> + Send + 'static,
+    {
         let job: Job = Box::new(move |connection| {
             let future = job(connection);
             Box::pin(async move {
                 future
                     .await
                     .map(|value| Box::new(value) as Box<dyn StdAny + Send>)
+                    .map_err(|error| Failure::Refused(Box::new(error)))
             })
         });
         let (answer, answered) = oneshot::channel();
@@ -123,11 +152,20 @@ impl Writer {
             .send(MessageBox(Message::Write(job, answer)))
             .await
             .map_err(|_| closed(operation))?;
-        let value = answered.await.map_err(|_| closed(operation))??;
+        let value = match answered.await.map_err(|_| closed(operation))? {
+            Ok(value) => value,
+            Err(Failure::Store(error)) => return Err(error.into()),
+            Err(Failure::Refused(error)) => {
+                return Err(match error.downcast::<E>() {
+                    Ok(error) => *error,
+                    Err(_) => wrong_type().into(),
+                })
+            }
+        };
         value
             .downcast::<T>()
             .map(|value| *value)
-            .map_err(|_| MetadataError::corrupt("writer", "a write answered with the wrong type"))
+            .map_err(|_| wrong_type().into())
     }
 
     /// Lets the writer finish what is queued, then closes its connection.
@@ -142,6 +180,10 @@ impl Writer {
             let _ = closed.await;
         }
     }
+}
+
+fn wrong_type() -> MetadataError {
+    MetadataError::corrupt("writer", "a write answered with the wrong type")
 }
 
 fn closed(operation: &'static str) -> MetadataError {
@@ -176,7 +218,13 @@ async fn run(
             counters.batches.fetch_add(1, Ordering::Relaxed);
             counters.writes.fetch_add(size, Ordering::Relaxed);
             counters.largest_batch.fetch_max(size, Ordering::Relaxed);
-            run_batch(&mut connection, backend, std::mem::take(&mut jobs), &counters).await;
+            run_batch(
+                &mut connection,
+                backend,
+                std::mem::take(&mut jobs),
+                &counters,
+            )
+            .await;
         }
         if let Some(done) = close.take() {
             let _ = connection.close().await;
@@ -202,7 +250,7 @@ async fn run_batch(
     if let Err(error) = connection.execute(begin).await {
         let message = error.to_string();
         for (_, answer) in jobs {
-            let _ = answer.send(Err(batch_failed(OPERATION, &message)));
+            let _ = answer.send(Err(batch_failed(OPERATION, &message).into()));
         }
         return;
     }
@@ -214,7 +262,7 @@ async fn run_batch(
             let message = error.to_string();
             let _ = connection.execute("ROLLBACK").await;
             for (_, answer) in jobs {
-                let _ = answer.send(Err(batch_failed(OPERATION, &message)));
+                let _ = answer.send(Err(batch_failed(OPERATION, &message).into()));
             }
             return;
         }
@@ -232,12 +280,17 @@ async fn run_batch(
                         .await
                         .map(|_| ()),
                 };
-                match undone.and(connection.execute("RELEASE SAVEPOINT job").await.map(|_| ())) {
+                match undone.and(
+                    connection
+                        .execute("RELEASE SAVEPOINT job")
+                        .await
+                        .map(|_| ()),
+                ) {
                     Ok(()) => result,
-                    Err(error) => Err(MetadataError::database(OPERATION)(error)),
+                    Err(error) => Err(MetadataError::database(OPERATION)(error).into()),
                 }
             }
-            Err(error) => Err(MetadataError::database(OPERATION)(error)),
+            Err(error) => Err(MetadataError::database(OPERATION)(error).into()),
         };
         answers.push((result, answer));
     }
@@ -260,7 +313,7 @@ async fn run_batch(
                 // A job refused on its own keeps its own reason; the others fail with the
                 // commit.
                 let _ = answer.send(match result {
-                    Ok(_) => Err(batch_failed(OPERATION, &message)),
+                    Ok(_) => Err(batch_failed(OPERATION, &message).into()),
                     Err(error) => Err(error),
                 });
             }
