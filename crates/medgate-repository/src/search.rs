@@ -113,25 +113,33 @@ pub async fn search(
     actor: &Actor,
     query: &SearchQuery,
 ) -> Result<Found, RepositoryError> {
-    let page = repository
-        .metadata
-        .search_documents(&actor.tenant, query)
+    let metadata = &repository.metadata;
+    let total = metadata
+        .count_documents(&actor.tenant, query)
         .await
         .map_err(RepositoryError::storage("searching documents"))?;
     // One entry per search: the filters and how many matched; the patient only when the
-    // search was by patient (never the ids of the patients found).
-    repository
-        .audit(
-            actor,
-            "document.search",
-            "documents",
-            query.patient.as_ref().map(|p| p.extension.as_str()),
-            details(query, page.total),
-        )
-        .await?;
-    let found: Vec<&StoredDocument> = page.documents.iter().collect();
-    let shared = crate::consents::shared_now(repository, &actor.tenant, &found).await?;
-    Ok(Found { page, shared })
+    // search was by patient (never the ids of the patients found). It is committed while the
+    // page is read, so a search waits for the longer of the two, not for both.
+    let audited = repository.audit(
+        actor,
+        "document.search",
+        "documents",
+        query.patient.as_ref().map(|p| p.extension.as_str()),
+        details(query, total),
+    );
+    let found = async {
+        let page = metadata
+            .documents_page(&actor.tenant, query, total)
+            .await
+            .map_err(RepositoryError::storage("searching documents"))?;
+        let found: Vec<&StoredDocument> = page.documents.iter().collect();
+        let shared = crate::consents::shared_now(repository, &actor.tenant, &found).await?;
+        Ok::<_, RepositoryError>(Found { page, shared })
+    };
+    let (audited, found) = tokio::join!(audited, found);
+    audited?;
+    found
 }
 
 /// The identifier of the document's header that a search by patient matched: the main one
@@ -145,7 +153,10 @@ pub fn matched_identifier<'a>(
         .chain(&metadata.other_patient_ids)
         .find(|identifier| {
             identifier.extension == query.extension
-                && query.root.as_ref().is_none_or(|root| *root == identifier.root)
+                && query
+                    .root
+                    .as_ref()
+                    .is_none_or(|root| *root == identifier.root)
         })
 }
 
@@ -206,13 +217,22 @@ mod tests {
             extension: extension.into(),
             root: root.map(|r| medgate_ids::Oid::parse(r).unwrap()),
         };
-        assert_eq!(matched_identifier(&by(&main.extension, None), &metadata), Some(&main));
-        assert_eq!(matched_identifier(&by("12345", None), &metadata), Some(&local));
+        assert_eq!(
+            matched_identifier(&by(&main.extension, None), &metadata),
+            Some(&main)
+        );
+        assert_eq!(
+            matched_identifier(&by("12345", None), &metadata),
+            Some(&local)
+        );
         assert_eq!(
             matched_identifier(&by("12345", Some(local.root.as_str())), &metadata),
             Some(&local)
         );
-        assert_eq!(matched_identifier(&by("12345", Some("1.2.3")), &metadata), None);
+        assert_eq!(
+            matched_identifier(&by("12345", Some("1.2.3")), &metadata),
+            None
+        );
         assert_eq!(matched_identifier(&by("nobody", None), &metadata), None);
     }
 

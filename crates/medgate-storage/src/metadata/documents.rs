@@ -3,13 +3,14 @@
 
 use medgate_ids::{Oid, TenantId};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Transaction};
+use sqlx::{Any, AnyConnection};
 use time::format_description::well_known::Iso8601;
 use time::{Date, OffsetDateTime};
 
 use super::audit::{append_audit_on, AuditEntry, NewAuditEntry};
 use super::{
-    column, from_unix, DatabaseBackend, optional_parsed_column, parsed_column, to_i64, to_u64, to_unix, Metadata,
+    column, from_unix, optional_parsed_column, parsed_column, to_i64, to_u64, to_unix,
+    DatabaseBackend, Metadata,
 };
 use crate::error::MetadataError;
 use crate::values::{ContentKey, DocumentId, Sha1Digest, Sha256Digest};
@@ -338,12 +339,17 @@ pub(crate) struct SearchStatements {
 }
 
 /// Builds a search's statements. A search by patient is driven by the patient's identifier
-/// rows (`document_patient_ids_lookup`), then reads each document by primary key: it never
-/// walks the tenant's documents (`documents_newest_first`) testing each one, which at a
-/// million documents costs seconds. On SQLite the unary `+` keeps the planner off the tenant
-/// index; on PostgreSQL the documents are read in a `LATERAL` subquery that cannot be
-/// flattened (`OFFSET 0`), so the plan is a nested loop over the identifier rows whatever the
-/// statistics say about a patient with many documents.
+/// rows, never by a walk over the tenant's documents (`documents_newest_first`) testing each
+/// one, which at a million documents costs seconds:
+/// - by patient (and dates) alone, the identifier rows carry the sort keys
+///   (`document_patient_ids_newest_first`): the page is read in index order and stops at its
+///   limit, then its documents are read by primary key, and the count reads the index alone —
+///   the same few reads for a patient with 10 documents or 10,000;
+/// - with other filters too (type, author, title), each of the patient's documents is read
+///   by primary key and tested. On SQLite the unary `+` keeps the planner off the tenant
+///   index; on PostgreSQL the documents are read in a `LATERAL` subquery that cannot be
+///   flattened (`OFFSET 0`), so the plan is a nested loop over the identifier rows whatever
+///   the statistics say about a patient with many documents.
 pub(crate) fn search_statements(
     backend: DatabaseBackend,
     tenant: &TenantId,
@@ -360,25 +366,36 @@ pub(crate) fn search_statements(
         }
         patient_rows = Some(clause);
     }
+    let mut dates = Vec::new();
     if let Some(from) = query.effective_from {
         let from = filter.bind(Bound::Integer(to_unix(from)));
-        filter.clauses.push(format!("d.effective_time >= {from}"));
+        dates.push(format!("effective_time >= {from}"));
     }
     if let Some(to) = query.effective_to {
         let to = filter.bind(Bound::Integer(to_unix(to)));
-        filter.clauses.push(format!("d.effective_time <= {to}"));
+        dates.push(format!("effective_time <= {to}"));
+    }
+    let author = query.author.as_deref().filter(|text| !text.is_empty());
+    let title = query.title.as_deref().filter(|text| !text.is_empty());
+    if let Some(patient_rows) = &patient_rows {
+        if query.type_code.is_none() && author.is_none() && title.is_none() {
+            return patient_statements(backend, filter, patient_rows, &dates, query);
+        }
+    }
+    for date in &dates {
+        filter.clauses.push(format!("d.{date}"));
     }
     if let Some(type_code) = &query.type_code {
         let type_code = filter.bind(Bound::Text(type_code.clone()));
         filter.clauses.push(format!("d.type_code = {type_code}"));
     }
-    if let Some(author) = query.author.as_deref().filter(|text| !text.is_empty()) {
+    if let Some(author) = author {
         let pattern = filter.bind(Bound::Text(contains_pattern(author)));
         filter
             .clauses
             .push(format!("d.author_search LIKE {pattern} ESCAPE '\\'"));
     }
-    if let Some(title) = query.title.as_deref().filter(|text| !text.is_empty()) {
+    if let Some(title) = title {
         let pattern = filter.bind(Bound::Text(contains_pattern(title)));
         filter
             .clauses
@@ -412,6 +429,46 @@ pub(crate) fn search_statements(
         "SELECT {DOCUMENT_COLUMNS} FROM {from} WHERE {where_clause} \
          ORDER BY d.effective_time DESC, d.created_at DESC, d.id DESC \
          LIMIT {limit} OFFSET {offset}"
+    );
+    Ok(SearchStatements {
+        filter,
+        count_sql,
+        page_sql,
+    })
+}
+
+/// The statements of a search by patient (and dates) alone, over the identifier rows and
+/// their sort keys (see [`search_statements`]). `DISTINCT`: a document whose header names the
+/// patient twice (the same number under two roots) is counted and listed once.
+fn patient_statements(
+    backend: DatabaseBackend,
+    mut filter: Filter,
+    patient_rows: &str,
+    dates: &[String],
+    query: &SearchQuery,
+) -> Result<SearchStatements, MetadataError> {
+    let mut rows = patient_rows.to_owned();
+    for date in dates {
+        rows.push_str(&format!(" AND p.{date}"));
+    }
+    let count_sql = format!(
+        "SELECT COUNT(DISTINCT p.document_pk) AS total FROM document_patient_ids p WHERE {rows}"
+    );
+    filter.count_values = filter.values.len();
+    let limit = filter.bind(Bound::Integer(i64::from(query.limit)));
+    let offset = filter.bind(Bound::Integer(to_i64("offset", query.offset)?));
+    // The documents of the page, each by primary key; on SQLite the `+` keeps the planner
+    // from reading them through the tenant's index instead.
+    let tenant = match backend {
+        DatabaseBackend::Sqlite => "+d.tenant_id = $1",
+        DatabaseBackend::Postgres => "d.tenant_id = $1",
+    };
+    let page_sql = format!(
+        "SELECT {DOCUMENT_COLUMNS} FROM (SELECT DISTINCT p.document_pk, p.effective_time, \
+         p.created_at FROM document_patient_ids p WHERE {rows} \
+         ORDER BY p.effective_time DESC, p.created_at DESC, p.document_pk DESC \
+         LIMIT {limit} OFFSET {offset}) hits JOIN documents d ON d.id = hits.document_pk \
+         WHERE {tenant} ORDER BY d.effective_time DESC, d.created_at DESC, d.id DESC"
     );
     Ok(SearchStatements {
         filter,
@@ -457,7 +514,8 @@ impl Metadata {
         self.writer
             .write("store a document", move |connection| {
                 Box::pin(async move {
-                    let stored = insert_document_on(connection, backend, &tenant, &metadata).await?;
+                    let stored =
+                        insert_document_on(connection, backend, &tenant, &metadata).await?;
                     let entry = append_audit_on(connection, backend, &audit).await?;
                     Ok((stored, entry))
                 })
@@ -497,21 +555,41 @@ impl Metadata {
         tenant: &TenantId,
         query: &SearchQuery,
     ) -> Result<DocumentPage, MetadataError> {
-        const OPERATION: &str = "search documents";
+        let total = self.count_documents(tenant, query).await?;
+        self.documents_page(tenant, query, total).await
+    }
+
+    /// The number of the tenant's documents a search matches (its page aside).
+    pub async fn count_documents(
+        &self,
+        tenant: &TenantId,
+        query: &SearchQuery,
+    ) -> Result<u64, MetadataError> {
         let statements = search_statements(self.backend, tenant, query)?;
-        let filter = &statements.filter;
-        let count_row = filter
+        let count_row = statements
+            .filter
             .apply_without_page(sqlx::query(&statements.count_sql))
             .fetch_one(self.pool())
             .await
-            .map_err(MetadataError::database(OPERATION))?;
-        let total = to_u64("total", column(&count_row, "total")?)?;
-        let page_sql = statements.page_sql;
-        let rows = filter
-            .apply(sqlx::query(&page_sql))
+            .map_err(MetadataError::database("count the documents found"))?;
+        to_u64("total", column(&count_row, "total")?)
+    }
+
+    /// One page of a search, newest first, returned with `total` (from
+    /// [`Metadata::count_documents`]) as the number of matches.
+    pub async fn documents_page(
+        &self,
+        tenant: &TenantId,
+        query: &SearchQuery,
+        total: u64,
+    ) -> Result<DocumentPage, MetadataError> {
+        let statements = search_statements(self.backend, tenant, query)?;
+        let rows = statements
+            .filter
+            .apply(sqlx::query(&statements.page_sql))
             .fetch_all(self.pool())
             .await
-            .map_err(MetadataError::database(OPERATION))?;
+            .map_err(MetadataError::database("search documents"))?;
         let documents = rows
             .iter()
             .map(document_from_row)
@@ -568,12 +646,17 @@ impl Metadata {
         document_id: &DocumentId,
     ) -> Result<Option<ContentKey>, MetadataError> {
         const OPERATION: &str = "delete a document";
-        let mut transaction = self.begin_write(OPERATION).await?;
-        let deleted = delete_in(&mut transaction, tenant, document_id).await?;
-        transaction
-            .commit()
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
+        let (tenant_owned, document_id_owned) = (tenant.clone(), document_id.clone());
+        let deleted = self
+            .writer
+            .transact(OPERATION, move |connection| {
+                Box::pin(async move {
+                    let (tenant, document_id) = (&tenant_owned, &document_id_owned);
+                    let deleted = delete_in(&mut *connection, tenant, document_id).await?;
+                    Ok::<_, MetadataError>(deleted)
+                })
+            })
+            .await?;
         Ok(deleted)
     }
 
@@ -617,7 +700,7 @@ impl Metadata {
 }
 
 async fn delete_in(
-    transaction: &mut Transaction<'static, Any>,
+    connection: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     document_id: &DocumentId,
 ) -> Result<Option<ContentKey>, MetadataError> {
@@ -628,7 +711,7 @@ async fn delete_in(
     )
     .bind(tenant.as_str())
     .bind(document_id.as_str())
-    .fetch_optional(&mut **transaction)
+    .fetch_optional(&mut *connection)
     .await
     .map_err(MetadataError::database(OPERATION))?;
     let Some(row) = row else {
@@ -639,7 +722,7 @@ async fn delete_in(
     // The foreign key cascades too; deleting explicitly keeps it independent of the pragma.
     sqlx::query("DELETE FROM document_patient_ids WHERE document_pk = $1")
         .bind(primary_key)
-        .execute(&mut **transaction)
+        .execute(&mut *connection)
         .await
         .map_err(MetadataError::database(OPERATION))?;
     sqlx::query(
@@ -648,7 +731,7 @@ async fn delete_in(
     )
     .bind(tenant.as_str())
     .bind(size)
-    .execute(&mut **transaction)
+    .execute(&mut *connection)
     .await
     .map_err(MetadataError::database(OPERATION))?;
     Ok(Some(parsed_column(&row, "content_key", ContentKey::parse)?))
@@ -661,67 +744,66 @@ async fn insert_document_on(
     tenant: &TenantId,
     metadata: &DocumentMetadata,
 ) -> Result<StoredDocument, MetadataError> {
-        const OPERATION: &str = "store a document";
-        let size = to_i64("size_bytes", metadata.size_bytes)?;
-        let created_at = super::now();
+    const OPERATION: &str = "store a document";
+    let size = to_i64("size_bytes", metadata.size_bytes)?;
+    let created_at = super::now();
 
-        // Lock the tenant row: concurrent inserts for the same tenant wait here.
-        let lock = format!(
-            "SELECT quota_bytes, max_files, used_bytes, file_count FROM tenants WHERE id = $1{}",
-            backend.row_lock()
-        );
-        let tenant_row = sqlx::query(&lock)
-            .bind(tenant.as_str())
-            .fetch_optional(&mut *connection)
-            .await
-            .map_err(MetadataError::database(OPERATION))?
-            .ok_or_else(|| MetadataError::TenantNotFound(tenant.clone()))?;
+    // Lock the tenant row: concurrent inserts for the same tenant wait here.
+    let lock = format!(
+        "SELECT quota_bytes, max_files, used_bytes, file_count FROM tenants WHERE id = $1{}",
+        backend.row_lock()
+    );
+    let tenant_row = sqlx::query(&lock)
+        .bind(tenant.as_str())
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(MetadataError::database(OPERATION))?
+        .ok_or_else(|| MetadataError::TenantNotFound(tenant.clone()))?;
 
-        let existing =
-            sqlx::query("SELECT 1 FROM documents WHERE tenant_id = $1 AND document_id = $2")
-                .bind(tenant.as_str())
-                .bind(metadata.document_id.as_str())
-                .fetch_optional(&mut *connection)
-                .await
-                .map_err(MetadataError::database(OPERATION))?;
+    let existing = sqlx::query("SELECT 1 FROM documents WHERE tenant_id = $1 AND document_id = $2")
+        .bind(tenant.as_str())
+        .bind(metadata.document_id.as_str())
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(MetadataError::database(OPERATION))?;
+    if existing.is_some() {
+        return Err(MetadataError::DocumentExists(metadata.document_id.clone()));
+    }
+    if let (Some(set_id), Some(version)) = (&metadata.set_id, metadata.version) {
+        let existing = sqlx::query(
+            "SELECT 1 FROM documents WHERE tenant_id = $1 AND set_id = $2 AND version = $3",
+        )
+        .bind(tenant.as_str())
+        .bind(set_id.as_str())
+        .bind(i64::from(version))
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(MetadataError::database(OPERATION))?;
         if existing.is_some() {
-            return Err(MetadataError::DocumentExists(metadata.document_id.clone()));
-        }
-        if let (Some(set_id), Some(version)) = (&metadata.set_id, metadata.version) {
-            let existing = sqlx::query(
-                "SELECT 1 FROM documents WHERE tenant_id = $1 AND set_id = $2 AND version = $3",
-            )
-            .bind(tenant.as_str())
-            .bind(set_id.as_str())
-            .bind(i64::from(version))
-            .fetch_optional(&mut *connection)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-            if existing.is_some() {
-                return Err(MetadataError::DocumentVersionExists {
-                    set_id: set_id.clone(),
-                    version,
-                });
-            }
-        }
-
-        let quota_bytes = to_u64("quota_bytes", column(&tenant_row, "quota_bytes")?)?;
-        let max_files = to_u64("max_files", column(&tenant_row, "max_files")?)?;
-        let used_bytes = to_u64("used_bytes", column(&tenant_row, "used_bytes")?)?;
-        let file_count = to_u64("file_count", column(&tenant_row, "file_count")?)?;
-        if file_count >= max_files {
-            return Err(MetadataError::FileLimitReached { limit: max_files });
-        }
-        if used_bytes.saturating_add(metadata.size_bytes) > quota_bytes {
-            return Err(MetadataError::QuotaExceeded {
-                used: used_bytes,
-                requested: metadata.size_bytes,
-                limit: quota_bytes,
+            return Err(MetadataError::DocumentVersionExists {
+                set_id: set_id.clone(),
+                version,
             });
         }
+    }
 
-        let row = sqlx::query(
-            "INSERT INTO documents (tenant_id, document_id, set_id, version, kind, type_code, \
+    let quota_bytes = to_u64("quota_bytes", column(&tenant_row, "quota_bytes")?)?;
+    let max_files = to_u64("max_files", column(&tenant_row, "max_files")?)?;
+    let used_bytes = to_u64("used_bytes", column(&tenant_row, "used_bytes")?)?;
+    let file_count = to_u64("file_count", column(&tenant_row, "file_count")?)?;
+    if file_count >= max_files {
+        return Err(MetadataError::FileLimitReached { limit: max_files });
+    }
+    if used_bytes.saturating_add(metadata.size_bytes) > quota_bytes {
+        return Err(MetadataError::QuotaExceeded {
+            used: used_bytes,
+            requested: metadata.size_bytes,
+            limit: quota_bytes,
+        });
+    }
+
+    let row = sqlx::query(
+        "INSERT INTO documents (tenant_id, document_id, set_id, version, kind, type_code, \
              type_system, type_display, class_code, title, title_search, effective_time, \
              confidentiality, language, patient_id_root, patient_id_extension, patient_name, \
              patient_birth_date, patient_gender, author_name, author_id, author_search, \
@@ -730,83 +812,85 @@ async fn insert_document_on(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33) \
              RETURNING id",
-        )
-        .bind(tenant.as_str())
-        .bind(metadata.document_id.as_str())
-        .bind(metadata.set_id.as_ref().map(DocumentId::as_str))
-        .bind(metadata.version.map(i64::from))
-        .bind(metadata.kind.as_str())
-        .bind(metadata.type_code.as_deref())
-        .bind(metadata.type_system.as_deref())
-        .bind(metadata.type_display.as_deref())
-        .bind(metadata.class_code.as_deref())
-        .bind(metadata.title.as_deref())
-        .bind(metadata.title.as_deref().unwrap_or_default().to_lowercase())
-        .bind(to_unix(metadata.effective_time))
-        .bind(metadata.confidentiality.as_deref())
-        .bind(metadata.language.as_deref())
-        .bind(metadata.patient.root.as_str())
-        .bind(metadata.patient.extension.as_str())
-        .bind(metadata.patient_name.as_deref())
-        .bind(metadata.patient_birth_date.map(format_date))
-        .bind(metadata.patient_gender.as_deref())
-        .bind(metadata.author_name.as_deref())
-        .bind(metadata.author_id.as_deref())
-        .bind(author_search_text(metadata))
-        .bind(metadata.organisation.as_deref())
-        .bind(metadata.custodian.as_deref())
-        .bind(metadata.legal_authenticator.as_deref())
-        .bind(metadata.service_event_json.as_deref())
-        .bind(metadata.content_type.as_str())
-        .bind(size)
-        .bind(metadata.sha256.to_hex())
-        .bind(metadata.sha1.to_hex())
-        .bind(metadata.content_key.as_str())
-        .bind(to_unix(created_at))
-        .bind(metadata.effective_time_as_written.as_deref())
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
-        let primary_key: i64 = column(&row, "id")?;
+    )
+    .bind(tenant.as_str())
+    .bind(metadata.document_id.as_str())
+    .bind(metadata.set_id.as_ref().map(DocumentId::as_str))
+    .bind(metadata.version.map(i64::from))
+    .bind(metadata.kind.as_str())
+    .bind(metadata.type_code.as_deref())
+    .bind(metadata.type_system.as_deref())
+    .bind(metadata.type_display.as_deref())
+    .bind(metadata.class_code.as_deref())
+    .bind(metadata.title.as_deref())
+    .bind(metadata.title.as_deref().unwrap_or_default().to_lowercase())
+    .bind(to_unix(metadata.effective_time))
+    .bind(metadata.confidentiality.as_deref())
+    .bind(metadata.language.as_deref())
+    .bind(metadata.patient.root.as_str())
+    .bind(metadata.patient.extension.as_str())
+    .bind(metadata.patient_name.as_deref())
+    .bind(metadata.patient_birth_date.map(format_date))
+    .bind(metadata.patient_gender.as_deref())
+    .bind(metadata.author_name.as_deref())
+    .bind(metadata.author_id.as_deref())
+    .bind(author_search_text(metadata))
+    .bind(metadata.organisation.as_deref())
+    .bind(metadata.custodian.as_deref())
+    .bind(metadata.legal_authenticator.as_deref())
+    .bind(metadata.service_event_json.as_deref())
+    .bind(metadata.content_type.as_str())
+    .bind(size)
+    .bind(metadata.sha256.to_hex())
+    .bind(metadata.sha1.to_hex())
+    .bind(metadata.content_key.as_str())
+    .bind(to_unix(created_at))
+    .bind(metadata.effective_time_as_written.as_deref())
+    .fetch_one(&mut *connection)
+    .await
+    .map_err(MetadataError::database(OPERATION))?;
+    let primary_key: i64 = column(&row, "id")?;
 
-        let mut patient_ids = vec![&metadata.patient];
-        for other in &metadata.other_patient_ids {
-            if !patient_ids.contains(&other) {
-                patient_ids.push(other);
-            }
+    let mut patient_ids = vec![&metadata.patient];
+    for other in &metadata.other_patient_ids {
+        if !patient_ids.contains(&other) {
+            patient_ids.push(other);
         }
-        for patient in patient_ids {
-            sqlx::query(
-                "INSERT INTO document_patient_ids (document_pk, tenant_id, root, extension) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(primary_key)
-            .bind(tenant.as_str())
-            .bind(patient.root.as_str())
-            .bind(patient.extension.as_str())
-            .execute(&mut *connection)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        }
-
+    }
+    for patient in patient_ids {
         sqlx::query(
-            "UPDATE tenants SET used_bytes = used_bytes + $2, file_count = file_count + 1 \
-             WHERE id = $1",
+            "INSERT INTO document_patient_ids (document_pk, tenant_id, root, extension, \
+                 effective_time, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
+        .bind(primary_key)
         .bind(tenant.as_str())
-        .bind(size)
+        .bind(patient.root.as_str())
+        .bind(patient.extension.as_str())
+        .bind(to_unix(metadata.effective_time))
+        .bind(to_unix(created_at))
         .execute(&mut *connection)
         .await
         .map_err(MetadataError::database(OPERATION))?;
-
-        let mut metadata = metadata.clone();
-        metadata
-            .other_patient_ids
-            .retain(|other| *other != metadata.patient);
-        Ok(StoredDocument {
-            tenant: tenant.clone(),
-            metadata,
-            created_at,
-            indexed_at: None,
-        })
     }
+
+    sqlx::query(
+        "UPDATE tenants SET used_bytes = used_bytes + $2, file_count = file_count + 1 \
+             WHERE id = $1",
+    )
+    .bind(tenant.as_str())
+    .bind(size)
+    .execute(&mut *connection)
+    .await
+    .map_err(MetadataError::database(OPERATION))?;
+
+    let mut metadata = metadata.clone();
+    metadata
+        .other_patient_ids
+        .retain(|other| *other != metadata.patient);
+    Ok(StoredDocument {
+        tenant: tenant.clone(),
+        metadata,
+        created_at,
+        indexed_at: None,
+    })
+}

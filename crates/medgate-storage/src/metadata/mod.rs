@@ -150,6 +150,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "effective time text",
         include_str!("../../migrations/sqlite/0009_effective_time_text.sql"),
     ),
+    (
+        11,
+        "patient sort keys",
+        include_str!("../../migrations/sqlite/0011_patient_sort_keys.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -197,6 +202,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         9,
         "effective time text",
         include_str!("../../migrations/postgres/0009_effective_time_text.sql"),
+    ),
+    (
+        11,
+        "patient sort keys",
+        include_str!("../../migrations/postgres/0011_patient_sort_keys.sql"),
     ),
 ];
 

@@ -34,7 +34,10 @@ impl SyntheticDocuments<'_> {
 
     /// The document id of synthetic document `number`.
     pub fn document_id(&self, number: u64) -> String {
-        format!("2.16.840.1.113883.3.4424.2.7.26.9.1^{}{number:010}", self.prefix)
+        format!(
+            "2.16.840.1.113883.3.4424.2.7.26.9.1^{}{number:010}",
+            self.prefix
+        )
     }
 }
 
@@ -93,9 +96,9 @@ impl Metadata {
                 .map_err(MetadataError::database(OPERATION))?;
             }
             sqlx::query(
-                "INSERT INTO document_patient_ids (document_pk, tenant_id, root, extension) \
-                 SELECT id, tenant_id, patient_id_root, patient_id_extension FROM documents \
-                 WHERE id > $1",
+                "INSERT INTO document_patient_ids (document_pk, tenant_id, root, extension, \
+                 effective_time, created_at) SELECT id, tenant_id, patient_id_root, \
+                 patient_id_extension, effective_time, created_at FROM documents WHERE id > $1",
             )
             .bind(highest)
             .execute(&mut *transaction)
