@@ -351,7 +351,9 @@ fn spawn_orphan_sweep(state: &AppState, config: &ServerConfig) -> Option<tokio::
         tokio::time::sleep(Duration::from_secs(1)).await;
         loop {
             match medgate_storage::sweep::sweep_orphans(&metadata, content.as_ref(), grace).await {
-                Ok(report) if report.removed > 0 => tracing::warn!(?report, "orphan sweep removed content without metadata"),
+                Ok(report) if report.removed > 0 || report.partials_removed > 0 => {
+                    tracing::warn!(?report, "orphan sweep removed content without metadata")
+                }
                 Ok(report) => tracing::debug!(?report, "orphan sweep done"),
                 Err(error) => tracing::warn!(%error, "orphan sweep failed"),
             }

@@ -24,9 +24,6 @@ use crate::values::{ContentKey, RecordKey};
 /// Prefix of temporary files; never a valid content key, so never listed.
 const PARTIAL_PREFIX: &str = ".partial-";
 
-/// Temporary files older than this at startup are leftovers of a crash.
-const STALE_PARTIAL_AGE: Duration = Duration::from_secs(3600);
-
 /// The content store of the embedded deployment.
 #[derive(Clone, Debug)]
 pub struct FilesystemContent {
@@ -64,14 +61,33 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl FilesystemContent {
-    /// Opens (creating if needed) the content folder `data_dir/content`, and removes
-    /// temporary files that a crash left behind.
+    /// Opens (creating if needed) the content folder `data_dir/content` and its 256
+    /// first-level fan-out folders, so that storing an object creates at most its second-level
+    /// folder (one folder fsync instead of two). Constant work whatever is stored: temporary
+    /// files a crash left behind are removed by the background sweep
+    /// ([`ContentStore::remove_stale_partials`]), not here.
     pub async fn open(data_dir: impl AsRef<Path>) -> Result<Self, ContentError> {
         let root = data_dir.as_ref().join("content");
         let store = FilesystemContent { root: root.clone() };
         blocking(&root.clone(), move || {
             fs::create_dir_all(&root).map_err(io_error("create the content folder", &root))?;
-            remove_stale_partials(&root)
+            let mut created = false;
+            for first in 0..=255u8 {
+                let folder = root.join(format!("{first:02x}"));
+                if !folder.is_dir() {
+                    match fs::create_dir(&folder) {
+                        Ok(()) => created = true,
+                        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+                        Err(error) => {
+                            return Err(io_error("create the folder", &folder)(error));
+                        }
+                    }
+                }
+            }
+            if created {
+                sync_directory(&root)?;
+            }
+            Ok(())
         })
         .await?;
         Ok(store)
@@ -92,17 +108,21 @@ impl FilesystemContent {
     }
 }
 
-fn remove_stale_partials(root: &Path) -> Result<(), ContentError> {
+fn remove_stale_partials(root: &Path, age: Duration) -> Result<u64, ContentError> {
     let now = SystemTime::now();
+    let mut removed = 0;
     for (path, name, modified) in walk(root)? {
-        if name.starts_with(PARTIAL_PREFIX)
-            && now.duration_since(modified).unwrap_or_default() > STALE_PARTIAL_AGE
+        if name.starts_with(PARTIAL_PREFIX) && now.duration_since(modified).unwrap_or_default() > age
         {
             tracing::info!(path = %path.display(), "removing a stale temporary content file");
-            fs::remove_file(&path).map_err(io_error("remove", &path))?;
+            match fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => return Err(io_error("remove", &path)(error)),
+            }
         }
     }
-    Ok(())
+    Ok(removed)
 }
 
 /// Every file two folders below `root`, with its name and modification time.
@@ -146,14 +166,19 @@ fn walk(root: &Path) -> Result<Vec<(PathBuf, String, SystemTime)>, ContentError>
     Ok(files)
 }
 
-/// Creates `folder` (under `root`) when it is missing, durably.
+/// Creates `folder` (under `root`) when it is missing, durably: each folder whose entries
+/// changed is fsynced — its parent always, the root only when the parent was created too
+/// (the first-level folders exist from [`FilesystemContent::open`] on).
 fn ensure_folder(root: &Path, folder: &Path) -> Result<(), ContentError> {
-    if !folder.is_dir() {
-        fs::create_dir_all(folder).map_err(io_error("create the folder", folder))?;
-        // The new folders themselves must survive a crash too.
-        if let Some(parent) = folder.parent() {
-            sync_directory(parent)?;
-        }
+    if folder.is_dir() {
+        return Ok(());
+    }
+    let parent = folder.parent().unwrap_or(root);
+    let parent_created = !parent.is_dir();
+    fs::create_dir_all(folder).map_err(io_error("create the folder", folder))?;
+    // The new folders themselves must survive a crash too.
+    sync_directory(parent)?;
+    if parent_created && parent != root {
         sync_directory(root)?;
     }
     Ok(())
@@ -310,6 +335,11 @@ impl ContentStore for FilesystemContent {
                 .collect())
         })
         .await
+    }
+
+    async fn remove_stale_partials(&self, age: Duration) -> Result<u64, ContentError> {
+        let root = self.root.clone();
+        blocking(&root.clone(), move || remove_stale_partials(&root, age)).await
     }
 
     async fn put_record(&self, key: &RecordKey, bytes: Bytes) -> Result<(), ContentError> {

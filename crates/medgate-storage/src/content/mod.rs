@@ -62,4 +62,12 @@ pub trait ContentStore: Send + Sync + std::fmt::Debug {
     /// The records of one namespace, in no particular order (names that are not valid record
     /// names, e.g. temporary files, are left out).
     async fn list_records(&self, namespace: &str) -> Result<Vec<RecordKey>, ContentError>;
+
+    /// Removes the temporary files a crash left behind that are older than `age` (by their
+    /// own write time), and says how many. Run by the background sweep, never at start, so
+    /// that a start does no work per stored file. A store that leaves no such files (an
+    /// object store's upload is whole or absent) has nothing to do.
+    async fn remove_stale_partials(&self, _age: std::time::Duration) -> Result<u64, ContentError> {
+        Ok(0)
+    }
 }

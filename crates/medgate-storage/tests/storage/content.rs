@@ -160,7 +160,8 @@ async fn sweep_removes_only_old_orphans(store: Arc<dyn ContentStore>) {
         SweepReport {
             examined: 2,
             removed: 0,
-            too_recent: 1
+            too_recent: 1,
+            partials_removed: 0,
         }
     );
     assert!(store.exists(&orphan).await.unwrap());
@@ -174,7 +175,8 @@ async fn sweep_removes_only_old_orphans(store: Arc<dyn ContentStore>) {
         SweepReport {
             examined: 2,
             removed: 1,
-            too_recent: 0
+            too_recent: 0,
+            partials_removed: 0,
         }
     );
     assert!(!store.exists(&orphan).await.unwrap());
@@ -236,6 +238,39 @@ async fn filesystem_store_lays_out_content_in_two_levels_and_leaves_no_temporary
         .map(|object| object.key)
         .collect();
     assert_eq!(listed, vec![key]);
+
+    // It is removed by the sweep once older than the grace period, not by opening the store
+    // (a start does no work per stored file).
+    let partial = folder.join(".partial-crashed");
+    assert_eq!(store.remove_stale_partials(Duration::from_secs(3600)).await.unwrap(), 0);
+    assert!(partial.exists(), "a young temporary file may be an upload in flight");
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&partial)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let store = FilesystemContent::open(data_dir.path()).await.unwrap();
+    assert!(partial.exists(), "opening the store walked the stored files");
+    assert_eq!(store.remove_stale_partials(Duration::from_secs(3600)).await.unwrap(), 1);
+    assert!(!partial.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filesystem_store_makes_its_first_level_folders_when_opened() {
+    let data_dir = tempfile::tempdir().unwrap();
+    FilesystemContent::open(data_dir.path()).await.unwrap();
+    let first_level: Vec<String> = std::fs::read_dir(data_dir.path().join("content"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(first_level.len(), 256, "{first_level:?}");
+    assert!(first_level.iter().all(|name| name.len() == 2
+        && name.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())));
+    // Opening again changes nothing.
+    FilesystemContent::open(data_dir.path()).await.unwrap();
+    assert_eq!(std::fs::read_dir(data_dir.path().join("content")).unwrap().count(), 256);
 }
 /// `bytes` written to a new staged file in `area`, in network-sized chunks.
 async fn staged(area: &StagingArea, bytes: &[u8]) -> StagedFile {
