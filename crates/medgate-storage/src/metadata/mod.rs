@@ -33,6 +33,7 @@
 pub mod audit;
 pub mod certificate_requests;
 pub mod certificates;
+pub mod clinical;
 pub mod consents;
 pub mod document_keys;
 pub mod document_types;
@@ -149,6 +150,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "effective time text",
         include_str!("../../migrations/sqlite/0009_effective_time_text.sql"),
     ),
+    (
+        10,
+        "clinical",
+        include_str!("../../migrations/sqlite/0010_clinical.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -196,6 +202,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         9,
         "effective time text",
         include_str!("../../migrations/postgres/0009_effective_time_text.sql"),
+    ),
+    (
+        10,
+        "clinical",
+        include_str!("../../migrations/postgres/0010_clinical.sql"),
     ),
 ];
 
