@@ -8,8 +8,8 @@ use std::sync::Arc;
 use medgate_ids::{InstitutionId, StampNumber, Taj, UnitId};
 use medgate_storage::{
     AuditOrigin, Authorisation, ClinicalStoreError, ClinicalUnit, ExpectedVersion,
-    InstitutionCertificate, NewAccess, NewAuditEntry, NewPractitioner, PractitionerSession,
-    ResourceWrite, Sha256Digest,
+    InstitutionCertificate, ListQuery, NewAccess, NewAuditEntry, NewPractitioner,
+    PractitionerSession, ResourceWrite, Sha256Digest,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -656,5 +656,121 @@ pub async fn restrictions_and_the_access_log_are_the_patients(db: TestDb) {
             .unwrap()
             .len(),
         1
+    );
+}
+
+/// Fails when a plan walks a table or index whole (`SCAN` on SQLite, `Seq Scan` on
+/// PostgreSQL) or does not use `index`.
+fn assert_driven_by(what: &str, plan: &[String], index: &str) {
+    let shown = plan.join("\n");
+    for line in plan {
+        let trimmed = line.trim_start().trim_start_matches("->").trim_start();
+        assert!(
+            !trimmed.starts_with("SCAN ") && !trimmed.contains("Seq Scan"),
+            "{what}: a whole table or index is walked ({trimmed}):\n{shown}"
+        );
+    }
+    assert!(
+        shown.contains(index),
+        "{what}: the plan does not use {index}:\n{shown}"
+    );
+}
+
+/// 20,000 resources (2 versions each) over 2,000 patients, their access log and restrictions,
+/// 500 institutions with 10 units each and a matrix line per unit; then fresh statistics.
+pub async fn clinical_lists_use_their_indexes(db: TestDb) {
+    let numbers = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)";
+    for statement in [
+        format!(
+            "INSERT INTO clinical_resources (resource_type, logical_id, current_version, \
+             patient_taj, created_by, status, restriction_scope, restriction_target, deleted, \
+             last_updated) {numbers} SELECT CASE WHEN i % 4 = 0 THEN 'Consent' ELSE 'Condition' END, \
+             'r' || CAST(i AS TEXT), 2, 'P' || CAST(i % 2000 AS TEXT), '506097', \
+             CASE WHEN i % 4 = 0 THEN 'active' ELSE NULL END, NULL, NULL, 0, i FROM n"
+        ),
+        "INSERT INTO clinical_resource_versions (resource_type, logical_id, version_id, \
+         patient_taj, institution_id, last_updated, deleted, resource) \
+         SELECT r.resource_type, r.logical_id, v.version_id, r.patient_taj, '506097', \
+         r.last_updated, 0, '{}' FROM clinical_resources r \
+         CROSS JOIN (SELECT 1 AS version_id UNION ALL SELECT 2) v"
+            .to_owned(),
+        format!(
+            "INSERT INTO clinical_access_log (patient_taj, at, user_name, institution_id, action, \
+             target, break_glass_reason) {numbers} SELECT 'P' || CAST(i % 2000 AS TEXT), i, 'u', \
+             '506097', 'read', 'x', NULL FROM n"
+        ),
+        format!(
+            "INSERT INTO clinical_institutions (id, name, active, created_at) {numbers} \
+             SELECT 'I' || CAST(i AS TEXT), 'n', 1, 0 FROM n WHERE i <= 500"
+        ),
+        format!(
+            "INSERT INTO clinical_units (id, institution_id, name) {numbers} \
+             SELECT 'U' || CAST(i AS TEXT), 'I' || CAST(1 + i % 500 AS TEXT), 'n' FROM n \
+             WHERE i <= 5000"
+        ),
+        format!(
+            "INSERT INTO clinical_practitioners (user_name, name, stamp_number, password_hash, \
+             totp_secret, active, created_at) {numbers} SELECT 'user' || CAST(i AS TEXT), 'n', \
+             '58012', 'h', 's', 1, 0 FROM n WHERE i <= 500"
+        ),
+        format!(
+            "INSERT INTO clinical_authorisations (user_name, institution_id, unit_id, role) \
+             {numbers} SELECT 'user' || CAST(1 + i % 500 AS TEXT), 'I' || CAST(1 + i % 500 AS TEXT), \
+             'U' || CAST(i AS TEXT), 'doctor' FROM n WHERE i <= 5000"
+        ),
+        "ANALYZE".to_owned(),
+    ] {
+        db.execute_raw(&statement).await;
+    }
+    let metadata = &db.metadata;
+    let plans = |list| async move { metadata.query_plans(list).await.unwrap() };
+    assert_driven_by(
+        "resources by patient",
+        &plans(ListQuery::ClinicalResourcesByPatient {
+            patient: "P42",
+            resource_type: "Condition",
+        })
+        .await,
+        "clinical_resources_by_patient",
+    );
+    assert_driven_by(
+        "restrictions",
+        &plans(ListQuery::ClinicalRestrictions { patient: "P42" }).await,
+        "clinical_resources_by_patient",
+    );
+    assert_driven_by(
+        "access log",
+        &plans(ListQuery::ClinicalAccessLog { patient: "P42" }).await,
+        "clinical_access_log_by_patient",
+    );
+    let history = plans(ListQuery::ClinicalHistory {
+        resource_type: "Condition",
+        logical_id: "r41",
+    })
+    .await;
+    let primary_key = if db.url.starts_with("postgres") {
+        "clinical_resource_versions_pkey"
+    } else {
+        "sqlite_autoindex_clinical_resource_versions_1"
+    };
+    assert_driven_by("history", &history, primary_key);
+    assert_driven_by(
+        "units",
+        &plans(ListQuery::ClinicalUnits { institution: "I7" }).await,
+        "clinical_units_by_institution",
+    );
+    let matrix_key = if db.url.starts_with("postgres") {
+        "clinical_authorisations_pkey"
+    } else {
+        "sqlite_autoindex_clinical_authorisations_1"
+    };
+    assert_driven_by(
+        "authorisations",
+        &plans(ListQuery::ClinicalAuthorisations {
+            user_name: "user7",
+            institution: "I7",
+        })
+        .await,
+        matrix_key,
     );
 }

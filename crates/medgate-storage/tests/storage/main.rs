@@ -32,6 +32,7 @@ on_both_backends! {
         versions_are_atomic_and_a_stale_writer_is_refused,
         a_referral_is_consumed_once,
         restrictions_and_the_access_log_are_the_patients,
+        clinical_lists_use_their_indexes,
     }
     certificate_requests {
         self_service_is_switched_per_account,
