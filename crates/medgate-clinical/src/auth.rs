@@ -289,7 +289,8 @@ async fn check_sign_in(
 }
 
 /// The caller a session token stands for, when the call comes from `institution` (its
-/// certificate) at `now`: refused when unknown, ended, or opened for another institution.
+/// certificate) at `now`: refused when unknown, ended, opened for another institution, or
+/// when the institution is suspended.
 pub async fn authenticate(
     store: &Metadata,
     token: &str,
@@ -312,6 +313,16 @@ pub async fn authenticate(
             session: session.institution,
             caller: institution.clone(),
         });
+    }
+    // A suspended institution's sessions open nothing (a suspended practitioner's sessions
+    // were removed with the suspension).
+    let active = store
+        .clinical_institution(institution)
+        .await
+        .map_err(ClinicalError::storage("read the institution"))?
+        .is_some_and(|institution| institution.active);
+    if !active {
+        return Err(ClinicalError::InstitutionNotActive(institution.clone()));
     }
     Ok(Caller {
         user_name: session.user_name,

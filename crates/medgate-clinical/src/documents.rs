@@ -27,6 +27,9 @@ pub struct NewDocument {
     pub content_type: String,
     pub title: String,
     pub data: Vec<u8>,
+    /// The service's FHIR base URL (`https://host:port/fhir`): the attachment's `url` is
+    /// `<base>/Binary/<id>`, absolute as FHIR's `url` type (and validators) want it.
+    pub fhir_base_url: String,
 }
 
 /// Submits a document: its Binary and DocumentReference (same id), with one audit entry.
@@ -51,6 +54,13 @@ pub async fn submit(
         return Err(ClinicalError::invalid(
             "content.0.attachment.data",
             format!("must hold 1 to {MAX_DOCUMENT_BYTES} bytes"),
+        ));
+    }
+    let base = document.fhir_base_url.as_str();
+    if !(base.starts_with("https://") || base.starts_with("http://")) {
+        return Err(ClinicalError::invalid(
+            "content.0.attachment.url",
+            format!("the service's base URL '{base}' is not an http(s) URL"),
         ));
     }
     let title = document.title.trim();
@@ -94,7 +104,7 @@ pub async fn submit(
         "content": [{
             "attachment": {
                 "contentType": document.content_type,
-                "url": format!("Binary/{id}"),
+                "url": format!("{}/Binary/{id}", document.fhir_base_url.trim_end_matches('/')),
                 "size": size,
                 "hash": engine.encode(sha1.as_ref()),
                 "title": title,

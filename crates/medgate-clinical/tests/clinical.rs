@@ -235,6 +235,31 @@ async fn sign_in_with_password_and_an_rfc_6238_code_for_seven_hours() {
         code_of(auth::authenticate(store, "no such token", &a, AuditOrigin::Cli, now).await),
         "session_unknown"
     );
+    // A suspended institution's sessions open nothing; a suspended practitioner's end.
+    store
+        .set_clinical_institution_active(&a, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        code_of(auth::authenticate(store, &opened.token, &a, AuditOrigin::Cli, now).await),
+        "institution_not_active"
+    );
+    store
+        .set_clinical_institution_active(&a, true)
+        .await
+        .unwrap();
+    store
+        .set_clinical_practitioner_active("dr.kovacs", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        code_of(auth::authenticate(store, &opened.token, &a, AuditOrigin::Cli, now).await),
+        "session_unknown"
+    );
+    store
+        .set_clinical_practitioner_active("dr.kovacs", true)
+        .await
+        .unwrap();
     // The next step's code signs in again.
     let next = now + Duration::seconds(30);
     let again = auth::sign_in(
@@ -312,6 +337,7 @@ async fn encounters_documents_profile_referrals_and_break_glass() {
             content_type: "application/pdf".to_owned(),
             title: "Ambuláns lap".to_owned(),
             data: b"%PDF-1.4 test".to_vec(),
+            fhir_base_url: "https://clinical.example:8443/fhir/".to_owned(),
         },
         now,
     )
@@ -320,7 +346,7 @@ async fn encounters_documents_profile_referrals_and_break_glass() {
     let document_id = document["id"].as_str().unwrap().to_owned();
     assert_eq!(
         document["content"][0]["attachment"]["url"],
-        format!("Binary/{document_id}")
+        format!("https://clinical.example:8443/fhir/Binary/{document_id}")
     );
 
     let closed = encounters::close(
@@ -591,4 +617,75 @@ async fn encounters_documents_profile_referrals_and_break_glass() {
     let verification = store.verify_audit().await.unwrap();
     assert!(verification.is_intact(), "{verification:?}");
     assert!(verification.entries_verified > 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_profile_type_is_kept_with_its_checks() {
+    let world = world().await;
+    let store = &world.store;
+    let now = datetime!(2026-12-03 11:00 UTC);
+    let kovacs = caller("dr.kovacs", "506097");
+    let subject = json!({ "reference": format!("Patient/{PATIENT}") });
+    let entries = [
+        json!({ "resourceType": "AllergyIntolerance", "patient": subject,
+                "code": { "text": "penicillin" } }),
+        json!({ "resourceType": "Device", "patient": subject,
+                "type": { "text": "dental implant" } }),
+        json!({ "resourceType": "DeviceUseStatement", "subject": subject, "status": "active",
+                "device": { "reference": "Device/implant-1" } }),
+        json!({ "resourceType": "Condition", "subject": subject,
+                "code": { "text": "hypertension" } }),
+        json!({ "resourceType": "CarePlan", "subject": subject, "status": "active",
+                "intent": "plan" }),
+        json!({ "resourceType": "MedicationStatement", "subject": subject, "status": "active",
+                "medicationCodeableConcept": { "text": "metformin 500 mg" } }),
+    ];
+    for (kind, entry) in ResourceType::PROFILE.into_iter().zip(entries) {
+        let stored = resources::create(store, &kovacs, kind, entry.clone(), now)
+            .await
+            .unwrap();
+        assert_eq!(stored["meta"]["versionId"], "1", "{kind:?}");
+        let found = resources::search(
+            store,
+            &kovacs,
+            kind,
+            &Taj::parse(PATIENT).unwrap(),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(found.resources, vec![stored], "{kind:?}");
+        // Without the patient reference, each is refused naming the field.
+        let mut without = entry;
+        let element = if without.get("patient").is_some() {
+            "patient"
+        } else {
+            "subject"
+        };
+        without.as_object_mut().unwrap().remove(element);
+        let error = resources::create(store, &kovacs, kind, without, now)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("{element}.reference: is required"),
+            "{kind:?}"
+        );
+    }
+    // A resource of another type than the one named is refused.
+    let error = resources::create(
+        store,
+        &kovacs,
+        ResourceType::Condition,
+        json!({ "resourceType": "CarePlan", "subject": subject }),
+        now,
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().starts_with("resourceType:"), "{error}");
+    assert_eq!(
+        ResourceType::parse("Observation").unwrap_err().code(),
+        "unsupported_resource_type"
+    );
 }

@@ -495,6 +495,44 @@ impl Metadata {
         .transpose()
     }
 
+    /// Suspends or reactivates a practitioner; suspending also ends their sessions, in the
+    /// same transaction.
+    pub async fn set_clinical_practitioner_active(
+        &self,
+        user_name: &str,
+        active: bool,
+    ) -> Result<(), ClinicalStoreError> {
+        const OPERATION: &str = "change a practitioner's status";
+        let user = user_name.to_owned();
+        self.clinical_write(OPERATION, move |connection| {
+            Box::pin(async move {
+                let changed = sqlx::query(
+                    "UPDATE clinical_practitioners SET active = $2 WHERE user_name = $1",
+                )
+                .bind(user.as_str())
+                .bind(i64::from(active))
+                .execute(&mut *connection)
+                .await
+                .map_err(database(OPERATION))?;
+                if changed.rows_affected() == 0 {
+                    return Err(ClinicalStoreError::NotFound {
+                        what: "practitioner",
+                        id: user,
+                    });
+                }
+                if !active {
+                    sqlx::query("DELETE FROM clinical_sessions WHERE user_name = $1")
+                        .bind(user.as_str())
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(database(OPERATION))?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// Records that the practitioner used the TOTP code of time step `step`: true when that
     /// step is later than the last one used (the code is accepted), false when it is the same
     /// or earlier (a replay). One conditional `UPDATE`, so of two sign-ins racing with one
@@ -922,13 +960,15 @@ fn access_from_row(row: &AnyRow) -> Result<AccessEntry, MetadataError> {
 }
 
 /// The current resources of a patient of one type, newest first (`$1` TAJ, `$2` type, `$3`
-/// limit), driven by `clinical_resources_by_patient`.
+/// limit), driven by `clinical_resources_by_patient`. The type is compared as `type || ''` so
+/// that no planner takes the primary key (`resource_type, logical_id`) for it and walks every
+/// resource of the type (SQLite did, with statistics older than the connection).
 pub(crate) fn resources_by_patient_sql() -> String {
     format!(
         "SELECT {HEAD_COLUMNS}, v.resource FROM clinical_resources h \
          JOIN clinical_resource_versions v ON v.resource_type = h.resource_type \
          AND v.logical_id = h.logical_id AND v.version_id = h.current_version \
-         WHERE h.patient_taj = $1 AND h.resource_type = $2 AND h.deleted = 0 \
+         WHERE h.patient_taj = $1 AND h.resource_type || '' = $2 AND h.deleted = 0 \
          ORDER BY h.last_updated DESC, h.logical_id LIMIT $3"
     )
 }
@@ -949,10 +989,12 @@ pub(crate) fn access_log_sql() -> &'static str {
      FROM clinical_access_log WHERE patient_taj = $1 ORDER BY at DESC, id DESC LIMIT $2"
 }
 
-/// A patient's restrictions in force (`$1` TAJ), driven by `clinical_resources_by_patient`.
+/// A patient's restrictions in force (`$1` TAJ), driven by `clinical_resources_by_patient`
+/// (the type compared as in [`resources_by_patient_sql`]).
 pub(crate) fn restrictions_sql() -> &'static str {
     "SELECT logical_id, restriction_scope, restriction_target FROM clinical_resources \
-     WHERE patient_taj = $1 AND resource_type = 'Consent' AND status = 'active' AND deleted = 0 \
+     WHERE patient_taj = $1 AND resource_type || '' = 'Consent' AND status = 'active' \
+     AND deleted = 0 \
      ORDER BY logical_id"
 }
 

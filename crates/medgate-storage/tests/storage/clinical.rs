@@ -289,6 +289,39 @@ pub async fn a_totp_step_is_used_once_and_sessions_end(db: TestDb) {
             .unwrap(),
         None
     );
+    // Suspending the practitioner ends their sessions.
+    metadata
+        .set_clinical_practitioner_active("dr.kovacs", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        metadata
+            .practitioner_session(&later.token_hash)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        !metadata
+            .clinical_practitioner("dr.kovacs")
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    let unknown = metadata
+        .set_clinical_practitioner_active("nobody", true)
+        .await;
+    assert!(
+        matches!(
+            unknown,
+            Err(ClinicalStoreError::NotFound {
+                what: "practitioner",
+                ..
+            })
+        ),
+        "{unknown:?}"
+    );
     metadata
         .delete_practitioner_session(&later.token_hash)
         .await
