@@ -83,6 +83,14 @@ pub enum ClinicalError {
         caller: InstitutionId,
     },
 
+    /// The operator registers something that exists already.
+    #[error("{what} {id} is registered already")]
+    AlreadyRegistered { what: &'static str, id: String },
+
+    /// The operator names something that is not registered.
+    #[error("no {what} {id} is registered")]
+    NotRegistered { what: &'static str, id: String },
+
     /// No such resource.
     #[error("{resource_type}/{id} does not exist")]
     NotFound { resource_type: String, id: String },
@@ -159,6 +167,8 @@ impl ClinicalError {
             ClinicalError::SessionUnknown => "session_unknown",
             ClinicalError::SessionExpired { .. } => "session_expired",
             ClinicalError::SessionOfAnotherInstitution { .. } => "session_of_another_institution",
+            ClinicalError::AlreadyRegistered { .. } => "already_registered",
+            ClinicalError::NotRegistered { .. } => "not_registered",
             ClinicalError::NotFound { .. } => "not_found",
             ClinicalError::Deleted { .. } => "deleted",
             ClinicalError::VersionConflict { .. } => "version_conflict",
@@ -191,9 +201,12 @@ impl ClinicalError {
             | ClinicalError::SessionOfAnotherInstitution { .. }
             | ClinicalError::NotOwner { .. }
             | ClinicalError::Restricted { .. } => ErrorKind::Forbidden,
-            ClinicalError::NotFound { .. } => ErrorKind::NotFound,
+            ClinicalError::NotFound { .. } | ClinicalError::NotRegistered { .. } => {
+                ErrorKind::NotFound
+            }
             ClinicalError::Deleted { .. } => ErrorKind::Gone,
             ClinicalError::VersionConflict { .. }
+            | ClinicalError::AlreadyRegistered { .. }
             | ClinicalError::EncounterNotOpen { .. }
             | ClinicalError::ReferralConsumed { .. }
             | ClinicalError::ReferralNotIssued { .. } => ErrorKind::Conflict,

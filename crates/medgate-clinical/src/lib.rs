@@ -4,6 +4,9 @@
 //! these functions with the store and a caller, and map [`ClinicalError`] to their answers.
 //! No HTTP here.
 //!
+//! - [`admin`]: the operator's registry: institutions, units, practitioners (with their TOTP
+//!   secret), the authorisation matrix, institution certificates, suspension, the verified
+//!   connection check.
 //! - [`auth`]: sign-in with password and TOTP for a user in the authorisation matrix of the
 //!   calling institution; sessions of 7 hours; [`auth::authenticate`] turns a session token
 //!   into a [`Caller`].
@@ -17,6 +20,7 @@
 //!   [`patient`] (the patient's restrictions as Consent resources and their access log as
 //!   AuditEvent resources).
 
+pub mod admin;
 pub mod auth;
 pub mod documents;
 pub mod encounters;

@@ -689,3 +689,181 @@ async fn every_profile_type_is_kept_with_its_checks() {
         "unsupported_resource_type"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_registers_with_identifiers_checked_and_audited() {
+    use medgate_clinical::admin::{self, Operator};
+    use medgate_storage::InstitutionCertificate;
+
+    let folder = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/clinical.db?mode=rwc", folder.path().display());
+    let store = Metadata::connect(&url).await.unwrap();
+    let now = datetime!(2026-12-03 08:00 UTC);
+    let operator = Operator {
+        name: "operator:admin".to_owned(),
+        origin: AuditOrigin::Cli,
+    };
+    fn refusal<T>(result: Result<T, ClinicalError>) -> String {
+        result.map(|_| ()).unwrap_err().to_string()
+    }
+
+    assert_eq!(
+        refusal(admin::register_institution(&store, &operator, "50609", "x", now).await),
+        "invalid institution id '50609': must be exactly 6 digits (got 5 characters)"
+    );
+    admin::register_institution(&store, &operator, "506097", "Mosoly Fogászat Kft.", now)
+        .await
+        .unwrap();
+    let again = admin::register_institution(&store, &operator, "506097", "again", now).await;
+    assert_eq!(again.map(|_| ()).unwrap_err().code(), "already_registered");
+    assert!(
+        refusal(admin::add_unit(&store, &operator, "506097", "0010442", "x").await)
+            .contains("unit id")
+    );
+    admin::add_unit(&store, &operator, "506097", "001044299", "Rendelő")
+        .await
+        .unwrap();
+    let unknown = admin::add_unit(&store, &operator, "111111", "001044300", "x").await;
+    assert_eq!(unknown.map(|_| ()).unwrap_err().code(), "not_registered");
+
+    assert!(refusal(
+        admin::register_practitioner(
+            &store,
+            &operator,
+            "dr.kovacs",
+            "Dr. K",
+            "5801",
+            PASSWORD,
+            now
+        )
+        .await
+    )
+    .contains("stamp number"));
+    assert!(refusal(
+        admin::register_practitioner(
+            &store,
+            &operator,
+            "dr.kovacs",
+            "Dr. K",
+            "58012",
+            "short",
+            now
+        )
+        .await
+    )
+    .starts_with("password:"));
+    let registered = admin::register_practitioner(
+        &store,
+        &operator,
+        "dr.kovacs",
+        "Dr. K",
+        "58012",
+        PASSWORD,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(registered.totp_secret.len(), 32);
+    assert!(!format!("{registered:?}").contains(&registered.totp_secret));
+    let foreign_unit = admin::grant(
+        &store,
+        &operator,
+        "dr.kovacs",
+        "506097",
+        Some("009999999"),
+        "doctor",
+    )
+    .await;
+    assert_eq!(
+        foreign_unit.map(|_| ()).unwrap_err().code(),
+        "not_registered"
+    );
+    admin::grant(
+        &store,
+        &operator,
+        "dr.kovacs",
+        "506097",
+        Some("001044299"),
+        "doctor",
+    )
+    .await
+    .unwrap();
+
+    // The registered practitioner signs in with the secret they were given.
+    let institution = institution("506097");
+    let opened = auth::sign_in(
+        &store,
+        &SignIn {
+            user_name: "dr.kovacs",
+            password: PASSWORD,
+            one_time_code: &rfc6238_code(&registered.totp_secret, now),
+            institution: &institution,
+            origin: AuditOrigin::Cli,
+        },
+        now,
+    )
+    .await;
+    assert!(opened.is_ok(), "{opened:?}");
+
+    let certificate = InstitutionCertificate {
+        serial: "7F3A".to_owned(),
+        institution: institution.clone(),
+        not_after: now + Duration::days(365),
+    };
+    admin::record_certificate(&store, &operator, &certificate, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        admin::institution_of_certificate(&store, "7F3A", now)
+            .await
+            .unwrap(),
+        institution
+    );
+    assert_eq!(
+        admin::institution_of_certificate(&store, "7F3A", now + Duration::days(366))
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
+        "not_registered"
+    );
+    admin::set_institution_active(&store, &operator, "506097", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        admin::institution_of_certificate(&store, "7F3A", now)
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .code(),
+        "institution_not_active"
+    );
+    admin::mark_connection_verified(&store, &operator, "506097", now)
+        .await
+        .unwrap();
+    let stored = store
+        .clinical_institution(&institution)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.connection_verified_at, Some(now));
+
+    let entries = store.list_audit_all(100).await.unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter(|entry| entry.actor == "operator:admin")
+        .map(|entry| entry.action.as_str())
+        .collect();
+    for action in [
+        "clinical.institution.register",
+        "clinical.unit.add",
+        "clinical.practitioner.register",
+        "clinical.matrix.grant",
+        "clinical.certificate.issue",
+        "clinical.institution.suspend",
+        "clinical.institution.connection-verified",
+    ] {
+        assert!(actions.contains(&action), "{action} not in {actions:?}");
+    }
+    assert!(store.verify_audit().await.unwrap().is_intact());
+}
