@@ -11,7 +11,10 @@ use std::fmt;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use medgate_ids::InstitutionId;
-use medgate_storage::{AuditOrigin, Metadata, NewAuditEntry, PractitionerSession, Sha256Digest};
+use medgate_storage::{
+    AuditOrigin, LockoutPolicy, Metadata, NewAuditEntry, PractitionerSession, Sha256Digest,
+    SigninAttempt, SigninIdentity, WebSessionKind,
+};
 use time::{Duration, OffsetDateTime};
 use totp_rs::{Algorithm, Secret, TOTP};
 
@@ -20,6 +23,18 @@ use crate::Caller;
 
 /// How long a practitioner session lasts (the platform's figure).
 pub const SESSION_LENGTH: Duration = Duration::hours(7);
+
+/// Sign-in attempts of one user name: five in a row without success lock it for 15 minutes
+/// (the count forgotten after an hour without attempts), so a password cannot be guessed at
+/// speed. The store's lock-out (`web_signin_failures`), under its own kind.
+pub const LOCKOUT: LockoutPolicy = LockoutPolicy {
+    max_failures: 5,
+    lock_for: Duration::minutes(15),
+    forget_after: Duration::hours(1),
+};
+
+/// The lock-out's kind of identity.
+const SIGNIN_KIND: WebSessionKind = WebSessionKind::new("clinical-practitioner");
 
 /// Seconds in one TOTP time step.
 pub const TOTP_STEP_SECONDS: u64 = 30;
@@ -179,13 +194,34 @@ fn signin_audit(
 
 /// Signs a practitioner in for the calling institution: the institution active, the
 /// password right, the practitioner active and in the matrix for the institution, the code
-/// the token's current one and not used before. Refusals and the sign-in are audited.
+/// the token's current one and not used before. Refusals and the sign-in are audited; a user
+/// name with [`LOCKOUT`]'s number of attempts in a row without success is locked.
 pub async fn sign_in(
     store: &Metadata,
     request: &SignIn<'_>,
     now: OffsetDateTime,
 ) -> Result<OpenedSession, ClinicalError> {
-    let outcome = check_sign_in(store, request, now).await;
+    let identity = SigninIdentity {
+        kind: SIGNIN_KIND,
+        tenant: "",
+        principal: request.user_name,
+    };
+    let attempt = store
+        .reserve_signin_attempt(identity, LOCKOUT, now)
+        .await
+        .map_err(ClinicalError::storage("count the sign-in attempt"))?;
+    let outcome = match attempt {
+        SigninAttempt::Locked { until } => Err(ClinicalError::SigninLocked {
+            until: crate::fhir::instant(until),
+        }),
+        SigninAttempt::Allowed { .. } => check_sign_in(store, request, now).await,
+    };
+    if outcome.is_ok() {
+        store
+            .clear_signin_failures(identity)
+            .await
+            .map_err(ClinicalError::storage("clear the sign-in failures"))?;
+    }
     let (action, details) = match &outcome {
         Ok(_) => ("clinical.signin", String::new()),
         Err(error) => ("clinical.signin.refused", error.code().to_owned()),

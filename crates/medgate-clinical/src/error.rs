@@ -53,6 +53,10 @@ pub enum ClinicalError {
     #[error("this one-time code was used already; wait for the token's next code")]
     OneTimeCodeReused,
 
+    /// Too many sign-in attempts without success.
+    #[error("too many sign-in attempts; this user name is locked until {until}")]
+    SigninLocked { until: String },
+
     /// The practitioner's account is suspended.
     #[error("practitioner {user_name} is suspended")]
     PractitionerSuspended { user_name: String },
@@ -161,6 +165,7 @@ impl ClinicalError {
             ClinicalError::WrongCredentials => "wrong_credentials",
             ClinicalError::WrongOneTimeCode => "wrong_one_time_code",
             ClinicalError::OneTimeCodeReused => "one_time_code_reused",
+            ClinicalError::SigninLocked { .. } => "signin_locked",
             ClinicalError::PractitionerSuspended { .. } => "practitioner_suspended",
             ClinicalError::InstitutionNotActive(_) => "institution_not_active",
             ClinicalError::NotInMatrix { .. } => "not_in_matrix",
@@ -193,6 +198,7 @@ impl ClinicalError {
             ClinicalError::WrongCredentials
             | ClinicalError::WrongOneTimeCode
             | ClinicalError::OneTimeCodeReused
+            | ClinicalError::SigninLocked { .. }
             | ClinicalError::SessionUnknown
             | ClinicalError::SessionExpired { .. } => ErrorKind::Unauthorized,
             ClinicalError::PractitionerSuspended { .. }

@@ -275,6 +275,36 @@ async fn sign_in_with_password_and_an_rfc_6238_code_for_seven_hours() {
     )
     .await;
     assert!(again.is_ok(), "{again:?}");
+
+    // Five wrong passwords in a row lock the user name, also for the right one, for 15
+    // minutes.
+    let later = now + Duration::minutes(10);
+    let attempt = |password: &'static str, at: OffsetDateTime| {
+        let (store, a) = (store.clone(), a.clone());
+        async move {
+            auth::sign_in(
+                &store,
+                &SignIn {
+                    user_name: "dr.kovacs",
+                    password,
+                    one_time_code: &rfc6238_code(SECRET, at),
+                    institution: &a,
+                    origin: AuditOrigin::Cli,
+                },
+                at,
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            code_of(attempt("wrong password!", later).await),
+            "wrong_credentials"
+        );
+    }
+    assert_eq!(code_of(attempt(PASSWORD, later).await), "signin_locked");
+    let unlocked = later + Duration::minutes(16);
+    assert!(attempt(PASSWORD, unlocked).await.is_ok());
     assert!(store.verify_audit().await.unwrap().is_intact());
 }
 
