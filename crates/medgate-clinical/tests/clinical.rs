@@ -530,6 +530,57 @@ async fn encounters_documents_profile_referrals_and_break_glass() {
     .unwrap();
     assert_eq!(seen_by_issuer["extension"][0]["valueCode"], "consumed");
 
+    // Only the issuer cancels; a referral past its period expires instead of being used.
+    let order = |end: OffsetDateTime| {
+        json!({
+            "resourceType": "ServiceRequest",
+            "intent": "order",
+            "subject": { "reference": format!("Patient/{PATIENT}") },
+            "occurrencePeriod": { "end": medgate_clinical::fhir::instant(end) }
+        })
+    };
+    let to_cancel = referrals::issue(store, &kovacs, order(now + Duration::days(30)), now)
+        .await
+        .unwrap();
+    let to_cancel = to_cancel["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        code_of(referrals::cancel(store, &nagy, &to_cancel, now).await),
+        "not_owner"
+    );
+    let cancelled = referrals::cancel(store, &kovacs, &to_cancel, now)
+        .await
+        .unwrap();
+    assert_eq!(cancelled["status"], "revoked");
+    assert_eq!(cancelled["extension"][0]["valueCode"], "cancelled");
+    assert_eq!(
+        code_of(referrals::consume(store, &nagy, &to_cancel, now).await),
+        "referral_not_issued"
+    );
+    let short = referrals::issue(store, &kovacs, order(now + Duration::days(1)), now)
+        .await
+        .unwrap();
+    let short = short["id"].as_str().unwrap().to_owned();
+    let too_late = now + Duration::days(2);
+    assert_eq!(
+        code_of(referrals::consume(store, &nagy, &short, too_late).await),
+        "referral_not_issued"
+    );
+    let expired = resources::read(
+        store,
+        &kovacs,
+        ResourceType::ServiceRequest,
+        &short,
+        None,
+        too_late,
+    )
+    .await
+    .unwrap();
+    assert_eq!(expired["extension"][0]["valueCode"], "expired");
+    assert_eq!(
+        code_of(referrals::issue(store, &kovacs, order(now - Duration::days(1)), now).await),
+        "invalid_resource"
+    );
+
     // The patient restricts their documents: the other institution is refused, breaks the
     // glass with a reason, and the patient sees it.
     let me = PatientCaller {
@@ -603,7 +654,17 @@ async fn encounters_documents_profile_referrals_and_break_glass() {
     .await
     .unwrap();
     let log = patient::access_log(store, &me, 100).await.unwrap();
-    let newest = &log[0];
+    // The break-glass read is the one with a purpose of use (later reads follow it).
+    let newest = log
+        .iter()
+        .find(|event| event["agent"][0].get("purposeOfUse").is_some())
+        .unwrap();
+    assert_eq!(
+        log.iter()
+            .filter(|event| event["agent"][0].get("purposeOfUse").is_some())
+            .count(),
+        1
+    );
     assert_eq!(newest["resourceType"], "AuditEvent");
     assert_eq!(newest["agent"][0]["who"]["identifier"]["value"], "dr.nagy");
     assert_eq!(
