@@ -1,7 +1,9 @@
-//! What a patient does with their own record: restrict access to their documents (all, one
-//! institution's, or one document) as `Consent` resources with a `deny` provision, lift a
-//! restriction, and read their access log as `AuditEvent` resources — who read or changed
-//! what, when, for which institution, and every break-glass with its reason.
+//! What a patient does with their own record: read it (documents, profile with history,
+//! referrals: everything of theirs, restricted or not), restrict access to their documents
+//! (all, one institution's, or one document) as `Consent` resources with a `deny` provision,
+//! lift a restriction, and read their access log as `AuditEvent` resources — who read or
+//! changed what, when, for which institution, and every break-glass with its reason. Another
+//! patient's resource is "not found", never named.
 //!
 //! A Consent the patient writes is owned by the pseudo-institution [`PATIENT_OWNER`], so no
 //! institution can delete it.
@@ -13,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::error::ClinicalError;
 use crate::fhir::{self, ResourceType};
-use crate::resources::{current, write, Columns, Planned};
+use crate::resources::{current, write, Columns, HistoryEntry, Planned};
 use crate::PatientCaller;
 
 /// The owner recorded for what the patient writes themself (no institution has this id).
@@ -265,4 +267,113 @@ pub async fn access_log(
         .await
         .map_err(ClinicalError::storage("audit the read"))?;
     Ok(entries.iter().map(audit_event).collect())
+}
+
+async fn audited_read(
+    store: &Metadata,
+    patient: &PatientCaller,
+    action: &str,
+    target: &str,
+) -> Result<(), ClinicalError> {
+    store
+        .append_audit(&patient.audit(action, target, String::new()))
+        .await
+        .map_err(ClinicalError::storage("audit the read"))?;
+    Ok(())
+}
+
+fn parse(resource: &str) -> Result<Value, ClinicalError> {
+    serde_json::from_str(resource).map_err(|_| ClinicalError::Internal {
+        what: "a stored resource is not JSON",
+    })
+}
+
+/// The patient's current resources of `kind` (from every institution), newest first.
+pub async fn resources(
+    store: &Metadata,
+    patient: &PatientCaller,
+    kind: ResourceType,
+) -> Result<Vec<Value>, ClinicalError> {
+    let found = store
+        .clinical_resources_of_patient(&patient.patient, kind.as_str())
+        .await
+        .map_err(ClinicalError::storage("read the patient's record"))?;
+    audited_read(
+        store,
+        patient,
+        "clinical.patient.search",
+        &format!("{}?patient=Patient/{}", kind.as_str(), patient.patient),
+    )
+    .await?;
+    found.iter().map(|found| parse(&found.resource)).collect()
+}
+
+/// One of the patient's resources (a document's Binary, say).
+pub async fn read(
+    store: &Metadata,
+    patient: &PatientCaller,
+    kind: ResourceType,
+    id: &str,
+) -> Result<Value, ClinicalError> {
+    let (head, resource) = current(store, kind, id).await?;
+    if head.patient != patient.patient {
+        return Err(ClinicalError::NotFound {
+            resource_type: kind.as_str().to_owned(),
+            id: id.to_owned(),
+        });
+    }
+    audited_read(
+        store,
+        patient,
+        "clinical.patient.read",
+        &format!("{}/{id}", kind.as_str()),
+    )
+    .await?;
+    Ok(resource)
+}
+
+/// Every version of one of the patient's resources, newest first.
+pub async fn history(
+    store: &Metadata,
+    patient: &PatientCaller,
+    kind: ResourceType,
+    id: &str,
+) -> Result<Vec<HistoryEntry>, ClinicalError> {
+    let not_found = || ClinicalError::NotFound {
+        resource_type: kind.as_str().to_owned(),
+        id: id.chars().take(64).collect(),
+    };
+    if !fhir::is_fhir_id(id) {
+        return Err(not_found());
+    }
+    let versions = store
+        .clinical_resource_history(kind.as_str(), id)
+        .await
+        .map_err(ClinicalError::storage("read the history"))?;
+    if versions.is_empty()
+        || versions
+            .iter()
+            .any(|version| version.patient != patient.patient)
+    {
+        return Err(not_found());
+    }
+    audited_read(
+        store,
+        patient,
+        "clinical.patient.history",
+        &format!("{}/{id}/_history", kind.as_str()),
+    )
+    .await?;
+    versions
+        .into_iter()
+        .map(|version| {
+            Ok(HistoryEntry {
+                version: version.version,
+                deleted: version.deleted,
+                last_updated: version.last_updated,
+                institution: version.institution,
+                resource: parse(&version.resource)?,
+            })
+        })
+        .collect()
 }

@@ -691,6 +691,43 @@ async fn encounters_documents_profile_referrals_and_break_glass() {
     .await
     .unwrap();
 
+    // The patient reads their own record, restricted or not, with the profile's history;
+    // another patient reaches none of it.
+    let documents = patient::resources(store, &me, ResourceType::DocumentReference)
+        .await
+        .unwrap();
+    assert_eq!(documents.len(), 1);
+    let pdf = patient::read(store, &me, ResourceType::Binary, &document_id)
+        .await
+        .unwrap();
+    assert_eq!(pdf["contentType"], "application/pdf");
+    let versions = patient::history(store, &me, ResourceType::Condition, &entry_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        vec![3, 2, 1]
+    );
+    assert!(versions[0].deleted);
+    let stranger = PatientCaller {
+        patient: Taj::parse("111111110").unwrap(),
+        origin: AuditOrigin::Cli,
+    };
+    assert_eq!(
+        code_of(patient::read(store, &stranger, ResourceType::Binary, &document_id).await),
+        "not_found"
+    );
+    assert_eq!(
+        code_of(patient::history(store, &stranger, ResourceType::Condition, &entry_id).await),
+        "not_found"
+    );
+    assert!(
+        patient::resources(store, &stranger, ResourceType::DocumentReference)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // Another patient's TAJ reaches nothing of this one.
     let other = Taj::parse("111111110").unwrap();
     let nothing = resources::search(
