@@ -2,7 +2,8 @@
 //! one-time code computed here the RFC 6238 way (HMAC-SHA-1 by hand, not the crate the
 //! service uses), sessions of 7 hours, encounters, documents across institutions, profile
 //! versions and deletion by the creator only, a referral consumed once, restrictions with
-//! break-glass in the patient's access log, and the audit chain intact at the end.
+//! break-glass in the patient's access log, and the audit chain intact at the end. Each runs
+//! on SQLite and on PostgreSQL (a database of its own).
 
 // A test that meets an unexpected value fails by panicking.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -63,15 +64,96 @@ fn rfc6238_code(secret_base32: &str, at: OffsetDateTime) -> String {
     format!("{:06}", number % 1_000_000)
 }
 
-struct World {
-    store: Metadata,
-    _folder: tempfile::TempDir,
+/// The PostgreSQL server tests use unless `MEDGATE_TEST_POSTGRES_URL` names another.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-async fn world() -> World {
-    let folder = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/clinical.db?mode=rwc", folder.path().display());
-    let store = Metadata::connect(&url).await.unwrap();
+/// A fresh store: SQLite in a temporary folder, or a new PostgreSQL database dropped by
+/// [`World::close`] (PostgreSQL missing: the one rule of `medgate-test-peers`).
+struct World {
+    store: Metadata,
+    _folder: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl World {
+    async fn close(self) {
+        self.store.close().await;
+        if let Some((admin_url, database)) = self.postgres {
+            use sqlx::{Connection, Executor};
+            let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap();
+            admin
+                .execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str())
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+        }
+    }
+}
+
+async fn empty(backend: Backend) -> Option<World> {
+    match backend {
+        Backend::Sqlite => {
+            let folder = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/clinical.db?mode=rwc", folder.path().display());
+            Some(World {
+                store: Metadata::connect(&url).await.unwrap(),
+                _folder: Some(folder),
+                postgres: None,
+            })
+        }
+        Backend::Postgres => {
+            use sqlx::{Connection, Executor};
+            sqlx::any::install_default_drivers();
+            let admin_url = std::env::var("MEDGATE_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+            let probe = match tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                sqlx::AnyConnection::connect(&admin_url),
+            )
+            .await
+            {
+                Ok(Ok(connection)) => Ok(connection),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err("no connection within 10 s".to_owned()),
+            };
+            let mut admin = medgate_test_peers::require(
+                &format!(
+                    "PostgreSQL at {}",
+                    medgate_test_peers::without_password(&admin_url)
+                ),
+                medgate_test_peers::POSTGRES_INSTALL,
+                probe,
+            )?;
+            let database = format!(
+                "medgate_test_{}",
+                &auth::generate_totp_secret().unwrap()[..12].to_ascii_lowercase()
+            );
+            admin
+                .execute(format!("CREATE DATABASE {database}").as_str())
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            let (base, _) = admin_url.rsplit_once('/').unwrap();
+            let url = format!("{base}/{database}");
+            Some(World {
+                store: Metadata::connect(&url).await.unwrap(),
+                _folder: None,
+                postgres: Some((admin_url, database)),
+            })
+        }
+    }
+}
+
+/// Two institutions with a unit each and a practitioner each in the matrix.
+async fn world(backend: Backend) -> Option<World> {
+    let world = empty(backend).await?;
+    let store = &world.store;
     let at = datetime!(2026-12-01 08:00 UTC);
     for (id, name, unit) in [
         ("506097", "Mosoly Fogászat Kft.", "001044299"),
@@ -118,10 +200,7 @@ async fn world() -> World {
             .await
             .unwrap();
     }
-    World {
-        store,
-        _folder: folder,
-    }
+    Some(world)
 }
 
 fn caller(user: &str, at: &str) -> Caller {
@@ -139,9 +218,10 @@ fn code_of(error: Result<impl std::fmt::Debug, ClinicalError>) -> &'static str {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_in_with_password_and_an_rfc_6238_code_for_seven_hours() {
-    let world = world().await;
+async fn sign_in_with_password_and_an_rfc_6238_code_for_seven_hours(backend: Backend) {
+    let Some(world) = world(backend).await else {
+        return;
+    };
     let store = &world.store;
     let now = datetime!(2026-12-03 09:00:10 UTC);
     let a = institution("506097");
@@ -306,6 +386,7 @@ async fn sign_in_with_password_and_an_rfc_6238_code_for_seven_hours() {
     let unlocked = later + Duration::minutes(16);
     assert!(attempt(PASSWORD, unlocked).await.is_ok());
     assert!(store.verify_audit().await.unwrap().is_intact());
+    world.close().await;
 }
 
 fn condition(text: &str) -> Value {
@@ -316,9 +397,10 @@ fn condition(text: &str) -> Value {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn encounters_documents_profile_referrals_and_break_glass() {
-    let world = world().await;
+async fn encounters_documents_profile_referrals_and_break_glass(backend: Backend) {
+    let Some(world) = world(backend).await else {
+        return;
+    };
     let store = &world.store;
     let now = datetime!(2026-12-03 10:00 UTC);
     let kovacs = caller("dr.kovacs", "506097");
@@ -745,11 +827,13 @@ async fn encounters_documents_profile_referrals_and_break_glass() {
     let verification = store.verify_audit().await.unwrap();
     assert!(verification.is_intact(), "{verification:?}");
     assert!(verification.entries_verified > 20);
+    world.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_profile_type_is_kept_with_its_checks() {
-    let world = world().await;
+async fn every_profile_type_is_kept_with_its_checks(backend: Backend) {
+    let Some(world) = world(backend).await else {
+        return;
+    };
     let store = &world.store;
     let now = datetime!(2026-12-03 11:00 UTC);
     let kovacs = caller("dr.kovacs", "506097");
@@ -816,16 +900,17 @@ async fn every_profile_type_is_kept_with_its_checks() {
         ResourceType::parse("Observation").unwrap_err().code(),
         "unsupported_resource_type"
     );
+    world.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_operator_registers_with_identifiers_checked_and_audited() {
+async fn the_operator_registers_with_identifiers_checked_and_audited(backend: Backend) {
     use medgate_clinical::admin::{self, Operator};
     use medgate_storage::InstitutionCertificate;
 
-    let folder = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/clinical.db?mode=rwc", folder.path().display());
-    let store = Metadata::connect(&url).await.unwrap();
+    let Some(world) = empty(backend).await else {
+        return;
+    };
+    let store = world.store.clone();
     let now = datetime!(2026-12-03 08:00 UTC);
     let operator = Operator {
         name: "operator:admin".to_owned(),
@@ -994,4 +1079,30 @@ async fn the_operator_registers_with_identifiers_checked_and_audited() {
         assert!(actions.contains(&action), "{action} not in {actions:?}");
     }
     assert!(store.verify_audit().await.unwrap().is_intact());
+    world.close().await;
 }
+
+/// One `#[tokio::test]` per backend for each scenario: `sqlite::<test>`, `postgres::<test>`.
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                super::$test(super::Backend::Sqlite).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                super::$test(super::Backend::Postgres).await;
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    sign_in_with_password_and_an_rfc_6238_code_for_seven_hours,
+    encounters_documents_profile_referrals_and_break_glass,
+    every_profile_type_is_kept_with_its_checks,
+    the_operator_registers_with_identifiers_checked_and_audited,
+);
