@@ -250,6 +250,56 @@ impl Taj {
     }
 }
 
+/// A Hungarian health care provider (institution) identifier as the national e-health
+/// platform (EESZT) uses it: 6 digits, e.g. `506097`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstitutionId(String);
+string_id!(InstitutionId);
+
+impl InstitutionId {
+    /// Parses and validates: exactly 6 digits.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        digits("institution id", value, 6)?;
+        Ok(InstitutionId(value.to_owned()))
+    }
+}
+
+/// A unit (department, "szervezeti egység") of a Hungarian institution: 9 digits, e.g.
+/// `001044299`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnitId(String);
+string_id!(UnitId);
+
+impl UnitId {
+    /// Parses and validates: exactly 9 digits.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        digits("unit id", value, 9)?;
+        Ok(UnitId(value.to_owned()))
+    }
+}
+
+/// A Hungarian practitioner's stamp number ("orvosi pecsétszám"): 5 digits, e.g. `58012`.
+///
+/// The stamp carries the doctor's number in the basic register of health professionals
+/// ("alapnyilvántartási szám"; 50/2015. (XI. 12.) EMMI rendelet az orvosi bélyegzőkről, 2. §
+/// (3) b), and before it 20/1991. (XI. 5.) NM rendelet, 2. § (3)). Neither decree nor the
+/// register's public documentation (enkk.hu, "Basic Register") gives a check digit rule for
+/// that number, unlike the TAJ, so none is checked: the rule is 5 digits, not all zero.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StampNumber(String);
+string_id!(StampNumber);
+
+impl StampNumber {
+    /// Parses and validates: exactly 5 digits, not `00000`.
+    pub fn parse(value: &str) -> Result<Self, IdError> {
+        let d = digits("stamp number", value, 5)?;
+        if d.iter().all(|digit| *digit == 0) {
+            return Err(id_error("stamp number", value, "must not be all zeros"));
+        }
+        Ok(StampNumber(value.to_owned()))
+    }
+}
+
 /// An ISO/ITU object identifier in dotted form, e.g. `2.16.840.1.113883.3.4424.2.7.26`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Oid(String);
@@ -416,5 +466,19 @@ mod tests {
         }
         assert!(TenantId::parse("0000000000005010").is_ok());
         assert!(TenantId::parse("000000000000501").is_err());
+    }
+
+    #[test]
+    fn hungarian_institution_unit_and_stamp_numbers() {
+        assert!(InstitutionId::parse("506097").is_ok());
+        let e = InstitutionId::parse("50609").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("institution id") && e.contains("exactly 6 digits"), "{e}");
+        assert!(UnitId::parse("001044299").is_ok());
+        let e = UnitId::parse("00104429x").err().map(|e| e.rule).unwrap_or_default();
+        assert!(e.contains("exactly 9 digits") && e.contains("not all digits"), "{e}");
+        assert!(StampNumber::parse("58012").is_ok());
+        assert!(StampNumber::parse("580121").is_err());
+        let e = StampNumber::parse("00000").err().map(|e| e.rule).unwrap_or_default();
+        assert!(e.contains("all zeros"), "{e}");
     }
 }

@@ -18,6 +18,7 @@ const DOMAIN_CRATES: &[&str] = &[
     "medgate-storage",
     "medgate-httpsig",
     "medgate-repository",
+    "medgate-clinical",
 ];
 
 /// Crates that serve HTTP; a domain crate depending on one of them knows the web.

@@ -60,6 +60,12 @@ pub use metadata::revocations::{
 pub use metadata::certificates::{
     CertificateKind, CertificateOwner, CertificateStatus, NewCertificate, TenantCertificate,
 };
+pub use metadata::clinical::{
+    AccessEntry, Authorisation, ClinicalInstitution, ClinicalStoreError, ClinicalUnit,
+    CurrentResource, ExpectedVersion, InstitutionCertificate, NewAccess, NewPractitioner,
+    Practitioner, PractitionerSession, ResourceHead, ResourceVersion, ResourceWrite,
+    Restriction,
+};
 pub use metadata::consents::{
     Consent, ConsentDocument, ConsentError, ConsentId, ConsentStatus, ConsentSummary,
     NewConsent, SentConsent, SharedDocument,

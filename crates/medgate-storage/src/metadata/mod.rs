@@ -34,6 +34,7 @@
 pub mod audit;
 pub mod certificate_requests;
 pub mod certificates;
+pub mod clinical;
 pub mod consents;
 pub mod document_keys;
 pub mod document_types;
@@ -151,6 +152,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../../migrations/sqlite/0009_effective_time_text.sql"),
     ),
     (
+        10,
+        "clinical",
+        include_str!("../../migrations/sqlite/0010_clinical.sql"),
+    ),
+    (
         11,
         "patient sort keys",
         include_str!("../../migrations/sqlite/0011_patient_sort_keys.sql"),
@@ -202,6 +208,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         9,
         "effective time text",
         include_str!("../../migrations/postgres/0009_effective_time_text.sql"),
+    ),
+    (
+        10,
+        "clinical",
+        include_str!("../../migrations/postgres/0010_clinical.sql"),
     ),
     (
         11,

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use super::audit::audit_page_sql;
 use super::certificate_requests::certificate_requests_sql;
+use super::clinical;
 use super::consents::consents_by_patient_sql;
 use super::documents::{search_statements, Bound, SearchQuery};
 use super::registry::registry_entries_by_patient_sql;
@@ -40,6 +41,27 @@ pub enum ListQuery<'a> {
     },
     /// One account's certificate requests.
     CertificateRequests { tenant: &'a TenantId },
+    /// The clinical service: a patient's current resources of one type.
+    ClinicalResourcesByPatient {
+        patient: &'a str,
+        resource_type: &'a str,
+    },
+    /// The clinical service: a patient's restrictions in force.
+    ClinicalRestrictions { patient: &'a str },
+    /// The clinical service: a patient's access log.
+    ClinicalAccessLog { patient: &'a str },
+    /// The clinical service: every version of one resource.
+    ClinicalHistory {
+        resource_type: &'a str,
+        logical_id: &'a str,
+    },
+    /// The clinical service: an institution's units.
+    ClinicalUnits { institution: &'a str },
+    /// The clinical service: a user's matrix lines for an institution.
+    ClinicalAuthorisations {
+        user_name: &'a str,
+        institution: &'a str,
+    },
 }
 
 impl Metadata {
@@ -90,6 +112,50 @@ impl Metadata {
             ListQuery::CertificateRequests { tenant } => statements.push((
                 certificate_requests_sql(),
                 vec![Bound::Text(tenant.as_str().to_owned())],
+            )),
+            ListQuery::ClinicalResourcesByPatient {
+                patient,
+                resource_type,
+            } => statements.push((
+                clinical::resources_by_patient_sql(),
+                vec![
+                    Bound::Text(patient.to_owned()),
+                    Bound::Text(resource_type.to_owned()),
+                    Bound::Integer(1000),
+                ],
+            )),
+            ListQuery::ClinicalRestrictions { patient } => statements.push((
+                clinical::restrictions_sql().to_owned(),
+                vec![Bound::Text(patient.to_owned())],
+            )),
+            ListQuery::ClinicalAccessLog { patient } => statements.push((
+                clinical::access_log_sql().to_owned(),
+                vec![Bound::Text(patient.to_owned()), Bound::Integer(100)],
+            )),
+            ListQuery::ClinicalHistory {
+                resource_type,
+                logical_id,
+            } => statements.push((
+                clinical::resource_history_sql(),
+                vec![
+                    Bound::Text(resource_type.to_owned()),
+                    Bound::Text(logical_id.to_owned()),
+                    Bound::Integer(1000),
+                ],
+            )),
+            ListQuery::ClinicalUnits { institution } => statements.push((
+                clinical::clinical_units_sql().to_owned(),
+                vec![Bound::Text(institution.to_owned()), Bound::Integer(1000)],
+            )),
+            ListQuery::ClinicalAuthorisations {
+                user_name,
+                institution,
+            } => statements.push((
+                clinical::clinical_authorisations_sql().to_owned(),
+                vec![
+                    Bound::Text(user_name.to_owned()),
+                    Bound::Text(institution.to_owned()),
+                ],
             )),
         }
         let mut lines = Vec::new();

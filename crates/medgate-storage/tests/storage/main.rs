@@ -11,6 +11,7 @@ mod support;
 mod audit;
 mod certificate_requests;
 mod certificates;
+mod clinical;
 mod consents;
 mod content;
 mod document_types;
@@ -25,6 +26,14 @@ mod staff;
 mod tenants;
 
 on_both_backends! {
+    clinical {
+        institutions_units_practitioners_and_the_matrix,
+        a_totp_step_is_used_once_and_sessions_end,
+        versions_are_atomic_and_a_stale_writer_is_refused,
+        a_referral_is_consumed_once,
+        restrictions_and_the_access_log_are_the_patients,
+        clinical_lists_use_their_indexes,
+    }
     certificate_requests {
         self_service_is_switched_per_account,
         requests_wait_one_per_kind_and_are_decided_once,
