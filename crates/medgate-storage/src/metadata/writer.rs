@@ -30,8 +30,15 @@ use tokio::sync::{mpsc, oneshot};
 use super::DatabaseBackend;
 use crate::error::MetadataError;
 
-/// The most jobs one transaction takes; the rest wait for the next commit.
+/// The most jobs one transaction takes on SQLite; the rest wait for the next commit.
 const MAX_BATCH: usize = 256;
+
+/// The most jobs one transaction takes on PostgreSQL. Each job's savepoint that writes is a
+/// subtransaction, and a backend caches at most 64 of them
+/// (`PGPROC_MAX_CACHED_SUBXIDS`): past that every snapshot taken while the transaction runs,
+/// on any connection, has to look subtransactions up in `pg_subtrans`, and the whole
+/// database slows down.
+const MAX_BATCH_POSTGRES: usize = 64;
 
 /// Jobs waiting for the writer before senders wait too.
 const QUEUE: usize = 4096;
@@ -196,6 +203,10 @@ async fn run(
     mut receiver: mpsc::Receiver<MessageBox>,
     counters: Arc<Counters>,
 ) {
+    let max_batch = match backend {
+        DatabaseBackend::Sqlite => MAX_BATCH,
+        DatabaseBackend::Postgres => MAX_BATCH_POSTGRES,
+    };
     let mut jobs: Vec<(Job, oneshot::Sender<Answer>)> = Vec::new();
     let mut close = None;
     while let Some(MessageBox(first)) = receiver.recv().await {
@@ -208,7 +219,7 @@ async fn run(
                     break;
                 }
             }
-            if jobs.len() >= MAX_BATCH {
+            if jobs.len() >= max_batch {
                 break;
             }
             next = receiver.try_recv().ok().map(|MessageBox(message)| message);
