@@ -198,8 +198,7 @@ impl Metadata {
         let default = default_document_type(code)
             .ok_or_else(|| MetadataError::UnknownDocumentType(code.to_owned()))?;
         let (tenant_owned,) = (tenant.clone(),);
-        let _ = self
-            .writer
+        self.writer
             .transact("reset a document type policy", move |connection| {
                 Box::pin(async move {
                     let (tenant,) = (&tenant_owned,);

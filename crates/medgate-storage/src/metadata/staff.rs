@@ -524,8 +524,7 @@ impl Metadata {
     ) -> Result<(), MetadataError> {
         let sql = format!("UPDATE web_users SET last_signin_at = $4 WHERE {ONE_USER}");
         let (scope_owned, login_owned) = (scope.clone(), login.clone());
-        let _ = self
-            .writer
+        self.writer
             .transact("record a staff sign-in", move |connection| {
                 Box::pin(async move {
                     let (scope, login) = (&scope_owned, &login_owned);
