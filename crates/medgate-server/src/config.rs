@@ -441,6 +441,33 @@ mod tests {
     }
 
     #[test]
+    fn the_clinical_role_is_known_and_takes_no_registry_link() {
+        let raw = FileConfig {
+            role: Some("clinical".into()),
+            ..FileConfig::default()
+        };
+        let config = ServerConfig::validate(raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.role, Role::Clinical);
+        let raw = FileConfig {
+            role: Some("clinical".into()),
+            registry: Some(FileRegistry {
+                url: Some("https://r:9443".into()),
+                ca_file: Some(PathBuf::from("ca.pem")),
+                timeout_seconds: None,
+            }),
+            ..FileConfig::default()
+        };
+        let error = ServerConfig::validate(raw).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("does not use it"), "{error}");
+        let raw = FileConfig {
+            role: Some("claims".into()),
+            ..FileConfig::default()
+        };
+        let error = ServerConfig::validate(raw).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("use repository, registry or clinical"), "{error}");
+    }
+
+    #[test]
     fn bad_values_name_the_setting() {
         let raw = FileConfig {
             listen: Some("localhost".into()),

@@ -143,6 +143,9 @@ out["document"] = reference["id"]
 binary = valid(B.read("/Binary/" + reference["id"]), 200)
 out["binary_identical"] = base64.b64decode(binary["data"]) == pdf
 condition = valid(A.write("POST", "/Condition", {"resourceType": "Condition", "subject": patient, "code": {"text": "Diabetes mellitus"}}), 201)
+changed = dict(condition, code={"text": "Diabetes mellitus, 2-es típus"})
+updated = valid(A.write("PUT", "/Condition/" + condition["id"], changed), 200)
+out["updated_version"] = updated["meta"]["versionId"]
 r = B.write("DELETE", "/Condition/" + condition["id"], {})
 out["foreign_delete"] = [r.status_code, r.json()["code"]]
 history = valid(B.read("/Condition/" + condition["id"] + "/_history"), 200)
@@ -302,7 +305,8 @@ fn practitioners_of_two_institutions_work_with_the_clinical_record_service() {
     assert_eq!(out["found"], json!([out["document"].clone()]), "{out}");
     assert_eq!(out["binary_identical"], true);
     assert_eq!(out["foreign_delete"], json!([403, "not_owner"]));
-    assert_eq!(out["history"], 1);
+    assert_eq!(out["updated_version"], "2");
+    assert_eq!(out["history"], 2, "both versions: {out}");
     assert_eq!(out["consumed"], "completed");
     assert_eq!(out["consumed_again"], json!([409, "referral_consumed"]));
     let validated = out["validated"].as_array().expect("validated");
