@@ -283,6 +283,21 @@ async fn clinical_node_serves_fhir_to_signed_in_practitioners_of_certified_insti
         )
         .await;
     assert!(status == 401, "{status} {answer}");
+    // A practitioner not in the matrix for the calling institution is refused.
+    let mut stranger = institution_clone(&kovacs);
+    stranger.user_name = nagy.user_name.clone();
+    stranger.totp_secret = nagy.totp_secret.clone();
+    let code = medgate_clinical::auth::totp_code(&stranger.totp_secret, OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(
+        stranger
+            .refused(
+                Method::POST,
+                "/fhir/$login",
+                Some(&json!({ "userName": stranger.user_name, "password": PASSWORD, "code": code })),
+            )
+            .await,
+        (403, "not_in_matrix".to_owned())
+    );
     kovacs.sign_in().await;
     nagy.sign_in().await;
 
