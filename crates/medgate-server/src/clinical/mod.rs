@@ -23,6 +23,7 @@ pub const MAX_BODY_BYTES: usize = 28 * 1024 * 1024;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/fhir/metadata", get(api::capabilities::statement))
         .route("/fhir/$login", post(api::session::login))
         .route("/fhir/$logout", post(api::session::logout))
         .route(

@@ -31,7 +31,7 @@ mod tests {
         assert_eq!(document["openapi"], "3.1.0");
         let documented = document["paths"].as_object().unwrap();
         let routes = router_paths();
-        assert_eq!(routes.len(), 7, "{routes:?}");
+        assert_eq!(routes.len(), 8, "{routes:?}");
         for route in &routes {
             assert!(
                 documented.contains_key(route),

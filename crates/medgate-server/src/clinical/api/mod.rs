@@ -17,6 +17,7 @@ use medgate_web::auth::{self, Presented};
 use medgate_web::error::ApiError;
 use medgate_web::state::AppState;
 
+pub mod capabilities;
 pub mod resources;
 pub mod session;
 

@@ -59,6 +59,7 @@ from requests_http_signature import HTTPSignatureAuth, algorithms
 import fhir.resources
 from fhir.resources.bundle import Bundle
 from fhir.resources.binary import Binary
+from fhir.resources.capabilitystatement import CapabilityStatement
 from fhir.resources.condition import Condition
 from fhir.resources.documentreference import DocumentReference
 from fhir.resources.encounter import Encounter
@@ -68,7 +69,7 @@ assert fhir.resources.__fhir_version__ == "4.0.1"
 a = json.load(sys.stdin)
 base = a["url"] + "/fhir"
 FHIR = "application/fhir+json"
-MODELS = {"Bundle": Bundle, "Binary": Binary, "Condition": Condition, "DocumentReference": DocumentReference,
+MODELS = {"Bundle": Bundle, "Binary": Binary, "CapabilityStatement": CapabilityStatement, "Condition": Condition, "DocumentReference": DocumentReference,
           "Encounter": Encounter, "ServiceRequest": ServiceRequest}
 validated = []
 
@@ -120,6 +121,8 @@ class Institution:
 A = Institution(a["institutions"][0])
 B = Institution(a["institutions"][1])
 out = {}
+capabilities = valid(requests.get(base + "/metadata", verify=a["ca"]), 200)
+out["capability_types"] = [r["type"] for r in capabilities["rest"][0]["resource"]]
 # The certificate alone reads nothing clinical.
 r = A.read("/DocumentReference?patient=" + a["patient"])
 out["no_session"] = [r.status_code, r.json()["code"]]
@@ -309,8 +312,11 @@ fn practitioners_of_two_institutions_work_with_the_clinical_record_service() {
     assert_eq!(out["history"], 2, "both versions: {out}");
     assert_eq!(out["consumed"], "completed");
     assert_eq!(out["consumed_again"], json!([409, "referral_consumed"]));
+    let types = out["capability_types"].as_array().expect("capability types");
+    assert!(types.iter().any(|t| t == "MedicationStatement"), "{out}");
     let validated = out["validated"].as_array().expect("validated");
     for kind in [
+        "CapabilityStatement",
         "Encounter",
         "DocumentReference",
         "Binary",
