@@ -543,6 +543,10 @@ async fn clinical_node_serves_fhir_to_signed_in_practitioners_of_certified_insti
         kovacs.refused(Method::GET, &search, None).await,
         (401, "session_unknown".to_owned())
     );
+    // A suspended institution's certificate opens nothing, not even with a live session.
+    let operator = Operator { name: "cli".to_owned(), origin: AuditOrigin::Cli };
+    admin::set_institution_active(&node.metadata, &operator, "111111", false).await.unwrap();
+    assert_eq!(nagy.refused(Method::GET, &search, None).await, (403, "certificate_not_recorded".to_owned()));
     assert!(node.metadata.verify_audit().await.unwrap().is_intact());
 }
 
