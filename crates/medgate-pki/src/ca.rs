@@ -888,6 +888,35 @@ impl CertificateAuthority {
         Ok((certificate, key))
     }
 
+    /// Issues a TLS client certificate with a fresh key for a subject that is not a tenant
+    /// (an institution of the clinical record service: `CN=<common_name>`): keyUsage
+    /// digitalSignature (+ keyEncipherment for RSA), extendedKeyUsage clientAuth. The same
+    /// key signs the institution's requests.
+    pub fn issue_client(
+        &self,
+        common_name: &str,
+        algorithm: KeyAlgorithm,
+        validity: Validity,
+    ) -> Result<(Certificate, PrivateKey)> {
+        if common_name.trim().is_empty() || common_name.len() > 64 {
+            return Err(PkiError::Invalid(
+                "a client certificate's common name must be 1 to 64 characters".to_owned(),
+            ));
+        }
+        let key = PrivateKey::generate(algorithm)?;
+        let spki_der = key.public_key_info_der()?;
+        let subject_der = common_name_der(common_name)?;
+        let certificate = self.issue(IssueRequest {
+            subject_der: &subject_der,
+            public_key_info_der: &spki_der,
+            validity,
+            profile: IssuedProfile::Tls,
+            alt_names: Vec::new(),
+            source: Path::new("client certificate"),
+        })?;
+        Ok((certificate, key))
+    }
+
     /// See [`CaFolder::revoke`].
     pub fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<IssuedRecord> {
         self.folder.revoke(serial, reason)

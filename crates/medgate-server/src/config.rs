@@ -6,7 +6,7 @@
 //! ```toml
 //! data_dir = "/var/lib/medgate"
 //! listen = "0.0.0.0:8443"
-//! role = "repository"                    # or "registry"
+//! role = "repository"                    # or "registry", or "clinical"
 //! server_names = ["repo.example.org"]    # DNS names / IPs for the server certificate
 //! oid_root = "1.3.6.1.4.1.99999.1"       # operator's arc for domain and repository ids
 //! database_url = "postgres://medgate@db/medgate"   # default: SQLite in data_dir
@@ -52,6 +52,8 @@ pub enum Role {
     Repository,
     /// The national document registry.
     Registry,
+    /// The national clinical record service (Hungary, FHIR R4 under `/fhir`).
+    Clinical,
 }
 
 impl Role {
@@ -59,8 +61,9 @@ impl Role {
         match text {
             "repository" => Ok(Role::Repository),
             "registry" => Ok(Role::Registry),
+            "clinical" => Ok(Role::Clinical),
             other => Err(ConfigError(format!(
-                "role '{other}' is unknown: use repository or registry"
+                "role '{other}' is unknown: use repository, registry or clinical"
             ))),
         }
     }
@@ -347,9 +350,9 @@ impl ServerConfig {
             .unwrap_or_else(|| data_dir.join("secrets").join("credentials.key"));
         let registry = match raw.registry {
             None => None,
-            Some(_) if role == Role::Registry => {
+            Some(_) if role != Role::Repository => {
                 return Err(ConfigError(
-                    "[registry] (or --registry-url) tells a repository where the national registry is; a node with role = registry does not use it".into(),
+                    "[registry] (or --registry-url) tells a repository where the national registry is; a node with role = registry or clinical does not use it".into(),
                 ))
             }
             Some(FileRegistry { url: None, .. }) => {
@@ -435,6 +438,33 @@ mod tests {
         assert_eq!(config.role, Role::Repository);
         assert_eq!(config.audit_checkpoint_seconds, 300);
         Ok(())
+    }
+
+    #[test]
+    fn the_clinical_role_is_known_and_takes_no_registry_link() {
+        let raw = FileConfig {
+            role: Some("clinical".into()),
+            ..FileConfig::default()
+        };
+        let config = ServerConfig::validate(raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.role, Role::Clinical);
+        let raw = FileConfig {
+            role: Some("clinical".into()),
+            registry: Some(FileRegistry {
+                url: Some("https://r:9443".into()),
+                ca_file: Some(PathBuf::from("ca.pem")),
+                timeout_seconds: None,
+            }),
+            ..FileConfig::default()
+        };
+        let error = ServerConfig::validate(raw).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("does not use it"), "{error}");
+        let raw = FileConfig {
+            role: Some("claims".into()),
+            ..FileConfig::default()
+        };
+        let error = ServerConfig::validate(raw).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("use repository, registry or clinical"), "{error}");
     }
 
     #[test]

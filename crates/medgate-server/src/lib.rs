@@ -19,6 +19,7 @@ pub mod router;
 pub mod startup;
 pub mod tls;
 
+pub mod clinical;
 pub mod portal;
 pub mod registry;
 pub mod repository;

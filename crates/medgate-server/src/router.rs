@@ -30,6 +30,13 @@ pub fn router(role: Role, state: AppState) -> Router {
             &[],
             state,
         ),
+        Role::Clinical => assemble(
+            crate::clinical::routes(),
+            Router::new(),
+            crate::clinical::MAX_BODY_BYTES,
+            &[],
+            state,
+        ),
     }
 }
 

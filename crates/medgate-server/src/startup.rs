@@ -106,6 +106,7 @@ pub fn open_or_create_ca(config: &ServerConfig) -> Result<CertificateAuthority, 
     let name = match config.role {
         crate::config::Role::Repository => "medgate tenant CA",
         crate::config::Role::Registry => "medgate national registry CA",
+        crate::config::Role::Clinical => "medgate clinical record service CA",
     };
     Ok(CertificateAuthority::init(
         &dir,

@@ -9,6 +9,7 @@ mod agent;
 mod audit;
 mod bench;
 mod ca;
+mod clinical;
 mod client;
 mod connect_check;
 mod demo;
@@ -50,6 +51,9 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Operator: the operators' logins to the web pages.
     Operator(operator::OperatorArgs),
+    /// Operator of the clinical record service: institutions, units, practitioners, the
+    /// authorisation matrix, institution certificates.
+    Clinical(clinical::ClinicalArgs),
 }
 
 /// Runs one command and returns the exit status it chose.
@@ -67,5 +71,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Agent(args) => agent::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Operator(args) => operator::run(args),
+        Command::Clinical(args) => clinical::run(args),
     }
 }

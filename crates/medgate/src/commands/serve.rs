@@ -18,7 +18,7 @@ pub struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:8443 (port 0 picks a free port).
     #[arg(long)]
     pub listen: Option<String>,
-    /// repository (default) or registry.
+    /// repository (default), registry or clinical.
     #[arg(long)]
     pub role: Option<String>,
     /// postgres://… for the scale-out backend (default: SQLite in the data folder).
@@ -61,6 +61,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             match role {
                 medgate_server::config::Role::Repository => "repository",
                 medgate_server::config::Role::Registry => "registry",
+                medgate_server::config::Role::Clinical => "clinical record service",
             },
             data_dir.join("ca").join("ca.pem").display()
         );

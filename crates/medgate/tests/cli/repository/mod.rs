@@ -5,6 +5,7 @@
 pub mod harness;
 
 mod account;
+mod clinical;
 mod audit;
 mod agent;
 mod crash;
