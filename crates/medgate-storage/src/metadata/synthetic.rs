@@ -127,6 +127,15 @@ impl Metadata {
             .execute(self.pool())
             .await
             .map_err(MetadataError::database(OPERATION))?;
+        // And a short write-ahead log, as a database in service keeps by checkpointing as it
+        // goes: a bulk load beside a running node's readers leaves one of gigabytes that the
+        // next start would have to read whole.
+        if self.backend == super::DatabaseBackend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(self.pool())
+                .await
+                .map_err(MetadataError::database(OPERATION))?;
+        }
         Ok(())
     }
 }
