@@ -20,6 +20,23 @@ pub fn route_paths_in(source: &str) -> Vec<String> {
     paths
 }
 
+/// The OpenAPI 3.1 document `json` (named `name` in the messages) describes every path of
+/// `routes` and no other path.
+pub fn assert_documents_exactly(json: &str, name: &str, routes: &[String]) {
+    let document: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(document["openapi"], "3.1.0", "{name}");
+    let documented = document["paths"].as_object().unwrap();
+    for route in routes {
+        assert!(documented.contains_key(route), "route {route} is not in {name}");
+    }
+    for path in documented.keys() {
+        assert!(
+            routes.contains(path),
+            "{name} documents {path}, which the router lacks"
+        );
+    }
+}
+
 /// Every `$ref` of an OpenAPI document (the repository's or the registry's) names a
 /// component the document defines.
 pub fn assert_references_resolve(json: &str) {
