@@ -30,13 +30,16 @@ pub fn router(role: Role, state: AppState) -> Router {
             &[],
             state,
         ),
+        // A FHIR client reads refusals as OperationOutcome resources, including those made
+        // before a handler runs (body guard, wrong method, unknown path).
         Role::Clinical => assemble(
             crate::clinical::routes(),
             Router::new(),
             crate::clinical::MAX_BODY_BYTES,
             &[],
             state,
-        ),
+        )
+        .layer(axum::middleware::from_fn(crate::clinical::fhir_refusals)),
     }
 }
 

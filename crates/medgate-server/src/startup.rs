@@ -310,6 +310,7 @@ pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, Startup
         node: Arc::new(node_settings(&config)),
         staging,
         body_budget: medgate_web::budget::BodyBudget::new(),
+        clock: medgate_web::clock::Clock::system(),
     };
     Ok(PreparedServer {
         state,

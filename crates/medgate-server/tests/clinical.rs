@@ -134,9 +134,18 @@ impl Practitioner {
             status >= 400,
             "{method} {path} was not refused: {status} {answer}"
         );
+        // Every refusal under /fhir is an OperationOutcome carrying our code in its details.
+        assert_eq!(answer["resourceType"], "OperationOutcome", "{method} {path}: {answer}");
+        assert!(
+            answer["issue"][0]["diagnostics"].as_str().is_some_and(|text| !text.is_empty()),
+            "{answer}"
+        );
         (
             status,
-            answer["code"].as_str().unwrap_or_default().to_owned(),
+            answer["issue"][0]["details"]["coding"][0]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         )
     }
 
@@ -255,6 +264,15 @@ async fn clinical_node_serves_fhir_to_signed_in_practitioners_of_certified_insti
     };
     let (status, _) = anonymous.send(Method::GET, "/healthz", None, &[]).await;
     assert_eq!(status, 200);
+    // Refusals made before a handler runs are OperationOutcomes too under /fhir.
+    let (status, code) = kovacs
+        .refused(Method::PATCH, "/fhir/Condition/1", None)
+        .await;
+    assert_eq!(status, 405, "{code}");
+    let (status, code) = anonymous
+        .refused(Method::GET, "/fhir/Condition", None)
+        .await;
+    assert_eq!((status, code.as_str()), (401, "client_certificate_required"));
     let document = anonymous
         .ok(Method::GET, "/api/v1/openapi.json", None)
         .await;
@@ -543,6 +561,15 @@ async fn clinical_node_serves_fhir_to_signed_in_practitioners_of_certified_insti
         kovacs.refused(Method::GET, &search, None).await,
         (401, "session_unknown".to_owned())
     );
+    // Seven hours after sign-in a session ends: the service refuses it, saying so.
+    let (status, answer) = nagy.send(Method::GET, &search, None, &[]).await;
+    assert_eq!(status, 200, "{answer}");
+    node.clock.advance(time::Duration::hours(7));
+    let (status, answer) = nagy.send(Method::GET, &search, None, &[]).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["issue"][0]["details"]["coding"][0]["code"], "session_expired");
+    let said = answer["issue"][0]["diagnostics"].as_str().unwrap();
+    assert!(said.contains("ended at") && said.contains("sign in again"), "{said}");
     // A suspended institution's certificate opens nothing, not even with a live session.
     let operator = Operator { name: "cli".to_owned(), origin: AuditOrigin::Cli };
     admin::set_institution_active(&node.metadata, &operator, "111111", false).await.unwrap();

@@ -30,6 +30,7 @@
 pub mod api;
 pub mod auth;
 pub mod budget;
+pub mod clock;
 pub mod csrf;
 pub mod desk;
 pub mod error;

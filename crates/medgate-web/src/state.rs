@@ -25,6 +25,9 @@ pub struct AppState {
     /// The memory budget for request bodies (the host's body guard and the handlers that
     /// read a streamed upload into memory share it).
     pub body_budget: BodyBudget,
+    /// The time the modules' rules reason with (sessions, encounters, referrals); tests move
+    /// it forward.
+    pub clock: crate::clock::Clock,
 }
 
 /// What the modules read of the node's configuration (the host's `ServerConfig` holds the

@@ -57,7 +57,9 @@ impl ConnectCheck {
                 );
             }
         }
-        if self.signing_key == SigningKey::Tls {
+        // A PKCS#12 identity (the clinical record service's institutions) has one key, which
+        // signs as real requests are signed: nothing to note.
+        if self.signing_key == SigningKey::Tls && !self.one_key_identity {
             report.add(
                 Severity::Info,
                 "signed_with_tls_key",

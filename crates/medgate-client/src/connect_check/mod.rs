@@ -50,8 +50,8 @@ pub const EXPIRY_WARNING_DAYS: i64 = 30;
 pub struct CheckSettings {
     /// The repository, `https://host:port` (a bare `host:port` is taken as https).
     pub url: String,
-    pub tls_cert: PathBuf,
-    pub tls_key: PathBuf,
+    /// The client certificate presented in the TLS handshake, with its key.
+    pub identity: Identity,
     pub wss_cert: Option<PathBuf>,
     pub wss_key: Option<PathBuf>,
     pub password_file: Option<PathBuf>,
@@ -61,6 +61,16 @@ pub struct CheckSettings {
     pub timeout: Duration,
     /// Name and version of the tool, written into the report.
     pub tool: String,
+}
+
+/// Where the TLS client certificate and its key come from.
+#[derive(Clone, Debug)]
+pub enum Identity {
+    /// A certificate file (PEM, may hold the chain) and a key file.
+    Pem { cert: PathBuf, key: PathBuf },
+    /// One PKCS#12 keystore holding both (the clinical record service hands institutions
+    /// theirs this way), opened with the password file.
+    Pkcs12(PathBuf),
 }
 
 /// Which key signs the probe (and the report).
@@ -82,6 +92,8 @@ pub struct ConnectCheck {
     /// `None`: the TLS key signs.
     signer_key: Option<PrivateKey>,
     signing_key: SigningKey,
+    /// The identity is a PKCS#12 keystore: its one key both connects and signs.
+    one_key_identity: bool,
     ca: Option<(PathBuf, Vec<Certificate>)>,
     timeout: Duration,
     tool: String,
@@ -105,12 +117,10 @@ impl ConnectCheck {
             .map(Password::from_file)
             .transpose()
             .map_err(settings_error)?;
-        let tls_chain = load_certificates(&settings.tls_cert).map_err(settings_error)?;
+        let (tls_chain, tls_key, tls_key_path) = load_identity(&settings.identity, password.as_ref())?;
         let tls_certificate = tls_chain.first().cloned().ok_or_else(|| {
-            settings_error(format!("{}: no certificate", settings.tls_cert.display()))
+            settings_error(format!("{}: no certificate", tls_key_path.display()))
         })?;
-        let tls_key =
-            PrivateKey::load(&settings.tls_key, password.as_ref()).map_err(settings_error)?;
         let wss = match (&settings.wss_cert, &settings.wss_key) {
             (Some(cert), Some(key)) => Some((
                 load_certificate(cert).map_err(settings_error)?,
@@ -124,7 +134,7 @@ impl ConnectCheck {
         check_pair(
             "TLS",
             &tls_key,
-            &settings.tls_key,
+            &tls_key_path,
             &tls_certificate,
             wss.as_ref().map(|(c, _, _)| c),
         )?;
@@ -149,6 +159,7 @@ impl ConnectCheck {
             signer,
             signer_key,
             signing_key,
+            one_key_identity: matches!(settings.identity, Identity::Pkcs12(_)),
             ca,
             timeout: settings.timeout,
             tool: settings.tool.clone(),
@@ -189,6 +200,42 @@ impl ConnectCheck {
         report.latency_ms.total = Some(millis(started.elapsed()));
         report.finish();
         report
+    }
+}
+
+/// The TLS chain (leaf first) and key of `identity`, and the file that names the key in
+/// errors.
+fn load_identity(
+    identity: &Identity,
+    password: Option<&Password>,
+) -> Result<(Vec<Certificate>, PrivateKey, PathBuf), ClientError> {
+    match identity {
+        Identity::Pem { cert, key } => {
+            let chain = load_certificates(cert).map_err(settings_error)?;
+            let key_value = PrivateKey::load(key, password).map_err(settings_error)?;
+            Ok((chain, key_value, key.clone()))
+        }
+        Identity::Pkcs12(path) => {
+            let password = password.ok_or_else(|| {
+                settings_error(format!(
+                    "{}: a PKCS#12 file opens with its password; give --password-file",
+                    path.display()
+                ))
+            })?;
+            let bytes = std::fs::read(path)
+                .map_err(|error| settings_error(format!("{}: {error}", path.display())))?;
+            let contents = medgate_pki::keystore::read_pkcs12(&bytes, path, password)
+                .map_err(settings_error)?;
+            let (Some(certificate), Some(key)) = (contents.certificate, contents.key) else {
+                return Err(settings_error(format!(
+                    "{}: the PKCS#12 file must hold a certificate and its private key",
+                    path.display()
+                )));
+            };
+            let mut chain = vec![certificate];
+            chain.extend(contents.chain);
+            Ok((chain, key, path.clone()))
+        }
     }
 }
 

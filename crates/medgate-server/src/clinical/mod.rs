@@ -4,7 +4,8 @@
 //! an active institution; every write is signed (RFC 9421) with that certificate's key; a
 //! practitioner signs in (`POST /fhir/$login`: user name, password, TOTP code) and every
 //! clinical call carries the session (`Authorization: Bearer …`). The rules are
-//! `medgate_clinical`'s; `api` parses, makes one domain call and answers.
+//! `medgate_clinical`'s; `api` parses, makes one domain call and answers; a refusal under
+//! `/fhir` is an `OperationOutcome` ([`fhir_refusals`]).
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -13,6 +14,8 @@ use medgate_web::AppState;
 
 pub mod api;
 pub mod openapi;
+
+pub use api::outcome::fhir_refusals;
 
 /// Largest request body the service accepts: a document of
 /// [`medgate_clinical::documents::MAX_DOCUMENT_BYTES`] base64-encoded in its
@@ -23,6 +26,7 @@ pub const MAX_BODY_BYTES: usize = 28 * 1024 * 1024;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/probe", post(api::session::probe))
         .route("/fhir/metadata", get(api::capabilities::statement))
         .route("/fhir/$login", post(api::session::login))
         .route("/fhir/$logout", post(api::session::logout))

@@ -30,7 +30,7 @@ mod tests {
     #[test]
     fn the_document_describes_every_clinical_route_and_no_other() {
         let routes = router_paths();
-        assert_eq!(routes.len(), 8, "{routes:?}");
+        assert_eq!(routes.len(), 9, "{routes:?}");
         assert_documents_exactly(OPENAPI_JSON, "clinical-openapi.json", &routes);
     }
 

@@ -27,6 +27,7 @@ use medgate_pki::files::{Visibility, WriteMode};
 use medgate_pki::{CertKind, Certificate, KeyAlgorithm, PrivateKey};
 use medgate_server::config::{Overrides, ServerConfig};
 use medgate_storage::{Metadata, NewTenant, TenantPlan, TenantStatus};
+use medgate_web::clock::Clock;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -65,6 +66,8 @@ pub struct Node {
     /// The node's own store, opened a second time, as the operator's commands open it.
     pub metadata: Metadata,
     pub database_url: String,
+    /// The node's clock (its modules' time), which a test moves forward.
+    pub clock: Clock,
     options: Options,
     running: Option<Running>,
     /// The PostgreSQL database made for this node, dropped after it.
@@ -79,7 +82,11 @@ struct Running {
     task: tokio::task::JoinHandle<()>,
 }
 
-async fn serve(data: PathBuf, options: Options, listen: String) -> (SocketAddr, Running, String) {
+async fn serve(
+    data: PathBuf,
+    options: Options,
+    listen: String,
+) -> (SocketAddr, Running, String, Clock) {
     let config = ServerConfig::load(
         options.config_file.as_deref(),
         &Overrides {
@@ -96,11 +103,12 @@ async fn serve(data: PathBuf, options: Options, listen: String) -> (SocketAddr, 
     let database_url = config.database_url.clone();
     let prepared = medgate_server::startup::prepare(config).await.unwrap();
     let address = prepared.local_addr().unwrap();
+    let clock = prepared.state.clock.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(prepared.serve(async move {
         let _ = stopped.await;
     }));
-    (address, Running { stop, task }, database_url)
+    (address, Running { stop, task }, database_url, clock)
 }
 
 impl Node {
@@ -144,7 +152,7 @@ impl Node {
 
     /// A node on the data folder `data` (created on first start).
     pub async fn start_at(data: &Path, options: Options) -> Node {
-        let (address, running, database_url) =
+        let (address, running, database_url, clock) =
             serve(data.to_path_buf(), options.clone(), "127.0.0.1:0".to_owned()).await;
         Node {
             url: format!("https://{address}").parse().unwrap(),
@@ -153,6 +161,7 @@ impl Node {
             ca: CertificateAuthority::open(&data.join("ca"), None).unwrap(),
             metadata: Metadata::connect(&database_url).await.unwrap(),
             database_url,
+            clock,
             options,
             running: Some(running),
             postgres: None,
@@ -183,7 +192,7 @@ impl Node {
         let listen = self.address.to_string();
         let started = Instant::now();
         // The port was just released; a moment may pass before it can be bound again.
-        let (_, running, _) = loop {
+        let (_, running, _, clock) = loop {
             // A start that fails (the port not yet free) panics in its own task.
             let attempt = tokio::spawn(serve(self.data.clone(), self.options.clone(), listen.clone()));
             match attempt.await.ok() {
@@ -195,6 +204,7 @@ impl Node {
             }
         };
         self.running = Some(running);
+        self.clock = clock;
     }
 
     /// The CA certificate clients trust (`DATA/ca/ca.pem`).

@@ -143,10 +143,16 @@ pub enum CertificateCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ConnectionCommand {
-    /// Mark the institution's connection check as verified.
+    /// Mark the institution's connection check as verified: with --report, after checking
+    /// the signed report the institution made with `medgate connect-check --p12 … --report`.
     Verified {
         #[arg(long)]
         institution: String,
+        /// The institution's signed connection-check report: it must verify (signature by a
+        /// certificate of this service's CA recorded for the institution, not edited) and say
+        /// the connection was usable for that institution.
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
 }
 
@@ -346,12 +352,81 @@ async fn execute(
             );
             println!("PKCS#12 password (shown once): {code}");
         }
-        ClinicalCommand::Connection(ConnectionCommand::Verified { institution }) => {
+        ClinicalCommand::Connection(ConnectionCommand::Verified { institution, report }) => {
+            let checked = match &report {
+                Some(path) => Some(check_report(config, store, &institution, path, now).await?),
+                None => None,
+            };
             admin::mark_connection_verified(store, &operator, &institution, now).await?;
-            println!("institution {institution}: connection check verified");
+            match checked {
+                Some(summary) => println!(
+                    "institution {institution}: connection check verified from its signed report ({summary})"
+                ),
+                None => println!(
+                    "institution {institution}: connection check verified (on the operator's word; no report checked)"
+                ),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Checks an institution's signed connection-check report before its connection is marked
+/// verified: the CMS signature verifies against this service's CA and the readable report was
+/// not edited; the signing certificate is one recorded for `institution`; the report says the
+/// service accepted that institution's certificate and signature (`usable`). Returns the
+/// report's summary line.
+async fn check_report(
+    config: &ServerConfig,
+    store: &Metadata,
+    institution: &str,
+    path: &std::path::Path,
+    now: OffsetDateTime,
+) -> anyhow::Result<String> {
+    let institution = InstitutionId::parse(institution)?;
+    let ca = open_ca(config)?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("{}: cannot be read", path.display()))?;
+    let verified = medgate_pki::report::verify_report(&bytes, std::slice::from_ref(ca.certificate()))
+        .with_context(|| format!("{}: not a signed connection-check report", path.display()))?;
+    let problems = verified.problems();
+    if !problems.is_empty() {
+        anyhow::bail!("{}: {}", path.display(), problems.join("; "));
+    }
+    let signer = verified
+        .signer()
+        .ok_or_else(|| anyhow!("{}: the report has no signer", path.display()))?;
+    let signed_for = admin::institution_of_certificate(store, &signer.serial_hex.to_ascii_uppercase(), now)
+        .await
+        .map_err(|error| {
+            anyhow!(
+                "{}: signed with certificate {}, which is not an active institution's certificate of this service ({error})",
+                path.display(),
+                signer.serial_hex
+            )
+        })?;
+    if signed_for != institution {
+        anyhow::bail!(
+            "{}: signed with a certificate of institution {signed_for}, not {institution}",
+            path.display()
+        );
+    }
+    let report: serde_json::Value = serde_json::from_slice(&verified.payload)
+        .with_context(|| format!("{}: the signed report is not JSON", path.display()))?;
+    let summary = report["summary"].as_str().unwrap_or_default().to_owned();
+    if report["usable"] != serde_json::Value::Bool(true) {
+        anyhow::bail!(
+            "{}: the check did not pass, so the connection is not verified: {summary}",
+            path.display()
+        );
+    }
+    if report["client_certificate"]["tenant"].as_str() != Some(institution.as_str()) {
+        anyhow::bail!(
+            "{}: the service did not accept the certificate as institution {institution}'s during the check",
+            path.display()
+        );
+    }
+    Ok(summary)
 }
 
 /// The service's CA (created, named for the clinical service, when the data folder has none

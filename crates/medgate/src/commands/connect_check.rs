@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use medgate_client::connect_check::{
-    CertFacts, CheckSettings, ConnectCheck, ConnectReport, Severity, SigningKey,
+    CertFacts, CheckSettings, ConnectCheck, ConnectReport, Identity, Severity, SigningKey,
 };
 use medgate_pki::files::{self, Visibility, WriteMode};
 use medgate_pki::report;
@@ -32,6 +32,10 @@ pub struct ConnectCheckArgs {
     /// The TLS private key.
     #[arg(long)]
     pub key: Option<PathBuf>,
+    /// A PKCS#12 file holding the TLS certificate and its key (as the clinical record
+    /// service issues them), in place of --cert and --key; its password in --password-file.
+    #[arg(long, conflicts_with_all = ["cert", "key"])]
+    pub p12: Option<PathBuf>,
     /// The WSS (signing) certificate: signs the probe and the report. Without it the TLS key
     /// signs (and the server will say the signature is not the account's).
     #[arg(long)]
@@ -68,14 +72,17 @@ pub fn run(args: ConnectCheckArgs) -> anyhow::Result<ExitCode> {
     let url = args.url.clone().or(file.server).context(
         "give the repository's address (https://host:port) or --config client.toml with `server`",
     )?;
-    let tls_cert = args.cert.clone().or(file.tls_cert).context(
-        "give --cert (the TLS client certificate) or --config client.toml with `tls_cert`",
-    )?;
-    let tls_key = args
-        .key
-        .clone()
-        .or(file.tls_key)
-        .context("give --key (the TLS private key) or --config client.toml with `tls_key`")?;
+    let identity = match &args.p12 {
+        Some(p12) => Identity::Pkcs12(p12.clone()),
+        None => Identity::Pem {
+            cert: args.cert.clone().or(file.tls_cert).context(
+                "give --cert (the TLS client certificate), --p12, or --config client.toml with `tls_cert`",
+            )?,
+            key: args.key.clone().or(file.tls_key).context(
+                "give --key (the TLS private key), --p12, or --config client.toml with `tls_key`",
+            )?,
+        },
+    };
     let wss_cert = args.wss_cert.clone().or(file.wss_cert);
     let wss_key = args.wss_key.clone().or(file.wss_key);
     if wss_cert.is_some() != wss_key.is_some() {
@@ -83,8 +90,7 @@ pub fn run(args: ConnectCheckArgs) -> anyhow::Result<ExitCode> {
     }
     let settings = CheckSettings {
         url,
-        tls_cert,
-        tls_key,
+        identity,
         wss_cert,
         wss_key,
         password_file: args.password_file.clone().or(file.password_file),

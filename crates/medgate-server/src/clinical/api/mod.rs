@@ -18,6 +18,7 @@ use medgate_web::error::ApiError;
 use medgate_web::state::AppState;
 
 pub mod capabilities;
+pub mod outcome;
 pub mod resources;
 pub mod session;
 
@@ -157,7 +158,7 @@ pub async fn practitioner(
         token,
         &institution.id,
         institution.origin,
-        OffsetDateTime::now_utc(),
+        state.clock.now(),
     )
     .await
     .map_err(refusal)

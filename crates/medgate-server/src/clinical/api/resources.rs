@@ -180,7 +180,7 @@ pub async fn create(
     let kind = kind_of(&kind)?;
     let caller = writer(&state, &incoming, &body).await?;
     let resource = json_body(&body)?;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let store = &state.metadata;
     let answer = match kind {
         ResourceType::Encounter => {
@@ -216,7 +216,7 @@ pub async fn read(
         kind,
         &id,
         reason.as_deref(),
-        OffsetDateTime::now_utc(),
+        state.clock.now(),
     )
     .await
     .map_err(refusal)?;
@@ -252,7 +252,7 @@ pub async fn update(
     let kind = kind_of(&kind)?;
     let caller = writer(&state, &incoming, &body).await?;
     let resource = json_body(&body)?;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let store = &state.metadata;
     let answer = if kind == ResourceType::Encounter
         && text(&resource, "/status") == Some("finished")
@@ -281,7 +281,7 @@ pub async fn delete(
         &caller,
         kind,
         &id,
-        OffsetDateTime::now_utc(),
+        state.clock.now(),
     )
     .await
     .map_err(refusal)?;
@@ -312,7 +312,7 @@ pub async fn history(
         kind,
         &id,
         reason.as_deref(),
-        OffsetDateTime::now_utc(),
+        state.clock.now(),
     )
     .await
     .map_err(refusal)?;
@@ -359,7 +359,7 @@ pub async fn operation(
 ) -> Result<Response, ApiError> {
     let kind = kind_of(&kind)?;
     let caller = writer(&state, &incoming, &body).await?;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     let store = &state.metadata;
     let answer = match (kind, operation.as_str()) {
         (ResourceType::Encounter, "$close") => {
@@ -400,7 +400,7 @@ pub async fn search(
         &incoming.headers,
         parameters.get("_breakGlass").map(String::as_str),
     )?;
-    let now = OffsetDateTime::now_utc();
+    let now = state.clock.now();
     if let Some(id) = parameters.get("_id") {
         let found = medgate_clinical::resources::read(
             &state.metadata,

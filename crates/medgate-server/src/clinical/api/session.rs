@@ -1,6 +1,7 @@
 //! Practitioner sign-in and sign-out: `POST /fhir/$login` with the user name, password and the
 //! code the practitioner's TOTP token shows, from an institution's certificate, signed; the
-//! answer's token opens clinical calls for 7 hours (`Authorization: Bearer …`).
+//! answer's token opens clinical calls for 7 hours (`Authorization: Bearer …`). And the
+//! connection probe of `medgate connect-check`.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -8,10 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
-use time::OffsetDateTime;
+use serde_json::{json, Value};
 
-use super::{bearer_token, refusal, signed};
+use super::{bearer_token, institution, refusal, signed};
 use medgate_web::api::Incoming;
 use medgate_web::error::ApiError;
 use medgate_web::state::AppState;
@@ -46,7 +46,7 @@ pub async fn login(
         origin: institution.origin,
     };
     let opened =
-        medgate_clinical::auth::sign_in(&state.metadata, &request, OffsetDateTime::now_utc())
+        medgate_clinical::auth::sign_in(&state.metadata, &request, state.clock.now())
             .await
             .map_err(refusal)?;
     Ok((
@@ -74,4 +74,47 @@ pub async fn logout(
         .await
         .map_err(refusal)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/probe`: what the service saw of this connection, for `medgate connect-check
+/// --p12` (the platform's connection check): the certificate, whether it is an active
+/// institution's (`account.tenant` = the institution id), whether the request's signature is
+/// that certificate's. Always 200 once the TLS handshake got this far.
+pub async fn probe(State(state): State<AppState>, incoming: Incoming, body: Bytes) -> Json<Value> {
+    let presented = medgate_web::auth::presented_certificate(&incoming.peer).ok();
+    let institution = institution(&state, &incoming).await;
+    let account = match &institution {
+        Ok(institution) => json!({ "accepted": true, "tenant": institution.id.as_str() }),
+        Err(error) => json!({ "accepted": false, "code": error.code(), "message": error.to_string() }),
+    };
+    let signature = match &institution {
+        Ok(institution) => match medgate_web::auth::verify_signature(
+            &state,
+            &institution.presented.certificate,
+            &incoming.method,
+            &incoming.uri,
+            &incoming.headers,
+            &body,
+        )
+        .await
+        {
+            Ok(_) => json!({ "valid": true }),
+            Err(error) => json!({ "valid": false, "code": error.code(), "message": error.to_string() }),
+        },
+        Err(_) => json!({
+            "valid": false,
+            "code": "certificate_not_accepted",
+            "message": "the signature is checked against an accepted institution certificate only"
+        }),
+    };
+    Json(json!({
+        "server_time": medgate_web::rfc3339(time::OffsetDateTime::now_utc()),
+        "tls_version": incoming.peer.tls_version,
+        "client_certificate": presented.as_ref().map(|p| json!({
+            "subject": p.subject,
+            "serial": p.serial_hex,
+        })),
+        "account": account,
+        "signature": signature,
+    }))
 }

@@ -1,10 +1,13 @@
 //! The clinical record service end to end: the real `medgate serve --role clinical`, two
 //! institutions set up with `medgate clinical …` (institution, unit, practitioner with its
 //! TOTP secret as an otpauth:// URI, matrix line, PKCS#12 certificate from the service's CA,
-//! connection verified), and practitioners' systems written in Python by others' libraries:
+//! connection checked with `medgate connect-check --p12` and verified from its signed report),
+//! and practitioners' systems written in Python by others' libraries:
 //! `requests` with the institution's certificate, `requests-http-signature` signing every
 //! write (RFC 9421), `pyotp` computing the sign-in code from the printed URI, and every
-//! returned resource validated with the FHIR R4 (4.0.1) models of `fhir.resources` 6.4.
+//! returned resource validated with the FHIR R4 (4.0.1) models of `fhir.resources` 6.4 —
+//! refusals too, as OperationOutcomes —, and an independent FHIR client, `fhirpy`, reading and
+//! searching with the institution's certificate and a practitioner's session.
 //! (Restrictions with break-glass and the access log are set by the patient, who has no
 //! call here: they are tested in process, `crates/medgate-server/tests/clinical.rs`.)
 
@@ -16,7 +19,7 @@ use medgate_test_peers::{python_runs, require, require_command};
 use serde_json::{json, Value};
 
 use super::harness::{Backend, Node};
-use crate::support::{password_file, run_ok};
+use crate::support::{password_file, run_fails, run_ok};
 
 const PASSWORD: &str = "korrekt ló elem kapocs";
 const PATIENT: &str = "123456788";
@@ -37,13 +40,13 @@ fn python() -> Option<PathBuf> {
     let models = fhir_python_path();
     let probe = python_runs(
         &python,
-        "import pyotp, requests, requests_http_signature, cryptography, fhir.resources as f; assert f.__fhir_version__ == '4.0.1'",
+        "import pyotp, requests, requests_http_signature, cryptography, fhirpy, fhir.resources as f; assert f.__fhir_version__ == '4.0.1'",
         &[("PYTHONPATH", models.as_os_str())],
     );
     require(
-        "Python pyotp, requests-http-signature, cryptography and fhir.resources (FHIR R4)",
+        "Python pyotp, requests-http-signature, cryptography, fhirpy and fhir.resources (FHIR R4)",
         &format!(
-            "pip install pyotp requests-http-signature cryptography; pip install --target {} 'fhir.resources==6.4.0' 'pydantic[email]<2' (scripts/test does both)",
+            "pip install pyotp requests-http-signature cryptography fhirpy==2.3.1; pip install --target {} 'fhir.resources==6.4.0' 'pydantic[email]<2' (scripts/test does both)",
             models.display()
         ),
         probe.map(|()| python),
@@ -63,6 +66,7 @@ from fhir.resources.capabilitystatement import CapabilityStatement
 from fhir.resources.condition import Condition
 from fhir.resources.documentreference import DocumentReference
 from fhir.resources.encounter import Encounter
+from fhir.resources.operationoutcome import OperationOutcome
 from fhir.resources.servicerequest import ServiceRequest
 
 assert fhir.resources.__fhir_version__ == "4.0.1"
@@ -70,7 +74,7 @@ a = json.load(sys.stdin)
 base = a["url"] + "/fhir"
 FHIR = "application/fhir+json"
 MODELS = {"Bundle": Bundle, "Binary": Binary, "CapabilityStatement": CapabilityStatement, "Condition": Condition, "DocumentReference": DocumentReference,
-          "Encounter": Encounter, "ServiceRequest": ServiceRequest}
+          "Encounter": Encounter, "OperationOutcome": OperationOutcome, "ServiceRequest": ServiceRequest}
 validated = []
 
 def valid(r, status):
@@ -80,6 +84,15 @@ def valid(r, status):
     MODELS[body["resourceType"]].parse_obj(body)
     validated.append(body["resourceType"] + ("." + body["type"] if body["resourceType"] == "Bundle" else ""))
     return body
+
+def refused(r):
+    """A refusal: an OperationOutcome (validated) with our code in its details."""
+    assert r.status_code >= 400, (r.status_code, r.url, r.text)
+    body = valid(r, r.status_code)
+    assert body["resourceType"] == "OperationOutcome", body
+    issue = body["issue"][0]
+    assert issue["severity"] == "error" and issue["diagnostics"], issue
+    return [r.status_code, issue["details"]["coding"][0]["code"]]
 
 class Institution:
     def __init__(self, i):
@@ -125,7 +138,7 @@ capabilities = valid(requests.get(base + "/metadata", verify=a["ca"]), 200)
 out["capability_types"] = [r["type"] for r in capabilities["rest"][0]["resource"]]
 # The certificate alone reads nothing clinical.
 r = A.read("/DocumentReference?patient=" + a["patient"])
-out["no_session"] = [r.status_code, r.json()["code"]]
+out["no_session"] = refused(r)
 A.login()
 B.login()
 patient = {"reference": "Patient/" + a["patient"]}
@@ -150,7 +163,7 @@ changed = dict(condition, code={"text": "Diabetes mellitus, 2-es típus"})
 updated = valid(A.write("PUT", "/Condition/" + condition["id"], changed), 200)
 out["updated_version"] = updated["meta"]["versionId"]
 r = B.write("DELETE", "/Condition/" + condition["id"], {})
-out["foreign_delete"] = [r.status_code, r.json()["code"]]
+out["foreign_delete"] = refused(r)
 history = valid(B.read("/Condition/" + condition["id"] + "/_history"), 200)
 out["history"] = len(history["entry"])
 referral = valid(A.write("POST", "/ServiceRequest", {"resourceType": "ServiceRequest", "intent": "order", "subject": patient,
@@ -158,8 +171,17 @@ referral = valid(A.write("POST", "/ServiceRequest", {"resourceType": "ServiceReq
 consumed = valid(B.write("POST", "/ServiceRequest/" + referral["id"] + "/$consume", {}), 200)
 out["consumed"] = consumed["status"]
 r = B.write("POST", "/ServiceRequest/" + referral["id"] + "/$consume", {})
-out["consumed_again"] = [r.status_code, r.json()["code"]]
+out["consumed_again"] = refused(r)
 valid(B.read("/ServiceRequest?_id=" + referral["id"]), 200)
+
+# An independent FHIR client, fhirpy, reads and searches with B's certificate and session.
+from fhirpy import SyncFHIRClient
+client = SyncFHIRClient(base, authorization="Bearer " + B.token,
+                        requests_config={"cert": (B.cert, B.key_file), "verify": a["ca"]})
+out["fhirpy_documents"] = [d.id for d in client.resources("DocumentReference").search(patient=a["patient"]).fetch_all()]
+out["fhirpy_condition_version"] = client.reference("Condition", condition["id"]).to_resource()["meta"]["versionId"]
+out["fhirpy_referrals"] = [r["status"] for r in client.resources("ServiceRequest").search(_id=referral["id"]).fetch()]
+out["fhirpy_encounters"] = [e["status"] for e in client.resources("Encounter").search(patient=a["patient"]).fetch_all()]
 out["validated"] = validated
 print(json.dumps(out))
 "#;
@@ -256,7 +278,28 @@ fn set_up(node: &Node, id: &str, unit: &str, user: &str, stamp: &str) -> Value {
         .unwrap_or_else(|| panic!("no PKCS#12 password printed: {issued}"))
         .trim()
         .to_owned();
-    clinical(node, &["connection", "verified", "--institution", id]);
+    // The platform's connection check (seed 003): the institution checks its connection with
+    // the PKCS#12 and its code, and the operator verifies the signed report it sends.
+    let code_file = password_file(dir, &format!("{id}.p12.code"), &p12_password);
+    let report = dir.join(format!("{id}-connect-check.json"));
+    let checked = run_ok(&[
+        "connect-check",
+        &node.url(),
+        "--p12",
+        &p12.to_string_lossy(),
+        "--password-file",
+        &code_file,
+        "--ca",
+        &node.ca().to_string_lossy(),
+        "--report",
+        &report.to_string_lossy(),
+    ]);
+    assert!(checked.contains("usable"), "{checked}");
+    let verified = clinical(
+        node,
+        &["connection", "verified", "--institution", id, "--report", &report.to_string_lossy()],
+    );
+    assert!(verified.contains("verified from its signed report"), "{verified}");
     json!({
         "id": id, "unit": unit, "user": user, "otpauth": otpauth,
         "p12": p12, "password": p12_password, "serial": serial,
@@ -270,6 +313,17 @@ fn practitioners_of_two_institutions_work_with_the_clinical_record_service() {
         .expect("SQLite is always available");
     let a = set_up(&node, "506097", "001044299", "dr.kovacs", "58012");
     let b = set_up(&node, "111111", "002000001", "dr.nagy", "41234");
+    // One institution's report does not verify another's connection.
+    let foreign = node.dir.path().join("111111-connect-check.json");
+    let mut args: Vec<String> = ["clinical", "connection", "verified", "--institution", "506097", "--report"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push(foreign.to_string_lossy().into_owned());
+    args.extend(node.store_args());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let refused = run_fails(&refs);
+    assert!(refused.contains("institution 111111, not 506097"), "{refused}");
     let listed: Value =
         serde_json::from_str(&clinical(&node, &["institution", "list", "--json"])).expect("JSON");
     assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
@@ -312,6 +366,11 @@ fn practitioners_of_two_institutions_work_with_the_clinical_record_service() {
     assert_eq!(out["history"], 2, "both versions: {out}");
     assert_eq!(out["consumed"], "completed");
     assert_eq!(out["consumed_again"], json!([409, "referral_consumed"]));
+    // fhirpy found, read and searched what the service holds.
+    assert_eq!(out["fhirpy_documents"], out["found"], "{out}");
+    assert_eq!(out["fhirpy_condition_version"], "2", "{out}");
+    assert_eq!(out["fhirpy_referrals"], json!(["completed"]), "{out}");
+    assert_eq!(out["fhirpy_encounters"], json!(["finished"]), "{out}");
     let types = out["capability_types"].as_array().expect("capability types");
     assert!(types.iter().any(|t| t == "MedicationStatement"), "{out}");
     let validated = out["validated"].as_array().expect("validated");
@@ -324,6 +383,7 @@ fn practitioners_of_two_institutions_work_with_the_clinical_record_service() {
         "ServiceRequest",
         "Bundle.searchset",
         "Bundle.history",
+        "OperationOutcome",
     ] {
         assert!(
             validated.iter().any(|v| v == kind),
