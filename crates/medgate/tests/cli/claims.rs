@@ -19,14 +19,14 @@ fn generate(dir: &Path, extra: &[&str]) -> PathBuf {
 fn a_clean_package_passes_and_counts_its_rules() {
     let dir = temp_dir();
     let package = generate(dir.path(), &[]);
-    assert!(package.ends_with("HM010001S14002_2501001.zip"), "{}", package.display());
+    assert!(package.ends_with("HM010001S14002_25011.zip"), "{}", package.display());
     let protocol = dir.path().join("protocol.zip");
     let out = run_ok(&["claims", "check", package.to_str().unwrap(), "--protocol", protocol.to_str().unwrap()]);
     assert!(out.contains("read: 20 cases, 20 patients"), "{out}");
     assert!(out.contains("rules: 862 loaded (Q015 800, Q022 62)"), "{out}");
     assert!(out.contains("FLK: 0 errors"), "{out}");
     let rows = read_protocol(&protocol);
-    assert_eq!(rows, ["VHM010001S14002_2501001 0", "VLM010001S14002_2501001 0"]);
+    assert_eq!(rows, ["VHM010001S14002_25011 0", "VLM010001S14002_25011 0"]);
 
     let json: serde_json::Value = serde_json::from_str(&run_ok(&["claims", "check", package.to_str().unwrap(), "--json"])).unwrap();
     assert_eq!(json["errors"], 0);
@@ -47,15 +47,24 @@ fn a_defect_exits_1_with_its_code_in_the_table_json_and_protocol() {
     let output = run(&["claims", "check", package.to_str().unwrap(), "--protocol", protocol.to_str().unwrap()]);
     let out = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{out}");
-    assert!(out.contains("FLK: 1 error"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("904") && l.contains("USL_OK") && l.contains("001F.")), "{out}");
+    // USL_OK 9 is no code of V006, and P_CEL (only for USL_OK 3) must then be absent.
+    assert!(out.contains("FLK: 2 errors"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("904") && l.contains("USL_OK") && l.contains("001F.00.0160")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("904") && l.contains("P_CEL") && l.contains("003F.00.0670")), "{out}");
     let rows = read_protocol(&protocol);
-    assert_eq!(rows[0], "VHM010001S14002_2501001 1 904 USL_OK Z_SL 2 2 1", "{rows:?}");
+    assert_eq!(
+        rows,
+        ["VHM010001S14002_25011 2 | 904 P_CEL SL 2 2 1 | 904 USL_OK Z_SL 2 2", "VLM010001S14002_25011 0"],
+        "{rows:?}"
+    );
 
     let output = run(&["claims", "check", package.to_str().unwrap(), "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(json["findings"][0]["oshib"], 904);
-    assert_eq!(json["findings"][0]["idcase"], "2");
+    assert_eq!(json["errors"], 2);
+    assert_eq!(json["findings"][1]["oshib"], 904);
+    assert_eq!(json["findings"][1]["im_pol"], "USL_OK");
+    assert_eq!(json["findings"][1]["rule"], "001F.00.0160");
+    assert_eq!(json["findings"][1]["idcase"], "2");
 
     let package = generate(&dir.path().join("snils").tap_create(), &["--fault", "bad-snils"]);
     let output = run(&["claims", "check", package.to_str().unwrap()]);
@@ -67,15 +76,15 @@ fn a_defect_exits_1_with_its_code_in_the_table_json_and_protocol() {
 #[test]
 fn package_refusals_name_their_f012_code() {
     let dir = temp_dir();
-    let not_zip = dir.path().join("HM010001S14002_2501001.zip");
+    let not_zip = dir.path().join("HM010001S14002_25011.zip");
     std::fs::write(&not_zip, "not a zip").unwrap();
     let protocol = dir.path().join("refused.zip");
     let error = run_fails(&["claims", "check", not_zip.to_str().unwrap(), "--protocol", protocol.to_str().unwrap()]);
     assert!(error.contains("F012 801") && error.contains("not a ZIP archive"), "{error}");
     let rows = read_protocol(&protocol);
-    assert_eq!(rows, ["VHM010001S14002_2501001 1 801"], "{rows:?}");
+    assert_eq!(rows, ["VHM010001S14002_25011 1 | 801"], "{rows:?}");
 
-    let package = generate(dir.path(), &["--fault", "invalid-encoding"]);
+    let package = generate(&dir.path().join("encoding").tap_create(), &["--fault", "invalid-encoding"]);
     let error = run_fails(&["claims", "check", package.to_str().unwrap()]);
     assert!(error.contains("F012 804") && error.contains("windows-1251"), "{error}");
 
@@ -103,7 +112,7 @@ fn the_generated_register_is_well_formed_windows_1251_for_libxml2() {
     let dir = temp_dir();
     let package = generate(dir.path(), &[]);
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&package).unwrap()).unwrap();
-    for name in ["HM010001S14002_2501001.xml", "LM010001S14002_2501001.xml"] {
+    for (name, expected) in [("HM010001S14002_25011.xml", "14002"), ("LM010001S14002_25011.xml", "Петров")] {
         let path = dir.path().join(name);
         let mut entry = archive.by_name(name).unwrap();
         std::io::copy(&mut entry, &mut std::fs::File::create(&path).unwrap()).unwrap();
@@ -111,12 +120,12 @@ fn the_generated_register_is_well_formed_windows_1251_for_libxml2() {
         assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
         let text = Command::new(&xmllint).args(["--xpath", "string(//FAM[1] | //SCHET/PLAT)"]).arg(&path).output().unwrap();
         let text = String::from_utf8_lossy(&text.stdout);
-        assert!(text.contains("Иванов") || text.contains("14002"), "{name}: {text}");
+        assert_eq!(text.trim(), expected, "{name}");
     }
 }
 
-/// `FNAME count [OSHIB IM_POL BAS_EL N_ZAP IDCASE SL_ID]` of each `V` file, as Python's
-/// standard library reads the protocol ZIP.
+/// `FNAME count | OSHIB IM_POL BAS_EL N_ZAP IDCASE SL_ID | …` of each `V` file, as
+/// Python's standard library reads the protocol ZIP.
 fn read_protocol(zip: &Path) -> Vec<String> {
     let Some(python) = medgate_test_peers::require_python("zipfile, xml.etree.ElementTree", "apt-get install python3") else {
         return Vec::new();
@@ -130,12 +139,11 @@ with zipfile.ZipFile(sys.argv[1]) as z:
         root = ET.fromstring(data)
         assert root.tag == 'FLK_P', root.tag
         prs = root.findall('PR')
-        line = [root.findtext('FNAME'), str(len(prs))]
-        if prs:
-            pr = prs[0]
-            line += [pr.findtext(t) for t in ('OSHIB', 'IM_POL', 'BAS_EL', 'N_ZAP', 'IDCASE', 'SL_ID') if pr.findtext(t)]
+        line = [root.findtext('FNAME') + ' ' + str(len(prs))]
+        for pr in prs:
+            line.append(' '.join(pr.findtext(t) for t in ('OSHIB', 'IM_POL', 'BAS_EL', 'N_ZAP', 'IDCASE', 'SL_ID') if pr.findtext(t)))
             assert pr.findtext('COMMENT'), 'a PR without COMMENT'
-        print(' '.join(line))
+        print(' | '.join(line))
 "#;
     let output = Command::new(python).arg("-c").arg(code).arg(zip).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
