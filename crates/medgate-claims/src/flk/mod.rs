@@ -11,7 +11,7 @@ pub mod scope;
 pub mod snils;
 pub mod structure;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::names::{FileKind, Period};
 use crate::nsi::Nsi;
@@ -81,7 +81,8 @@ pub struct Plan {
     pub counts: RuleCounts,
     pub not_run: Vec<NotRun>,
     /// Rules by (root, record or header name, path of the parent below it).
-    groups: HashMap<(String, String, Vec<String>), Vec<CompiledRule>>,
+    /// (Ordered, so findings come in the same order on every run.)
+    groups: BTreeMap<(String, String, Vec<String>), Vec<CompiledRule>>,
     /// Presence rules on the children of the root (`ZL_LIST/ZGLV`).
     root_presence: Vec<CompiledRule>,
     /// Paths a catalogue rule already checks for presence or type, so the structural checks
@@ -106,7 +107,7 @@ impl Plan {
         let mut plan = Plan {
             counts: RuleCounts { loaded: rules.len(), ..RuleCounts::default() },
             not_run: Vec::new(),
-            groups: HashMap::new(),
+            groups: BTreeMap::new(),
             root_presence: Vec::new(),
             presence_paths: HashSet::new(),
             format_paths: HashSet::new(),

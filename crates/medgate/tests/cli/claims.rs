@@ -54,17 +54,17 @@ fn a_defect_exits_1_with_its_code_in_the_table_json_and_protocol() {
     let rows = read_protocol(&protocol);
     assert_eq!(
         rows,
-        ["VHM010001S14002_25011 2 | 904 P_CEL SL 2 2 1 | 904 USL_OK Z_SL 2 2", "VLM010001S14002_25011 0"],
+        ["VHM010001S14002_25011 2 | 904 USL_OK Z_SL 2 2 | 904 P_CEL SL 2 2 1", "VLM010001S14002_25011 0"],
         "{rows:?}"
     );
 
     let output = run(&["claims", "check", package.to_str().unwrap(), "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["errors"], 2);
-    assert_eq!(json["findings"][1]["oshib"], 904);
-    assert_eq!(json["findings"][1]["im_pol"], "USL_OK");
-    assert_eq!(json["findings"][1]["rule"], "001F.00.0160");
-    assert_eq!(json["findings"][1]["idcase"], "2");
+    let usl_ok = json["findings"].as_array().unwrap().iter().find(|f| f["im_pol"] == "USL_OK").unwrap();
+    assert_eq!(usl_ok["oshib"], 904);
+    assert_eq!(usl_ok["rule"], "001F.00.0160");
+    assert_eq!(usl_ok["idcase"], "2");
 
     let package = generate(&dir.path().join("snils").tap_create(), &["--fault", "bad-snils"]);
     let output = run(&["claims", "check", package.to_str().unwrap()]);
