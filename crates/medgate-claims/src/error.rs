@@ -20,13 +20,20 @@ pub enum ClaimsError {
     #[error("{file}: the text cannot be decoded: {reason}")]
     Encoding { file: String, reason: String },
     #[error("{file}: malformed XML near byte {position}: {reason}")]
-    Xml { file: String, position: u64, reason: String },
+    Xml {
+        file: String,
+        position: u64,
+        reason: String,
+    },
     #[error("{file}: {reason}")]
     Catalogue { file: String, reason: String },
     #[error("{file}: {reason}")]
     Dictionary { file: String, reason: String },
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{file}: the ZIP archive cannot be read: {reason}")]
     Zip { file: String, reason: String },
 }
@@ -44,6 +51,9 @@ impl ClaimsError {
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> ClaimsError {
-        ClaimsError::Io { path: path.into(), source }
+        ClaimsError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -54,7 +54,14 @@ pub struct Options {
 
 impl Options {
     pub fn new(cases: u32, period: Period) -> Options {
-        Options { cases, period, medical_organisation: "010001".to_owned(), insurer: INSURER.to_owned(), number: 1, fault: None }
+        Options {
+            cases,
+            period,
+            medical_organisation: "010001".to_owned(),
+            insurer: INSURER.to_owned(),
+            number: 1,
+            fault: None,
+        }
     }
 
     /// The package's name.
@@ -88,13 +95,19 @@ fn case_sum(index: u32) -> i128 {
 fn day(period: Period, index: u32) -> time::Date {
     let last = period.last_day().day();
     let offset = (index % u32::from(last.saturating_sub(1)).max(1)) as u8;
-    period.first_day().replace_day(1 + offset).unwrap_or(period.first_day())
+    period
+        .first_day()
+        .replace_day(1 + offset)
+        .unwrap_or(period.first_day())
 }
 
 /// A valid SNILS for a patient number.
 pub fn snils_for(index: u32) -> String {
     let nine = 100_000_000 + u64::from(index) * 7_919 % 800_000_000;
-    let digits: Vec<u32> = format!("{nine:09}").chars().filter_map(|c| c.to_digit(10)).collect();
+    let digits: Vec<u32> = format!("{nine:09}")
+        .chars()
+        .filter_map(|c| c.to_digit(10))
+        .collect();
     let check = snils::check_digits(&digits);
     let text = format!("{nine:09}");
     format!("{}-{}-{} {check:02}", &text[..3], &text[3..6], &text[6..])
@@ -116,11 +129,18 @@ fn zap(options: &Options, index: u32) -> Element {
     let date = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
     let sum = money(case_sum(index));
     let diagnosis = DIAGNOSES[(index as usize) % DIAGNOSES.len()];
-    let idcase = if faulty(options, index, Fault::DuplicateCase) { 1 } else { index };
+    let idcase = if faulty(options, index, Fault::DuplicateCase) {
+        1
+    } else {
+        index
+    };
     let pacient = Element::new("PACIENT")
         .with("ID_PAC", patient_id(index))
         .with("VPOLIS", "3")
-        .with("NPOLIS", format!("{:016}", 7_700_000_000_000_000u64 + u64::from(index)))
+        .with(
+            "NPOLIS",
+            format!("{:016}", 7_700_000_000_000_000u64 + u64::from(index)),
+        )
         .with("SMO", name.receiver().code())
         .with("NOVOR", "0");
     let service = |idserv: u32| {
@@ -153,7 +173,11 @@ fn zap(options: &Options, index: u32) -> Element {
         .with("DATE_1", first_date)
         .with("DATE_2", second_date);
     if !faulty(options, index, Fault::MissingDiagnosis) {
-        let value = if faulty(options, index, Fault::EmptyDiagnosis) { "" } else { diagnosis };
+        let value = if faulty(options, index, Fault::EmptyDiagnosis) {
+            ""
+        } else {
+            diagnosis
+        };
         sl = sl.with("DS1", value);
     }
     sl = sl
@@ -169,11 +193,20 @@ fn zap(options: &Options, index: u32) -> Element {
         sl = sl.with_child(service(1));
     }
     let date_z_1 = if faulty(options, index, Fault::BadDateFormat) {
-        format!("{:02}.{:02}.{:04}", start.day(), u8::from(start.month()), start.year())
+        format!(
+            "{:02}.{:02}.{:04}",
+            start.day(),
+            u8::from(start.month()),
+            start.year()
+        )
     } else {
         date(start)
     };
-    let usl_ok = if faulty(options, index, Fault::BadDictionaryCode) { "9" } else { "3" };
+    let usl_ok = if faulty(options, index, Fault::BadDictionaryCode) {
+        "9"
+    } else {
+        "3"
+    };
     let z_sl = Element::new("Z_SL")
         .with("IDCASE", idcase.to_string())
         .with("USL_OK", usl_ok)
@@ -202,7 +235,11 @@ fn pers(options: &Options, index: u32) -> Element {
     if !man {
         surname.push('а');
     }
-    let first = if man { NAMES[(index as usize) % NAMES.len()] } else { "Мария" };
+    let first = if man {
+        NAMES[(index as usize) % NAMES.len()]
+    } else {
+        "Мария"
+    };
     let snils = if faulty(options, index, Fault::BadSnils) {
         let good = snils_for(index);
         let check: u32 = good[12..].parse().unwrap_or(0);
@@ -214,25 +251,52 @@ fn pers(options: &Options, index: u32) -> Element {
         .with("ID_PAC", patient_id(index))
         .with("FAM", surname)
         .with("IM", first)
-        .with("OT", if man { "Иванович" } else { "Ивановна" })
+        .with(
+            "OT",
+            if man {
+                "Иванович"
+            } else {
+                "Ивановна"
+            },
+        )
         .with("W", if man { "1" } else { "2" })
-        .with("DR", format!("{}-{:02}-{:02}", 1950 + index % 50, 1 + index % 12, 1 + index % 28))
+        .with(
+            "DR",
+            format!(
+                "{}-{:02}-{:02}",
+                1950 + index % 50,
+                1 + index % 12,
+                1 + index % 28
+            ),
+        )
         .with("SNILS", snils)
 }
 
 /// Writes a package to `out` (a file or a buffer); answers its name.
-pub fn write_package<W: Write + Seek>(out: W, options: &Options) -> Result<RegisterFileName, ClaimsError> {
+pub fn write_package<W: Write + Seek>(
+    out: W,
+    options: &Options,
+) -> Result<RegisterFileName, ClaimsError> {
     let name = options.name();
-    let fail = |reason: String| ClaimsError::Zip { file: format!("{}.zip", name.main_stem()), reason };
+    let fail = |reason: String| ClaimsError::Zip {
+        file: format!("{}.zip", name.main_stem()),
+        reason,
+    };
     let mut zip = zip::ZipWriter::new(out);
     let file_options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .large_file(true);
     let today = options.period.last_day();
-    let today = format!("{:04}-{:02}-{:02}", today.year(), u8::from(today.month()), today.day());
+    let today = format!(
+        "{:04}-{:02}-{:02}",
+        today.year(),
+        u8::from(today.month()),
+        today.day()
+    );
 
     // The personal-data file.
-    zip.start_file(format!("{}.xml", name.personal_stem()), file_options).map_err(|e| fail(e.to_string()))?;
+    zip.start_file(format!("{}.xml", name.personal_stem()), file_options)
+        .map_err(|e| fail(e.to_string()))?;
     // Q015 asks version 3.1 of the main file and 3.2 of the personal-data file.
     let header = Element::new("ZGLV")
         .with("VERSION", "3.2")
@@ -261,7 +325,8 @@ pub fn write_package<W: Write + Seek>(out: W, options: &Options) -> Result<Regis
     write_1251(&mut zip, "</PERS_LIST>\n").map_err(fail)?;
 
     // The main file.
-    zip.start_file(format!("{}.xml", name.main_stem()), file_options).map_err(|e| fail(e.to_string()))?;
+    zip.start_file(format!("{}.xml", name.main_stem()), file_options)
+        .map_err(|e| fail(e.to_string()))?;
     let mut invoice: i128 = (1..=options.cases).map(case_sum).sum();
     if options.fault == Some(Fault::InvoiceSum) {
         invoice += 100;
@@ -276,7 +341,10 @@ pub fn write_package<W: Write + Seek>(out: W, options: &Options) -> Result<Regis
         .with("CODE_MO", options.medical_organisation.clone())
         .with("YEAR", options.period.year().to_string())
         .with("MONTH", options.period.month().to_string())
-        .with("NSCHET", format!("{}-{}", options.period.month(), options.number))
+        .with(
+            "NSCHET",
+            format!("{}-{}", options.period.month(), options.number),
+        )
         .with("DSCHET", today)
         .with("PLAT", options.insurer.clone())
         .with("SUMMAV", money(invoice));
@@ -310,7 +378,12 @@ mod tests {
     #[test]
     fn generated_snils_are_valid() {
         for index in [1, 2, 999, 123_456] {
-            assert_eq!(snils::check_snils(&snils_for(index)), Ok(()), "{}", snils_for(index));
+            assert_eq!(
+                snils::check_snils(&snils_for(index)),
+                Ok(()),
+                "{}",
+                snils_for(index)
+            );
         }
     }
 }

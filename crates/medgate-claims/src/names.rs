@@ -110,7 +110,9 @@ impl Party {
 
     pub fn code(&self) -> &str {
         match self {
-            Party::MedicalOrganisation(code) | Party::Insurer(code) | Party::TerritorialFund(code) => code,
+            Party::MedicalOrganisation(code)
+            | Party::Insurer(code)
+            | Party::TerritorialFund(code) => code,
         }
     }
 
@@ -164,7 +166,8 @@ impl Period {
     /// The last day of the period.
     pub fn last_day(self) -> time::Date {
         let month = self.time_month();
-        time::Date::from_calendar_date(self.year, month, month.length(self.year)).unwrap_or(time::Date::MAX)
+        time::Date::from_calendar_date(self.year, month, month.length(self.year))
+            .unwrap_or(time::Date::MAX)
     }
 
     fn time_month(self) -> time::Month {
@@ -190,41 +193,78 @@ pub struct RegisterFileName {
 }
 
 impl RegisterFileName {
-    pub fn new(kind: FileKind, sender: Party, receiver: Party, period: Period, number: u32) -> RegisterFileName {
-        RegisterFileName { kind, sender, receiver, period, number: number.to_string() }
+    pub fn new(
+        kind: FileKind,
+        sender: Party,
+        receiver: Party,
+        period: Period,
+        number: u32,
+    ) -> RegisterFileName {
+        RegisterFileName {
+            kind,
+            sender,
+            receiver,
+            period,
+            number: number.to_string(),
+        }
     }
 
     /// Parses a main file's name, with or without its `.xml` or `.zip` extension.
     pub fn parse(name: &str) -> Result<RegisterFileName, ClaimsError> {
         let stem = strip_extension(name);
-        let bad = |why: &str| ClaimsError::BadFileName { name: name.to_owned(), reason: why.to_owned() };
+        let bad = |why: &str| ClaimsError::BadFileName {
+            name: name.to_owned(),
+            reason: why.to_owned(),
+        };
         let kind = FileKind::ALL
             .iter()
             .copied()
             // The two-letter kinds first, so `DP…` is not taken for anything else.
             .filter(|kind| stem.starts_with(kind.prefix()))
             .max_by_key(|kind| kind.prefix().len())
-            .ok_or_else(|| bad("it does not start with a register kind (H, C, T, DP, DV, DO, DS, DU, DF)"))?;
-        let (sender, receiver, period, number) = parse_parties(&stem[kind.prefix().len()..]).map_err(|why| bad(&why))?;
-        Ok(RegisterFileName { kind, sender, receiver, period, number })
+            .ok_or_else(|| {
+                bad("it does not start with a register kind (H, C, T, DP, DV, DO, DS, DU, DF)")
+            })?;
+        let (sender, receiver, period, number) =
+            parse_parties(&stem[kind.prefix().len()..]).map_err(|why| bad(&why))?;
+        Ok(RegisterFileName {
+            kind,
+            sender,
+            receiver,
+            period,
+            number,
+        })
     }
 
     /// Parses the name of a personal-data file and answers the main file name it belongs to.
     pub fn parse_personal(name: &str) -> Result<RegisterFileName, ClaimsError> {
         let stem = strip_extension(name);
-        let bad = |why: &str| ClaimsError::BadFileName { name: name.to_owned(), reason: why.to_owned() };
+        let bad = |why: &str| ClaimsError::BadFileName {
+            name: name.to_owned(),
+            reason: why.to_owned(),
+        };
         let kind = FileKind::ALL
             .iter()
             .copied()
             .filter(|kind| {
                 stem.strip_prefix(kind.personal_prefix())
-                    .is_some_and(|rest| rest.starts_with(['M', 'S', 'T']) && parse_parties(rest).is_ok())
+                    .is_some_and(|rest| {
+                        rest.starts_with(['M', 'S', 'T']) && parse_parties(rest).is_ok()
+                    })
             })
             .max_by_key(|kind| kind.personal_prefix().len())
-            .ok_or_else(|| bad("it is not a personal-data file name (L, LC, LT, LP, LV, LO, LS, LU, LF)"))?;
+            .ok_or_else(|| {
+                bad("it is not a personal-data file name (L, LC, LT, LP, LV, LO, LS, LU, LF)")
+            })?;
         let (sender, receiver, period, number) =
             parse_parties(&stem[kind.personal_prefix().len()..]).map_err(|why| bad(&why))?;
-        Ok(RegisterFileName { kind, sender, receiver, period, number })
+        Ok(RegisterFileName {
+            kind,
+            sender,
+            receiver,
+            period,
+            number,
+        })
     }
 
     pub fn kind(&self) -> FileKind {
@@ -294,23 +334,35 @@ fn parse_parties(rest: &str) -> Result<Parties, String> {
     let sender = take_party(&mut chars, "sender")?;
     let receiver = take_party(&mut chars, "receiver")?;
     if chars.next().is_some() {
-        return Err(format!("unexpected characters after the receiver in {parties:?}"));
+        return Err(format!(
+            "unexpected characters after the receiver in {parties:?}"
+        ));
     }
     if tail.len() < 5 || !tail.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("{tail:?} is not YYMM followed by a package number"));
     }
-    let year: i32 = tail[..2].parse().map_err(|_| format!("bad year in {tail:?}"))?;
-    let month: u8 = tail[2..4].parse().map_err(|_| format!("bad month in {tail:?}"))?;
-    let period = Period::new(2000 + year, month).map_err(|_| format!("month {month:02} does not exist"))?;
+    let year: i32 = tail[..2]
+        .parse()
+        .map_err(|_| format!("bad year in {tail:?}"))?;
+    let month: u8 = tail[2..4]
+        .parse()
+        .map_err(|_| format!("bad month in {tail:?}"))?;
+    let period =
+        Period::new(2000 + year, month).map_err(|_| format!("month {month:02} does not exist"))?;
     Ok((sender, receiver, period, tail[4..].to_owned()))
 }
 
 fn take_party(chars: &mut std::str::Chars<'_>, role: &str) -> Result<Party, String> {
-    let letter = chars.next().ok_or_else(|| format!("the {role} is missing"))?;
-    let digits = Party::digits(letter).ok_or_else(|| format!("the {role} letter {letter:?} is not M, S or T"))?;
+    let letter = chars
+        .next()
+        .ok_or_else(|| format!("the {role} is missing"))?;
+    let digits = Party::digits(letter)
+        .ok_or_else(|| format!("the {role} letter {letter:?} is not M, S or T"))?;
     let code: String = chars.by_ref().take(digits).collect();
     if code.len() != digits || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("the {role} code after {letter} must be {digits} digits"));
+        return Err(format!(
+            "the {role} code after {letter} must be {digits} digits"
+        ));
     }
     Ok(Party::new(letter, code))
 }
@@ -346,7 +398,11 @@ mod tests {
             let name = RegisterFileName::parse(main).unwrap();
             assert_eq!(name.main_stem(), main);
             assert_eq!(name.personal_stem(), personal);
-            assert_eq!(RegisterFileName::parse_personal(personal).unwrap(), name, "{personal}");
+            assert_eq!(
+                RegisterFileName::parse_personal(personal).unwrap(),
+                name,
+                "{personal}"
+            );
         }
     }
 

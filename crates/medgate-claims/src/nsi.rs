@@ -68,19 +68,27 @@ impl Dictionary {
             .map(str::to_ascii_uppercase)
             .filter(|field| self.index.contains_key(field))
             .unwrap_or_else(|| self.key_field.clone());
-        let Some(rows) = self.index.get(&field).and_then(|values| values.get(value.trim())) else {
+        let Some(rows) = self
+            .index
+            .get(&field)
+            .and_then(|values| values.get(value.trim()))
+        else {
             return false;
         };
         rows.iter().any(|&row| {
             let record = &self.records[row];
-            record.begin.is_none_or(|begin| begin <= date) && record.end.is_none_or(|end| date <= end)
+            record.begin.is_none_or(|begin| begin <= date)
+                && record.end.is_none_or(|end| date <= end)
         })
     }
 
     /// Reads a book from the bytes of its NSI packet; `fallback_name` (the file stem) names it
     /// when the header does not.
     pub fn from_bytes(bytes: &[u8], fallback_name: &str) -> Result<Dictionary, ClaimsError> {
-        let error = |reason: String| ClaimsError::Dictionary { file: fallback_name.to_owned(), reason };
+        let error = |reason: String| ClaimsError::Dictionary {
+            file: fallback_name.to_owned(),
+            reason,
+        };
         let decoded = DecodingReader::new(bytes, fallback_name)?;
         let mut reader = quick_xml::Reader::from_reader(decoded);
         reader.config_mut().check_end_names = true;
@@ -91,12 +99,20 @@ impl Dictionary {
         let mut name: Option<String> = None;
         let mut current: Vec<(String, String)> = Vec::new();
         let mut field: Option<String> = None;
-        let mut dictionary = Dictionary { name: String::new(), records: Vec::new(), index: HashMap::new(), key_field: String::new() };
+        let mut dictionary = Dictionary {
+            name: String::new(),
+            records: Vec::new(),
+            index: HashMap::new(),
+            key_field: String::new(),
+        };
         loop {
             buffer.clear();
-            let event = reader
-                .read_event_into(&mut buffer)
-                .map_err(|e| error(format!("malformed XML near byte {}: {e}", reader.error_position())))?;
+            let event = reader.read_event_into(&mut buffer).map_err(|e| {
+                error(format!(
+                    "malformed XML near byte {}: {e}",
+                    reader.error_position()
+                ))
+            })?;
             match event {
                 Event::Start(start) if depth == 1 => {
                     (header, current) = record_start(&start).map_err(error)?;
@@ -121,11 +137,17 @@ impl Dictionary {
                     }
                 }
                 Event::Empty(empty) if depth == 2 && !header => {
-                    current.push((String::from_utf8_lossy(empty.name().as_ref()).into_owned(), String::new()));
+                    current.push((
+                        String::from_utf8_lossy(empty.name().as_ref()).into_owned(),
+                        String::new(),
+                    ));
                 }
                 Event::Empty(_) => {}
                 Event::Text(text) if depth == 3 => {
-                    let text = text.decode().map_err(|e| error(e.to_string()))?.into_owned();
+                    let text = text
+                        .decode()
+                        .map_err(|e| error(e.to_string()))?
+                        .into_owned();
                     if header {
                         if header_field.eq_ignore_ascii_case("type") && !text.trim().is_empty() {
                             name = Some(text.trim().to_owned());
@@ -137,7 +159,11 @@ impl Dictionary {
                     }
                 }
                 Event::GeneralRef(reference) if depth == 3 && !header => {
-                    let resolved = match reference.decode().map_err(|e| error(e.to_string()))?.as_ref() {
+                    let resolved = match reference
+                        .decode()
+                        .map_err(|e| error(e.to_string()))?
+                        .as_ref()
+                    {
                         "amp" => "&",
                         "lt" => "<",
                         "gt" => ">",
@@ -167,20 +193,36 @@ impl Dictionary {
         if dictionary.records.is_empty() {
             return Err(error("the packet holds no record".to_owned()));
         }
-        dictionary.name = name.filter(|n| is_book_name(n)).unwrap_or_else(|| fallback_name.to_owned());
+        dictionary.name = name
+            .filter(|n| is_book_name(n))
+            .unwrap_or_else(|| fallback_name.to_owned());
         Ok(dictionary)
     }
 
     fn push(&mut self, fields: Vec<(String, String)>) {
-        let fields: Vec<(String, String)> = fields.into_iter().map(|(k, v)| (k.to_ascii_uppercase(), v.trim().to_owned())).collect();
+        let fields: Vec<(String, String)> = fields
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_uppercase(), v.trim().to_owned()))
+            .collect();
         if fields.is_empty() {
             return;
         }
-        let date = |key: &str| fields.iter().find(|(k, _)| k == key).and_then(|(_, v)| parse_nsi_date(v));
+        let date = |key: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .and_then(|(_, v)| parse_nsi_date(v))
+        };
         let row = self.records.len();
-        self.records.push(Record { begin: date("DATEBEG"), end: date("DATEEND") });
+        self.records.push(Record {
+            begin: date("DATEBEG"),
+            end: date("DATEEND"),
+        });
         if self.key_field.is_empty() {
-            if let Some((first, _)) = fields.iter().find(|(k, _)| k != "DATEBEG" && k != "DATEEND") {
+            if let Some((first, _)) = fields
+                .iter()
+                .find(|(k, _)| k != "DATEBEG" && k != "DATEEND")
+            {
                 self.key_field = first.clone();
             }
         }
@@ -188,26 +230,38 @@ impl Dictionary {
             if key == "DATEBEG" || key == "DATEEND" || value.is_empty() || value.len() > 64 {
                 continue;
             }
-            self.index.entry(key).or_default().entry(value).or_default().push(row);
+            self.index
+                .entry(key)
+                .or_default()
+                .entry(value)
+                .or_default()
+                .push(row);
         }
     }
 }
 
 /// A child of the root: whether it is the header, and the fields its attributes hold.
-fn record_start(start: &quick_xml::events::BytesStart<'_>) -> Result<(bool, Vec<(String, String)>), String> {
+fn record_start(
+    start: &quick_xml::events::BytesStart<'_>,
+) -> Result<(bool, Vec<(String, String)>), String> {
     let header = start.name().as_ref().eq_ignore_ascii_case(b"zglv");
     let mut fields = Vec::new();
     for attribute in start.attributes() {
         let attribute = attribute.map_err(|e| format!("bad attribute: {e}"))?;
         let key = String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
-        let value = attribute.unescape_value().map_err(|e| format!("bad attribute value: {e}"))?.into_owned();
+        let value = attribute
+            .unescape_value()
+            .map_err(|e| format!("bad attribute value: {e}"))?
+            .into_owned();
         fields.push((key, value));
     }
     Ok((header, fields))
 }
 
 fn is_book_name(name: &str) -> bool {
-    name.len() == 4 && name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name[1..].bytes().all(|b| b.is_ascii_digit())
+    name.len() == 4
+        && name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `DD.MM.YYYY` (the federal packets) or `YYYY-MM-DD`.
@@ -234,7 +288,10 @@ impl Nsi {
     pub fn starter() -> Result<Nsi, ClaimsError> {
         let mut nsi = Nsi::default();
         for (file, bytes) in STARTER {
-            nsi.insert(Dictionary::from_bytes(bytes, file.trim_end_matches(".xml"))?);
+            nsi.insert(Dictionary::from_bytes(
+                bytes,
+                file.trim_end_matches(".xml"),
+            )?);
         }
         Ok(nsi)
     }
@@ -245,7 +302,10 @@ impl Nsi {
         let mut paths: Vec<_> = entries
             .filter_map(Result::ok)
             .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("xml")))
+            .filter(|path| {
+                path.extension()
+                    .is_some_and(|ext| ext.eq_ignore_ascii_case("xml"))
+            })
             .collect();
         paths.sort();
         for path in &paths {
@@ -265,7 +325,8 @@ impl Nsi {
     }
 
     pub fn insert(&mut self, dictionary: Dictionary) {
-        self.books.insert(dictionary.name.to_ascii_uppercase(), dictionary);
+        self.books
+            .insert(dictionary.name.to_ascii_uppercase(), dictionary);
     }
 
     pub fn get(&self, name: &str) -> Option<&Dictionary> {
@@ -316,15 +377,24 @@ mod tests {
     #[test]
     fn starter_set_loads() {
         let nsi = Nsi::starter().unwrap();
-        for name in ["V002", "V005", "V006", "V008", "V009", "V010", "V012", "V014", "V025", "F002", "F008", "F011", "M001"] {
+        for name in [
+            "V002", "V005", "V006", "V008", "V009", "V010", "V012", "V014", "V025", "F002", "F008",
+            "F011", "M001",
+        ] {
             assert!(nsi.get(name).is_some_and(|b| !b.is_empty()), "{name}");
         }
-        assert!(nsi.get("M001").unwrap().contains(None, "I10", day("2025-01-01")));
+        assert!(nsi
+            .get("M001")
+            .unwrap()
+            .contains(None, "I10", day("2025-01-01")));
     }
 
     #[test]
     fn empty_or_broken_packets_are_refused() {
-        assert!(Dictionary::from_bytes(b"<packet><zglv><type>V005</type></zglv></packet>", "V005").is_err());
+        assert!(
+            Dictionary::from_bytes(b"<packet><zglv><type>V005</type></zglv></packet>", "V005")
+                .is_err()
+        );
         assert!(Dictionary::from_bytes(b"<packet><zap><A>1</A></packet>", "V005").is_err());
     }
 }

@@ -29,12 +29,22 @@ pub struct Package {
 impl Package {
     /// Opens a package: a ZIP (801), named per the order (802), holding both files (803).
     pub fn open(path: &Path) -> Result<Package, ClaimsError> {
-        let display = path.file_name().and_then(|n| n.to_str()).unwrap_or("package").to_owned();
+        let display = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("package")
+            .to_owned();
         let file = File::open(path).map_err(|e| ClaimsError::io(path, e))?;
-        let mut archive = zip::ZipArchive::new(BufReader::new(file))
-            .map_err(|error| ClaimsError::NotZip { name: display.clone(), reason: error.to_string() })?;
+        let mut archive =
+            zip::ZipArchive::new(BufReader::new(file)).map_err(|error| ClaimsError::NotZip {
+                name: display.clone(),
+                reason: error.to_string(),
+            })?;
         if !display.to_ascii_lowercase().ends_with(".zip") {
-            return Err(ClaimsError::BadFileName { name: display, reason: "a package's name ends in .zip".to_owned() });
+            return Err(ClaimsError::BadFileName {
+                name: display,
+                reason: "a package's name ends in .zip".to_owned(),
+            });
         }
         let name = RegisterFileName::parse(&display)?;
         let entries: Vec<String> = archive.file_names().map(str::to_owned).collect();
@@ -44,19 +54,42 @@ impl Package {
                 base.eq_ignore_ascii_case(&format!("{stem}.xml"))
             })
         };
-        let main_entry = find(&name.main_stem()).cloned().ok_or_else(|| ClaimsError::MissingFile {
-            package: display.clone(),
-            reason: format!("the main file {}.xml is not in the archive (it holds: {})", name.main_stem(), listing(&entries)),
-        })?;
-        let personal_entry = find(&name.personal_stem()).cloned().ok_or_else(|| ClaimsError::MissingFile {
-            package: display.clone(),
-            reason: format!("the personal-data file {}.xml is not in the archive (it holds: {})", name.personal_stem(), listing(&entries)),
-        })?;
+        let main_entry =
+            find(&name.main_stem())
+                .cloned()
+                .ok_or_else(|| ClaimsError::MissingFile {
+                    package: display.clone(),
+                    reason: format!(
+                        "the main file {}.xml is not in the archive (it holds: {})",
+                        name.main_stem(),
+                        listing(&entries)
+                    ),
+                })?;
+        let personal_entry =
+            find(&name.personal_stem())
+                .cloned()
+                .ok_or_else(|| ClaimsError::MissingFile {
+                    package: display.clone(),
+                    reason: format!(
+                        "the personal-data file {}.xml is not in the archive (it holds: {})",
+                        name.personal_stem(),
+                        listing(&entries)
+                    ),
+                })?;
         // Check that both entries can be opened (a damaged central directory shows here).
         for entry in [&main_entry, &personal_entry] {
-            archive.by_name(entry).map_err(|error| ClaimsError::Zip { file: display.clone(), reason: error.to_string() })?;
+            archive.by_name(entry).map_err(|error| ClaimsError::Zip {
+                file: display.clone(),
+                reason: error.to_string(),
+            })?;
         }
-        Ok(Package { path: path.to_owned(), name, archive, main_entry, personal_entry })
+        Ok(Package {
+            path: path.to_owned(),
+            name,
+            archive,
+            main_entry,
+            personal_entry,
+        })
     }
 
     pub fn name(&self) -> &RegisterFileName {
@@ -68,7 +101,10 @@ impl Package {
     }
 
     fn size(&mut self, entry: &str) -> u64 {
-        self.archive.by_name(entry).map(|file| file.size()).unwrap_or(0)
+        self.archive
+            .by_name(entry)
+            .map(|file| file.size())
+            .unwrap_or(0)
     }
 
     /// Streams one file of the package through `visit`, one item at a time.
@@ -81,8 +117,19 @@ impl Package {
         progress: &mut dyn FnMut(u64, u64),
         visit: &mut dyn FnMut(Item) -> Result<(), ClaimsError>,
     ) -> Result<String, ClaimsError> {
-        let display = self.path.file_name().and_then(|n| n.to_str()).unwrap_or("package").to_owned();
-        let file = self.archive.by_name(entry).map_err(|error| ClaimsError::Zip { file: display, reason: error.to_string() })?;
+        let display = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("package")
+            .to_owned();
+        let file = self
+            .archive
+            .by_name(entry)
+            .map_err(|error| ClaimsError::Zip {
+                file: display,
+                reason: error.to_string(),
+            })?;
         let decoded = DecodingReader::new(file, entry)?;
         let mut reader = RecordReader::new(decoded, record_name, entry);
         let mut count = 0u64;
@@ -135,10 +182,19 @@ impl Report {
 }
 
 /// Checks a package file; a package-level refusal (801–804) is the error.
-pub fn check_package(path: &Path, settings: &Settings<'_>, progress: &mut dyn FnMut(u64, u64)) -> Result<Report, ClaimsError> {
+pub fn check_package(
+    path: &Path,
+    settings: &Settings<'_>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, ClaimsError> {
     let mut package = Package::open(path)?;
     let name = package.name().clone();
-    let plan = Plan::new(settings.catalogues, name.kind(), name.period(), settings.nsi);
+    let plan = Plan::new(
+        settings.catalogues,
+        name.kind(),
+        name.period(),
+        settings.nsi,
+    );
     let main_entry = package.main_entry.clone();
     let personal_entry = package.personal_entry.clone();
     let main_size = package.size(&main_entry);
@@ -171,18 +227,29 @@ pub fn check_package(path: &Path, settings: &Settings<'_>, progress: &mut dyn Fn
     expect_root(&personal_entry, &root, "PERS_LIST")?;
 
     // 2. The main file.
-    let context = FileContext { name: name.clone(), root: "ZL_LIST", headers: Vec::new() };
+    let context = FileContext {
+        name: name.clone(),
+        root: "ZL_LIST",
+        headers: Vec::new(),
+    };
     let mut main_checker = FileChecker::new(&plan, settings.nsi, context, &main_entry);
     main_checker.patients = Some(&patients);
     let mut main_findings = Vec::new();
-    let root = package.read(&main_entry, "ZAP", personal_size, total, progress, &mut |item| {
-        let new = match item {
-            Item::Header(header) => main_checker.header(header),
-            Item::Record(record) => main_checker.record(&record),
-        };
-        keep(new, &mut main_findings);
-        Ok(())
-    })?;
+    let root = package.read(
+        &main_entry,
+        "ZAP",
+        personal_size,
+        total,
+        progress,
+        &mut |item| {
+            let new = match item {
+                Item::Header(header) => main_checker.header(header),
+                Item::Record(record) => main_checker.record(&record),
+            };
+            keep(new, &mut main_findings);
+            Ok(())
+        },
+    )?;
     expect_root(&main_entry, &root, "ZL_LIST")?;
     let end = main_checker.finish();
     keep(end, &mut main_findings);
@@ -192,18 +259,29 @@ pub fn check_package(path: &Path, settings: &Settings<'_>, progress: &mut dyn Fn
     findings.append(&mut main_findings);
 
     // 3. The personal-data file, with the main file's fields its rules name.
-    let context = FileContext { name: name.clone(), root: "PERS_LIST", headers: Vec::new() };
+    let context = FileContext {
+        name: name.clone(),
+        root: "PERS_LIST",
+        headers: Vec::new(),
+    };
     let mut personal_checker = FileChecker::new(&plan, settings.nsi, context, &personal_entry);
     personal_checker.main_fields = Some(&collected);
     let mut personal_findings = Vec::new();
-    package.read(&personal_entry, "PERS", personal_size + main_size, total, progress, &mut |item| {
-        let new = match item {
-            Item::Header(header) => personal_checker.header(header),
-            Item::Record(record) => personal_checker.record(&record),
-        };
-        keep(new, &mut personal_findings);
-        Ok(())
-    })?;
+    package.read(
+        &personal_entry,
+        "PERS",
+        personal_size + main_size,
+        total,
+        progress,
+        &mut |item| {
+            let new = match item {
+                Item::Header(header) => personal_checker.header(header),
+                Item::Record(record) => personal_checker.record(&record),
+            };
+            keep(new, &mut personal_findings);
+            Ok(())
+        },
+    )?;
     let end = personal_checker.finish();
     keep(end, &mut personal_findings);
     findings.append(&mut personal_findings);
@@ -216,13 +294,22 @@ pub fn check_package(path: &Path, settings: &Settings<'_>, progress: &mut dyn Fn
         findings_dropped: dropped,
         cases,
         patients: patients.len() as u64,
-        books: settings.nsi.names().into_iter().map(str::to_owned).collect(),
+        books: settings
+            .nsi
+            .names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
 fn expect_root(file: &str, found: &str, expected: &str) -> Result<(), ClaimsError> {
     if found != expected {
-        return Err(ClaimsError::Xml { file: file.to_owned(), position: 0, reason: format!("the root element is {found}, expected {expected}") });
+        return Err(ClaimsError::Xml {
+            file: file.to_owned(),
+            position: 0,
+            reason: format!("the root element is {found}, expected {expected}"),
+        });
     }
     Ok(())
 }

@@ -20,7 +20,10 @@ pub struct Element {
 
 impl Element {
     pub fn new(name: &str) -> Element {
-        Element { name: name.to_owned(), ..Element::default() }
+        Element {
+            name: name.to_owned(),
+            ..Element::default()
+        }
     }
 
     /// The first child of that name.
@@ -39,7 +42,11 @@ impl Element {
 
     /// Builder for tests and the generator: a child with text.
     pub fn with(mut self, name: &str, text: impl Into<String>) -> Element {
-        self.children.push(Element { name: name.to_owned(), text: text.into(), children: Vec::new() });
+        self.children.push(Element {
+            name: name.to_owned(),
+            text: text.into(),
+            children: Vec::new(),
+        });
         self
     }
 
@@ -90,16 +97,20 @@ impl<R: Read> DecodingReader<R> {
         while filled < 256 {
             let read = inner
                 .read(&mut raw[filled..])
-                .map_err(|error| ClaimsError::Encoding { file: file.to_owned(), reason: error.to_string() })?;
+                .map_err(|error| ClaimsError::Encoding {
+                    file: file.to_owned(),
+                    reason: error.to_string(),
+                })?;
             if read == 0 {
                 break;
             }
             filled += read;
         }
-        let encoding = declared_encoding(&raw[..filled]).map_err(|reason| ClaimsError::Encoding {
-            file: file.to_owned(),
-            reason,
-        })?;
+        let encoding =
+            declared_encoding(&raw[..filled]).map_err(|reason| ClaimsError::Encoding {
+                file: file.to_owned(),
+                reason,
+            })?;
         Ok(DecodingReader {
             inner,
             decoder: encoding.new_decoder_with_bom_removal(),
@@ -134,7 +145,8 @@ impl<R: Read> DecodingReader<R> {
             }
             let last = self.raw_end == 0;
             let input = &self.raw[self.raw_start..self.raw_end];
-            let (result, read, written, replaced) = self.decoder.decode_to_utf8(input, &mut self.out, last);
+            let (result, read, written, replaced) =
+                self.decoder.decode_to_utf8(input, &mut self.out, last);
             if replaced {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
@@ -150,7 +162,10 @@ impl<R: Read> DecodingReader<R> {
             // one, so it is taken as the invalid byte it is.
             if let Some(at) = std::str::from_utf8(&self.out[..written])
                 .ok()
-                .and_then(|text| text.char_indices().find(|(_, c)| ('\u{80}'..='\u{9f}').contains(c)))
+                .and_then(|text| {
+                    text.char_indices()
+                        .find(|(_, c)| ('\u{80}'..='\u{9f}').contains(c))
+                })
                 .map(|(at, _)| at)
             {
                 return Err(std::io::Error::new(
@@ -202,17 +217,29 @@ pub fn declared_encoding(head: &[u8]) -> Result<&'static Encoding, String> {
     if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Ok(encoding_rs::UTF_8);
     }
-    let text: String = head.iter().take_while(|&&b| b != b'>').map(|&b| b as char).collect();
+    let text: String = head
+        .iter()
+        .take_while(|&&b| b != b'>')
+        .map(|&b| b as char)
+        .collect();
     if !text.trim_start().starts_with("<?xml") {
         return Ok(WINDOWS_1251);
     }
     let Some(at) = text.find("encoding") else {
         return Ok(WINDOWS_1251);
     };
-    let rest = text[at + "encoding".len()..].trim_start().trim_start_matches('=').trim_start();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'').ok_or("the XML declaration's encoding is not quoted")?;
+    let rest = text[at + "encoding".len()..]
+        .trim_start()
+        .trim_start_matches('=')
+        .trim_start();
+    let quote = rest
+        .chars()
+        .next()
+        .filter(|c| *c == '"' || *c == '\'')
+        .ok_or("the XML declaration's encoding is not quoted")?;
     let label: String = rest[1..].chars().take_while(|c| *c != quote).collect();
-    Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| format!("the XML declaration names an unknown encoding {label:?}"))
+    Encoding::for_label(label.trim().as_bytes())
+        .ok_or_else(|| format!("the XML declaration names an unknown encoding {label:?}"))
 }
 
 /// Reads a register file one child of the root at a time.
@@ -230,7 +257,14 @@ impl<R: BufRead> RecordReader<R> {
     pub fn new(input: R, record_name: &'static str, file: &str) -> RecordReader<R> {
         let mut reader = quick_xml::Reader::from_reader(input);
         reader.config_mut().check_end_names = true;
-        RecordReader { reader, buffer: Vec::with_capacity(4096), record_name, root: None, done: false, file: file.to_owned() }
+        RecordReader {
+            reader,
+            buffer: Vec::with_capacity(4096),
+            record_name,
+            root: None,
+            done: false,
+            file: file.to_owned(),
+        }
     }
 
     /// The root element's name, once the first item was read.
@@ -264,7 +298,10 @@ impl<R: BufRead> RecordReader<R> {
                 Ok(event) => event,
                 // The decoding reader's refusal: the bytes are not of the declared encoding.
                 Err(quick_xml::Error::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData => {
-                    return Err(ClaimsError::Encoding { file: self.file.clone(), reason: io.to_string() });
+                    return Err(ClaimsError::Encoding {
+                        file: self.file.clone(),
+                        reason: io.to_string(),
+                    });
                 }
                 Err(error) => return Err(self.error(error)),
             };
@@ -274,7 +311,10 @@ impl<R: BufRead> RecordReader<R> {
                     if self.root.is_none() {
                         self.root = Some(name);
                     } else {
-                        stack.push(Element { name, ..Element::default() });
+                        stack.push(Element {
+                            name,
+                            ..Element::default()
+                        });
                     }
                 }
                 Event::Empty(empty) => {
@@ -284,7 +324,10 @@ impl<R: BufRead> RecordReader<R> {
                         self.done = true;
                         return Ok(None);
                     }
-                    let element = Element { name, ..Element::default() };
+                    let element = Element {
+                        name,
+                        ..Element::default()
+                    };
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(element),
                         None => return Ok(Some(self.finish(element))),
@@ -292,9 +335,16 @@ impl<R: BufRead> RecordReader<R> {
                 }
                 Event::Text(text) => {
                     if let Some(open) = stack.last_mut() {
-                        let decoded = text.decode().map_err(|error| xml_error(&self.reader, &self.file, error))?;
+                        let decoded = text
+                            .decode()
+                            .map_err(|error| xml_error(&self.reader, &self.file, error))?;
                         open.text.push_str(&decoded);
-                    } else if !text.decode().map_err(|error| xml_error(&self.reader, &self.file, error))?.trim().is_empty() {
+                    } else if !text
+                        .decode()
+                        .map_err(|error| xml_error(&self.reader, &self.file, error))?
+                        .trim()
+                        .is_empty()
+                    {
                         return Err(self.error("text outside any element"));
                     }
                 }
@@ -304,17 +354,28 @@ impl<R: BufRead> RecordReader<R> {
                     }
                 }
                 Event::GeneralRef(reference) => {
-                    let resolved = match reference.resolve_char_ref().map_err(|error| xml_error(&self.reader, &self.file, error))? {
+                    let resolved = match reference
+                        .resolve_char_ref()
+                        .map_err(|error| xml_error(&self.reader, &self.file, error))?
+                    {
                         Some(c) => c.to_string(),
                         None => {
-                            let name = reference.decode().map_err(|error| xml_error(&self.reader, &self.file, error))?;
+                            let name = reference
+                                .decode()
+                                .map_err(|error| xml_error(&self.reader, &self.file, error))?;
                             match name.as_ref() {
                                 "amp" => "&".to_owned(),
                                 "lt" => "<".to_owned(),
                                 "gt" => ">".to_owned(),
                                 "quot" => "\"".to_owned(),
                                 "apos" => "'".to_owned(),
-                                other => return Err(xml_error(&self.reader, &self.file, format!("unknown entity &{other};"))),
+                                other => {
+                                    return Err(xml_error(
+                                        &self.reader,
+                                        &self.file,
+                                        format!("unknown entity &{other};"),
+                                    ))
+                                }
                             }
                         }
                     };
@@ -356,7 +417,11 @@ impl<R: BufRead> RecordReader<R> {
 }
 
 fn xml_error<R>(reader: &quick_xml::Reader<R>, file: &str, reason: impl ToString) -> ClaimsError {
-    ClaimsError::Xml { file: file.to_owned(), position: reader.error_position(), reason: reason.to_string() }
+    ClaimsError::Xml {
+        file: file.to_owned(),
+        position: reader.error_position(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Escapes text for an element's content.
@@ -378,7 +443,11 @@ pub fn escape(text: &str) -> String {
 pub fn write_element(out: &mut String, element: &Element, depth: usize) {
     let indent = " ".repeat(depth);
     if element.children.is_empty() {
-        out.push_str(&format!("{indent}<{0}>{1}</{0}>\n", element.name, escape(&element.text)));
+        out.push_str(&format!(
+            "{indent}<{0}>{1}</{0}>\n",
+            element.name,
+            escape(&element.text)
+        ));
     } else {
         out.push_str(&format!("{indent}<{}>\n", element.name));
         for child in &element.children {
@@ -419,30 +488,44 @@ mod tests {
         let bytes = encode_windows_1251(text).unwrap();
         let items = items(&bytes).unwrap();
         assert_eq!(items.len(), 3);
-        assert!(matches!(&items[0], Item::Header(e) if e.name == "ZGLV" && e.child_text("VERSION") == Some("3.2")));
+        assert!(
+            matches!(&items[0], Item::Header(e) if e.name == "ZGLV" && e.child_text("VERSION") == Some("3.2"))
+        );
         assert!(matches!(&items[1], Item::Record(e) if e.child_text("X") == Some("Иванов & сын")));
         assert!(matches!(&items[2], Item::Record(e) if e.child("E").is_some()));
     }
 
     #[test]
     fn declared_encodings_are_honoured() {
-        assert_eq!(declared_encoding(b"<?xml version=\"1.0\" encoding='UTF-8'?>").unwrap(), encoding_rs::UTF_8);
-        assert_eq!(declared_encoding(b"<?xml version=\"1.0\"?>").unwrap(), WINDOWS_1251);
+        assert_eq!(
+            declared_encoding(b"<?xml version=\"1.0\" encoding='UTF-8'?>").unwrap(),
+            encoding_rs::UTF_8
+        );
+        assert_eq!(
+            declared_encoding(b"<?xml version=\"1.0\"?>").unwrap(),
+            WINDOWS_1251
+        );
         assert!(declared_encoding(b"<?xml version=\"1.0\" encoding=\"klingon\"?>").is_err());
-        let utf8 = "<?xml version=\"1.0\" encoding=\"utf-8\"?><ZL_LIST><ZAP><X>Пётр</X></ZAP></ZL_LIST>";
+        let utf8 =
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><ZL_LIST><ZAP><X>Пётр</X></ZAP></ZL_LIST>";
         let items = items(utf8.as_bytes()).unwrap();
         assert!(matches!(&items[0], Item::Record(e) if e.child_text("X") == Some("Пётр")));
     }
 
     #[test]
     fn invalid_bytes_and_broken_xml_are_refused() {
-        let mut bytes = b"<?xml version=\"1.0\" encoding=\"windows-1251\"?><ZL_LIST><ZAP><X>".to_vec();
+        let mut bytes =
+            b"<?xml version=\"1.0\" encoding=\"windows-1251\"?><ZL_LIST><ZAP><X>".to_vec();
         bytes.push(0x98);
         bytes.extend_from_slice(b"</X></ZAP></ZL_LIST>");
         let error = items(&bytes).unwrap_err().to_string();
         assert!(error.contains("not a character of windows-1251"), "{error}");
-        let bad_utf8 = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><ZL_LIST><ZAP><X>\xff</X></ZAP></ZL_LIST>";
-        assert!(items(bad_utf8).unwrap_err().to_string().contains("not valid UTF-8"));
+        let bad_utf8 =
+            b"<?xml version=\"1.0\" encoding=\"utf-8\"?><ZL_LIST><ZAP><X>\xff</X></ZAP></ZL_LIST>";
+        assert!(items(bad_utf8)
+            .unwrap_err()
+            .to_string()
+            .contains("not valid UTF-8"));
         let unclosed = b"<ZL_LIST><ZAP><X>1</X></ZAP>";
         assert!(items(unclosed).is_err());
         let mismatched = b"<ZL_LIST><ZAP><X>1</Y></ZAP></ZL_LIST>";

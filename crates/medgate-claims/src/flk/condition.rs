@@ -16,9 +16,19 @@ pub enum Condition {
     Always,
     Present(String),
     Absent(String),
-    Compare { field: String, operator: Operator, operand: Operand },
+    Compare {
+        field: String,
+        operator: Operator,
+        operand: Operand,
+    },
     /// `low <op> field <op> high`.
-    Range { low: Operand, low_inclusive: bool, field: String, high: Operand, high_inclusive: bool },
+    Range {
+        low: Operand,
+        low_inclusive: bool,
+        field: String,
+        high: Operand,
+        high_inclusive: bool,
+    },
     /// The reporting period is this month or later.
     PeriodFrom(Period),
     /// The reporting period is this month or earlier.
@@ -65,7 +75,11 @@ impl Condition {
             return Ok(Condition::Always);
         }
         let tokens = tokenize(&text)?;
-        let mut parser = Parser { tokens, at: 0, names };
+        let mut parser = Parser {
+            tokens,
+            at: 0,
+            names,
+        };
         let condition = parser.or()?;
         if parser.at != parser.tokens.len() {
             return Err(format!("unexpected text after the condition in {text:?}"));
@@ -90,7 +104,11 @@ impl Condition {
             Condition::Always => Some(true),
             Condition::Present(name) => Some(values.values(name).iter().any(|v| !v.is_empty())),
             Condition::Absent(name) => Some(values.values(name).iter().all(|v| v.is_empty())),
-            Condition::Compare { field, operator, operand } => {
+            Condition::Compare {
+                field,
+                operator,
+                operand,
+            } => {
                 let found = values.values(field);
                 if found.is_empty() {
                     // `VPOLIS<>3` holds when VPOLIS is absent; `SANK.S_SUM<>0` speaks of a
@@ -100,11 +118,21 @@ impl Condition {
                 let right = operand_values(operand, values)?;
                 Some(match operator {
                     // Not equal to every value of the right side, for every value present.
-                    Operator::NotEqual => found.iter().all(|left| right.iter().all(|r| compare(left, r) != Ordering::Equal)),
-                    _ => found.iter().any(|left| right.iter().any(|r| operator.accepts(compare(left, r)))),
+                    Operator::NotEqual => found
+                        .iter()
+                        .all(|left| right.iter().all(|r| compare(left, r) != Ordering::Equal)),
+                    _ => found
+                        .iter()
+                        .any(|left| right.iter().any(|r| operator.accepts(compare(left, r)))),
                 })
             }
-            Condition::Range { low, low_inclusive, field, high, high_inclusive } => {
+            Condition::Range {
+                low,
+                low_inclusive,
+                field,
+                high,
+                high_inclusive,
+            } => {
                 let lows = operand_values(low, values)?;
                 let highs = operand_values(high, values)?;
                 Some(values.values(field).iter().any(|value| {
@@ -120,7 +148,8 @@ impl Condition {
             Condition::PeriodFrom(period) => Some(values.period() >= *period),
             Condition::PeriodUntil(period) => Some(values.period() <= *period),
             Condition::And(parts) => {
-                let results: Vec<Option<bool>> = parts.iter().map(|part| part.evaluate(values)).collect();
+                let results: Vec<Option<bool>> =
+                    parts.iter().map(|part| part.evaluate(values)).collect();
                 if results.contains(&Some(false)) {
                     Some(false)
                 } else if results.iter().all(|r| *r == Some(true)) {
@@ -130,7 +159,8 @@ impl Condition {
                 }
             }
             Condition::Or(parts) => {
-                let results: Vec<Option<bool>> = parts.iter().map(|part| part.evaluate(values)).collect();
+                let results: Vec<Option<bool>> =
+                    parts.iter().map(|part| part.evaluate(values)).collect();
                 if results.contains(&Some(true)) {
                     Some(true)
                 } else if results.iter().all(|r| *r == Some(false)) {
@@ -179,13 +209,24 @@ fn normalise(text: &str) -> String {
     while text.contains("  ") {
         text = text.replace("  ", " ");
     }
-    for (from, to) in [(" not in (", "<>{"), (" NOT IN (", "<>{"), (" in (", "={"), (" IN (", "={")] {
+    for (from, to) in [
+        (" not in (", "<>{"),
+        (" NOT IN (", "<>{"),
+        (" in (", "={"),
+        (" IN (", "={"),
+    ] {
         while let Some(at) = text.find(from) {
             let close = text[at..].find(')').map(|offset| at + offset);
             match close {
                 Some(close) => {
                     let inside = text[at + from.len()..close].to_owned();
-                    text = format!("{}{}{}}}{}", &text[..at], to, inside.trim(), &text[close + 1..]);
+                    text = format!(
+                        "{}{}{}}}{}",
+                        &text[..at],
+                        to,
+                        inside.trim(),
+                        &text[close + 1..]
+                    );
                 }
                 None => break,
             }
@@ -231,7 +272,14 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             }
             let rest: String = chars[i..].iter().collect();
             let mut matched = false;
-            for (word, token) in [(" и ", Token::And), (" или ", Token::Or), (" and ", Token::And), (" or ", Token::Or), (" AND ", Token::And), (" OR ", Token::Or)] {
+            for (word, token) in [
+                (" и ", Token::And),
+                (" или ", Token::Or),
+                (" and ", Token::And),
+                (" or ", Token::Or),
+                (" AND ", Token::And),
+                (" OR ", Token::Or),
+            ] {
                 if rest.starts_with(word) {
                     flush(&mut atom, &mut tokens);
                     tokens.push(token);
@@ -272,7 +320,11 @@ impl Parser<'_> {
             self.at += 1;
             parts.push(self.and()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Condition::Or(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Condition::Or(parts)
+        })
     }
 
     fn and(&mut self) -> Result<Condition, String> {
@@ -281,7 +333,11 @@ impl Parser<'_> {
             self.at += 1;
             parts.push(self.primary()?);
         }
-        Ok(if parts.len() == 1 { parts.remove(0) } else { Condition::And(parts) })
+        Ok(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Condition::And(parts)
+        })
     }
 
     fn primary(&mut self) -> Result<Condition, String> {
@@ -351,17 +407,29 @@ fn atom(text: &str, names: &dyn Names) -> Result<Condition, String> {
             let (left, right) = (parts[0].trim(), parts[1].trim());
             let operator = operators[0];
             if is_name(left) && (names.is_element(left) || is_pseudo(left)) {
-                return Ok(Condition::Compare { field: left.to_owned(), operator, operand: operand(right, names)? });
+                return Ok(Condition::Compare {
+                    field: left.to_owned(),
+                    operator,
+                    operand: operand(right, names)?,
+                });
             }
             if is_name(right) && names.is_element(right) {
-                return Ok(Condition::Compare { field: right.to_owned(), operator: mirror(operator), operand: operand(left, names)? });
+                return Ok(Condition::Compare {
+                    field: right.to_owned(),
+                    operator: mirror(operator),
+                    operand: operand(left, names)?,
+                });
             }
             Err(format!("no element named in {text:?}"))
         }
         2 => {
             let field = parts[1].trim();
             let ascending = |op: Operator| matches!(op, Operator::Less | Operator::LessOrEqual);
-            if !is_name(field) || !names.is_element(field) || !ascending(operators[0]) || !ascending(operators[1]) {
+            if !is_name(field)
+                || !names.is_element(field)
+                || !ascending(operators[0])
+                || !ascending(operators[1])
+            {
                 return Err(format!("not a range over an element: {text:?}"));
             }
             Ok(Condition::Range {
@@ -395,7 +463,11 @@ fn mirror(operator: Operator) -> Operator {
 fn operand(text: &str, names: &dyn Names) -> Result<Operand, String> {
     let text = text.trim();
     if let Some(inner) = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-        let set: Vec<String> = inner.split(',').map(|v| v.trim().trim_matches('\'').to_owned()).filter(|v| !v.is_empty()).collect();
+        let set: Vec<String> = inner
+            .split(',')
+            .map(|v| v.trim().trim_matches('\'').to_owned())
+            .filter(|v| !v.is_empty())
+            .collect();
         if set.is_empty() || set.iter().any(|v| v.contains(' ')) {
             return Err(format!("not a set of values: {text:?}"));
         }
@@ -444,17 +516,38 @@ fn split_operators(text: &str) -> (Vec<String>, Vec<Operator>) {
 pub fn is_name(text: &str) -> bool {
     !text.is_empty()
         && text.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/'))
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/'))
 }
 
 fn period_in_words(text: &str) -> Result<Period, String> {
     let inner = text.trim().trim_matches('"');
-    let (month, year) = inner.split_once(' ').ok_or_else(|| format!("not a month and year: {text:?}"))?;
+    let (month, year) = inner
+        .split_once(' ')
+        .ok_or_else(|| format!("not a month and year: {text:?}"))?;
     const MONTHS: [&str; 12] = [
-        "январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь",
+        "январь",
+        "февраль",
+        "март",
+        "апрель",
+        "май",
+        "июнь",
+        "июль",
+        "август",
+        "сентябрь",
+        "октябрь",
+        "ноябрь",
+        "декабрь",
     ];
-    let index = MONTHS.iter().position(|m| *m == month.to_lowercase()).ok_or_else(|| format!("unknown month {month:?}"))?;
-    let year: i32 = year.trim().parse().map_err(|_| format!("not a year: {year:?}"))?;
+    let index = MONTHS
+        .iter()
+        .position(|m| *m == month.to_lowercase())
+        .ok_or_else(|| format!("unknown month {month:?}"))?;
+    let year: i32 = year
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a year: {year:?}"))?;
     Period::new(year, index as u8 + 1).map_err(|error| error.to_string())
 }
 
@@ -468,17 +561,28 @@ mod tests {
     impl Names for Known {
         fn is_element(&self, name: &str) -> bool {
             let last = name.rsplit(['/', '.']).next().unwrap_or(name);
-            ["DS1", "DS2", "USL_OK", "VIDPOM", "NOVOR", "VPOLIS", "SL", "USL", "P_OTK", "DATE_IN", "DATE_OUT", "SUMV", "SANK_IT", "FOR_POM", "S_SUM"]
-                .iter()
-                .any(|known| known.eq_ignore_ascii_case(last))
+            [
+                "DS1", "DS2", "USL_OK", "VIDPOM", "NOVOR", "VPOLIS", "SL", "USL", "P_OTK",
+                "DATE_IN", "DATE_OUT", "SUMV", "SANK_IT", "FOR_POM", "S_SUM",
+            ]
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(last))
         }
     }
 
     struct Record(HashMap<&'static str, Vec<&'static str>>);
     impl Values for Record {
         fn values(&self, name: &str) -> Vec<String> {
-            let key = name.rsplit(['/', '.']).next().unwrap_or(name).to_ascii_uppercase();
-            self.0.iter().find(|(k, _)| **k == key).map(|(_, v)| v.iter().map(|s| s.to_string()).collect()).unwrap_or_default()
+            let key = name
+                .rsplit(['/', '.'])
+                .next()
+                .unwrap_or(name)
+                .to_ascii_uppercase();
+            self.0
+                .iter()
+                .find(|(k, _)| **k == key)
+                .map(|(_, v)| v.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default()
         }
         fn period(&self) -> Period {
             Period::new(2025, 1).unwrap()
@@ -503,11 +607,26 @@ mod tests {
         assert!(holds("VIDPOM<>{32,33}", &[("VIDPOM", "31")]));
         assert!(!holds("VIDPOM<>{32,33}", &[("VIDPOM", "33")]));
         assert!(holds("USL_OK = {1, 2}", &[("USL_OK", "2")]));
-        assert!(holds("NOVOR=0 и VPOLIS=3", &[("NOVOR", "0"), ("VPOLIS", "3")]));
-        assert!(!holds("NOVOR=0 и VPOLIS=3", &[("NOVOR", "0"), ("VPOLIS", "1")]));
-        assert!(holds("DATE_IN<=DATE_OUT", &[("DATE_IN", "2025-01-02"), ("DATE_OUT", "2025-01-02")]));
-        assert!(!holds("DATE_IN<=DATE_OUT", &[("DATE_IN", "2025-01-03"), ("DATE_OUT", "2025-01-02")]));
-        assert!(holds("0<SANK_IT<SUMV", &[("SANK_IT", "10"), ("SUMV", "100.50")]));
+        assert!(holds(
+            "NOVOR=0 и VPOLIS=3",
+            &[("NOVOR", "0"), ("VPOLIS", "3")]
+        ));
+        assert!(!holds(
+            "NOVOR=0 и VPOLIS=3",
+            &[("NOVOR", "0"), ("VPOLIS", "1")]
+        ));
+        assert!(holds(
+            "DATE_IN<=DATE_OUT",
+            &[("DATE_IN", "2025-01-02"), ("DATE_OUT", "2025-01-02")]
+        ));
+        assert!(!holds(
+            "DATE_IN<=DATE_OUT",
+            &[("DATE_IN", "2025-01-03"), ("DATE_OUT", "2025-01-02")]
+        ));
+        assert!(holds(
+            "0<SANK_IT<SUMV",
+            &[("SANK_IT", "10"), ("SUMV", "100.50")]
+        ));
         // A comparison with an element the record lacks is undecided: no condition, no error.
         let undecided = Condition::parse("DATE_IN<=DATE_OUT", &Known).unwrap();
         let record = Record([("DATE_IN", vec!["2025-01-03"])].into_iter().collect());
@@ -528,10 +647,19 @@ mod tests {
 
     #[test]
     fn regional_spelling_and_periods() {
-        assert!(holds("usl_ok = 1 and for_pom in ( 2,3 )", &[("USL_OK", "1"), ("FOR_POM", "3")]));
-        assert!(!holds("usl_ok = 1 and for_pom in ( 2,3 )", &[("USL_OK", "1"), ("FOR_POM", "1")]));
+        assert!(holds(
+            "usl_ok = 1 and for_pom in ( 2,3 )",
+            &[("USL_OK", "1"), ("FOR_POM", "3")]
+        ));
+        assert!(!holds(
+            "usl_ok = 1 and for_pom in ( 2,3 )",
+            &[("USL_OK", "1"), ("FOR_POM", "1")]
+        ));
         assert!(holds("с отчетного периода \"ноябрь 2019\"", &[]));
-        assert!(!holds("до отчетного периода \"октябрь 2019\" включительно", &[]));
+        assert!(!holds(
+            "до отчетного периода \"октябрь 2019\" включительно",
+            &[]
+        ));
     }
 
     #[test]

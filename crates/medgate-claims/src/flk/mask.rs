@@ -9,7 +9,11 @@ pub enum Mask {
     /// `ГГГГ-ММ-ДД`: a calendar date.
     Date,
     /// A number: integer digits between the bounds, at most `decimals` decimals.
-    Number { min_integer: usize, max_integer: usize, decimals: usize },
+    Number {
+        min_integer: usize,
+        max_integer: usize,
+        decimals: usize,
+    },
     /// Character by character.
     Pattern(Vec<Token>),
 }
@@ -34,10 +38,17 @@ impl Mask {
             return Some(Mask::Date);
         }
         let is_optional = |c: char| c == 'X' || c == 'Х';
-        if mask.chars().all(|c| c == '9' || is_optional(c) || c == '.') && mask.matches('.').count() <= 1 {
+        if mask.chars().all(|c| c == '9' || is_optional(c) || c == '.')
+            && mask.matches('.').count() <= 1
+        {
             let (integer, fraction) = mask.split_once('.').unwrap_or((mask, ""));
             let required = integer.chars().filter(|c| *c == '9').count();
-            if fraction.chars().any(is_optional) || integer.chars().skip_while(|c| is_optional(*c)).any(is_optional) {
+            if fraction.chars().any(is_optional)
+                || integer
+                    .chars()
+                    .skip_while(|c| is_optional(*c))
+                    .any(is_optional)
+            {
                 // Optional characters after the first digit: a code, not a number.
                 return Some(Mask::Pattern(tokens(mask)));
             }
@@ -47,7 +58,10 @@ impl Mask {
                 decimals: fraction.chars().count(),
             });
         }
-        if mask.chars().any(|c| c.is_alphabetic() && !matches!(c, 'A' | 'X' | 'Х')) {
+        if mask
+            .chars()
+            .any(|c| c.is_alphabetic() && !matches!(c, 'A' | 'X' | 'Х'))
+        {
             return None;
         }
         Some(Mask::Pattern(tokens(mask)))
@@ -56,7 +70,11 @@ impl Mask {
     pub fn matches(&self, value: &str) -> bool {
         match self {
             Mask::Date => parse_date(value).is_some(),
-            Mask::Number { min_integer, max_integer, decimals } => {
+            Mask::Number {
+                min_integer,
+                max_integer,
+                decimals,
+            } => {
                 let (integer, fraction) = match value.split_once('.') {
                     Some((integer, fraction)) => {
                         if fraction.is_empty() || *decimals == 0 {
@@ -96,19 +114,26 @@ fn tokens(mask: &str) -> Vec<Token> {
 fn match_tokens(tokens: &[Token], value: &[char]) -> bool {
     match tokens.first() {
         None => value.is_empty(),
-        Some(Token::Digit) => value.first().is_some_and(|c| c.is_ascii_digit()) && match_tokens(&tokens[1..], &value[1..]),
+        Some(Token::Digit) => {
+            value.first().is_some_and(|c| c.is_ascii_digit())
+                && match_tokens(&tokens[1..], &value[1..])
+        }
         Some(Token::Letter) => {
-            value.first().is_some_and(|c| c.is_alphabetic()) && match_tokens(&tokens[1..], &value[1..])
+            value.first().is_some_and(|c| c.is_alphabetic())
+                && match_tokens(&tokens[1..], &value[1..])
         }
         Some(Token::Optional) => {
-            (value.first().is_some_and(|c| c.is_alphanumeric()) && match_tokens(&tokens[1..], &value[1..]))
+            (value.first().is_some_and(|c| c.is_alphanumeric())
+                && match_tokens(&tokens[1..], &value[1..]))
                 || match_tokens(&tokens[1..], value)
         }
         Some(Token::Literal(literal)) => {
             let rest_optional = tokens[1..].iter().all(|token| *token == Token::Optional);
             // A dot before optional characters is written only with one of them after it.
             let dot_then_optional = *literal == '.' && rest_optional;
-            (value.first() == Some(literal) && (!dot_then_optional || value.len() > 1) && match_tokens(&tokens[1..], &value[1..]))
+            (value.first() == Some(literal)
+                && (!dot_then_optional || value.len() > 1)
+                && match_tokens(&tokens[1..], &value[1..]))
                 || (dot_then_optional && value.is_empty())
         }
     }
@@ -148,7 +173,15 @@ mod tests {
         for good in ["0", "1500", "1500.5", "1500.50", "123456789012345.00"] {
             assert!(sum.matches(good), "{good}");
         }
-        for bad in ["", "1500.", "1500.505", "-1", "1,50", "1234567890123456.00", "1e3"] {
+        for bad in [
+            "",
+            "1500.",
+            "1500.505",
+            "-1",
+            "1,50",
+            "1234567890123456.00",
+            "1e3",
+        ] {
             assert!(!sum.matches(bad), "{bad}");
         }
         assert!(mask("9").matches("7"));

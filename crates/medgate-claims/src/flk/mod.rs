@@ -99,13 +99,25 @@ impl Plan {
     /// Compiles the catalogues' rules for a package of `kind` in `period`.
     pub fn new(catalogues: &[Catalogue], kind: FileKind, period: Period, nsi: &Nsi) -> Plan {
         let rules: Vec<_> = catalogues.iter().flat_map(|c| c.rules.iter()).collect();
-        let schema_names: Vec<String> = Schema::general().slots().chain(Schema::personal().slots()).map(|(path, _)| path).collect();
-        let schema_refs: Vec<&str> = schema_names.iter().map(|p| p.rsplit('/').next().unwrap_or(p)).collect();
+        let schema_names: Vec<String> = Schema::general()
+            .slots()
+            .chain(Schema::personal().slots())
+            .map(|(path, _)| path)
+            .collect();
+        let schema_refs: Vec<&str> = schema_names
+            .iter()
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
+            .collect();
         let names = KnownNames::new(rules.iter().copied(), &schema_refs);
-        let personal_names: HashSet<String> =
-            Schema::personal().slots().map(|(path, _)| path.rsplit('/').next().unwrap_or(&path).to_owned()).collect();
+        let personal_names: HashSet<String> = Schema::personal()
+            .slots()
+            .map(|(path, _)| path.rsplit('/').next().unwrap_or(&path).to_owned())
+            .collect();
         let mut plan = Plan {
-            counts: RuleCounts { loaded: rules.len(), ..RuleCounts::default() },
+            counts: RuleCounts {
+                loaded: rules.len(),
+                ..RuleCounts::default()
+            },
             not_run: Vec::new(),
             groups: BTreeMap::new(),
             root_presence: Vec::new(),
@@ -120,7 +132,9 @@ impl Plan {
                 continue;
             }
             plan.counts.in_force += 1;
-            if !(rule.applies_to(main_type) && rule.path[0] == "ZL_LIST" || rule.applies_to('L') && rule.path[0] == "PERS_LIST") {
+            if !(rule.applies_to(main_type) && rule.path[0] == "ZL_LIST"
+                || rule.applies_to('L') && rule.path[0] == "PERS_LIST")
+            {
                 continue;
             }
             plan.counts.for_files += 1;
@@ -135,20 +149,30 @@ impl Plan {
                 Ok(compiled) => compiled,
                 Err(reason) => {
                     plan.counts.not_interpretable += 1;
-                    plan.not_run.push(NotRun { rule: rule.id.clone(), element: path, reason });
+                    plan.not_run.push(NotRun {
+                        rule: rule.id.clone(),
+                        element: path,
+                        reason,
+                    });
                     continue;
                 }
             };
             if let Check::Dictionary { book, .. } = &compiled.check {
                 if nsi.get(book).is_none() {
                     plan.counts.without_book += 1;
-                    plan.not_run.push(NotRun { rule: rule.id.clone(), element: path, reason: format!("book {book} is not loaded") });
+                    plan.not_run.push(NotRun {
+                        rule: rule.id.clone(),
+                        element: path,
+                        reason: format!("book {book} is not loaded"),
+                    });
                     continue;
                 }
             }
             plan.counts.applied += 1;
             match &compiled.check {
-                Check::Presence { must_be_present: true } => {
+                Check::Presence {
+                    must_be_present: true,
+                } => {
                     plan.presence_paths.insert(path.clone());
                 }
                 Check::Format { .. } => {
@@ -158,7 +182,11 @@ impl Plan {
             }
             if rule.path[0] == "PERS_LIST" {
                 collect_names(&compiled.condition, &mut |name| {
-                    let last = name.rsplit(['/', '.']).next().unwrap_or(name).to_ascii_uppercase();
+                    let last = name
+                        .rsplit(['/', '.'])
+                        .next()
+                        .unwrap_or(name)
+                        .to_ascii_uppercase();
                     if !personal_names.contains(&last) {
                         plan.main_fields.insert(last);
                     }
@@ -168,7 +196,11 @@ impl Plan {
                 plan.root_presence.push(compiled);
                 continue;
             }
-            let key = (rule.path[0].clone(), rule.path[1].clone(), rule.path[2..rule.path.len() - 1].to_vec());
+            let key = (
+                rule.path[0].clone(),
+                rule.path[1].clone(),
+                rule.path[2..rule.path.len() - 1].to_vec(),
+            );
             plan.groups.entry(key).or_default().push(compiled);
         }
         plan
@@ -184,16 +216,24 @@ fn collect_names(condition: &condition::Condition, out: &mut dyn FnMut(&str)) {
     };
     match condition {
         Condition::Present(name) | Condition::Absent(name) => out(name),
-        Condition::Compare { field, operand: right, .. } => {
+        Condition::Compare {
+            field,
+            operand: right,
+            ..
+        } => {
             out(field);
             operand(right, out);
         }
-        Condition::Range { low, field, high, .. } => {
+        Condition::Range {
+            low, field, high, ..
+        } => {
             out(field);
             operand(low, out);
             operand(high, out);
         }
-        Condition::And(parts) | Condition::Or(parts) => parts.iter().for_each(|part| collect_names(part, out)),
+        Condition::And(parts) | Condition::Or(parts) => {
+            parts.iter().for_each(|part| collect_names(part, out))
+        }
         Condition::Always | Condition::PeriodFrom(_) | Condition::PeriodUntil(_) => {}
     }
 }
@@ -262,7 +302,14 @@ impl<'a> FileChecker<'a> {
         }
     }
 
-    fn finding(&self, code: u16, rule: Option<&str>, chain: &[&Element], element: &str, comment: String) -> Finding {
+    fn finding(
+        &self,
+        code: u16,
+        rule: Option<&str>,
+        chain: &[&Element],
+        element: &str,
+        comment: String,
+    ) -> Finding {
         let mut finding = Finding {
             code,
             rule: rule.map(str::to_owned),
@@ -300,7 +347,10 @@ impl<'a> FileChecker<'a> {
             let sum = header.child_text("SUMMAV").and_then(parse_money);
             self.invoice_sum = sum;
             let period = self.context.name.period();
-            for (field, expected) in [("YEAR", period.year().to_string()), ("MONTH", period.month().to_string())] {
+            for (field, expected) in [
+                ("YEAR", period.year().to_string()),
+                ("MONTH", period.month().to_string()),
+            ] {
                 if let Some(value) = header.child_text(field) {
                     if value.parse::<i32>().ok() != expected.parse::<i32>().ok() {
                         findings.push(self.finding(
@@ -308,24 +358,42 @@ impl<'a> FileChecker<'a> {
                             None,
                             &[&header],
                             field,
-                            format!("{field} {value} is not the period of the file name ({period})"),
+                            format!(
+                                "{field} {value} is not the period of the file name ({period})"
+                            ),
                         ));
                     }
                 }
             }
         }
         if header.name == "ZGLV" {
-            let expected = if self.context.root == "PERS_LIST" { self.context.name.personal_stem() } else { self.context.name.main_stem() };
+            let expected = if self.context.root == "PERS_LIST" {
+                self.context.name.personal_stem()
+            } else {
+                self.context.name.main_stem()
+            };
             if let Some(value) = header.child_text("FILENAME") {
                 if value != expected {
-                    findings.push(self.finding(WRONG_VALUE, None, &[&header], "FILENAME", format!("FILENAME {value} is not the file's name {expected}")));
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        None,
+                        &[&header],
+                        "FILENAME",
+                        format!("FILENAME {value} is not the file's name {expected}"),
+                    ));
                 }
             }
             if self.context.root == "PERS_LIST" {
                 if let Some(value) = header.child_text("FILENAME1") {
                     let main = self.context.name.main_stem();
                     if value != main {
-                        findings.push(self.finding(WRONG_VALUE, None, &[&header], "FILENAME1", format!("FILENAME1 {value} is not the main file's name {main}")));
+                        findings.push(self.finding(
+                            WRONG_VALUE,
+                            None,
+                            &[&header],
+                            "FILENAME1",
+                            format!("FILENAME1 {value} is not the main file's name {main}"),
+                        ));
                     }
                 }
             }
@@ -352,9 +420,18 @@ impl<'a> FileChecker<'a> {
     fn check_item(&self, item: &Element) -> Vec<Finding> {
         let mut findings = Vec::new();
         let main: Option<HashMap<String, String>> = if item.name == "PERS" {
-            item.child_text("ID_PAC").and_then(|id| self.main_fields.and_then(|fields| fields.get(&Key::new(id)))).map(|lines| {
-                lines.split('\n').filter_map(|line| line.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
-            })
+            item.child_text("ID_PAC")
+                .and_then(|id| {
+                    self.main_fields
+                        .and_then(|fields| fields.get(&Key::new(id)))
+                })
+                .map(|lines| {
+                    lines
+                        .split('\n')
+                        .filter_map(|line| line.split_once('='))
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect()
+                })
         } else {
             None
         };
@@ -376,23 +453,62 @@ impl<'a> FileChecker<'a> {
         findings
     }
 
-    fn apply(&self, rule: &CompiledRule, parent: &[&Element], main: Option<&HashMap<String, String>>, findings: &mut Vec<Finding>) {
+    fn apply(
+        &self,
+        rule: &CompiledRule,
+        parent: &[&Element],
+        main: Option<&HashMap<String, String>>,
+        findings: &mut Vec<Finding>,
+    ) {
         let leaf = rule.rule.path.last().map(String::as_str).unwrap_or("");
         let Some(last) = parent.last() else { return };
         let id = Some(rule.rule.id.as_str());
         if let Check::Presence { must_be_present } = rule.check {
-            let scope = Scope { chain: parent, file: &self.context, main };
+            let scope = Scope {
+                chain: parent,
+                file: &self.context,
+                main,
+            };
             if !rule.condition.holds(&scope) {
                 return;
             }
             let present: Vec<&Element> = last.children_named(leaf).collect();
-            let has_value = present.iter().any(|e| !e.text.trim().is_empty() || !e.children.is_empty());
+            let has_value = present
+                .iter()
+                .any(|e| !e.text.trim().is_empty() || !e.children.is_empty());
             if must_be_present && present.is_empty() {
-                findings.push(self.finding(WRONG_ORDER, id, parent, leaf, format!("mandatory element {leaf} is missing{}", when(&rule.rule.condition))));
+                findings.push(self.finding(
+                    WRONG_ORDER,
+                    id,
+                    parent,
+                    leaf,
+                    format!(
+                        "mandatory element {leaf} is missing{}",
+                        when(&rule.rule.condition)
+                    ),
+                ));
             } else if must_be_present && !has_value {
-                findings.push(self.finding(EMPTY_MANDATORY, id, parent, leaf, format!("mandatory element {leaf} is empty{}", when(&rule.rule.condition))));
+                findings.push(self.finding(
+                    EMPTY_MANDATORY,
+                    id,
+                    parent,
+                    leaf,
+                    format!(
+                        "mandatory element {leaf} is empty{}",
+                        when(&rule.rule.condition)
+                    ),
+                ));
             } else if !must_be_present && has_value {
-                findings.push(self.finding(WRONG_VALUE, id, parent, leaf, format!("element {leaf} must be absent{}", when(&rule.rule.condition))));
+                findings.push(self.finding(
+                    WRONG_VALUE,
+                    id,
+                    parent,
+                    leaf,
+                    format!(
+                        "element {leaf} must be absent{}",
+                        when(&rule.rule.condition)
+                    ),
+                ));
             }
             return;
         }
@@ -403,35 +519,73 @@ impl<'a> FileChecker<'a> {
             }
             let mut chain = parent.to_vec();
             chain.push(element);
-            let scope = Scope { chain: &chain, file: &self.context, main };
+            let scope = Scope {
+                chain: &chain,
+                file: &self.context,
+                main,
+            };
             if !rule.condition.holds(&scope) {
                 continue;
             }
             match &rule.check {
-                Check::Format { min_length, max_length, mask } => {
+                Check::Format {
+                    min_length,
+                    max_length,
+                    mask,
+                } => {
                     let length = value.chars().count();
                     let short = min_length.is_some_and(|min| length < min);
                     let long = max_length.is_some_and(|max| length > max);
                     if short || long {
-                        findings.push(self.finding(WRONG_TYPE, id, parent, leaf, format!(
-                            "{leaf} {value:?} has {length} characters, allowed {}–{}",
-                            min_length.map_or("0".to_owned(), |m| m.to_string()),
-                            max_length.map_or("∞".to_owned(), |m| m.to_string())
-                        )));
+                        findings.push(self.finding(
+                            WRONG_TYPE,
+                            id,
+                            parent,
+                            leaf,
+                            format!(
+                                "{leaf} {value:?} has {length} characters, allowed {}–{}",
+                                min_length.map_or("0".to_owned(), |m| m.to_string()),
+                                max_length.map_or("∞".to_owned(), |m| m.to_string())
+                            ),
+                        ));
                     } else if mask.as_ref().is_some_and(|mask| !mask.matches(value)) {
-                        findings.push(self.finding(WRONG_TYPE, id, parent, leaf, format!("{leaf} {value:?} does not match the mask {}", rule.rule.mask)));
+                        findings.push(self.finding(
+                            WRONG_TYPE,
+                            id,
+                            parent,
+                            leaf,
+                            format!(
+                                "{leaf} {value:?} does not match the mask {}",
+                                rule.rule.mask
+                            ),
+                        ));
                     }
                 }
                 Check::Dictionary { book, field } => {
-                    let Some(dictionary) = self.nsi.get(book) else { continue };
-                    let date = case_date(&scope).unwrap_or_else(|| self.context.name.period().last_day());
+                    let Some(dictionary) = self.nsi.get(book) else {
+                        continue;
+                    };
+                    let date =
+                        case_date(&scope).unwrap_or_else(|| self.context.name.period().last_day());
                     if !dictionary.contains(field.as_deref(), value, date) {
-                        findings.push(self.finding(WRONG_VALUE, id, parent, leaf, format!("{leaf} {value:?} is not a code of {book} valid on {date}")));
+                        findings.push(self.finding(
+                            WRONG_VALUE,
+                            id,
+                            parent,
+                            leaf,
+                            format!("{leaf} {value:?} is not a code of {book} valid on {date}"),
+                        ));
                     }
                 }
                 Check::Value(expression) => {
                     if expression.is_broken(&scope) {
-                        findings.push(self.finding(WRONG_VALUE, id, parent, leaf, format!("{leaf} {value:?} does not satisfy {}", rule.rule.value)));
+                        findings.push(self.finding(
+                            WRONG_VALUE,
+                            id,
+                            parent,
+                            leaf,
+                            format!("{leaf} {value:?} does not satisfy {}", rule.rule.value),
+                        ));
                     }
                 }
                 Check::Presence { .. } => {}
@@ -440,27 +594,60 @@ impl<'a> FileChecker<'a> {
     }
 
     /// Order, multiplicity and data types of the format's sequences.
-    fn structure<'e>(&self, schema: &Schema, element: &'e Element, path: &str, chain: &mut Vec<&'e Element>, findings: &mut Vec<Finding>) {
-        let Some(slots) = schema.sequence(path) else { return };
+    fn structure<'e>(
+        &self,
+        schema: &Schema,
+        element: &'e Element,
+        path: &str,
+        chain: &mut Vec<&'e Element>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let Some(slots) = schema.sequence(path) else {
+            return;
+        };
         let names: Vec<&str> = element.children.iter().map(|c| c.name.as_str()).collect();
         for problem in check_sequence(&names, slots) {
             let finding = match problem {
-                SequenceProblem::Unknown(name) => self.finding(WRONG_ORDER, None, chain, &name, format!("element {name} is not part of {}", element.name)),
-                SequenceProblem::OutOfOrder { name, after } => {
-                    self.finding(WRONG_ORDER, None, chain, &name, format!("element {name} is out of order (after {after})"))
-                }
-                SequenceProblem::TooMany(name) => self.finding(WRONG_ORDER, None, chain, &name, format!("element {name} is repeated")),
+                SequenceProblem::Unknown(name) => self.finding(
+                    WRONG_ORDER,
+                    None,
+                    chain,
+                    &name,
+                    format!("element {name} is not part of {}", element.name),
+                ),
+                SequenceProblem::OutOfOrder { name, after } => self.finding(
+                    WRONG_ORDER,
+                    None,
+                    chain,
+                    &name,
+                    format!("element {name} is out of order (after {after})"),
+                ),
+                SequenceProblem::TooMany(name) => self.finding(
+                    WRONG_ORDER,
+                    None,
+                    chain,
+                    &name,
+                    format!("element {name} is repeated"),
+                ),
                 SequenceProblem::Missing(name) => {
                     if self.plan.presence_paths.contains(&format!("{path}/{name}")) {
                         continue;
                     }
-                    self.finding(WRONG_ORDER, None, chain, &name, format!("mandatory element {name} is missing"))
+                    self.finding(
+                        WRONG_ORDER,
+                        None,
+                        chain,
+                        &name,
+                        format!("mandatory element {name} is missing"),
+                    )
                 }
             };
             findings.push(finding);
         }
         for child in &element.children {
-            let Some(slot) = slots.iter().find(|slot| slot.name == child.name) else { continue };
+            let Some(slot) = slots.iter().find(|slot| slot.name == child.name) else {
+                continue;
+            };
             let child_path = format!("{path}/{}", child.name);
             let value = child.text.trim();
             if !value.is_empty() && !self.plan.format_paths.contains(&child_path) {
@@ -476,7 +663,13 @@ impl<'a> FileChecker<'a> {
                         DataType::Integer => "an integer",
                         _ => "a decimal number",
                     };
-                    findings.push(self.finding(WRONG_TYPE, None, chain, &child.name, format!("{} {value:?} is not {kind}", child.name)));
+                    findings.push(self.finding(
+                        WRONG_TYPE,
+                        None,
+                        chain,
+                        &child.name,
+                        format!("{} {value:?} is not {kind}", child.name),
+                    ));
                 }
             }
             if !child.children.is_empty() {
@@ -494,22 +687,42 @@ impl<'a> FileChecker<'a> {
     fn zap_checks(&mut self, zap: &Element, findings: &mut Vec<Finding>) {
         if let Some(n_zap) = zap.child_text("N_ZAP") {
             if !self.unique("N_ZAP", n_zap) {
-                findings.push(self.finding(DUPLICATE_KEY, None, &[zap], "N_ZAP", format!("N_ZAP {n_zap} is used twice in the file")));
+                findings.push(self.finding(
+                    DUPLICATE_KEY,
+                    None,
+                    &[zap],
+                    "N_ZAP",
+                    format!("N_ZAP {n_zap} is used twice in the file"),
+                ));
             }
         }
         if let Some(pacient) = zap.child("PACIENT") {
             if let Some(id) = pacient.child_text("ID_PAC") {
-                if self.patients.is_some_and(|patients| !patients.contains(&Key::new(id))) {
-                    findings.push(self.finding(WRONG_VALUE, None, &[zap, pacient], "ID_PAC", format!("ID_PAC {id} has no PERS record in the personal-data file")));
+                if self
+                    .patients
+                    .is_some_and(|patients| !patients.contains(&Key::new(id)))
+                {
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        None,
+                        &[zap, pacient],
+                        "ID_PAC",
+                        format!("ID_PAC {id} has no PERS record in the personal-data file"),
+                    ));
                 }
                 if !self.plan.main_fields.is_empty() {
                     let fields: Vec<String> = self
                         .plan
                         .main_fields
                         .iter()
-                        .filter_map(|name| pacient.child_text(name).map(|value| format!("{name}={value}")))
+                        .filter_map(|name| {
+                            pacient
+                                .child_text(name)
+                                .map(|value| format!("{name}={value}"))
+                        })
                         .collect();
-                    self.collected_fields.insert(Key::new(id), fields.join("\n").into_boxed_str());
+                    self.collected_fields
+                        .insert(Key::new(id), fields.join("\n").into_boxed_str());
                 }
             }
         }
@@ -518,7 +731,13 @@ impl<'a> FileChecker<'a> {
             let chain = [zap, z_sl];
             if let Some(idcase) = z_sl.child_text("IDCASE") {
                 if !self.unique("IDCASE", idcase) {
-                    findings.push(self.finding(DUPLICATE_KEY, None, &chain, "IDCASE", format!("IDCASE {idcase} is used twice in the file")));
+                    findings.push(self.finding(
+                        DUPLICATE_KEY,
+                        None,
+                        &chain,
+                        "IDCASE",
+                        format!("IDCASE {idcase} is used twice in the file"),
+                    ));
                 }
             }
             let sum = z_sl.child_text("SUMV").and_then(parse_money);
@@ -528,7 +747,13 @@ impl<'a> FileChecker<'a> {
             dates(self, &chain, "DATE_Z_1", "DATE_Z_2", findings);
             if let Some(end) = z_sl.child_text("DATE_Z_2").and_then(mask::parse_date) {
                 if end > period.last_day() {
-                    findings.push(self.finding(WRONG_VALUE, None, &chain, "DATE_Z_2", format!("DATE_Z_2 {end} is after the reporting period {period}")));
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        None,
+                        &chain,
+                        "DATE_Z_2",
+                        format!("DATE_Z_2 {end} is after the reporting period {period}"),
+                    ));
                 }
             }
             let mut sl_ids = HashSet::new();
@@ -537,7 +762,16 @@ impl<'a> FileChecker<'a> {
                 let chain = [zap, z_sl, sl];
                 if let Some(sl_id) = sl.child_text("SL_ID") {
                     if !sl_ids.insert(sl_id) {
-                        findings.push(self.finding(DUPLICATE_KEY, None, &chain, "SL_ID", format!("SL_ID {sl_id} is used twice in case {}", z_sl.child_text("IDCASE").unwrap_or("?"))));
+                        findings.push(self.finding(
+                            DUPLICATE_KEY,
+                            None,
+                            &chain,
+                            "SL_ID",
+                            format!(
+                                "SL_ID {sl_id} is used twice in case {}",
+                                z_sl.child_text("IDCASE").unwrap_or("?")
+                            ),
+                        ));
                     }
                 }
                 sl_sum += sl.child_text("SUM_M").and_then(parse_money).unwrap_or(0);
@@ -547,7 +781,16 @@ impl<'a> FileChecker<'a> {
                     let chain = [zap, z_sl, sl, usl];
                     if let Some(idserv) = usl.child_text("IDSERV") {
                         if !idservs.insert(idserv) {
-                            findings.push(self.finding(DUPLICATE_KEY, None, &chain, "IDSERV", format!("IDSERV {idserv} is used twice in SL {}", sl.child_text("SL_ID").unwrap_or("?"))));
+                            findings.push(self.finding(
+                                DUPLICATE_KEY,
+                                None,
+                                &chain,
+                                "IDSERV",
+                                format!(
+                                    "IDSERV {idserv} is used twice in SL {}",
+                                    sl.child_text("SL_ID").unwrap_or("?")
+                                ),
+                            ));
                         }
                     }
                     dates(self, &chain, "DATE_IN", "DATE_OUT", findings);
@@ -555,7 +798,17 @@ impl<'a> FileChecker<'a> {
             }
             if let Some(sum) = sum {
                 if sl_sum != sum && z_sl.child("SL").is_some() {
-                    findings.push(self.finding(WRONG_VALUE, None, &chain, "SUMV", format!("SUMV {} is not the sum of its SL/SUM_M ({})", money(sum), money(sl_sum))));
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        None,
+                        &chain,
+                        "SUMV",
+                        format!(
+                            "SUMV {} is not the sum of its SL/SUM_M ({})",
+                            money(sum),
+                            money(sl_sum)
+                        ),
+                    ));
                 }
             }
         }
@@ -564,17 +817,37 @@ impl<'a> FileChecker<'a> {
     fn pers_checks(&mut self, pers: &Element, findings: &mut Vec<Finding>) {
         if let Some(id) = pers.child_text("ID_PAC") {
             if !self.unique("ID_PAC", id) {
-                findings.push(self.finding(DUPLICATE_KEY, None, &[pers], "ID_PAC", format!("ID_PAC {id} is used twice in the file")));
+                findings.push(self.finding(
+                    DUPLICATE_KEY,
+                    None,
+                    &[pers],
+                    "ID_PAC",
+                    format!("ID_PAC {id} is used twice in the file"),
+                ));
             }
         }
         if let Some(value) = pers.child_text("SNILS").filter(|v| !v.is_empty()) {
             match snils::check_snils(value) {
                 Ok(()) => {}
                 Err(snils::SnilsProblem::Format) => {
-                    findings.push(self.finding(WRONG_TYPE, None, &[pers], "SNILS", format!("SNILS {value:?} is not NNN-NNN-NNN CC")));
+                    findings.push(self.finding(
+                        WRONG_TYPE,
+                        None,
+                        &[pers],
+                        "SNILS",
+                        format!("SNILS {value:?} is not NNN-NNN-NNN CC"),
+                    ));
                 }
                 Err(snils::SnilsProblem::CheckDigits { expected, found }) => {
-                    findings.push(self.finding(WRONG_VALUE, None, &[pers], "SNILS", format!("SNILS {value} has check digits {found:02}, expected {expected:02}")));
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        None,
+                        &[pers],
+                        "SNILS",
+                        format!(
+                            "SNILS {value} has check digits {found:02}, expected {expected:02}"
+                        ),
+                    ));
                 }
             }
         }
@@ -591,7 +864,11 @@ impl<'a> FileChecker<'a> {
                         self.plan.sum_rule.as_deref(),
                         &[schet],
                         "SUMMAV",
-                        format!("SUMMAV {} is not the sum of Z_SL/SUMV ({})", money(invoice), money(self.sum_of_cases)),
+                        format!(
+                            "SUMMAV {} is not the sum of Z_SL/SUMV ({})",
+                            money(invoice),
+                            money(self.sum_of_cases)
+                        ),
                     ));
                 }
             }
@@ -599,11 +876,24 @@ impl<'a> FileChecker<'a> {
         for rule in &self.plan.root_presence {
             let name = rule.rule.path[1].as_str();
             let root = rule.rule.path[0].as_str();
-            if root != self.context.root || !matches!(rule.check, Check::Presence { must_be_present: true }) {
+            if root != self.context.root
+                || !matches!(
+                    rule.check,
+                    Check::Presence {
+                        must_be_present: true
+                    }
+                )
+            {
                 continue;
             }
             if !self.seen_items.contains(name) {
-                findings.push(self.finding(WRONG_ORDER, Some(&rule.rule.id), &[], name, format!("mandatory element {name} is missing from {root}")));
+                findings.push(self.finding(
+                    WRONG_ORDER,
+                    Some(&rule.rule.id),
+                    &[],
+                    name,
+                    format!("mandatory element {name} is missing from {root}"),
+                ));
             }
         }
         findings
@@ -618,29 +908,48 @@ fn when(condition: &str) -> String {
     }
 }
 
-fn dates(checker: &FileChecker<'_>, chain: &[&Element], first: &str, last: &str, findings: &mut Vec<Finding>) {
+fn dates(
+    checker: &FileChecker<'_>,
+    chain: &[&Element],
+    first: &str,
+    last: &str,
+    findings: &mut Vec<Finding>,
+) {
     let Some(element) = chain.last() else { return };
     let start = element.child_text(first).and_then(mask::parse_date);
     let end = element.child_text(last).and_then(mask::parse_date);
     if let (Some(start), Some(end)) = (start, end) {
         if start > end {
-            findings.push(checker.finding(WRONG_VALUE, None, chain, first, format!("{first} {start} is after {last} {end}")));
+            findings.push(checker.finding(
+                WRONG_VALUE,
+                None,
+                chain,
+                first,
+                format!("{first} {start} is after {last} {end}"),
+            ));
         }
     }
 }
 
 /// The date a code must be valid on: the end of the service, the stay or the case.
 fn case_date(scope: &Scope<'_>) -> Option<time::Date> {
-    ["DATE_OUT", "DATE_2", "DATE_Z_2"]
-        .iter()
-        .find_map(|name| scope.values(name).first().and_then(|value| mask::parse_date(value)))
+    ["DATE_OUT", "DATE_2", "DATE_Z_2"].iter().find_map(|name| {
+        scope
+            .values(name)
+            .first()
+            .and_then(|value| mask::parse_date(value))
+    })
 }
 
 /// Kopecks of a decimal sum (`1500.5` → 150050).
 pub fn parse_money(value: &str) -> Option<i128> {
     let value = value.trim();
     let (integer, fraction) = value.split_once('.').unwrap_or((value, ""));
-    if integer.is_empty() || !integer.bytes().all(|b| b.is_ascii_digit()) || fraction.len() > 2 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+    if integer.is_empty()
+        || !integer.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 2
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let whole: i128 = integer.parse().ok()?;
@@ -657,7 +966,14 @@ pub fn money(kopecks: i128) -> String {
 fn dedupe(findings: &mut Vec<Finding>) {
     let mut seen: HashSet<Finding> = HashSet::new();
     findings.sort_by_key(|f| f.rule.is_none());
-    findings.retain(|f| seen.insert(Finding { rule: None, comment: String::new(), file: String::new(), ..f.clone() }));
+    findings.retain(|f| {
+        seen.insert(Finding {
+            rule: None,
+            comment: String::new(),
+            file: String::new(),
+            ..f.clone()
+        })
+    });
 }
 
 #[cfg(test)]

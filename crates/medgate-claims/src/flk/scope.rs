@@ -35,9 +35,16 @@ impl Values for Scope<'_> {
             "MM" => return vec![self.file.name.period().month().to_string()],
             _ => {}
         }
-        let found: Vec<String> = find(self.chain, &self.file.headers, name).into_iter().map(|e| e.text.trim().to_owned()).collect();
+        let found: Vec<String> = find(self.chain, &self.file.headers, name)
+            .into_iter()
+            .map(|e| e.text.trim().to_owned())
+            .collect();
         if found.is_empty() {
-            let last = name.rsplit(['/', '.']).next().unwrap_or(name).to_ascii_uppercase();
+            let last = name
+                .rsplit(['/', '.'])
+                .next()
+                .unwrap_or(name)
+                .to_ascii_uppercase();
             if let Some(value) = self.main.and_then(|main| main.get(&last)) {
                 return vec![value.clone()];
             }
@@ -54,32 +61,52 @@ impl Values for Scope<'_> {
 pub fn find<'a>(chain: &[&'a Element], headers: &'a [Element], name: &str) -> Vec<&'a Element> {
     if name.contains('/') {
         let mut segments: Vec<&str> = name.split('/').filter(|s| !s.is_empty()).collect();
-        if segments.first().is_some_and(|s| *s == "ZL_LIST" || *s == "PERS_LIST") {
+        if segments
+            .first()
+            .is_some_and(|s| *s == "ZL_LIST" || *s == "PERS_LIST")
+        {
             segments.remove(0);
         }
         // Along the chain as far as it goes, then down.
         let mut depth = 0;
-        while depth < chain.len() && depth < segments.len() && chain[depth].name.eq_ignore_ascii_case(segments[depth]) {
+        while depth < chain.len()
+            && depth < segments.len()
+            && chain[depth].name.eq_ignore_ascii_case(segments[depth])
+        {
             depth += 1;
         }
         if depth > 0 {
             return descend(chain[depth - 1], &segments[depth..]);
         }
         for header in headers {
-            if segments.first().is_some_and(|s| header.name.eq_ignore_ascii_case(s)) {
+            if segments
+                .first()
+                .is_some_and(|s| header.name.eq_ignore_ascii_case(s))
+            {
                 return descend(header, &segments[1..]);
             }
         }
         return Vec::new();
     }
     if let Some((parent, child)) = name.split_once('.') {
-        return find(chain, headers, parent).into_iter().flat_map(|p| p.children.iter().filter(|c| c.name.eq_ignore_ascii_case(child))).collect();
+        return find(chain, headers, parent)
+            .into_iter()
+            .flat_map(|p| {
+                p.children
+                    .iter()
+                    .filter(|c| c.name.eq_ignore_ascii_case(child))
+            })
+            .collect();
     }
     for (index, element) in chain.iter().enumerate().rev() {
         if index + 1 == chain.len() && element.name.eq_ignore_ascii_case(name) {
             return vec![element];
         }
-        let children: Vec<&Element> = element.children.iter().filter(|c| c.name.eq_ignore_ascii_case(name)).collect();
+        let children: Vec<&Element> = element
+            .children
+            .iter()
+            .filter(|c| c.name.eq_ignore_ascii_case(name))
+            .collect();
         if !children.is_empty() {
             return children;
         }
@@ -88,7 +115,11 @@ pub fn find<'a>(chain: &[&'a Element], headers: &'a [Element], name: &str) -> Ve
         if header.name.eq_ignore_ascii_case(name) {
             return vec![header];
         }
-        let children: Vec<&Element> = header.children.iter().filter(|c| c.name.eq_ignore_ascii_case(name)).collect();
+        let children: Vec<&Element> = header
+            .children
+            .iter()
+            .filter(|c| c.name.eq_ignore_ascii_case(name))
+            .collect();
         if !children.is_empty() {
             return children;
         }
@@ -103,7 +134,14 @@ pub fn find<'a>(chain: &[&'a Element], headers: &'a [Element], name: &str) -> Ve
 fn descend<'a>(from: &'a Element, segments: &[&str]) -> Vec<&'a Element> {
     let mut current = vec![from];
     for segment in segments {
-        current = current.into_iter().flat_map(|e| e.children.iter().filter(|c| c.name.eq_ignore_ascii_case(segment))).collect();
+        current = current
+            .into_iter()
+            .flat_map(|e| {
+                e.children
+                    .iter()
+                    .filter(|c| c.name.eq_ignore_ascii_case(segment))
+            })
+            .collect();
     }
     current
 }
@@ -143,15 +181,28 @@ mod tests {
 
     #[test]
     fn names_resolve_up_the_chain_then_down() {
-        let usl = Element::new("USL").with("IDSERV", "1").with("DATE_IN", "2025-01-10");
-        let sl = Element::new("SL").with("SL_ID", "1").with("DS1", "I10").with_child(usl);
-        let z_sl = Element::new("Z_SL").with("IDCASE", "7").with("USL_OK", "3").with_child(sl);
+        let usl = Element::new("USL")
+            .with("IDSERV", "1")
+            .with("DATE_IN", "2025-01-10");
+        let sl = Element::new("SL")
+            .with("SL_ID", "1")
+            .with("DS1", "I10")
+            .with_child(usl);
+        let z_sl = Element::new("Z_SL")
+            .with("IDCASE", "7")
+            .with("USL_OK", "3")
+            .with_child(sl);
         let zap = Element::new("ZAP").with("N_ZAP", "1").with_child(z_sl);
         let headers = vec![Element::new("SCHET").with("YEAR", "2025")];
         let chains = instances(&zap, &["Z_SL".into(), "SL".into(), "USL".into()]);
         assert_eq!(chains.len(), 1);
         let chain = &chains[0];
-        let text = |name: &str| find(chain, &headers, name).iter().map(|e| e.text.clone()).collect::<Vec<_>>();
+        let text = |name: &str| {
+            find(chain, &headers, name)
+                .iter()
+                .map(|e| e.text.clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(text("USL_OK"), ["3"]);
         assert_eq!(text("DS1"), ["I10"]);
         assert_eq!(text("YEAR"), ["2025"]);

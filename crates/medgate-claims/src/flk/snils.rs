@@ -12,11 +12,16 @@ pub enum SnilsProblem {
 /// Checks a SNILS written `NNN-NNN-NNN CC` (or as 11 digits).
 pub fn check_snils(value: &str) -> Result<(), SnilsProblem> {
     let digits: Vec<u32> = value.chars().filter_map(|c| c.to_digit(10)).collect();
-    let shaped = value.len() == 14 && value.as_bytes()[3] == b'-' && value.as_bytes()[7] == b'-' && value.as_bytes()[11] == b' ';
+    let shaped = value.len() == 14
+        && value.as_bytes()[3] == b'-'
+        && value.as_bytes()[7] == b'-'
+        && value.as_bytes()[11] == b' ';
     if digits.len() != 11 || !(shaped || value.len() == 11) {
         return Err(SnilsProblem::Format);
     }
-    let number = digits[..9].iter().fold(0u64, |acc, d| acc * 10 + u64::from(*d));
+    let number = digits[..9]
+        .iter()
+        .fold(0u64, |acc, d| acc * 10 + u64::from(*d));
     let found = digits[9] * 10 + digits[10];
     if number <= 1_001_998 {
         return Ok(());
@@ -52,7 +57,13 @@ mod tests {
         // The Pension Fund's worked example: 112-233-445 95.
         assert_eq!(check_snils("112-233-445 95"), Ok(()));
         assert_eq!(check_snils("11223344595"), Ok(()));
-        assert_eq!(check_snils("112-233-445 96"), Err(SnilsProblem::CheckDigits { expected: 95, found: 96 }));
+        assert_eq!(
+            check_snils("112-233-445 96"),
+            Err(SnilsProblem::CheckDigits {
+                expected: 95,
+                found: 96
+            })
+        );
         assert_eq!(check_snils("112-233-445"), Err(SnilsProblem::Format));
         assert_eq!(check_snils("112 233 445 95"), Err(SnilsProblem::Format));
         // Below 001-001-998 there is no check.

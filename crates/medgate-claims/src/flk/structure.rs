@@ -108,7 +108,12 @@ impl Schema {
                             Some((name, _)) => (name, DataType::Decimal),
                             None => (spec, DataType::Text),
                         };
-                        Slot { name: name.to_owned(), min, max, data_type }
+                        Slot {
+                            name: name.to_owned(),
+                            min,
+                            max,
+                            data_type,
+                        }
                     })
                     .collect();
                 ((*path).to_owned(), slots)
@@ -124,7 +129,11 @@ impl Schema {
 
     /// Every element path the format names (for the data types).
     pub fn slots(&self) -> impl Iterator<Item = (String, &Slot)> {
-        self.sequences.iter().flat_map(|(path, slots)| slots.iter().map(move |slot| (format!("{path}/{}", slot.name), slot)))
+        self.sequences.iter().flat_map(|(path, slots)| {
+            slots
+                .iter()
+                .map(move |slot| (format!("{path}/{}", slot.name), slot))
+        })
     }
 }
 
@@ -148,12 +157,17 @@ pub fn check_sequence(children: &[&str], slots: &[Slot]) -> Vec<SequenceProblem>
             None => problems.push(SequenceProblem::Unknown((*child).to_owned())),
             Some(index) => {
                 if index < position {
-                    problems.push(SequenceProblem::OutOfOrder { name: (*child).to_owned(), after: previous.clone() });
+                    problems.push(SequenceProblem::OutOfOrder {
+                        name: (*child).to_owned(),
+                        after: previous.clone(),
+                    });
                 } else {
                     position = index;
                 }
                 counts[index] += 1;
-                if slots[index].max.is_some_and(|max| counts[index] > max) && counts[index] == slots[index].max.unwrap_or(0) + 1 {
+                if slots[index].max.is_some_and(|max| counts[index] > max)
+                    && counts[index] == slots[index].max.unwrap_or(0) + 1
+                {
                     problems.push(SequenceProblem::TooMany((*child).to_owned()));
                 }
                 previous = (*child).to_owned();
@@ -180,18 +194,32 @@ mod tests {
         assert!(check_sequence(&["N_ZAP", "PR_NOV", "PACIENT", "Z_SL"], zap).is_empty());
         assert_eq!(
             check_sequence(&["PR_NOV", "N_ZAP", "PACIENT", "Z_SL"], zap),
-            [SequenceProblem::OutOfOrder { name: "N_ZAP".into(), after: "PR_NOV".into() }]
+            [SequenceProblem::OutOfOrder {
+                name: "N_ZAP".into(),
+                after: "PR_NOV".into()
+            }]
         );
-        assert_eq!(check_sequence(&["N_ZAP", "PR_NOV", "PACIENT"], zap), [SequenceProblem::Missing("Z_SL".into())]);
+        assert_eq!(
+            check_sequence(&["N_ZAP", "PR_NOV", "PACIENT"], zap),
+            [SequenceProblem::Missing("Z_SL".into())]
+        );
         assert_eq!(
             check_sequence(&["N_ZAP", "N_ZAP", "PR_NOV", "PACIENT", "Z_SL", "X"], zap),
-            [SequenceProblem::TooMany("N_ZAP".into()), SequenceProblem::Unknown("X".into())]
+            [
+                SequenceProblem::TooMany("N_ZAP".into()),
+                SequenceProblem::Unknown("X".into())
+            ]
         );
         let z_sl = schema.sequence("ZL_LIST/ZAP/Z_SL").unwrap();
-        assert!(z_sl.iter().any(|slot| slot.name == "SL" && slot.min == 1 && slot.max.is_none()));
+        assert!(z_sl
+            .iter()
+            .any(|slot| slot.name == "SL" && slot.min == 1 && slot.max.is_none()));
         assert!(Schema::personal().sequence("PERS_LIST/PERS").is_some());
         let pacient = schema.sequence("ZL_LIST/ZAP/PACIENT").unwrap();
         let inv = pacient.iter().find(|slot| slot.name == "INV").unwrap();
-        assert_eq!((inv.min, inv.max, inv.data_type), (0, Some(1), DataType::Integer));
+        assert_eq!(
+            (inv.min, inv.max, inv.data_type),
+            (0, Some(1), DataType::Integer)
+        );
     }
 }

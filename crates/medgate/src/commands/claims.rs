@@ -112,7 +112,10 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let catalogues = if args.catalogues.is_empty() {
         Catalogue::shipped()?
     } else {
-        args.catalogues.iter().map(|path| Catalogue::load(path)).collect::<Result<Vec<_>, _>>()?
+        args.catalogues
+            .iter()
+            .map(|path| Catalogue::load(path))
+            .collect::<Result<Vec<_>, _>>()?
     };
     let mut nsi = Nsi::starter()?;
     if let Some(dir) = &args.nsi {
@@ -121,7 +124,11 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{} holds no NSI packet (*.xml)", dir.display());
         }
     }
-    let settings = Settings { catalogues: &catalogues, nsi: &nsi, max_findings: 100_000 };
+    let settings = Settings {
+        catalogues: &catalogues,
+        nsi: &nsi,
+        max_findings: 100_000,
+    };
     let bar = progress_bar();
     let result = check_package(&args.file, &settings, &mut |done, total| {
         bar.set_length(total);
@@ -131,9 +138,15 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let report = match result {
         Ok(report) => report,
         Err(error) => {
-            let Some(code) = error.f012_code() else { return Err(error.into()) };
+            let Some(code) = error.f012_code() else {
+                return Err(error.into());
+            };
             if let Some(out) = &args.protocol {
-                let name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("package.zip");
+                let name = args
+                    .file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("package.zip");
                 let protocol = protocol::package_protocol(name, code, &error.to_string())?;
                 write_protocol(out, &protocol.bytes)?;
             }
@@ -149,26 +162,38 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         print_report(&report, &catalogues, args);
     }
-    Ok(if report.total_findings() == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.total_findings() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn write_protocol(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(out, bytes).with_context(|| format!("cannot write the protocol to {}", out.display()))
+    std::fs::write(out, bytes)
+        .with_context(|| format!("cannot write the protocol to {}", out.display()))
 }
 
 fn progress_bar() -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}") {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+    ) {
         bar.set_style(style);
     }
     bar
 }
 
 fn catalogue_names(catalogues: &[Catalogue]) -> String {
-    catalogues.iter().map(|c| format!("{} {}", c.name, c.rules.len())).collect::<Vec<_>>().join(", ")
+    catalogues
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.rules.len()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn print_report(report: &Report, catalogues: &[Catalogue], args: &CheckArgs) {
@@ -176,7 +201,10 @@ fn print_report(report: &Report, catalogues: &[Catalogue], args: &CheckArgs) {
     let counts = &report.counts;
     println!(
         "package {}: {} (kind {}), from {}{} to {}{}, period {}",
-        args.file.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+        args.file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?"),
         name.main_stem(),
         name.kind().prefix(),
         name.sender().letter(),
@@ -198,7 +226,11 @@ fn print_report(report: &Report, catalogues: &[Catalogue], args: &CheckArgs) {
         counts.without_book
     );
     if args.rules {
-        let rows: Vec<[String; 3]> = report.not_run.iter().map(|r| [r.rule.clone(), r.element.clone(), r.reason.clone()]).collect();
+        let rows: Vec<[String; 3]> = report
+            .not_run
+            .iter()
+            .map(|r| [r.rule.clone(), r.element.clone(), r.reason.clone()])
+            .collect();
         print_table(["RULE", "ELEMENT", "NOT RUN BECAUSE"], &rows);
     }
     let total = report.total_findings();
@@ -222,7 +254,12 @@ fn print_report(report: &Report, catalogues: &[Catalogue], args: &CheckArgs) {
                 ]
             })
             .collect();
-        print_table(["OSHIB", "FILE", "IM_POL", "BAS_EL", "N_ZAP", "IDCASE", "SL_ID", "RULE", "COMMENT"], &rows);
+        print_table(
+            [
+                "OSHIB", "FILE", "IM_POL", "BAS_EL", "N_ZAP", "IDCASE", "SL_ID", "RULE", "COMMENT",
+            ],
+            &rows,
+        );
         if report.findings_dropped > 0 {
             println!("… and {} more (see the protocol)", report.findings_dropped);
         }
@@ -280,7 +317,8 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     if path.exists() {
         anyhow::bail!("{} already exists", path.display());
     }
-    let file = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     generate::write_package(std::io::BufWriter::new(file), &options)?;
     println!("{}", path.display());
     Ok(ExitCode::SUCCESS)
