@@ -19,6 +19,7 @@ const DOMAIN_CRATES: &[&str] = &[
     "medgate-httpsig",
     "medgate-repository",
     "medgate-clinical",
+    "medgate-claims",
 ];
 
 /// Crates that serve HTTP; a domain crate depending on one of them knows the web.

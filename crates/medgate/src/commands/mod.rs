@@ -9,6 +9,7 @@ mod agent;
 mod audit;
 mod bench;
 mod ca;
+mod claims;
 mod clinical;
 mod client;
 mod connect_check;
@@ -54,6 +55,8 @@ pub enum Command {
     /// Operator of the clinical record service: institutions, units, practitioners, the
     /// authorisation matrix, institution certificates.
     Clinical(clinical::ClinicalArgs),
+    /// Claims registers (Russia, OMS): check a package (format-logical control), generate one.
+    Claims(claims::ClaimsArgs),
 }
 
 /// Runs one command and returns the exit status it chose.
@@ -72,5 +75,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => audit::run(args),
         Command::Operator(args) => operator::run(args),
         Command::Clinical(args) => clinical::run(args),
+        Command::Claims(args) => claims::run(args),
     }
 }

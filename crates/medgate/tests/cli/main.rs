@@ -18,6 +18,7 @@ mod signature;
 mod node_folder;
 mod help;
 mod demo;
+mod claims;
 
 mod repository;
 mod web;

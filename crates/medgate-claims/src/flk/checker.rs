@@ -1,0 +1,716 @@
+//! `FileChecker`: the plan's rules and the structural checks of the format run over one
+//! file's items as they are read — order, types, duplicate keys, the patient's `PERS`, sums,
+//! dates, SNILS — each finding with its F012 code.
+
+use std::collections::{HashMap, HashSet};
+
+use super::catalogue::{Check, CompiledRule};
+use super::condition::Values;
+use super::scope::{instances, FileContext, Scope};
+use super::structure::{check_sequence, DataType, Schema, SequenceProblem};
+use super::{
+    mask, money, parse_money, snils, Finding, Key, Plan, DUPLICATE_KEY, EMPTY_MANDATORY,
+    WRONG_ORDER, WRONG_TYPE, WRONG_VALUE,
+};
+use crate::names::FileKind;
+use crate::nsi::Nsi;
+use crate::xml::Element;
+
+/// Runs the plan and the structural checks over one file's items as they are read.
+pub struct FileChecker<'a> {
+    plan: &'a Plan,
+    nsi: &'a Nsi,
+    schema: Option<Schema>,
+    pub context: FileContext,
+    file: String,
+    seen_items: HashSet<String>,
+    keys: HashMap<&'static str, HashSet<Key>>,
+    /// The personal-data file's patients (for the main file), or the main file's patient
+    /// fields its rules need (for the personal-data file).
+    pub patients: Option<&'a HashSet<Key>>,
+    pub main_fields: Option<&'a HashMap<Key, Box<str>>>,
+    /// Kept from the main file for the personal-data file's rules: per patient, the fields
+    /// they name as `NAME=value` lines.
+    pub collected_fields: HashMap<Key, Box<str>>,
+    sum_of_cases: i128,
+    invoice_sum: Option<i128>,
+    pub records: u64,
+}
+
+impl<'a> FileChecker<'a> {
+    pub fn new(plan: &'a Plan, nsi: &'a Nsi, context: FileContext, file: &str) -> FileChecker<'a> {
+        let schema = match (context.root, context.name.kind()) {
+            ("PERS_LIST", _) => Some(Schema::personal()),
+            (_, FileKind::General) => Some(Schema::general()),
+            // The other kinds' sequences differ; their elements are checked by the catalogue.
+            _ => None,
+        };
+        FileChecker {
+            plan,
+            nsi,
+            schema,
+            context,
+            file: file.to_owned(),
+            seen_items: HashSet::new(),
+            keys: HashMap::new(),
+            patients: None,
+            main_fields: None,
+            collected_fields: HashMap::new(),
+            sum_of_cases: 0,
+            invoice_sum: None,
+            records: 0,
+        }
+    }
+
+    fn finding(
+        &self,
+        code: u16,
+        rule: Option<&str>,
+        chain: &[&Element],
+        element: &str,
+        comment: String,
+    ) -> Finding {
+        let mut finding = Finding {
+            code,
+            rule: rule.map(str::to_owned),
+            file: self.file.clone(),
+            element: element.to_owned(),
+            base: chain.last().map(|e| e.name.clone()).unwrap_or_default(),
+            n_zap: None,
+            idcase: None,
+            sl_id: None,
+            idserv: None,
+            comment,
+        };
+        for e in chain {
+            match e.name.as_str() {
+                "ZAP" => finding.n_zap = e.child_text("N_ZAP").map(str::to_owned),
+                "Z_SL" => finding.idcase = e.child_text("IDCASE").map(str::to_owned),
+                "SL" => finding.sl_id = e.child_text("SL_ID").map(str::to_owned),
+                "USL" => finding.idserv = e.child_text("IDSERV").map(str::to_owned),
+                "PERS" => {
+                    if let Some(id) = e.child_text("ID_PAC") {
+                        finding.comment = format!("ID_PAC {id}: {}", finding.comment);
+                    }
+                }
+                _ => {}
+            }
+        }
+        finding
+    }
+
+    /// A header (`ZGLV`, `SCHET`): kept for the rules of the records, and checked.
+    pub fn header(&mut self, header: Element) -> Vec<Finding> {
+        self.seen_items.insert(header.name.clone());
+        let mut findings = Vec::new();
+        if header.name == "SCHET" {
+            let sum = header.child_text("SUMMAV").and_then(parse_money);
+            self.invoice_sum = sum;
+            let period = self.context.name.period();
+            for (field, expected) in [
+                ("YEAR", period.year().to_string()),
+                ("MONTH", period.month().to_string()),
+            ] {
+                if let Some(value) = header.child_text(field) {
+                    if value.parse::<i32>().ok() != expected.parse::<i32>().ok() {
+                        findings.push(self.finding(
+                            WRONG_VALUE,
+                            None,
+                            &[&header],
+                            field,
+                            format!(
+                                "{field} {value} is not the period of the file name ({period})"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        if header.name == "ZGLV" {
+            let expected = if self.context.root == "PERS_LIST" {
+                self.context.name.personal_stem()
+            } else {
+                self.context.name.main_stem()
+            };
+            if let Some(value) = header.child_text("FILENAME") {
+                if value != expected {
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        None,
+                        &[&header],
+                        "FILENAME",
+                        format!("FILENAME {value} is not the file's name {expected}"),
+                    ));
+                }
+            }
+            if self.context.root == "PERS_LIST" {
+                if let Some(value) = header.child_text("FILENAME1") {
+                    let main = self.context.name.main_stem();
+                    if value != main {
+                        findings.push(self.finding(
+                            WRONG_VALUE,
+                            None,
+                            &[&header],
+                            "FILENAME1",
+                            format!("FILENAME1 {value} is not the main file's name {main}"),
+                        ));
+                    }
+                }
+            }
+        }
+        findings.extend(self.check_item(&header));
+        self.context.headers.push(header);
+        findings
+    }
+
+    /// One record (`ZAP` or `PERS`).
+    pub fn record(&mut self, record: &Element) -> Vec<Finding> {
+        self.seen_items.insert(record.name.clone());
+        self.records += 1;
+        let mut findings = self.check_item(record);
+        if record.name == "ZAP" {
+            self.zap_checks(record, &mut findings);
+        } else if record.name == "PERS" {
+            self.pers_checks(record, &mut findings);
+        }
+        dedupe(&mut findings);
+        findings
+    }
+
+    fn check_item(&self, item: &Element) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let main: Option<HashMap<String, String>> = if item.name == "PERS" {
+            item.child_text("ID_PAC")
+                .and_then(|id| {
+                    self.main_fields
+                        .and_then(|fields| fields.get(&Key::new(id)))
+                })
+                .map(|lines| {
+                    lines
+                        .split('\n')
+                        .filter_map(|line| line.split_once('='))
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect()
+                })
+        } else {
+            None
+        };
+        let main = main.as_ref();
+        for ((root, item_name, parent), rules) in &self.plan.groups {
+            if *item_name != item.name || root != self.context.root {
+                continue;
+            }
+            for chain in instances(item, parent) {
+                for rule in rules {
+                    self.apply(rule, &chain, main, &mut findings);
+                }
+            }
+        }
+        if let Some(schema) = &self.schema {
+            let root_path = format!("{}/{}", self.context.root, item.name);
+            self.structure(schema, item, &root_path, &mut vec![item], &mut findings);
+        }
+        findings
+    }
+
+    fn apply(
+        &self,
+        rule: &CompiledRule,
+        parent: &[&Element],
+        main: Option<&HashMap<String, String>>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let leaf = rule.rule.path.last().map(String::as_str).unwrap_or("");
+        let Some(last) = parent.last() else { return };
+        let id = Some(rule.rule.id.as_str());
+        if let Check::Presence { must_be_present } = rule.check {
+            let scope = Scope {
+                chain: parent,
+                file: &self.context,
+                main,
+            };
+            if !rule.condition.holds(&scope) {
+                return;
+            }
+            let present: Vec<&Element> = last.children_named(leaf).collect();
+            let has_value = present
+                .iter()
+                .any(|e| !e.text.trim().is_empty() || !e.children.is_empty());
+            if must_be_present && present.is_empty() {
+                findings.push(self.finding(
+                    WRONG_ORDER,
+                    id,
+                    parent,
+                    leaf,
+                    format!(
+                        "mandatory element {leaf} is missing{}",
+                        when(&rule.rule.condition)
+                    ),
+                ));
+            } else if must_be_present && !has_value {
+                findings.push(self.finding(
+                    EMPTY_MANDATORY,
+                    id,
+                    parent,
+                    leaf,
+                    format!(
+                        "mandatory element {leaf} is empty{}",
+                        when(&rule.rule.condition)
+                    ),
+                ));
+            } else if !must_be_present && has_value {
+                findings.push(self.finding(
+                    WRONG_VALUE,
+                    id,
+                    parent,
+                    leaf,
+                    format!(
+                        "element {leaf} must be absent{}",
+                        when(&rule.rule.condition)
+                    ),
+                ));
+            }
+            return;
+        }
+        for element in last.children_named(leaf) {
+            let value = element.text.trim();
+            if value.is_empty() && element.children.is_empty() {
+                continue;
+            }
+            let mut chain = parent.to_vec();
+            chain.push(element);
+            let scope = Scope {
+                chain: &chain,
+                file: &self.context,
+                main,
+            };
+            if !rule.condition.holds(&scope) {
+                continue;
+            }
+            match &rule.check {
+                Check::Format {
+                    min_length,
+                    max_length,
+                    mask,
+                } => {
+                    let length = value.chars().count();
+                    let short = min_length.is_some_and(|min| length < min);
+                    let long = max_length.is_some_and(|max| length > max);
+                    if short || long {
+                        findings.push(self.finding(
+                            WRONG_TYPE,
+                            id,
+                            parent,
+                            leaf,
+                            format!(
+                                "{leaf} {value:?} has {length} characters, allowed {}–{}",
+                                min_length.map_or("0".to_owned(), |m| m.to_string()),
+                                max_length.map_or("∞".to_owned(), |m| m.to_string())
+                            ),
+                        ));
+                    } else if mask.as_ref().is_some_and(|mask| !mask.matches(value)) {
+                        findings.push(self.finding(
+                            WRONG_TYPE,
+                            id,
+                            parent,
+                            leaf,
+                            format!(
+                                "{leaf} {value:?} does not match the mask {}",
+                                rule.rule.mask
+                            ),
+                        ));
+                    }
+                }
+                Check::Dictionary { book, field } => {
+                    let Some(dictionary) = self.nsi.get(book) else {
+                        continue;
+                    };
+                    let date =
+                        case_date(&scope).unwrap_or_else(|| self.context.name.period().last_day());
+                    if !dictionary.contains(field.as_deref(), value, date) {
+                        findings.push(self.finding(
+                            WRONG_VALUE,
+                            id,
+                            parent,
+                            leaf,
+                            format!("{leaf} {value:?} is not a code of {book} valid on {date}"),
+                        ));
+                    }
+                }
+                Check::Value(expression) => {
+                    if expression.is_broken(&scope) {
+                        findings.push(self.finding(
+                            WRONG_VALUE,
+                            id,
+                            parent,
+                            leaf,
+                            format!("{leaf} {value:?} does not satisfy {}", rule.rule.value),
+                        ));
+                    }
+                }
+                Check::Presence { .. } => {}
+            }
+        }
+    }
+
+    /// Order, multiplicity and data types of the format's sequences.
+    fn structure<'e>(
+        &self,
+        schema: &Schema,
+        element: &'e Element,
+        path: &str,
+        chain: &mut Vec<&'e Element>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let Some(slots) = schema.sequence(path) else {
+            return;
+        };
+        let names: Vec<&str> = element.children.iter().map(|c| c.name.as_str()).collect();
+        for problem in check_sequence(&names, slots) {
+            let finding = match problem {
+                SequenceProblem::Unknown(name) => self.finding(
+                    WRONG_ORDER,
+                    None,
+                    chain,
+                    &name,
+                    format!("element {name} is not part of {}", element.name),
+                ),
+                SequenceProblem::OutOfOrder { name, after } => self.finding(
+                    WRONG_ORDER,
+                    None,
+                    chain,
+                    &name,
+                    format!("element {name} is out of order (after {after})"),
+                ),
+                SequenceProblem::TooMany(name) => self.finding(
+                    WRONG_ORDER,
+                    None,
+                    chain,
+                    &name,
+                    format!("element {name} is repeated"),
+                ),
+                SequenceProblem::Missing(name) => {
+                    if self.plan.presence_paths.contains(&format!("{path}/{name}")) {
+                        continue;
+                    }
+                    self.finding(
+                        WRONG_ORDER,
+                        None,
+                        chain,
+                        &name,
+                        format!("mandatory element {name} is missing"),
+                    )
+                }
+            };
+            findings.push(finding);
+        }
+        for child in &element.children {
+            let Some(slot) = slots.iter().find(|slot| slot.name == child.name) else {
+                continue;
+            };
+            let child_path = format!("{path}/{}", child.name);
+            let value = child.text.trim();
+            if !value.is_empty() && !self.plan.format_paths.contains(&child_path) {
+                let ok = match slot.data_type {
+                    DataType::Text => true,
+                    DataType::Date => mask::parse_date(value).is_some(),
+                    DataType::Integer => value.parse::<i64>().is_ok(),
+                    DataType::Decimal => parse_money(value).is_some(),
+                };
+                if !ok {
+                    let kind = match slot.data_type {
+                        DataType::Date => "a date (YYYY-MM-DD)",
+                        DataType::Integer => "an integer",
+                        _ => "a decimal number",
+                    };
+                    findings.push(self.finding(
+                        WRONG_TYPE,
+                        None,
+                        chain,
+                        &child.name,
+                        format!("{} {value:?} is not {kind}", child.name),
+                    ));
+                }
+            }
+            if !child.children.is_empty() {
+                chain.push(child);
+                self.structure(schema, child, &child_path, chain, findings);
+                chain.pop();
+            }
+        }
+    }
+
+    fn unique(&mut self, key: &'static str, value: &str) -> bool {
+        self.keys.entry(key).or_default().insert(Key::new(value))
+    }
+
+    fn zap_checks(&mut self, zap: &Element, findings: &mut Vec<Finding>) {
+        if let Some(n_zap) = zap.child_text("N_ZAP") {
+            if !self.unique("N_ZAP", n_zap) {
+                findings.push(self.finding(
+                    DUPLICATE_KEY,
+                    None,
+                    &[zap],
+                    "N_ZAP",
+                    format!("N_ZAP {n_zap} is used twice in the file"),
+                ));
+            }
+        }
+        if let Some(pacient) = zap.child("PACIENT") {
+            if let Some(id) = pacient.child_text("ID_PAC") {
+                if self
+                    .patients
+                    .is_some_and(|patients| !patients.contains(&Key::new(id)))
+                {
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        None,
+                        &[zap, pacient],
+                        "ID_PAC",
+                        format!("ID_PAC {id} has no PERS record in the personal-data file"),
+                    ));
+                }
+                if !self.plan.main_fields.is_empty() {
+                    let fields: Vec<String> = self
+                        .plan
+                        .main_fields
+                        .iter()
+                        .filter_map(|name| {
+                            pacient
+                                .child_text(name)
+                                .map(|value| format!("{name}={value}"))
+                        })
+                        .collect();
+                    self.collected_fields
+                        .insert(Key::new(id), fields.join("\n").into_boxed_str());
+                }
+            }
+        }
+        let period = self.context.name.period();
+        for z_sl in zap.children_named("Z_SL") {
+            let chain = [zap, z_sl];
+            if let Some(idcase) = z_sl.child_text("IDCASE") {
+                if !self.unique("IDCASE", idcase) {
+                    findings.push(self.finding(
+                        DUPLICATE_KEY,
+                        None,
+                        &chain,
+                        "IDCASE",
+                        format!("IDCASE {idcase} is used twice in the file"),
+                    ));
+                }
+            }
+            let sum = z_sl.child_text("SUMV").and_then(parse_money);
+            if let Some(sum) = sum {
+                self.sum_of_cases += sum;
+            }
+            dates(self, &chain, "DATE_Z_1", "DATE_Z_2", findings);
+            if let Some(end) = z_sl.child_text("DATE_Z_2").and_then(mask::parse_date) {
+                if end > period.last_day() {
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        None,
+                        &chain,
+                        "DATE_Z_2",
+                        format!("DATE_Z_2 {end} is after the reporting period {period}"),
+                    ));
+                }
+            }
+            let mut sl_ids = HashSet::new();
+            let mut sl_sum: i128 = 0;
+            for sl in z_sl.children_named("SL") {
+                let chain = [zap, z_sl, sl];
+                if let Some(sl_id) = sl.child_text("SL_ID") {
+                    if !sl_ids.insert(sl_id) {
+                        findings.push(self.finding(
+                            DUPLICATE_KEY,
+                            None,
+                            &chain,
+                            "SL_ID",
+                            format!(
+                                "SL_ID {sl_id} is used twice in case {}",
+                                z_sl.child_text("IDCASE").unwrap_or("?")
+                            ),
+                        ));
+                    }
+                }
+                sl_sum += sl.child_text("SUM_M").and_then(parse_money).unwrap_or(0);
+                dates(self, &chain, "DATE_1", "DATE_2", findings);
+                let mut idservs = HashSet::new();
+                for usl in sl.children_named("USL") {
+                    let chain = [zap, z_sl, sl, usl];
+                    if let Some(idserv) = usl.child_text("IDSERV") {
+                        if !idservs.insert(idserv) {
+                            findings.push(self.finding(
+                                DUPLICATE_KEY,
+                                None,
+                                &chain,
+                                "IDSERV",
+                                format!(
+                                    "IDSERV {idserv} is used twice in SL {}",
+                                    sl.child_text("SL_ID").unwrap_or("?")
+                                ),
+                            ));
+                        }
+                    }
+                    dates(self, &chain, "DATE_IN", "DATE_OUT", findings);
+                }
+            }
+            if let Some(sum) = sum {
+                if sl_sum != sum && z_sl.child("SL").is_some() {
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        None,
+                        &chain,
+                        "SUMV",
+                        format!(
+                            "SUMV {} is not the sum of its SL/SUM_M ({})",
+                            money(sum),
+                            money(sl_sum)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn pers_checks(&mut self, pers: &Element, findings: &mut Vec<Finding>) {
+        if let Some(id) = pers.child_text("ID_PAC") {
+            if !self.unique("ID_PAC", id) {
+                findings.push(self.finding(
+                    DUPLICATE_KEY,
+                    None,
+                    &[pers],
+                    "ID_PAC",
+                    format!("ID_PAC {id} is used twice in the file"),
+                ));
+            }
+        }
+        if let Some(value) = pers.child_text("SNILS").filter(|v| !v.is_empty()) {
+            match snils::check_snils(value) {
+                Ok(()) => {}
+                Err(snils::SnilsProblem::Format) => {
+                    findings.push(self.finding(
+                        WRONG_TYPE,
+                        None,
+                        &[pers],
+                        "SNILS",
+                        format!("SNILS {value:?} is not NNN-NNN-NNN CC"),
+                    ));
+                }
+                Err(snils::SnilsProblem::CheckDigits { expected, found }) => {
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        None,
+                        &[pers],
+                        "SNILS",
+                        format!(
+                            "SNILS {value} has check digits {found:02}, expected {expected:02}"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// What only the end of the file can tell: the invoice sum, the root's children.
+    pub fn finish(&mut self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        if let Some(schet) = self.context.headers.iter().find(|h| h.name == "SCHET") {
+            if let Some(invoice) = self.invoice_sum {
+                if invoice != self.sum_of_cases {
+                    findings.push(self.finding(
+                        WRONG_VALUE,
+                        self.plan.sum_rule.as_deref(),
+                        &[schet],
+                        "SUMMAV",
+                        format!(
+                            "SUMMAV {} is not the sum of Z_SL/SUMV ({})",
+                            money(invoice),
+                            money(self.sum_of_cases)
+                        ),
+                    ));
+                }
+            }
+        }
+        for rule in &self.plan.root_presence {
+            let name = rule.rule.path[1].as_str();
+            let root = rule.rule.path[0].as_str();
+            if root != self.context.root
+                || !matches!(
+                    rule.check,
+                    Check::Presence {
+                        must_be_present: true
+                    }
+                )
+            {
+                continue;
+            }
+            if !self.seen_items.contains(name) {
+                findings.push(self.finding(
+                    WRONG_ORDER,
+                    Some(&rule.rule.id),
+                    &[],
+                    name,
+                    format!("mandatory element {name} is missing from {root}"),
+                ));
+            }
+        }
+        findings
+    }
+}
+
+fn when(condition: &str) -> String {
+    if condition.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" (when {})", condition.trim())
+    }
+}
+
+fn dates(
+    checker: &FileChecker<'_>,
+    chain: &[&Element],
+    first: &str,
+    last: &str,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(element) = chain.last() else { return };
+    let start = element.child_text(first).and_then(mask::parse_date);
+    let end = element.child_text(last).and_then(mask::parse_date);
+    if let (Some(start), Some(end)) = (start, end) {
+        if start > end {
+            findings.push(checker.finding(
+                WRONG_VALUE,
+                None,
+                chain,
+                first,
+                format!("{first} {start} is after {last} {end}"),
+            ));
+        }
+    }
+}
+
+/// The date a code must be valid on: the end of the service, the stay or the case.
+fn case_date(scope: &Scope<'_>) -> Option<time::Date> {
+    ["DATE_OUT", "DATE_2", "DATE_Z_2"].iter().find_map(|name| {
+        scope
+            .values(name)
+            .first()
+            .and_then(|value| mask::parse_date(value))
+    })
+}
+
+/// One finding per element and place: a catalogue rule's kept over the structural check's.
+fn dedupe(findings: &mut Vec<Finding>) {
+    let mut seen: HashSet<Finding> = HashSet::new();
+    findings.sort_by_key(|f| f.rule.is_none());
+    findings.retain(|f| {
+        seen.insert(Finding {
+            rule: None,
+            comment: String::new(),
+            file: String::new(),
+            ..f.clone()
+        })
+    });
+}

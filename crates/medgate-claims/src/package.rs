@@ -1,0 +1,315 @@
+//! A register package: a ZIP named after its main file (`HM010001S01001_2501001.zip`) holding
+//! the main file and its personal-data file; and the control of a whole package — the
+//! personal-data file's patients read first, then the main file checked record by record,
+//! then the personal-data file checked with what its rules take from the main file — each
+//! file streamed from the archive, never held whole.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use crate::error::ClaimsError;
+use crate::flk::catalogue::Catalogue;
+use crate::flk::scope::FileContext;
+use crate::flk::{FileChecker, Finding, Key, NotRun, Plan, RuleCounts};
+use crate::names::RegisterFileName;
+use crate::nsi::Nsi;
+use crate::xml::{DecodingReader, Item, RecordReader};
+
+/// An opened package whose name and files are in order.
+pub struct Package {
+    path: PathBuf,
+    name: RegisterFileName,
+    archive: zip::ZipArchive<BufReader<File>>,
+    main_entry: String,
+    personal_entry: String,
+}
+
+impl Package {
+    /// Opens a package: a ZIP (801), named per the order (802), holding both files (803).
+    pub fn open(path: &Path) -> Result<Package, ClaimsError> {
+        let display = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("package")
+            .to_owned();
+        let file = File::open(path).map_err(|e| ClaimsError::io(path, e))?;
+        let mut archive =
+            zip::ZipArchive::new(BufReader::new(file)).map_err(|error| ClaimsError::NotZip {
+                name: display.clone(),
+                reason: error.to_string(),
+            })?;
+        if !display.to_ascii_lowercase().ends_with(".zip") {
+            return Err(ClaimsError::BadFileName {
+                name: display,
+                reason: "a package's name ends in .zip".to_owned(),
+            });
+        }
+        let name = RegisterFileName::parse(&display)?;
+        let entries: Vec<String> = archive.file_names().map(str::to_owned).collect();
+        let find = |stem: &str| {
+            entries.iter().find(|entry| {
+                let base = entry.rsplit('/').next().unwrap_or(entry);
+                base.eq_ignore_ascii_case(&format!("{stem}.xml"))
+            })
+        };
+        let main_entry =
+            find(&name.main_stem())
+                .cloned()
+                .ok_or_else(|| ClaimsError::MissingFile {
+                    package: display.clone(),
+                    reason: format!(
+                        "the main file {}.xml is not in the archive (it holds: {})",
+                        name.main_stem(),
+                        listing(&entries)
+                    ),
+                })?;
+        let personal_entry =
+            find(&name.personal_stem())
+                .cloned()
+                .ok_or_else(|| ClaimsError::MissingFile {
+                    package: display.clone(),
+                    reason: format!(
+                        "the personal-data file {}.xml is not in the archive (it holds: {})",
+                        name.personal_stem(),
+                        listing(&entries)
+                    ),
+                })?;
+        // Check that both entries can be opened (a damaged central directory shows here).
+        for entry in [&main_entry, &personal_entry] {
+            archive.by_name(entry).map_err(|error| ClaimsError::Zip {
+                file: display.clone(),
+                reason: error.to_string(),
+            })?;
+        }
+        Ok(Package {
+            path: path.to_owned(),
+            name,
+            archive,
+            main_entry,
+            personal_entry,
+        })
+    }
+
+    pub fn name(&self) -> &RegisterFileName {
+        &self.name
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn size(&mut self, entry: &str) -> u64 {
+        self.archive
+            .by_name(entry)
+            .map(|file| file.size())
+            .unwrap_or(0)
+    }
+
+    /// Streams one file of the package through `visit`, one item at a time.
+    fn read(
+        &mut self,
+        entry: &str,
+        record_name: &'static str,
+        done_before: u64,
+        total: u64,
+        progress: &mut dyn FnMut(u64, u64),
+        visit: &mut dyn FnMut(Item) -> Result<(), ClaimsError>,
+    ) -> Result<String, ClaimsError> {
+        let display = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("package")
+            .to_owned();
+        let file = self
+            .archive
+            .by_name(entry)
+            .map_err(|error| ClaimsError::Zip {
+                file: display,
+                reason: error.to_string(),
+            })?;
+        let decoded = DecodingReader::new(file, entry)?;
+        let mut reader = RecordReader::new(decoded, record_name, entry);
+        let mut count = 0u64;
+        while let Some(item) = reader.next_item()? {
+            visit(item)?;
+            count += 1;
+            if count % 256 == 0 {
+                progress(done_before + reader.get_ref().consumed(), total);
+            }
+        }
+        progress(done_before + reader.get_ref().consumed(), total);
+        Ok(reader.root().unwrap_or("").to_owned())
+    }
+}
+
+fn listing(entries: &[String]) -> String {
+    if entries.is_empty() {
+        "nothing".to_owned()
+    } else {
+        entries.join(", ")
+    }
+}
+
+/// What the control needs besides the package.
+pub struct Settings<'a> {
+    pub catalogues: &'a [Catalogue],
+    pub nsi: &'a Nsi,
+    /// At most this many findings are kept (the rest counted).
+    pub max_findings: usize,
+}
+
+/// The outcome of the control of one package.
+#[derive(Debug)]
+pub struct Report {
+    pub name: RegisterFileName,
+    pub counts: RuleCounts,
+    pub not_run: Vec<NotRun>,
+    pub findings: Vec<Finding>,
+    /// Findings beyond `max_findings`, counted only.
+    pub findings_dropped: u64,
+    pub cases: u64,
+    pub patients: u64,
+    pub books: Vec<String>,
+}
+
+impl Report {
+    pub fn total_findings(&self) -> u64 {
+        self.findings.len() as u64 + self.findings_dropped
+    }
+}
+
+/// Checks a package file; a package-level refusal (801–804) is the error.
+pub fn check_package(
+    path: &Path,
+    settings: &Settings<'_>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, ClaimsError> {
+    let mut package = Package::open(path)?;
+    let name = package.name().clone();
+    let plan = Plan::new(
+        settings.catalogues,
+        name.kind(),
+        name.period(),
+        settings.nsi,
+    );
+    let main_entry = package.main_entry.clone();
+    let personal_entry = package.personal_entry.clone();
+    let main_size = package.size(&main_entry);
+    let personal_size = package.size(&personal_entry);
+    let total = main_size + 2 * personal_size;
+
+    let mut findings = Vec::new();
+    let mut dropped = 0u64;
+    let max = settings.max_findings;
+    let mut keep = |new: Vec<Finding>, findings: &mut Vec<Finding>| {
+        for finding in new {
+            if findings.len() < max {
+                findings.push(finding);
+            } else {
+                dropped += 1;
+            }
+        }
+    };
+
+    // 1. The patients of the personal-data file.
+    let mut patients: HashSet<Key> = HashSet::new();
+    let root = package.read(&personal_entry, "PERS", 0, total, progress, &mut |item| {
+        if let Item::Record(pers) = item {
+            if let Some(id) = pers.child_text("ID_PAC") {
+                patients.insert(Key::new(id));
+            }
+        }
+        Ok(())
+    })?;
+    expect_root(&personal_entry, &root, "PERS_LIST")?;
+
+    // 2. The main file.
+    let context = FileContext {
+        name: name.clone(),
+        root: "ZL_LIST",
+        headers: Vec::new(),
+    };
+    let mut main_checker = FileChecker::new(&plan, settings.nsi, context, &main_entry);
+    main_checker.patients = Some(&patients);
+    let mut main_findings = Vec::new();
+    let root = package.read(
+        &main_entry,
+        "ZAP",
+        personal_size,
+        total,
+        progress,
+        &mut |item| {
+            let new = match item {
+                Item::Header(header) => main_checker.header(header),
+                Item::Record(record) => main_checker.record(&record),
+            };
+            keep(new, &mut main_findings);
+            Ok(())
+        },
+    )?;
+    expect_root(&main_entry, &root, "ZL_LIST")?;
+    let end = main_checker.finish();
+    keep(end, &mut main_findings);
+    let cases = main_checker.records;
+    let collected = std::mem::take(&mut main_checker.collected_fields);
+    drop(main_checker);
+    findings.append(&mut main_findings);
+
+    // 3. The personal-data file, with the main file's fields its rules name.
+    let context = FileContext {
+        name: name.clone(),
+        root: "PERS_LIST",
+        headers: Vec::new(),
+    };
+    let mut personal_checker = FileChecker::new(&plan, settings.nsi, context, &personal_entry);
+    personal_checker.main_fields = Some(&collected);
+    let mut personal_findings = Vec::new();
+    package.read(
+        &personal_entry,
+        "PERS",
+        personal_size + main_size,
+        total,
+        progress,
+        &mut |item| {
+            let new = match item {
+                Item::Header(header) => personal_checker.header(header),
+                Item::Record(record) => personal_checker.record(&record),
+            };
+            keep(new, &mut personal_findings);
+            Ok(())
+        },
+    )?;
+    let end = personal_checker.finish();
+    keep(end, &mut personal_findings);
+    findings.append(&mut personal_findings);
+
+    Ok(Report {
+        name,
+        counts: plan.counts.clone(),
+        not_run: plan.not_run.clone(),
+        findings,
+        findings_dropped: dropped,
+        cases,
+        patients: patients.len() as u64,
+        books: settings
+            .nsi
+            .names()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+fn expect_root(file: &str, found: &str, expected: &str) -> Result<(), ClaimsError> {
+    if found != expected {
+        return Err(ClaimsError::Xml {
+            file: file.to_owned(),
+            position: 0,
+            reason: format!("the root element is {found}, expected {expected}"),
+        });
+    }
+    Ok(())
+}

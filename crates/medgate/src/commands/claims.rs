@@ -1,0 +1,325 @@
+//! `medgate claims`: the claims registers offline — `check` runs the format-logical control
+//! of a package (the shipped Q015/Q022 catalogues or `--catalogue`, the starter books plus
+//! `--nsi DIR`) and writes the `V` protocol; `generate` writes a realistic package.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use medgate_claims::generate::{self, Fault, Options};
+use medgate_claims::{check_package, protocol, Catalogue, Nsi, Period, Report, Settings};
+
+use crate::output::{print_json, print_table};
+
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    #[command(subcommand)]
+    command: ClaimsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ClaimsCommand {
+    /// Format-logical control (FLK) of a register package; exit status 1 when it finds errors.
+    Check(CheckArgs),
+    /// Write a realistic general-care package (HM… with its LM… file) for tests and trials.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    /// The package: `HM…`/`CM…`/`TM…`/`D?M…` `.zip` holding the main file and its L file.
+    file: PathBuf,
+    /// A folder of federal NSI packets (`V002.xml`, `M001.xml`, …) loaded over the starter books.
+    #[arg(long, value_name = "DIR")]
+    nsi: Option<PathBuf>,
+    /// An FLK catalogue in the federal format (repeatable); default: the shipped Q015 and Q022.
+    #[arg(long = "catalogue", value_name = "FILE")]
+    catalogues: Vec<PathBuf>,
+    /// Write the protocol (`V…` files in a ZIP) here.
+    #[arg(long, value_name = "OUT.zip")]
+    protocol: Option<PathBuf>,
+    /// List the catalogue rules the control did not run, and why.
+    #[arg(long)]
+    rules: bool,
+    /// JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Number of cases.
+    #[arg(long, default_value_t = 100)]
+    cases: u32,
+    /// Reporting period, YYYY-MM.
+    #[arg(long, default_value = "2025-01")]
+    period: String,
+    /// Folder to write the package into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+    /// Seed one defect in the second case.
+    #[arg(long, value_enum)]
+    fault: Option<FaultArg>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FaultArg {
+    InvoiceSum,
+    DateAfterPeriod,
+    DatesReversed,
+    MissingPersonalRecord,
+    BadSnils,
+    BadDictionaryCode,
+    DuplicateCase,
+    DuplicateService,
+    MissingDiagnosis,
+    EmptyDiagnosis,
+    WrongOrder,
+    BadDateFormat,
+    InvalidEncoding,
+}
+
+impl From<FaultArg> for Fault {
+    fn from(fault: FaultArg) -> Fault {
+        match fault {
+            FaultArg::InvoiceSum => Fault::InvoiceSum,
+            FaultArg::DateAfterPeriod => Fault::DateAfterPeriod,
+            FaultArg::DatesReversed => Fault::DatesReversed,
+            FaultArg::MissingPersonalRecord => Fault::MissingPersonalRecord,
+            FaultArg::BadSnils => Fault::BadSnils,
+            FaultArg::BadDictionaryCode => Fault::BadDictionaryCode,
+            FaultArg::DuplicateCase => Fault::DuplicateCase,
+            FaultArg::DuplicateService => Fault::DuplicateService,
+            FaultArg::MissingDiagnosis => Fault::MissingDiagnosis,
+            FaultArg::EmptyDiagnosis => Fault::EmptyDiagnosis,
+            FaultArg::WrongOrder => Fault::WrongOrder,
+            FaultArg::BadDateFormat => Fault::BadDateFormat,
+            FaultArg::InvalidEncoding => Fault::InvalidEncoding,
+        }
+    }
+}
+
+pub fn run(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        ClaimsCommand::Check(args) => check(&args),
+        ClaimsCommand::Generate(args) => generate(&args),
+    }
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let catalogues = if args.catalogues.is_empty() {
+        Catalogue::shipped()?
+    } else {
+        args.catalogues
+            .iter()
+            .map(|path| Catalogue::load(path))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let mut nsi = Nsi::starter()?;
+    if let Some(dir) = &args.nsi {
+        let count = nsi.load_dir(dir)?;
+        if count == 0 {
+            anyhow::bail!("{} holds no NSI packet (*.xml)", dir.display());
+        }
+    }
+    let settings = Settings {
+        catalogues: &catalogues,
+        nsi: &nsi,
+        max_findings: 100_000,
+    };
+    let bar = progress_bar();
+    let result = check_package(&args.file, &settings, &mut |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => {
+            let Some(code) = error.f012_code() else {
+                return Err(error.into());
+            };
+            if let Some(out) = &args.protocol {
+                let name = args
+                    .file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("package.zip");
+                let protocol = protocol::package_protocol(name, code, &error.to_string())?;
+                write_protocol(out, &protocol.bytes)?;
+            }
+            anyhow::bail!("package refused, F012 {code}: {error}");
+        }
+    };
+    if let Some(out) = &args.protocol {
+        let protocol = protocol::protocol(&report.name, &report.findings)?;
+        write_protocol(out, &protocol.bytes)?;
+    }
+    if args.json {
+        print_json(&report_json(&report, &catalogues))?;
+    } else {
+        print_report(&report, &catalogues, args);
+    }
+    Ok(if report.total_findings() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn write_protocol(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(out, bytes)
+        .with_context(|| format!("cannot write the protocol to {}", out.display()))
+}
+
+fn progress_bar() -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn catalogue_names(catalogues: &[Catalogue]) -> String {
+    catalogues
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.rules.len()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_report(report: &Report, catalogues: &[Catalogue], args: &CheckArgs) {
+    let name = &report.name;
+    let counts = &report.counts;
+    println!(
+        "package {}: {} (kind {}), from {}{} to {}{}, period {}",
+        args.file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?"),
+        name.main_stem(),
+        name.kind().prefix(),
+        name.sender().letter(),
+        name.sender().code(),
+        name.receiver().letter(),
+        name.receiver().code(),
+        name.period()
+    );
+    println!("read: {} cases, {} patients", report.cases, report.patients);
+    println!(
+        "rules: {} loaded ({}); {} in force for {}; {} for these files: {} applied, {} not interpretable, {} without their book",
+        counts.loaded,
+        catalogue_names(catalogues),
+        counts.in_force,
+        name.period(),
+        counts.for_files,
+        counts.applied,
+        counts.not_interpretable,
+        counts.without_book
+    );
+    if args.rules {
+        let rows: Vec<[String; 3]> = report
+            .not_run
+            .iter()
+            .map(|r| [r.rule.clone(), r.element.clone(), r.reason.clone()])
+            .collect();
+        print_table(["RULE", "ELEMENT", "NOT RUN BECAUSE"], &rows);
+    }
+    let total = report.total_findings();
+    println!("FLK: {total} error{}", if total == 1 { "" } else { "s" });
+    if !report.findings.is_empty() {
+        let rows: Vec<[String; 9]> = report
+            .findings
+            .iter()
+            .map(|f| {
+                let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+                [
+                    f.code.to_string(),
+                    f.file.clone(),
+                    f.element.clone(),
+                    f.base.clone(),
+                    opt(&f.n_zap),
+                    opt(&f.idcase),
+                    opt(&f.sl_id),
+                    opt(&f.rule),
+                    f.comment.clone(),
+                ]
+            })
+            .collect();
+        print_table(
+            [
+                "OSHIB", "FILE", "IM_POL", "BAS_EL", "N_ZAP", "IDCASE", "SL_ID", "RULE", "COMMENT",
+            ],
+            &rows,
+        );
+        if report.findings_dropped > 0 {
+            println!("… and {} more (see the protocol)", report.findings_dropped);
+        }
+    }
+}
+
+fn report_json(report: &Report, catalogues: &[Catalogue]) -> serde_json::Value {
+    let counts = &report.counts;
+    serde_json::json!({
+        "package": report.name.main_stem(),
+        "kind": report.name.kind().prefix(),
+        "period": report.name.period().to_string(),
+        "cases": report.cases,
+        "patients": report.patients,
+        "catalogues": catalogues.iter().map(|c| serde_json::json!({"name": c.name, "rules": c.rules.len()})).collect::<Vec<_>>(),
+        "books": report.books,
+        "rules": {
+            "loaded": counts.loaded,
+            "in_force": counts.in_force,
+            "for_files": counts.for_files,
+            "applied": counts.applied,
+            "not_interpretable": counts.not_interpretable,
+            "without_book": counts.without_book,
+            "not_run": report.not_run.iter().map(|r| serde_json::json!({"rule": r.rule, "element": r.element, "reason": r.reason})).collect::<Vec<_>>(),
+        },
+        "errors": report.total_findings(),
+        "findings": report.findings.iter().map(|f| serde_json::json!({
+            "oshib": f.code,
+            "rule": f.rule,
+            "file": f.file,
+            "im_pol": f.element,
+            "bas_el": f.base,
+            "n_zap": f.n_zap,
+            "idcase": f.idcase,
+            "sl_id": f.sl_id,
+            "idserv": f.idserv,
+            "comment": f.comment,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
+    let (year, month) = args
+        .period
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u8>().ok()?)))
+        .ok_or_else(|| anyhow::anyhow!("--period {:?} is not YYYY-MM", args.period))?;
+    let period = Period::new(year, month)?;
+    if args.cases == 0 {
+        anyhow::bail!("--cases must be at least 1");
+    }
+    let mut options = Options::new(args.cases, period);
+    options.fault = args.fault.map(Fault::from);
+    let path = args.out.join(format!("{}.zip", options.name().main_stem()));
+    if path.exists() {
+        anyhow::bail!("{} already exists", path.display());
+    }
+    let file = std::fs::File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    generate::write_package(std::io::BufWriter::new(file), &options)?;
+    println!("{}", path.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,292 @@
+//! `medgate claims generate` and `medgate claims check`: a clean package passes, a seeded
+//! defect exits 1 with its code in the table, the JSON and the `V` protocol (read back by
+//! Python's own ZIP and XML readers), package-level refusals name their F012 code, and the
+//! generated register is well-formed windows-1251 XML for libxml2.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{run, run_fails, run_ok, temp_dir};
+
+fn generate(dir: &Path, extra: &[&str]) -> PathBuf {
+    let out = dir.to_str().unwrap();
+    let mut args = vec![
+        "claims", "generate", "--cases", "20", "--period", "2025-01", "--out", out,
+    ];
+    args.extend_from_slice(extra);
+    PathBuf::from(run_ok(&args).trim())
+}
+
+#[test]
+fn a_clean_package_passes_and_counts_its_rules() {
+    let dir = temp_dir();
+    let package = generate(dir.path(), &[]);
+    assert!(
+        package.ends_with("HM010001S14002_25011.zip"),
+        "{}",
+        package.display()
+    );
+    let protocol = dir.path().join("protocol.zip");
+    let out = run_ok(&[
+        "claims",
+        "check",
+        package.to_str().unwrap(),
+        "--protocol",
+        protocol.to_str().unwrap(),
+    ]);
+    assert!(out.contains("read: 20 cases, 20 patients"), "{out}");
+    assert!(
+        out.contains("rules: 862 loaded (Q015 800, Q022 62)"),
+        "{out}"
+    );
+    assert!(out.contains("FLK: 0 errors"), "{out}");
+    let rows = read_protocol(&protocol);
+    assert_eq!(rows, ["VHM010001S14002_25011 0", "VLM010001S14002_25011 0"]);
+
+    let json: serde_json::Value = serde_json::from_str(&run_ok(&[
+        "claims",
+        "check",
+        package.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(json["errors"], 0);
+    let rules = &json["rules"];
+    let sum = rules["applied"].as_u64().unwrap()
+        + rules["not_interpretable"].as_u64().unwrap()
+        + rules["without_book"].as_u64().unwrap();
+    assert_eq!(sum, rules["for_files"].as_u64().unwrap(), "{rules}");
+    assert!(rules["not_run"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["reason"].as_str().unwrap().contains("not understood")));
+    // A second package of the same name is not overwritten.
+    let error = run_fails(&[
+        "claims",
+        "generate",
+        "--cases",
+        "20",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(error.contains("already exists"), "{error}");
+}
+
+#[test]
+fn a_defect_exits_1_with_its_code_in_the_table_json_and_protocol() {
+    let dir = temp_dir();
+    let package = generate(dir.path(), &["--fault", "bad-dictionary-code"]);
+    let protocol = dir.path().join("V.zip");
+    let output = run(&[
+        "claims",
+        "check",
+        package.to_str().unwrap(),
+        "--protocol",
+        protocol.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    // USL_OK 9 is no code of V006, and P_CEL (only for USL_OK 3) must then be absent.
+    assert!(out.contains("FLK: 2 errors"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("904") && l.contains("USL_OK") && l.contains("001F.00.0160")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("904") && l.contains("P_CEL") && l.contains("003F.00.0670")),
+        "{out}"
+    );
+    let rows = read_protocol(&protocol);
+    assert_eq!(
+        rows,
+        [
+            "VHM010001S14002_25011 2 | 904 USL_OK Z_SL 2 2 | 904 P_CEL SL 2 2 1",
+            "VLM010001S14002_25011 0"
+        ],
+        "{rows:?}"
+    );
+
+    let output = run(&["claims", "check", package.to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["errors"], 2);
+    let usl_ok = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["im_pol"] == "USL_OK")
+        .unwrap();
+    assert_eq!(usl_ok["oshib"], 904);
+    assert_eq!(usl_ok["rule"], "001F.00.0160");
+    assert_eq!(usl_ok["idcase"], "2");
+
+    let package = generate(
+        &dir.path().join("snils").tap_create(),
+        &["--fault", "bad-snils"],
+    );
+    let output = run(&["claims", "check", package.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("SNILS") && out.contains("check digits"),
+        "{out}"
+    );
+}
+
+#[test]
+fn package_refusals_name_their_f012_code() {
+    let dir = temp_dir();
+    let not_zip = dir.path().join("HM010001S14002_25011.zip");
+    std::fs::write(&not_zip, "not a zip").unwrap();
+    let protocol = dir.path().join("refused.zip");
+    let error = run_fails(&[
+        "claims",
+        "check",
+        not_zip.to_str().unwrap(),
+        "--protocol",
+        protocol.to_str().unwrap(),
+    ]);
+    assert!(
+        error.contains("F012 801") && error.contains("not a ZIP archive"),
+        "{error}"
+    );
+    let rows = read_protocol(&protocol);
+    assert_eq!(rows, ["VHM010001S14002_25011 1 | 801"], "{rows:?}");
+
+    let package = generate(
+        &dir.path().join("encoding").tap_create(),
+        &["--fault", "invalid-encoding"],
+    );
+    let error = run_fails(&["claims", "check", package.to_str().unwrap()]);
+    assert!(
+        error.contains("F012 804") && error.contains("windows-1251"),
+        "{error}"
+    );
+
+    let renamed = dir.path().join("register.zip");
+    std::fs::copy(&package, &renamed).unwrap();
+    let error = run_fails(&["claims", "check", renamed.to_str().unwrap()]);
+    assert!(
+        error.contains("F012 802") && error.contains("register kind"),
+        "{error}"
+    );
+
+    let missing = dir
+        .path()
+        .join("missing")
+        .tap_create()
+        .join("HM010001S14002_2501009.zip");
+    let file = std::fs::File::create(&missing).unwrap();
+    let mut zip = zip::ZipWriter::new(file);
+    zip.start_file(
+        "HM010001S14002_2501009.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut zip, b"<ZL_LIST/>").unwrap();
+    zip.finish().unwrap();
+    let error = run_fails(&["claims", "check", missing.to_str().unwrap()]);
+    assert!(
+        error.contains("F012 803") && error.contains("LM010001S14002_2501009.xml"),
+        "{error}"
+    );
+
+    let error = run_fails(&[
+        "claims",
+        "check",
+        dir.path().join("absent.zip").to_str().unwrap(),
+    ]);
+    assert!(error.contains("absent.zip"), "{error}");
+}
+
+#[test]
+fn the_generated_register_is_well_formed_windows_1251_for_libxml2() {
+    let Some(xmllint) =
+        medgate_test_peers::require_command("xmllint", "apt-get install libxml2-utils")
+    else {
+        return;
+    };
+    let dir = temp_dir();
+    let package = generate(dir.path(), &[]);
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&package).unwrap()).unwrap();
+    for (name, expected) in [
+        ("HM010001S14002_25011.xml", "14002"),
+        ("LM010001S14002_25011.xml", "Петров"),
+    ] {
+        let path = dir.path().join(name);
+        let mut entry = archive.by_name(name).unwrap();
+        std::io::copy(&mut entry, &mut std::fs::File::create(&path).unwrap()).unwrap();
+        let output = Command::new(&xmllint)
+            .args(["--noout", "--encode", "UTF-8"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = Command::new(&xmllint)
+            .args(["--xpath", "string(//FAM[1] | //SCHET/PLAT)"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert_eq!(text.trim(), expected, "{name}");
+    }
+}
+
+/// `FNAME count | OSHIB IM_POL BAS_EL N_ZAP IDCASE SL_ID | …` of each `V` file, as
+/// Python's standard library reads the protocol ZIP.
+fn read_protocol(zip: &Path) -> Vec<String> {
+    let Some(python) = medgate_test_peers::require_python(
+        "zipfile, xml.etree.ElementTree",
+        "apt-get install python3",
+    ) else {
+        return Vec::new();
+    };
+    let code = r#"
+import sys, zipfile, xml.etree.ElementTree as ET
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for name in sorted(z.namelist()):
+        data = z.read(name)
+        assert data.startswith(b'<?xml version="1.0" encoding="windows-1251"?>'), name
+        root = ET.fromstring(data)
+        assert root.tag == 'FLK_P', root.tag
+        prs = root.findall('PR')
+        line = [root.findtext('FNAME') + ' ' + str(len(prs))]
+        for pr in prs:
+            line.append(' '.join(pr.findtext(t) for t in ('OSHIB', 'IM_POL', 'BAS_EL', 'N_ZAP', 'IDCASE', 'SL_ID') if pr.findtext(t)))
+            assert pr.findtext('COMMENT'), 'a PR without COMMENT'
+        print(' | '.join(line))
+"#;
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(code)
+        .arg(zip)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+trait TapCreate {
+    fn tap_create(self) -> Self;
+}
+
+impl TapCreate for PathBuf {
+    /// The folder, created.
+    fn tap_create(self) -> PathBuf {
+        std::fs::create_dir_all(&self).unwrap();
+        self
+    }
+}
