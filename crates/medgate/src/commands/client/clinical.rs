@@ -434,7 +434,7 @@ async fn login(
         print_json(&json!({
             "user_name": session.user_name,
             "institution": session.institution.as_str(),
-            "expires_at": rfc3339(session.expires_at),
+            "expires_at": rfc3339(whole_seconds(session.expires_at)),
             "session_file": folder.session_path(),
         }))?;
     } else {
@@ -442,7 +442,7 @@ async fn login(
             "{} signed in for institution {} until {}",
             session.user_name,
             session.institution,
-            rfc3339(session.expires_at)
+            rfc3339(whole_seconds(session.expires_at))
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -828,4 +828,9 @@ fn print_resources(args: &ClinicalArgs, resources: &[FhirResource]) -> anyhow::R
         print_table(["ID", "VERSION", "STATUS", "INSTITUTION", "TEXT"], &rows);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A time without its fraction of a second, as people read it.
+fn whole_seconds(time: OffsetDateTime) -> OffsetDateTime {
+    time.replace_nanosecond(0).unwrap_or(time)
 }

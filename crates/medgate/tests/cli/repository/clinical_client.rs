@@ -360,6 +360,17 @@ fn two_clinics_work_with_the_clinical_record_service_through_medgate_client_clin
     let by_patient = clinic(&clinic_a, &["referral", "find", "--patient", PATIENT]);
     assert!(by_patient.contains("consumed"), "{by_patient}");
 
+    // Past its end (the service's 7 hours, here moved back), a session is refused with the
+    // sentence of its own and forgotten.
+    let session_file = clinic_b.join("session.json");
+    let mut session: Value =
+        serde_json::from_slice(&std::fs::read(&session_file).expect("session")).expect("JSON");
+    session["expires_at"] = Value::from("2026-01-01T00:00:00Z");
+    std::fs::write(&session_file, session.to_string()).expect("session written");
+    let ended = clinic_fails(&clinic_b, &["document", "list", "--patient", PATIENT]);
+    assert!(ended.contains("the practitioner's session ended; sign in again"), "{ended}");
+    assert!(!session_file.exists(), "an ended session was kept");
+
     // Signed out, the next call says so.
     clinic(&clinic_a, &["logout"]);
     let ended = clinic_fails(&clinic_a, &["document", "list", "--patient", PATIENT]);
