@@ -13,10 +13,9 @@ use medgate_clinical::admin::{self, Operator};
 use medgate_clinical::patient::{self, RestrictionScope};
 use medgate_clinical::PatientCaller;
 use medgate_httpsig::{sign_request, SignOptions};
-use medgate_ids::{InstitutionId, Taj};
-use medgate_pki::ca::Validity;
-use medgate_pki::{Certificate, KeyAlgorithm, PrivateKey};
-use medgate_storage::{AuditOrigin, InstitutionCertificate};
+use medgate_ids::Taj;
+use medgate_pki::{Certificate, PrivateKey};
+use medgate_storage::AuditOrigin;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -26,7 +25,7 @@ mod support;
 use support::{Node, Options};
 
 const PATIENT: &str = "123456788";
-const PASSWORD: &str = "korrekt ló elem kapocs";
+const PASSWORD: &str = support::clinical::PASSWORD;
 
 /// A practitioner's system: the institution's certificate and key, and a session once
 /// signed in.
@@ -156,8 +155,7 @@ impl Practitioner {
     }
 }
 
-/// Registers an institution with a unit and a practitioner in its matrix, and issues the
-/// institution's certificate from the node's CA, as `medgate clinical …` does.
+/// An institution enrolled ([`support::clinical::enrol`]) as its practitioner's system.
 async fn institution(
     node: &Node,
     id: &str,
@@ -165,54 +163,15 @@ async fn institution(
     user_name: &str,
     stamp: &str,
 ) -> Practitioner {
-    let store = &node.metadata;
-    let operator = Operator {
-        name: "cli".to_owned(),
-        origin: AuditOrigin::Cli,
-    };
-    let now = OffsetDateTime::now_utc();
-    admin::register_institution(store, &operator, id, &format!("Intézmény {id}"), now)
-        .await
-        .unwrap();
-    admin::add_unit(store, &operator, id, unit, "Rendelő")
-        .await
-        .unwrap();
-    let registered =
-        admin::register_practitioner(store, &operator, user_name, user_name, stamp, PASSWORD, now)
-            .await
-            .unwrap();
-    admin::grant(store, &operator, user_name, id, None, "doctor")
-        .await
-        .unwrap();
-    let (certificate, key) = node
-        .ca
-        .issue_client(
-            &format!("{id} clinical institution"),
-            KeyAlgorithm::EcdsaP256,
-            Validity::days_from_now(30).unwrap(),
-        )
-        .unwrap();
-    let summary = certificate.summary().unwrap();
-    admin::record_certificate(
-        store,
-        &operator,
-        &InstitutionCertificate {
-            serial: summary.serial_hex.to_ascii_uppercase(),
-            institution: InstitutionId::parse(id).unwrap(),
-            not_after: summary.not_after,
-        },
-        now,
-    )
-    .await
-    .unwrap();
+    let enrolled = support::clinical::enrol(node, id, unit, user_name, stamp).await;
     Practitioner {
-        http: http_client(node, Some((&certificate, &key))),
+        http: http_client(node, Some((&enrolled.certificate, &enrolled.key))),
         base: node.url.clone(),
-        key: Some(key),
-        certificate: Some(certificate),
-        keyid: summary.serial_hex,
+        key: Some(enrolled.key),
+        certificate: Some(enrolled.certificate),
+        keyid: enrolled.serial_hex,
         user_name: user_name.to_owned(),
-        totp_secret: registered.totp_secret,
+        totp_secret: enrolled.totp_secret,
         token: None,
     }
 }
@@ -650,160 +609,4 @@ async fn a_submission_sent_again_with_its_identifier_is_stored_once() {
     assert_ne!(theirs["id"], first["id"]);
     assert_eq!(matches(&nagy.ok(Method::GET, &search, None).await).len(), 2);
     assert!(node.metadata.verify_audit().await.unwrap().is_intact());
-}
-
-/// The clinic's library on the service: credentials from the institution's PKCS#12 and
-/// one-time code, a practitioner's session, a retried submission stored once, the
-/// service's refusals in its words, and a service that is not there named by its URL.
-#[tokio::test]
-async fn the_clinic_library_speaks_to_the_service() {
-    use medgate_client::clinical::{
-        ClinicalClient, ClinicalClientError, ClinicalOptions, DocumentSubmission,
-        InstitutionCredentials, NewEncounter, NewReferral, ProfileKind, SubmissionId,
-    };
-    use medgate_ids::UnitId;
-    use medgate_pki::keystore::{write_pkcs12, Pkcs12Options};
-    use medgate_pki::Password;
-
-    let node = Node::start_with(Options {
-        role: Some("clinical".into()),
-        ..Options::default()
-    })
-    .await;
-    let kovacs = institution(&node, "506097", "001044299", "dr.kovacs", "58012").await;
-    let nagy = institution(&node, "111111", "002000001", "dr.nagy", "41234").await;
-    let client_of = |practitioner: &Practitioner, id: &str, url: &url::Url, options: ClinicalOptions| {
-        let p12 = write_pkcs12(
-            practitioner.certificate.as_ref().unwrap(),
-            std::slice::from_ref(node.ca.certificate()),
-            practitioner.key.as_ref().unwrap(),
-            &Password::new("ABCD-EFGH-JKLM"),
-            &Pkcs12Options::default(),
-        )
-        .unwrap();
-        let credentials = InstitutionCredentials::open(
-            &p12,
-            std::path::Path::new("institution.p12"),
-            &Password::new("ABCD-EFGH-JKLM"),
-            node.ca.certificate().clone(),
-            std::path::Path::new("service-ca.pem"),
-            &InstitutionId::parse(id).unwrap(),
-            OffsetDateTime::now_utc(),
-        )
-        .unwrap();
-        ClinicalClient::new(url, credentials, options).unwrap()
-    };
-    let a = client_of(&kovacs, "506097", &node.url, ClinicalOptions::default());
-    let b = client_of(&nagy, "111111", &node.url, ClinicalOptions::default());
-    let code = |p: &Practitioner| {
-        medgate_clinical::auth::totp_code(&p.totp_secret, OffsetDateTime::now_utc()).unwrap()
-    };
-    let password = Password::new(PASSWORD);
-    let wrong = a.login("dr.kovacs", &Password::new("not the password"), &code(&kovacs)).await;
-    assert_eq!(wrong.unwrap_err().code(), Some("wrong_credentials"));
-    let session_a = a.login("dr.kovacs", &password, &code(&kovacs)).await.unwrap();
-    let session_b = b.login("dr.nagy", &password, &code(&nagy)).await.unwrap();
-    assert!(session_a.expires_at > OffsetDateTime::now_utc() + time::Duration::hours(6));
-    assert!(!format!("{session_a:?}").contains(session_a.token()));
-
-    let patient = Taj::parse(PATIENT).unwrap();
-    let encounter = a
-        .open_encounter(
-            &session_a,
-            &NewEncounter {
-                patient: patient.clone(),
-                unit: UnitId::parse("001044299").unwrap(),
-                care_type: "járóbeteg-ellátás".into(),
-                start: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(encounter.status(), Some("in-progress"));
-    let document = DocumentSubmission {
-        identifier: SubmissionId::generate().unwrap(),
-        patient: patient.clone(),
-        encounter: Some(encounter.id().to_owned()),
-        content_type: "application/pdf".into(),
-        title: "Ambuláns lap".into(),
-        data: b"%PDF-1.4 ambulans lap".to_vec(),
-    };
-    let first = a.submit_document(&session_a, &document).await.unwrap();
-    let again = a.submit_document(&session_a, &document).await.unwrap();
-    assert!(first.created && !again.created);
-    assert_eq!(first.document.id(), again.document.id());
-    let closed = a.close_encounter(&session_a, encounter.id()).await.unwrap();
-    assert_eq!(closed.status(), Some("finished"));
-
-    let listed = b.patient_documents(&session_b, &patient, None).await.unwrap();
-    assert_eq!(listed.documents.len(), 1);
-    let content = b
-        .document_content(&session_b, listed.documents[0].id(), None)
-        .await
-        .unwrap();
-    assert_eq!(content.data, document.data);
-    assert_eq!(content.content_type, "application/pdf");
-
-    let entry = ProfileKind::Condition.entry(&patient, "Diabetes mellitus").unwrap();
-    let created = a.create_profile_entry(&session_a, ProfileKind::Condition, &entry).await.unwrap();
-    let changed = ProfileKind::Condition
-        .with_text(created.json().clone(), "Diabetes mellitus, 2-es típus")
-        .unwrap();
-    let updated = a
-        .update_profile_entry(&session_a, ProfileKind::Condition, created.id(), &changed, 1)
-        .await
-        .unwrap();
-    assert_eq!(updated.version(), Some(2));
-    let stale = a
-        .update_profile_entry(&session_a, ProfileKind::Condition, created.id(), &changed, 1)
-        .await
-        .unwrap_err();
-    assert_eq!(stale.code(), Some("version_conflict"), "{stale}");
-    let history = b.profile_history(&session_b, ProfileKind::Condition, created.id()).await.unwrap();
-    assert_eq!(history.iter().map(|h| h.version).collect::<Vec<_>>(), vec![Some(2), Some(1)]);
-    let foreign = b
-        .delete_profile_entry(&session_b, ProfileKind::Condition, created.id())
-        .await
-        .unwrap_err();
-    assert!(matches!(foreign, ClinicalClientError::Refused { status: 403, .. }), "{foreign}");
-    assert!(foreign.to_string().contains("506097"), "{foreign}");
-
-    let referral = a
-        .issue_referral(
-            &session_a,
-            &NewReferral { patient: patient.clone(), specialty: "szájsebészet".into(), note: None, valid_until: None },
-        )
-        .await
-        .unwrap();
-    assert_eq!(referral.referral_status(), Some("issued"));
-    let found = b.referral(&session_b, referral.id()).await.unwrap().unwrap();
-    assert_eq!(found.id(), referral.id());
-    assert_eq!(b.patient_referrals(&session_b, &patient).await.unwrap().len(), 1);
-    let consumed = b.consume_referral(&session_b, referral.id()).await.unwrap();
-    assert_eq!(consumed.referral_status(), Some("consumed"));
-    let twice = b.consume_referral(&session_b, referral.id()).await.unwrap_err();
-    assert_eq!(twice.code(), Some("referral_consumed"));
-
-    // Signed out, the session is over: the distinct error says so.
-    a.logout(&session_a).await.unwrap();
-    let ended = a.patient_documents(&session_a, &patient, None).await.unwrap_err();
-    assert!(matches!(ended, ClinicalClientError::SessionEnded { .. }), "{ended}");
-    assert_eq!(ended.to_string(), "the practitioner's session ended; sign in again");
-
-    // A service that is not there: retried, then named by its URL.
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let nowhere = url::Url::parse(&format!("https://{}", closed_port.local_addr().unwrap())).unwrap();
-    drop(closed_port);
-    let options = ClinicalOptions {
-        timeout: Duration::from_secs(2),
-        attempts: 3,
-        pause: Duration::from_millis(10),
-    };
-    let away = client_of(&nagy, "111111", &nowhere, options);
-    let down = away.patient_documents(&session_b, &patient, None).await.unwrap_err();
-    assert!(
-        matches!(down, ClinicalClientError::Unreachable { attempts: 3, .. }),
-        "{down}"
-    );
-    assert!(down.to_string().contains(nowhere.as_str()), "{down}");
 }
