@@ -4,6 +4,8 @@
 //! that is not there, and a submission whose answer was lost on the way — retried with its
 //! identifier and stored once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
