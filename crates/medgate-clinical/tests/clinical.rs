@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use medgate_clinical::auth::{self, SignIn, SESSION_LENGTH};
-use medgate_clinical::documents::{self, NewDocument};
+use medgate_clinical::documents::{self, NewDocument, SubmissionIdentifier};
 use medgate_clinical::encounters::{self, NewEncounter};
 use medgate_clinical::patient::{self, RestrictionScope};
 use medgate_clinical::resources::{self};
@@ -450,11 +450,13 @@ async fn encounters_documents_profile_referrals_and_break_glass(backend: Backend
             title: "Ambuláns lap".to_owned(),
             data: b"%PDF-1.4 test".to_vec(),
             fhir_base_url: "https://clinical.example:8443/fhir/".to_owned(),
+            identifier: None,
         },
         now,
     )
     .await
-    .unwrap();
+    .unwrap()
+    .resource;
     let document_id = document["id"].as_str().unwrap().to_owned();
     assert_eq!(
         document["content"][0]["attachment"]["url"],
@@ -1082,6 +1084,61 @@ async fn the_operator_registers_with_identifiers_checked_and_audited(backend: Ba
     world.close().await;
 }
 
+/// A document submitted with the clinic's identifier is stored once: sent again it answers
+/// the first, two attempts racing each other store one document, the identifier cannot
+/// name other content, and another institution's identifiers are its own.
+async fn a_submission_identifier_stores_a_document_once(backend: Backend) {
+    let Some(world) = world(backend).await else {
+        return;
+    };
+    let store = &world.store;
+    let now = datetime!(2026-12-03 10:00 UTC);
+    let kovacs = caller("dr.kovacs", "506097");
+    let nagy = caller("dr.nagy", "111111");
+    let patient = Taj::parse(PATIENT).unwrap();
+    let document = |value: &str, data: &[u8]| NewDocument {
+        patient: patient.clone(),
+        encounter: None,
+        content_type: "application/pdf".to_owned(),
+        title: "Ambuláns lap".to_owned(),
+        data: data.to_vec(),
+        fhir_base_url: "https://clinical.example:8443/fhir".to_owned(),
+        identifier: Some(
+            SubmissionIdentifier::new("https://clinic.example/submission", value).unwrap(),
+        ),
+    };
+    let first = document("lap-1", b"%PDF-1.4 first");
+    let stored = documents::submit(store, &kovacs, &first, now).await.unwrap();
+    assert!(stored.created);
+    assert_eq!(stored.resource["identifier"][0]["value"], "lap-1");
+    let again = documents::submit(store, &kovacs, &first, now).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.resource, stored.resource);
+
+    let racing = document("lap-2", b"%PDF-1.4 second");
+    let (one, other) = tokio::join!(
+        documents::submit(store, &kovacs, &racing, now),
+        documents::submit(store, &kovacs, &racing, now)
+    );
+    let (one, other) = (one.unwrap(), other.unwrap());
+    assert_eq!(u8::from(one.created) + u8::from(other.created), 1);
+    assert_eq!(one.resource["id"], other.resource["id"]);
+
+    assert_eq!(
+        code_of(documents::submit(store, &kovacs, &document("lap-1", b"%PDF-1.4 other"), now).await),
+        "identifier_in_use"
+    );
+    let theirs = documents::submit(store, &nagy, &first, now).await.unwrap();
+    assert!(theirs.created);
+    assert_ne!(theirs.resource["id"], stored.resource["id"]);
+    let found = resources::search(store, &nagy, ResourceType::DocumentReference, &patient, None, now)
+        .await
+        .unwrap();
+    assert_eq!(found.resources.len(), 3);
+    assert!(store.verify_audit().await.unwrap().is_intact());
+    world.close().await;
+}
+
 /// One `#[tokio::test]` per backend for each scenario: `sqlite::<test>`, `postgres::<test>`.
 macro_rules! on_both_backends {
     ($($test:ident),* $(,)?) => {
@@ -1105,4 +1162,5 @@ on_both_backends!(
     encounters_documents_profile_referrals_and_break_glass,
     every_profile_type_is_kept_with_its_checks,
     the_operator_registers_with_identifiers_checked_and_audited,
+    a_submission_identifier_stores_a_document_once,
 );

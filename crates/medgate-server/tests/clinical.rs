@@ -13,10 +13,9 @@ use medgate_clinical::admin::{self, Operator};
 use medgate_clinical::patient::{self, RestrictionScope};
 use medgate_clinical::PatientCaller;
 use medgate_httpsig::{sign_request, SignOptions};
-use medgate_ids::{InstitutionId, Taj};
-use medgate_pki::ca::Validity;
-use medgate_pki::{Certificate, KeyAlgorithm, PrivateKey};
-use medgate_storage::{AuditOrigin, InstitutionCertificate};
+use medgate_ids::Taj;
+use medgate_pki::{Certificate, PrivateKey};
+use medgate_storage::AuditOrigin;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -26,7 +25,7 @@ mod support;
 use support::{Node, Options};
 
 const PATIENT: &str = "123456788";
-const PASSWORD: &str = "korrekt ló elem kapocs";
+const PASSWORD: &str = support::clinical::PASSWORD;
 
 /// A practitioner's system: the institution's certificate and key, and a session once
 /// signed in.
@@ -34,6 +33,7 @@ struct Practitioner {
     http: reqwest::Client,
     base: url::Url,
     key: Option<PrivateKey>,
+    certificate: Option<Certificate>,
     keyid: String,
     user_name: String,
     totp_secret: String,
@@ -164,8 +164,7 @@ impl Practitioner {
     }
 }
 
-/// Registers an institution with a unit and a practitioner in its matrix, and issues the
-/// institution's certificate from the node's CA, as `medgate clinical …` does.
+/// An institution enrolled ([`support::clinical::enrol`]) as its practitioner's system.
 async fn institution(
     node: &Node,
     id: &str,
@@ -173,53 +172,15 @@ async fn institution(
     user_name: &str,
     stamp: &str,
 ) -> Practitioner {
-    let store = &node.metadata;
-    let operator = Operator {
-        name: "cli".to_owned(),
-        origin: AuditOrigin::Cli,
-    };
-    let now = OffsetDateTime::now_utc();
-    admin::register_institution(store, &operator, id, &format!("Intézmény {id}"), now)
-        .await
-        .unwrap();
-    admin::add_unit(store, &operator, id, unit, "Rendelő")
-        .await
-        .unwrap();
-    let registered =
-        admin::register_practitioner(store, &operator, user_name, user_name, stamp, PASSWORD, now)
-            .await
-            .unwrap();
-    admin::grant(store, &operator, user_name, id, None, "doctor")
-        .await
-        .unwrap();
-    let (certificate, key) = node
-        .ca
-        .issue_client(
-            &format!("{id} clinical institution"),
-            KeyAlgorithm::EcdsaP256,
-            Validity::days_from_now(30).unwrap(),
-        )
-        .unwrap();
-    let summary = certificate.summary().unwrap();
-    admin::record_certificate(
-        store,
-        &operator,
-        &InstitutionCertificate {
-            serial: summary.serial_hex.to_ascii_uppercase(),
-            institution: InstitutionId::parse(id).unwrap(),
-            not_after: summary.not_after,
-        },
-        now,
-    )
-    .await
-    .unwrap();
+    let enrolled = support::clinical::enrol(node, id, unit, user_name, stamp).await;
     Practitioner {
-        http: http_client(node, Some((&certificate, &key))),
+        http: http_client(node, Some((&enrolled.certificate, &enrolled.key))),
         base: node.url.clone(),
-        key: Some(key),
-        keyid: summary.serial_hex,
+        key: Some(enrolled.key),
+        certificate: Some(enrolled.certificate),
+        keyid: enrolled.serial_hex,
         user_name: user_name.to_owned(),
-        totp_secret: registered.totp_secret,
+        totp_secret: enrolled.totp_secret,
         token: None,
     }
 }
@@ -257,6 +218,7 @@ async fn clinical_node_serves_fhir_to_signed_in_practitioners_of_certified_insti
         http: http_client(&node, None),
         base: node.url.clone(),
         key: None,
+        certificate: None,
         keyid: String::new(),
         user_name: String::new(),
         totp_secret: String::new(),
@@ -322,6 +284,7 @@ async fn clinical_node_serves_fhir_to_signed_in_practitioners_of_certified_insti
     // An unsigned write is refused.
     let unsigned = Practitioner {
         key: None,
+        certificate: None,
         token: kovacs.token.clone(),
         http: kovacs.http.clone(),
         base: node.url.clone(),
@@ -583,9 +546,94 @@ fn institution_clone(practitioner: &Practitioner) -> Practitioner {
         http: practitioner.http.clone(),
         base: practitioner.base.clone(),
         key: practitioner.key.as_ref().map(support::copy),
+        certificate: practitioner.certificate.clone(),
         keyid: practitioner.keyid.clone(),
         user_name: practitioner.user_name.clone(),
         totp_secret: practitioner.totp_secret.clone(),
         token: None,
     }
+}
+
+/// A DocumentReference of `content` for the patient, with the clinic's identifier `value`.
+fn submission(value: &str, content: &[u8]) -> Value {
+    use base64::Engine as _;
+    json!({
+        "resourceType": "DocumentReference", "status": "current",
+        "identifier": [{ "system": "https://clinic.example/submission", "value": value }],
+        "subject": { "reference": format!("Patient/{PATIENT}") },
+        "content": [{ "attachment": {
+            "contentType": "application/pdf", "title": "Ambuláns lap",
+            "data": base64::engine::general_purpose::STANDARD.encode(content)
+        } }]
+    })
+}
+
+#[tokio::test]
+async fn a_submission_sent_again_with_its_identifier_is_stored_once() {
+    let node = Node::start_with(Options {
+        role: Some("clinical".into()),
+        ..Options::default()
+    })
+    .await;
+    let mut kovacs = institution(&node, "506097", "001044299", "dr.kovacs", "58012").await;
+    let mut nagy = institution(&node, "111111", "002000001", "dr.nagy", "41234").await;
+    kovacs.sign_in().await;
+    nagy.sign_in().await;
+    let condition = "identifier=https%3A%2F%2Fclinic.example%2Fsubmission%7Clap-1";
+    let body = submission("lap-1", b"%PDF-1.4 first");
+    let headers = [("if-none-exist", condition)];
+
+    let (status, first) = kovacs
+        .send(Method::POST, "/fhir/DocumentReference", Some(&body), &headers)
+        .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["identifier"][0]["value"], "lap-1");
+    // The answer was lost; the clinic sends the same submission again.
+    let (status, again) = kovacs
+        .send(Method::POST, "/fhir/DocumentReference", Some(&body), &headers)
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["meta"]["versionId"], "1");
+    let search = format!("/fhir/DocumentReference?patient={PATIENT}");
+    assert_eq!(matches(&nagy.ok(Method::GET, &search, None).await).len(), 1);
+
+    // The identifier cannot name other content, and the header and the resource must agree.
+    let (status, answer) = kovacs
+        .send(
+            Method::POST,
+            "/fhir/DocumentReference",
+            Some(&submission("lap-1", b"%PDF-1.4 other")),
+            &headers,
+        )
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["code"], "identifier_in_use", "{answer}");
+    let (status, answer) = kovacs
+        .send(
+            Method::POST,
+            "/fhir/DocumentReference",
+            Some(&submission("lap-2", b"%PDF-1.4 first")),
+            &headers,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, answer) = kovacs
+        .send(
+            Method::POST,
+            "/fhir/DocumentReference",
+            Some(&body),
+            &[("if-none-exist", "_id=x")],
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+
+    // Another institution's identifiers are its own.
+    let (status, theirs) = nagy
+        .send(Method::POST, "/fhir/DocumentReference", Some(&body), &headers)
+        .await;
+    assert_eq!(status, 201, "{theirs}");
+    assert_ne!(theirs["id"], first["id"]);
+    assert_eq!(matches(&nagy.ok(Method::GET, &search, None).await).len(), 2);
+    assert!(node.metadata.verify_audit().await.unwrap().is_intact());
 }

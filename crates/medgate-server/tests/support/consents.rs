@@ -46,8 +46,18 @@ impl Clinic {
     }
 
     /// A draft consent; its id.
-    pub async fn create_consent(&self, patient: &str, from: &str, to: &str, recipient: &str, documents: &[&str]) -> String {
-        let answer = self.try_create_consent(patient, from, to, recipient, documents).await.unwrap();
+    pub async fn create_consent(
+        &self,
+        patient: &str,
+        from: &str,
+        to: &str,
+        recipient: &str,
+        documents: &[&str],
+    ) -> String {
+        let answer = self
+            .try_create_consent(patient, from, to, recipient, documents)
+            .await
+            .unwrap();
         assert_eq!(answer["consent"]["status"], "draft", "{answer}");
         answer["consent"]["id"].as_str().unwrap().to_owned()
     }

@@ -22,11 +22,13 @@ pub const NAME_A: (&str, &str) = ("Zofia", "Testowa-Wiśniewska");
 pub const NAME_B: (&str, &str) = ("Marek", "Próbny");
 
 pub fn own_fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../medgate/tests/cli/fixtures/cda-discharge-pesel.xml")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../medgate/tests/cli/fixtures/cda-discharge-pesel.xml")
 }
 
 pub fn ccda_fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../medgate-cda/tests/fixtures/ccda-continuity-of-care.xml")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../medgate-cda/tests/fixtures/ccda-continuity-of-care.xml")
 }
 
 pub fn own_bytes() -> Vec<u8> {
@@ -42,7 +44,10 @@ pub fn ccda_bytes() -> Vec<u8> {
 pub fn pik_files(what: &str) -> Option<Vec<PathBuf>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/cda/pik");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("\n*** SKIPPED: the PIK examples are not at {}; {what} did not run ***\n", dir.display());
+        eprintln!(
+            "\n*** SKIPPED: the PIK examples are not at {}; {what} did not run ***\n",
+            dir.display()
+        );
         return None;
     };
     let mut files: Vec<PathBuf> = entries
@@ -69,7 +74,12 @@ pub struct Made<'a> {
 
 impl<'a> Made<'a> {
     /// The fixture's day and author, for another id, patient and title.
-    pub fn new(extension: &'a str, pesel: &'a str, name: (&'a str, &'a str), title: &'a str) -> Made<'a> {
+    pub fn new(
+        extension: &'a str,
+        pesel: &'a str,
+        name: (&'a str, &'a str),
+        title: &'a str,
+    ) -> Made<'a> {
         Made {
             extension,
             pesel,
@@ -89,10 +99,22 @@ impl<'a> Made<'a> {
     pub fn text(&self) -> String {
         std::fs::read_to_string(own_fixture())
             .unwrap()
-            .replace("extension=\"MG-0001\"", &format!("extension=\"{}\"", self.extension))
-            .replace("extension=\"MG-SET-0001\"", &format!("extension=\"{}-SET\"", self.extension))
-            .replace("extension=\"44051401359\"", &format!("extension=\"{}\"", self.pesel))
-            .replace("<given>Zofia</given>", &format!("<given>{}</given>", self.name.0))
+            .replace(
+                "extension=\"MG-0001\"",
+                &format!("extension=\"{}\"", self.extension),
+            )
+            .replace(
+                "extension=\"MG-SET-0001\"",
+                &format!("extension=\"{}-SET\"", self.extension),
+            )
+            .replace(
+                "extension=\"44051401359\"",
+                &format!("extension=\"{}\"", self.pesel),
+            )
+            .replace(
+                "<given>Zofia</given>",
+                &format!("<given>{}</given>", self.name.0),
+            )
             .replace(
                 "<family>Testowa-Wiśniewska</family>",
                 &format!("<family>{}</family>", self.name.1),
@@ -105,7 +127,11 @@ impl<'a> Made<'a> {
                 "value=\"20240315103000+0100\"",
                 &format!("value=\"{}103000+0100\"", self.day),
             )
-            .replacen("<family>Nowak</family>", &format!("<family>{}</family>", self.author), 1)
+            .replacen(
+                "<family>Nowak</family>",
+                &format!("<family>{}</family>", self.author),
+                1,
+            )
     }
 }
 
@@ -118,7 +144,14 @@ impl Clinic {
     }
 
     /// A document of the patient (the fixture with another id, PESEL, name and title).
-    pub async fn put_document(&self, extension: &str, pesel: &str, name: (&str, &str), title: &str) -> String {
-        self.put_made(Made::new(extension, pesel, name, title)).await
+    pub async fn put_document(
+        &self,
+        extension: &str,
+        pesel: &str,
+        name: (&str, &str),
+        title: &str,
+    ) -> String {
+        self.put_made(Made::new(extension, pesel, name, title))
+            .await
     }
 }

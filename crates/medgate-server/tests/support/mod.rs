@@ -9,6 +9,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod clinical;
 pub mod consents;
 pub mod documents;
 pub mod streaming;
@@ -194,7 +195,11 @@ impl Node {
         // The port was just released; a moment may pass before it can be bound again.
         let (_, running, _, clock) = loop {
             // A start that fails (the port not yet free) panics in its own task.
-            let attempt = tokio::spawn(serve(self.data.clone(), self.options.clone(), listen.clone()));
+            let attempt = tokio::spawn(serve(
+                self.data.clone(),
+                self.options.clone(),
+                listen.clone(),
+            ));
             match attempt.await.ok() {
                 Some(served) => break served,
                 None if started.elapsed() < Duration::from_secs(10) => {
@@ -239,7 +244,9 @@ impl Node {
     /// The clinic's files for `tenant` in a fresh folder: keys, certificates issued by this
     /// node's CA valid for a year, and the client's settings; not activated.
     pub fn prepare(&self, tenant: &str) -> Clinic {
-        let number = self.clinics.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let number = self
+            .clinics
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = self.work_dir().join(format!("clinic-{tenant}-{number}"));
         self.prepare_with(tenant, &dir, days(365), days(365))
     }
@@ -252,8 +259,12 @@ impl Node {
         std::fs::create_dir_all(dir).unwrap();
         write_certificate(&dir.join("tls.pem"), &tls.1);
         write_certificate(&dir.join("wss.pem"), &wss.1);
-        tls.0.save(&dir.join("tls.key"), None, WriteMode::Replace).unwrap();
-        wss.0.save(&dir.join("wss.key"), None, WriteMode::Replace).unwrap();
+        tls.0
+            .save(&dir.join("tls.key"), None, WriteMode::Replace)
+            .unwrap();
+        wss.0
+            .save(&dir.join("wss.key"), None, WriteMode::Replace)
+            .unwrap();
         let settings = ClientSettings {
             server: self.url.clone(),
             tenant: id.clone(),
@@ -329,10 +340,17 @@ impl From<Plan> for TenantPlan {
 }
 
 /// A tenant key pair of `kind` and its certificate, issued by `ca`.
-pub fn issue(ca: &CertificateAuthority, tenant: &TenantId, kind: CertKind, validity: Validity) -> (PrivateKey, Certificate) {
+pub fn issue(
+    ca: &CertificateAuthority,
+    tenant: &TenantId,
+    kind: CertKind,
+    validity: Validity,
+) -> (PrivateKey, Certificate) {
     let subject = SubjectFields::new("Przychodnia", "IT", Country::parse("PL").unwrap()).unwrap();
     let (key, csr) = generate_tenant_csr(tenant, kind, &subject, KeyAlgorithm::EcdsaP256).unwrap();
-    let certificate = ca.sign_csr(csr.as_bytes(), Path::new("test.csr"), validity).unwrap();
+    let certificate = ca
+        .sign_csr(csr.as_bytes(), Path::new("test.csr"), validity)
+        .unwrap();
     (key, certificate)
 }
 
@@ -349,11 +367,21 @@ pub fn days(n: u32) -> Validity {
 /// Valid from an hour ago until `seconds` from now.
 pub fn ending_in(seconds: i64) -> Validity {
     let now = OffsetDateTime::now_utc();
-    Validity::new(now - time::Duration::hours(1), now + time::Duration::seconds(seconds)).unwrap()
+    Validity::new(
+        now - time::Duration::hours(1),
+        now + time::Duration::seconds(seconds),
+    )
+    .unwrap()
 }
 
 pub fn write_certificate(path: &Path, certificate: &Certificate) {
-    medgate_pki::files::write(path, certificate.to_pem().as_bytes(), WriteMode::Replace, Visibility::Public).unwrap();
+    medgate_pki::files::write(
+        path,
+        certificate.to_pem().as_bytes(),
+        WriteMode::Replace,
+        Visibility::Public,
+    )
+    .unwrap();
 }
 
 /// A clinic's files (keys, certificates, settings) and its client.
@@ -385,7 +413,10 @@ impl Clinic {
     }
 
     /// A client with other files in place of some of this clinic's.
-    pub fn client_with(&self, edit: impl FnOnce(&mut ClientSettings)) -> Result<RepositoryClient, ClientError> {
+    pub fn client_with(
+        &self,
+        edit: impl FnOnce(&mut ClientSettings),
+    ) -> Result<RepositoryClient, ClientError> {
         let mut settings = self.settings.clone();
         edit(&mut settings);
         RepositoryClient::new(&settings)
@@ -422,7 +453,11 @@ impl Clinic {
     pub async fn put(&self, bytes: impl Into<Vec<u8>>) -> Result<Value, ClientError> {
         let answer: Value = self
             .client
-            .send(Method::POST, "/api/v1/documents", Some((bytes.into(), "application/xml")))
+            .send(
+                Method::POST,
+                "/api/v1/documents",
+                Some((bytes.into(), "application/xml")),
+            )
             .await?
             .json()?;
         Ok(answer["document"].clone())
@@ -459,7 +494,8 @@ impl Clinic {
             .iter()
             .map(|(name, value)| format!("{name}={}", urlencoding::encode(value)))
             .collect();
-        self.get(&format!("/api/v1/documents?{}", query.join("&"))).await
+        self.get(&format!("/api/v1/documents?{}", query.join("&")))
+            .await
     }
 
     /// The ids of a search's documents, in order.
@@ -511,7 +547,11 @@ pub fn actions(entries: &[Value]) -> Vec<String> {
 /// The server's refusal: (status, code, message).
 pub fn refusal<T: std::fmt::Debug>(result: Result<T, ClientError>) -> (u16, String, String) {
     match result {
-        Err(ClientError::Api { status, code, message }) => (status, code, message),
+        Err(ClientError::Api {
+            status,
+            code,
+            message,
+        }) => (status, code, message),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -535,7 +575,12 @@ where
 /// A date `days` from today (UTC), as `YYYY-MM-DD`.
 pub fn day(days: i64) -> String {
     let date = (OffsetDateTime::now_utc() + time::Duration::days(days)).date();
-    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
 }
 
 /// A PostgreSQL database made for one test, dropped with it.
@@ -580,7 +625,10 @@ pub fn fresh_postgres_database() -> Option<PostgresDatabase> {
                 Err(error) => format!("psql: {error}"),
             };
             medgate_test_peers::require::<PostgresDatabase>(
-                &format!("PostgreSQL at {}", medgate_test_peers::without_password(&postgres_base_url())),
+                &format!(
+                    "PostgreSQL at {}",
+                    medgate_test_peers::without_password(&postgres_base_url())
+                ),
                 medgate_test_peers::POSTGRES_INSTALL,
                 Err(why),
             )
@@ -590,6 +638,9 @@ pub fn fresh_postgres_database() -> Option<PostgresDatabase> {
 
 impl Drop for PostgresDatabase {
     fn drop(&mut self) {
-        let _ = psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        let _ = psql(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
     }
 }

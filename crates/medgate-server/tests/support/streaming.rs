@@ -55,7 +55,9 @@ impl Generated {
 
     /// The whole body (for small bodies and comparisons after a measurement).
     pub fn bytes(&self) -> Vec<u8> {
-        (0..self.chunks()).flat_map(|index| self.chunk(index).to_vec()).collect()
+        (0..self.chunks())
+            .flat_map(|index| self.chunk(index).to_vec())
+            .collect()
     }
 
     /// A request body producing the chunks one at a time.
@@ -88,9 +90,13 @@ impl StreamingClient {
     pub fn new(node: &Node, clinic: &Clinic) -> StreamingClient {
         let mut roots = rustls::RootCertStore::empty();
         roots
-            .add(rustls::pki_types::CertificateDer::from(node.ca.certificate().der().to_vec()))
+            .add(rustls::pki_types::CertificateDer::from(
+                node.ca.certificate().der().to_vec(),
+            ))
             .unwrap();
-        let chain = vec![rustls::pki_types::CertificateDer::from(clinic.tls.1.der().to_vec())];
+        let chain = vec![rustls::pki_types::CertificateDer::from(
+            clinic.tls.1.der().to_vec(),
+        )];
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(clinic.tls.0.pkcs8_der().to_vec().into());
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -130,8 +136,18 @@ impl StreamingClient {
         headers.insert("content-digest", content_digest.parse().unwrap());
         headers.insert("medgate-tenant", self.clinic_tenant.parse().unwrap());
         let mut options = SignOptions::new(self.keyid.clone());
-        options.components.push(Component::parse("content-digest").unwrap());
-        sign_message(&http::Method::POST, &uri, &mut headers, None, &self.wss_key, &options).unwrap();
+        options
+            .components
+            .push(Component::parse("content-digest").unwrap());
+        sign_message(
+            &http::Method::POST,
+            &uri,
+            &mut headers,
+            None,
+            &self.wss_key,
+            &options,
+        )
+        .unwrap();
         if let Some(length) = content_length {
             headers.insert("content-length", length.into());
         }
@@ -149,7 +165,12 @@ impl StreamingClient {
     }
 
     /// Streams `body` to `POST path` with its true `Content-Digest` and length.
-    pub async fn upload(&self, path_and_query: &str, content_type: &str, body: Generated) -> Answer {
+    pub async fn upload(
+        &self,
+        path_and_query: &str,
+        content_type: &str,
+        body: Generated,
+    ) -> Answer {
         self.post(
             path_and_query,
             content_type,
@@ -173,7 +194,9 @@ pub fn staged_files(node: &Node) -> Vec<String> {
 /// The files under `DATA/content` (records aside: the audit checkpoints' folder).
 pub fn content_files(node: &Node) -> Vec<std::path::PathBuf> {
     fn walk(dir: &std::path::Path, depth: usize, found: &mut Vec<std::path::PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use medgate_ids::TenantId;
-use medgate_web::staff::{self as users, FirstCredential, Issued};
 use medgate_storage::{AuditOrigin, Metadata, NewAuditEntry, StaffLogin, StaffScope};
+use medgate_web::staff::{self as users, FirstCredential, Issued};
 
 use super::Node;
 
@@ -67,7 +67,9 @@ impl WebClient {
     pub fn new(node: &Node) -> WebClient {
         let mut roots = rustls::RootCertStore::empty();
         roots
-            .add(rustls::pki_types::CertificateDer::from(node.ca.certificate().der().to_vec()))
+            .add(rustls::pki_types::CertificateDer::from(
+                node.ca.certificate().der().to_vec(),
+            ))
             .unwrap();
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
@@ -105,7 +107,8 @@ impl WebClient {
         for value in headers.get_all("set-cookie") {
             let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
             let mut parts = text.split(';');
-            let Some((name, value)) = parts.next().and_then(|pair| pair.trim().split_once('=')) else {
+            let Some((name, value)) = parts.next().and_then(|pair| pair.trim().split_once('='))
+            else {
                 continue;
             };
             let expired = parts.any(|attribute| attribute.trim().eq_ignore_ascii_case("max-age=0"));
@@ -126,7 +129,11 @@ impl WebClient {
         let headers = response.headers().clone();
         let body = response.bytes().await.unwrap().to_vec();
         self.keep_cookies(&headers);
-        Page { status, headers, body }
+        Page {
+            status,
+            headers,
+            body,
+        }
     }
 
     fn url(&self, path: &str) -> url::Url {
@@ -152,15 +159,31 @@ impl WebClient {
 
     /// A form POST with `headers` in place of the browser's `Origin` and `Sec-Fetch-Site`
     /// (an empty value leaves the header out, as a client that is no browser does).
-    pub async fn post_with(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+    pub async fn post_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
         let request = self.form_request(path, fields, headers);
         self.send(request).await
     }
 
-    fn form_request(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    fn form_request(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::RequestBuilder {
         let body = fields
             .iter()
-            .map(|(name, value)| format!("{}={}", urlencoding::encode(name), urlencoding::encode(value)))
+            .map(|(name, value)| {
+                format!(
+                    "{}={}",
+                    urlencoding::encode(name),
+                    urlencoding::encode(value)
+                )
+            })
             .collect::<Vec<_>>()
             .join("&");
         let request = self
@@ -171,9 +194,16 @@ impl WebClient {
         self.browser_headers(request, headers)
     }
 
-    fn browser_headers(&self, mut request: reqwest::RequestBuilder, headers: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    fn browser_headers(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        headers: &[(&str, &str)],
+    ) -> reqwest::RequestBuilder {
         let origin = self.origin.clone();
-        for (name, default) in [("origin", origin.as_str()), ("sec-fetch-site", "same-origin")] {
+        for (name, default) in [
+            ("origin", origin.as_str()),
+            ("sec-fetch-site", "same-origin"),
+        ] {
             let value = headers
                 .iter()
                 .find(|(given, _)| given.eq_ignore_ascii_case(name))
@@ -191,7 +221,12 @@ impl WebClient {
     }
 
     /// A `multipart/form-data` POST: text fields and files (field, file name, bytes).
-    pub async fn post_multipart(&self, path: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Page {
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Page {
         let boundary = "medgate-test-boundary-7f3a9c";
         let mut body = Vec::new();
         for (name, value) in fields {
@@ -214,7 +249,10 @@ impl WebClient {
         let request = self
             .http
             .post(self.url(path))
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .body(body);
         let request = self.browser_headers(request, &[]);
         self.send(request).await
@@ -236,7 +274,11 @@ impl WebClient {
                     let status = response.status().as_u16();
                     let headers = response.headers().clone();
                     let body = response.bytes().await.unwrap().to_vec();
-                    Page { status, headers, body }
+                    Page {
+                        status,
+                        headers,
+                        body,
+                    }
                 })
             })
             .collect();
@@ -250,7 +292,8 @@ impl WebClient {
     /// The `csrf` hidden field of the form on the page at `path`.
     pub async fn token(&self, path: &str) -> String {
         let page = self.get(path).await;
-        form_token(&page.text()).unwrap_or_else(|| panic!("no form token on {path}: {}", page.text()))
+        form_token(&page.text())
+            .unwrap_or_else(|| panic!("no form token on {path}: {}", page.text()))
     }
 
     /// Activates an administrator login with its code (the login gets [`STAFF_PASSWORD`]).
@@ -275,7 +318,12 @@ impl WebClient {
         let token = self.token("/admin").await;
         self.post(
             "/admin",
-            &[("csrf", &token), ("tenant", tenant), ("login", login), ("password", password)],
+            &[
+                ("csrf", &token),
+                ("tenant", tenant),
+                ("login", login),
+                ("password", password),
+            ],
         )
         .await
     }
@@ -291,14 +339,27 @@ impl WebClient {
     pub async fn sign_in_operator(&self, login: &str) -> Page {
         let token = self.token("/operator").await;
         let answer = self
-            .post("/operator", &[("csrf", &token), ("login", login), ("password", STAFF_PASSWORD)])
+            .post(
+                "/operator",
+                &[
+                    ("csrf", &token),
+                    ("login", login),
+                    ("password", STAFF_PASSWORD),
+                ],
+            )
             .await;
         assert_eq!(answer.status, 303, "sign-in: {}", answer.text());
         answer
     }
 
     /// The patient portal's activation form, sent.
-    pub async fn activate_patient(&self, tenant: &str, patient: &str, code: &str, password: &str) -> Page {
+    pub async fn activate_patient(
+        &self,
+        tenant: &str,
+        patient: &str,
+        code: &str,
+        password: &str,
+    ) -> Page {
         let token = self.token("/portal/activate").await;
         self.post(
             "/portal/activate",
@@ -319,16 +380,30 @@ impl WebClient {
         let token = self.token("/portal").await;
         self.post(
             "/portal",
-            &[("csrf", &token), ("tenant", tenant), ("patient", patient), ("password", password)],
+            &[
+                ("csrf", &token),
+                ("tenant", tenant),
+                ("patient", patient),
+                ("password", password),
+            ],
         )
         .await
     }
 
     /// Activates a patient's portal account and signs in; panics unless both work.
     pub async fn activate_and_sign_in_patient(&self, tenant: &str, patient: &str, code: &str) {
-        let activated = self.activate_patient(tenant, patient, code, PATIENT_PASSWORD).await;
-        assert_eq!(activated.status, 303, "activation failed: {}", activated.text());
-        let signed = self.patient_sign_in(tenant, patient, PATIENT_PASSWORD).await;
+        let activated = self
+            .activate_patient(tenant, patient, code, PATIENT_PASSWORD)
+            .await;
+        assert_eq!(
+            activated.status,
+            303,
+            "activation failed: {}",
+            activated.text()
+        );
+        let signed = self
+            .patient_sign_in(tenant, patient, PATIENT_PASSWORD)
+            .await;
         assert_eq!(signed.status, 303, "sign-in failed: {}", signed.text());
         assert_eq!(signed.location().as_deref(), Some("/portal/documents"));
     }
@@ -342,8 +417,11 @@ impl WebClient {
 
     /// The portal's page of one document.
     pub async fn portal_open(&self, document_id: &str) -> Page {
-        self.get(&format!("/portal/documents/{}", urlencoding::encode(document_id)))
-            .await
+        self.get(&format!(
+            "/portal/documents/{}",
+            urlencoding::encode(document_id)
+        ))
+        .await
     }
 }
 
@@ -373,7 +451,13 @@ pub fn main_of(html: &str) -> String {
 }
 
 /// Records a staff change made at the shell, as the command line does (actor `cli`).
-async fn audit_cli(metadata: &Metadata, scope: &StaffScope, action: &str, login: &StaffLogin, details: &str) {
+async fn audit_cli(
+    metadata: &Metadata,
+    scope: &StaffScope,
+    action: &str,
+    login: &StaffLogin,
+    details: &str,
+) {
     let kind = match scope {
         StaffScope::Admin(_) => "admin_user",
         StaffScope::Operator => "operator_user",
@@ -396,10 +480,23 @@ async fn audit_cli(metadata: &Metadata, scope: &StaffScope, action: &str, login:
 /// with its one-time code.
 pub async fn create_admin(node: &Node, tenant: &str, login: &str) -> Issued {
     let scope = StaffScope::Admin(TenantId::parse(tenant).unwrap());
-    let issued = users::create(&node.metadata, scope, login, FirstCredential::ActivationCode, "cli")
-        .await
-        .unwrap();
-    audit_cli(&node.metadata, &issued.user.scope, "create", &issued.user.login, "activation code issued").await;
+    let issued = users::create(
+        &node.metadata,
+        scope,
+        login,
+        FirstCredential::ActivationCode,
+        "cli",
+    )
+    .await
+    .unwrap();
+    audit_cli(
+        &node.metadata,
+        &issued.user.scope,
+        "create",
+        &issued.user.login,
+        "activation code issued",
+    )
+    .await;
     issued
 }
 
@@ -420,7 +517,14 @@ pub async fn create_operator(node: &Node, login: &str) -> Issued {
     .await
     .unwrap();
     assert!(issued.activation_code.is_none());
-    audit_cli(&node.metadata, &StaffScope::Operator, "create", &issued.user.login, "password set from a file").await;
+    audit_cli(
+        &node.metadata,
+        &StaffScope::Operator,
+        "create",
+        &issued.user.login,
+        "password set from a file",
+    )
+    .await;
     issued
 }
 
@@ -457,7 +561,11 @@ pub async fn operator_client(node: &Node, login: &str) -> WebClient {
 /// whole hash chain is intact (`medgate audit verify`, `medgate audit list`).
 pub async fn audited(node: &Node, tenant: &str) -> Vec<(String, String)> {
     let verification = node.metadata.verify_audit().await.unwrap();
-    assert!(verification.is_intact(), "the audit chain is not intact: {:?}", verification.problem);
+    assert!(
+        verification.is_intact(),
+        "the audit chain is not intact: {:?}",
+        verification.problem
+    );
     node.metadata
         .list_audit(&TenantId::parse(tenant).unwrap(), 1000)
         .await
