@@ -43,7 +43,7 @@ impl Frame {
     pub fn new(desk: &'static Desk, request: &WebRequest, title: impl Into<String>) -> Frame {
         Frame {
             desk,
-            lang: request.lang,
+            lang: request.lang.within(desk.langs),
             status: StatusCode::OK,
             title: title.into(),
             path: request.uri.path().to_owned(),
@@ -68,7 +68,9 @@ impl Frame {
     /// The complete HTML document.
     pub fn html(&self) -> String {
         let lang = self.lang;
-        let switch: String = Lang::ALL
+        let switch: String = self
+            .desk
+            .langs
             .iter()
             .map(|other| {
                 let current = if *other == lang {
@@ -262,6 +264,7 @@ mod tests {
             absolute: time::Duration::minutes(2),
         },
         site: |_| "Test <desk>",
+        langs: Lang::POLISH_DESK,
         tabs: &[
             Tab { href: "/test/home", label: |_| "Home" },
             Tab { href: "/test/other", label: |_| "Other" },
