@@ -3,9 +3,12 @@
 //! path, `content-digest` and creation time) and turns failures into sentences a clinic's IT
 //! person can act on — the seed's support catalogue seen from the client.
 //!
+//! The clinic's side of the clinical record service is [`clinical`].
+//!
 //! Settings come from a `client.toml` and command-line flags ([`ClientSettings`]).
 
 pub mod batch;
+pub mod clinical;
 pub mod connect_check;
 mod error;
 pub mod registry;

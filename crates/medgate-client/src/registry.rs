@@ -5,18 +5,17 @@
 //! refused the certificate in the handshake, is not the registry the CA file names, or
 //! answered with a refusal of its own.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
-use medgate_httpsig::{sign_request, SignOptions};
 use medgate_ids::TenantId;
 use medgate_pki::{Certificate, PrivateKey};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::transport::TENANT_HEADER;
+use crate::transport::{
+    error_chain, mutual_tls_client, signed_request, TlsSetupError, TENANT_HEADER,
+};
 
 pub mod wire;
 
@@ -106,34 +105,16 @@ impl RegistryClient {
                 "registry URL {base}: must start with https://"
             )));
         }
-        let mut roots = rustls::RootCertStore::empty();
-        for certificate in trust {
-            roots
-                .add(CertificateDer::from(certificate.der().to_vec()))
-                .map_err(|e| setup(format!("registry CA certificate not usable: {e}")))?;
-        }
-        let chain: Vec<CertificateDer<'static>> = credentials
-            .tls_chain
-            .iter()
-            .map(|c| CertificateDer::from(c.der().to_vec()))
-            .collect();
-        if chain.is_empty() {
-            return Err(setup("no national TLS certificate".to_owned()));
-        }
-        let key = PrivateKeyDer::Pkcs8(credentials.tls_key.pkcs8_der().to_vec().into());
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| setup(format!("TLS: {e}")))?
-            .with_root_certificates(roots)
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| setup(format!("national TLS certificate not usable: {e}")))?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()
-            .map_err(|e| setup(format!("HTTP client: {e}")))?;
+        let http = mutual_tls_client(trust, &credentials.tls_chain, &credentials.tls_key, timeout)
+            .map_err(|error| match error {
+                TlsSetupError::TrustAnchor(e) => {
+                    setup(format!("registry CA certificate not usable: {e}"))
+                }
+                TlsSetupError::ClientCertificate(e) => {
+                    setup(format!("national TLS certificate not usable: {e}"))
+                }
+                TlsSetupError::Client(e) => setup(e),
+            })?;
         let keyid = credentials
             .wss_certificate
             .summary()
@@ -214,31 +195,28 @@ impl RegistryClient {
         let url = self.base.join(path_and_query).map_err(|e| {
             RegistryError::Setup(format!("bad registry path '{path_and_query}': {e}"))
         })?;
-        let mut builder = http::Request::builder()
-            .method(method.clone())
-            .uri(url.as_str())
-            .header(TENANT_HEADER, self.tenant.as_str());
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            TENANT_HEADER,
+            http::HeaderValue::from_str(self.tenant.as_str())
+                .map_err(|e| RegistryError::Setup(format!("request: {e}")))?,
+        );
         if body_bytes.is_some() {
-            builder = builder.header(http::header::CONTENT_TYPE, "application/json");
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
         }
-        let (mut parts, ()) = builder
-            .body(())
-            .map_err(|e| RegistryError::Setup(format!("request: {e}")))?
-            .into_parts();
-        sign_request(
-            &mut parts,
-            body_bytes.as_deref(),
+        let request = signed_request(
+            &self.http,
+            method,
+            &url,
+            headers,
+            body_bytes,
             &self.wss_key,
-            &SignOptions::new(self.keyid.clone()),
+            &self.keyid,
         )
-        .map_err(|e| RegistryError::Setup(format!("signing the request: {e}")))?;
-        let mut request = self.http.request(method, url.clone());
-        for (name, value) in &parts.headers {
-            request = request.header(name, value);
-        }
-        if let Some(bytes) = body_bytes {
-            request = request.body(bytes);
-        }
+        .map_err(RegistryError::Setup)?;
         let response = request.send().await.map_err(|e| self.explain(&e))?;
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| self.explain(&e))?;
@@ -281,14 +259,7 @@ impl RegistryClient {
                 seconds: self.timeout.as_secs().max(1),
             };
         }
-        let mut chain = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        classify(url, &chain, self.timeout.as_secs().max(1))
+        classify(url, &error_chain(error), self.timeout.as_secs().max(1))
     }
 }
 

@@ -73,30 +73,19 @@ impl RepositoryClient {
         check_pair("TLS", &tls_key, &settings.tls_key, &tls_certificate, &wss_certificate)?;
         check_pair("WSS", &wss_key, &settings.wss_key, &wss_certificate, &tls_certificate)?;
 
-        let mut roots = rustls::RootCertStore::empty();
-        for ca in load_certificates(&settings.ca).map_err(settings_error)? {
-            roots.add(CertificateDer::from(ca.der().to_vec())).map_err(|e| {
-                settings_error(format!("{}: not usable as a trust anchor: {e}", settings.ca.display()))
-            })?;
-        }
-        let chain: Vec<CertificateDer<'static>> = tls_chain
-            .iter()
-            .map(|c| CertificateDer::from(c.der().to_vec()))
-            .collect();
-        let key_der = PrivateKeyDer::Pkcs8(tls_key.pkcs8_der().to_vec().into());
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(settings_error)?
-            .with_root_certificates(roots)
-            .with_client_auth_cert(chain, key_der)
-            .map_err(|e| settings_error(format!("TLS client certificate not usable: {e}")))?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout)
-            .build()
-            .map_err(|e| settings_error(format!("HTTP client: {e}")))?;
+        let trust = load_certificates(&settings.ca).map_err(settings_error)?;
+        let http = mutual_tls_client(&trust, &tls_chain, &tls_key, settings.timeout).map_err(
+            |error| match error {
+                TlsSetupError::TrustAnchor(e) => settings_error(format!(
+                    "{}: not usable as a trust anchor: {e}",
+                    settings.ca.display()
+                )),
+                TlsSetupError::ClientCertificate(e) => {
+                    settings_error(format!("TLS client certificate not usable: {e}"))
+                }
+                TlsSetupError::Client(e) => settings_error(e),
+            },
+        )?;
         Ok(RepositoryClient {
             http,
             base: settings.server.clone(),
@@ -137,37 +126,32 @@ impl RepositoryClient {
             .base
             .join(path_and_query)
             .map_err(|e| settings_error(format!("bad request path '{path_and_query}': {e}")))?;
-        let mut builder = http::Request::builder()
-            .method(method.clone())
-            .uri(url.as_str())
-            .header(TENANT_HEADER, self.tenant.as_str());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            TENANT_HEADER,
+            http::HeaderValue::from_str(self.tenant.as_str()).map_err(settings_error)?,
+        );
         if let Some((_, content_type)) = &body {
-            builder = builder.header(http::header::CONTENT_TYPE, *content_type);
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_str(content_type).map_err(settings_error)?,
+            );
         }
-        let (mut parts, ()) = builder
-            .body(())
-            .map_err(|e| settings_error(format!("request: {e}")))?
-            .into_parts();
-        let body_bytes = body.map(|(bytes, _)| bytes);
         let keyid = self
             .wss_certificate
             .summary()
             .map_err(settings_error)?
             .serial_hex;
-        sign_request(
-            &mut parts,
-            body_bytes.as_deref(),
+        let request = signed_request(
+            &self.http,
+            method,
+            &url,
+            headers,
+            body.map(|(bytes, _)| bytes),
             &self.wss_key,
-            &SignOptions::new(keyid),
+            &keyid,
         )
-        .map_err(|e| settings_error(format!("signing the request: {e}")))?;
-        let mut request = self.http.request(method, url.clone());
-        for (name, value) in &parts.headers {
-            request = request.header(name, value);
-        }
-        if let Some(bytes) = body_bytes {
-            request = request.body(bytes);
-        }
+        .map_err(settings_error)?;
         let response = request.send().await.map_err(|e| self.explain(&e, &url))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -224,13 +208,7 @@ impl RepositoryClient {
                 timeout_ms: self.timeout_ms,
             };
         }
-        let mut chain = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            chain.push_str(": ");
-            chain.push_str(&cause.to_string());
-            source = cause.source();
-        }
+        let chain = error_chain(error);
         let host = url.host_str().unwrap_or("?");
         let sentence = if chain.contains("UnknownIssuer") || chain.contains("unknown issuer") {
             format!(
@@ -259,6 +237,109 @@ impl RepositoryClient {
         };
         ClientError::Connection(sentence)
     }
+}
+
+/// Why an HTTPS client could not be prepared.
+#[derive(Debug)]
+pub(crate) enum TlsSetupError {
+    /// A CA certificate cannot serve as a trust anchor.
+    TrustAnchor(String),
+    /// The client certificate and key cannot be presented.
+    ClientCertificate(String),
+    /// The HTTP client itself (protocol versions, builder).
+    Client(String),
+}
+
+/// An HTTPS client for mutual TLS: it trusts only `trust` for the server and presents
+/// `chain` (the client's certificate first) with `key`; `timeout` bounds both the connection
+/// and each whole request. Every client of this crate opens its connections here.
+pub(crate) fn mutual_tls_client(
+    trust: &[Certificate],
+    chain: &[Certificate],
+    key: &PrivateKey,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, TlsSetupError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in trust {
+        roots
+            .add(CertificateDer::from(certificate.der().to_vec()))
+            .map_err(|e| TlsSetupError::TrustAnchor(e.to_string()))?;
+    }
+    let chain: Vec<CertificateDer<'static>> = chain
+        .iter()
+        .map(|c| CertificateDer::from(c.der().to_vec()))
+        .collect();
+    if chain.is_empty() {
+        return Err(TlsSetupError::ClientCertificate(
+            "no client certificate".to_owned(),
+        ));
+    }
+    let key_der = PrivateKeyDer::Pkcs8(key.pkcs8_der().to_vec().into());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsSetupError::Client(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key_der)
+        .map_err(|e| TlsSetupError::ClientCertificate(e.to_string()))?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .build()
+        .map_err(|e| TlsSetupError::Client(format!("HTTP client: {e}")))
+}
+
+/// A request of `http` to `url` with `headers`, signed (RFC 9421) by `key` known to the
+/// server as `keyid` over method, target URI and — with a body — its `Content-Digest`.
+/// Each call signs afresh, so a retried request carries a new creation time.
+pub(crate) fn signed_request(
+    http: &reqwest::Client,
+    method: Method,
+    url: &url::Url,
+    headers: HeaderMap,
+    body: Option<Vec<u8>>,
+    key: &PrivateKey,
+    keyid: &str,
+) -> Result<reqwest::RequestBuilder, String> {
+    let mut builder = http::Request::builder()
+        .method(method.clone())
+        .uri(url.as_str());
+    if let Some(slot) = builder.headers_mut() {
+        slot.extend(headers);
+    }
+    let (mut parts, ()) = builder
+        .body(())
+        .map_err(|e| format!("request: {e}"))?
+        .into_parts();
+    sign_request(
+        &mut parts,
+        body.as_deref(),
+        key,
+        &SignOptions::new(keyid.to_owned()),
+    )
+    .map_err(|e| format!("signing the request: {e}"))?;
+    let mut request = http.request(method, url.clone());
+    for (name, value) in &parts.headers {
+        request = request.header(name, value);
+    }
+    if let Some(bytes) = body {
+        request = request.body(bytes);
+    }
+    Ok(request)
+}
+
+/// A transport error with all its causes, `: `-separated (the TLS alert or the OS error is
+/// at the end).
+pub(crate) fn error_chain(error: &reqwest::Error) -> String {
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }
 
 fn last_part(chain: &str) -> &str {

@@ -129,6 +129,10 @@ pub enum ClinicalError {
     #[error("referral {id} was consumed already; a referral can be used once")]
     ReferralConsumed { id: String },
 
+    /// A submission identifier the institution used already for another document.
+    #[error("the identifier {system}|{value} names another document of this institution (another patient or other content); give a new document a new identifier")]
+    IdentifierInUse { system: String, value: String },
+
     /// The referral is cancelled or expired.
     #[error("referral {id} is {status}; only an issued referral can be used or cancelled")]
     ReferralNotIssued { id: String, status: String },
@@ -181,6 +185,7 @@ impl ClinicalError {
             ClinicalError::EncounterNotOpen { .. } => "encounter_not_open",
             ClinicalError::ReferralConsumed { .. } => "referral_consumed",
             ClinicalError::ReferralNotIssued { .. } => "referral_not_issued",
+            ClinicalError::IdentifierInUse { .. } => "identifier_in_use",
             ClinicalError::Restricted { .. } => "restricted",
             ClinicalError::BreakGlassReasonMissing => "break_glass_reason_missing",
             ClinicalError::Storage { .. } => "storage_error",
@@ -215,7 +220,8 @@ impl ClinicalError {
             | ClinicalError::AlreadyRegistered { .. }
             | ClinicalError::EncounterNotOpen { .. }
             | ClinicalError::ReferralConsumed { .. }
-            | ClinicalError::ReferralNotIssued { .. } => ErrorKind::Conflict,
+            | ClinicalError::ReferralNotIssued { .. }
+            | ClinicalError::IdentifierInUse { .. } => ErrorKind::Conflict,
             ClinicalError::Storage { .. } | ClinicalError::Internal { .. } => ErrorKind::Internal,
         }
     }

@@ -450,11 +450,13 @@ async fn encounters_documents_profile_referrals_and_break_glass(backend: Backend
             title: "Ambuláns lap".to_owned(),
             data: b"%PDF-1.4 test".to_vec(),
             fhir_base_url: "https://clinical.example:8443/fhir/".to_owned(),
+            identifier: None,
         },
         now,
     )
     .await
-    .unwrap();
+    .unwrap()
+    .resource;
     let document_id = document["id"].as_str().unwrap().to_owned();
     assert_eq!(
         document["content"][0]["attachment"]["url"],

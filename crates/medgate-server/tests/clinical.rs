@@ -34,6 +34,7 @@ struct Practitioner {
     http: reqwest::Client,
     base: url::Url,
     key: Option<PrivateKey>,
+    certificate: Option<Certificate>,
     keyid: String,
     user_name: String,
     totp_secret: String,
@@ -208,6 +209,7 @@ async fn institution(
         http: http_client(node, Some((&certificate, &key))),
         base: node.url.clone(),
         key: Some(key),
+        certificate: Some(certificate),
         keyid: summary.serial_hex,
         user_name: user_name.to_owned(),
         totp_secret: registered.totp_secret,
@@ -248,6 +250,7 @@ async fn clinical_node_serves_fhir_to_signed_in_practitioners_of_certified_insti
         http: http_client(&node, None),
         base: node.url.clone(),
         key: None,
+        certificate: None,
         keyid: String::new(),
         user_name: String::new(),
         totp_secret: String::new(),
@@ -304,6 +307,7 @@ async fn clinical_node_serves_fhir_to_signed_in_practitioners_of_certified_insti
     // An unsigned write is refused.
     let unsigned = Practitioner {
         key: None,
+        certificate: None,
         token: kovacs.token.clone(),
         http: kovacs.http.clone(),
         base: node.url.clone(),
@@ -556,9 +560,250 @@ fn institution_clone(practitioner: &Practitioner) -> Practitioner {
         http: practitioner.http.clone(),
         base: practitioner.base.clone(),
         key: practitioner.key.as_ref().map(support::copy),
+        certificate: practitioner.certificate.clone(),
         keyid: practitioner.keyid.clone(),
         user_name: practitioner.user_name.clone(),
         totp_secret: practitioner.totp_secret.clone(),
         token: None,
     }
+}
+
+/// A DocumentReference of `content` for the patient, with the clinic's identifier `value`.
+fn submission(value: &str, content: &[u8]) -> Value {
+    use base64::Engine as _;
+    json!({
+        "resourceType": "DocumentReference", "status": "current",
+        "identifier": [{ "system": "https://clinic.example/submission", "value": value }],
+        "subject": { "reference": format!("Patient/{PATIENT}") },
+        "content": [{ "attachment": {
+            "contentType": "application/pdf", "title": "Ambuláns lap",
+            "data": base64::engine::general_purpose::STANDARD.encode(content)
+        } }]
+    })
+}
+
+#[tokio::test]
+async fn a_submission_sent_again_with_its_identifier_is_stored_once() {
+    let node = Node::start_with(Options {
+        role: Some("clinical".into()),
+        ..Options::default()
+    })
+    .await;
+    let mut kovacs = institution(&node, "506097", "001044299", "dr.kovacs", "58012").await;
+    let mut nagy = institution(&node, "111111", "002000001", "dr.nagy", "41234").await;
+    kovacs.sign_in().await;
+    nagy.sign_in().await;
+    let condition = "identifier=https%3A%2F%2Fclinic.example%2Fsubmission%7Clap-1";
+    let body = submission("lap-1", b"%PDF-1.4 first");
+    let headers = [("if-none-exist", condition)];
+
+    let (status, first) = kovacs
+        .send(Method::POST, "/fhir/DocumentReference", Some(&body), &headers)
+        .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["identifier"][0]["value"], "lap-1");
+    // The answer was lost; the clinic sends the same submission again.
+    let (status, again) = kovacs
+        .send(Method::POST, "/fhir/DocumentReference", Some(&body), &headers)
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["meta"]["versionId"], "1");
+    let search = format!("/fhir/DocumentReference?patient={PATIENT}");
+    assert_eq!(matches(&nagy.ok(Method::GET, &search, None).await).len(), 1);
+
+    // The identifier cannot name other content, and the header and the resource must agree.
+    let (status, answer) = kovacs
+        .send(
+            Method::POST,
+            "/fhir/DocumentReference",
+            Some(&submission("lap-1", b"%PDF-1.4 other")),
+            &headers,
+        )
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["code"], "identifier_in_use", "{answer}");
+    let (status, answer) = kovacs
+        .send(
+            Method::POST,
+            "/fhir/DocumentReference",
+            Some(&submission("lap-2", b"%PDF-1.4 first")),
+            &headers,
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, answer) = kovacs
+        .send(
+            Method::POST,
+            "/fhir/DocumentReference",
+            Some(&body),
+            &[("if-none-exist", "_id=x")],
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
+
+    // Another institution's identifiers are its own.
+    let (status, theirs) = nagy
+        .send(Method::POST, "/fhir/DocumentReference", Some(&body), &headers)
+        .await;
+    assert_eq!(status, 201, "{theirs}");
+    assert_ne!(theirs["id"], first["id"]);
+    assert_eq!(matches(&nagy.ok(Method::GET, &search, None).await).len(), 2);
+    assert!(node.metadata.verify_audit().await.unwrap().is_intact());
+}
+
+/// The clinic's library on the service: credentials from the institution's PKCS#12 and
+/// one-time code, a practitioner's session, a retried submission stored once, the
+/// service's refusals in its words, and a service that is not there named by its URL.
+#[tokio::test]
+async fn the_clinic_library_speaks_to_the_service() {
+    use medgate_client::clinical::{
+        ClinicalClient, ClinicalClientError, ClinicalOptions, DocumentSubmission,
+        InstitutionCredentials, NewEncounter, NewReferral, ProfileKind, SubmissionId,
+    };
+    use medgate_ids::UnitId;
+    use medgate_pki::keystore::{write_pkcs12, Pkcs12Options};
+    use medgate_pki::Password;
+
+    let node = Node::start_with(Options {
+        role: Some("clinical".into()),
+        ..Options::default()
+    })
+    .await;
+    let kovacs = institution(&node, "506097", "001044299", "dr.kovacs", "58012").await;
+    let nagy = institution(&node, "111111", "002000001", "dr.nagy", "41234").await;
+    let client_of = |practitioner: &Practitioner, id: &str, url: &url::Url, options: ClinicalOptions| {
+        let p12 = write_pkcs12(
+            practitioner.certificate.as_ref().unwrap(),
+            std::slice::from_ref(node.ca.certificate()),
+            practitioner.key.as_ref().unwrap(),
+            &Password::new("ABCD-EFGH-JKLM"),
+            &Pkcs12Options::default(),
+        )
+        .unwrap();
+        let credentials = InstitutionCredentials::open(
+            &p12,
+            std::path::Path::new("institution.p12"),
+            &Password::new("ABCD-EFGH-JKLM"),
+            node.ca.certificate().clone(),
+            std::path::Path::new("service-ca.pem"),
+            &InstitutionId::parse(id).unwrap(),
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+        ClinicalClient::new(url, credentials, options).unwrap()
+    };
+    let a = client_of(&kovacs, "506097", &node.url, ClinicalOptions::default());
+    let b = client_of(&nagy, "111111", &node.url, ClinicalOptions::default());
+    let code = |p: &Practitioner| {
+        medgate_clinical::auth::totp_code(&p.totp_secret, OffsetDateTime::now_utc()).unwrap()
+    };
+    let password = Password::new(PASSWORD);
+    let wrong = a.login("dr.kovacs", &Password::new("not the password"), &code(&kovacs)).await;
+    assert_eq!(wrong.unwrap_err().code(), Some("wrong_credentials"));
+    let session_a = a.login("dr.kovacs", &password, &code(&kovacs)).await.unwrap();
+    let session_b = b.login("dr.nagy", &password, &code(&nagy)).await.unwrap();
+    assert!(session_a.expires_at > OffsetDateTime::now_utc() + time::Duration::hours(6));
+    assert!(!format!("{session_a:?}").contains(session_a.token()));
+
+    let patient = Taj::parse(PATIENT).unwrap();
+    let encounter = a
+        .open_encounter(
+            &session_a,
+            &NewEncounter {
+                patient: patient.clone(),
+                unit: UnitId::parse("001044299").unwrap(),
+                care_type: "járóbeteg-ellátás".into(),
+                start: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(encounter.status(), Some("in-progress"));
+    let document = DocumentSubmission {
+        identifier: SubmissionId::generate().unwrap(),
+        patient: patient.clone(),
+        encounter: Some(encounter.id().to_owned()),
+        content_type: "application/pdf".into(),
+        title: "Ambuláns lap".into(),
+        data: b"%PDF-1.4 ambulans lap".to_vec(),
+    };
+    let first = a.submit_document(&session_a, &document).await.unwrap();
+    let again = a.submit_document(&session_a, &document).await.unwrap();
+    assert!(first.created && !again.created);
+    assert_eq!(first.document.id(), again.document.id());
+    let closed = a.close_encounter(&session_a, encounter.id()).await.unwrap();
+    assert_eq!(closed.status(), Some("finished"));
+
+    let listed = b.patient_documents(&session_b, &patient, None).await.unwrap();
+    assert_eq!(listed.documents.len(), 1);
+    let content = b
+        .document_content(&session_b, listed.documents[0].id(), None)
+        .await
+        .unwrap();
+    assert_eq!(content.data, document.data);
+    assert_eq!(content.content_type, "application/pdf");
+
+    let entry = ProfileKind::Condition.entry(&patient, "Diabetes mellitus").unwrap();
+    let created = a.create_profile_entry(&session_a, ProfileKind::Condition, &entry).await.unwrap();
+    let changed = ProfileKind::Condition
+        .with_text(created.json().clone(), "Diabetes mellitus, 2-es típus")
+        .unwrap();
+    let updated = a
+        .update_profile_entry(&session_a, ProfileKind::Condition, created.id(), &changed, 1)
+        .await
+        .unwrap();
+    assert_eq!(updated.version(), Some(2));
+    let stale = a
+        .update_profile_entry(&session_a, ProfileKind::Condition, created.id(), &changed, 1)
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Some("version_conflict"), "{stale}");
+    let history = b.profile_history(&session_b, ProfileKind::Condition, created.id()).await.unwrap();
+    assert_eq!(history.iter().map(|h| h.version).collect::<Vec<_>>(), vec![Some(2), Some(1)]);
+    let foreign = b
+        .delete_profile_entry(&session_b, ProfileKind::Condition, created.id())
+        .await
+        .unwrap_err();
+    assert!(matches!(foreign, ClinicalClientError::Refused { status: 403, .. }), "{foreign}");
+    assert!(foreign.to_string().contains("506097"), "{foreign}");
+
+    let referral = a
+        .issue_referral(
+            &session_a,
+            &NewReferral { patient: patient.clone(), specialty: "szájsebészet".into(), note: None, valid_until: None },
+        )
+        .await
+        .unwrap();
+    assert_eq!(referral.referral_status(), Some("issued"));
+    let found = b.referral(&session_b, referral.id()).await.unwrap().unwrap();
+    assert_eq!(found.id(), referral.id());
+    assert_eq!(b.patient_referrals(&session_b, &patient).await.unwrap().len(), 1);
+    let consumed = b.consume_referral(&session_b, referral.id()).await.unwrap();
+    assert_eq!(consumed.referral_status(), Some("consumed"));
+    let twice = b.consume_referral(&session_b, referral.id()).await.unwrap_err();
+    assert_eq!(twice.code(), Some("referral_consumed"));
+
+    // Signed out, the session is over: the distinct error says so.
+    a.logout(&session_a).await.unwrap();
+    let ended = a.patient_documents(&session_a, &patient, None).await.unwrap_err();
+    assert!(matches!(ended, ClinicalClientError::SessionEnded { .. }), "{ended}");
+    assert_eq!(ended.to_string(), "the practitioner's session ended; sign in again");
+
+    // A service that is not there: retried, then named by its URL.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = url::Url::parse(&format!("https://{}", closed_port.local_addr().unwrap())).unwrap();
+    drop(closed_port);
+    let options = ClinicalOptions {
+        timeout: Duration::from_secs(2),
+        attempts: 3,
+        pause: Duration::from_millis(10),
+    };
+    let away = client_of(&nagy, "111111", &nowhere, options);
+    let down = away.patient_documents(&session_b, &patient, None).await.unwrap_err();
+    assert!(
+        matches!(down, ClinicalClientError::Unreachable { attempts: 3, .. }),
+        "{down}"
+    );
+    assert!(down.to_string().contains(nowhere.as_str()), "{down}");
 }

@@ -38,6 +38,10 @@ fn resource(kind: ResourceType) -> Value {
         "versioning": "versioned",
         "readHistory": true,
     });
+    if kind == ResourceType::DocumentReference {
+        // A submission identifier makes a retried submission answer the first one.
+        entry["conditionalCreate"] = json!(true);
+    }
     if kind != ResourceType::Binary {
         let mut parameters = vec![
             json!({ "name": "patient", "type": "reference", "documentation": "Patient/<TAJ> or the TAJ" }),

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use medgate_clinical::documents::NewDocument;
+use medgate_clinical::documents::{NewDocument, SubmissionIdentifier};
 use medgate_clinical::encounters::NewEncounter;
 use medgate_clinical::{Caller, ResourceType};
 use medgate_ids::{Taj, UnitId};
@@ -115,10 +115,55 @@ fn new_encounter(resource: &Value, now: OffsetDateTime) -> Result<NewEncounter, 
     })
 }
 
+/// The submission identifier of a conditional create, `If-None-Exist:
+/// identifier=<system>|<value>` (URL-encoded as a query is); it must be the resource's
+/// `identifier[0]` when the resource carries one. Without the header, the resource's own
+/// `identifier[0]` is the submission's.
+fn submission_identifier(
+    headers: &HeaderMap,
+    resource: &Value,
+) -> Result<Option<SubmissionIdentifier>, ApiError> {
+    let in_resource = match (
+        text(resource, "/identifier/0/system"),
+        text(resource, "/identifier/0/value"),
+    ) {
+        (Some(system), Some(value)) => {
+            Some(SubmissionIdentifier::new(system, value).map_err(refusal)?)
+        }
+        _ => None,
+    };
+    let Some(header) = headers.get("if-none-exist") else {
+        return Ok(in_resource);
+    };
+    let query = header
+        .to_str()
+        .ok()
+        .and_then(|text| urlencoding::decode(text).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_if_none_exist",
+                "If-None-Exist must be identifier=<system>|<value>, URL-encoded.",
+            )
+        })?;
+    let conditional = SubmissionIdentifier::parse_search(&query).map_err(refusal)?;
+    match in_resource {
+        Some(own) if own != conditional => Err(invalid(
+            "identifier.0",
+            "differs from the identifier in If-None-Exist; send the same identifier in both".into(),
+        )),
+        _ => Ok(Some(conditional)),
+    }
+}
+
 /// The document to submit, read from the posted DocumentReference: `subject`, the content
 /// as `content[0].attachment` (`contentType`, `data` in base64, `title`), the encounter as
-/// `context.encounter[0].reference`.
-fn new_document(state: &AppState, resource: &Value) -> Result<NewDocument, ApiError> {
+/// `context.encounter[0].reference`, the clinic's identifier (see
+/// [`submission_identifier`]).
+fn new_document(
+    state: &AppState,
+    headers: &HeaderMap,
+    resource: &Value,
+) -> Result<NewDocument, ApiError> {
     let patient = patient_of(
         text(resource, "/subject/reference")
             .ok_or_else(|| invalid("subject.reference", "is required (Patient/<TAJ>)".into()))?,
@@ -157,6 +202,7 @@ fn new_document(state: &AppState, resource: &Value) -> Result<NewDocument, ApiEr
             .to_owned(),
         data,
         fhir_base_url: format!("{}/fhir", state.node.public_url.trim_end_matches('/')),
+        identifier: submission_identifier(headers, resource)?,
     })
 }
 
@@ -170,7 +216,9 @@ fn created(state: &AppState, resource: &Value) -> Response {
 }
 
 /// `POST /fhir/{type}`: an Encounter is opened, a DocumentReference submitted with its
-/// Binary, a ServiceRequest issued, a profile entry created.
+/// Binary, a ServiceRequest issued, a profile entry created. A DocumentReference with a
+/// submission identifier is a conditional create: when the institution stored it before,
+/// the answer is 200 with that document, not a second one.
 pub async fn create(
     State(state): State<AppState>,
     Path(kind): Path<String>,
@@ -188,8 +236,14 @@ pub async fn create(
             medgate_clinical::encounters::open(store, &caller, &encounter, now).await
         }
         ResourceType::DocumentReference => {
-            let document = new_document(&state, &resource)?;
-            medgate_clinical::documents::submit(store, &caller, &document, now).await
+            let document = new_document(&state, &incoming.headers, &resource)?;
+            let submitted = medgate_clinical::documents::submit(store, &caller, &document, now)
+                .await
+                .map_err(refusal)?;
+            if !submitted.created {
+                return Ok(fhir(StatusCode::OK, &submitted.resource));
+            }
+            Ok(submitted.resource)
         }
         _ => medgate_clinical::resources::create(store, &caller, kind, resource, now).await,
     }

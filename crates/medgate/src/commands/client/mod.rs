@@ -11,6 +11,7 @@ use medgate_client::{ClientSettings, ClientSettingsFile, RepositoryClient};
 mod account;
 mod admin_user;
 mod audit;
+mod clinical;
 mod consent;
 pub(crate) mod documents;
 mod national;
@@ -93,6 +94,9 @@ pub enum ClientCommand {
     /// The account's administrator logins for the web pages (/admin).
     #[command(subcommand)]
     AdminUser(admin_user::AdminUserCommand),
+    /// The clinical record service (Hungary): the institution's setup, practitioners'
+    /// sign-in, encounters, documents, profile, referrals.
+    Clinical(clinical::ClinicalArgs),
 }
 
 impl ClientArgs {
@@ -143,6 +147,7 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             ClientCommand::Audit(a) => audit::list(&args, a).await,
             ClientCommand::Consent(c) => consent::run(&args, c).await,
             ClientCommand::AdminUser(c) => admin_user::run(&args, c).await,
+            ClientCommand::Clinical(c) => clinical::run(&args, c).await,
         }
     })
 }

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use super::harness::{Backend, Node};
 use crate::support::{password_file, run_ok};
 
-const PASSWORD: &str = "korrekt ló elem kapocs";
+pub(super) const PASSWORD: &str = "korrekt ló elem kapocs";
 const PATIENT: &str = "123456788";
 
 /// Where `scripts/test` installs `fhir.resources` 6.4 (FHIR R4) apart from the system's
@@ -165,7 +165,7 @@ print(json.dumps(out))
 "#;
 
 /// `medgate clinical <args>` on the node's store.
-fn clinical(node: &Node, args: &[&str]) -> String {
+pub(super) fn clinical(node: &Node, args: &[&str]) -> String {
     let mut all: Vec<String> = vec!["clinical".into()];
     all.extend(args.iter().map(|s| s.to_string()));
     all.extend(node.store_args());
@@ -174,7 +174,7 @@ fn clinical(node: &Node, args: &[&str]) -> String {
 }
 
 /// One institution set up with the operator's commands; returns what its system needs.
-fn set_up(node: &Node, id: &str, unit: &str, user: &str, stamp: &str) -> Value {
+pub(super) fn set_up(node: &Node, id: &str, unit: &str, user: &str, stamp: &str) -> Value {
     let dir = node.dir.path();
     clinical(
         node,

@@ -6,6 +6,7 @@ pub mod harness;
 
 mod account;
 mod clinical;
+mod clinical_client;
 mod audit;
 mod agent;
 mod crash;
