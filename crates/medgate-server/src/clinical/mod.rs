@@ -5,6 +5,10 @@
 //! practitioner signs in (`POST /fhir/$login`: user name, password, TOTP code) and every
 //! clinical call carries the session (`Authorization: Bearer …`). The rules are
 //! `medgate_clinical`'s; `api` parses, makes one domain call and answers.
+//!
+//! `pages` is the clinic's side, served by repository nodes (not by the service): the
+//! administrator's settings of the account's connection to the service and the
+//! practitioners' desk, which act for the account's institution through the client library.
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -13,6 +17,7 @@ use medgate_web::AppState;
 
 pub mod api;
 pub mod openapi;
+pub mod pages;
 
 /// Largest request body the service accepts: a document of
 /// [`medgate_clinical::documents::MAX_DOCUMENT_BYTES`] base64-encoded in its

@@ -1,0 +1,1144 @@
+//! A patient at the practitioners' desk, found by TAJ (seed 9.a, 9.c–9.e): the encounter
+//! (opened at the service; closed with the practitioner's summary, submitted first as the
+//! encounter's clinical document, a PDF), the patient's documents across institutions (a
+//! restriction shows a break-glass form asking the reason), the patient profile (list, add,
+//! modify as a new version, delete own, history) and referrals (issue, find by id, use
+//! once).
+//!
+//! Every call goes to the service with the practitioner's kept session; a session the
+//! service ended sends the practitioner to sign in again, a service that is down or slow is
+//! said on the page, and nothing is kept on the node but the audit entries (with the TAJ).
+//! A document's submission carries an identifier chosen when the closing form was shown, so
+//! sending the form again (after a timeout, or twice) never stores it twice.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use medgate_client::clinical::{
+    DocumentSubmission, FhirResource, NewEncounter, NewReferral, ProfileKind, SubmissionId,
+};
+use medgate_ids::{Taj, UnitId};
+use medgate_web::desk::{respond, PageError, PageResult, SignedIn};
+use medgate_web::error::ApiError;
+use medgate_web::i18n::Lang;
+use medgate_web::layout::{download, escape, message, redirect, Input, MessageKind};
+use medgate_web::session;
+use medgate_web::{csrf, AppState, Form, WebRequest};
+
+use super::service::{self, Failure};
+use super::summary::{pdf, Summary};
+use super::words::W;
+use super::{hungarian, Practitioner, PRACTICE};
+
+const PAGE: &str = "/practice/patient";
+const REFERRALS: &str = "/practice/referrals";
+
+/// The profile kinds the desk writes with a text (a DeviceUseStatement needs its device).
+const PROFILE_KINDS: [ProfileKind; 5] = [
+    ProfileKind::AllergyIntolerance,
+    ProfileKind::Condition,
+    ProfileKind::MedicationStatement,
+    ProfileKind::Device,
+    ProfileKind::CarePlan,
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(PAGE, get(page))
+        .route("/practice/patient/encounter", post(open_encounter))
+        .route("/practice/patient/encounter/close", post(close_encounter))
+        .route("/practice/patient/documents", post(break_glass))
+        .route("/practice/patient/document", post(open_document))
+        .route("/practice/patient/profile", post(add_entry))
+        .route("/practice/patient/profile/update", post(update_entry))
+        .route("/practice/patient/profile/delete", post(delete_entry))
+        .route("/practice/patient/profile/history", get(history))
+        .route("/practice/patient/referral", post(issue_referral))
+        .route(REFERRALS, get(find_referral))
+        .route("/practice/referrals/use", post(use_referral))
+}
+
+fn kind_word(kind: ProfileKind) -> W {
+    match kind {
+        ProfileKind::AllergyIntolerance => W::KindAllergy,
+        ProfileKind::Condition => W::KindCondition,
+        ProfileKind::MedicationStatement => W::KindMedication,
+        ProfileKind::Device => W::KindDevice,
+        ProfileKind::DeviceUseStatement => W::KindDeviceUse,
+        ProfileKind::CarePlan => W::KindCarePlan,
+    }
+}
+
+/// The TAJ as typed (spaces and dashes allowed), or the sentence saying what is wrong.
+fn read_taj(lang: Lang, typed: &str) -> Result<Taj, String> {
+    let digits: String = typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    if digits.is_empty() {
+        return Err(W::Required.text(lang).to_owned());
+    }
+    Taj::parse(&digits).map_err(|e| W::TajInvalid.with(lang, "reason", &e.to_string()))
+}
+
+/// The answer to a failed call: back to sign-in when the service session ended (the desk's
+/// session ended with it), else `show` with the service's sentence.
+async fn failed(
+    state: &AppState,
+    request: &WebRequest,
+    failure: Failure,
+    show: impl AsyncFnOnce(StatusCode, String) -> PageResult,
+) -> PageResult {
+    match failure {
+        Failure::SessionEnded => {
+            let clear = session::end(state, &request.headers).await?;
+            Ok(redirect("/practice?notice=expired", &[clear]))
+        }
+        Failure::Service { status, text } => {
+            show(status, W::ServiceSaid.with(request.lang, "reason", &text)).await
+        }
+        Failure::Ours(error) => Err(error.into()),
+    }
+}
+
+fn hidden(name: &str, value: &str) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+        escape(name),
+        escape(value)
+    )
+}
+
+fn section(id: &str, title: &str, body: &str) -> String {
+    format!(
+        "<section class=\"card wide\" id=\"{id}\" aria-labelledby=\"{id}-title\"><h2 id=\"{id}-title\">{}</h2>{body}</section>",
+        escape(title)
+    )
+}
+
+fn search_form(p: &Practitioner, request: &WebRequest, typed: &str, error: Option<&str>) -> String {
+    let lang = request.lang;
+    let _ = p;
+    format!(
+        "<form method=\"get\" action=\"{PAGE}\" id=\"patient-search\" class=\"inline\">{field}\
+         <button class=\"primary\" type=\"submit\">{find}</button></form>",
+        field = Input {
+            hint: Some(W::TajHint.text(lang)),
+            error,
+            required: true,
+            extra: "inputmode=\"numeric\" maxlength=\"11\" autocomplete=\"off\"",
+            ..Input::text("taj", W::Taj.text(lang), typed)
+        }
+        .html(),
+        find = escape(W::FindPatient.text(lang)),
+    )
+}
+
+/// What the patient page shows besides the service's data.
+#[derive(Default)]
+struct View {
+    /// A message at the top (trusted HTML).
+    banner: String,
+    /// The open encounter's id, when one was opened from this page.
+    encounter: Option<String>,
+    /// The reason of a break-glass, to read restricted documents.
+    break_glass: Option<String>,
+    status: Option<StatusCode>,
+}
+
+fn done_banner(lang: Lang, done: Option<&str>) -> String {
+    let word = match done {
+        Some("opened") => W::DoneOpened,
+        Some("closed") => W::DoneClosed,
+        Some("added") => W::DoneAdded,
+        Some("updated") => W::DoneUpdated,
+        Some("deleted") => W::DoneDeleted,
+        Some("issued") => W::DoneIssued,
+        Some("used") => W::DoneUsed,
+        _ => return String::new(),
+    };
+    medgate_web::desk::notice("success", word.text(lang))
+}
+
+/// `GET /practice/patient[?taj=…]`.
+async fn page(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let lang = request.lang;
+        let Some(typed) = request.query("taj") else {
+            let mut frame = p.frame(&request, W::FindPatientTitle.text(lang));
+            frame.body = format!(
+                "<p class=\"muted\">{}</p>{}",
+                escape(W::FindPatientIntro.text(lang)),
+                search_form(&p, &request, "", None)
+            );
+            return Ok(frame.into_response());
+        };
+        let taj = match read_taj(lang, &typed) {
+            Ok(taj) => taj,
+            Err(error) => {
+                let mut frame = p.frame(&request, W::FindPatientTitle.text(lang));
+                frame.status = StatusCode::BAD_REQUEST;
+                frame.body = search_form(&p, &request, &typed, Some(&error));
+                return Ok(frame.into_response());
+            }
+        };
+        let view = View {
+            banner: done_banner(lang, request.query("done").as_deref()),
+            encounter: request.query("encounter"),
+            ..View::default()
+        };
+        patient_page(&state, &p, &request, &taj, view).await
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+fn document_row(lang: Lang, p: &Practitioner, taj: &Taj, document: &FhirResource, reason: Option<&str>) -> String {
+    let json = document.json();
+    let attachment = &json["content"][0]["attachment"];
+    let title = attachment["title"]
+        .as_str()
+        .or(document.summary())
+        .unwrap_or("—");
+    let content_type = attachment["contentType"].as_str().unwrap_or("");
+    let when = json["date"]
+        .as_str()
+        .or(document.last_updated())
+        .unwrap_or("");
+    let institution = document.institution().unwrap_or("—");
+    let open = format!(
+        "<form method=\"post\" action=\"/practice/patient/document\" class=\"inline\">{csrf}{taj}{id}{reason}\
+         <button type=\"submit\">{label}</button></form>",
+        csrf = csrf::hidden_field(&p.session.csrf_secret),
+        taj = hidden("taj", taj.as_str()),
+        id = hidden("id", document.id()),
+        reason = reason.map(|r| hidden("reason", r)).unwrap_or_default(),
+        label = escape(W::Open.text(lang)),
+    );
+    format!(
+        "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td>{open}</td></tr>",
+        escape(title),
+        escape(when),
+        escape(institution),
+        escape(content_type),
+    )
+}
+
+fn profile_rows(lang: Lang, p: &Practitioner, taj: &Taj, kind: ProfileKind, entries: &[FhirResource]) -> String {
+    let ours = p.connection.institution.as_str();
+    entries
+        .iter()
+        .map(|entry| {
+            let text = entry.summary().unwrap_or("—");
+            let version = entry.version().unwrap_or(1);
+            let institution = entry.institution().unwrap_or("—");
+            let csrf = csrf::hidden_field(&p.session.csrf_secret);
+            let keys = format!(
+                "{}{}{}",
+                hidden("taj", taj.as_str()),
+                hidden("kind", kind.as_str()),
+                hidden("id", entry.id())
+            );
+            let field_id = format!("text-{}", entry.id());
+            let update = format!(
+                "<form method=\"post\" action=\"/practice/patient/profile/update\" class=\"inline\">{csrf}{keys}{version}\
+                 <label class=\"visually-hidden\" for=\"{field_id}\">{label}</label>\
+                 <input type=\"text\" id=\"{field_id}\" name=\"text\" value=\"{value}\" maxlength=\"500\" required>\
+                 <button type=\"submit\">{modify}</button></form>",
+                version = hidden("version", &version.to_string()),
+                label = escape(W::EntryText.text(lang)),
+                value = escape(text),
+                modify = escape(W::Modify.text(lang)),
+            );
+            let delete = if institution == ours {
+                format!(
+                    "<form method=\"post\" action=\"/practice/patient/profile/delete\" class=\"inline\">{csrf}{keys}\
+                     <button class=\"danger\" type=\"submit\">{}</button></form>",
+                    escape(W::Delete.text(lang))
+                )
+            } else {
+                String::new()
+            };
+            let history = format!(
+                "<a href=\"/practice/patient/profile/history?taj={}&amp;kind={}&amp;id={}\">{}</a>",
+                escape(taj.as_str()),
+                kind.as_str(),
+                escape(&urlencoding::encode(entry.id())),
+                escape(W::History.text(lang))
+            );
+            format!(
+                "<tr><td>{kind}</td><td>{text}</td><td class=\"mono\">{version}</td><td class=\"mono\">{institution}</td>\
+                 <td>{update} {delete} {history}</td></tr>",
+                kind = escape(kind_word(kind).text(lang)),
+                text = escape(text),
+                institution = escape(institution),
+            )
+        })
+        .collect()
+}
+
+fn referral_row(lang: Lang, p: &Practitioner, referral: &FhirResource, back_taj: Option<&Taj>) -> String {
+    let status = referral
+        .referral_status()
+        .or(referral.status())
+        .unwrap_or("—");
+    let institution = referral.institution().unwrap_or("—");
+    let usable = matches!(referral.referral_status(), Some("issued"))
+        && institution != p.connection.institution.as_str();
+    let action = if usable {
+        format!(
+            "<form method=\"post\" action=\"/practice/referrals/use\" class=\"inline\">{csrf}{id}{taj}\
+             <button class=\"primary\" type=\"submit\">{label}</button></form>",
+            csrf = csrf::hidden_field(&p.session.csrf_secret),
+            id = hidden("id", referral.id()),
+            taj = back_taj.map(|t| hidden("taj", t.as_str())).unwrap_or_default(),
+            label = escape(W::UseReferral.text(lang)),
+        )
+    } else {
+        String::new()
+    };
+    let patient = referral.json()["subject"]["reference"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("Patient/"))
+        .unwrap_or("—");
+    format!(
+        "<tr><td class=\"mono\">{id}</td><td class=\"mono\">{patient}</td><td>{specialty}</td><td>{status}</td><td class=\"mono\">{institution}</td><td>{action}</td></tr>",
+        id = escape(referral.id()),
+        patient = escape(patient),
+        specialty = escape(referral.summary().unwrap_or("—")),
+        status = escape(status),
+        institution = escape(institution),
+    )
+}
+
+fn referral_table(lang: Lang, rows: String) -> String {
+    format!(
+        "<table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\"></th></tr></thead><tbody>{rows}</tbody></table>",
+        escape(W::ReferralId.text(lang)),
+        escape(W::Taj.text(lang)),
+        escape(W::Specialty.text(lang)),
+        escape(W::Status.text(lang)),
+        escape(W::Institution.text(lang)),
+    )
+}
+
+/// The encounter section: the form opening one, or the open one with the closing form.
+async fn encounter_section(
+    lang: Lang,
+    p: &Practitioner,
+    taj: &Taj,
+    encounter: Option<&FhirResource>,
+) -> Result<String, ApiError> {
+    let csrf = csrf::hidden_field(&p.session.csrf_secret);
+    let body = match encounter {
+        Some(open) if open.status() == Some("in-progress") => {
+            let submission = SubmissionId::generate()
+                .map_err(|e| ApiError::internal("a submission identifier", &e))?;
+            format!(
+                "<p id=\"encounter-open\">{open_text}</p>\
+                 <form method=\"post\" action=\"/practice/patient/encounter/close\" id=\"close-form\">{csrf}{taj}{id}{submission}\
+                 {title}<div class=\"field\"><label for=\"f-summary\">{summary_label}</label>\
+                 <textarea id=\"f-summary\" name=\"summary\" rows=\"6\" required maxlength=\"20000\" aria-describedby=\"f-summary-hint\"></textarea>\
+                 <span class=\"hint\" id=\"f-summary-hint\">{summary_hint}</span></div>\
+                 <button class=\"primary\" type=\"submit\">{close}</button></form>",
+                open_text = escape(&W::EncounterOpen.with(lang, "id", open.id())),
+                taj = hidden("taj", taj.as_str()),
+                id = hidden("encounter", open.id()),
+                submission = hidden("submission", submission.as_str()),
+                title = Input {
+                    required: true,
+                    extra: "maxlength=\"200\"",
+                    ..Input::text("title", W::DocumentTitle.text(lang), W::DefaultDocumentTitle.text(lang))
+                }
+                .html(),
+                summary_label = escape(W::Summary.text(lang)),
+                summary_hint = escape(W::SummaryHint.text(lang)),
+                close = escape(W::CloseEncounter.text(lang)),
+            )
+        }
+        _ => {
+            let units: String = p
+                .connection
+                .units
+                .iter()
+                .map(|u| format!("<option value=\"{0}\">{0}</option>", escape(u.as_str())))
+                .collect();
+            format!(
+                "<form method=\"post\" action=\"/practice/patient/encounter\" id=\"open-form\">{csrf}{taj}\
+                 <div class=\"field\"><label for=\"f-unit\">{unit_label}</label><select id=\"f-unit\" name=\"unit\">{units}</select></div>\
+                 {care}<button class=\"primary\" type=\"submit\">{open}</button></form>",
+                taj = hidden("taj", taj.as_str()),
+                unit_label = escape(W::Unit.text(lang)),
+                care = Input {
+                    required: true,
+                    extra: "maxlength=\"100\"",
+                    ..Input::text("care_type", W::CareType.text(lang), W::DefaultCareType.text(lang))
+                }
+                .html(),
+                open = escape(W::OpenEncounter.text(lang)),
+            )
+        }
+    };
+    Ok(section("encounter", W::Encounter.text(lang), &body))
+}
+
+/// The patient page: every section read from the service now.
+async fn patient_page(
+    state: &AppState,
+    p: &Practitioner,
+    request: &WebRequest,
+    taj: &Taj,
+    view: View,
+) -> PageResult {
+    let lang = request.lang;
+    let read = async {
+        let client = service::client(state, &p.connection).await?;
+        let session = service::session(&p.desk, &p.connection);
+        let encounter = match &view.encounter {
+            Some(id) => Some(client.encounter(&session, id).await?),
+            None => None,
+        };
+        let documents = client
+            .patient_documents(&session, taj, view.break_glass.as_deref())
+            .await?;
+        let mut profile = Vec::new();
+        for kind in PROFILE_KINDS {
+            profile.push((kind, client.profile_entries(&session, kind, taj).await?));
+        }
+        let referrals = client.patient_referrals(&session, taj).await?;
+        Ok::<_, Failure>((encounter, documents, profile, referrals))
+    }
+    .await;
+    let (encounter, documents, profile, referrals) = match read {
+        Ok(read) => read,
+        Err(failure) => {
+            return failed(state, request, failure, async |status, text| {
+                let mut frame = p.frame(request, W::PatientTitle.with(lang, "taj", taj.as_str()));
+                frame.status = status;
+                frame.body = format!(
+                    "{}{}",
+                    message(MessageKind::Error, &text),
+                    search_form(p, request, taj.as_str(), None)
+                );
+                Ok(frame.into_response())
+            })
+            .await
+        }
+    };
+    p.audit(
+        state,
+        request,
+        if view.break_glass.is_some() { "practice.patient.break-glass" } else { "practice.patient.view" },
+        taj.as_str(),
+        Some(taj.as_str()),
+        view.break_glass.as_deref().map(|r| format!("reason: {r}")).unwrap_or_default(),
+    )
+    .await?;
+
+    let csrf_field = csrf::hidden_field(&p.session.csrf_secret);
+    let reason = view.break_glass.as_deref();
+    let document_rows: String = documents
+        .documents
+        .iter()
+        .map(|d| document_row(lang, p, taj, d, reason))
+        .collect();
+    let withheld = match (&documents.withheld, reason) {
+        (Some(_), None) => format!(
+            "{}<form method=\"post\" action=\"/practice/patient/documents\" id=\"break-glass-form\">{csrf_field}{taj}\
+             <div class=\"field\"><label for=\"f-reason\">{reason_label}</label>\
+             <input type=\"text\" id=\"f-reason\" name=\"reason\" required maxlength=\"500\" aria-describedby=\"f-reason-hint\">\
+             <span class=\"hint\" id=\"f-reason-hint\">{reason_hint}</span></div>\
+             <button class=\"danger\" type=\"submit\">{break_glass}</button></form>",
+            medgate_web::desk::notice("warning", W::Restricted.text(lang)),
+            taj = hidden("taj", taj.as_str()),
+            reason_label = escape(W::BreakGlassReason.text(lang)),
+            reason_hint = escape(W::BreakGlassHint.text(lang)),
+            break_glass = escape(W::BreakGlass.text(lang)),
+        ),
+        (_, Some(reason)) => medgate_web::desk::notice(
+            "warning",
+            &W::BrokenGlass.with(lang, "reason", reason),
+        ),
+        (None, None) => String::new(),
+    };
+    let documents_html = format!(
+        "{withheld}{table}",
+        table = if document_rows.is_empty() {
+            format!("<p class=\"muted\" id=\"no-documents\">{}</p>", escape(W::NoDocuments.text(lang)))
+        } else {
+            format!(
+                "<table id=\"documents\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\"></th></tr></thead><tbody>{document_rows}</tbody></table>",
+                escape(W::DocumentTitle.text(lang)),
+                escape(W::Date.text(lang)),
+                escape(W::Institution.text(lang)),
+                escape(W::Format.text(lang)),
+            )
+        }
+    );
+
+    let profile_body: String = profile
+        .iter()
+        .map(|(kind, entries)| profile_rows(lang, p, taj, *kind, entries))
+        .collect();
+    let kinds: String = PROFILE_KINDS
+        .iter()
+        .map(|k| format!("<option value=\"{}\">{}</option>", k.as_str(), escape(kind_word(*k).text(lang))))
+        .collect();
+    let profile_html = format!(
+        "{table}<form method=\"post\" action=\"/practice/patient/profile\" id=\"profile-form\">{csrf_field}{taj}\
+         <div class=\"field\"><label for=\"f-kind\">{kind_label}</label><select id=\"f-kind\" name=\"kind\">{kinds}</select></div>\
+         {text}<button class=\"primary\" type=\"submit\">{add}</button></form>",
+        table = if profile_body.is_empty() {
+            format!("<p class=\"muted\" id=\"no-profile\">{}</p>", escape(W::NoProfile.text(lang)))
+        } else {
+            format!(
+                "<table id=\"profile\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\"></th></tr></thead><tbody>{profile_body}</tbody></table>",
+                escape(W::Kind.text(lang)),
+                escape(W::EntryText.text(lang)),
+                escape(W::Version.text(lang)),
+                escape(W::Institution.text(lang)),
+            )
+        },
+        taj = hidden("taj", taj.as_str()),
+        kind_label = escape(W::Kind.text(lang)),
+        text = Input {
+            required: true,
+            extra: "maxlength=\"500\"",
+            ..Input::text("text", W::EntryText.text(lang), "")
+        }
+        .html(),
+        add = escape(W::AddEntry.text(lang)),
+    );
+
+    let referral_rows: String = referrals.iter().map(|r| referral_row(lang, p, r, Some(taj))).collect();
+    let referrals_html = format!(
+        "{table}<form method=\"post\" action=\"/practice/patient/referral\" id=\"referral-form\">{csrf_field}{taj}{specialty}{note}\
+         <button class=\"primary\" type=\"submit\">{issue}</button></form>",
+        table = if referral_rows.is_empty() {
+            format!("<p class=\"muted\" id=\"no-referrals\">{}</p>", escape(W::NoReferrals.text(lang)))
+        } else {
+            referral_table(lang, referral_rows)
+        },
+        taj = hidden("taj", taj.as_str()),
+        specialty = Input {
+            required: true,
+            extra: "maxlength=\"200\"",
+            ..Input::text("specialty", W::Specialty.text(lang), "")
+        }
+        .html(),
+        note = Input {
+            extra: "maxlength=\"1000\"",
+            ..Input::text("note", W::Note.text(lang), "")
+        }
+        .html(),
+        issue = escape(W::IssueReferral.text(lang)),
+    );
+
+    let mut frame = p.frame(request, W::PatientTitle.with(lang, "taj", taj.as_str()));
+    if let Some(status) = view.status {
+        frame.status = status;
+    }
+    frame.body = format!(
+        "{banner}{search}{encounter}{documents}{profile}{referrals}",
+        banner = view.banner,
+        search = search_form(p, request, taj.as_str(), None),
+        encounter = encounter_section(lang, p, taj, encounter.as_ref()).await?,
+        documents = section("documents-section", W::Documents.text(lang), &documents_html),
+        profile = section("profile-section", W::Profile.text(lang), &profile_html),
+        referrals = section("referrals-section", W::Referrals.text(lang), &referrals_html),
+    );
+    Ok(frame.into_response())
+}
+
+/// The genuine form of a patient action and its TAJ; a wrong TAJ is a 400 page.
+fn action_form(p: &Practitioner, request: &WebRequest, body: &[u8]) -> PageResult<(Form, Taj)> {
+    let form = p.genuine_form(request, body)?;
+    let taj = read_taj(request.lang, form.text("taj")).map_err(|text| {
+        let mut frame = p.frame(request, W::FindPatientTitle.text(request.lang));
+        frame.status = StatusCode::BAD_REQUEST;
+        frame.body = search_form(p, request, form.text("taj"), Some(&text));
+        PageError::answer(frame.into_response())
+    })?;
+    Ok((form, taj))
+}
+
+/// The patient page again with an error at the top (a refused or failed action).
+async fn refused_here(
+    state: &AppState,
+    p: &Practitioner,
+    request: &WebRequest,
+    taj: &Taj,
+    encounter: Option<String>,
+    failure: Failure,
+) -> PageResult {
+    failed(state, request, failure, async |status, text| {
+        let view = View {
+            banner: message(MessageKind::Error, &text),
+            encounter,
+            status: Some(status),
+            ..View::default()
+        };
+        patient_page(state, p, request, taj, view).await
+    })
+    .await
+}
+
+fn back(taj: &Taj, done: &str, encounter: Option<&str>) -> Response {
+    let encounter = encounter
+        .map(|id| format!("&encounter={}", urlencoding::encode(id)))
+        .unwrap_or_default();
+    redirect(&format!("{PAGE}?taj={taj}&done={done}{encounter}"), &[])
+}
+
+/// A sentence for a value the practitioner left out or wrote wrong.
+fn invalid(text: String) -> Failure {
+    Failure::Service {
+        status: StatusCode::BAD_REQUEST,
+        text,
+    }
+}
+
+/// `POST /practice/patient/encounter`: opens an encounter at the service.
+async fn open_encounter(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let lang = request.lang;
+        let opened = async {
+            let unit = UnitId::parse(form.text("unit")).map_err(|e| invalid(e.to_string()))?;
+            if !p.connection.units.contains(&unit) {
+                return Err(invalid(W::UnknownUnit.with(lang, "unit", unit.as_str())));
+            }
+            let care_type = form.text("care_type");
+            if care_type.is_empty() {
+                return Err(invalid(W::CareTypeRequired.text(lang).to_owned()));
+            }
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            let encounter = NewEncounter {
+                patient: taj.clone(),
+                unit,
+                care_type: care_type.to_owned(),
+                start: None,
+            };
+            Ok(client.open_encounter(&session, &encounter).await?)
+        }
+        .await;
+        match opened {
+            Ok(encounter) => {
+                p.audit(&state, &request, "practice.encounter.open", encounter.id(), Some(taj.as_str()), String::new())
+                    .await?;
+                Ok(back(&taj, "opened", Some(encounter.id())))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/encounter/close`: submits the summary as the encounter's
+/// document (a retry with the same form finds the first submission), then closes it.
+async fn close_encounter(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let lang = request.lang;
+        let encounter_id = form.text("encounter").to_owned();
+        let closed = async {
+            let summary = form.raw("summary").trim();
+            if summary.is_empty() {
+                return Err(invalid(W::SummaryRequired.text(lang).to_owned()));
+            }
+            let title = match form.text("title") {
+                "" => W::DefaultDocumentTitle.text(lang),
+                title => title,
+            };
+            let identifier = SubmissionId::parse(form.text("submission")).map_err(|e| invalid(e.to_string()))?;
+            let now = medgate_web::now();
+            let document = pdf(&Summary {
+                title,
+                header: vec![
+                    format!("{}: {}", W::Taj.text(lang), taj),
+                    format!(
+                        "{}: {} ({})",
+                        W::Institution.text(lang),
+                        p.connection.institution_name,
+                        p.connection.institution
+                    ),
+                    format!(
+                        "{}: {} ({})",
+                        W::Practitioner.text(lang),
+                        p.practitioner.name,
+                        p.practitioner.stamp_number.as_str()
+                    ),
+                    format!("{}: {encounter_id}", W::Encounter.text(lang)),
+                    format!("{}: {}", W::Date.text(lang), medgate_web::rfc3339(now)),
+                ],
+                text: summary,
+            });
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            let submitted = client
+                .submit_document(
+                    &session,
+                    &DocumentSubmission {
+                        identifier,
+                        patient: taj.clone(),
+                        encounter: Some(encounter_id.clone()),
+                        content_type: "application/pdf".to_owned(),
+                        title: title.to_owned(),
+                        data: document,
+                    },
+                )
+                .await?;
+            client.close_encounter(&session, &encounter_id).await?;
+            Ok(submitted)
+        }
+        .await;
+        match closed {
+            Ok(submitted) => {
+                p.audit(
+                    &state,
+                    &request,
+                    "practice.encounter.close",
+                    &encounter_id,
+                    Some(taj.as_str()),
+                    format!("document {}", submitted.document.id()),
+                )
+                .await?;
+                Ok(back(&taj, "closed", None))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, Some(encounter_id.clone()), failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/documents`: the patient's documents with the glass broken,
+/// for the reason given (the service logs it and shows it to the patient).
+async fn break_glass(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let reason = form.text("reason");
+        if reason.is_empty() {
+            let view = View {
+                banner: message(MessageKind::Error, W::BreakGlassReasonRequired.text(request.lang)),
+                status: Some(StatusCode::BAD_REQUEST),
+                ..View::default()
+            };
+            return patient_page(&state, &p, &request, &taj, view).await;
+        }
+        let view = View {
+            break_glass: Some(reason.to_owned()),
+            ..View::default()
+        };
+        patient_page(&state, &p, &request, &taj, view).await
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/document`: the document's content, as a file.
+async fn open_document(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let id = form.text("id").to_owned();
+        let reason = Some(form.text("reason")).filter(|r| !r.is_empty()).map(str::to_owned);
+        let read = async {
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            let document = client.document(&session, &id, reason.as_deref()).await?;
+            if document.json()["subject"]["reference"].as_str() != Some(&format!("Patient/{taj}")) {
+                return Err(invalid(W::NotThisPatient.text(request.lang).to_owned()));
+            }
+            Ok(client.document_content(&session, &id, reason.as_deref()).await?)
+        }
+        .await;
+        match read {
+            Ok(content) => {
+                p.audit(
+                    &state,
+                    &request,
+                    "practice.document.open",
+                    &id,
+                    Some(taj.as_str()),
+                    reason.as_deref().map(|r| format!("break-glass: {r}")).unwrap_or_default(),
+                )
+                .await?;
+                let extension = if content.content_type == "application/pdf" { "pdf" } else { "xml" };
+                Ok(download(
+                    &content.content_type,
+                    &format!("{}.{extension}", id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")),
+                    Bytes::from(content.data),
+                ))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+fn profile_kind(lang: Lang, text: &str) -> Result<ProfileKind, Failure> {
+    PROFILE_KINDS
+        .into_iter()
+        .find(|k| k.as_str() == text)
+        .ok_or_else(|| invalid(W::UnknownKind.text(lang).to_owned()))
+}
+
+/// `POST /practice/patient/profile`: adds a profile entry.
+async fn add_entry(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let lang = request.lang;
+        let added = async {
+            let kind = profile_kind(lang, form.text("kind"))?;
+            let text = form.text("text");
+            if text.is_empty() {
+                return Err(invalid(W::EntryTextRequired.text(lang).to_owned()));
+            }
+            let resource = kind.entry(&taj, text)?;
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            Ok(client.create_profile_entry(&session, kind, &resource).await?)
+        }
+        .await;
+        match added {
+            Ok(entry) => {
+                p.audit(&state, &request, "practice.profile.add", &format!("{}/{}", entry.resource_type(), entry.id()), Some(taj.as_str()), String::new())
+                    .await?;
+                Ok(back(&taj, "added", None))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/profile/update`: a new version of an entry, over the version
+/// the practitioner saw (a version written meanwhile is refused by the service).
+async fn update_entry(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let lang = request.lang;
+        let id = form.text("id").to_owned();
+        let updated = async {
+            let kind = profile_kind(lang, form.text("kind"))?;
+            let text = form.text("text");
+            if text.is_empty() {
+                return Err(invalid(W::EntryTextRequired.text(lang).to_owned()));
+            }
+            let version: u64 = form
+                .text("version")
+                .parse()
+                .map_err(|_| invalid(W::UnknownKind.text(lang).to_owned()))?;
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            let current = client.profile_entry(&session, kind, &id).await?;
+            let resource = kind.with_text(current.into_json(), text)?;
+            Ok(client.update_profile_entry(&session, kind, &id, &resource, version).await?)
+        }
+        .await;
+        match updated {
+            Ok(entry) => {
+                p.audit(
+                    &state,
+                    &request,
+                    "practice.profile.update",
+                    &format!("{}/{}", entry.resource_type(), entry.id()),
+                    Some(taj.as_str()),
+                    format!("version {}", entry.version().unwrap_or(0)),
+                )
+                .await?;
+                Ok(back(&taj, "updated", None))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/profile/delete`: deletes an entry (only the institution that
+/// created it may; the service refuses the others).
+async fn delete_entry(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let id = form.text("id").to_owned();
+        let deleted = async {
+            let kind = profile_kind(request.lang, form.text("kind"))?;
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            client.delete_profile_entry(&session, kind, &id).await?;
+            Ok(kind)
+        }
+        .await;
+        match deleted {
+            Ok(kind) => {
+                p.audit(&state, &request, "practice.profile.delete", &format!("{}/{id}", kind.as_str()), Some(taj.as_str()), String::new())
+                    .await?;
+                Ok(back(&taj, "deleted", None))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `GET /practice/patient/profile/history?taj=…&kind=…&id=…`: every version of an entry.
+async fn history(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let lang = request.lang;
+        let taj = match read_taj(lang, &request.query("taj").unwrap_or_default()) {
+            Ok(taj) => taj,
+            Err(text) => {
+                let mut frame = p.frame(&request, W::FindPatientTitle.text(lang));
+                frame.status = StatusCode::BAD_REQUEST;
+                frame.body = search_form(&p, &request, "", Some(&text));
+                return Ok(frame.into_response());
+            }
+        };
+        let id = request.query("id").unwrap_or_default();
+        let read = async {
+            let kind = profile_kind(lang, &request.query("kind").unwrap_or_default())?;
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            Ok::<_, Failure>((kind, client.profile_history(&session, kind, &id).await?))
+        }
+        .await;
+        let (kind, versions) = match read {
+            Ok(read) => read,
+            Err(failure) => return refused_here(&state, &p, &request, &taj, None, failure).await,
+        };
+        p.audit(&state, &request, "practice.profile.history", &format!("{}/{id}", kind.as_str()), Some(taj.as_str()), String::new())
+            .await?;
+        let rows: String = versions
+            .iter()
+            .map(|v| {
+                let text = if v.deleted {
+                    W::DeletedVersion.text(lang).to_owned()
+                } else {
+                    v.resource.as_ref().and_then(|r| r.summary()).unwrap_or("—").to_owned()
+                };
+                format!(
+                    "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+                    v.version.map(|n| n.to_string()).unwrap_or_else(|| "—".to_owned()),
+                    escape(&text),
+                    escape(v.last_modified.as_deref().unwrap_or("")),
+                )
+            })
+            .collect();
+        let mut frame = p.frame(&request, W::HistoryTitle.with(lang, "kind", kind_word(kind).text(lang)));
+        frame.body = format!(
+            "<table id=\"history\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>{rows}</tbody></table>\
+             <p><a class=\"button\" href=\"{PAGE}?taj={taj}\">{}</a></p>",
+            escape(W::Version.text(lang)),
+            escape(W::EntryText.text(lang)),
+            escape(W::Date.text(lang)),
+            escape(W::BackToPatient.text(lang)),
+        );
+        Ok(frame.into_response())
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/referral`: issues a referral for the patient.
+async fn issue_referral(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let issued = async {
+            let specialty = form.text("specialty");
+            if specialty.is_empty() {
+                return Err(invalid(W::SpecialtyRequired.text(request.lang).to_owned()));
+            }
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            let referral = NewReferral {
+                patient: taj.clone(),
+                specialty: specialty.to_owned(),
+                note: Some(form.text("note").to_owned()).filter(|n| !n.is_empty()),
+                valid_until: None,
+            };
+            Ok(client.issue_referral(&session, &referral).await?)
+        }
+        .await;
+        match issued {
+            Ok(referral) => {
+                p.audit(&state, &request, "practice.referral.issue", referral.id(), Some(taj.as_str()), String::new())
+                    .await?;
+                Ok(back(&taj, "issued", None))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+fn referral_search(lang: Lang, typed: &str) -> String {
+    format!(
+        "<form method=\"get\" action=\"{REFERRALS}\" id=\"referral-search\" class=\"inline\">{field}\
+         <button class=\"primary\" type=\"submit\">{find}</button></form>",
+        field = Input {
+            hint: Some(W::ReferralIdHint.text(lang)),
+            required: true,
+            extra: "maxlength=\"64\" autocomplete=\"off\"",
+            ..Input::text("id", W::ReferralId.text(lang), typed)
+        }
+        .html(),
+        find = escape(W::FindReferral.text(lang)),
+    )
+}
+
+/// `GET /practice/referrals[?id=…]`: a referral found by its id (the receiving side).
+async fn find_referral(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let lang = request.lang;
+        let mut frame = p.frame(&request, W::ReferralsTitle.text(lang));
+        let banner = done_banner(lang, request.query("done").as_deref());
+        let Some(id) = request.query("id") else {
+            frame.body = format!("{banner}<p class=\"muted\">{}</p>{}", escape(W::ReferralsIntro.text(lang)), referral_search(lang, ""));
+            return Ok(frame.into_response());
+        };
+        let found = async {
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            Ok::<_, Failure>(client.referral(&session, &id).await?)
+        }
+        .await;
+        let result = match found {
+            Ok(Some(referral)) => {
+                p.audit(&state, &request, "practice.referral.find", referral.id(), None, String::new()).await?;
+                referral_table(lang, referral_row(lang, &p, &referral, None))
+            }
+            Ok(None) => {
+                frame.status = StatusCode::NOT_FOUND;
+                message(MessageKind::Error, &W::NoSuchReferral.with(lang, "id", &id))
+            }
+            Err(failure) => {
+                return failed(&state, &request, failure, async |status, text| {
+                    frame.status = status;
+                    frame.body = format!("{}{}", message(MessageKind::Error, &text), referral_search(lang, &id));
+                    Ok(frame.into_response())
+                })
+                .await
+            }
+        };
+        frame.body = format!("{banner}{}{result}", referral_search(lang, &id));
+        Ok(frame.into_response())
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/referrals/use`: consumes a referral (once; a second use is refused by
+/// the service, whose sentence the page shows).
+async fn use_referral(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let form = p.genuine_form(&request, &body)?;
+        let lang = request.lang;
+        let id = form.text("id").to_owned();
+        let used = async {
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            Ok::<_, Failure>(client.consume_referral(&session, &id).await?)
+        }
+        .await;
+        match used {
+            Ok(referral) => {
+                let patient = referral.json()["subject"]["reference"]
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("Patient/"))
+                    .map(str::to_owned);
+                p.audit(&state, &request, "practice.referral.use", &id, patient.as_deref(), String::new()).await?;
+                Ok(redirect(
+                    &format!("{REFERRALS}?id={}&done=used", urlencoding::encode(&id)),
+                    &[],
+                ))
+            }
+            Err(failure) => {
+                failed(&state, &request, failure, async |status, text| {
+                    let mut frame = p.frame(&request, W::ReferralsTitle.text(lang));
+                    frame.status = status;
+                    frame.body = format!("{}{}", message(MessageKind::Error, &text), referral_search(lang, &id));
+                    Ok(frame.into_response())
+                })
+                .await
+            }
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
