@@ -36,6 +36,29 @@ use super::{hungarian, Practitioner, PRACTICE};
 const PAGE: &str = "/practice/patient";
 const REFERRALS: &str = "/practice/referrals";
 
+/// The tag the desk puts on the profile entries it creates, naming the institution (the
+/// service keeps the creator apart from the resource; this shows whose an entry is).
+const INSTITUTION_TAG: &str = "https://medgate.invalid/fhir/sid/institution";
+
+/// The institution that wrote `resource`, as far as the resource says.
+fn institution_of(resource: &FhirResource) -> Option<&str> {
+    resource.institution().or_else(|| {
+        resource.json()["meta"]["tag"]
+            .as_array()?
+            .iter()
+            .find(|tag| tag["system"] == INSTITUTION_TAG)?["code"]
+            .as_str()
+    })
+}
+
+/// An instant of the service (`2026-12-03T21:46:12.9Z`) to the minute, as people read it.
+fn minute(text: &str) -> String {
+    match text.get(..16) {
+        Some(head) if text.as_bytes().get(10) == Some(&b'T') => format!("{} UTC", head.replace('T', " ")),
+        _ => text.to_owned(),
+    }
+}
+
 /// The profile kinds the desk writes with a text (a DeviceUseStatement needs its device).
 const PROFILE_KINDS: [ProfileKind; 5] = [
     ProfileKind::AllergyIntolerance,
@@ -157,7 +180,7 @@ fn done_banner(lang: Lang, done: Option<&str>) -> String {
         Some("used") => W::DoneUsed,
         _ => return String::new(),
     };
-    medgate_web::desk::notice("success", word.text(lang))
+    medgate_web::desk::notice("ok", word.text(lang))
 }
 
 /// `GET /practice/patient[?taj=…]`.
@@ -210,10 +233,10 @@ fn document_row(lang: Lang, p: &Practitioner, taj: &Taj, document: &FhirResource
         .as_str()
         .or(document.last_updated())
         .unwrap_or("");
-    let institution = document.institution().unwrap_or("—");
+    let institution = institution_of(document).unwrap_or("—");
     let open = format!(
         "<form method=\"post\" action=\"/practice/patient/document\" class=\"inline\">{csrf}{taj}{id}{reason}\
-         <button type=\"submit\">{label}</button></form>",
+         <button class=\"secondary\" type=\"submit\">{label}</button></form>",
         csrf = csrf::hidden_field(&p.session.csrf_secret),
         taj = hidden("taj", taj.as_str()),
         id = hidden("id", document.id()),
@@ -223,7 +246,7 @@ fn document_row(lang: Lang, p: &Practitioner, taj: &Taj, document: &FhirResource
     format!(
         "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td>{open}</td></tr>",
         escape(title),
-        escape(when),
+        escape(&minute(when)),
         escape(institution),
         escape(content_type),
     )
@@ -236,7 +259,7 @@ fn profile_rows(lang: Lang, p: &Practitioner, taj: &Taj, kind: ProfileKind, entr
         .map(|entry| {
             let text = entry.summary().unwrap_or("—");
             let version = entry.version().unwrap_or(1);
-            let institution = entry.institution().unwrap_or("—");
+            let institution = institution_of(entry).unwrap_or("—");
             let csrf = csrf::hidden_field(&p.session.csrf_secret);
             let keys = format!(
                 "{}{}{}",
@@ -247,15 +270,16 @@ fn profile_rows(lang: Lang, p: &Practitioner, taj: &Taj, kind: ProfileKind, entr
             let field_id = format!("text-{}", entry.id());
             let update = format!(
                 "<form method=\"post\" action=\"/practice/patient/profile/update\" class=\"inline\">{csrf}{keys}{version}\
-                 <label class=\"visually-hidden\" for=\"{field_id}\">{label}</label>\
+                 <label class=\"sr-only\" for=\"{field_id}\">{label}</label>\
                  <input type=\"text\" id=\"{field_id}\" name=\"text\" value=\"{value}\" maxlength=\"500\" required>\
-                 <button type=\"submit\">{modify}</button></form>",
+                 <button class=\"secondary\" type=\"submit\">{modify}</button></form>",
                 version = hidden("version", &version.to_string()),
                 label = escape(W::EntryText.text(lang)),
                 value = escape(text),
                 modify = escape(W::Modify.text(lang)),
             );
-            let delete = if institution == ours {
+            // Shown unless the entry names another institution (the service decides).
+            let delete = if institution == ours || institution == "—" {
                 format!(
                     "<form method=\"post\" action=\"/practice/patient/profile/delete\" class=\"inline\">{csrf}{keys}\
                      <button class=\"danger\" type=\"submit\">{}</button></form>",
@@ -832,7 +856,10 @@ async fn add_entry(
             if text.is_empty() {
                 return Err(invalid(W::EntryTextRequired.text(lang).to_owned()));
             }
-            let resource = kind.entry(&taj, text)?;
+            let mut resource = kind.entry(&taj, text)?;
+            resource["meta"] = serde_json::json!({
+                "tag": [{ "system": INSTITUTION_TAG, "code": p.connection.institution.as_str() }]
+            });
             let client = service::client(&state, &p.connection).await?;
             let session = service::session(&p.desk, &p.connection);
             Ok(client.create_profile_entry(&session, kind, &resource).await?)
@@ -978,7 +1005,7 @@ async fn history(
                     "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
                     v.version.map(|n| n.to_string()).unwrap_or_else(|| "—".to_owned()),
                     escape(&text),
-                    escape(v.last_modified.as_deref().unwrap_or("")),
+                    escape(&minute(v.last_modified.as_deref().unwrap_or(""))),
                 )
             })
             .collect();

@@ -204,7 +204,7 @@ async fn view(
     let banner = if !filled.errors.is_empty() {
         message(MessageKind::Error, S::FixErrors.text(lang))
     } else if request.query("done").as_deref() == Some("saved") {
-        medgate_web::desk::notice("success", S::Saved.text(lang))
+        medgate_web::desk::notice("ok", S::Saved.text(lang))
     } else {
         String::new()
     };
