@@ -18,7 +18,8 @@ pub fn router(role: Role, state: AppState) -> Router {
             crate::repository::api::routes(),
             crate::repository::pages::routes()
                 .merge(crate::portal::routes())
-                .merge(crate::staff::routes()),
+                .merge(crate::staff::routes())
+                .merge(crate::clinical::pages::routes()),
             crate::repository::api::MAX_BODY_BYTES,
             &crate::repository::api::STREAMED_UPLOADS,
             state,

@@ -90,6 +90,10 @@ pub enum MetadataError {
     #[error("{field} is too large to store ({value})")]
     ValueTooLarge { field: &'static str, value: u64 },
 
+    /// A clinical service connection lists one practitioner's service user name twice.
+    #[error("practitioner user name {0} is listed twice; each practitioner once")]
+    PractitionerListedTwice(String),
+
     /// A stored value no longer parses: the database was changed outside medgate.
     #[error("stored {field} is not valid: {problem}")]
     CorruptValue {

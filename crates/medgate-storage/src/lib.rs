@@ -66,6 +66,7 @@ pub use metadata::clinical::{
     Practitioner, PractitionerSession, ResourceHead, ResourceVersion, ResourceWrite,
     Restriction,
 };
+pub use metadata::clinical_connection::{ClinicPractitioner, ClinicalConnection, DeskSession};
 pub use metadata::consents::{
     Consent, ConsentDocument, ConsentError, ConsentId, ConsentStatus, ConsentSummary,
     NewConsent, SentConsent, SharedDocument,

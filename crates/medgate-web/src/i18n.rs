@@ -1,10 +1,14 @@
-//! The pages' words in Polish and English. Polish is the default (the seeds are Polish and
-//! use their domain words: "Zgody", "Dokumenty", "Dziennik dostępu", "Zaloguj się"); the
-//! language comes from `?lang=pl|en` (remembered in a cookie), then the cookie, then the
-//! browser's `Accept-Language`.
+//! The pages' words. The Polish desks (administrator, operator, portal) speak Polish and
+//! English, Polish by default (the seeds are Polish and use their domain words: "Zgody",
+//! "Dokumenty", "Dziennik dostępu", "Zaloguj się"); the Hungarian practitioners' desk speaks
+//! Hungarian and English, Hungarian by default. The language comes from `?lang=pl|en|hu`
+//! (remembered in a cookie), then the cookie, then the browser's `Accept-Language`, among
+//! the languages the desk offers ([`negotiate_among`]).
 //!
-//! Each text is a [`Msg`] with both translations side by side, so a missing translation is
-//! a compile error. Texts with a placeholder write it as `{name}`; [`Msg::with`] fills it in.
+//! Each text of the Polish desks is a [`Msg`] with both translations side by side, so a
+//! missing translation is a compile error; asked in Hungarian (a Hungarian browser on a
+//! Polish desk) they answer in English, and the frame says so (`lang="en"`). Texts with a
+//! placeholder write it as `{name}`; [`Msg::with`] fills it in.
 
 use axum::http::HeaderMap;
 
@@ -16,14 +20,16 @@ pub const LANG_COOKIE: &str = "medgate_lang";
 pub enum Lang {
     Pl,
     En,
+    Hu,
 }
 
 impl Lang {
-    /// `pl` or `en`.
+    /// `pl`, `en` or `hu`.
     pub fn code(self) -> &'static str {
         match self {
             Lang::Pl => "pl",
             Lang::En => "en",
+            Lang::Hu => "hu",
         }
     }
 
@@ -38,6 +44,7 @@ impl Lang {
         match primary.as_str() {
             "pl" => Some(Lang::Pl),
             "en" => Some(Lang::En),
+            "hu" => Some(Lang::Hu),
             _ => None,
         }
     }
@@ -47,22 +54,58 @@ impl Lang {
         match self {
             Lang::Pl => "Polski",
             Lang::En => "English",
+            Lang::Hu => "Magyar",
         }
     }
 
-    pub const ALL: [Lang; 2] = [Lang::Pl, Lang::En];
+    pub const ALL: [Lang; 3] = [Lang::Pl, Lang::En, Lang::Hu];
+
+    /// The languages of the Polish desks, Polish first (their default).
+    pub const POLISH_DESK: &'static [Lang] = &[Lang::Pl, Lang::En];
+
+    /// The languages of the Hungarian desks, Hungarian first (their default).
+    pub const HUNGARIAN_DESK: &'static [Lang] = &[Lang::Hu, Lang::En];
+
+    /// The language a desk offering `offered` (its default first) answers a request for
+    /// `self` in: `self` when offered, else English when offered, else the default.
+    pub fn within(self, offered: &[Lang]) -> Lang {
+        if offered.contains(&self) {
+            self
+        } else if offered.contains(&Lang::En) {
+            Lang::En
+        } else {
+            offered.first().copied().unwrap_or(Lang::En)
+        }
+    }
 }
 
-/// The language of a request, and the `Set-Cookie` value to send when `?lang=` chose it.
+/// The language of a request to a Polish desk, and the `Set-Cookie` value to send when
+/// `?lang=` chose it.
 pub fn negotiate(query_lang: Option<&str>, headers: &HeaderMap) -> (Lang, Option<String>) {
-    if let Some(lang) = query_lang.and_then(Lang::from_code) {
+    negotiate_among(Lang::POLISH_DESK, query_lang, headers)
+}
+
+/// The language of a request to a desk offering `offered` (its default first): `?lang=`,
+/// the cookie, then `Accept-Language`, each only when it names an offered language; else the
+/// desk's default. Gives the `Set-Cookie` value to send when `?lang=` chose it.
+pub fn negotiate_among(
+    offered: &[Lang],
+    query_lang: Option<&str>,
+    headers: &HeaderMap,
+) -> (Lang, Option<String>) {
+    let offers = |lang: &Lang| offered.contains(lang);
+    let default = offered.first().copied().unwrap_or(Lang::En);
+    if let Some(lang) = query_lang.and_then(Lang::from_code).filter(offers) {
         let cookie = format!(
             "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; Secure; SameSite=Strict",
             lang.code()
         );
         return (lang, Some(cookie));
     }
-    if let Some(lang) = crate::request::cookie(headers, LANG_COOKIE).and_then(|c| Lang::from_code(&c)) {
+    if let Some(lang) = crate::request::cookie(headers, LANG_COOKIE)
+        .and_then(|c| Lang::from_code(&c))
+        .filter(offers)
+    {
         return (lang, None);
     }
     let accepted = headers
@@ -72,8 +115,8 @@ pub fn negotiate(query_lang: Option<&str>, headers: &HeaderMap) -> (Lang, Option
     let lang = accepted
         .split(',')
         .filter_map(|part| Lang::from_code(part.split(';').next().unwrap_or("")))
-        .next()
-        .unwrap_or(Lang::Pl);
+        .find(offers)
+        .unwrap_or(default);
     (lang, None)
 }
 
@@ -104,7 +147,8 @@ macro_rules! bilingual {
                 use $crate::i18n::Lang;
                 match (self, lang) {
                     $(($enum::$name, Lang::Pl) => $pl,
-                      ($enum::$name, Lang::En) => $en,)*
+                      // The Polish desks have no Hungarian: English stands in.
+                      ($enum::$name, Lang::En | Lang::Hu) => $en,)*
                 }
             }
 
@@ -329,6 +373,26 @@ mod tests {
         assert!(cookie.unwrap().starts_with("medgate_lang=en;"));
         // An unknown choice is ignored rather than refused.
         assert_eq!(negotiate(Some("xx"), &headers).0, Lang::Pl);
+    }
+
+    #[test]
+    fn a_desk_hears_only_the_languages_it_offers_and_else_speaks_its_default() {
+        let mut headers = HeaderMap::new();
+        let hungarian = Lang::HUNGARIAN_DESK;
+        assert_eq!(negotiate_among(hungarian, None, &headers), (Lang::Hu, None));
+        // A Polish cookie (from another desk) and a Polish browser do not make it Polish.
+        headers.insert("cookie", HeaderValue::from_static("medgate_lang=pl"));
+        headers.insert("accept-language", HeaderValue::from_static("pl, en;q=0.5"));
+        assert_eq!(negotiate_among(hungarian, None, &headers).0, Lang::En);
+        let (lang, cookie) = negotiate_among(hungarian, Some("hu"), &headers);
+        assert_eq!(lang, Lang::Hu);
+        assert!(cookie.unwrap().starts_with("medgate_lang=hu;"));
+        // The Polish desks ignore `hu` rather than refuse it.
+        headers.insert("cookie", HeaderValue::from_static("medgate_lang=hu"));
+        assert_eq!(negotiate(Some("hu"), &headers).0, Lang::Pl);
+        assert_eq!(Lang::Hu.within(Lang::POLISH_DESK), Lang::En);
+        assert_eq!(Lang::Pl.within(Lang::HUNGARIAN_DESK), Lang::En);
+        assert_eq!(Msg::Consents.text(Lang::Hu), Msg::Consents.text(Lang::En));
     }
 
     #[test]

@@ -90,6 +90,16 @@ impl WebRequest {
         AuditOrigin::Address(self.address)
     }
 
+    /// This request as a desk offering `offered` (its default first) hears it: the
+    /// language negotiated again among those (the Polish desks' choice is the default).
+    pub fn speaking(mut self, offered: &[Lang]) -> WebRequest {
+        let query_lang = self.query("lang");
+        let (lang, lang_cookie) = i18n::negotiate_among(offered, query_lang.as_deref(), &self.headers);
+        self.lang = lang;
+        self.lang_cookie = lang_cookie;
+        self
+    }
+
     /// The value of a query parameter (percent-decoded), if given.
     pub fn query(&self, name: &str) -> Option<String> {
         self.uri.query().and_then(|query| {

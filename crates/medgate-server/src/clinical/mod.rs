@@ -6,6 +6,10 @@
 //! clinical call carries the session (`Authorization: Bearer …`). The rules are
 //! `medgate_clinical`'s; `api` parses, makes one domain call and answers; a refusal under
 //! `/fhir` is an `OperationOutcome` ([`fhir_refusals`]).
+//!
+//! `pages` is the clinic's side, served by repository nodes (not by the service): the
+//! administrator's settings of the account's connection to the service and the
+//! practitioners' desk, which act for the account's institution through the client library.
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -14,6 +18,7 @@ use medgate_web::AppState;
 
 pub mod api;
 pub mod openapi;
+pub mod pages;
 
 pub use api::outcome::fhir_refusals;
 

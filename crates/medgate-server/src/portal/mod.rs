@@ -42,6 +42,7 @@ pub const PATIENT: Desk = Desk {
     home: "/portal/documents",
     policy: session::PATIENT,
     site: |lang| Msg::PortalTitle.text(lang),
+    langs: medgate_web::i18n::Lang::POLISH_DESK,
     tabs: &[
         Tab { href: "/portal/documents", label: |lang| Msg::Documents.text(lang) },
         Tab { href: "/portal/access-log", label: |lang| Msg::AccessLog.text(lang) },

@@ -29,6 +29,7 @@ pub const OPERATOR: Desk = Desk {
         absolute: time::Duration::hours(8),
     },
     site: |lang| T::OperatorSite.text(lang),
+    langs: medgate_web::i18n::Lang::POLISH_DESK,
     tabs: &[
         Tab {
             href: "/operator/tenants",

@@ -35,6 +35,7 @@ pub mod audit;
 pub mod certificate_requests;
 pub mod certificates;
 pub mod clinical;
+pub mod clinical_connection;
 pub mod consents;
 pub mod document_keys;
 pub mod document_types;
@@ -161,6 +162,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "patient sort keys",
         include_str!("../../migrations/sqlite/0011_patient_sort_keys.sql"),
     ),
+    (
+        12,
+        "clinical connections",
+        include_str!("../../migrations/sqlite/0012_clinical_connections.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -218,6 +224,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         11,
         "patient sort keys",
         include_str!("../../migrations/postgres/0011_patient_sort_keys.sql"),
+    ),
+    (
+        12,
+        "clinical connections",
+        include_str!("../../migrations/postgres/0012_clinical_connections.sql"),
     ),
 ];
 

@@ -12,6 +12,7 @@ mod audit;
 mod certificate_requests;
 mod certificates;
 mod clinical;
+mod clinical_connection;
 mod consents;
 mod content;
 mod document_types;
@@ -26,6 +27,10 @@ mod staff;
 mod tenants;
 
 on_both_backends! {
+    clinical_connection {
+        a_connection_is_saved_whole_replaced_and_per_account,
+        a_desk_session_lives_with_its_web_session_until_it_expires,
+    }
     clinical {
         institutions_units_practitioners_and_the_matrix,
         a_totp_step_is_used_once_and_sessions_end,

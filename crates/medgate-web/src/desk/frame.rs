@@ -14,6 +14,25 @@ use crate::i18n::Lang;
 use crate::layout::{escape, message, MessageKind};
 use crate::WebRequest;
 
+/// A word of the frame in `lang`: the Polish desks' words, and the Hungarian desk's
+/// frame in Hungarian (the rest of a Hungarian page is its module's words).
+fn frame_word(word: T, lang: Lang) -> &'static str {
+    match (word, lang) {
+        (T::SignOut, Lang::Hu) => "Kijelentkezés",
+        (T::MainMenu, Lang::Hu) => "Főmenü",
+        (T::Language, Lang::Hu) => "Nyelv",
+        (T::SkipToContent, Lang::Hu) => "Ugrás a tartalomra",
+        (T::ErrorTitle, Lang::Hu) => "Hiba",
+        (T::FormExpired, Lang::Hu) => {
+            "Az űrlap lejárt vagy nem erről az oldalról érkezett. Töltse ki újra."
+        }
+        (T::InternalError, Lang::Hu) => {
+            "A szerver hibát észlelt. Próbálja újra később; ha ismétlődik, adja meg az üzemeltetőnek a(z) {reference} hivatkozást."
+        }
+        _ => word.text(lang),
+    }
+}
+
 /// Who is signed in, for the header.
 pub struct SignedInHeader {
     /// Login, and for an administrator the tenant.
@@ -43,7 +62,7 @@ impl Frame {
     pub fn new(desk: &'static Desk, request: &WebRequest, title: impl Into<String>) -> Frame {
         Frame {
             desk,
-            lang: request.lang,
+            lang: request.lang.within(desk.langs),
             status: StatusCode::OK,
             title: title.into(),
             path: request.uri.path().to_owned(),
@@ -68,7 +87,9 @@ impl Frame {
     /// The complete HTML document.
     pub fn html(&self) -> String {
         let lang = self.lang;
-        let switch: String = Lang::ALL
+        let switch: String = self
+            .desk
+            .langs
             .iter()
             .map(|other| {
                 let current = if *other == lang {
@@ -101,7 +122,7 @@ impl Frame {
                     who = escape(&header.who),
                     base = self.desk.base,
                     csrf = csrf::hidden_field(&header.csrf_secret),
-                    sign_out = escape(T::SignOut.text(lang)),
+                    sign_out = escape(frame_word(T::SignOut, lang)),
                 );
                 let items: String = self
                     .desk
@@ -123,7 +144,7 @@ impl Frame {
                     .collect();
                 let tabs = format!(
                     "<nav class=\"tabs\" aria-label=\"{menu}\"><ul>{items}</ul></nav>",
-                    menu = escape(T::MainMenu.text(lang)),
+                    menu = escape(frame_word(T::MainMenu, lang)),
                 );
                 (account, tabs)
             }
@@ -142,13 +163,13 @@ impl Frame {
             title = escape(&self.title),
             site = escape((self.desk.site)(lang)),
             css = crate::layout::CSS,
-            skip = escape(T::SkipToContent.text(lang)),
+            skip = escape(frame_word(T::SkipToContent, lang)),
             home = if self.signed_in.is_some() {
                 self.desk.home
             } else {
                 self.desk.base
             },
-            language = escape(T::Language.text(lang)),
+            language = escape(frame_word(T::Language, lang)),
             body = self.body,
         )
     }
@@ -188,14 +209,14 @@ pub fn notice(class: &str, text: &str) -> String {
 /// 403 with "the form has expired" in `frame`: a POST whose form token or origin is wrong.
 pub fn forged_page(mut frame: Frame) -> Response {
     frame.status = StatusCode::FORBIDDEN;
-    frame.body = message(MessageKind::Error, T::FormExpired.text(frame.lang));
+    frame.body = message(MessageKind::Error, frame_word(T::FormExpired, frame.lang));
     frame.into_response()
 }
 
 /// The page for a failure: the status of `error`, a sentence in the page's language (the
 /// reference of an internal error ties it to the log line).
 pub fn error_page(desk: &'static Desk, request: &WebRequest, error: &ApiError) -> Response {
-    let lang = request.lang;
+    let lang = request.lang.within(desk.langs);
     let text = if error.status() == StatusCode::INTERNAL_SERVER_ERROR {
         let reference = error
             .message()
@@ -203,11 +224,11 @@ pub fn error_page(desk: &'static Desk, request: &WebRequest, error: &ApiError) -
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or("-");
-        T::InternalError.with(lang, "reference", reference)
+        frame_word(T::InternalError, lang).replace("{reference}", reference)
     } else {
         error.message().to_owned()
     };
-    let mut frame = Frame::new(desk, request, T::ErrorTitle.text(lang));
+    let mut frame = Frame::new(desk, request, frame_word(T::ErrorTitle, lang));
     frame.status = error.status();
     frame.body = message(MessageKind::Error, &text);
     frame.into_response()
@@ -262,6 +283,7 @@ mod tests {
             absolute: time::Duration::minutes(2),
         },
         site: |_| "Test <desk>",
+        langs: Lang::POLISH_DESK,
         tabs: &[
             Tab { href: "/test/home", label: |_| "Home" },
             Tab { href: "/test/other", label: |_| "Other" },

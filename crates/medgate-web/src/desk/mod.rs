@@ -64,6 +64,8 @@ pub struct Desk {
     pub policy: SessionPolicy,
     /// The site name in the header.
     pub site: Words,
+    /// The languages of its pages, its default first ([`Lang::POLISH_DESK`]).
+    pub langs: &'static [Lang],
     /// The tabs of a signed-in user.
     pub tabs: &'static [Tab],
     /// The first word of the audit actions of its sign-in flow (`admin.signin`).

@@ -94,6 +94,7 @@ bilingual! {
         NavDocumentTypes => ("Rodzaje dokumentów", "Document types"),
         NavArchive => ("Archiwum", "Archive"),
         NavConsents => ("Rejestr zgód", "Consent register"),
+        NavClinicalService => ("Usługa kliniczna", "Clinical service"),
         NavTenants => ("Konta placówek", "Clinic accounts"),
         NavCertificates => ("Wygasające certyfikaty", "Expiring certificates"),
         ErrorTitle => ("Błąd", "Error"),

@@ -46,6 +46,7 @@ pub const ADMIN: Desk = Desk {
         absolute: time::Duration::hours(10),
     },
     site: |lang| T::AdminSite.text(lang),
+    langs: medgate_web::i18n::Lang::POLISH_DESK,
     tabs: &[
         Tab {
             href: "/admin/account",
@@ -66,6 +67,11 @@ pub const ADMIN: Desk = Desk {
         Tab {
             href: "/admin/consents",
             label: |lang| T::NavConsents.text(lang),
+        },
+        // The clinical module's settings page (`clinical::pages::settings`), on this desk.
+        Tab {
+            href: "/admin/clinical-service",
+            label: |lang| T::NavClinicalService.text(lang),
         },
     ],
     audit_prefix: "admin",

@@ -14,6 +14,7 @@ mod credentials;
 mod document_types;
 mod operator;
 mod organisation;
+mod practice;
 mod signin;
 
 use std::path::PathBuf;

@@ -1,0 +1,411 @@
+//! The patient page's actions: an encounter opened and closed (its summary submitted as
+//! the encounter's PDF first), the glass broken, a document opened, profile entries added,
+//! modified and deleted, an entry's history.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use medgate_web::desk::{respond, SignedIn};
+use medgate_web::layout::{escape, message, MessageKind};
+use medgate_web::{AppState, WebRequest};
+
+use super::*;
+
+/// `POST /practice/patient/encounter`: opens an encounter at the service.
+pub(super) async fn open_encounter(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let lang = request.lang;
+        let opened = async {
+            let unit = UnitId::parse(form.text("unit")).map_err(|e| invalid(e.to_string()))?;
+            if !p.connection.units.contains(&unit) {
+                return Err(invalid(W::UnknownUnit.with(lang, "unit", unit.as_str())));
+            }
+            let care_type = form.text("care_type");
+            if care_type.is_empty() {
+                return Err(invalid(W::CareTypeRequired.text(lang).to_owned()));
+            }
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            let encounter = NewEncounter {
+                patient: taj.clone(),
+                unit,
+                care_type: care_type.to_owned(),
+                start: None,
+            };
+            Ok(client.open_encounter(&session, &encounter).await?)
+        }
+        .await;
+        match opened {
+            Ok(encounter) => {
+                p.audit(&state, &request, "practice.encounter.open", encounter.id(), Some(taj.as_str()), String::new())
+                    .await?;
+                Ok(back(&taj, "opened", Some(encounter.id())))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/encounter/close`: submits the summary as the encounter's
+/// document (a retry with the same form finds the first submission), then closes it.
+pub(super) async fn close_encounter(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let lang = request.lang;
+        let encounter_id = form.text("encounter").to_owned();
+        let closed = async {
+            let summary = form.raw("summary").trim();
+            if summary.is_empty() {
+                return Err(invalid(W::SummaryRequired.text(lang).to_owned()));
+            }
+            let title = match form.text("title") {
+                "" => W::DefaultDocumentTitle.text(lang),
+                title => title,
+            };
+            let identifier = SubmissionId::parse(form.text("submission")).map_err(|e| invalid(e.to_string()))?;
+            let now = medgate_web::now();
+            let document = pdf(&Summary {
+                title,
+                header: vec![
+                    format!("{}: {}", W::Taj.text(lang), taj),
+                    format!(
+                        "{}: {} ({})",
+                        W::Institution.text(lang),
+                        p.connection.institution_name,
+                        p.connection.institution
+                    ),
+                    format!(
+                        "{}: {} ({})",
+                        W::Practitioner.text(lang),
+                        p.practitioner.name,
+                        p.practitioner.stamp_number.as_str()
+                    ),
+                    format!("{}: {encounter_id}", W::Encounter.text(lang)),
+                    format!("{}: {}", W::Date.text(lang), medgate_web::rfc3339(now)),
+                ],
+                text: summary,
+            });
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            let submitted = client
+                .submit_document(
+                    &session,
+                    &DocumentSubmission {
+                        identifier,
+                        patient: taj.clone(),
+                        encounter: Some(encounter_id.clone()),
+                        content_type: "application/pdf".to_owned(),
+                        title: title.to_owned(),
+                        data: document,
+                    },
+                )
+                .await?;
+            client.close_encounter(&session, &encounter_id).await?;
+            Ok(submitted)
+        }
+        .await;
+        match closed {
+            Ok(submitted) => {
+                p.audit(
+                    &state,
+                    &request,
+                    "practice.encounter.close",
+                    &encounter_id,
+                    Some(taj.as_str()),
+                    format!("document {}", submitted.document.id()),
+                )
+                .await?;
+                Ok(back(&taj, "closed", None))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, Some(encounter_id.clone()), failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/documents`: the patient's documents with the glass broken,
+/// for the reason given (the service logs it and shows it to the patient).
+pub(super) async fn break_glass(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let reason = form.text("reason");
+        if reason.is_empty() {
+            let view = View {
+                banner: message(MessageKind::Error, W::BreakGlassReasonRequired.text(request.lang)),
+                status: Some(StatusCode::BAD_REQUEST),
+                ..View::default()
+            };
+            return patient_page(&state, &p, &request, &taj, view).await;
+        }
+        let view = View {
+            break_glass: Some(reason.to_owned()),
+            ..View::default()
+        };
+        patient_page(&state, &p, &request, &taj, view).await
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/document`: the document's content, as a file.
+pub(super) async fn open_document(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let id = form.text("id").to_owned();
+        let reason = Some(form.text("reason")).filter(|r| !r.is_empty()).map(str::to_owned);
+        let read = async {
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            let document = client.document(&session, &id, reason.as_deref()).await?;
+            if document.json()["subject"]["reference"].as_str() != Some(&format!("Patient/{taj}")) {
+                return Err(invalid(W::NotThisPatient.text(request.lang).to_owned()));
+            }
+            Ok(client.document_content(&session, &id, reason.as_deref()).await?)
+        }
+        .await;
+        match read {
+            Ok(content) => {
+                p.audit(
+                    &state,
+                    &request,
+                    "practice.document.open",
+                    &id,
+                    Some(taj.as_str()),
+                    reason.as_deref().map(|r| format!("break-glass: {r}")).unwrap_or_default(),
+                )
+                .await?;
+                let extension = if content.content_type == "application/pdf" { "pdf" } else { "xml" };
+                Ok(download(
+                    &content.content_type,
+                    &format!("{}.{extension}", id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")),
+                    Bytes::from(content.data),
+                ))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+fn profile_kind(lang: Lang, text: &str) -> Result<ProfileKind, Failure> {
+    PROFILE_KINDS
+        .into_iter()
+        .find(|k| k.as_str() == text)
+        .ok_or_else(|| invalid(W::UnknownKind.text(lang).to_owned()))
+}
+
+/// `POST /practice/patient/profile`: adds a profile entry.
+pub(super) async fn add_entry(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let lang = request.lang;
+        let added = async {
+            let kind = profile_kind(lang, form.text("kind"))?;
+            let text = form.text("text");
+            if text.is_empty() {
+                return Err(invalid(W::EntryTextRequired.text(lang).to_owned()));
+            }
+            let mut resource = kind.entry(&taj, text)?;
+            resource["meta"] = serde_json::json!({
+                "tag": [{ "system": INSTITUTION_TAG, "code": p.connection.institution.as_str() }]
+            });
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            Ok(client.create_profile_entry(&session, kind, &resource).await?)
+        }
+        .await;
+        match added {
+            Ok(entry) => {
+                p.audit(&state, &request, "practice.profile.add", &format!("{}/{}", entry.resource_type(), entry.id()), Some(taj.as_str()), String::new())
+                    .await?;
+                Ok(back(&taj, "added", None))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/profile/update`: a new version of an entry, over the version
+/// the practitioner saw (a version written meanwhile is refused by the service).
+pub(super) async fn update_entry(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let lang = request.lang;
+        let id = form.text("id").to_owned();
+        let updated = async {
+            let kind = profile_kind(lang, form.text("kind"))?;
+            let text = form.text("text");
+            if text.is_empty() {
+                return Err(invalid(W::EntryTextRequired.text(lang).to_owned()));
+            }
+            let version: u64 = form
+                .text("version")
+                .parse()
+                .map_err(|_| invalid(W::UnknownKind.text(lang).to_owned()))?;
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            let current = client.profile_entry(&session, kind, &id).await?;
+            let resource = kind.with_text(current.into_json(), text)?;
+            Ok(client.update_profile_entry(&session, kind, &id, &resource, version).await?)
+        }
+        .await;
+        match updated {
+            Ok(entry) => {
+                p.audit(
+                    &state,
+                    &request,
+                    "practice.profile.update",
+                    &format!("{}/{}", entry.resource_type(), entry.id()),
+                    Some(taj.as_str()),
+                    format!("version {}", entry.version().unwrap_or(0)),
+                )
+                .await?;
+                Ok(back(&taj, "updated", None))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `POST /practice/patient/profile/delete`: deletes an entry (only the institution that
+/// created it may; the service refuses the others).
+pub(super) async fn delete_entry(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(&p, &request, &body)?;
+        let id = form.text("id").to_owned();
+        let deleted = async {
+            let kind = profile_kind(request.lang, form.text("kind"))?;
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            client.delete_profile_entry(&session, kind, &id).await?;
+            Ok(kind)
+        }
+        .await;
+        match deleted {
+            Ok(kind) => {
+                p.audit(&state, &request, "practice.profile.delete", &format!("{}/{id}", kind.as_str()), Some(taj.as_str()), String::new())
+                    .await?;
+                Ok(back(&taj, "deleted", None))
+            }
+            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+
+/// `GET /practice/patient/profile/history?taj=…&kind=…&id=…`: every version of an entry.
+pub(super) async fn history(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn<Practitioner>,
+    request: WebRequest,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let lang = request.lang;
+        let taj = match read_taj(lang, &request.query("taj").unwrap_or_default()) {
+            Ok(taj) => taj,
+            Err(text) => {
+                let mut frame = p.frame(&request, W::FindPatientTitle.text(lang));
+                frame.status = StatusCode::BAD_REQUEST;
+                frame.body = search_form(&p, &request, "", Some(&text));
+                return Ok(frame.into_response());
+            }
+        };
+        let id = request.query("id").unwrap_or_default();
+        let read = async {
+            let kind = profile_kind(lang, &request.query("kind").unwrap_or_default())?;
+            let client = service::client(&state, &p.connection).await?;
+            let session = service::session(&p.desk, &p.connection);
+            Ok::<_, Failure>((kind, client.profile_history(&session, kind, &id).await?))
+        }
+        .await;
+        let (kind, versions) = match read {
+            Ok(read) => read,
+            Err(failure) => return refused_here(&state, &p, &request, &taj, None, failure).await,
+        };
+        p.audit(&state, &request, "practice.profile.history", &format!("{}/{id}", kind.as_str()), Some(taj.as_str()), String::new())
+            .await?;
+        let rows: String = versions
+            .iter()
+            .map(|v| {
+                let text = if v.deleted {
+                    W::DeletedVersion.text(lang).to_owned()
+                } else {
+                    v.resource.as_ref().and_then(|r| r.summary()).unwrap_or("—").to_owned()
+                };
+                format!(
+                    "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+                    v.version.map(|n| n.to_string()).unwrap_or_else(|| "—".to_owned()),
+                    escape(&text),
+                    escape(&minute(v.last_modified.as_deref().unwrap_or(""))),
+                )
+            })
+            .collect();
+        let mut frame = p.frame(&request, W::HistoryTitle.with(lang, "kind", kind_word(kind).text(lang)));
+        frame.body = format!(
+            "<table id=\"history\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>{rows}</tbody></table>\
+             <p><a class=\"button\" href=\"{PAGE}?taj={taj}\">{}</a></p>",
+            escape(W::Version.text(lang)),
+            escape(W::EntryText.text(lang)),
+            escape(W::Date.text(lang)),
+            escape(W::BackToPatient.text(lang)),
+        );
+        Ok(frame.into_response())
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
+}
+

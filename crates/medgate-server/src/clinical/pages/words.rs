@@ -1,0 +1,167 @@
+//! The practitioners' desk's words in Hungarian (its default: the seeds' words — TAJ,
+//! eseménykatalógus, eProfil, e-beutaló, "vészhelyzeti hozzáférés") and English, side by
+//! side, so a missing translation does not compile. Texts with a placeholder write it as
+//! `{name}`; [`W::with`] fills it in.
+
+use medgate_web::i18n::Lang;
+
+macro_rules! hungarian_english {
+    ($(#[$doc:meta])* $enum:ident { $($name:ident => ($hu:expr, $en:expr),)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $enum { $($name,)* }
+
+        impl $enum {
+            /// The text in `lang` (English for a language the desk does not speak).
+            pub fn text(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $(($enum::$name, Lang::Hu) => $hu,
+                      ($enum::$name, Lang::En | Lang::Pl) => $en,)*
+                }
+            }
+
+            /// The text with its `{name}` placeholder replaced by `value` (not escaped).
+            pub fn with(self, lang: Lang, name: &str, value: &str) -> String {
+                self.text(lang).replace(&format!("{{{name}}}"), value)
+            }
+        }
+
+        impl medgate_web::i18n::Text for $enum {
+            fn text(self, lang: Lang) -> &'static str {
+                $enum::text(self, lang)
+            }
+        }
+    };
+}
+
+hungarian_english! {
+    /// Every text of the practitioners' desk.
+    W {
+        Site => ("Orvosi munkaállomás", "Practitioners' desk"),
+        NavPatient => ("Beteg", "Patient"),
+        NavReferrals => ("Beutalók", "Referrals"),
+        SignInTitle => ("Bejelentkezés", "Sign in"),
+        SignInIntro => (
+            "Jelentkezzen be az EESZT felhasználónevével, jelszavával és a token aktuális kódjával. A munkamenet 7 óráig érvényes, addig nem kell újra belépnie.",
+            "Sign in with your EESZT user name, password and the current code of your token. The session lasts 7 hours; you are not asked again until then."
+        ),
+        SignInFailed => (
+            "A bejelentkezés nem sikerült: ellenőrizze az azonosítót, a felhasználónevet, a jelszót és a kódot.",
+            "Sign-in failed: check the account id, the user name, the password and the code."
+        ),
+        SignIn => ("Belépés", "Sign in"),
+        SignedOut => ("Kijelentkezett.", "You have signed out."),
+        SessionExpired => (
+            "A munkamenet lejárt (7 óra után, vagy az EESZT lezárta). Jelentkezzen be újra.",
+            "The session has ended (after 7 hours, or the service ended it). Sign in again."
+        ),
+        Account => ("Intézményi fiók azonosítója", "Clinic account id"),
+        AccountHint => ("16 számjegy, a rendszergazdától", "16 digits, from your administrator"),
+        AccountInvalid => ("A fiókazonosító 16 számjegy.", "The account id is 16 digits."),
+        UserName => ("EESZT felhasználónév", "EESZT user name"),
+        Password => ("Jelszó", "Password"),
+        Code => ("Token kód", "Token code"),
+        CodeHint => ("A hitelesítő alkalmazás 6 jegyű kódja", "The 6-digit code of your authenticator"),
+        CodeInvalid => ("A kód 6 számjegy.", "The code is 6 digits."),
+        Required => ("Kötelező mező.", "This field is required."),
+        FixErrors => ("Javítsa a megjelölt mezőket.", "Correct the marked fields."),
+        FormExpired => (
+            "Az űrlap lejárt vagy nem erről az oldalról érkezett. Töltse ki újra.",
+            "The form has expired or did not come from this page. Fill it in again."
+        ),
+        Locked => (
+            "Túl sok sikertelen próbálkozás: a belépés {until}-ig zárolva.",
+            "Too many failed attempts: signing in is locked until {until}."
+        ),
+        ServiceSaid => ("Az EESZT hibát jelzett: {reason}.", "The clinical record service: {reason}."),
+        ErrorTitle => ("Hiba", "Error"),
+        FindPatientTitle => ("Beteg keresése", "Find a patient"),
+        FindPatientIntro => (
+            "Adja meg a beteg TAJ számát: megjelennek a dokumentumai minden intézményből, az eProfilja és a beutalói, és itt nyithat eseményt.",
+            "Give the patient's TAJ number: their documents from every institution, their profile and referrals appear, and you can open an encounter here."
+        ),
+        Taj => ("TAJ szám", "TAJ number"),
+        TajHint => ("9 számjegy", "9 digits"),
+        TajInvalid => ("Érvénytelen TAJ szám: {reason}", "Not a valid TAJ number: {reason}"),
+        FindPatient => ("Keresés", "Find"),
+        PatientTitle => ("Beteg · TAJ {taj}", "Patient · TAJ {taj}"),
+        Encounter => ("Esemény", "Encounter"),
+        EncounterOpen => (
+            "Nyitott esemény: {id}. Lezáráskor az összefoglaló PDF-ként kerül az EESZT-be.",
+            "Open encounter: {id}. When you close it, the summary is submitted to the service as a PDF."
+        ),
+        Unit => ("Szervezeti egység", "Unit"),
+        CareType => ("Ellátás típusa", "Care type"),
+        DefaultCareType => ("járóbeteg-ellátás", "outpatient care"),
+        CareTypeRequired => ("Adja meg az ellátás típusát.", "Give the care type."),
+        UnknownUnit => ("A(z) {unit} egység nem ennek az intézménynek az egysége.", "Unit {unit} is not one of this institution's units."),
+        OpenEncounter => ("Esemény megnyitása", "Open an encounter"),
+        CloseEncounter => ("Lezárás és dokumentum beküldése", "Close and submit the document"),
+        DocumentTitle => ("Dokumentum címe", "Document title"),
+        DefaultDocumentTitle => ("Ambuláns lap", "Outpatient summary"),
+        Summary => ("Összefoglaló", "Summary"),
+        SummaryHint => ("Panasz, lelet, kezelés, javaslat — ebből készül a PDF", "Complaint, findings, treatment, advice — the PDF is made of it"),
+        SummaryRequired => ("Írja meg az összefoglalót.", "Write the summary."),
+        Documents => ("Dokumentumok (minden intézményből)", "Documents (from every institution)"),
+        NoDocuments => ("Nincs megjeleníthető dokumentum.", "No documents to show."),
+        Restricted => (
+            "A beteg korlátozta a dokumentumai elérését; néhány dokumentum rejtve van. Vészhelyzetben indoklással megnyithatja őket — a hozzáférést naplózzuk, és a beteg látja.",
+            "The patient restricted access to their documents; some are withheld. In an emergency you may open them with a reason — the access is logged and shown to the patient."
+        ),
+        BreakGlassReason => ("A vészhelyzeti hozzáférés indoka", "Reason for the emergency access"),
+        BreakGlassHint => ("Az indok a beteg hozzáférési naplójába kerül.", "The reason goes into the patient's access log."),
+        BreakGlass => ("Vészhelyzeti hozzáférés", "Break the glass"),
+        BreakGlassReasonRequired => ("A vészhelyzeti hozzáféréshez indok kell.", "Breaking the glass needs a reason."),
+        BrokenGlass => ("Vészhelyzeti hozzáférés, indok: {reason}", "Glass broken, reason: {reason}"),
+        NotThisPatient => ("Ez a dokumentum nem ennek a betegnek a dokumentuma.", "This document is not this patient's."),
+        Date => ("Dátum", "Date"),
+        Institution => ("Intézmény", "Institution"),
+        Format => ("Formátum", "Format"),
+        Open => ("Megnyitás", "Open"),
+        Practitioner => ("Orvos", "Practitioner"),
+        Profile => ("eProfil", "Patient profile"),
+        NoProfile => ("Nincs profilbejegyzés.", "No profile entries."),
+        Kind => ("Típus", "Kind"),
+        KindAllergy => ("Allergia, intolerancia", "Allergy, intolerance"),
+        KindCondition => ("Krónikus betegség, diagnózis", "Chronic condition, diagnosis"),
+        KindMedication => ("Aktuális gyógyszer", "Current medication"),
+        KindDevice => ("Implantátum, eszköz", "Implant, device"),
+        KindDeviceUse => ("Eszközhasználat", "Device use"),
+        KindCarePlan => ("Gondozási program", "Care programme"),
+        UnknownKind => ("Ismeretlen bejegyzéstípus.", "Unknown kind of entry."),
+        EntryText => ("Bejegyzés", "Entry"),
+        EntryTextRequired => ("A bejegyzés szövege üres.", "The entry's text is empty."),
+        Version => ("Verzió", "Version"),
+        AddEntry => ("Bejegyzés hozzáadása", "Add the entry"),
+        Modify => ("Módosítás", "Modify"),
+        Delete => ("Törlés", "Delete"),
+        History => ("Előzmények", "History"),
+        HistoryTitle => ("Előzmények · {kind}", "History · {kind}"),
+        DeletedVersion => ("(törölve)", "(deleted)"),
+        BackToPatient => ("Vissza a beteghez", "Back to the patient"),
+        Referrals => ("Beutalók", "Referrals"),
+        NoReferrals => ("Nincs beutaló.", "No referrals."),
+        Specialty => ("Szakterület", "Specialty"),
+        Note => ("Megjegyzés", "Note"),
+        IssueReferral => ("Beutaló kiállítása", "Issue a referral"),
+        ReferralId => ("Beutaló azonosító", "Referral id"),
+        ReferralIdHint => ("A beutalón szereplő azonosító", "The id on the referral"),
+        Status => ("Állapot", "Status"),
+        UseReferral => ("Beutaló felhasználása", "Use the referral"),
+        ReferralsTitle => ("Beutaló keresése", "Find a referral"),
+        ReferralsIntro => (
+            "Keresse meg a beutalót az azonosítója alapján, és használja fel (egy beutaló egyszer használható fel).",
+            "Find a referral by its id and use it (a referral is used once)."
+        ),
+        FindReferral => ("Keresés", "Find"),
+        SpecialtyRequired => ("Adja meg a szakterületet.", "Give the specialty."),
+        NoSuchReferral => ("Nincs {id} azonosítójú beutaló.", "There is no referral {id}."),
+        DoneOpened => ("Az esemény megnyílt az EESZT-ben.", "The encounter was opened at the service."),
+        DoneClosed => ("A dokumentum beküldve, az esemény lezárva.", "The document was submitted and the encounter closed."),
+        DoneAdded => ("A bejegyzés rögzítve.", "The entry was added."),
+        DoneUpdated => ("A bejegyzés új verziója rögzítve.", "A new version of the entry was saved."),
+        DoneDeleted => ("A bejegyzés törölve.", "The entry was deleted."),
+        DoneIssued => ("A beutaló kiállítva.", "The referral was issued."),
+        DoneUsed => ("A beutaló felhasználva.", "The referral was used."),
+    }
+}
