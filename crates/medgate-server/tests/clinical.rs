@@ -608,7 +608,7 @@ async fn a_submission_sent_again_with_its_identifier_is_stored_once() {
         )
         .await;
     assert_eq!(status, 409, "{answer}");
-    assert_eq!(answer["code"], "identifier_in_use", "{answer}");
+    assert_eq!(answer["issue"][0]["details"]["coding"][0]["code"], "identifier_in_use", "{answer}");
     let (status, answer) = kovacs
         .send(
             Method::POST,

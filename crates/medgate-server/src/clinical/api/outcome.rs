@@ -111,7 +111,7 @@ mod tests {
         assert_eq!(issue["code"], "forbidden");
         assert_eq!(issue["details"]["coding"][0]["code"], "not_the_creating_institution");
         assert_eq!(issue["details"]["coding"][0]["system"], ERROR_CODE_SYSTEM);
-        assert!(issue["diagnostics"].as_str().unwrap().contains("Condition/1"));
+        assert!(issue["diagnostics"].as_str().is_some_and(|text| text.contains("Condition/1")));
     }
 
     #[test]
