@@ -267,7 +267,7 @@ async fn clinics_set_up_the_service_and_practitioners_work_at_the_desk() {
         .await;
     assert_eq!(content.status, 200, "{}", content.text());
     assert_eq!(content.header("content-type").as_deref(), Some("application/pdf"));
-    assert!(content.body.starts_with(b"%PDF-1.4"));
+    assert!(content.body.starts_with(b"%PDF-"));
 
     // The profile: added by one, modified (a new version), deleted by the other refused.
     let added = a

@@ -1,9 +1,11 @@
 //! The clinical document of an encounter: a one-page (or longer) PDF of what the practitioner
 //! typed when closing it, with the patient, the institution, the unit, the practitioner and
-//! the times in its header. Written by hand (a few objects of PDF 1.4 with the standard
-//! Helvetica font) since the document is plain text; Hungarian letters are kept: the font's
+//! the times in its header, written with `pdf-writer` in the standard Helvetica font (the
+//! document is plain text, so no font is embedded). Hungarian letters are kept: the font's
 //! encoding is WinAnsi plus the four letters with a double acute (ő Ő ű Ű), which the
-//! standard font has. A character the font cannot show becomes `?`.
+//! standard font has, under unused codes; a character the font cannot show becomes `?`.
+
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 
 /// The header lines and the text of an encounter's summary.
 pub struct Summary<'a> {
@@ -51,17 +53,9 @@ fn encode_char(c: char) -> u8 {
     }
 }
 
-/// A PDF string literal of `text`.
-fn literal(text: &str) -> Vec<u8> {
-    let mut out = vec![b'('];
-    for c in text.chars() {
-        match encode_char(c) {
-            byte @ (b'(' | b')' | b'\\') => out.extend_from_slice(&[b'\\', byte]),
-            byte => out.push(byte),
-        }
-    }
-    out.push(b')');
-    out
+/// The bytes of `text` in the font's encoding (pdf-writer escapes them in the string).
+fn encode(text: &str) -> Vec<u8> {
+    text.chars().map(encode_char).collect()
 }
 
 /// `text` broken into lines of at most [`LINE_CHARS`] characters, at spaces where possible.
@@ -95,79 +89,56 @@ fn wrap(text: &str) -> Vec<String> {
 
 /// The PDF document of `summary`.
 pub fn pdf(summary: &Summary<'_>) -> Vec<u8> {
-    let mut lines: Vec<(u8, String)> = vec![(14, summary.title.to_owned()), (10, String::new())];
-    lines.extend(summary.header.iter().map(|line| (10, line.clone())));
-    lines.push((10, String::new()));
-    lines.extend(wrap(summary.text).into_iter().map(|line| (10, line)));
-    let pages: Vec<&[(u8, String)]> = lines.chunks(LINES_PER_PAGE).collect();
+    let mut lines: Vec<(f32, String)> = vec![(14.0, summary.title.to_owned()), (10.0, String::new())];
+    lines.extend(summary.header.iter().map(|line| (10.0, line.clone())));
+    lines.push((10.0, String::new()));
+    lines.extend(wrap(summary.text).into_iter().map(|line| (10.0, line)));
+    let pages: Vec<&[(f32, String)]> = lines.chunks(LINES_PER_PAGE).collect();
 
-    // Objects: 1 catalog, 2 page tree, 3 font, then a page and its content per page.
-    let mut objects: Vec<Vec<u8>> = Vec::new();
-    objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
-    let kids: Vec<String> = (0..pages.len()).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
-    objects.push(
-        format!(
-            "<< /Type /Pages /Kids [{}] /Count {} >>",
-            kids.join(" "),
-            pages.len()
-        )
-        .into_bytes(),
-    );
-    let differences: Vec<String> = DIFFERENCES
-        .iter()
-        .map(|(code, _, name)| format!("{code} /{name}"))
+    // 1 catalog, 2 page tree, 3 font, then a page and its content per page.
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let font = Ref::new(3);
+    let page_ids: Vec<(Ref, Ref)> = (0..pages.len())
+        .map(|index| {
+            let index = i32::try_from(index).unwrap_or(i32::MAX / 2 - 5);
+            (Ref::new(4 + 2 * index), Ref::new(5 + 2 * index))
+        })
         .collect();
-    objects.push(
-        format!(
-            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding \
-             /BaseEncoding /WinAnsiEncoding /Differences [{}] >> >>",
-            differences.join(" ")
-        )
-        .into_bytes(),
-    );
-    for (index, page) in pages.iter().enumerate() {
-        let content_id = 5 + 2 * index;
-        objects.push(
-            format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] \
-                 /Resources << /Font << /F1 3 0 R >> >> /Contents {content_id} 0 R >>"
-            )
-            .into_bytes(),
-        );
-        let mut stream = b"BT\n56 790 Td\n".to_vec();
-        for (size, line) in page.iter() {
-            stream.extend_from_slice(format!("/F1 {size} Tf\n").as_bytes());
-            stream.extend_from_slice(&literal(line));
-            stream.extend_from_slice(format!(" Tj\n0 -{} Td\n", u32::from(*size) + 3).as_bytes());
+    let mut pdf = Pdf::new();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree)
+        .kids(page_ids.iter().map(|(page, _)| *page))
+        .count(i32::try_from(pages.len()).unwrap_or(i32::MAX));
+    {
+        let mut helvetica = pdf.type1_font(font);
+        helvetica.base_font(Name(b"Helvetica"));
+        let mut encoding = helvetica.encoding_custom();
+        encoding.base_encoding(Name(b"WinAnsiEncoding"));
+        let mut differences = encoding.differences();
+        for (code, _, name) in DIFFERENCES {
+            differences.consecutive(code, [Name(name.as_bytes())]);
         }
-        stream.extend_from_slice(b"ET\n");
-        let mut object = format!("<< /Length {} >>\nstream\n", stream.len()).into_bytes();
-        object.extend_from_slice(&stream);
-        object.extend_from_slice(b"endstream");
-        objects.push(object);
     }
-
-    let mut out = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (index, object) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", index + 1).as_bytes());
-        out.extend_from_slice(object);
-        out.extend_from_slice(b"\nendobj\n");
+    for (lines, (page_id, content_id)) in pages.iter().zip(&page_ids) {
+        let mut page = pdf.page(*page_id);
+        page.parent(tree)
+            .media_box(Rect::new(0.0, 0.0, 595.0, 842.0))
+            .contents(*content_id);
+        page.resources().fonts().pair(Name(b"F1"), font);
+        page.finish();
+        let mut content = Content::new();
+        content.begin_text().next_line(56.0, 790.0);
+        for (size, line) in lines.iter() {
+            content
+                .set_font(Name(b"F1"), *size)
+                .show(Str(&encode(line)))
+                .next_line(0.0, -(size + 3.0));
+        }
+        content.end_text();
+        pdf.stream(*content_id, &content.finish());
     }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
+    pdf.finish()
 }
 
 #[cfg(test)]
@@ -176,42 +147,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hungarian_letters_are_kept_and_parentheses_escaped() {
-        assert_eq!(literal("Ő ő (x) \\"), b"(\x81 \x8D \\(x\\) \\\\)".to_vec());
-        assert_eq!(literal("áéíóöúü"), "áéíóöúü".chars().map(|c| c as u8).collect::<Vec<_>>().into_iter().fold(vec![b'('], |mut v, b| { v.push(b); v }).into_iter().chain([b')']).collect::<Vec<_>>());
-        assert_eq!(literal("✓"), b"(?)".to_vec());
+    fn hungarian_letters_are_kept_in_the_font_encoding() {
+        assert_eq!(encode("Ő ő ű Ű"), vec![0x81, b' ', 0x8D, b' ', 0x90, b' ', 0x8F]);
+        assert_eq!(encode("áéíóöúü"), "áéíóöúü".chars().map(|c| u8::try_from(u32::from(c)).unwrap()).collect::<Vec<_>>());
+        assert_eq!(encode("✓ „x”"), vec![b'?', b' ', 0x84, b'x', 0x94]);
+    }
+
+    fn sample() -> Vec<u8> {
+        pdf(&Summary {
+            title: "Ambuláns lap",
+            header: vec!["Beteg (TAJ): 123456788".to_owned(), "Orvos: Dr. Kovács Anna (58012)".to_owned()],
+            text: &format!("Panasz: fogfájás (bal alsó őrlő), ősszel kezdődött.\n{}", "Kontroll egy hét múlva.\n".repeat(150)),
+        })
     }
 
     #[test]
-    fn long_text_wraps_and_the_cross_reference_points_at_the_objects() {
+    fn long_text_wraps_onto_pages() {
         let text = format!("{}\nRövid sor.", "szó ".repeat(100));
         let lines = wrap(&text);
         assert!(lines.iter().all(|line| line.chars().count() <= LINE_CHARS));
         assert_eq!(lines.last().unwrap(), "Rövid sor.");
         let long = "x".repeat(3 * LINE_CHARS);
         assert_eq!(wrap(&long).len(), 3);
+        let document = sample();
+        assert!(document.starts_with(b"%PDF-"));
+        // 151 lines and the header: three pages.
+        assert!(String::from_utf8_lossy(&document).contains("/Count 3"));
+    }
 
-        let document = pdf(&Summary {
-            title: "Ambuláns lap",
-            header: vec!["Beteg (TAJ): 123456788".to_owned()],
-            text: &"Panasz: fogfájás.\n".repeat(150),
-        });
-        assert!(document.starts_with(b"%PDF-1.4"));
-        assert!(document.ends_with(b"%%EOF\n"));
-        let text = String::from_utf8_lossy(&document);
-        // 150 lines and the header: three pages.
-        assert!(text.contains("/Count 3"), "{text}");
-        let startxref: usize = text.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
-        assert!(document[startxref..].starts_with(b"xref"));
-        // Every object is where the table says.
-        let table = &text[startxref..];
-        for (index, entry) in table.lines().skip(3).take_while(|l| l.ends_with(" n ")).enumerate() {
-            let offset: usize = entry[..10].parse().unwrap();
-            assert!(
-                document[offset..].starts_with(format!("{} 0 obj", index + 1).as_bytes()),
-                "object {}",
-                index + 1
-            );
-        }
+    /// The text read back by poppler's `pdftotext`, a reader nobody here wrote: every page,
+    /// the Hungarian letters (the double acute ones through the font's differences) and the
+    /// parentheses as typed.
+    #[test]
+    fn pdftotext_reads_the_summary_back() {
+        let Some(pdftotext) = medgate_test_peers::require_command(
+            "pdftotext",
+            "apt-get install poppler-utils (scripts/test does it)",
+        ) else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("summary.pdf");
+        std::fs::write(&file, sample()).unwrap();
+        let output = std::process::Command::new(pdftotext)
+            .arg("-enc")
+            .arg("UTF-8")
+            .arg(&file)
+            .arg("-")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(text.contains("Ambuláns lap"), "{text}");
+        assert!(text.contains("Beteg (TAJ): 123456788"), "{text}");
+        assert!(text.contains("Panasz: fogfájás (bal alsó őrlő), ősszel kezdődött."), "{text}");
+        assert_eq!(text.matches("Kontroll egy hét múlva.").count(), 150, "{text}");
+        // Pages are separated by form feeds.
+        assert_eq!(text.matches('\u{c}').count(), 3, "{text}");
     }
 }
