@@ -35,6 +35,7 @@ use crate::session::{self, Current, SessionPolicy};
 use crate::state::AppState;
 use crate::{csrf, Form, WebRequest};
 
+pub mod admin;
 pub mod frame;
 pub mod signin;
 pub mod text;

@@ -11,16 +11,13 @@
 //! | `summary` | the PDF of an encounter's summary, submitted when it is closed |
 //! | `words` | the desk's words in Hungarian and English |
 //!
-//! The settings page is a page of the administrator's desk: [`CLINIC_ADMIN`] is that desk as
-//! this module sees it (the same session kind, base, tabs as the repository module's
-//! `ADMIN`; a test in `tests/clinical_desk.rs` keeps them equal, since module folders do not
-//! import each other).
+//! The settings page is a page of the administrator's desk, which the foundation defines for
+//! every module on it (`medgate_web::desk::admin`: `ADMIN`, `Admin`).
 
 use axum::response::Response;
 use axum::Router;
-use medgate_storage::{ClinicPractitioner, ClinicalConnection, DeskSession, Tenant, WebSession, WebSessionKind};
-use medgate_web::desk::text::T;
-use medgate_web::desk::{expired, Desk, DeskUser, Frame, PageError, PageResult, SignedInHeader, Staff, StaffAccounts, Tab};
+use medgate_storage::{ClinicPractitioner, ClinicalConnection, DeskSession, WebSession, WebSessionKind};
+use medgate_web::desk::{expired, Desk, DeskUser, Frame, PageError, PageResult, SignedInHeader, Tab};
 use medgate_web::error::ApiError;
 use medgate_web::i18n::Lang;
 use medgate_web::session::{self, SessionPolicy};
@@ -34,90 +31,6 @@ mod summary;
 mod words;
 
 use words::W;
-
-/// The administrator's desk, as the settings page belongs to it.
-pub const CLINIC_ADMIN: Desk = Desk {
-    kind: medgate_storage::StaffScope::ADMIN_SESSIONS,
-    base: "/admin",
-    home: "/admin/account",
-    policy: SessionPolicy {
-        idle: time::Duration::minutes(30),
-        absolute: time::Duration::hours(10),
-    },
-    site: |lang| T::AdminSite.text(lang),
-    langs: Lang::POLISH_DESK,
-    tabs: &[
-        Tab {
-            href: "/admin/account",
-            label: |lang| T::NavAccount.text(lang),
-        },
-        Tab {
-            href: "/admin/organisation",
-            label: |lang| T::NavOrganisation.text(lang),
-        },
-        Tab {
-            href: "/admin/document-types",
-            label: |lang| T::NavDocumentTypes.text(lang),
-        },
-        Tab {
-            href: "/admin/documents",
-            label: |lang| T::NavArchive.text(lang),
-        },
-        Tab {
-            href: "/admin/consents",
-            label: |lang| T::NavConsents.text(lang),
-        },
-        Tab {
-            href: "/admin/clinical-service",
-            label: |lang| T::NavClinicalService.text(lang),
-        },
-    ],
-    audit_prefix: "admin",
-    sign_in_intro: |lang| T::AdminSignInIntro.text(lang),
-    sign_in_failed: |lang| T::AdminSignInFailed.text(lang),
-};
-
-/// A signed-in tenant administrator, with the tenant as stored now.
-pub struct ClinicAdmin {
-    pub staff: Staff,
-    pub tenant: Tenant,
-}
-
-impl DeskUser for ClinicAdmin {
-    const DESK: &'static Desk = &CLINIC_ADMIN;
-
-    async fn from_session(
-        state: &AppState,
-        request: &WebRequest,
-        session: WebSession,
-    ) -> PageResult<ClinicAdmin> {
-        let staff =
-            Staff::of_session(state, request, &CLINIC_ADMIN, StaffAccounts::Tenant, session).await?;
-        let Some(tenant_id) = staff.session.tenant.clone() else {
-            return Err(ApiError::internal("admin session", &"no tenant").into());
-        };
-        let Some(tenant) = state
-            .metadata
-            .get_tenant(&tenant_id)
-            .await
-            .map_err(|e| ApiError::internal("tenant lookup", &e))?
-        else {
-            session::end(state, &request.headers).await?;
-            return Err(PageError::answer(expired(
-                &CLINIC_ADMIN,
-                &[session::clear_cookie()],
-            )));
-        };
-        Ok(ClinicAdmin { staff, tenant })
-    }
-}
-
-impl ClinicAdmin {
-    fn frame(&self, request: &WebRequest, title: impl Into<String>) -> Frame {
-        let who = format!("{} · {}", self.staff.user.login, self.tenant.id);
-        self.staff.frame(request, title, who)
-    }
-}
 
 /// The session kind of the practitioners' desk.
 pub const PRACTITIONER_SESSION: WebSessionKind = WebSessionKind::new("practitioner");

@@ -32,7 +32,7 @@ use medgate_web::layout::{escape, field_id, message, redirect, MessageKind};
 use medgate_web::upload::{Upload, MAX_UPLOAD_BYTES};
 use medgate_web::{csrf, AppState, WebRequest};
 
-use super::{ClinicAdmin, CLINIC_ADMIN};
+use medgate_web::desk::admin::{Admin, ADMIN};
 
 /// The page's address.
 pub const PAGE: &str = "/admin/clinical-service";
@@ -190,7 +190,7 @@ fn current_settings(lang: Lang, connection: Option<&ClinicalConnection>) -> Stri
 /// The page: the current settings and the form, with `filled`'s values and errors.
 async fn view(
     state: &AppState,
-    admin: &ClinicAdmin,
+    admin: &Admin,
     request: &WebRequest,
     filled: &Filled,
     status: StatusCode,
@@ -272,11 +272,11 @@ async fn view(
 /// `GET /admin/clinical-service`.
 async fn page(
     State(state): State<AppState>,
-    SignedIn(admin): SignedIn<ClinicAdmin>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
 ) -> Response {
     let outcome = view(&state, &admin, &request, &Filled::default(), StatusCode::OK).await;
-    respond(&CLINIC_ADMIN, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 /// The service URL as typed: `https://host[:port]`, no credentials, query or fragment.
@@ -351,7 +351,7 @@ fn credentials_field(error: &CredentialsError) -> &'static str {
 /// then saves the connection whole.
 async fn save(
     State(state): State<AppState>,
-    SignedIn(admin): SignedIn<ClinicAdmin>,
+    SignedIn(admin): SignedIn<Admin>,
     request: WebRequest,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
@@ -526,7 +526,7 @@ async fn save(
         Ok(redirect(&format!("{PAGE}?done=saved"), &[]))
     }
     .await;
-    respond(&CLINIC_ADMIN, &request, outcome)
+    respond(&ADMIN, &request, outcome)
 }
 
 #[cfg(test)]
