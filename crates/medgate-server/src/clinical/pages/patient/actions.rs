@@ -19,41 +19,31 @@ pub(super) async fn open_encounter(
     request: WebRequest,
     body: Bytes,
 ) -> Response {
-    let request = hungarian(request);
-    let outcome = async {
-        let (form, taj) = action_form(&p, &request, &body)?;
-        let lang = request.lang;
-        let opened = async {
-            let unit = UnitId::parse(form.text("unit")).map_err(|e| invalid(e.to_string()))?;
-            if !p.connection.units.contains(&unit) {
-                return Err(invalid(W::UnknownUnit.with(lang, "unit", unit.as_str())));
-            }
-            let care_type = form.text("care_type");
-            if care_type.is_empty() {
-                return Err(invalid(W::CareTypeRequired.text(lang).to_owned()));
-            }
-            let client = service::client(&state, &p.connection).await?;
-            let session = service::session(&p.desk, &p.connection);
-            let encounter = NewEncounter {
-                patient: taj.clone(),
-                unit,
-                care_type: care_type.to_owned(),
-                start: None,
-            };
-            Ok(client.open_encounter(&session, &encounter).await?)
+    act(&state, &p, request, &body, async |a: Action<'_>| {
+        let unit = UnitId::parse(a.form.text("unit")).map_err(|e| invalid(e.to_string()))?;
+        if !a.p.connection.units.contains(&unit) {
+            return Err(invalid(W::UnknownUnit.with(a.lang, "unit", unit.as_str())));
         }
-        .await;
-        match opened {
-            Ok(encounter) => {
-                p.audit(&state, &request, "practice.encounter.open", encounter.id(), Some(taj.as_str()), String::new())
-                    .await?;
-                Ok(back(&taj, "opened", Some(encounter.id())))
-            }
-            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
+        let care_type = a.form.text("care_type");
+        if care_type.is_empty() {
+            return Err(invalid(W::CareTypeRequired.text(a.lang).to_owned()));
         }
-    }
-    .await;
-    respond(&PRACTICE, &request, outcome)
+        let (client, session) = a.service().await?;
+        let encounter = NewEncounter {
+            patient: a.taj.clone(),
+            unit,
+            care_type: care_type.to_owned(),
+            start: None,
+        };
+        let encounter = client.open_encounter(&session, &encounter).await?;
+        Ok(Done {
+            action: "practice.encounter.open",
+            target: encounter.id().to_owned(),
+            details: String::new(),
+            answer: back(a.taj, "opened", Some(encounter.id())),
+        })
+    })
+    .await
 }
 
 /// `POST /practice/patient/encounter/close`: submits the summary as the encounter's
@@ -64,80 +54,59 @@ pub(super) async fn close_encounter(
     request: WebRequest,
     body: Bytes,
 ) -> Response {
-    let request = hungarian(request);
-    let outcome = async {
-        let (form, taj) = action_form(&p, &request, &body)?;
-        let lang = request.lang;
-        let encounter_id = form.text("encounter").to_owned();
-        let closed = async {
-            let summary = form.raw("summary").trim();
-            if summary.is_empty() {
-                return Err(invalid(W::SummaryRequired.text(lang).to_owned()));
-            }
-            let title = match form.text("title") {
-                "" => W::DefaultDocumentTitle.text(lang),
-                title => title,
-            };
-            let identifier = SubmissionId::parse(form.text("submission")).map_err(|e| invalid(e.to_string()))?;
-            let now = medgate_web::now();
-            let document = pdf(&Summary {
-                title,
-                header: vec![
-                    format!("{}: {}", W::Taj.text(lang), taj),
-                    format!(
-                        "{}: {} ({})",
-                        W::Institution.text(lang),
-                        p.connection.institution_name,
-                        p.connection.institution
-                    ),
-                    format!(
-                        "{}: {} ({})",
-                        W::Practitioner.text(lang),
-                        p.practitioner.name,
-                        p.practitioner.stamp_number.as_str()
-                    ),
-                    format!("{}: {encounter_id}", W::Encounter.text(lang)),
-                    format!("{}: {}", W::Date.text(lang), medgate_web::rfc3339(now)),
-                ],
-                text: summary,
-            });
-            let client = service::client(&state, &p.connection).await?;
-            let session = service::session(&p.desk, &p.connection);
-            let submitted = client
-                .submit_document(
-                    &session,
-                    &DocumentSubmission {
-                        identifier,
-                        patient: taj.clone(),
-                        encounter: Some(encounter_id.clone()),
-                        content_type: "application/pdf".to_owned(),
-                        title: title.to_owned(),
-                        data: document,
-                    },
-                )
-                .await?;
-            client.close_encounter(&session, &encounter_id).await?;
-            Ok(submitted)
+    act(&state, &p, request, &body, async |a: Action<'_>| {
+        let (lang, taj, p) = (a.lang, a.taj, a.p);
+        let encounter_id = a.form.text("encounter").to_owned();
+        let summary = a.form.raw("summary").trim();
+        if summary.is_empty() {
+            return Err(invalid(W::SummaryRequired.text(lang).to_owned()));
         }
-        .await;
-        match closed {
-            Ok(submitted) => {
-                p.audit(
-                    &state,
-                    &request,
-                    "practice.encounter.close",
-                    &encounter_id,
-                    Some(taj.as_str()),
-                    format!("document {}", submitted.document.id()),
-                )
-                .await?;
-                Ok(back(&taj, "closed", None))
-            }
-            Err(failure) => refused_here(&state, &p, &request, &taj, Some(encounter_id.clone()), failure).await,
-        }
-    }
-    .await;
-    respond(&PRACTICE, &request, outcome)
+        let title = match a.form.text("title") {
+            "" => W::DefaultDocumentTitle.text(lang),
+            title => title,
+        };
+        let identifier = SubmissionId::parse(a.form.text("submission")).map_err(|e| invalid(e.to_string()))?;
+        let now = medgate_web::now();
+        let document = pdf(&Summary {
+            title,
+            header: vec![
+                format!("{}: {}", W::Taj.text(lang), taj),
+                format!(
+                    "{}: {} ({})",
+                    W::Institution.text(lang),
+                    p.connection.institution_name,
+                    p.connection.institution
+                ),
+                format!(
+                    "{}: {} ({})",
+                    W::Practitioner.text(lang),
+                    p.practitioner.name,
+                    p.practitioner.stamp_number.as_str()
+                ),
+                format!("{}: {encounter_id}", W::Encounter.text(lang)),
+                format!("{}: {}", W::Date.text(lang), medgate_web::rfc3339(now)),
+            ],
+            text: summary,
+        });
+        let (client, session) = a.service().await?;
+        let submission = DocumentSubmission {
+            identifier,
+            patient: taj.clone(),
+            encounter: Some(encounter_id.clone()),
+            content_type: "application/pdf".to_owned(),
+            title: title.to_owned(),
+            data: document,
+        };
+        let submitted = client.submit_document(&session, &submission).await?;
+        client.close_encounter(&session, &encounter_id).await?;
+        Ok(Done {
+            action: "practice.encounter.close",
+            target: encounter_id,
+            details: format!("document {}", submitted.document.id()),
+            answer: back(taj, "closed", None),
+        })
+    })
+    .await
 }
 
 /// `POST /practice/patient/documents`: the patient's documents with the glass broken,
@@ -177,44 +146,25 @@ pub(super) async fn open_document(
     request: WebRequest,
     body: Bytes,
 ) -> Response {
-    let request = hungarian(request);
-    let outcome = async {
-        let (form, taj) = action_form(&p, &request, &body)?;
-        let id = form.text("id").to_owned();
-        let reason = Some(form.text("reason")).filter(|r| !r.is_empty()).map(str::to_owned);
-        let read = async {
-            let client = service::client(&state, &p.connection).await?;
-            let session = service::session(&p.desk, &p.connection);
-            let document = client.document(&session, &id, reason.as_deref()).await?;
-            if document.json()["subject"]["reference"].as_str() != Some(&format!("Patient/{taj}")) {
-                return Err(invalid(W::NotThisPatient.text(request.lang).to_owned()));
-            }
-            Ok(client.document_content(&session, &id, reason.as_deref()).await?)
+    act(&state, &p, request, &body, async |a: Action<'_>| {
+        let id = a.form.text("id").to_owned();
+        let reason = Some(a.form.text("reason")).filter(|r| !r.is_empty());
+        let (client, session) = a.service().await?;
+        let document = client.document(&session, &id, reason).await?;
+        if document.json()["subject"]["reference"].as_str() != Some(&format!("Patient/{}", a.taj)) {
+            return Err(invalid(W::NotThisPatient.text(a.lang).to_owned()));
         }
-        .await;
-        match read {
-            Ok(content) => {
-                p.audit(
-                    &state,
-                    &request,
-                    "practice.document.open",
-                    &id,
-                    Some(taj.as_str()),
-                    reason.as_deref().map(|r| format!("break-glass: {r}")).unwrap_or_default(),
-                )
-                .await?;
-                let extension = if content.content_type == "application/pdf" { "pdf" } else { "xml" };
-                Ok(download(
-                    &content.content_type,
-                    &format!("{}.{extension}", id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")),
-                    Bytes::from(content.data),
-                ))
-            }
-            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
-        }
-    }
-    .await;
-    respond(&PRACTICE, &request, outcome)
+        let content = client.document_content(&session, &id, reason).await?;
+        let extension = if content.content_type == "application/pdf" { "pdf" } else { "xml" };
+        let file = format!("{}.{extension}", id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"));
+        Ok(Done {
+            action: "practice.document.open",
+            details: reason.map(|r| format!("break-glass: {r}")).unwrap_or_default(),
+            answer: download(&content.content_type, &file, Bytes::from(content.data)),
+            target: id,
+        })
+    })
+    .await
 }
 
 fn profile_kind(lang: Lang, text: &str) -> Result<ProfileKind, Failure> {
@@ -231,36 +181,26 @@ pub(super) async fn add_entry(
     request: WebRequest,
     body: Bytes,
 ) -> Response {
-    let request = hungarian(request);
-    let outcome = async {
-        let (form, taj) = action_form(&p, &request, &body)?;
-        let lang = request.lang;
-        let added = async {
-            let kind = profile_kind(lang, form.text("kind"))?;
-            let text = form.text("text");
-            if text.is_empty() {
-                return Err(invalid(W::EntryTextRequired.text(lang).to_owned()));
-            }
-            let mut resource = kind.entry(&taj, text)?;
-            resource["meta"] = serde_json::json!({
-                "tag": [{ "system": INSTITUTION_TAG, "code": p.connection.institution.as_str() }]
-            });
-            let client = service::client(&state, &p.connection).await?;
-            let session = service::session(&p.desk, &p.connection);
-            Ok(client.create_profile_entry(&session, kind, &resource).await?)
+    act(&state, &p, request, &body, async |a: Action<'_>| {
+        let kind = profile_kind(a.lang, a.form.text("kind"))?;
+        let text = a.form.text("text");
+        if text.is_empty() {
+            return Err(invalid(W::EntryTextRequired.text(a.lang).to_owned()));
         }
-        .await;
-        match added {
-            Ok(entry) => {
-                p.audit(&state, &request, "practice.profile.add", &format!("{}/{}", entry.resource_type(), entry.id()), Some(taj.as_str()), String::new())
-                    .await?;
-                Ok(back(&taj, "added", None))
-            }
-            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
-        }
-    }
-    .await;
-    respond(&PRACTICE, &request, outcome)
+        let mut resource = kind.entry(a.taj, text)?;
+        resource["meta"] = serde_json::json!({
+            "tag": [{ "system": INSTITUTION_TAG, "code": a.p.connection.institution.as_str() }]
+        });
+        let (client, session) = a.service().await?;
+        let entry = client.create_profile_entry(&session, kind, &resource).await?;
+        Ok(Done {
+            action: "practice.profile.add",
+            target: format!("{}/{}", entry.resource_type(), entry.id()),
+            details: String::new(),
+            answer: back(a.taj, "added", None),
+        })
+    })
+    .await
 }
 
 /// `POST /practice/patient/profile/update`: a new version of an entry, over the version
@@ -271,46 +211,30 @@ pub(super) async fn update_entry(
     request: WebRequest,
     body: Bytes,
 ) -> Response {
-    let request = hungarian(request);
-    let outcome = async {
-        let (form, taj) = action_form(&p, &request, &body)?;
-        let lang = request.lang;
-        let id = form.text("id").to_owned();
-        let updated = async {
-            let kind = profile_kind(lang, form.text("kind"))?;
-            let text = form.text("text");
-            if text.is_empty() {
-                return Err(invalid(W::EntryTextRequired.text(lang).to_owned()));
-            }
-            let version: u64 = form
-                .text("version")
-                .parse()
-                .map_err(|_| invalid(W::UnknownKind.text(lang).to_owned()))?;
-            let client = service::client(&state, &p.connection).await?;
-            let session = service::session(&p.desk, &p.connection);
-            let current = client.profile_entry(&session, kind, &id).await?;
-            let resource = kind.with_text(current.into_json(), text)?;
-            Ok(client.update_profile_entry(&session, kind, &id, &resource, version).await?)
+    act(&state, &p, request, &body, async |a: Action<'_>| {
+        let id = a.form.text("id");
+        let kind = profile_kind(a.lang, a.form.text("kind"))?;
+        let text = a.form.text("text");
+        if text.is_empty() {
+            return Err(invalid(W::EntryTextRequired.text(a.lang).to_owned()));
         }
-        .await;
-        match updated {
-            Ok(entry) => {
-                p.audit(
-                    &state,
-                    &request,
-                    "practice.profile.update",
-                    &format!("{}/{}", entry.resource_type(), entry.id()),
-                    Some(taj.as_str()),
-                    format!("version {}", entry.version().unwrap_or(0)),
-                )
-                .await?;
-                Ok(back(&taj, "updated", None))
-            }
-            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
-        }
-    }
-    .await;
-    respond(&PRACTICE, &request, outcome)
+        let version: u64 = a
+            .form
+            .text("version")
+            .parse()
+            .map_err(|_| invalid(W::UnknownKind.text(a.lang).to_owned()))?;
+        let (client, session) = a.service().await?;
+        let current = client.profile_entry(&session, kind, id).await?;
+        let resource = kind.with_text(current.into_json(), text)?;
+        let entry = client.update_profile_entry(&session, kind, id, &resource, version).await?;
+        Ok(Done {
+            action: "practice.profile.update",
+            target: format!("{}/{}", entry.resource_type(), entry.id()),
+            details: format!("version {}", entry.version().unwrap_or(0)),
+            answer: back(a.taj, "updated", None),
+        })
+    })
+    .await
 }
 
 /// `POST /practice/patient/profile/delete`: deletes an entry (only the institution that
@@ -321,29 +245,19 @@ pub(super) async fn delete_entry(
     request: WebRequest,
     body: Bytes,
 ) -> Response {
-    let request = hungarian(request);
-    let outcome = async {
-        let (form, taj) = action_form(&p, &request, &body)?;
-        let id = form.text("id").to_owned();
-        let deleted = async {
-            let kind = profile_kind(request.lang, form.text("kind"))?;
-            let client = service::client(&state, &p.connection).await?;
-            let session = service::session(&p.desk, &p.connection);
-            client.delete_profile_entry(&session, kind, &id).await?;
-            Ok(kind)
-        }
-        .await;
-        match deleted {
-            Ok(kind) => {
-                p.audit(&state, &request, "practice.profile.delete", &format!("{}/{id}", kind.as_str()), Some(taj.as_str()), String::new())
-                    .await?;
-                Ok(back(&taj, "deleted", None))
-            }
-            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
-        }
-    }
-    .await;
-    respond(&PRACTICE, &request, outcome)
+    act(&state, &p, request, &body, async |a: Action<'_>| {
+        let id = a.form.text("id");
+        let kind = profile_kind(a.lang, a.form.text("kind"))?;
+        let (client, session) = a.service().await?;
+        client.delete_profile_entry(&session, kind, id).await?;
+        Ok(Done {
+            action: "practice.profile.delete",
+            target: format!("{}/{id}", kind.as_str()),
+            details: String::new(),
+            answer: back(a.taj, "deleted", None),
+        })
+    })
+    .await
 }
 
 /// `GET /practice/patient/profile/history?taj=…&kind=…&id=…`: every version of an entry.

@@ -17,7 +17,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use medgate_client::clinical::{
-    DocumentSubmission, FhirResource, NewEncounter, NewReferral, ProfileKind, SubmissionId,
+    ClinicalClient, DocumentSubmission, FhirResource, NewEncounter, NewReferral, ProfileKind, Session,
+    SubmissionId,
 };
 use medgate_ids::{Taj, UnitId};
 use medgate_web::desk::{respond, PageError, PageResult, SignedIn};
@@ -591,6 +592,70 @@ fn action_form(p: &Practitioner, request: &WebRequest, body: &[u8]) -> PageResul
         PageError::answer(frame.into_response())
     })?;
     Ok((form, taj))
+}
+
+/// What an action on the patient page did: its audit entry, and the answer (back to the
+/// patient page, or a file).
+struct Done {
+    action: &'static str,
+    target: String,
+    details: String,
+    answer: Response,
+}
+
+/// An action's genuine form, its patient and the way to the service.
+struct Action<'a> {
+    form: &'a Form,
+    taj: &'a Taj,
+    lang: Lang,
+    state: &'a AppState,
+    p: &'a Practitioner,
+}
+
+impl Action<'_> {
+    /// The institution's client and the practitioner's session, made only when the action
+    /// gets that far: a value typed wrong is refused without contacting the service.
+    async fn service(&self) -> Result<(ClinicalClient, Session), Failure> {
+        let client = service::client(self.state, &self.p.connection).await?;
+        Ok((client, service::session(&self.p.desk, &self.p.connection)))
+    }
+}
+
+/// Every action on the patient page: the genuine form and its TAJ read, `call` made, its
+/// audit entry written and its answer given; a refusal or a failed call is shown on the
+/// patient page (with the encounter the form names still open), an ended service session
+/// signs the practitioner out.
+async fn act(
+    state: &AppState,
+    p: &Practitioner,
+    request: WebRequest,
+    body: &[u8],
+    call: impl AsyncFnOnce(Action<'_>) -> Result<Done, Failure>,
+) -> Response {
+    let request = hungarian(request);
+    let outcome = async {
+        let (form, taj) = action_form(p, &request, body)?;
+        let action = Action {
+            form: &form,
+            taj: &taj,
+            lang: request.lang,
+            state,
+            p,
+        };
+        match call(action).await {
+            Ok(done) => {
+                p.audit(state, &request, done.action, &done.target, Some(taj.as_str()), done.details)
+                    .await?;
+                Ok(done.answer)
+            }
+            Err(failure) => {
+                let encounter = Some(form.text("encounter")).filter(|e| !e.is_empty()).map(str::to_owned);
+                refused_here(state, p, &request, &taj, encounter, failure).await
+            }
+        }
+    }
+    .await;
+    respond(&PRACTICE, &request, outcome)
 }
 
 /// The patient page again with an error at the top (a refused or failed action).

@@ -18,36 +18,27 @@ pub(super) async fn issue_referral(
     request: WebRequest,
     body: Bytes,
 ) -> Response {
-    let request = hungarian(request);
-    let outcome = async {
-        let (form, taj) = action_form(&p, &request, &body)?;
-        let issued = async {
-            let specialty = form.text("specialty");
-            if specialty.is_empty() {
-                return Err(invalid(W::SpecialtyRequired.text(request.lang).to_owned()));
-            }
-            let client = service::client(&state, &p.connection).await?;
-            let session = service::session(&p.desk, &p.connection);
-            let referral = NewReferral {
-                patient: taj.clone(),
-                specialty: specialty.to_owned(),
-                note: Some(form.text("note").to_owned()).filter(|n| !n.is_empty()),
-                valid_until: None,
-            };
-            Ok(client.issue_referral(&session, &referral).await?)
+    act(&state, &p, request, &body, async |a: Action<'_>| {
+        let specialty = a.form.text("specialty");
+        if specialty.is_empty() {
+            return Err(invalid(W::SpecialtyRequired.text(a.lang).to_owned()));
         }
-        .await;
-        match issued {
-            Ok(referral) => {
-                p.audit(&state, &request, "practice.referral.issue", referral.id(), Some(taj.as_str()), String::new())
-                    .await?;
-                Ok(back(&taj, "issued", None))
-            }
-            Err(failure) => refused_here(&state, &p, &request, &taj, None, failure).await,
-        }
-    }
-    .await;
-    respond(&PRACTICE, &request, outcome)
+        let (client, session) = a.service().await?;
+        let referral = NewReferral {
+            patient: a.taj.clone(),
+            specialty: specialty.to_owned(),
+            note: Some(a.form.text("note").to_owned()).filter(|n| !n.is_empty()),
+            valid_until: None,
+        };
+        let referral = client.issue_referral(&session, &referral).await?;
+        Ok(Done {
+            action: "practice.referral.issue",
+            target: referral.id().to_owned(),
+            details: String::new(),
+            answer: back(a.taj, "issued", None),
+        })
+    })
+    .await
 }
 
 fn referral_search(lang: Lang, typed: &str) -> String {
