@@ -1,6 +1,9 @@
 //! Detached CMS (RFC 5652) signatures over files: signing, co-signing (one SignerInfo per
-//! signer, kept in the order they signed) and verifying every signer, with RSA and ECDSA
-//! now and a clear refusal of GOST R 34.10-2012 until the GOST engine is wired in.
+//! signer, kept in the order they signed) and verifying every signer, with RSA and ECDSA in
+//! process and GOST R 34.10-2012 through the system OpenSSL's GOST engine at run time
+//! ([`crate::gost`]): a GOST signer's SignerInfo is made by the engine and placed in the
+//! SignedData here, and checked by the engine as a SignedData of that signer alone (its
+//! Streebog message digest compared here first, so a changed file is said as such).
 //!
 //! A signature is a `ContentInfo` of type id-signedData (DER) whose `encapContentInfo` is
 //! id-data without `eContent`: the signed file travels next to it. Each signer has a
@@ -32,7 +35,8 @@ use x509_parser::prelude::{FromDer, ParsedExtension, X509Certificate};
 
 use crate::cert::{serial_hex, Certificate};
 use crate::error::{PkiError, Result};
-use crate::files;
+use crate::files::{self, Password};
+use crate::gost::{self, SystemOpenssl};
 use crate::key::{verify_signature, PrivateKey, SignatureAlgorithm};
 
 const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
@@ -62,6 +66,24 @@ const GOST_OIDS: [&str; 6] = [
     "1.2.643.7.1.1.2.2",
     "1.2.643.7.1.1.2.3",
 ];
+
+/// True when a SignerInfo's signatureAlgorithm is GOST R 34.10 (a GOST key's OID, or
+/// GOST R 34.10-2012 with Streebog).
+pub fn is_gost_signature(oid: &str) -> bool {
+    ["1.2.643.7.1.1.1.1", "1.2.643.7.1.1.1.2", "1.2.643.7.1.1.3.2", "1.2.643.7.1.1.3.3", "1.2.643.2.2.19"]
+        .contains(&oid)
+}
+
+/// The digest of `content` named by a SignerInfo's digestAlgorithm: SHA-2, or GOST R
+/// 34.11-2012 (Streebog, RustCrypto's `streebog`) for GOST signers.
+fn content_digest(digest_oid: &str, content: &[u8]) -> Result<Vec<u8>> {
+    use streebog::Digest;
+    match digest_oid {
+        "1.2.643.7.1.1.2.2" => Ok(streebog::Streebog256::digest(content).to_vec()),
+        "1.2.643.7.1.1.2.3" => Ok(streebog::Streebog512::digest(content).to_vec()),
+        other => Ok(DigestAlgorithm::from_oid(other)?.digest(content)),
+    }
+}
 
 /// Deepest BER nesting accepted when converting indefinite lengths (real signatures nest a
 /// dozen levels; this only stops hostile input from exhausting the stack).
@@ -135,8 +157,9 @@ impl DigestAlgorithm {
     }
 }
 
-/// How a SignerInfo's signature was made. GOST R 34.10-2012 will be a third variant once the
-/// GOST engine is available; today its OIDs give [`unsupported_algorithm`].
+/// How a SignerInfo's signature was made, in process. GOST R 34.10-2012 signatures are
+/// checked by the system OpenSSL instead ([`is_gost_signature`]); here their OIDs give
+/// [`unsupported_algorithm`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CmsSignatureAlgorithm {
     /// RSA PKCS#1 v1.5 with the given hash.
@@ -262,7 +285,51 @@ pub fn cosign(
     key: &PrivateKey,
     signing_time: OffsetDateTime,
 ) -> Result<Vec<u8>> {
-    let mut signed_data = decode_input(existing)?;
+    let signed_data = cosignable(existing, content, cert)?;
+    let signer = new_signer_info(content, cert, key, signing_time)?;
+    append_signer(signed_data, signer, cert, digest_identifier(DigestAlgorithm::Sha256)?)
+}
+
+/// Signs `content` with a GOST R 34.10-2012 key through the system OpenSSL: a detached
+/// SignedData with one signer, as [`sign_detached`]. `key` is the key's PEM file (encrypted
+/// with `password` when given); it never leaves this machine.
+pub fn sign_detached_gost(
+    openssl: &SystemOpenssl,
+    content: &[u8],
+    cert: &Certificate,
+    key: &Path,
+    password: Option<&Password>,
+) -> Result<Vec<u8>> {
+    let single = openssl.sign_detached(content, cert, key, password)?;
+    // Read back as every signature is, and written in this module's encoding.
+    encode_signature(&decode_input(&single)?)
+}
+
+/// Adds a GOST R 34.10-2012 signer to an existing detached signature, as [`cosign`]: the
+/// engine signs, and its SignerInfo is placed after the earlier signers, kept byte for byte.
+pub fn cosign_gost(
+    openssl: &SystemOpenssl,
+    existing: &[u8],
+    content: &[u8],
+    cert: &Certificate,
+    key: &Path,
+    password: Option<&Password>,
+) -> Result<Vec<u8>> {
+    let signed_data = cosignable(existing, content, cert)?;
+    let single = decode_input(&openssl.sign_detached(content, cert, key, password)?)?;
+    let (Some(signer), Some(digest)) = (
+        single.signer_infos.0.first().cloned(),
+        single.digest_algorithms.0.first().cloned(),
+    ) else {
+        return Err(PkiError::Crypto("the GOST engine made a signature without a signer".to_owned()));
+    };
+    append_signer(signed_data, signer, cert, digest)
+}
+
+/// The existing signature, when `cert` may add itself to it: every earlier signer signed
+/// `content`, and this certificate has not signed yet.
+fn cosignable(existing: &[u8], content: &[u8], cert: &Certificate) -> Result<OrderedSignedData> {
+    let signed_data = decode_input(existing)?;
     let signers = parse_signers(&signed_data)?;
     let embedded = embedded_certificates(&signed_data);
     let econtent_type = signed_data.econtent_type()?;
@@ -288,8 +355,16 @@ pub fn cosign(
         )));
     }
     drop(parsed);
+    Ok(signed_data)
+}
 
-    let signer = new_signer_info(content, cert, key, signing_time)?;
+/// `signer` placed last, its certificate and digest algorithm added when missing.
+fn append_signer(
+    mut signed_data: OrderedSignedData,
+    signer: Any,
+    cert: &Certificate,
+    digest: AlgorithmIdentifierOwned,
+) -> Result<Vec<u8>> {
     signed_data.signer_infos.0.push(signer);
 
     let certificate = certificate_any(cert)?;
@@ -300,14 +375,13 @@ pub fn cosign(
         certificates.0.push(certificate);
     }
 
-    let sha256 = digest_identifier(DigestAlgorithm::Sha256)?;
     if !signed_data
         .digest_algorithms
         .0
         .iter()
-        .any(|known| known.oid == sha256.oid)
+        .any(|known| known.oid == digest.oid)
     {
-        signed_data.digest_algorithms.0.push(sha256);
+        signed_data.digest_algorithms.0.push(digest);
     }
     if signed_data.version < CmsVersion::V1 {
         signed_data.version = CmsVersion::V1;
@@ -734,6 +808,8 @@ impl SignerId {
 /// One SignerInfo, read without re-encoding anything that was signed.
 #[derive(Clone, Debug)]
 struct ParsedSigner {
+    /// The SignerInfo as it is in the signature (DER).
+    raw: Vec<u8>,
     sid: SignerId,
     digest_oid: String,
     /// The signed attributes as DER with the SET OF tag: the bytes the signature covers.
@@ -834,6 +910,7 @@ fn parse_signer(raw: &Any) -> der::Result<ParsedSigner> {
         Any::decode(&mut reader)?;
     }
     Ok(ParsedSigner {
+        raw: raw.to_der()?,
         sid,
         digest_oid: digest_alg.oid.to_string(),
         signed_attrs,
@@ -884,9 +961,13 @@ fn check_signature(
     econtent_type: &ObjectIdentifier,
 ) -> std::result::Result<(), SignerFailure> {
     let other = |e: PkiError| SignerFailure::Other(e.to_string());
-    let digest = DigestAlgorithm::from_oid(&signer.digest_oid).map_err(other)?;
-    let algorithm =
-        CmsSignatureAlgorithm::from_oids(&signer.signature_oid, digest).map_err(other)?;
+    // GOST signers are checked by the system OpenSSL (below); the others here.
+    let algorithm = if is_gost_signature(&signer.signature_oid) {
+        None
+    } else {
+        let digest = DigestAlgorithm::from_oid(&signer.digest_oid).map_err(other)?;
+        Some(CmsSignatureAlgorithm::from_oids(&signer.signature_oid, digest).map_err(other)?)
+    };
     let message: &[u8] = match &signer.signed_attrs {
         Some(signed_attrs) => {
             match signer.attribute(&ID_CONTENT_TYPE) {
@@ -913,7 +994,7 @@ fn check_signature(
                     "its signed attributes lack a readable messageDigest attribute".to_owned(),
                 ));
             };
-            if expected.as_bytes() != digest.digest(content).as_slice() {
+            if expected.as_bytes() != content_digest(&signer.digest_oid, content).map_err(other)? {
                 return Err(SignerFailure::ContentChanged);
             }
             signed_attrs
@@ -925,6 +1006,9 @@ fn check_signature(
             "its certificate ({}) is not in the signature",
             signer.sid.describe()
         )));
+    };
+    let Some(algorithm) = algorithm else {
+        return check_gost_signature(signer, index, content, certificate, econtent_type);
     };
     let parsed = certificate.parsed().map_err(other)?;
     verify_signature(
@@ -945,6 +1029,42 @@ fn check_signature(
     })
 }
 
+/// A GOST signer's signature, checked by the system OpenSSL over a SignedData of that signer
+/// alone (its SignerInfo byte for byte, its certificate).
+fn check_gost_signature(
+    signer: &ParsedSigner,
+    index: usize,
+    content: &[u8],
+    certificate: &Certificate,
+    econtent_type: &ObjectIdentifier,
+) -> std::result::Result<(), SignerFailure> {
+    let other = |e: PkiError| SignerFailure::Other(e.to_string());
+    let openssl = SystemOpenssl::locate().map_err(other)?;
+    let single = OrderedSignedData {
+        version: CmsVersion::V1,
+        digest_algorithms: OrderedSet(vec![AlgorithmIdentifierOwned {
+            oid: oid(&signer.digest_oid).map_err(other)?,
+            parameters: None,
+        }]),
+        encap_content_info: Any::encode_from(&EncapsulatedContentInfo {
+            econtent_type: *econtent_type,
+            econtent: None,
+        })
+        .map_err(|e| SignerFailure::Other(e.to_string()))?,
+        certificates: Some(OrderedSet(vec![certificate_any(certificate).map_err(other)?])),
+        crls: None,
+        signer_infos: OrderedSet(vec![
+            Any::from_der(&signer.raw).map_err(|e| SignerFailure::Other(e.to_string()))?,
+        ]),
+    };
+    let single = encode_signature(&single).map_err(other)?;
+    openssl.verify_single_signer(&single, content).map_err(|problem| {
+        SignerFailure::Other(format!(
+            "signer {index}'s GOST signature does not verify with its certificate ({problem})"
+        ))
+    })
+}
+
 /// True when `signer` signed `content`; an algorithm that cannot be computed is an error.
 fn signer_covers(
     signer: &ParsedSigner,
@@ -953,13 +1073,12 @@ fn signer_covers(
     embedded: &[Certificate],
     econtent_type: &ObjectIdentifier,
 ) -> Result<bool> {
-    let digest = DigestAlgorithm::from_oid(&signer.digest_oid)?;
     if signer.signed_attrs.is_some() {
         let expected = signer
             .attribute(&ID_MESSAGE_DIGEST)
             .and_then(|value| value.decode_as::<OctetString>().ok());
         return match expected {
-            Some(expected) => Ok(expected.as_bytes() == digest.digest(content).as_slice()),
+            Some(expected) => Ok(expected.as_bytes() == content_digest(&signer.digest_oid, content)?),
             None => Err(PkiError::Invalid(format!(
                 "signer {index} of the existing signature has no readable messageDigest"
             ))),
@@ -1023,7 +1142,14 @@ fn report_signer(
             }
             Some(certificate) => {
                 let at = signing_time.unwrap_or_else(OffsetDateTime::now_utc);
-                match check_chain(certificate, embedded, trust, at) {
+                let checked = if gost::is_gost_certificate(certificate) {
+                    SystemOpenssl::locate()
+                        .map_err(|e| e.to_string())
+                        .and_then(|openssl| openssl.verify_chain(certificate, embedded, trust, at))
+                } else {
+                    check_chain(certificate, embedded, trust, at)
+                };
+                match checked {
                     Ok(()) => Some(true),
                     Err(problem) => {
                         problems.push(problem);

@@ -10,6 +10,7 @@ pub mod csr;
 pub mod error;
 pub mod expiry;
 pub mod files;
+pub mod gost;
 pub mod inspect;
 pub mod jks;
 pub mod key;

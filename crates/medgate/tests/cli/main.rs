@@ -15,6 +15,7 @@ mod check;
 mod keystore;
 mod expiring;
 mod signature;
+mod gost;
 mod node_folder;
 mod help;
 mod demo;

@@ -7,6 +7,7 @@ use clap::Subcommand;
 mod check;
 mod csr;
 mod expiring;
+mod gost;
 mod inspect;
 mod keystore;
 mod signature;
@@ -32,6 +33,9 @@ pub enum PkiCommand {
     Verify(signature::VerifyArgs),
     /// Verify a signed connection-check report.
     VerifyReport(verify_report::VerifyReportArgs),
+    /// GOST R 34.10-2012 keys and CSRs (through the system OpenSSL's GOST engine).
+    #[command(subcommand)]
+    Gost(gost::GostCommand),
 }
 
 pub fn run(command: PkiCommand) -> anyhow::Result<ExitCode> {
@@ -45,5 +49,6 @@ pub fn run(command: PkiCommand) -> anyhow::Result<ExitCode> {
         PkiCommand::Sign(args) => signature::run_sign(args),
         PkiCommand::Verify(args) => signature::run_verify(args),
         PkiCommand::VerifyReport(args) => verify_report::run(args),
+        PkiCommand::Gost(command) => gost::run(command),
     }
 }

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use medgate_pki::cms::{self, SignerReport};
 use medgate_pki::files::{self, Visibility, WriteMode};
-use medgate_pki::{load_certificate, load_certificates, Password, PrivateKey};
+use medgate_pki::{gost, load_certificate, load_certificates, Certificate, Password, PrivateKey};
 use time::OffsetDateTime;
 
 use crate::output;
@@ -62,6 +62,9 @@ pub fn run_sign(args: SignArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(Password::from_file)
         .transpose()?;
+    if gost::is_gost_certificate(&cert) {
+        return sign_gost(&args, &cert, password.as_ref());
+    }
     let key = PrivateKey::load(&args.key, password.as_ref())?;
     if !cms::key_matches_certificate(&cert, &key)? {
         bail!(
@@ -185,6 +188,49 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             args.sig.display(),
             failures.join("; ")
         );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `pki sign` with a GOST R 34.10-2012 certificate: the system OpenSSL's GOST engine signs
+/// (the key file is handed to it, never read here), the signature is this toolkit's.
+fn sign_gost(args: &SignArgs, cert: &Certificate, password: Option<&Password>) -> anyhow::Result<ExitCode> {
+    let openssl = gost::SystemOpenssl::locate()?;
+    let content = files::read(&args.file)?;
+    let (signature, out, mode) = match &args.cosign {
+        None => {
+            let signature = cms::sign_detached_gost(&openssl, &content, cert, &args.key, password)?;
+            let out = args.out.clone().unwrap_or_else(|| default_sig_path(&args.file));
+            (signature, out, write_mode(args.force))
+        }
+        Some(existing_path) => {
+            let existing = cms::load_signature(existing_path)?;
+            let signature = cms::cosign_gost(&openssl, &existing, &content, cert, &args.key, password)
+                .with_context(|| format!("co-signing {}", existing_path.display()))?;
+            match &args.out {
+                Some(out) => (signature, out.clone(), write_mode(args.force)),
+                None => (signature, existing_path.clone(), WriteMode::Replace),
+            }
+        }
+    };
+    let reports = cms::verify_detached(&signature, &content, &[])?;
+    if let Some(failed) = reports.iter().find(|report| !report.is_ok()) {
+        bail!(
+            "the GOST signature made for {} does not verify ({}); nothing written",
+            args.file.display(),
+            failed.problem.as_deref().unwrap_or("verification failed")
+        );
+    }
+    files::write(&out, &signature, mode, Visibility::Public)?;
+    let count = reports.len();
+    println!(
+        "signed {} as signer {count} of {count} ({}, GOST R 34.10-2012 through the system OpenSSL); signature written to {}",
+        args.file.display(),
+        cert.summary()?.subject,
+        out.display()
+    );
+    for report in &reports {
+        println!("  {}. {}", report.index, report.subject);
     }
     Ok(ExitCode::SUCCESS)
 }
