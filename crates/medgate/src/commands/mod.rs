@@ -14,6 +14,7 @@ mod clinical;
 mod client;
 mod connect_check;
 mod demo;
+mod healthcheck;
 mod id;
 mod manual;
 mod operator;
@@ -62,6 +63,9 @@ pub enum Command {
     Completions(manual::CompletionsArgs),
     /// Write the manual pages (one for each command) into a folder.
     Man(manual::ManArgs),
+    /// Ask a running node's /healthz (its certificate checked against its CA): exit 0 when
+    /// healthy; the container image's health check.
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 /// Runs one command and returns the exit status it chose.
@@ -83,5 +87,6 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Claims(args) => claims::run(args),
         Command::Completions(args) => manual::completions(args),
         Command::Man(args) => manual::man(args),
+        Command::Healthcheck(args) => healthcheck::run(args),
     }
 }
