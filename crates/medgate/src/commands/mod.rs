@@ -14,7 +14,9 @@ mod clinical;
 mod client;
 mod connect_check;
 mod demo;
+mod healthcheck;
 mod id;
+mod manual;
 mod operator;
 mod pki;
 mod serve;
@@ -57,6 +59,13 @@ pub enum Command {
     Clinical(clinical::ClinicalArgs),
     /// Claims registers (Russia, OMS): check a package (format-logical control), generate one.
     Claims(claims::ClaimsArgs),
+    /// Print the shell completion script for bash, zsh or fish on standard output.
+    Completions(manual::CompletionsArgs),
+    /// Write the manual pages (one for each command) into a folder.
+    Man(manual::ManArgs),
+    /// Ask a running node's /healthz (its certificate checked against its CA): exit 0 when
+    /// healthy; the container image's health check.
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 /// Runs one command and returns the exit status it chose.
@@ -76,5 +85,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Operator(args) => operator::run(args),
         Command::Clinical(args) => clinical::run(args),
         Command::Claims(args) => claims::run(args),
+        Command::Completions(args) => manual::completions(args),
+        Command::Man(args) => manual::man(args),
+        Command::Healthcheck(args) => healthcheck::run(args),
     }
 }

@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// The registry's CA certificate (its REGDATA/ca/ca.pem).
     #[arg(long)]
     pub registry_ca_file: Option<PathBuf>,
+    /// Check the configuration (file, environment and flags together), print what the node
+    /// would run with, and exit without starting it: status 0 when it is valid.
+    #[arg(long)]
+    pub check: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -48,6 +52,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             registry_ca_file: args.registry_ca_file,
         },
     )?;
+    if args.check {
+        print_checked(&config);
+        return Ok(ExitCode::SUCCESS);
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let data_dir = config.data_dir.clone();
@@ -71,6 +79,31 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `serve --check` prints: the settings that decide where the node keeps its data and
+/// where it listens; the database URL without its password, no secret.
+fn print_checked(config: &ServerConfig) {
+    use medgate_server::config::{redact_url, ContentConfig, Role};
+    println!("configuration is valid");
+    let role = match config.role {
+        Role::Repository => "repository",
+        Role::Registry => "registry",
+        Role::Clinical => "clinical",
+    };
+    println!("role: {role}");
+    println!("listen: {}", config.listen);
+    println!("data: {}", config.data_dir.display());
+    println!("database: {}", redact_url(&config.database_url));
+    match &config.content {
+        ContentConfig::Filesystem { root } => println!("content: files in {}", root.display()),
+        ContentConfig::S3 {
+            endpoint, bucket, ..
+        } => {
+            println!("content: S3 bucket {bucket} at {endpoint}")
+        }
+    }
+    println!("oid root: {}", config.oid_root);
 }
 
 /// Resolves on Ctrl-C or SIGTERM (the server and the agent stop on either).
