@@ -4,7 +4,8 @@
 //! QR code), grants and revokes a matrix line, issues a certificate (the PKCS#12 opened with
 //! the one-time code the page shows) and has the institution's signed connection-check report
 //! checked; every bad input is refused naming its rule with nothing stored, forged forms are
-//! refused, and every change is in the audit log as the operator's.
+//! refused, wrong passwords lock the login out, and every change is in the audit log as the
+//! operator's.
 
 use base64::Engine as _;
 use medgate_pki::keystore::read_pkcs12;
@@ -59,6 +60,28 @@ async fn operator_pages_do_what_the_command_line_does(backend: Backend) {
     );
 
     let web = operator_client(&node, "eszter").await;
+    if backend == Backend::Sqlite {
+        // Wrong passwords: refused in the desk's words, then the login is locked (the
+        // foundation's lock-out), in Hungarian.
+        let stranger = WebClient::new(&node);
+        let token = stranger.token("/operator").await;
+        let mut last = String::new();
+        for _ in 0..6 {
+            let page = stranger
+                .post(
+                    "/operator",
+                    &[
+                        ("csrf", &token),
+                        ("login", "eszter"),
+                        ("password", "nem ez a jelszó"),
+                    ],
+                )
+                .await;
+            assert_ne!(page.status, 303, "a wrong password never signs in");
+            last = alert(&page.text());
+        }
+        assert!(last.contains("Túl sok sikertelen próbálkozás"), "{last}");
+    }
     let page = web.get("/operator/institutions").await;
     assert_eq!(page.status, 200);
     assert!(page.text().contains("Még nincs nyilvántartott intézmény."));

@@ -145,12 +145,29 @@ pub fn refusal(lang: Lang, error: &ClinicalError) -> String {
             _ => error.to_string(),
         },
         ClinicalError::AlreadyRegistered { what, id } => {
-            O::AlreadyRegistered.with(lang, "id", &format!("{what} {id}"))
+            O::AlreadyRegistered.with(lang, "id", &format!("{} {id}", thing(lang, what)))
         }
         ClinicalError::NotRegistered { what, id } => {
-            O::NotRegistered.with(lang, "id", &format!("{what} {id}"))
+            O::NotRegistered.with(lang, "id", &format!("{} {id}", thing(lang, what)))
         }
         ClinicalError::ReportRefused { reason } => O::ReportRefused.with(lang, "reason", reason),
         other => other.to_string(),
+    }
+}
+
+/// What the registry names (the store's words) in `lang`.
+fn thing(lang: Lang, what: &str) -> &str {
+    if lang != Lang::Hu {
+        return what;
+    }
+    match what {
+        "institution" => "intézmény",
+        "unit" => "szervezeti egység",
+        "unit of the institution" => "az intézmény szervezeti egysége",
+        "practitioner" => "egészségügyi dolgozó",
+        "practitioner or institution" => "egészségügyi dolgozó vagy intézmény",
+        "authorisation" => "jogosultság",
+        "certificate" => "tanúsítvány",
+        other => other,
     }
 }
