@@ -62,7 +62,7 @@ pub(super) fn refused(lang: Lang, error: ClinicalError) -> Result<(StatusCode, S
 /// The notice of a `?done=` redirect after a change.
 pub(super) fn done_notice(request: &WebRequest) -> String {
     match request.query("done").as_deref() {
-        Some("saved") => medgate_web::desk::notice("success", O::Saved.text(request.lang)),
+        Some("saved") => medgate_web::desk::notice("ok", O::Saved.text(request.lang)),
         _ => String::new(),
     }
 }
@@ -637,7 +637,7 @@ async fn connection(
                 let shown = (
                     StatusCode::OK,
                     medgate_web::desk::notice(
-                        "success",
+                        "ok",
                         &O::ConnectionVerified.with(lang, "summary", &summary),
                     ),
                 );
