@@ -5,6 +5,9 @@
 //! here, so a bad one is refused naming its rule; every change is audited.
 
 use medgate_ids::{InstitutionId, StampNumber, UnitId};
+use medgate_pki::ca::{CertificateAuthority, Validity};
+use medgate_pki::keystore::{write_pkcs12, Pkcs12Options};
+use medgate_pki::{Certificate, KeyAlgorithm, Password};
 use medgate_storage::{
     AuditOrigin, Authorisation, ClinicalInstitution, ClinicalStoreError, ClinicalUnit,
     InstitutionCertificate, Metadata, NewAuditEntry, NewPractitioner,
@@ -128,6 +131,23 @@ pub async fn add_unit(
 pub struct RegisteredPractitioner {
     pub user_name: String,
     pub totp_secret: String,
+}
+
+impl RegisteredPractitioner {
+    /// The `otpauth://` URI an authenticator app enrols the token from (the QR code's
+    /// content): issuer `medgate`, SHA-1, [`auth::TOTP_DIGITS`] digits,
+    /// [`auth::TOTP_STEP_SECONDS`] seconds.
+    pub fn otpauth_uri(&self) -> String {
+        // A user name holds letters, digits, '.', '-', '_' and '@' only: '@' is the one to
+        // percent-encode in the label.
+        format!(
+            "otpauth://totp/medgate:{user}?secret={secret}&issuer=medgate&algorithm=SHA1&digits={digits}&period={period}",
+            user = self.user_name.replace('@', "%40"),
+            secret = self.totp_secret,
+            digits = auth::TOTP_DIGITS,
+            period = auth::TOTP_STEP_SECONDS,
+        )
+    }
 }
 
 impl std::fmt::Debug for RegisteredPractitioner {
@@ -258,6 +278,190 @@ pub async fn grant(
     )
     .await?;
     Ok(authorisation)
+}
+
+/// Removes a line of the authorisation matrix (the unit `None`: the line for all units); when
+/// it was the user's last line for the institution, their sessions for it end.
+pub async fn revoke(
+    store: &Metadata,
+    operator: &Operator,
+    user_name: &str,
+    institution: &str,
+    unit: Option<&str>,
+    role: &str,
+) -> Result<(), ClinicalError> {
+    let authorisation = Authorisation {
+        user_name: non_empty("user_name", user_name)?,
+        institution: InstitutionId::parse(institution)?,
+        unit: unit.map(UnitId::parse).transpose()?,
+        role: non_empty("role", role)?,
+    };
+    store
+        .revoke_clinical_authorisation(&authorisation)
+        .await
+        .map_err(refused)?;
+    audited(
+        store,
+        operator,
+        "clinical.matrix.revoke",
+        &format!("practitioner:{}", authorisation.user_name),
+        format!(
+            "institution {} unit {} role {}",
+            authorisation.institution,
+            authorisation
+                .unit
+                .as_ref()
+                .map_or("(all)".to_owned(), UnitId::to_string),
+            authorisation.role
+        ),
+    )
+    .await
+}
+
+/// The longest validity of an institution certificate, in days.
+pub const CERTIFICATE_MAX_DAYS: u32 = 825;
+
+/// A certificate issued to an institution: the PKCS#12 file (certificate, its fresh key and
+/// the service's CA certificate) encrypted with the one-time code the caller gave, to be
+/// handed out once. The key is in no other place.
+pub struct IssuedCertificate {
+    /// Upper-case hexadecimal serial number.
+    pub serial: String,
+    pub not_after: OffsetDateTime,
+    pub pkcs12: Vec<u8>,
+}
+
+impl std::fmt::Debug for IssuedCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedCertificate")
+            .field("serial", &self.serial)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Issues an institution certificate (TLS client and request signing, a fresh ECDSA P-256
+/// key) from the service's CA for a registered institution, valid `days` (1 to
+/// [`CERTIFICATE_MAX_DAYS`]), packaged as PKCS#12 under `code` (the one-time code the
+/// operator hands over separately), and records it. Nothing is recorded when packaging fails.
+pub async fn issue_certificate(
+    store: &Metadata,
+    operator: &Operator,
+    ca: &CertificateAuthority,
+    institution: &str,
+    days: u32,
+    code: &str,
+    now: OffsetDateTime,
+) -> Result<IssuedCertificate, ClinicalError> {
+    let id = InstitutionId::parse(institution)?;
+    if !(1..=CERTIFICATE_MAX_DAYS).contains(&days) {
+        return Err(ClinicalError::invalid(
+            "days",
+            format!("the validity must be 1 to {CERTIFICATE_MAX_DAYS} days"),
+        ));
+    }
+    let known = store
+        .clinical_institution(&id)
+        .await
+        .map_err(ClinicalError::storage("read the institution"))?;
+    if known.is_none() {
+        return Err(ClinicalError::NotRegistered {
+            what: "institution",
+            id: id.to_string(),
+        });
+    }
+    let pki = |step: &str| {
+        let step = step.to_owned();
+        move |error: medgate_pki::PkiError| {
+            ClinicalError::CertificateNotIssued(format!("{step}: {error}"))
+        }
+    };
+    let validity = Validity::days_from_now(days).map_err(pki("validity"))?;
+    let (certificate, key) = ca
+        .issue_client(
+            &format!("{id} clinical institution"),
+            KeyAlgorithm::EcdsaP256,
+            validity,
+        )
+        .map_err(pki("signing"))?;
+    let summary = certificate.summary().map_err(pki("reading it back"))?;
+    let pkcs12 = write_pkcs12(
+        &certificate,
+        std::slice::from_ref(ca.certificate()),
+        &key,
+        &Password::new(code.to_owned()),
+        &Pkcs12Options::default(),
+    )
+    .map_err(pki("packaging as PKCS#12"))?;
+    let issued = InstitutionCertificate {
+        serial: summary.serial_hex.to_ascii_uppercase(),
+        institution: id,
+        not_after: summary.not_after,
+    };
+    record_certificate(store, operator, &issued, now).await?;
+    Ok(IssuedCertificate {
+        serial: issued.serial,
+        not_after: issued.not_after,
+        pkcs12,
+    })
+}
+
+/// Checks an institution's signed connection-check report (made with `medgate connect-check
+/// --p12 … --report`) before its connection is marked verified: the CMS signature verifies
+/// against the service's CA (`trust`) and the readable report was not edited; the signing
+/// certificate is one recorded for `institution` (active, not expired); the report says the
+/// service accepted that institution's certificate and signature (`usable`). Returns the
+/// report's summary line; a refusal names what is wrong.
+pub async fn check_connection_report(
+    store: &Metadata,
+    trust: &Certificate,
+    institution: &str,
+    report: &[u8],
+    now: OffsetDateTime,
+) -> Result<String, ClinicalError> {
+    let institution = InstitutionId::parse(institution)?;
+    let refuse = |reason: String| ClinicalError::ReportRefused { reason };
+    let verified = medgate_pki::report::verify_report(report, std::slice::from_ref(trust))
+        .map_err(|error| {
+            refuse(format!(
+                "it is not a signed connection-check report ({error})"
+            ))
+        })?;
+    let problems = verified.problems();
+    if !problems.is_empty() {
+        return Err(refuse(problems.join("; ")));
+    }
+    let signer = verified
+        .signer()
+        .ok_or_else(|| refuse("the report has no signer".to_owned()))?;
+    let signed_for =
+        institution_of_certificate(store, &signer.serial_hex.to_ascii_uppercase(), now)
+            .await
+            .map_err(|error| {
+                refuse(format!(
+                    "signed with certificate {}, which is not an active institution's certificate of this service ({error})",
+                    signer.serial_hex
+                ))
+            })?;
+    if signed_for != institution {
+        return Err(refuse(format!(
+            "signed with a certificate of institution {signed_for}, not {institution}"
+        )));
+    }
+    let payload: serde_json::Value = serde_json::from_slice(&verified.payload)
+        .map_err(|_| refuse("the signed report is not JSON".to_owned()))?;
+    let summary = payload["summary"].as_str().unwrap_or_default().to_owned();
+    if payload["usable"] != serde_json::Value::Bool(true) {
+        return Err(refuse(format!(
+            "the check did not pass, so the connection is not verified: {summary}"
+        )));
+    }
+    if payload["client_certificate"]["tenant"].as_str() != Some(institution.as_str()) {
+        return Err(refuse(format!(
+            "the service did not accept the certificate as institution {institution}'s during the check"
+        )));
+    }
+    Ok(summary)
 }
 
 /// Records a certificate issued to an institution.

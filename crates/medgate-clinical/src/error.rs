@@ -146,6 +146,15 @@ pub enum ClinicalError {
     #[error("a break-glass read needs a reason")]
     BreakGlassReasonMissing,
 
+    /// An institution's signed connection-check report does not show a verified connection.
+    #[error("the connection-check report is refused: {reason}")]
+    ReportRefused { reason: String },
+
+    /// The service's CA could not issue or package a certificate (the message names the
+    /// step; never key material).
+    #[error("the certificate could not be issued: {0}")]
+    CertificateNotIssued(String),
+
     /// The store failed.
     #[error("the clinical record store could not {operation}")]
     Storage {
@@ -188,6 +197,8 @@ impl ClinicalError {
             ClinicalError::IdentifierInUse { .. } => "identifier_in_use",
             ClinicalError::Restricted { .. } => "restricted",
             ClinicalError::BreakGlassReasonMissing => "break_glass_reason_missing",
+            ClinicalError::ReportRefused { .. } => "report_refused",
+            ClinicalError::CertificateNotIssued(_) => "certificate_not_issued",
             ClinicalError::Storage { .. } => "storage_error",
             ClinicalError::Internal { .. } => "internal_error",
         }
@@ -199,7 +210,8 @@ impl ClinicalError {
             ClinicalError::InvalidResource { .. }
             | ClinicalError::InvalidIdentifier(_)
             | ClinicalError::UnsupportedResourceType { .. }
-            | ClinicalError::BreakGlassReasonMissing => ErrorKind::Invalid,
+            | ClinicalError::BreakGlassReasonMissing
+            | ClinicalError::ReportRefused { .. } => ErrorKind::Invalid,
             ClinicalError::WrongCredentials
             | ClinicalError::WrongOneTimeCode
             | ClinicalError::OneTimeCodeReused
@@ -222,7 +234,9 @@ impl ClinicalError {
             | ClinicalError::ReferralConsumed { .. }
             | ClinicalError::ReferralNotIssued { .. }
             | ClinicalError::IdentifierInUse { .. } => ErrorKind::Conflict,
-            ClinicalError::Storage { .. } | ClinicalError::Internal { .. } => ErrorKind::Internal,
+            ClinicalError::Storage { .. }
+            | ClinicalError::Internal { .. }
+            | ClinicalError::CertificateNotIssued(_) => ErrorKind::Internal,
         }
     }
 

@@ -22,6 +22,9 @@ use time::OffsetDateTime;
 
 mod support;
 
+#[path = "clinical/operator_pages.rs"]
+mod operator_pages;
+
 use support::{Node, Options};
 
 const PATIENT: &str = "123456788";

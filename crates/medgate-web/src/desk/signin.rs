@@ -18,11 +18,13 @@ use medgate_ids::TenantId;
 use medgate_storage::{NewAuditEntry, SigninIdentity, StaffLogin, StaffScope, WebSession};
 use time::OffsetDateTime;
 
-use super::text::T;
+use super::text::{staff_with, staff_word, T};
 use super::{form_is_genuine, respond, Desk, Frame, PageResult};
 use crate::error::ApiError;
 use crate::i18n::Lang;
-use crate::layout::{activation_fields, escape, message, redirect, ActivationTexts, Input, MessageKind};
+use crate::layout::{
+    activation_fields, escape, message, redirect, ActivationTexts, Input, MessageKind,
+};
 use crate::now;
 use crate::session::{self, Current};
 use crate::state::AppState;
@@ -144,7 +146,7 @@ pub fn read_tenant(lang: Lang, form: &Form, filled: &mut Filled, bad: &str) -> O
         .filter(|c| !c.is_whitespace())
         .collect();
     if digits.is_empty() {
-        filled.tenant_error = Some(T::Required.text(lang).to_owned());
+        filled.tenant_error = Some(staff_word(T::Required, lang).to_owned());
         return None;
     }
     let parsed = TenantId::parse(&digits).ok();
@@ -160,12 +162,16 @@ pub fn routes<A: Accounts>(desk: &'static Desk, accounts: &'static A) -> Router<
     Router::new()
         .route(
             desk.base,
-            get(move |State(state): State<AppState>, request: WebRequest| async move {
-                let outcome = sign_in_page(&state, &request, desk, accounts).await;
-                respond(desk, &request, outcome)
-            })
+            get(
+                move |State(state): State<AppState>, request: WebRequest| async move {
+                    let request = request.speaking(desk.langs);
+                    let outcome = sign_in_page(&state, &request, desk, accounts).await;
+                    respond(desk, &request, outcome)
+                },
+            )
             .post(
                 move |State(state): State<AppState>, request: WebRequest, body: Bytes| async move {
+                    let request = request.speaking(desk.langs);
                     let outcome = sign_in(&state, &request, &body, desk, accounts).await;
                     respond(desk, &request, outcome)
                 },
@@ -174,12 +180,14 @@ pub fn routes<A: Accounts>(desk: &'static Desk, accounts: &'static A) -> Router<
         .route(
             &format!("{}/activate", desk.base),
             get(move |request: WebRequest| async move {
+                let request = request.speaking(desk.langs);
                 let outcome =
                     activate_form(&request, desk, accounts, &Filled::default(), StatusCode::OK);
                 respond(desk, &request, outcome)
             })
             .post(
                 move |State(state): State<AppState>, request: WebRequest, body: Bytes| async move {
+                    let request = request.speaking(desk.langs);
                     let outcome = activate(&state, &request, &body, desk, accounts).await;
                     respond(desk, &request, outcome)
                 },
@@ -189,6 +197,7 @@ pub fn routes<A: Accounts>(desk: &'static Desk, accounts: &'static A) -> Router<
             &format!("{}/logout", desk.base),
             post(
                 move |State(state): State<AppState>, request: WebRequest, body: Bytes| async move {
+                    let request = request.speaking(desk.langs);
                     let outcome = sign_out(&state, &request, &body, desk, accounts).await;
                     respond(desk, &request, outcome)
                 },
@@ -213,13 +222,13 @@ fn sign_in_form<A: Accounts>(
 ) -> PageResult {
     let lang = request.lang;
     let (token, token_cookie) = csrf::anonymous_token(&request.headers)?;
-    let mut frame = Frame::new(desk, request, T::SignInTitle.text(lang));
+    let mut frame = Frame::new(desk, request, staff_word(T::SignInTitle, lang));
     frame.path = desk.base.to_owned();
     frame.status = status;
     frame.cookies.extend(token_cookie);
     let password = Input {
         name: "password",
-        label: T::Password.text(lang),
+        label: staff_word(T::Password, lang),
         kind: "password",
         value: "",
         hint: None,
@@ -237,7 +246,7 @@ fn sign_in_form<A: Accounts>(
         csrf = csrf::hidden_field(&token),
         identity = accounts.identity_fields(lang, filled),
         password = password.html(),
-        submit = escape(T::SignIn.text(lang)),
+        submit = escape(staff_word(T::SignIn, lang)),
         activate = escape(accounts.word(Word::HaveCode, lang)),
     );
     Ok(frame.into_response())
@@ -266,7 +275,7 @@ async fn sign_in_page<A: Accounts>(
     let filled = Filled {
         // After an activation the account id is filled in; the login is typed again.
         tenant: request.query("tenant").unwrap_or_default(),
-        message: notice.map(|m| (MessageKind::Info, m.text(lang).to_owned())),
+        message: notice.map(|m| (MessageKind::Info, staff_word(m, lang).to_owned())),
         ..Filled::default()
     };
     sign_in_form(request, desk, accounts, &filled, StatusCode::OK)
@@ -274,16 +283,16 @@ async fn sign_in_page<A: Accounts>(
 
 fn locked_message(lang: Lang, until: OffsetDateTime) -> String {
     let until = until.to_offset(time::UtcOffset::UTC);
-    T::Locked
-        .with(
-            lang,
-            "minutes",
-            &lockout::POLICY.lock_for.whole_minutes().to_string(),
-        )
-        .replace(
-            "{until}",
-            &format!("{:02}:{:02}", until.hour(), until.minute()),
-        )
+    staff_with(
+        T::Locked,
+        lang,
+        "minutes",
+        &lockout::POLICY.lock_for.whole_minutes().to_string(),
+    )
+    .replace(
+        "{until}",
+        &format!("{:02}:{:02}", until.hour(), until.minute()),
+    )
 }
 
 /// Appends the audit entry of a sign-in step of `who`.
@@ -397,7 +406,10 @@ async fn sign_in<A: Accounts>(
     let form = Form::parse(body)?;
     let mut filled = Filled::default();
     if !form_is_genuine(request, &form, &csrf::anonymous_expected(&request.headers)) {
-        filled.message = Some((MessageKind::Error, T::FormExpired.text(lang).to_owned()));
+        filled.message = Some((
+            MessageKind::Error,
+            staff_word(T::FormExpired, lang).to_owned(),
+        ));
         return sign_in_form(request, desk, accounts, &filled, StatusCode::FORBIDDEN);
     }
     let Some(who) = accounts.read_identity(lang, &form, &mut filled) else {
@@ -414,7 +426,13 @@ async fn sign_in<A: Accounts>(
         Ok(attempt) => attempt,
         Err(until) => {
             filled.message = Some((MessageKind::Error, locked_message(lang, until)));
-            return sign_in_form(request, desk, accounts, &filled, StatusCode::TOO_MANY_REQUESTS);
+            return sign_in_form(
+                request,
+                desk,
+                accounts,
+                &filled,
+                StatusCode::TOO_MANY_REQUESTS,
+            );
         }
     };
     let stored = credentials
@@ -425,7 +443,15 @@ async fn sign_in<A: Accounts>(
         let failed = (desk.sign_in_failed)(lang);
         let known = credentials.is_some();
         let (status, text) = refused(
-            state, request, desk, accounts, &who, known, slot, "signin.failed", failed,
+            state,
+            request,
+            desk,
+            accounts,
+            &who,
+            known,
+            slot,
+            "signin.failed",
+            failed,
         )
         .await?;
         filled.message = Some((MessageKind::Error, text));
@@ -469,13 +495,13 @@ fn activate_form<A: Accounts>(
         .replace("{max}", &password::MAX_LENGTH.to_string());
     let fields = activation_fields(&ActivationTexts {
         code_value: &filled.code,
-        code_label: T::ActivationCode.text(lang),
+        code_label: staff_word(T::ActivationCode, lang),
         code_hint: accounts.word(Word::CodeHint, lang),
         code_error: filled.code_error.as_deref(),
-        password_label: T::NewPassword.text(lang),
+        password_label: staff_word(T::NewPassword, lang),
         rules: &rules,
         password_error: filled.password_error.as_deref(),
-        repeat_label: T::RepeatPassword.text(lang),
+        repeat_label: staff_word(T::RepeatPassword, lang),
         repeat_error: filled.repeat_error.as_deref(),
     });
     frame.body = format!(
@@ -489,7 +515,7 @@ fn activate_form<A: Accounts>(
         csrf = csrf::hidden_field(&token),
         identity = accounts.identity_fields(lang, filled),
         submit = escape(accounts.word(Word::Activate, lang)),
-        sign_in = escape(T::HavePassword.text(lang)),
+        sign_in = escape(staff_word(T::HavePassword, lang)),
     );
     Ok(frame.into_response())
 }
@@ -506,14 +532,17 @@ async fn activate<A: Accounts>(
     let form = Form::parse(body)?;
     let mut filled = Filled::default();
     if !form_is_genuine(request, &form, &csrf::anonymous_expected(&request.headers)) {
-        filled.message = Some((MessageKind::Error, T::FormExpired.text(lang).to_owned()));
+        filled.message = Some((
+            MessageKind::Error,
+            staff_word(T::FormExpired, lang).to_owned(),
+        ));
         return activate_form(request, desk, accounts, &filled, StatusCode::FORBIDDEN);
     }
     let who = accounts.read_identity(lang, &form, &mut filled);
     filled.code = form.text("code").trim().to_owned();
     let code = password::normalize_code(form.text("code"));
     if code.is_empty() {
-        filled.code_error = Some(T::Required.text(lang).to_owned());
+        filled.code_error = Some(staff_word(T::Required, lang).to_owned());
     }
     let new_password = form.raw("password");
     let identifier = accounts.identifier(who.as_ref(), &filled);
@@ -525,18 +554,20 @@ async fn activate<A: Accounts>(
         let max = password::MAX_LENGTH.to_string();
         match problem {
             P::Mismatch => {
-                filled.repeat_error = Some(T::PasswordMismatch.text(lang).to_owned())
+                filled.repeat_error = Some(staff_word(T::PasswordMismatch, lang).to_owned())
             }
             P::TooShort => {
-                filled.password_error = Some(T::PasswordTooShort.with(lang, "min", &min))
+                filled.password_error = Some(staff_with(T::PasswordTooShort, lang, "min", &min))
             }
-            P::TooLong => filled.password_error = Some(T::PasswordTooLong.with(lang, "max", &max)),
+            P::TooLong => {
+                filled.password_error = Some(staff_with(T::PasswordTooLong, lang, "max", &max))
+            }
             P::SameAsIdentifier => {
                 let text = accounts.word(Word::PasswordIsIdentifier, lang);
                 filled.password_error = Some(text.to_owned())
             }
             P::ControlCharacters => {
-                filled.password_error = Some(T::PasswordControl.text(lang).to_owned())
+                filled.password_error = Some(staff_word(T::PasswordControl, lang).to_owned())
             }
         }
     }
@@ -554,7 +585,13 @@ async fn activate<A: Accounts>(
         Ok(attempt) => attempt,
         Err(until) => {
             filled.message = Some((MessageKind::Error, locked_message(lang, until)));
-            return activate_form(request, desk, accounts, &filled, StatusCode::TOO_MANY_REQUESTS);
+            return activate_form(
+                request,
+                desk,
+                accounts,
+                &filled,
+                StatusCode::TOO_MANY_REQUESTS,
+            );
         }
     };
     let pending = credentials
@@ -571,10 +608,18 @@ async fn activate<A: Accounts>(
         _ => false,
     };
     if !activated {
-        let failed = T::ActivationFailed.text(lang);
+        let failed = staff_word(T::ActivationFailed, lang);
         let known = credentials.is_some();
         let (status, text) = refused(
-            state, request, desk, accounts, &who, known, slot, "activate.failed", failed,
+            state,
+            request,
+            desk,
+            accounts,
+            &who,
+            known,
+            slot,
+            "activate.failed",
+            failed,
         )
         .await?;
         filled.message = Some((MessageKind::Error, text));
@@ -610,13 +655,13 @@ async fn sign_out<A: Accounts>(
     let form = Form::parse(body)?;
     if !form_is_genuine(request, &form, &live.csrf_secret) {
         let lang = request.lang;
-        let mut frame = Frame::new(desk, request, T::ErrorTitle.text(lang));
+        let mut frame = Frame::new(desk, request, staff_word(T::ErrorTitle, lang));
         frame.status = StatusCode::FORBIDDEN;
         frame.body = format!(
             "{}<p><a href=\"{}\">{}</a></p>",
-            message(MessageKind::Error, T::FormExpired.text(lang)),
+            message(MessageKind::Error, staff_word(T::FormExpired, lang)),
             desk.home,
-            escape(T::Back.text(lang))
+            escape(staff_word(T::Back, lang))
         );
         return Ok(frame.into_response());
     }
@@ -656,7 +701,7 @@ impl Accounts for StaffAccounts {
     type Who = (StaffScope, StaffLogin);
 
     fn word(&self, word: Word, lang: Lang) -> &'static str {
-        match word {
+        let word = match word {
             Word::HaveCode => T::HaveCode,
             Word::ActivateTitle => T::ActivateTitle,
             Word::ActivateIntro => T::ActivateIntro,
@@ -665,18 +710,18 @@ impl Accounts for StaffAccounts {
             Word::PasswordRules => T::PasswordRules,
             Word::PasswordIsIdentifier => T::PasswordIsLogin,
             Word::FixErrors => T::FixErrors,
-        }
-        .text(lang)
+        };
+        staff_word(word, lang)
     }
 
     fn identity_fields(&self, lang: Lang, filled: &Filled) -> String {
         let tenant = match self {
             StaffAccounts::Tenant => Input {
                 name: "tenant",
-                label: T::AccountId.text(lang),
+                label: staff_word(T::AccountId, lang),
                 kind: "text",
                 value: &filled.tenant,
-                hint: Some(T::AccountIdHint.text(lang)),
+                hint: Some(staff_word(T::AccountIdHint, lang)),
                 error: filled.tenant_error.as_deref(),
                 required: true,
                 extra: "inputmode=\"numeric\" autocomplete=\"organization\" maxlength=\"32\"",
@@ -686,7 +731,7 @@ impl Accounts for StaffAccounts {
         };
         let login = Input {
             name: "login",
-            label: T::Login.text(lang),
+            label: staff_word(T::Login, lang),
             kind: "text",
             value: &filled.name,
             hint: None,
@@ -702,18 +747,19 @@ impl Accounts for StaffAccounts {
         let scope = match self {
             StaffAccounts::Node => self.scope(None),
             StaffAccounts::Tenant => {
-                read_tenant(lang, form, filled, T::BadAccountId.text(lang)).and_then(|tenant| self.scope(Some(tenant)))
+                read_tenant(lang, form, filled, staff_word(T::BadAccountId, lang))
+                    .and_then(|tenant| self.scope(Some(tenant)))
             }
         };
         filled.name = form.text("login").to_owned();
         let login = if filled.name.is_empty() {
-            filled.name_error = Some(T::Required.text(lang).to_owned());
+            filled.name_error = Some(staff_word(T::Required, lang).to_owned());
             None
         } else {
             match StaffLogin::parse(&filled.name) {
                 Ok(login) => Some(login),
                 Err(_) => {
-                    filled.name_error = Some(T::BadLogin.text(lang).to_owned());
+                    filled.name_error = Some(staff_word(T::BadLogin, lang).to_owned());
                     None
                 }
             }

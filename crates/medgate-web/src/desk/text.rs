@@ -671,3 +671,51 @@ bilingual! {
         SelfServiceChanged => ("Zmieniono ustawienie wniosków o certyfikaty.", "The certificate request setting was changed."),
     }
 }
+
+/// A word of the staff sign-in, activation and sign-out flow in `lang`: the Polish desks'
+/// words, and Hungarian for the Hungarian desks whose staff sign in with it (the clinical
+/// record service's operators); a word of the flow without its Hungarian here would show
+/// English, so the flow's test reads every page in Hungarian.
+pub fn staff_word(word: T, lang: crate::i18n::Lang) -> &'static str {
+    if lang != crate::i18n::Lang::Hu {
+        return word.text(lang);
+    }
+    match word {
+        T::SignInTitle => "Bejelentkezés",
+        T::SignIn => "Belépés",
+        T::Login => "Felhasználónév",
+        T::BadLogin => "A felhasználónév kisbetűket (a-z), számjegyeket és a . _ - @ jeleket tartalmazhatja (legfeljebb 64 karakter).",
+        T::Password => "Jelszó",
+        T::Locked => "Túl sok sikertelen próbálkozás. A bejelentkezés és az aktiválás ezekkel az adatokkal {minutes} percig zárolva van ({until} UTC-ig).",
+        T::HaveCode => "Van aktiváló kódja? Állítsa be a jelszavát",
+        T::HavePassword => "Van már jelszava? Jelentkezzen be",
+        T::ActivateTitle => "Felhasználói fiók aktiválása",
+        T::ActivateIntro => "Állítsa be a jelszavát az üzemeltetőtől kapott egyszer használatos aktiváló kóddal.",
+        T::Activate => "Jelszó beállítása",
+        T::ActivationCode => "Aktiváló kód",
+        T::ActivationCodeHint => "Az egyszer használatos kód, pl. K7QM-2XWD-9RTB-HC4N",
+        T::NewPassword => "Új jelszó",
+        T::RepeatPassword => "Jelszó ismét",
+        T::PasswordRules => "Legalább {min}, legfeljebb {max} karakter; nem lehet a felhasználónév vagy az aktiváló kód.",
+        T::PasswordTooShort => "A jelszó legalább {min} karakter legyen.",
+        T::PasswordTooLong => "A jelszó legfeljebb {max} karakter lehet.",
+        T::PasswordMismatch => "A megismételt jelszó eltér az elsőtől.",
+        T::PasswordIsLogin => "A jelszó nem lehet a felhasználónév vagy az aktiváló kód.",
+        T::PasswordControl => "A jelszó nem tartalmazhat vezérlőkaraktert.",
+        T::ActivationFailed => "Az aktiválás nem sikerült: az adatok vagy az aktiváló kód hibásak, a kód lejárt vagy már felhasználták.",
+        T::Activated => "A jelszó beállítva. Jelentkezzen be.",
+        T::SignedOut => "Kijelentkezett.",
+        T::SessionExpired => "A munkamenet lejárt. Jelentkezzen be újra.",
+        T::Back => "← Vissza",
+        T::Required => "Ez a mező kötelező.",
+        T::FixErrors => "Javítsa a megjelölt mezőket; semmi sem lett mentve.",
+        T::FormExpired => "Az űrlap lejárt vagy nem erről az oldalról érkezett. Töltse ki újra.",
+        T::ErrorTitle => "Hiba",
+        _ => word.text(lang),
+    }
+}
+
+/// [`staff_word`] with its `{name}` placeholder replaced by `value` (not escaped).
+pub fn staff_with(word: T, lang: crate::i18n::Lang, name: &str, value: &str) -> String {
+    staff_word(word, lang).replace(&format!("{{{name}}}"), value)
+}

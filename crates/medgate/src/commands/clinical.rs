@@ -11,13 +11,10 @@ use std::process::ExitCode;
 use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand};
 use medgate_clinical::admin::{self, Operator};
-use medgate_ids::InstitutionId;
-use medgate_pki::ca::{CertificateAuthority, Validity};
+use medgate_pki::ca::CertificateAuthority;
 use medgate_pki::files::{Visibility, WriteMode};
-use medgate_pki::keystore::{write_pkcs12, Pkcs12Options};
-use medgate_pki::{KeyAlgorithm, Password};
 use medgate_server::config::{Overrides, ServerConfig};
-use medgate_storage::{AuditOrigin, InstitutionCertificate, Metadata};
+use medgate_storage::{AuditOrigin, Metadata};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -64,6 +61,19 @@ pub enum ClinicalCommand {
         #[arg(long)]
         unit: Option<String>,
         /// The role, e.g. doctor or nurse.
+        #[arg(long)]
+        role: String,
+    },
+    /// Remove a line of the authorisation matrix (the same user, institution, unit or all,
+    /// and role as granted); the user's sessions for the institution end with its last line.
+    Revoke {
+        #[arg(long)]
+        user_name: String,
+        #[arg(long)]
+        institution: String,
+        /// The unit of the line (default: the line for all units).
+        #[arg(long)]
+        unit: Option<String>,
         #[arg(long)]
         role: String,
     },
@@ -273,13 +283,7 @@ async fn execute(
                 password_file.display()
             );
             println!("TOTP secret (shown once; enrol it in the practitioner's authenticator):");
-            println!(
-                "otpauth://totp/medgate:{user}?secret={secret}&issuer=medgate&algorithm=SHA1&digits={digits}&period={period}",
-                user = urlencoding::encode(&registered.user_name),
-                secret = registered.totp_secret,
-                digits = medgate_clinical::auth::TOTP_DIGITS,
-                period = medgate_clinical::auth::TOTP_STEP_SECONDS,
-            );
+            println!("{}", registered.otpauth_uri());
         }
         ClinicalCommand::Grant {
             user_name,
@@ -302,57 +306,59 @@ async fn execute(
                     .unwrap_or_else(|| "all units".to_owned())
             );
         }
+        ClinicalCommand::Revoke {
+            user_name,
+            institution,
+            unit,
+            role,
+        } => {
+            admin::revoke(
+                store,
+                &operator,
+                &user_name,
+                &institution,
+                unit.as_deref(),
+                &role,
+            )
+            .await?;
+            println!(
+                "{user_name} no longer acts for institution {institution} ({}) as {role}",
+                unit.map(|unit| format!("unit {unit}"))
+                    .unwrap_or_else(|| "all units".to_owned())
+            );
+        }
         ClinicalCommand::Certificate(CertificateCommand::Issue {
             institution,
             out,
             days,
         }) => {
-            let id = InstitutionId::parse(&institution)?;
-            let known = store.clinical_institution(&id).await?;
-            if known.is_none() {
-                return Err(anyhow!("institution {id} is not registered; add it first (medgate clinical institution add)"));
-            }
             if out.exists() {
                 return Err(anyhow!("{} exists already; name a new file", out.display()));
             }
             let ca = open_ca(config)?;
-            let (certificate, key) = ca.issue_client(
-                &format!("{id} clinical institution"),
-                KeyAlgorithm::EcdsaP256,
-                Validity::days_from_now(days)?,
-            )?;
-            let summary = certificate.summary()?;
-            admin::record_certificate(
-                store,
-                &operator,
-                &InstitutionCertificate {
-                    serial: summary.serial_hex.to_ascii_uppercase(),
-                    institution: id.clone(),
-                    not_after: summary.not_after,
-                },
-                now,
-            )
-            .await?;
             let code =
                 medgate_web::password::activation_code().map_err(|e| anyhow!("{}", e.message()))?;
-            let password = Password::new(code.clone());
-            let p12 = write_pkcs12(
-                &certificate,
-                std::slice::from_ref(ca.certificate()),
-                &key,
-                &password,
-                &Pkcs12Options::default(),
+            let issued =
+                admin::issue_certificate(store, &operator, &ca, &institution, days, &code, now)
+                    .await?;
+            medgate_pki::files::write(
+                &out,
+                &issued.pkcs12,
+                WriteMode::CreateNew,
+                Visibility::Secret,
             )?;
-            medgate_pki::files::write(&out, &p12, WriteMode::CreateNew, Visibility::Secret)?;
             println!(
-                "certificate {} issued to institution {id} until {}; written to {}",
-                summary.serial_hex,
-                rfc3339(summary.not_after),
+                "certificate {} issued to institution {institution} until {}; written to {}",
+                issued.serial,
+                rfc3339(issued.not_after),
                 out.display()
             );
             println!("PKCS#12 password (shown once): {code}");
         }
-        ClinicalCommand::Connection(ConnectionCommand::Verified { institution, report }) => {
+        ClinicalCommand::Connection(ConnectionCommand::Verified {
+            institution,
+            report,
+        }) => {
             let checked = match &report {
                 Some(path) => Some(check_report(config, store, &institution, path, now).await?),
                 None => None,
@@ -372,10 +378,8 @@ async fn execute(
 }
 
 /// Checks an institution's signed connection-check report before its connection is marked
-/// verified: the CMS signature verifies against this service's CA and the readable report was
-/// not edited; the signing certificate is one recorded for `institution`; the report says the
-/// service accepted that institution's certificate and signature (`usable`). Returns the
-/// report's summary line.
+/// verified (`medgate_clinical::admin::check_connection_report`, as the operator's pages do).
+/// Returns the report's summary line.
 async fn check_report(
     config: &ServerConfig,
     store: &Metadata,
@@ -383,50 +387,12 @@ async fn check_report(
     path: &std::path::Path,
     now: OffsetDateTime,
 ) -> anyhow::Result<String> {
-    let institution = InstitutionId::parse(institution)?;
     let ca = open_ca(config)?;
     let bytes =
         std::fs::read(path).with_context(|| format!("{}: cannot be read", path.display()))?;
-    let verified = medgate_pki::report::verify_report(&bytes, std::slice::from_ref(ca.certificate()))
-        .with_context(|| format!("{}: not a signed connection-check report", path.display()))?;
-    let problems = verified.problems();
-    if !problems.is_empty() {
-        anyhow::bail!("{}: {}", path.display(), problems.join("; "));
-    }
-    let signer = verified
-        .signer()
-        .ok_or_else(|| anyhow!("{}: the report has no signer", path.display()))?;
-    let signed_for = admin::institution_of_certificate(store, &signer.serial_hex.to_ascii_uppercase(), now)
+    admin::check_connection_report(store, ca.certificate(), institution, &bytes, now)
         .await
-        .map_err(|error| {
-            anyhow!(
-                "{}: signed with certificate {}, which is not an active institution's certificate of this service ({error})",
-                path.display(),
-                signer.serial_hex
-            )
-        })?;
-    if signed_for != institution {
-        anyhow::bail!(
-            "{}: signed with a certificate of institution {signed_for}, not {institution}",
-            path.display()
-        );
-    }
-    let report: serde_json::Value = serde_json::from_slice(&verified.payload)
-        .with_context(|| format!("{}: the signed report is not JSON", path.display()))?;
-    let summary = report["summary"].as_str().unwrap_or_default().to_owned();
-    if report["usable"] != serde_json::Value::Bool(true) {
-        anyhow::bail!(
-            "{}: the check did not pass, so the connection is not verified: {summary}",
-            path.display()
-        );
-    }
-    if report["client_certificate"]["tenant"].as_str() != Some(institution.as_str()) {
-        anyhow::bail!(
-            "{}: the service did not accept the certificate as institution {institution}'s during the check",
-            path.display()
-        );
-    }
-    Ok(summary)
+        .map_err(|error| anyhow!("{}: {error}", path.display()))
 }
 
 /// The service's CA (created, named for the clinical service, when the data folder has none

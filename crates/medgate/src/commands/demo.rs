@@ -9,6 +9,13 @@
 //! desk and each clinic's administrator. Then it prints one block (desks, logins, client.toml
 //! files, commands to try) and serves until Ctrl-C.
 //!
+//! Beside them it starts the Hungarian clinical record service (`--role clinical`, the next
+//! port after the registry's) with one institution, its unit and practitioner set up as the
+//! operator's commands set them up (`medgate_clinical::admin`), the operator's login for its
+//! pages, and clinic A's account connected to it as that institution on the administrator's
+//! own settings page (the PKCS#12 and its one-time code posted as a browser posts them), so
+//! the practitioners' desk works at once.
+//!
 //! Run again on the same folder, it finds every step done and does only what is missing: the
 //! passwords it made are kept in `DIR/DEMO-ONLY-passwords.toml` (and the ports it chose), so
 //! it prints the same block.
@@ -120,7 +127,19 @@ pub struct DemoArgs {
     /// Port of the national registry.
     #[arg(long)]
     pub registry_port: Option<u16>,
+    /// Port of the clinical record service (default: the registry's port + 1).
+    #[arg(long)]
+    pub clinical_port: Option<u16>,
 }
+
+/// The clinical record service's institution, unit and practitioner in the demo; clinic A's
+/// account acts for the institution.
+const INSTITUTION: &str = "506097";
+const INSTITUTION_NAME: &str = "Mosoly Fogászat Kft.";
+const UNIT: &str = "001044299";
+const PRACTITIONER: &str = "dr.kovacs";
+const PRACTITIONER_NAME: &str = "Dr. Kovács Anna";
+const STAMP_NUMBER: &str = "58012";
 
 /// What the demo keeps between runs: the ports and the passwords it made. Demo only.
 #[derive(Debug, Serialize, Deserialize)]
@@ -132,6 +151,14 @@ struct DemoState {
     patient_password: String,
     clinic_key_passwords: Vec<String>,
     national_p12_password: String,
+    /// The clinical record service's port (0 in a file of an older demo: chosen now).
+    #[serde(default)]
+    clinical_port: u16,
+    #[serde(default)]
+    practitioner_password: String,
+    /// The practitioner's TOTP enrolment URI (the service shows it once; the demo keeps it).
+    #[serde(default)]
+    practitioner_totp: String,
 }
 
 fn random_secret() -> anyhow::Result<String> {
@@ -157,6 +184,15 @@ impl DemoState {
             if let Some(port) = args.registry_port {
                 state.registry_port = port;
             }
+            if let Some(port) = args.clinical_port {
+                state.clinical_port = port;
+            }
+            if state.clinical_port == 0 {
+                state.clinical_port = state.registry_port.saturating_add(1);
+            }
+            if state.practitioner_password.is_empty() {
+                state.practitioner_password = random_secret()?;
+            }
             return Ok((state, false));
         }
         let secrets = || random_secret();
@@ -169,6 +205,11 @@ impl DemoState {
                 patient_password: secrets()?,
                 clinic_key_passwords: vec![secrets()?, secrets()?],
                 national_p12_password: secrets()?,
+                clinical_port: args
+                    .clinical_port
+                    .unwrap_or(args.registry_port.unwrap_or(9443).saturating_add(1)),
+                practitioner_password: secrets()?,
+                practitioner_totp: String::new(),
             },
             true,
         ))
@@ -213,6 +254,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let (mut state, new) = DemoState::load_or_create(&state_path, &args)?;
     state.repository_port = free_port(state.repository_port, "repository")?;
     state.registry_port = free_port(state.registry_port, "national registry")?;
+    state.clinical_port = free_port(state.clinical_port, "clinical record service")?;
     // Written before anything is created, so an interrupted first run is finished by the
     // next with the same passwords.
     state.save(&state_path)?;
@@ -230,6 +272,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     let registry_ca = dir.join("registry").join("ca").join("ca.pem");
+    let clinical_config = ServerConfig::load(
+        None,
+        &Overrides {
+            data_dir: Some(dir.join("clinical")),
+            listen: Some(format!("127.0.0.1:{}", state.clinical_port)),
+            role: Some("clinical".to_owned()),
+            ..Overrides::default()
+        },
+    )?;
+    let clinical_ca = dir.join("clinical").join("ca").join("ca.pem");
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -241,6 +293,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let registry_url = format!("https://{}", registry.local_addr()?);
         let registry_ca_authority = registry.state.ca.clone();
         let registry_task = tokio::spawn(registry.serve(until_stopped(stopped.clone())));
+
+        let clinical = medgate_server::startup::prepare(clinical_config).await?;
+        let clinical_url = format!("https://{}", clinical.local_addr()?);
+        let clinical_metadata = clinical.state.metadata.clone();
+        let clinical_authority = clinical.state.ca.clone();
+        let clinical_task = tokio::spawn(clinical.serve(until_stopped(stopped.clone())));
+        clinical_service(&clinical_metadata, &mut state).await?;
+        state.save(&state_path)?;
 
         let repository_config = ServerConfig::load(
             None,
@@ -272,13 +332,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
         setup.consent_and_portal(&settings[0]).await?;
         setup.staff().await?;
+        setup
+            .connect_clinic(&clinical_metadata, &clinical_authority, &clinical_url, &clinical_ca)
+            .await?;
 
-        print_block(&dir, &state, &repository_url, &registry_url, &registry_ca, started.elapsed())?;
+        let clinical = Clinical {
+            url: &clinical_url,
+            ca: &clinical_ca,
+        };
+        print_block(&dir, &state, &repository_url, &registry_url, &registry_ca, &clinical, started.elapsed())?;
 
         super::serve::shutdown_signal().await;
         let _ = stop.send(true);
         let _ = registry_task.await;
         let _ = repository_task.await;
+        let _ = clinical_task.await;
         println!("medgate demo stopped; run it again on {} to go on", dir.display());
         anyhow::Ok(())
     })?;
@@ -484,6 +552,70 @@ impl Setup<'_> {
     /// The operator's login and each clinic's administrator (`medgate operator user create`,
     /// `medgate tenant admin-user create --password-file`); a login whose password is no
     /// longer the demo's gets it again.
+    /// Clinic A's account connected to the clinical record service as the institution, on
+    /// the administrator's settings page (`/admin/clinical-service`): a certificate issued
+    /// to the institution by the service's CA (as `medgate clinical certificate issue`), its
+    /// PKCS#12 and one-time code posted with the service's address and CA, as a browser
+    /// posts the form. Done once: a connected account is left as it is.
+    async fn connect_clinic(
+        &self,
+        service: &Metadata,
+        service_ca: &CertificateAuthority,
+        service_url: &str,
+        service_ca_file: &Path,
+    ) -> anyhow::Result<()> {
+        let clinic = &CLINICS[0];
+        let tenant = TenantId::parse(clinic.tenant)?;
+        if self.metadata.clinical_connection(&tenant).await?.is_some() {
+            return Ok(());
+        }
+        let code = random_secret()?;
+        let issued = medgate_clinical::admin::issue_certificate(
+            service,
+            &demo_operator(),
+            service_ca,
+            INSTITUTION,
+            365,
+            &code,
+            medgate_web::now(),
+        )
+        .await?;
+        let ca_pem = std::fs::read(service_ca_file)
+            .with_context(|| format!("{}: cannot be read", service_ca_file.display()))?;
+        let web = Web::new(self.repository_url, &self.dir.join("repository").join("ca").join("ca.pem"))?;
+        web.sign_in(
+            "/admin",
+            &[
+                ("tenant", clinic.tenant),
+                ("login", clinic.admin_login),
+                ("password", &self.state.admin_passwords[0]),
+            ],
+        )
+        .await?;
+        let page = web.get("/admin/clinical-service").await?;
+        let token = form_token(&page).context("no form token on the clinical service settings page")?;
+        let practitioners = format!("{PRACTITIONER_NAME}; {STAMP_NUMBER}; {PRACTITIONER}");
+        web.post_multipart(
+            "/admin/clinical-service",
+            &[
+                ("csrf", &token),
+                ("service_url", service_url),
+                ("code", &code),
+                ("institution", INSTITUTION),
+                ("institution_name", INSTITUTION_NAME),
+                ("units", UNIT),
+                ("practitioners", &practitioners),
+            ],
+            &[
+                ("ca_file", "clinical-ca.pem", &ca_pem),
+                ("p12_file", "institution.p12", &issued.pkcs12),
+            ],
+        )
+        .await
+        .context("connecting clinic A to the clinical record service")?;
+        Ok(())
+    }
+
     async fn staff(&self) -> anyhow::Result<()> {
         let mut logins = vec![(
             StaffScope::Operator,
@@ -666,6 +798,200 @@ async fn activate_on_portal(
     Ok(())
 }
 
+/// The demo's operator acting on the clinical record service (as the command line does).
+fn demo_operator() -> medgate_clinical::admin::Operator {
+    medgate_clinical::admin::Operator {
+        name: "cli".to_owned(),
+        origin: medgate_storage::AuditOrigin::Cli,
+    }
+}
+
+/// The clinical record service's institution, unit, practitioner (their TOTP URI kept in
+/// `state`), matrix line and operator login, each unless it is there already.
+async fn clinical_service(service: &Metadata, state: &mut DemoState) -> anyhow::Result<()> {
+    use medgate_clinical::admin;
+    let operator = demo_operator();
+    let now = medgate_web::now();
+    let institution = medgate_ids::InstitutionId::parse(INSTITUTION)?;
+    if service.clinical_institution(&institution).await?.is_none() {
+        admin::register_institution(service, &operator, INSTITUTION, INSTITUTION_NAME, now).await?;
+        admin::add_unit(service, &operator, INSTITUTION, UNIT, "Fogászati rendelő").await?;
+    }
+    if service.clinical_practitioner(PRACTITIONER).await?.is_none() || state.practitioner_totp.is_empty() {
+        if service.clinical_practitioner(PRACTITIONER).await?.is_some() {
+            bail!("the clinical service's practitioner {PRACTITIONER} exists but the demo's file lost their TOTP secret; start the demo on a new folder");
+        }
+        let registered = admin::register_practitioner(
+            service,
+            &operator,
+            PRACTITIONER,
+            PRACTITIONER_NAME,
+            STAMP_NUMBER,
+            &state.practitioner_password,
+            now,
+        )
+        .await?;
+        state.practitioner_totp = registered.otpauth_uri();
+    }
+    if service.clinical_authorisations(PRACTITIONER, &institution).await?.is_empty() {
+        admin::grant(service, &operator, PRACTITIONER, INSTITUTION, None, "doctor").await?;
+    }
+    let operators = service.list_staff_users(&StaffScope::Operator).await?;
+    if !operators.iter().any(|user| user.login.as_str() == OPERATOR_LOGIN) {
+        staff_accounts::create(
+            service,
+            StaffScope::Operator,
+            OPERATOR_LOGIN,
+            FirstCredential::Password(state.operator_password.clone()),
+            "cli",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A browser's side of a node's pages for the demo's setup: one cookie jar, the node's CA.
+struct Web {
+    http: reqwest::Client,
+    base: String,
+    cookies: std::sync::Mutex<Vec<(String, String)>>,
+}
+
+impl Web {
+    fn new(base: &str, ca: &Path) -> anyhow::Result<Web> {
+        Ok(Web {
+            http: web_client(ca)?,
+            base: base.to_owned(),
+            cookies: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn cookie_header(&self) -> String {
+        let jar = self.cookies.lock().map(|jar| jar.clone()).unwrap_or_default();
+        jar.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<(reqwest::StatusCode, String)> {
+        let answer = request
+            .header(reqwest::header::COOKIE, self.cookie_header())
+            .header("origin", &self.base)
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await?;
+        for value in answer.headers().get_all(reqwest::header::SET_COOKIE) {
+            let Some((name, value)) = value.to_str().ok().and_then(|v| v.split(';').next()).and_then(|p| p.split_once('=')) else {
+                continue;
+            };
+            if let Ok(mut jar) = self.cookies.lock() {
+                jar.retain(|(known, _)| known != name);
+                jar.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        let status = answer.status();
+        Ok((status, answer.text().await?))
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<String> {
+        let (status, body) = self.send(self.http.get(format!("{}{path}", self.base))).await?;
+        if !status.is_success() {
+            bail!("{path} answered {status}");
+        }
+        Ok(body)
+    }
+
+    /// Signs in at a desk's form with `fields`.
+    async fn sign_in(&self, desk: &str, fields: &[(&str, &str)]) -> anyhow::Result<()> {
+        let page = self.get(desk).await?;
+        let token = form_token(&page).with_context(|| format!("no form token on {desk}"))?;
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        let body = all
+            .iter()
+            .map(|(name, value)| format!("{name}={}", urlencoding::encode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = self
+            .http
+            .post(format!("{}{desk}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        let (status, _) = self.send(request).await?;
+        if status != reqwest::StatusCode::SEE_OTHER {
+            bail!("signing in at {desk} was refused ({status})");
+        }
+        Ok(())
+    }
+
+    /// A `multipart/form-data` form (text fields, then files) that must answer with a
+    /// redirect.
+    async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> anyhow::Result<()> {
+        let boundary = format!("medgate-demo-{}", random_secret()?.replace('-', ""));
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+            .body(body);
+        let (status, page) = self.send(request).await?;
+        if status != reqwest::StatusCode::SEE_OTHER {
+            let alert = page
+                .split("role=\"alert\">")
+                .nth(1)
+                .and_then(|rest| rest.split('<').next())
+                .unwrap_or("");
+            bail!("{path} refused the form ({status}): {alert}");
+        }
+        Ok(())
+    }
+}
+
+/// An HTTPS client that trusts `ca` and follows no redirect.
+fn web_client(ca: &Path) -> anyhow::Result<reqwest::Client> {
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in medgate_pki::load_certificates(ca)? {
+        roots
+            .add(rustls::pki_types::CertificateDer::from(certificate.der().to_vec()))
+            .with_context(|| format!("{}: not usable as a trust anchor", ca.display()))?;
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(15))
+        .build()?)
+}
+
+/// The clinical record service as the block names it.
+struct Clinical<'a> {
+    url: &'a str,
+    ca: &'a Path,
+}
+
 /// The `csrf` hidden field's value in a page.
 fn form_token(page: &str) -> Option<String> {
     let marker = "name=\"csrf\" value=\"";
@@ -681,6 +1007,7 @@ fn print_block(
     repository: &str,
     registry: &str,
     registry_ca: &Path,
+    clinical: &Clinical<'_>,
     took: Duration,
 ) -> anyhow::Result<()> {
     let exe = std::env::current_exe().context("finding the medgate executable")?;
@@ -690,7 +1017,7 @@ fn print_block(
     // The time goes to stderr, so that a second run prints the very same block.
     eprintln!("medgate demo: ready in {:.1} s", took.as_secs_f64());
     out.push_str(
-        "medgate demo: a repository and a national registry are running (Ctrl-C stops them).\n\n",
+        "medgate demo: a repository, a national registry and a clinical record service are running (Ctrl-C stops them).\n\n",
     );
     out.push_str("DEMO ONLY: these passwords are kept in clear in ");
     out.push_str(&format!("{}; never use them, or this folder, for real data.\n\n", dir.join(STATE_FILE).display()));
@@ -713,8 +1040,25 @@ fn print_block(
         dir.join("repository").join("ca").join("ca.pem").display()
     ));
     out.push_str(&format!(
-        "  national registry   {registry}/api/v1/openapi.json  (clients trust {})\n\n",
+        "  national registry   {registry}/api/v1/openapi.json  (clients trust {})\n",
         registry_ca.display()
+    ));
+    out.push_str(&format!(
+        "  clinical service    {}/api/v1/openapi.json  (clients trust {})\n",
+        clinical.url,
+        clinical.ca.display()
+    ));
+    out.push_str(&format!(
+        "  clinical operator   {}/operator   login {OPERATOR_LOGIN}  password {}\n",
+        clinical.url, state.operator_password
+    ));
+    out.push_str(&format!(
+        "  practitioners' desk {repository}/practice   account {}  user {PRACTITIONER}  password {}\n",
+        CLINICS[0].tenant, state.practitioner_password
+    ));
+    out.push_str(&format!(
+        "  practitioner's TOTP {}\n\n",
+        state.practitioner_totp
     ));
     for (index, clinic) in CLINICS.iter().enumerate() {
         out.push_str(&format!("  {} client.toml  {}\n", clinic.label, config(index).display()));

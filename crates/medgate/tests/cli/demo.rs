@@ -179,6 +179,7 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
     assert!(text.contains("DEMO ONLY"), "{text}");
     let repository_ca = dir.join("repository/ca/ca.pem");
     let registry_ca = dir.join("registry/ca/ca.pem");
+    let clinical_ca = dir.join("clinical/ca/ca.pem");
     let browser = |name: &str, ca: &Path| Browser {
         curl,
         ca: ca.to_path_buf(),
@@ -187,10 +188,11 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
     let urls: Vec<&str> = text.split_whitespace().filter(|w| w.starts_with("https://")).collect();
     assert!(urls.len() >= 6, "{text}");
     for url in &urls {
-        let ca = if url.contains("/api/v1/openapi.json") && text.lines().any(|l| {
-            l.contains("national registry") && l.contains(url)
-        }) {
+        let named = |what: &str| text.lines().any(|l| l.contains(what) && l.contains(url));
+        let ca = if url.contains("/api/v1/openapi.json") && named("national registry") {
             &registry_ca
+        } else if named("clinical service") || named("clinical operator") {
+            &clinical_ca
         } else {
             &repository_ca
         };
@@ -211,6 +213,34 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
                 ("tenant", after(admin, "account")),
                 ("login", after(admin, "login")),
                 ("password", after(admin, "password")),
+            ],
+        );
+    }
+    let operator = line(block, "clinical operator");
+    browser("clinical-operator", &clinical_ca).sign_in(
+        after(operator, "operator"),
+        &[("login", after(operator, "login")), ("password", after(operator, "password"))],
+    );
+    // The practitioner signs in at the desk of clinic A's account, which the demo connected
+    // to the clinical record service: the service checks password and TOTP code (a code is
+    // used once, so only in the first round).
+    if round == "first" {
+        let desk = line(block, "practitioners' desk");
+        let uri = after(line(block, "practitioner's TOTP"), "TOTP");
+        let secret = uri
+            .split("secret=")
+            .nth(1)
+            .and_then(|rest| rest.split('&').next())
+            .unwrap_or_else(|| panic!("no secret in {uri}"));
+        let code = medgate_clinical::auth::totp_code(secret, time::OffsetDateTime::now_utc())
+            .expect("a TOTP code");
+        browser("practitioner", &repository_ca).sign_in(
+            after(desk, "desk"),
+            &[
+                ("tenant", after(desk, "account")),
+                ("user_name", after(desk, "user")),
+                ("password", after(desk, "password")),
+                ("code", &code),
             ],
         );
     }

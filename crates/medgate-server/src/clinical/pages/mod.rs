@@ -4,6 +4,7 @@
 //!
 //! | module | owns |
 //! |---|---|
+//! | [`operator`] | on the service's own node: the operator's pages (`/operator`, Hungarian and English) |
 //! | [`settings`] | service URL and CA, the institution's PKCS#12 opened with its one-time code, institution, units, practitioners |
 //! | [`desk`] | the practitioners' sign-in (service user name, password, TOTP code; the service session kept 7 hours) and sign-out |
 //! | [`patient`] | a patient found by TAJ: encounters, documents (break-glass), profile, referrals |
@@ -24,6 +25,7 @@ use medgate_web::session::{self, SessionPolicy};
 use medgate_web::{AppState, Form, WebRequest};
 
 pub mod desk;
+pub mod operator;
 pub mod patient;
 mod service;
 pub mod settings;
@@ -185,6 +187,12 @@ impl Practitioner {
 /// The desk's pages answer in Hungarian or English, whatever the Polish desks chose.
 pub fn hungarian(request: WebRequest) -> WebRequest {
     request.speaking(PRACTICE.langs)
+}
+
+/// The clinical module's pages on the clinical record service's own node (`--role
+/// clinical`): the operator's pages.
+pub fn service_routes() -> Router<AppState> {
+    operator::routes()
 }
 
 /// The clinical module's pages on a repository node: the settings page and the desk.

@@ -34,6 +34,8 @@ macro_rules! hungarian_english {
     };
 }
 
+pub(crate) use hungarian_english;
+
 hungarian_english! {
     /// Every text of the practitioners' desk.
     W {

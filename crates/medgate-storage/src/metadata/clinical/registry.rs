@@ -100,6 +100,20 @@ fn institution_from_row(row: &AnyRow) -> Result<ClinicalInstitution, MetadataErr
     })
 }
 
+fn authorisation_from_row(row: &AnyRow) -> Result<Authorisation, MetadataError> {
+    let unit: String = column(row, "unit_id")?;
+    Ok(Authorisation {
+        user_name: column(row, "user_name")?,
+        institution: parsed_column(row, "institution_id", InstitutionId::parse)?,
+        unit: if unit.is_empty() {
+            None
+        } else {
+            Some(UnitId::parse(&unit).map_err(|e| MetadataError::corrupt("unit_id", e))?)
+        },
+        role: column(row, "role")?,
+    })
+}
+
 fn practitioner_from_row(row: &AnyRow) -> Result<Practitioner, MetadataError> {
     let step: Option<i64> = column(row, "last_totp_step")?;
     Ok(Practitioner {
@@ -524,24 +538,7 @@ impl Metadata {
             .fetch_all(self.pool())
             .await
             .map_err(MetadataError::database("read the authorisation matrix"))?;
-        rows.iter()
-            .map(|row| {
-                let unit: String = column(row, "unit_id")?;
-                Ok(Authorisation {
-                    user_name: column(row, "user_name")?,
-                    institution: parsed_column(row, "institution_id", InstitutionId::parse)?,
-                    unit: if unit.is_empty() {
-                        None
-                    } else {
-                        Some(
-                            UnitId::parse(&unit)
-                                .map_err(|e| MetadataError::corrupt("unit_id", e))?,
-                        )
-                    },
-                    role: column(row, "role")?,
-                })
-            })
-            .collect()
+        rows.iter().map(authorisation_from_row).collect()
     }
 
     /// Records a certificate issued to an institution.
@@ -599,6 +596,122 @@ impl Metadata {
             })
         })
         .transpose()
+    }
+
+    /// Every practitioner, by user name (for the operator's pages).
+    pub async fn clinical_practitioners(&self) -> Result<Vec<Practitioner>, MetadataError> {
+        sqlx::query(
+            "SELECT user_name, name, stamp_number, password_hash, totp_secret, last_totp_step, \
+             active FROM clinical_practitioners ORDER BY user_name LIMIT $1",
+        )
+        .bind(LIST_LIMIT)
+        .fetch_all(self.pool())
+        .await
+        .map_err(MetadataError::database("list practitioners"))?
+        .iter()
+        .map(practitioner_from_row)
+        .collect()
+    }
+
+    /// Every line of the authorisation matrix, by user, institution, unit and role.
+    pub async fn clinical_matrix(&self) -> Result<Vec<Authorisation>, MetadataError> {
+        let rows = sqlx::query(
+            "SELECT user_name, institution_id, unit_id, role FROM clinical_authorisations \
+             ORDER BY user_name, institution_id, unit_id, role LIMIT $1",
+        )
+        .bind(LIST_LIMIT)
+        .fetch_all(self.pool())
+        .await
+        .map_err(MetadataError::database("list the authorisation matrix"))?;
+        rows.iter().map(authorisation_from_row).collect()
+    }
+
+    /// Removes a line of the authorisation matrix; when it was the user's last line for that
+    /// institution, their sessions for it end in the same transaction.
+    pub async fn revoke_clinical_authorisation(
+        &self,
+        authorisation: &Authorisation,
+    ) -> Result<(), ClinicalStoreError> {
+        const OPERATION: &str = "revoke an authorisation";
+        let line = authorisation.clone();
+        self.clinical_write(OPERATION, move |connection| {
+            Box::pin(async move {
+                let unit = line
+                    .unit
+                    .as_ref()
+                    .map(|unit| unit.as_str().to_owned())
+                    .unwrap_or_default();
+                let removed = sqlx::query(
+                    "DELETE FROM clinical_authorisations WHERE user_name = $1 \
+                     AND institution_id = $2 AND unit_id = $3 AND role = $4",
+                )
+                .bind(line.user_name.as_str())
+                .bind(line.institution.as_str())
+                .bind(unit.as_str())
+                .bind(line.role.as_str())
+                .execute(&mut *connection)
+                .await
+                .map_err(database(OPERATION))?;
+                if removed.rows_affected() == 0 {
+                    return Err(ClinicalStoreError::NotFound {
+                        what: "authorisation",
+                        id: format!(
+                            "{} for {} as {}",
+                            line.user_name, line.institution, line.role
+                        ),
+                    });
+                }
+                let left: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM clinical_authorisations \
+                     WHERE user_name = $1 AND institution_id = $2",
+                )
+                .bind(line.user_name.as_str())
+                .bind(line.institution.as_str())
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(database(OPERATION))?;
+                if left == 0 {
+                    sqlx::query(
+                        "DELETE FROM clinical_sessions WHERE user_name = $1 AND institution_id = $2",
+                    )
+                    .bind(line.user_name.as_str())
+                    .bind(line.institution.as_str())
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(database(OPERATION))?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Every certificate issued to institutions, by institution and the latest expiry first,
+    /// with when it was issued.
+    pub async fn clinical_certificates(
+        &self,
+    ) -> Result<Vec<(InstitutionCertificate, OffsetDateTime)>, MetadataError> {
+        sqlx::query(
+            "SELECT serial, institution_id, not_after, created_at \
+             FROM clinical_institution_certificates \
+             ORDER BY institution_id, not_after DESC LIMIT $1",
+        )
+        .bind(LIST_LIMIT)
+        .fetch_all(self.pool())
+        .await
+        .map_err(MetadataError::database("list institution certificates"))?
+        .iter()
+        .map(|row| {
+            Ok((
+                InstitutionCertificate {
+                    serial: column(row, "serial")?,
+                    institution: parsed_column(row, "institution_id", InstitutionId::parse)?,
+                    not_after: from_unix("not_after", column(row, "not_after")?)?,
+                },
+                from_unix("created_at", column(row, "created_at")?)?,
+            ))
+        })
+        .collect()
     }
 }
 

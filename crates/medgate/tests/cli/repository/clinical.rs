@@ -313,6 +313,16 @@ fn practitioners_of_two_institutions_work_with_the_clinical_record_service() {
         .expect("SQLite is always available");
     let a = set_up(&node, "506097", "001044299", "dr.kovacs", "58012");
     let b = set_up(&node, "111111", "002000001", "dr.nagy", "41234");
+    // A matrix line granted and revoked again; revoking it twice is refused naming the line.
+    let line = ["--user-name", "dr.nagy", "--institution", "506097", "--role", "consultant"];
+    clinical(&node, &[&["grant"][..], &line[..]].concat());
+    let revoked = clinical(&node, &[&["revoke"][..], &line[..]].concat());
+    assert!(revoked.contains("no longer acts for institution 506097"), "{revoked}");
+    let mut again: Vec<String> = ["clinical", "revoke"].iter().chain(line.iter()).map(|s| s.to_string()).collect();
+    again.extend(node.store_args());
+    let again: Vec<&str> = again.iter().map(String::as_str).collect();
+    let refused = run_fails(&again);
+    assert!(refused.contains("no authorisation dr.nagy for 506097 as consultant"), "{refused}");
     // One institution's report does not verify another's connection.
     let foreign = node.dir.path().join("111111-connect-check.json");
     let mut args: Vec<String> = ["clinical", "connection", "verified", "--institution", "506097", "--report"]

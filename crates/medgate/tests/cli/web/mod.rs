@@ -9,6 +9,7 @@
 mod account;
 mod archive;
 mod certificates;
+mod clinical_operator;
 mod consents;
 mod credentials;
 mod document_types;
