@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// The registry's CA certificate (its REGDATA/ca/ca.pem).
     #[arg(long)]
     pub registry_ca_file: Option<PathBuf>,
+    /// Serve Prometheus /metrics (and /readyz) over plain HTTP here, e.g. 127.0.0.1:9464
+    /// (default: no metrics; `metrics_listen` in the configuration file).
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -46,6 +50,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             public_url: args.public_url,
             registry_url: args.registry_url,
             registry_ca_file: args.registry_ca_file,
+            metrics_listen: args.metrics_listen,
         },
     )?;
     let runtime = tokio::runtime::Runtime::new()?;
