@@ -238,6 +238,39 @@ async fn metrics_name_routes_by_template_and_show_every_certificate() {
     assert_eq!(status, 404, "the metrics listener serves no pages");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clinical_service_shows_its_institutions_certificates_and_its_own_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, metrics) = config_with_metrics(dir.path(), None);
+    let node = Node::start_with(Options {
+        role: Some("clinical".into()),
+        config_file: Some(config),
+        ..Options::default()
+    })
+    .await;
+    let enrolled =
+        support::clinical::enrol(&node, "506097", "001044299", "dr.kovacs", "58012").await;
+
+    let (status, _, text) = plain_get(&format!("http://{metrics}/metrics")).await;
+    assert_eq!(status, 200, "{text}");
+    let s = samples(&text);
+    let days = value(
+        &s,
+        &format!(
+            r#"medgate_certificate_expiry_days{{tenant="506097",kind="institution",serial="{}"}}"#,
+            enrolled.serial_hex.to_ascii_uppercase()
+        ),
+    );
+    assert!((29.0..=30.0).contains(&days), "{days}");
+    for counter in [
+        "medgate_clinical_sessions_opened_total",
+        "medgate_clinical_login_refusals_total",
+        "medgate_clinical_break_glass_total",
+    ] {
+        assert_eq!(value(&s, counter), 0.0, "{counter} declared at 0");
+    }
+}
+
 /// A TCP proxy to PostgreSQL that the test can cut (every connection closed, new ones
 /// refused at once) and restore.
 struct Proxy {

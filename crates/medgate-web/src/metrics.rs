@@ -70,9 +70,9 @@ struct OperationLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CertificateLabels {
-    /// The account id, or `node` for the node's own certificates.
+    /// The account id, an institution id (clinical service), or `node` for the node's own.
     tenant: String,
-    /// `tls`, `wss`, `national-tls`, `national-wss`, `server` or `ca`.
+    /// `tls`, `wss`, `national-tls`, `national-wss`, `institution`, `server` or `ca`.
     kind: String,
     serial: String,
 }
@@ -352,7 +352,7 @@ pub async fn render(state: &AppState) -> Result<String, ScrapeError> {
         metrics
             .certificate_expiry_days
             .get_or_create(&CertificateLabels {
-                tenant: expiry.tenant.as_str().to_owned(),
+                tenant: expiry.owner,
                 kind: expiry.kind.to_owned(),
                 serial: expiry.serial_hex,
             })
