@@ -2,8 +2,10 @@
 //! by route template (never the path asked, which may hold a patient's identifier) with their
 //! status, counts sign-in refusals and the lock-out, and shows the writer's batches, the pool,
 //! the audit chain, quota use and certificate expiry (each account's TLS and WSS, the server's,
-//! the CA's); `/readyz` answers 200 with each check named, and 503 naming the database when
-//! PostgreSQL cannot be reached (a TCP proxy in front of it, cut), then 200 again.
+//! the CA's; a clinical service's institutions'); `/readyz` answers 200 with each check named,
+//! 503 naming the content store when its folder is gone (the failure counted), and 503 naming
+//! the database when PostgreSQL cannot be reached (a TCP proxy in front of it, cut), then 200
+//! again.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -236,6 +238,27 @@ async fn metrics_name_routes_by_template_and_show_every_certificate() {
     assert_eq!(status, 200, "{text}");
     let (status, _, _) = plain_get(&format!("http://{metrics}/admin")).await;
     assert_eq!(status, 404, "the metrics listener serves no pages");
+
+    // The content folder gone from under the node (its first fan-out folder replaced by a
+    // file): unready, naming the content store, and the failure counted.
+    let fan_out = node.data.join("content").join("00");
+    std::fs::remove_dir_all(&fan_out).unwrap();
+    std::fs::write(&fan_out, b"not a folder").unwrap();
+    let (status, _, text) = plain_get(&format!("http://{metrics}/readyz")).await;
+    assert_eq!(status, 503, "{text}");
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["checks"]["content_store"]["ok"], false, "{body}");
+    assert_eq!(body["checks"]["database"]["ok"], true, "{body}");
+    assert!(!text.contains("/content"), "no path in the answer: {text}");
+    let (_, _, text) = plain_get(&format!("http://{metrics}/metrics")).await;
+    let s = samples(&text);
+    assert_eq!(
+        value(
+            &s,
+            r#"medgate_content_store_errors_total{operation="check_reachable"}"#
+        ),
+        1.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
