@@ -229,6 +229,13 @@ impl Metrics {
     /// One request answered: `route` is the matched route template (`/api/v1/documents/{id}`)
     /// or [`UNMATCHED_ROUTE`], never the path asked.
     pub fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
+        // A client chooses the method: any other than HTTP's own is `other`, so no client
+        // can make series without end.
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS" | "TRACE"
+            | "CONNECT" => method,
+            _ => "other",
+        };
         self.requests
             .get_or_create(&RequestLabels {
                 route: route.to_owned(),
@@ -522,6 +529,7 @@ mod tests {
             200,
             Duration::from_millis(3),
         );
+        metrics.request(UNMATCHED_ROUTE, "BREW", 404, Duration::from_millis(1));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &metrics.registry.lock().unwrap())
             .unwrap();
@@ -531,6 +539,12 @@ mod tests {
         );
         assert!(
             text.contains(r#"medgate_http_requests_total{route="/api/v1/documents/{id}",method="GET",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"medgate_http_requests_total{route="unmatched",method="other",status="404"} 1"#
+            ),
             "{text}"
         );
     }
