@@ -177,7 +177,7 @@ mod tests {
         let registry: serde_json::Value = serde_json::from_str(crate::registry::openapi::OPENAPI_JSON).unwrap();
         let repository: serde_json::Value =
             serde_json::from_str(crate::repository::api::openapi::OPENAPI_JSON).unwrap();
-        let shared = ["/healthz", "/api/v1/openapi.json"];
+        let shared = ["/healthz", "/readyz", "/api/v1/openapi.json"];
         for path in registry["paths"].as_object().unwrap().keys() {
             if !shared.contains(&path.as_str()) {
                 assert!(
