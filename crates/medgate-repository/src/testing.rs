@@ -109,6 +109,10 @@ impl ContentStore for MemoryContent {
     async fn list_records(&self, _: &str) -> Result<Vec<RecordKey>, ContentError> {
         Ok(Vec::new())
     }
+
+    async fn check_reachable(&self) -> Result<(), ContentError> {
+        Ok(())
+    }
 }
 
 /// A repository over a fresh database with one active account.

@@ -16,6 +16,7 @@
 //! orphan_sweep_seconds = 300              # how often content without metadata is looked for
 //! orphan_grace_seconds = 600              # how old (by its write time) such content must be
 //! audit_checkpoint_seconds = 300          # signed audit checkpoints; 0 = none
+//! metrics_listen = "127.0.0.1:9464"       # Prometheus /metrics over plain HTTP; default: off
 //!
 //! [registry]                              # repository role: the national registry to use
 //! url = "https://registry.example.org:9443"
@@ -120,6 +121,9 @@ pub struct ServerConfig {
     /// How often the running node writes a signed checkpoint of the audit chain head (when
     /// the chain grew); 0 writes none.
     pub audit_checkpoint_seconds: u64,
+    /// Where `/metrics` (and `/readyz`) are served over plain HTTP for Prometheus; `None`
+    /// (the default) serves no metrics. Never the public port: a listener of its own.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Default of `audit_checkpoint_seconds`.
@@ -147,6 +151,7 @@ struct FileConfig {
     orphan_sweep_seconds: Option<u64>,
     orphan_grace_seconds: Option<u64>,
     audit_checkpoint_seconds: Option<u64>,
+    metrics_listen: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -179,6 +184,7 @@ pub struct Overrides {
     pub public_url: Option<String>,
     pub registry_url: Option<String>,
     pub registry_ca_file: Option<PathBuf>,
+    pub metrics_listen: Option<String>,
 }
 
 impl ServerConfig {
@@ -186,7 +192,8 @@ impl ServerConfig {
     /// `MEDGATE_LISTEN`, `MEDGATE_ROLE`, `MEDGATE_DATABASE_URL`, `MEDGATE_OID_ROOT`,
     /// `MEDGATE_SERVER_NAMES` comma-separated, `MEDGATE_PUBLIC_URL`,
     /// `MEDGATE_CREDENTIALS_KEY_FILE`, `MEDGATE_REGISTRY_URL`, `MEDGATE_REGISTRY_CA_FILE`,
-    /// `MEDGATE_REGISTRY_TIMEOUT_SECONDS`, `MEDGATE_AUDIT_CHECKPOINT_SECONDS`) and then
+    /// `MEDGATE_REGISTRY_TIMEOUT_SECONDS`, `MEDGATE_AUDIT_CHECKPOINT_SECONDS`,
+    /// `MEDGATE_METRICS_LISTEN`) and then
     /// `overrides`, and validates.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
         let mut raw = match file {
@@ -254,6 +261,12 @@ impl ServerConfig {
                     "MEDGATE_AUDIT_CHECKPOINT_SECONDS '{v}' is not a number of seconds"
                 ))
             })?);
+        }
+        if let Some(v) = env("MEDGATE_METRICS_LISTEN") {
+            raw.metrics_listen = Some(v);
+        }
+        if let Some(v) = &overrides.metrics_listen {
+            raw.metrics_listen = Some(v.clone());
         }
         if let Some(v) = &overrides.public_url {
             raw.public_url = Some(v.clone());
@@ -388,6 +401,22 @@ impl ServerConfig {
                 })
             }
         };
+        let metrics_listen = raw
+            .metrics_listen
+            .map(|text| {
+                let address: SocketAddr = text.trim().parse().map_err(|_| {
+                    ConfigError(format!(
+                        "metrics_listen '{text}' is not IP:PORT (for example 127.0.0.1:9464)"
+                    ))
+                })?;
+                if address == listen && address.port() != 0 {
+                    return Err(ConfigError(format!(
+                        "metrics_listen {address} is the public listen address: metrics are served on a listener of their own"
+                    )));
+                }
+                Ok(address)
+            })
+            .transpose()?;
         let oid_text = raw.oid_root.unwrap_or_else(|| DEFAULT_OID_ROOT.to_owned());
         let oid_root = Oid::parse(&oid_text).map_err(|e| ConfigError(format!("oid_root: {e}")))?;
         Ok(ServerConfig {
@@ -408,6 +437,7 @@ impl ServerConfig {
             audit_checkpoint_seconds: raw
                 .audit_checkpoint_seconds
                 .unwrap_or(DEFAULT_AUDIT_CHECKPOINT_SECONDS),
+            metrics_listen,
         })
     }
 }
@@ -437,7 +467,30 @@ mod tests {
         assert!(config.database_url.starts_with("sqlite://medgate-data/medgate.db"));
         assert_eq!(config.role, Role::Repository);
         assert_eq!(config.audit_checkpoint_seconds, 300);
+        assert_eq!(config.metrics_listen, None);
         Ok(())
+    }
+
+    #[test]
+    fn metrics_listen_is_an_address_of_its_own() {
+        let raw = |metrics: &str| FileConfig {
+            metrics_listen: Some(metrics.into()),
+            ..FileConfig::default()
+        };
+        let error = |raw| {
+            ServerConfig::validate(raw)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(error(raw("9464")).contains("metrics_listen '9464' is not IP:PORT"));
+        assert!(error(raw("127.0.0.1:8443")).contains("is the public listen address"));
+        let config =
+            ServerConfig::validate(raw("127.0.0.1:9464")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.metrics_listen.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:9464")
+        );
     }
 
     #[test]

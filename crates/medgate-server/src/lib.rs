@@ -2,6 +2,7 @@
 //!
 //! The host is `config` (TOML + environment + flags → [`config::ServerConfig`]), `startup`
 //! (data folder, CA, stores, bind; the background tasks), `tls`, `listener`, `body_guard`,
+//! `metrics_listener` (Prometheus `/metrics` on its own address), `readiness` (`/readyz`),
 //! `revocation` (the task that keeps the revocation set fresh), `audit_checkpoint` and
 //! `router` (which assembles the modules of a node's role). `startup::prepare` builds a node;
 //! `PreparedServer::serve` runs it.
@@ -14,6 +15,8 @@ pub mod audit_checkpoint;
 pub mod body_guard;
 pub mod config;
 pub mod listener;
+pub mod metrics_listener;
+pub mod readiness;
 pub mod revocation;
 pub mod router;
 pub mod startup;

@@ -33,14 +33,17 @@ pub fn router(role: Role, state: AppState) -> Router {
         ),
         // A FHIR client reads refusals as OperationOutcome resources, including those made
         // before a handler runs (body guard, wrong method, unknown path).
-        Role::Clinical => assemble(
-            crate::clinical::routes(),
-            crate::clinical::pages::service_routes(),
-            crate::clinical::MAX_BODY_BYTES,
-            &[],
-            state,
-        )
-        .layer(axum::middleware::from_fn(crate::clinical::fhir_refusals)),
+        Role::Clinical => {
+            crate::clinical::api::declare_metrics(&state.metrics);
+            assemble(
+                crate::clinical::routes(),
+                crate::clinical::pages::service_routes(),
+                crate::clinical::MAX_BODY_BYTES,
+                &[],
+                state,
+            )
+            .layer(axum::middleware::from_fn(crate::clinical::fhir_refusals))
+        }
     }
 }
 
@@ -59,8 +62,10 @@ fn assemble(
         state.body_budget.clone(),
         streamed,
     );
+    let metrics = state.metrics.clone();
     Router::new()
         .route("/healthz", get(health))
+        .route("/readyz", get(crate::readiness::readyz))
         .merge(api)
         // Before the web pages are merged: only the API's routes answer a wrong method in JSON.
         .method_not_allowed_fallback(method_not_allowed)
@@ -70,7 +75,37 @@ fn assemble(
         .layer(axum::middleware::from_fn(move |request, next| guard.clone().run(request, next)))
         .layer(axum::middleware::map_response(strict_transport_security))
         .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            count_request(metrics.clone(), request, next)
+        }))
         .with_state(state)
+}
+
+/// Counts every request in the node's metrics by the route template it matched (a layer of
+/// the router, so axum has set `MatchedPath`: `/api/v1/documents/{id}`, never the path
+/// itself, which may hold a patient's identifier), its method and status, and times it.
+async fn count_request(
+    metrics: std::sync::Arc<medgate_web::metrics::Metrics>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or(
+            medgate_web::metrics::UNMATCHED_ROUTE.to_owned(),
+            |matched| matched.as_str().to_owned(),
+        );
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    metrics.request(
+        &route,
+        method.as_str(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }
 
 /// The `Strict-Transport-Security` value of every answer: a year.
@@ -142,7 +177,7 @@ mod tests {
         let registry: serde_json::Value = serde_json::from_str(crate::registry::openapi::OPENAPI_JSON).unwrap();
         let repository: serde_json::Value =
             serde_json::from_str(crate::repository::api::openapi::OPENAPI_JSON).unwrap();
-        let shared = ["/healthz", "/api/v1/openapi.json"];
+        let shared = ["/healthz", "/readyz", "/api/v1/openapi.json"];
         for path in registry["paths"].as_object().unwrap().keys() {
             if !shared.contains(&path.as_str()) {
                 assert!(

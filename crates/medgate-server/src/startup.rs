@@ -54,6 +54,8 @@ pub struct PreparedServer {
     pub config: Arc<ServerConfig>,
     pub tls: Arc<rustls::ServerConfig>,
     pub listener: TcpListener,
+    /// The metrics listener (plain HTTP), when `metrics_listen` is set.
+    pub metrics_listener: Option<TcpListener>,
     /// Carries the refresher's state from the first refresh (done before binding) on.
     refresher: Refresher,
 }
@@ -64,6 +66,13 @@ impl PreparedServer {
         self.listener
             .local_addr()
             .map_err(|e| StartupError::Other(format!("local address: {e}")))
+    }
+
+    /// The address the metrics listener is bound to, when there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// Serves until `shutdown` resolves, then drains open requests. A registry node serves
@@ -77,8 +86,14 @@ impl PreparedServer {
         );
         let sweeper = spawn_orphan_sweep(&self.state, &self.config);
         crate::audit_checkpoint::spawn(&self.state, &self.config);
+        let metrics = self.metrics_listener.map(|listener| {
+            tokio::spawn(crate::metrics_listener::serve(listener, self.state.clone()))
+        });
         let router = crate::router::router(self.config.role, self.state);
         crate::listener::serve(self.listener, self.tls, router, shutdown).await;
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         refresher.abort();
         if let Some(sweeper) = sweeper {
             sweeper.abort();
@@ -276,8 +291,20 @@ pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, Startup
     }
     let ca = open_or_create_ca(&config)?;
     let (chain, key) = server_identity(&config, &ca)?;
+    let metrics = Arc::new(medgate_web::metrics::Metrics::new());
+    for (kind, certificate) in [("server", chain.first()), ("ca", Some(ca.certificate()))] {
+        let Some(certificate) = certificate else {
+            continue;
+        };
+        let summary = certificate.summary()?;
+        metrics.node_certificate(kind, &summary.serial_hex, summary.not_after);
+    }
     let metadata = open_metadata(&config).await?;
-    let content = open_content(&config).await?;
+    metadata.observe_writes(metrics.clone());
+    let content: Arc<dyn ContentStore> = Arc::new(medgate_web::metrics::CountedContent::new(
+        open_content(&config).await?,
+        metrics.clone(),
+    ));
     let staging = open_staging(&config.data_dir).await?;
     // The node trusts no certificate before it knows the revocations: the first refresh
     // (CA folder → database → memory) must succeed.
@@ -296,6 +323,14 @@ pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, Startup
             address: config.listen,
             source,
         })?;
+    let metrics_listener = match config.metrics_listen {
+        Some(address) => Some(
+            TcpListener::bind(address)
+                .await
+                .map_err(|source| StartupError::Listen { address, source })?,
+        ),
+        None => None,
+    };
     if config.public_url.is_none() {
         let bound = listener
             .local_addr()
@@ -311,12 +346,14 @@ pub async fn prepare(mut config: ServerConfig) -> Result<PreparedServer, Startup
         staging,
         body_budget: medgate_web::budget::BodyBudget::new(),
         clock: medgate_web::clock::Clock::system(),
+        metrics,
     };
     Ok(PreparedServer {
         state,
         config: Arc::new(config),
         tls,
         listener,
+        metrics_listener,
         refresher,
     })
 }

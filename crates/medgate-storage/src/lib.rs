@@ -58,7 +58,8 @@ pub use metadata::revocations::{
     normalize_serial_hex, NodeRevocationStatus, RecordedRevocation, RevocationGeneration,
 };
 pub use metadata::certificates::{
-    CertificateKind, CertificateOwner, CertificateStatus, NewCertificate, TenantCertificate,
+    CertificateExpiry, CertificateKind, CertificateOwner, CertificateStatus, NewCertificate,
+    TenantCertificate,
 };
 pub use metadata::clinical::{
     AccessEntry, Authorisation, ClinicalInstitution, ClinicalStoreError, ClinicalUnit,
@@ -98,8 +99,8 @@ pub use metadata::tenants::{
 pub use metadata::web::{
     LockoutPolicy, NewWebSession, SigninAttempt, SigninIdentity, WebSession, WebSessionKind,
 };
-pub use metadata::writer::WriteStatistics;
-pub use metadata::{DatabaseBackend, Metadata};
+pub use metadata::writer::{WriteObserver, WriteStatistics};
+pub use metadata::{DatabaseBackend, Metadata, PoolUse};
 pub use staging::{StagedFile, StagedWriter, StagingArea};
 pub use sweep::{sweep_orphans, SweepReport};
 pub use values::{ContentKey, DocumentId, InvalidValue, RecordKey, Sha1Digest, Sha256Digest};

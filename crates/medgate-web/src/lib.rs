@@ -22,6 +22,7 @@
 //! | [`stored_file`] | the one way a stored document's bytes leave the node as a file: an attachment under the sandbox CSP, its own media type only when it is safe to render |
 //! | [`upload`] | `multipart/form-data` file uploads (certificates, keystores) with their text fields as a `Form` |
 //! | [`streamed`] | API uploads streamed to a staged file in `DATA/tmp` while hashed, within the route's limit, never held whole in memory |
+//! | [`metrics`] | the node's Prometheus series (requests by route template, latency, the writer, the pool, content errors, the audit chain, sign-in refusals and lock-outs, certificate expiry, quota use) and their exposition; modules add counters by name |
 //! | [`budget`] | the node's memory budget for request bodies, with each account's share |
 //!
 //! Pages are plain `format!` over [`layout::escape`]d values: every value that did not come
@@ -37,6 +38,7 @@ pub mod error;
 pub mod i18n;
 pub mod layout;
 pub mod lockout;
+pub mod metrics;
 pub mod openapi;
 pub mod password;
 pub mod request;

@@ -29,12 +29,20 @@ fn now() -> OffsetDateTime {
 #[must_use = "a failed check must be answered with the lock-out it may have started"]
 pub struct Slot {
     locked_if_failed: Option<OffsetDateTime>,
+    /// Where the refusal and a lock-out it starts are counted, under the desk's name.
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    desk: medgate_storage::WebSessionKind,
 }
 
 impl Slot {
     /// The check failed (nothing more to count): the end of the lock-out this attempt
-    /// started, if it was the last one allowed.
+    /// started, if it was the last one allowed. Counted in the node's metrics (a refusal,
+    /// and a lock-out when it started one).
     pub fn failed(self) -> Option<OffsetDateTime> {
+        self.metrics.signin_refused(self.desk.as_str(), false);
+        if self.locked_if_failed.is_some() {
+            self.metrics.signin_locked_out(self.desk.as_str());
+        }
         self.locked_if_failed
     }
 }
@@ -49,14 +57,22 @@ pub enum Reserved {
 
 /// Counts an attempt of the identity before anything is checked.
 pub async fn reserve(state: &AppState, identity: SigninIdentity<'_>) -> Result<Reserved, ApiError> {
+    let desk = identity.kind;
     let attempt = state
         .metadata
         .reserve_signin_attempt(identity, POLICY, now())
         .await
         .map_err(|e| ApiError::internal("counting a sign-in attempt", &e))?;
     Ok(match attempt {
-        SigninAttempt::Allowed { locked_if_failed } => Reserved::Check(Slot { locked_if_failed }),
-        SigninAttempt::Locked { until } => Reserved::Locked(until),
+        SigninAttempt::Allowed { locked_if_failed } => Reserved::Check(Slot {
+            locked_if_failed,
+            metrics: state.metrics.clone(),
+            desk,
+        }),
+        SigninAttempt::Locked { until } => {
+            state.metrics.signin_refused(desk.as_str(), true);
+            Reserved::Locked(until)
+        }
     })
 }
 

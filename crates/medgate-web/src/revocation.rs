@@ -87,6 +87,11 @@ impl Revocations {
         self.read().generation
     }
 
+    /// Time since the set was last refreshed (`None`: never).
+    pub fn age(&self) -> Option<Duration> {
+        self.read().refreshed_at.map(|at| at.elapsed())
+    }
+
     /// `Err(age)` when the set was not refreshed for [`STALE_AFTER`] (or never).
     pub fn fresh(&self) -> Result<(), Option<Duration>> {
         match self.read().refreshed_at {

@@ -28,6 +28,8 @@ pub struct AppState {
     /// The time the modules' rules reason with (sessions, encounters, referrals); tests move
     /// it forward.
     pub clock: crate::clock::Clock,
+    /// The node's metrics (`/metrics` on the host's metrics listener).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// What the modules read of the node's configuration (the host's `ServerConfig` holds the

@@ -24,13 +24,14 @@ mod tests {
     fn router_paths() -> Vec<String> {
         let mut paths = route_paths_in(include_str!("mod.rs"));
         paths.push("/healthz".to_owned());
+        paths.push("/readyz".to_owned());
         paths
     }
 
     #[test]
     fn the_document_describes_every_clinical_route_and_no_other() {
         let routes = router_paths();
-        assert_eq!(routes.len(), 9, "{routes:?}");
+        assert_eq!(routes.len(), 10, "{routes:?}");
         assert_documents_exactly(OPENAPI_JSON, "clinical-openapi.json", &routes);
     }
 

@@ -26,13 +26,14 @@ mod tests {
     fn router_paths() -> Vec<String> {
         let mut paths = route_paths_in(include_str!("mod.rs"));
         paths.push("/healthz".to_owned());
+        paths.push("/readyz".to_owned());
         paths
     }
 
     #[test]
     fn the_document_describes_every_registry_route_and_no_other() {
         let routes = router_paths();
-        assert_eq!(routes.len(), 6, "{routes:?}");
+        assert_eq!(routes.len(), 7, "{routes:?}");
         assert_documents_exactly(OPENAPI_JSON, "registry-openapi.json", &routes);
     }
 

@@ -112,7 +112,8 @@ fn remove_stale_partials(root: &Path, age: Duration) -> Result<u64, ContentError
     let now = SystemTime::now();
     let mut removed = 0;
     for (path, name, modified) in walk(root)? {
-        if name.starts_with(PARTIAL_PREFIX) && now.duration_since(modified).unwrap_or_default() > age
+        if name.starts_with(PARTIAL_PREFIX)
+            && now.duration_since(modified).unwrap_or_default() > age
         {
             tracing::info!(path = %path.display(), "removing a stale temporary content file");
             match fs::remove_file(&path) {
@@ -312,6 +313,23 @@ impl ContentStore for FilesystemContent {
             Err(error) => Err(io_error("remove", &path)(error)),
         })
         .await
+    }
+
+    async fn check_reachable(&self) -> Result<(), ContentError> {
+        // The first fan-out folder, made at open: a content folder unmounted or removed
+        // since then is missing it.
+        let folder = self.root.join("00");
+        let found = tokio::fs::metadata(&folder)
+            .await
+            .map_err(io_error("inspect", &folder))?;
+        if found.is_dir() {
+            Ok(())
+        } else {
+            Err(io_error("inspect", &folder)(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                "not a folder",
+            )))
+        }
     }
 
     async fn exists(&self, key: &ContentKey) -> Result<bool, ContentError> {

@@ -63,6 +63,11 @@ pub trait ContentStore: Send + Sync + std::fmt::Debug {
     /// names, e.g. temporary files, are left out).
     async fn list_records(&self, namespace: &str) -> Result<Vec<RecordKey>, ContentError>;
 
+    /// Whether the store answers now, for the node's readiness check: one cheap request
+    /// (a folder's `stat`; an object store's `HEAD` of a name never written, whose "not
+    /// found" is the answer wanted). Reads nothing stored and writes nothing.
+    async fn check_reachable(&self) -> Result<(), ContentError>;
+
     /// Removes the temporary files a crash left behind that are older than `age` (by their
     /// own write time), and says how many. Run by the background sweep, never at start, so
     /// that a start does no work per stored file. A store that leaves no such files (an

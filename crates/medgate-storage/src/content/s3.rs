@@ -216,6 +216,13 @@ impl ContentStore for S3Content {
         }
     }
 
+    async fn check_reachable(&self) -> Result<(), ContentError> {
+        match self.store.head(&self.prefix.child("readiness-probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(object_store_error("reach the object store")(error)),
+        }
+    }
+
     async fn exists(&self, key: &ContentKey) -> Result<bool, ContentError> {
         match self.store.head(&self.path_of(key)).await {
             Ok(_) => Ok(true),

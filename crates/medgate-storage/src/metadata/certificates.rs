@@ -248,3 +248,89 @@ impl Metadata {
             .collect()
     }
 }
+
+/// When a certificate the node relies on expires, for the node's metrics: the tenants'
+/// active TLS and WSS certificates, their national ones (`national-tls`, `national-wss`;
+/// the store keeps the earlier expiry of the two, so both carry it) and, on a clinical
+/// record service, the institutions' certificates (`institution`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateExpiry {
+    /// The account id (16 digits), or the institution id (6) for `institution`.
+    pub owner: String,
+    /// `tls`, `wss`, `national-tls`, `national-wss` or `institution`.
+    pub kind: &'static str,
+    pub serial_hex: String,
+    pub not_after: OffsetDateTime,
+}
+
+impl Metadata {
+    /// Every registered certificate in use with its expiry: three small reads (one row per
+    /// certificate), cheap enough for every scrape.
+    pub async fn certificate_expiries(&self) -> Result<Vec<CertificateExpiry>, MetadataError> {
+        let mut expiries = Vec::new();
+        let rows = sqlx::query(
+            "SELECT tenant_id, kind, serial_hex, not_after FROM tenant_certificates \
+             WHERE status = 'active' ORDER BY tenant_id, kind",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(MetadataError::database("list certificate expiries"))?;
+        for row in &rows {
+            expiries.push(CertificateExpiry {
+                owner: parsed_column(row, "tenant_id", TenantId::parse)?
+                    .as_str()
+                    .to_owned(),
+                kind: match parsed_column(row, "kind", CertificateKind::parse)? {
+                    CertificateKind::Tls => "tls",
+                    CertificateKind::Wss => "wss",
+                },
+                serial_hex: column(row, "serial_hex")?,
+                not_after: from_unix("not_after", column(row, "not_after")?)?,
+            });
+        }
+        let rows = sqlx::query(
+            "SELECT tenant_id, tls_serial, wss_serial, not_after FROM national_credentials \
+             ORDER BY tenant_id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(MetadataError::database(
+            "list national certificate expiries",
+        ))?;
+        for row in &rows {
+            let tenant = parsed_column(row, "tenant_id", TenantId::parse)?
+                .as_str()
+                .to_owned();
+            let not_after = from_unix("not_after", column(row, "not_after")?)?;
+            for (kind, serial) in [
+                ("national-tls", "tls_serial"),
+                ("national-wss", "wss_serial"),
+            ] {
+                expiries.push(CertificateExpiry {
+                    owner: tenant.clone(),
+                    kind,
+                    serial_hex: column(row, serial)?,
+                    not_after,
+                });
+            }
+        }
+        let rows = sqlx::query(
+            "SELECT serial, institution_id, not_after FROM clinical_institution_certificates \
+             ORDER BY institution_id, serial",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(MetadataError::database(
+            "list institution certificate expiries",
+        ))?;
+        for row in &rows {
+            expiries.push(CertificateExpiry {
+                owner: column(row, "institution_id")?,
+                kind: "institution",
+                serial_hex: column(row, "serial")?,
+                not_after: from_unix("not_after", column(row, "not_after")?)?,
+            });
+        }
+        Ok(expiries)
+    }
+}

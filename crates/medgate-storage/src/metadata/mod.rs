@@ -330,6 +330,42 @@ impl Metadata {
         self.writer.statistics()
     }
 
+    /// Has `observer` told of every batch the writer commits from now on (one observer per
+    /// store; a second is ignored).
+    pub fn observe_writes(&self, observer: std::sync::Arc<dyn writer::WriteObserver>) {
+        self.writer.observe(observer);
+    }
+
+    /// The connection pool as it is now: connections open, of them idle, and the most it
+    /// opens (the writer's own connection is not counted).
+    pub fn pool_use(&self) -> PoolUse {
+        PoolUse {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
+    /// Whether every embedded migration is applied (the node ran them at start; a database
+    /// shared with a newer or broken node may say otherwise): the versions missing or failed.
+    pub async fn migrations_pending(&self) -> Result<Vec<i64>, MetadataError> {
+        let rows = sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(MetadataError::database("read the applied migrations"))?;
+        let mut applied = std::collections::HashSet::new();
+        for row in &rows {
+            applied.insert(column::<i64>(row, "version")?);
+        }
+        Ok(self
+            .backend
+            .migrations()
+            .iter()
+            .map(|(version, _, _)| *version)
+            .filter(|version| !applied.contains(version))
+            .collect())
+    }
+
     /// Runs one statement on the writer (see [`writer`]), in its next batch: the rows it
     /// changed, and the row it returned with a `RETURNING` clause. Every write that would
     /// otherwise take SQLite's write lock from the pool goes here, so that a busy writer
@@ -343,7 +379,9 @@ impl Metadata {
         let sql = sql.into();
         self.writer
             .write(operation, move |connection| {
-                Box::pin(async move { writer::run_statement(connection, operation, &sql, binds).await })
+                Box::pin(
+                    async move { writer::run_statement(connection, operation, &sql, binds).await },
+                )
             })
             .await
     }
@@ -386,6 +424,14 @@ impl Metadata {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+}
+
+/// The metadata pool's connections ([`Metadata::pool_use`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// The settings of every SQLite connection: wait for another connection's write lock, a

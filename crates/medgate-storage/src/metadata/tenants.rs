@@ -365,6 +365,35 @@ impl Metadata {
         to_u64("last_value", column(&row, "last_value")?)
     }
 
+    /// Every tenant's usage beside its plan's limits, for the node's metrics (one read of
+    /// the tenants table).
+    pub async fn usage_of_all(&self) -> Result<Vec<(TenantId, Usage, TenantPlan)>, MetadataError> {
+        let rows = sqlx::query(
+            "SELECT id, used_bytes, file_count, quota_bytes, max_files, valid_from, valid_to \
+             FROM tenants ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(MetadataError::database("read the tenants' usage"))?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    parsed_column(row, "id", TenantId::parse)?,
+                    Usage {
+                        bytes: to_u64("used_bytes", column(row, "used_bytes")?)?,
+                        files: to_u64("file_count", column(row, "file_count")?)?,
+                    },
+                    TenantPlan {
+                        valid_from: from_unix("valid_from", column(row, "valid_from")?)?,
+                        valid_to: from_unix("valid_to", column(row, "valid_to")?)?,
+                        quota_bytes: to_u64("quota_bytes", column(row, "quota_bytes")?)?,
+                        max_files: to_u64("max_files", column(row, "max_files")?)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// The bytes and number of files the tenant's documents take up.
     pub async fn usage(&self, id: &TenantId) -> Result<Usage, MetadataError> {
         let row = sqlx::query("SELECT used_bytes, file_count FROM tenants WHERE id = $1")

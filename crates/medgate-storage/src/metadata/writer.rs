@@ -93,6 +93,15 @@ struct Counters {
     writes: AtomicU64,
     commit_micros: AtomicU64,
     largest_batch: AtomicU64,
+    /// Told of every batch committed (the node's metrics), once set.
+    observer: std::sync::OnceLock<Arc<dyn WriteObserver>>,
+}
+
+/// Told of each batch the writer commits: how many writes it held and how long its `COMMIT`
+/// took (the node's metrics keep them as histograms). Called on the writer task: it must
+/// not block.
+pub trait WriteObserver: Send + Sync + std::fmt::Debug {
+    fn batch_committed(&self, writes: usize, commit: std::time::Duration);
 }
 
 /// [`Message`] behind a `Debug` impl, so [`Writer`] can derive it.
@@ -111,6 +120,11 @@ impl Writer {
         let counters = Arc::new(Counters::default());
         tokio::spawn(run(connection, backend, receiver, counters.clone()));
         Writer { queue, counters }
+    }
+
+    /// Sets the observer of committed batches; a second call is ignored (one per store).
+    pub(crate) fn observe(&self, observer: Arc<dyn WriteObserver>) {
+        let _ = self.counters.observer.set(observer);
     }
 
     pub(crate) fn statistics(&self) -> WriteStatistics {
@@ -254,6 +268,7 @@ async fn run_batch(
     counters: &Counters,
 ) {
     const OPERATION: &str = "commit a batch of writes";
+    let size = jobs.len();
     let begin = match backend {
         DatabaseBackend::Sqlite => "BEGIN IMMEDIATE",
         DatabaseBackend::Postgres => "BEGIN",
@@ -308,8 +323,12 @@ async fn run_batch(
 
     let committing = Instant::now();
     let committed = connection.execute("COMMIT").await;
-    let micros = u64::try_from(committing.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let took = committing.elapsed();
+    let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
     counters.commit_micros.fetch_add(micros, Ordering::Relaxed);
+    if let Some(observer) = counters.observer.get() {
+        observer.batch_committed(size, took);
+    }
     match committed {
         Ok(_) => {
             for (result, answer) in answers {

@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// would run with, and exit without starting it: status 0 when it is valid.
     #[arg(long)]
     pub check: bool,
+    /// Serve Prometheus /metrics (and /readyz) over plain HTTP here, e.g. 127.0.0.1:9464
+    /// (default: no metrics; `metrics_listen` in the configuration file).
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -50,6 +54,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             public_url: args.public_url,
             registry_url: args.registry_url,
             registry_ca_file: args.registry_ca_file,
+            metrics_listen: args.metrics_listen,
         },
     )?;
     if args.check {

@@ -166,6 +166,47 @@ pub async fn practitioner(
 
 /// The break-glass reason of the request: the header, else the `_breakGlass` parameter.
 pub fn break_glass(
+    state: &AppState,
+    headers: &HeaderMap,
+    parameter: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let reason = break_glass_reason(headers, parameter)?;
+    if reason.is_some() {
+        state
+            .metrics
+            .counter(BREAK_GLASS_METRIC.0, BREAK_GLASS_METRIC.1)
+            .inc();
+    }
+    Ok(reason)
+}
+
+/// The clinical service's own series (`medgate_<name>_total`), declared by the host when it
+/// assembles a clinical node so they show from the start.
+pub const BREAK_GLASS_METRIC: (&str, &str) = (
+    "clinical_break_glass",
+    "Reads that broke the glass (a reason given to see what a patient restricted)",
+);
+pub const SESSIONS_OPENED_METRIC: (&str, &str) = (
+    "clinical_sessions_opened",
+    "Practitioner sessions opened ($login accepted)",
+);
+pub const LOGIN_REFUSALS_METRIC: (&str, &str) = (
+    "clinical_login_refusals",
+    "Practitioner sign-ins ($login) refused: wrong password or code, locked, suspended, not in the matrix",
+);
+
+/// Registers the clinical service's counters at 0.
+pub fn declare_metrics(metrics: &medgate_web::metrics::Metrics) {
+    for (name, help) in [
+        BREAK_GLASS_METRIC,
+        SESSIONS_OPENED_METRIC,
+        LOGIN_REFUSALS_METRIC,
+    ] {
+        metrics.counter(name, help);
+    }
+}
+
+fn break_glass_reason(
     headers: &HeaderMap,
     parameter: Option<&str>,
 ) -> Result<Option<String>, ApiError> {

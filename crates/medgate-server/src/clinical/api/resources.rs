@@ -261,6 +261,7 @@ pub async fn read(
     let kind = kind_of(&kind)?;
     let caller = reader(&state, &incoming).await?;
     let reason = break_glass(
+        &state,
         &incoming.headers,
         parameters.get("_breakGlass").map(String::as_str),
     )?;
@@ -357,6 +358,7 @@ pub async fn history(
     let kind = kind_of(&kind)?;
     let caller = reader(&state, &incoming).await?;
     let reason = break_glass(
+        &state,
         &incoming.headers,
         parameters.get("_breakGlass").map(String::as_str),
     )?;
@@ -451,6 +453,7 @@ pub async fn search(
     let kind = kind_of(&kind)?;
     let caller = reader(&state, &incoming).await?;
     let reason = break_glass(
+        &state,
         &incoming.headers,
         parameters.get("_breakGlass").map(String::as_str),
     )?;

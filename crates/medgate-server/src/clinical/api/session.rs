@@ -45,10 +45,21 @@ pub async fn login(
         institution: &institution.id,
         origin: institution.origin,
     };
-    let opened =
-        medgate_clinical::auth::sign_in(&state.metadata, &request, state.clock.now())
-            .await
-            .map_err(refusal)?;
+    let opened = medgate_clinical::auth::sign_in(&state.metadata, &request, state.clock.now())
+        .await
+        .map_err(|error| {
+            if !matches!(
+                error,
+                medgate_clinical::ClinicalError::Storage { .. }
+                    | medgate_clinical::ClinicalError::Internal { .. }
+            ) {
+                let (name, help) = super::LOGIN_REFUSALS_METRIC;
+                state.metrics.counter(name, help).inc();
+            }
+            refusal(error)
+        })?;
+    let (name, help) = super::SESSIONS_OPENED_METRIC;
+    state.metrics.counter(name, help).inc();
     Ok((
         StatusCode::OK,
         Json(json!({

@@ -26,6 +26,7 @@ pub(crate) mod tests {
     fn router_paths() -> Vec<String> {
         let mut paths = route_paths_in(include_str!("mod.rs"));
         paths.push("/healthz".to_owned());
+        paths.push("/readyz".to_owned());
         paths
     }
 
@@ -51,11 +52,12 @@ pub(crate) mod tests {
         }
     }
 
-    /// Operations anyone may call without an account: the health check, this document, the
+    /// Operations anyone may call without an account: the health and readiness checks, this document, the
     /// connection probe (which reports what it saw instead of refusing) and the FHIR
     /// CapabilityStatement (which FHIR clients ask first).
-    pub(crate) const PUBLIC: [(&str, &str); 4] = [
+    pub(crate) const PUBLIC: [(&str, &str); 5] = [
         ("/healthz", "get"),
+        ("/readyz", "get"),
         ("/api/v1/openapi.json", "get"),
         ("/api/v1/probe", "post"),
         ("/fhir/metadata", "get"),
@@ -128,6 +130,9 @@ pub(crate) mod tests {
                     let schema = body["schema"]["$ref"].as_str().unwrap_or_default();
                     let expected: &[&str] = if path.starts_with("/fhir/") {
                         &["#/components/schemas/OperationOutcome"]
+                    } else if path == "/readyz" {
+                        // Not a refusal: the checks, as when ready.
+                        &["#/components/schemas/Readiness"]
                     } else {
                         &["#/components/schemas/Error", "#/components/schemas/OrganisationErrors"]
                     };

@@ -15,6 +15,7 @@ mod consents;
 mod documents;
 mod fhir;
 mod json_output;
+mod metrics;
 pub mod national;
 mod organisation;
 pub mod portal;
