@@ -35,7 +35,7 @@ pub fn router(role: Role, state: AppState) -> Router {
         // before a handler runs (body guard, wrong method, unknown path).
         Role::Clinical => assemble(
             crate::clinical::routes(),
-            Router::new(),
+            crate::clinical::pages::service_routes(),
             crate::clinical::MAX_BODY_BYTES,
             &[],
             state,

@@ -43,6 +43,48 @@ pub enum Word {
     FixErrors,
 }
 
+/// The flow's words in the page's language: the staff desks' words, and on a Hungarian
+/// desk (the clinical record service's patient portal) the same in Hungarian.
+trait Say: Copy {
+    fn say(self, lang: Lang) -> &'static str;
+
+    /// With its `{name}` placeholder replaced by `value` (not escaped).
+    fn say_with(self, lang: Lang, name: &str, value: &str) -> String {
+        self.say(lang).replace(&format!("{{{name}}}"), value)
+    }
+}
+
+impl Say for T {
+    fn say(self, lang: Lang) -> &'static str {
+        if lang != Lang::Hu {
+            return self.text(lang);
+        }
+        match self {
+            T::SignInTitle => "Bejelentkezés",
+            T::SignIn => "Belépés",
+            T::Password => "Jelszó",
+            T::Activated => "A jelszó beállítva. Jelentkezzen be.",
+            T::SignedOut => "Kijelentkezett.",
+            T::SessionExpired => "A munkamenet lejárt. Jelentkezzen be újra.",
+            T::Locked => "Túl sok sikertelen próbálkozás. A belépés és az aktiválás ezekkel az adatokkal {minutes} percre zárolva ({until} UTC-ig).",
+            T::Required => "Kötelező mező.",
+            T::PasswordMismatch => "A megismételt jelszó eltér az elsőtől.",
+            T::PasswordTooShort => "A jelszó legalább {min} karakter legyen.",
+            T::PasswordTooLong => "A jelszó legfeljebb {max} karakter lehet.",
+            T::PasswordControl => "A jelszó nem tartalmazhat vezérlőkaraktert.",
+            T::FormExpired => "Az űrlap lejárt vagy nem erről az oldalról érkezett. Töltse ki újra.",
+            T::ActivationFailed => "Az aktiválás nem sikerült: az adatok vagy az aktiváló kód hibásak, a kód lejárt, vagy már felhasználták.",
+            T::ActivationCode => "Aktiváló kód",
+            T::NewPassword => "Új jelszó",
+            T::RepeatPassword => "Új jelszó még egyszer",
+            T::HavePassword => "Van már jelszava? Jelentkezzen be",
+            T::ErrorTitle => "Hiba",
+            T::Back => "← Vissza",
+            other => other.text(lang),
+        }
+    }
+}
+
 /// What an account keeps for signing in, as [`Accounts::credentials`] finds it now.
 pub struct Credentials {
     /// The password hash when the account may sign in now.
@@ -144,7 +186,7 @@ pub fn read_tenant(lang: Lang, form: &Form, filled: &mut Filled, bad: &str) -> O
         .filter(|c| !c.is_whitespace())
         .collect();
     if digits.is_empty() {
-        filled.tenant_error = Some(T::Required.text(lang).to_owned());
+        filled.tenant_error = Some(T::Required.say(lang).to_owned());
         return None;
     }
     let parsed = TenantId::parse(&digits).ok();
@@ -161,11 +203,13 @@ pub fn routes<A: Accounts>(desk: &'static Desk, accounts: &'static A) -> Router<
         .route(
             desk.base,
             get(move |State(state): State<AppState>, request: WebRequest| async move {
-                let outcome = sign_in_page(&state, &request, desk, accounts).await;
+                let request = request.speaking(desk.langs);
+                    let outcome = sign_in_page(&state, &request, desk, accounts).await;
                 respond(desk, &request, outcome)
             })
             .post(
                 move |State(state): State<AppState>, request: WebRequest, body: Bytes| async move {
+                    let request = request.speaking(desk.langs);
                     let outcome = sign_in(&state, &request, &body, desk, accounts).await;
                     respond(desk, &request, outcome)
                 },
@@ -174,12 +218,14 @@ pub fn routes<A: Accounts>(desk: &'static Desk, accounts: &'static A) -> Router<
         .route(
             &format!("{}/activate", desk.base),
             get(move |request: WebRequest| async move {
+                let request = request.speaking(desk.langs);
                 let outcome =
                     activate_form(&request, desk, accounts, &Filled::default(), StatusCode::OK);
                 respond(desk, &request, outcome)
             })
             .post(
                 move |State(state): State<AppState>, request: WebRequest, body: Bytes| async move {
+                    let request = request.speaking(desk.langs);
                     let outcome = activate(&state, &request, &body, desk, accounts).await;
                     respond(desk, &request, outcome)
                 },
@@ -189,6 +235,7 @@ pub fn routes<A: Accounts>(desk: &'static Desk, accounts: &'static A) -> Router<
             &format!("{}/logout", desk.base),
             post(
                 move |State(state): State<AppState>, request: WebRequest, body: Bytes| async move {
+                    let request = request.speaking(desk.langs);
                     let outcome = sign_out(&state, &request, &body, desk, accounts).await;
                     respond(desk, &request, outcome)
                 },
@@ -213,13 +260,13 @@ fn sign_in_form<A: Accounts>(
 ) -> PageResult {
     let lang = request.lang;
     let (token, token_cookie) = csrf::anonymous_token(&request.headers)?;
-    let mut frame = Frame::new(desk, request, T::SignInTitle.text(lang));
+    let mut frame = Frame::new(desk, request, T::SignInTitle.say(lang));
     frame.path = desk.base.to_owned();
     frame.status = status;
     frame.cookies.extend(token_cookie);
     let password = Input {
         name: "password",
-        label: T::Password.text(lang),
+        label: T::Password.say(lang),
         kind: "password",
         value: "",
         hint: None,
@@ -237,7 +284,7 @@ fn sign_in_form<A: Accounts>(
         csrf = csrf::hidden_field(&token),
         identity = accounts.identity_fields(lang, filled),
         password = password.html(),
-        submit = escape(T::SignIn.text(lang)),
+        submit = escape(T::SignIn.say(lang)),
         activate = escape(accounts.word(Word::HaveCode, lang)),
     );
     Ok(frame.into_response())
@@ -266,7 +313,7 @@ async fn sign_in_page<A: Accounts>(
     let filled = Filled {
         // After an activation the account id is filled in; the login is typed again.
         tenant: request.query("tenant").unwrap_or_default(),
-        message: notice.map(|m| (MessageKind::Info, m.text(lang).to_owned())),
+        message: notice.map(|m| (MessageKind::Info, m.say(lang).to_owned())),
         ..Filled::default()
     };
     sign_in_form(request, desk, accounts, &filled, StatusCode::OK)
@@ -275,7 +322,7 @@ async fn sign_in_page<A: Accounts>(
 fn locked_message(lang: Lang, until: OffsetDateTime) -> String {
     let until = until.to_offset(time::UtcOffset::UTC);
     T::Locked
-        .with(
+        .say_with(
             lang,
             "minutes",
             &lockout::POLICY.lock_for.whole_minutes().to_string(),
@@ -397,7 +444,7 @@ async fn sign_in<A: Accounts>(
     let form = Form::parse(body)?;
     let mut filled = Filled::default();
     if !form_is_genuine(request, &form, &csrf::anonymous_expected(&request.headers)) {
-        filled.message = Some((MessageKind::Error, T::FormExpired.text(lang).to_owned()));
+        filled.message = Some((MessageKind::Error, T::FormExpired.say(lang).to_owned()));
         return sign_in_form(request, desk, accounts, &filled, StatusCode::FORBIDDEN);
     }
     let Some(who) = accounts.read_identity(lang, &form, &mut filled) else {
@@ -469,13 +516,13 @@ fn activate_form<A: Accounts>(
         .replace("{max}", &password::MAX_LENGTH.to_string());
     let fields = activation_fields(&ActivationTexts {
         code_value: &filled.code,
-        code_label: T::ActivationCode.text(lang),
+        code_label: T::ActivationCode.say(lang),
         code_hint: accounts.word(Word::CodeHint, lang),
         code_error: filled.code_error.as_deref(),
-        password_label: T::NewPassword.text(lang),
+        password_label: T::NewPassword.say(lang),
         rules: &rules,
         password_error: filled.password_error.as_deref(),
-        repeat_label: T::RepeatPassword.text(lang),
+        repeat_label: T::RepeatPassword.say(lang),
         repeat_error: filled.repeat_error.as_deref(),
     });
     frame.body = format!(
@@ -489,7 +536,7 @@ fn activate_form<A: Accounts>(
         csrf = csrf::hidden_field(&token),
         identity = accounts.identity_fields(lang, filled),
         submit = escape(accounts.word(Word::Activate, lang)),
-        sign_in = escape(T::HavePassword.text(lang)),
+        sign_in = escape(T::HavePassword.say(lang)),
     );
     Ok(frame.into_response())
 }
@@ -506,14 +553,14 @@ async fn activate<A: Accounts>(
     let form = Form::parse(body)?;
     let mut filled = Filled::default();
     if !form_is_genuine(request, &form, &csrf::anonymous_expected(&request.headers)) {
-        filled.message = Some((MessageKind::Error, T::FormExpired.text(lang).to_owned()));
+        filled.message = Some((MessageKind::Error, T::FormExpired.say(lang).to_owned()));
         return activate_form(request, desk, accounts, &filled, StatusCode::FORBIDDEN);
     }
     let who = accounts.read_identity(lang, &form, &mut filled);
     filled.code = form.text("code").trim().to_owned();
     let code = password::normalize_code(form.text("code"));
     if code.is_empty() {
-        filled.code_error = Some(T::Required.text(lang).to_owned());
+        filled.code_error = Some(T::Required.say(lang).to_owned());
     }
     let new_password = form.raw("password");
     let identifier = accounts.identifier(who.as_ref(), &filled);
@@ -525,18 +572,18 @@ async fn activate<A: Accounts>(
         let max = password::MAX_LENGTH.to_string();
         match problem {
             P::Mismatch => {
-                filled.repeat_error = Some(T::PasswordMismatch.text(lang).to_owned())
+                filled.repeat_error = Some(T::PasswordMismatch.say(lang).to_owned())
             }
             P::TooShort => {
-                filled.password_error = Some(T::PasswordTooShort.with(lang, "min", &min))
+                filled.password_error = Some(T::PasswordTooShort.say_with(lang, "min", &min))
             }
-            P::TooLong => filled.password_error = Some(T::PasswordTooLong.with(lang, "max", &max)),
+            P::TooLong => filled.password_error = Some(T::PasswordTooLong.say_with(lang, "max", &max)),
             P::SameAsIdentifier => {
                 let text = accounts.word(Word::PasswordIsIdentifier, lang);
                 filled.password_error = Some(text.to_owned())
             }
             P::ControlCharacters => {
-                filled.password_error = Some(T::PasswordControl.text(lang).to_owned())
+                filled.password_error = Some(T::PasswordControl.say(lang).to_owned())
             }
         }
     }
@@ -571,7 +618,7 @@ async fn activate<A: Accounts>(
         _ => false,
     };
     if !activated {
-        let failed = T::ActivationFailed.text(lang);
+        let failed = T::ActivationFailed.say(lang);
         let known = credentials.is_some();
         let (status, text) = refused(
             state, request, desk, accounts, &who, known, slot, "activate.failed", failed,
@@ -610,13 +657,13 @@ async fn sign_out<A: Accounts>(
     let form = Form::parse(body)?;
     if !form_is_genuine(request, &form, &live.csrf_secret) {
         let lang = request.lang;
-        let mut frame = Frame::new(desk, request, T::ErrorTitle.text(lang));
+        let mut frame = Frame::new(desk, request, T::ErrorTitle.say(lang));
         frame.status = StatusCode::FORBIDDEN;
         frame.body = format!(
             "{}<p><a href=\"{}\">{}</a></p>",
-            message(MessageKind::Error, T::FormExpired.text(lang)),
+            message(MessageKind::Error, T::FormExpired.say(lang)),
             desk.home,
-            escape(T::Back.text(lang))
+            escape(T::Back.say(lang))
         );
         return Ok(frame.into_response());
     }
@@ -673,10 +720,10 @@ impl Accounts for StaffAccounts {
         let tenant = match self {
             StaffAccounts::Tenant => Input {
                 name: "tenant",
-                label: T::AccountId.text(lang),
+                label: T::AccountId.say(lang),
                 kind: "text",
                 value: &filled.tenant,
-                hint: Some(T::AccountIdHint.text(lang)),
+                hint: Some(T::AccountIdHint.say(lang)),
                 error: filled.tenant_error.as_deref(),
                 required: true,
                 extra: "inputmode=\"numeric\" autocomplete=\"organization\" maxlength=\"32\"",
@@ -686,7 +733,7 @@ impl Accounts for StaffAccounts {
         };
         let login = Input {
             name: "login",
-            label: T::Login.text(lang),
+            label: T::Login.say(lang),
             kind: "text",
             value: &filled.name,
             hint: None,
@@ -702,18 +749,18 @@ impl Accounts for StaffAccounts {
         let scope = match self {
             StaffAccounts::Node => self.scope(None),
             StaffAccounts::Tenant => {
-                read_tenant(lang, form, filled, T::BadAccountId.text(lang)).and_then(|tenant| self.scope(Some(tenant)))
+                read_tenant(lang, form, filled, T::BadAccountId.say(lang)).and_then(|tenant| self.scope(Some(tenant)))
             }
         };
         filled.name = form.text("login").to_owned();
         let login = if filled.name.is_empty() {
-            filled.name_error = Some(T::Required.text(lang).to_owned());
+            filled.name_error = Some(T::Required.say(lang).to_owned());
             None
         } else {
             match StaffLogin::parse(&filled.name) {
                 Ok(login) => Some(login),
                 Err(_) => {
-                    filled.name_error = Some(T::BadLogin.text(lang).to_owned());
+                    filled.name_error = Some(T::BadLogin.say(lang).to_owned());
                     None
                 }
             }
