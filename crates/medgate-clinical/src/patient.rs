@@ -381,6 +381,13 @@ fn parse(resource: &str) -> Result<Value, ClinicalError> {
     })
 }
 
+/// One of the patient's current resources with the institution that created it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Created {
+    pub resource: Value,
+    pub created_by: InstitutionId,
+}
+
 /// The patient's current resources of `kind` (from every institution), newest first.
 pub async fn resources(
     store: &Metadata,
@@ -388,6 +395,20 @@ pub async fn resources(
     kind: ResourceType,
     now: OffsetDateTime,
 ) -> Result<Vec<Value>, ClinicalError> {
+    Ok(created(store, patient, kind, now)
+        .await?
+        .into_iter()
+        .map(|found| found.resource)
+        .collect())
+}
+
+/// [`resources`] with the institution that created each (what the portal shows).
+pub async fn created(
+    store: &Metadata,
+    patient: &PatientCaller,
+    kind: ResourceType,
+    now: OffsetDateTime,
+) -> Result<Vec<Created>, ClinicalError> {
     let found = store
         .clinical_resources_of_patient(&patient.patient, kind.as_str())
         .await
@@ -403,7 +424,15 @@ pub async fn resources(
         now,
     )
     .await?;
-    found.iter().map(|found| parse(&found.resource)).collect()
+    found
+        .into_iter()
+        .map(|found| {
+            Ok(Created {
+                resource: parse(&found.resource)?,
+                created_by: found.head.created_by,
+            })
+        })
+        .collect()
 }
 
 /// One of the patient's resources (a document's Binary, say).

@@ -9,6 +9,7 @@
 mod account;
 mod archive;
 mod certificates;
+mod clinical_portal;
 mod consents;
 mod credentials;
 mod document_types;

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use base64::Engine;
-use medgate_clinical::patient;
+use medgate_clinical::patient::{self, Created};
 use medgate_clinical::referrals::{status_of, ReferralStatus, STATUS_EXTENSION};
 use medgate_clinical::ResourceType;
 use medgate_ids::InstitutionId;
@@ -115,7 +115,7 @@ pub async fn documents(
     let request = portal(request);
     let outcome = async {
         let lang = request.lang;
-        let found = patient::resources(
+        let found = patient::created(
             &state.metadata,
             &p.caller(&request),
             ResourceType::DocumentReference,
@@ -125,7 +125,7 @@ pub async fn documents(
         .map_err(|e| p.refused(&request, e))?;
         let mut institutions = Institutions::new(&state);
         let mut rows = String::new();
-        for document in &found {
+        for Created { resource: document, created_by } in &found {
             let id = text_at(document, "/id").unwrap_or_default();
             rows.push_str(&format!(
                 "<tr>{}{}{}{}</tr>",
@@ -135,7 +135,7 @@ pub async fn documents(
                     escape(&title_of(lang, document))
                 )),
                 td(lang, W::Date, &format!("<span class=\"nowrap\">{}</span>", escape(&minute(text_at(document, "/date").unwrap_or("—"))))),
-                td(lang, W::Institution, &escape(&institutions.label(institution_of(document)).await?)),
+                td(lang, W::Institution, &escape(&institutions.label(Some(created_by.as_str())).await?)),
                 td(lang, W::Format, &format!("<span class=\"mono\">{}</span>", escape(text_at(document, "/content/0/attachment/contentType").unwrap_or("—")))),
             ));
         }
@@ -348,7 +348,7 @@ pub async fn profile(
         let mut sections = String::new();
         let mut any = false;
         for kind in ResourceType::PROFILE {
-            let entries = patient::resources(&state.metadata, &caller, kind, now(&state))
+            let entries = patient::created(&state.metadata, &caller, kind, now(&state))
                 .await
                 .map_err(|e| p.refused(&request, e))?;
             if entries.is_empty() {
@@ -356,14 +356,14 @@ pub async fn profile(
             }
             any = true;
             let mut rows = String::new();
-            for entry in &entries {
+            for Created { resource: entry, created_by } in &entries {
                 let id = text_at(entry, "/id").unwrap_or_default();
                 rows.push_str(&format!(
                     "<tr>{}{}{}{}{}</tr>",
                     td(lang, W::EntryText, &escape(summary(entry).unwrap_or("—"))),
                     td(lang, W::Version, &format!("<span class=\"mono\">{}</span>", escape(text_at(entry, "/meta/versionId").unwrap_or("1")))),
                     td(lang, W::LastUpdated, &escape(&minute(text_at(entry, "/meta/lastUpdated").unwrap_or("—")))),
-                    td(lang, W::Institution, &escape(&institutions.label(institution_of(entry)).await?)),
+                    td(lang, W::Institution, &escape(&institutions.label(Some(created_by.as_str())).await?)),
                     td(lang, W::Versions, &format!("<a href=\"{}\">{}</a>", escape(&history_href(kind, id)), escape(W::History.text(lang)))),
                 ));
             }
@@ -468,14 +468,14 @@ pub async fn referrals(
     let outcome = async {
         let lang = request.lang;
         let at = now(&state);
-        let found = patient::resources(&state.metadata, &p.caller(&request), ResourceType::ServiceRequest, at)
+        let found = patient::created(&state.metadata, &p.caller(&request), ResourceType::ServiceRequest, at)
             .await
             .map_err(|e| p.refused(&request, e))?;
         let mut institutions = Institutions::new(&state);
         let mut rows = String::new();
-        for referral in &found {
+        for Created { resource: referral, created_by } in &found {
             let used_by = text_at(referral, "/performer/0/reference").and_then(|r| r.strip_prefix("Organization/"));
-            let institution = institutions.label(institution_of(referral)).await?;
+            let institution = institutions.label(Some(created_by.as_str())).await?;
             let institution = match used_by {
                 Some(other) => format!("{institution} → {}", institutions.label(Some(other)).await?),
                 None => institution,
