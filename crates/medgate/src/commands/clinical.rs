@@ -379,7 +379,7 @@ async fn execute(
                 "portal account of patient {} ({}) created; activate at /portal/activate by {}",
                 account.taj,
                 account.name,
-                rfc3339(account.expires_at)
+                rfc3339(account.expires_at.replace_nanosecond(0).unwrap_or(account.expires_at))
             );
             println!("activation code (shown once): {}", account.activation_code);
         }
