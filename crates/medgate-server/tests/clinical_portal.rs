@@ -511,6 +511,13 @@ async fn patients_see_their_record_and_restrict_it_on_the_clinical_portal() {
         )
         .await;
     assert_eq!(not_mine.status, 404);
+    let no_document = browser
+        .post(
+            "/portal/restrictions",
+            &[("csrf", &token), ("scope", "document"), ("document", " ")],
+        )
+        .await;
+    assert_eq!(no_document.status, 400);
     let forged = browser
         .post(
             "/portal/restrictions",

@@ -339,7 +339,8 @@ async fn scope_of(state: &AppState, lang: Lang, form: &Form) -> Result<Restricti
                 )),
             }
         }
-        "document" => Ok(RestrictionScope::Document(
+        // Another patient's or an unknown document is refused by the domain as not found.
+        "document" if !form.text("document").trim().is_empty() => Ok(RestrictionScope::Document(
             form.text("document").trim().to_owned(),
         )),
         _ => Err(Typed {
