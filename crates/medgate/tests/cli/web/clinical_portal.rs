@@ -232,8 +232,14 @@ fn web_patients_portal_of_the_clinical_service_in_chromium() {
         "no scripts on the pages"
     );
     browser.screenshot("clinical-portal-sign-in-hu");
+    browser.click_link("English");
+    assert_eq!(browser.text("h1"), "Sign in");
+    assert!(browser.text("main").contains("TAJ number"));
+    browser.screenshot("clinical-portal-sign-in-en");
+    browser.click_link("Magyar");
     browser.click_link("Aktiváló kódot kapott? Állítsa be a jelszavát");
     assert_eq!(browser.text("h1"), "A betegfiók aktiválása");
+    browser.screenshot("clinical-portal-activate-hu");
     browser.fill("#f-taj", PATIENT);
     browser.fill("#f-code", &code);
     browser.fill("#f-password", PASSWORD);

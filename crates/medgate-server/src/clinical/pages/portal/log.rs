@@ -216,7 +216,7 @@ async fn restrictions_page(
     let form = |scope: &str, title: W, fields: String| {
         format!(
             "<form class=\"card\" method=\"post\" action=\"/portal/restrictions\">{}<input type=\"hidden\" name=\"scope\" value=\"{scope}\">\
-             <h3>{}</h3>{fields}<button class=\"primary\" type=\"submit\">{}</button></form>",
+             <h2>{}</h2>{fields}<button class=\"primary\" type=\"submit\">{}</button></form>",
             csrf::hidden_field(secret),
             escape(title.text(lang)),
             escape(W::Restrict.text(lang)),
@@ -275,7 +275,7 @@ async fn restrictions_page(
         .map(|(kind, text)| message(*kind, text))
         .unwrap_or_default();
     page.body = format!(
-        "<p class=\"muted\">{}</p>{notice}{listing}<div class=\"cards\">{}{}{}</div>",
+        "<p class=\"muted\">{}</p>{notice}{listing}<div class=\"boxes\">{}{}{}</div>",
         escape(W::RestrictionsIntro.text(lang)),
         form("all", W::RestrictAll, String::new()),
         form("institution", W::RestrictInstitution, institution),
