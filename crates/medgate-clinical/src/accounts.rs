@@ -1,6 +1,7 @@
 //! The patients' accounts of the service's portal: the operator creates one for a TAJ (from
 //! the command line or the operator pages) and hands the patient the one-time activation
-//! code this returns, once; the patient spends it at `/portal/activate` to set a password,
+//! code this returns, once (and renews it when it is lost, has expired or the password is
+//! forgotten); the patient spends it at `/portal/activate` to set a password,
 //! then signs in with TAJ and password. Only the code's Argon2id hash is stored.
 //!
 //! The code is the portal's format (`medgate_web::password::activation_code`): 16 symbols of
@@ -76,13 +77,7 @@ pub async fn create_patient_account(
             "must be 1 to 200 characters, without control characters",
         ));
     }
-    let code = activation_code()?;
-    let compared: String = code.chars().filter(|c| *c != '-').collect();
-    let code_hash = tokio::task::spawn_blocking(move || auth::hash_password(&compared))
-        .await
-        .map_err(|_| ClinicalError::Internal {
-            what: "the code hashing did not finish",
-        })??;
+    let (code, code_hash) = hashed_code().await?;
     let expires_at = now + ACTIVATION_VALIDITY;
     store
         .create_clinical_patient_account(&taj, name, &code_hash, expires_at, now)
@@ -117,6 +112,71 @@ pub async fn create_patient_account(
     Ok(NewPatientAccount {
         taj,
         name: name.to_owned(),
+        activation_code: code,
+        expires_at,
+    })
+}
+
+/// A fresh code and its Argon2id hash (of the code without its dashes).
+async fn hashed_code() -> Result<(String, String), ClinicalError> {
+    let code = activation_code()?;
+    let compared: String = code.chars().filter(|c| *c != '-').collect();
+    let code_hash = tokio::task::spawn_blocking(move || auth::hash_password(&compared))
+        .await
+        .map_err(|_| ClinicalError::Internal {
+            what: "the code hashing did not finish",
+        })??;
+    Ok((code, code_hash))
+}
+
+/// Gives the patient `taj` a new one-time activation code for [`ACTIVATION_VALIDITY`] (a
+/// code lost or expired, a password forgotten): the account's password stops working and the
+/// patient sets a new one with the code. A TAJ without an account is refused.
+pub async fn renew_activation_code(
+    store: &Metadata,
+    operator: &Operator,
+    taj: &str,
+    now: OffsetDateTime,
+) -> Result<NewPatientAccount, ClinicalError> {
+    let taj = Taj::parse(taj.trim())?;
+    let account = store
+        .clinical_patient_account(&taj)
+        .await
+        .map_err(ClinicalError::storage("read the patient's account"))?
+        .ok_or_else(|| ClinicalError::NotRegistered {
+            what: "patient account",
+            id: taj.to_string(),
+        })?;
+    let (code, code_hash) = hashed_code().await?;
+    let expires_at = now + ACTIVATION_VALIDITY;
+    let renewed = store
+        .renew_clinical_patient_code(&taj, &code_hash, expires_at)
+        .await
+        .map_err(ClinicalError::storage("renew the activation code"))?;
+    if !renewed {
+        return Err(ClinicalError::NotRegistered {
+            what: "patient account",
+            id: taj.to_string(),
+        });
+    }
+    store
+        .append_audit(&NewAuditEntry {
+            tenant: None,
+            actor: operator.name.clone(),
+            action: "clinical.patient-account.renew".to_owned(),
+            target: format!("patient:{taj}"),
+            origin: operator.origin,
+            details: format!(
+                "activation code valid until {}",
+                crate::fhir::instant(expires_at)
+            ),
+            patient: Some(taj.to_string()),
+        })
+        .await
+        .map_err(ClinicalError::storage("audit the change"))?;
+    Ok(NewPatientAccount {
+        taj,
+        name: account.name,
         activation_code: code,
         expires_at,
     })

@@ -141,6 +141,13 @@ pub enum PatientCommand {
         #[arg(long)]
         name: String,
     },
+    /// Give a patient a new activation code (lost, expired, or the password forgotten): their
+    /// password stops working; prints the code once.
+    Renew {
+        /// The patient's TAJ number.
+        #[arg(long)]
+        taj: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -377,6 +384,18 @@ async fn execute(
             .await?;
             println!(
                 "portal account of patient {} ({}) created; activate at /portal/activate by {}",
+                account.taj,
+                account.name,
+                rfc3339(account.expires_at.replace_nanosecond(0).unwrap_or(account.expires_at))
+            );
+            println!("activation code (shown once): {}", account.activation_code);
+        }
+        ClinicalCommand::Patient(PatientCommand::Renew { taj }) => {
+            let account =
+                medgate_clinical::accounts::renew_activation_code(store, &operator, &taj, now)
+                    .await?;
+            println!(
+                "new activation code for patient {} ({}); the password no longer works; activate at /portal/activate by {}",
                 account.taj,
                 account.name,
                 rfc3339(account.expires_at.replace_nanosecond(0).unwrap_or(account.expires_at))

@@ -103,6 +103,31 @@ impl Metadata {
         .transpose()
     }
 
+    /// Gives the account of `taj` a new pending code (`code_hash`, until `expires_at`) and
+    /// takes its password away, so the patient sets a new one with the code (a lost code or a
+    /// forgotten password); false when there is no such account.
+    pub async fn renew_clinical_patient_code(
+        &self,
+        taj: &Taj,
+        code_hash: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, MetadataError> {
+        let (changed, _) = self
+            .write_one(
+                "renew a patient's activation code",
+                "UPDATE clinical_patient_accounts SET password_hash = NULL, \
+                 activation_code_hash = $2, activation_expires_at = $3, activated_at = NULL \
+                 WHERE taj = $1",
+                vec![
+                    taj.as_str().into(),
+                    code_hash.into(),
+                    to_unix(expires_at).into(),
+                ],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
     /// Activates the account: sets the password hash and spends the code, but only while
     /// the pending code is still `code_hash` and no password is set, so a code works once
     /// even when two activations race. False when that no longer holds.
