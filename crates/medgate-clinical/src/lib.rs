@@ -4,6 +4,8 @@
 //! these functions with the store and a caller, and map [`ClinicalError`] to their answers.
 //! No HTTP here.
 //!
+//! - [`accounts`]: the patients' portal accounts (created by the operator for a TAJ with a
+//!   one-time activation code).
 //! - [`admin`]: the operator's registry: institutions, units, practitioners (with their TOTP
 //!   secret), the authorisation matrix, institution certificates, suspension, the verified
 //!   connection check.
@@ -20,6 +22,7 @@
 //!   [`patient`] (the patient's restrictions as Consent resources and their access log as
 //!   AuditEvent resources).
 
+pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod documents;

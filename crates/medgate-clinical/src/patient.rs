@@ -6,10 +6,12 @@
 //! patient's resource is "not found", never named.
 //!
 //! A Consent the patient writes is owned by the pseudo-institution [`PATIENT_OWNER`], so no
-//! institution can delete it.
+//! institution can delete it. What the patient reads or changes here is in their own access
+//! log too (as theirs: the user `patient:<TAJ>` for [`PATIENT_OWNER`]), in the transaction
+//! of its audit entry.
 
 use medgate_ids::InstitutionId;
-use medgate_storage::{AccessEntry, ExpectedVersion, Metadata};
+use medgate_storage::{AccessEntry, ClinicalStoreError, ExpectedVersion, Metadata, NewAccess};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -124,7 +126,8 @@ pub async fn restrict(
         &target,
         format!("{scope_name} {scope_target}").trim().to_owned(),
     );
-    write(store, audit, None, planned, now).await
+    let access = own_access(patient, "restrict", &target, now)?;
+    write(store, audit, Some(access), planned, now).await
 }
 
 /// Lifts a restriction: its Consent becomes inactive (a new version).
@@ -160,26 +163,31 @@ pub async fn lift(
         resource,
     };
     let audit = patient.audit("clinical.restriction.lift", &target, String::new());
-    write(store, audit, None, planned, now).await
+    let access = own_access(patient, "lift", &target, now)?;
+    write(store, audit, Some(access), planned, now).await
 }
 
 /// The patient's Consents (active and lifted), newest first.
 pub async fn restrictions(
     store: &Metadata,
     patient: &PatientCaller,
+    now: OffsetDateTime,
 ) -> Result<Vec<Value>, ClinicalError> {
     let found = store
         .clinical_resources_of_patient(&patient.patient, ResourceType::Consent.as_str())
         .await
         .map_err(ClinicalError::storage("read the restrictions"))?;
-    store
-        .append_audit(&patient.audit(
-            "clinical.restriction.list",
+    audited_read(
+        store,
+        patient,
+        "clinical.restriction.list",
+        (
+            "search",
             &format!("Consent?patient=Patient/{}", patient.patient),
-            String::new(),
-        ))
-        .await
-        .map_err(ClinicalError::storage("audit the read"))?;
+        ),
+        now,
+    )
+    .await?;
     found
         .into_iter()
         .map(|found| {
@@ -201,9 +209,61 @@ fn action_code(action: &str) -> &'static str {
     }
 }
 
+/// The user name of the patient's own lines of their access log.
+pub fn own_user_name(patient: &PatientCaller) -> String {
+    patient.actor()
+}
+
+/// True when the access log line is the patient's own (made through the portal).
+pub fn is_own(access: &NewAccess) -> bool {
+    access.institution.as_str() == PATIENT_OWNER
+        && access.user_name == format!("patient:{}", access.patient)
+}
+
+/// The patient's own access log line of `action` on `target`.
+fn own_access(
+    patient: &PatientCaller,
+    action: &str,
+    target: &str,
+    at: OffsetDateTime,
+) -> Result<NewAccess, ClinicalError> {
+    Ok(NewAccess {
+        patient: patient.patient.clone(),
+        at,
+        user_name: own_user_name(patient),
+        institution: owner()?,
+        action: action.to_owned(),
+        target: target.to_owned(),
+        break_glass_reason: None,
+    })
+}
+
 /// One access log line as a FHIR `AuditEvent`.
 pub fn audit_event(entry: &AccessEntry) -> Value {
     let access = &entry.access;
+    if is_own(access) {
+        // The patient themself, through the portal: no institution acted.
+        return json!({
+            "resourceType": "AuditEvent",
+            "id": format!("access-{}", entry.id),
+            "type": {
+                "system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+                "code": "rest"
+            },
+            "action": action_code(&access.action),
+            "recorded": fhir::instant(access.at),
+            "outcome": "0",
+            "agent": [{
+                "who": { "reference": format!("Patient/{}", access.patient) },
+                "requestor": true
+            }],
+            "source": { "observer": { "display": "medgate clinical record service" } },
+            "entity": [
+                { "what": { "reference": format!("Patient/{}", access.patient) } },
+                { "what": { "reference": access.target }, "description": access.action }
+            ]
+        });
+    }
     let mut agent = json!({
         "who": {
             "identifier": { "value": access.user_name },
@@ -253,32 +313,65 @@ pub async fn access_log(
     store: &Metadata,
     patient: &PatientCaller,
     limit: u32,
+    now: OffsetDateTime,
 ) -> Result<Vec<Value>, ClinicalError> {
+    Ok(access_entries(store, patient, limit, now)
+        .await?
+        .iter()
+        .map(audit_event)
+        .collect())
+}
+
+/// The patient's access log, newest first, as stored lines (at most `limit`): what the
+/// portal shows. Reading it is itself a line of the log (shown the next time).
+pub async fn access_entries(
+    store: &Metadata,
+    patient: &PatientCaller,
+    limit: u32,
+    now: OffsetDateTime,
+) -> Result<Vec<AccessEntry>, ClinicalError> {
     let entries = store
         .clinical_access_log(&patient.patient, limit)
         .await
         .map_err(ClinicalError::storage("read the access log"))?;
-    store
-        .append_audit(&patient.audit(
-            "clinical.access-log.read",
+    audited_read(
+        store,
+        patient,
+        "clinical.access-log.read",
+        (
+            "access-log",
             &format!("AuditEvent?patient=Patient/{}", patient.patient),
-            String::new(),
-        ))
-        .await
-        .map_err(ClinicalError::storage("audit the read"))?;
-    Ok(entries.iter().map(audit_event).collect())
+        ),
+        now,
+    )
+    .await?;
+    Ok(entries)
 }
 
+/// Records the patient's own read: the audit entry (`action` on the target) and the line of
+/// their access log (`access` = its action and target), in one transaction.
 async fn audited_read(
     store: &Metadata,
     patient: &PatientCaller,
     action: &str,
-    target: &str,
+    (access, target): (&str, &str),
+    now: OffsetDateTime,
 ) -> Result<(), ClinicalError> {
     store
-        .append_audit(&patient.audit(action, target, String::new()))
+        .record_clinical_access(
+            &own_access(patient, access, target, now)?,
+            &patient.audit(action, target, String::new()),
+        )
         .await
-        .map_err(ClinicalError::storage("audit the read"))?;
+        .map_err(|error| match error {
+            ClinicalStoreError::Metadata(source) => ClinicalError::Storage {
+                operation: "record the patient's read",
+                source,
+            },
+            _ => ClinicalError::Internal {
+                what: "the patient's read could not be recorded",
+            },
+        })?;
     Ok(())
 }
 
@@ -288,12 +381,34 @@ fn parse(resource: &str) -> Result<Value, ClinicalError> {
     })
 }
 
+/// One of the patient's current resources with the institution that created it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Created {
+    pub resource: Value,
+    pub created_by: InstitutionId,
+}
+
 /// The patient's current resources of `kind` (from every institution), newest first.
 pub async fn resources(
     store: &Metadata,
     patient: &PatientCaller,
     kind: ResourceType,
+    now: OffsetDateTime,
 ) -> Result<Vec<Value>, ClinicalError> {
+    Ok(created(store, patient, kind, now)
+        .await?
+        .into_iter()
+        .map(|found| found.resource)
+        .collect())
+}
+
+/// [`resources`] with the institution that created each (what the portal shows).
+pub async fn created(
+    store: &Metadata,
+    patient: &PatientCaller,
+    kind: ResourceType,
+    now: OffsetDateTime,
+) -> Result<Vec<Created>, ClinicalError> {
     let found = store
         .clinical_resources_of_patient(&patient.patient, kind.as_str())
         .await
@@ -302,10 +417,22 @@ pub async fn resources(
         store,
         patient,
         "clinical.patient.search",
-        &format!("{}?patient=Patient/{}", kind.as_str(), patient.patient),
+        (
+            "search",
+            &format!("{}?patient=Patient/{}", kind.as_str(), patient.patient),
+        ),
+        now,
     )
     .await?;
-    found.iter().map(|found| parse(&found.resource)).collect()
+    found
+        .into_iter()
+        .map(|found| {
+            Ok(Created {
+                resource: parse(&found.resource)?,
+                created_by: found.head.created_by,
+            })
+        })
+        .collect()
 }
 
 /// One of the patient's resources (a document's Binary, say).
@@ -314,6 +441,7 @@ pub async fn read(
     patient: &PatientCaller,
     kind: ResourceType,
     id: &str,
+    now: OffsetDateTime,
 ) -> Result<Value, ClinicalError> {
     let (head, resource) = current(store, kind, id).await?;
     if head.patient != patient.patient {
@@ -326,7 +454,8 @@ pub async fn read(
         store,
         patient,
         "clinical.patient.read",
-        &format!("{}/{id}", kind.as_str()),
+        ("read", &format!("{}/{id}", kind.as_str())),
+        now,
     )
     .await?;
     Ok(resource)
@@ -338,6 +467,7 @@ pub async fn history(
     patient: &PatientCaller,
     kind: ResourceType,
     id: &str,
+    now: OffsetDateTime,
 ) -> Result<Vec<HistoryEntry>, ClinicalError> {
     let not_found = || ClinicalError::NotFound {
         resource_type: kind.as_str().to_owned(),
@@ -361,7 +491,8 @@ pub async fn history(
         store,
         patient,
         "clinical.patient.history",
-        &format!("{}/{id}/_history", kind.as_str()),
+        ("history", &format!("{}/{id}/_history", kind.as_str())),
+        now,
     )
     .await?;
     versions

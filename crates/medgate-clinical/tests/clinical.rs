@@ -737,7 +737,7 @@ async fn encounters_documents_profile_referrals_and_break_glass(backend: Backend
     )
     .await
     .unwrap();
-    let log = patient::access_log(store, &me, 100).await.unwrap();
+    let log = patient::access_log(store, &me, 100, later).await.unwrap();
     // The break-glass read is the one with a purpose of use (later reads follow it).
     let newest = log
         .iter()
@@ -777,15 +777,15 @@ async fn encounters_documents_profile_referrals_and_break_glass(backend: Backend
 
     // The patient reads their own record, restricted or not, with the profile's history;
     // another patient reaches none of it.
-    let documents = patient::resources(store, &me, ResourceType::DocumentReference)
+    let documents = patient::resources(store, &me, ResourceType::DocumentReference, later)
         .await
         .unwrap();
     assert_eq!(documents.len(), 1);
-    let pdf = patient::read(store, &me, ResourceType::Binary, &document_id)
+    let pdf = patient::read(store, &me, ResourceType::Binary, &document_id, later)
         .await
         .unwrap();
     assert_eq!(pdf["contentType"], "application/pdf");
-    let versions = patient::history(store, &me, ResourceType::Condition, &entry_id)
+    let versions = patient::history(store, &me, ResourceType::Condition, &entry_id, later)
         .await
         .unwrap();
     assert_eq!(
@@ -798,15 +798,17 @@ async fn encounters_documents_profile_referrals_and_break_glass(backend: Backend
         origin: AuditOrigin::Cli,
     };
     assert_eq!(
-        code_of(patient::read(store, &stranger, ResourceType::Binary, &document_id).await),
+        code_of(patient::read(store, &stranger, ResourceType::Binary, &document_id, later).await),
         "not_found"
     );
     assert_eq!(
-        code_of(patient::history(store, &stranger, ResourceType::Condition, &entry_id).await),
+        code_of(
+            patient::history(store, &stranger, ResourceType::Condition, &entry_id, later).await
+        ),
         "not_found"
     );
     assert!(
-        patient::resources(store, &stranger, ResourceType::DocumentReference)
+        patient::resources(store, &stranger, ResourceType::DocumentReference, later)
             .await
             .unwrap()
             .is_empty()
@@ -1108,10 +1110,14 @@ async fn a_submission_identifier_stores_a_document_once(backend: Backend) {
         ),
     };
     let first = document("lap-1", b"%PDF-1.4 first");
-    let stored = documents::submit(store, &kovacs, &first, now).await.unwrap();
+    let stored = documents::submit(store, &kovacs, &first, now)
+        .await
+        .unwrap();
     assert!(stored.created);
     assert_eq!(stored.resource["identifier"][0]["value"], "lap-1");
-    let again = documents::submit(store, &kovacs, &first, now).await.unwrap();
+    let again = documents::submit(store, &kovacs, &first, now)
+        .await
+        .unwrap();
     assert!(!again.created);
     assert_eq!(again.resource, stored.resource);
 
@@ -1125,16 +1131,192 @@ async fn a_submission_identifier_stores_a_document_once(backend: Backend) {
     assert_eq!(one.resource["id"], other.resource["id"]);
 
     assert_eq!(
-        code_of(documents::submit(store, &kovacs, &document("lap-1", b"%PDF-1.4 other"), now).await),
+        code_of(
+            documents::submit(store, &kovacs, &document("lap-1", b"%PDF-1.4 other"), now).await
+        ),
         "identifier_in_use"
     );
     let theirs = documents::submit(store, &nagy, &first, now).await.unwrap();
     assert!(theirs.created);
     assert_ne!(theirs.resource["id"], stored.resource["id"]);
-    let found = resources::search(store, &nagy, ResourceType::DocumentReference, &patient, None, now)
+    let found = resources::search(
+        store,
+        &nagy,
+        ResourceType::DocumentReference,
+        &patient,
+        None,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.resources.len(), 3);
+    assert!(store.verify_audit().await.unwrap().is_intact());
+    world.close().await;
+}
+
+/// The patients' portal accounts: created by the operator for a valid TAJ with a one-time
+/// code (only its hash stored, the creation audited), refused for a bad TAJ or a second time,
+/// activated once with the code's hash (a second activation changes nothing), given a new
+/// code that takes the password away; the patient's own reads land in their access log as
+/// theirs.
+async fn patient_accounts_are_created_once_and_activated_once(backend: Backend) {
+    let Some(world) = world(backend).await else {
+        return;
+    };
+    let store = &world.store;
+    let now = datetime!(2026-12-03 10:00 UTC);
+    let operator = medgate_clinical::admin::Operator {
+        name: "cli".to_owned(),
+        origin: AuditOrigin::Cli,
+    };
+    let taj = Taj::parse(PATIENT).unwrap();
+    assert!(store
+        .clinical_patient_account(&taj)
+        .await
+        .unwrap()
+        .is_none());
+    let created = medgate_clinical::accounts::create_patient_account(
+        store,
+        &operator,
+        PATIENT,
+        " Kiss Anna ",
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.name, "Kiss Anna");
+    assert_eq!(
+        created.expires_at,
+        now + medgate_clinical::accounts::ACTIVATION_VALIDITY
+    );
+    assert_eq!(
+        created.activation_code.len(),
+        19,
+        "{}",
+        created.activation_code
+    );
+    assert!(!format!("{created:?}").contains(&created.activation_code));
+    let stored = store.clinical_patient_account(&taj).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Kiss Anna");
+    assert!(stored.password_hash.is_none());
+    let code_hash = stored.activation_code_hash.clone().unwrap();
+    assert!(
+        code_hash.starts_with("$argon2id$"),
+        "only the code's hash is kept"
+    );
+    assert!(!code_hash.contains(&created.activation_code.replace('-', "")));
+    assert_eq!(stored.activation_expires_at, Some(created.expires_at));
+    // A second account for the TAJ, a bad TAJ, an empty name: refused, naming the rule.
+    assert_eq!(
+        code_of(
+            medgate_clinical::accounts::create_patient_account(
+                store,
+                &operator,
+                PATIENT,
+                "Kiss Anna",
+                now
+            )
+            .await
+        ),
+        "already_registered"
+    );
+    let bad =
+        medgate_clinical::accounts::create_patient_account(store, &operator, "123456789", "X", now)
+            .await
+            .unwrap_err();
+    assert_eq!(bad.code(), "invalid_identifier", "{bad}");
+    assert!(bad.to_string().contains("check digit"), "{bad}");
+    assert_eq!(
+        code_of(
+            medgate_clinical::accounts::create_patient_account(
+                store,
+                &operator,
+                "111111110",
+                "  ",
+                now
+            )
+            .await
+        ),
+        "invalid_resource"
+    );
+    assert!(store
+        .clinical_patient_account(&Taj::parse("111111110").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    // Activated once: the code's hash must still be the pending one.
+    assert!(!store
+        .activate_clinical_patient_account(&taj, "$argon2id$other", "$argon2id$password", now)
+        .await
+        .unwrap());
+    assert!(store
+        .activate_clinical_patient_account(&taj, &code_hash, "$argon2id$password", now)
+        .await
+        .unwrap());
+    assert!(!store
+        .activate_clinical_patient_account(&taj, &code_hash, "$argon2id$again", now)
+        .await
+        .unwrap());
+    let active = store.clinical_patient_account(&taj).await.unwrap().unwrap();
+    assert_eq!(active.password_hash.as_deref(), Some("$argon2id$password"));
+    assert!(active.activation_code_hash.is_none() && active.activated_at == Some(now));
+
+    // A renewed code: the password stops working, the new code is pending; a TAJ without an
+    // account is refused.
+    let renewed = medgate_clinical::accounts::renew_activation_code(store, &operator, PATIENT, now)
         .await
         .unwrap();
-    assert_eq!(found.resources.len(), 3);
+    assert_eq!(renewed.name, "Kiss Anna");
+    assert_ne!(renewed.activation_code, created.activation_code);
+    let reset = store.clinical_patient_account(&taj).await.unwrap().unwrap();
+    assert!(reset.password_hash.is_none() && reset.activated_at.is_none());
+    let new_hash = reset.activation_code_hash.unwrap();
+    assert_ne!(new_hash, code_hash);
+    assert!(store
+        .activate_clinical_patient_account(&taj, &new_hash, "$argon2id$new", now)
+        .await
+        .unwrap());
+    assert_eq!(
+        code_of(
+            medgate_clinical::accounts::renew_activation_code(store, &operator, "111111110", now)
+                .await
+        ),
+        "not_registered"
+    );
+
+    // The patient's own reads are lines of their access log, as theirs.
+    let me = PatientCaller {
+        patient: taj.clone(),
+        origin: AuditOrigin::Cli,
+    };
+    patient::resources(store, &me, ResourceType::DocumentReference, now)
+        .await
+        .unwrap();
+    let lines = patient::access_entries(store, &me, 10, now + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 1);
+    assert!(patient::is_own(&lines[0].access));
+    assert_eq!(lines[0].access.action, "search");
+    assert_eq!(
+        lines[0].access.target,
+        format!("DocumentReference?patient=Patient/{PATIENT}")
+    );
+    let events = patient::access_log(store, &me, 10, now + Duration::minutes(2))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2, "the access log's own read is a line too");
+    assert_eq!(
+        events[0]["agent"][0]["who"]["reference"],
+        format!("Patient/{PATIENT}")
+    );
+    assert_eq!(events[0]["agent"].as_array().unwrap().len(), 1);
+    let audit = store.list_audit_all(100).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|entry| entry.action == "clinical.patient-account.create"
+            && entry.patient.as_deref() == Some(PATIENT)
+            && !entry.details.contains(&created.activation_code)));
     assert!(store.verify_audit().await.unwrap().is_intact());
     world.close().await;
 }
@@ -1163,4 +1345,5 @@ on_both_backends!(
     every_profile_type_is_kept_with_its_checks,
     the_operator_registers_with_identifiers_checked_and_audited,
     a_submission_identifier_stores_a_document_once,
+    patient_accounts_are_created_once_and_activated_once,
 );

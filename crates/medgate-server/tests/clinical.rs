@@ -509,7 +509,7 @@ async fn clinical_node_serves_fhir_to_signed_in_practitioners_of_certified_insti
         )
         .await;
     assert_eq!(status, 200, "{read}");
-    let log = patient::access_log(&node.metadata, &patient, 100)
+    let log = patient::access_log(&node.metadata, &patient, 100, node.clock.now())
         .await
         .unwrap();
     assert!(

@@ -63,7 +63,7 @@ pub use metadata::certificates::{
 };
 pub use metadata::clinical::{
     AccessEntry, Authorisation, ClinicalInstitution, ClinicalStoreError, ClinicalUnit,
-    CurrentResource, ExpectedVersion, InstitutionCertificate, NewAccess, NewPractitioner,
+    ClinicalPatientAccount, CurrentResource, ExpectedVersion, InstitutionCertificate, NewAccess, NewPractitioner,
     Practitioner, PractitionerSession, ResourceHead, ResourceVersion, ResourceWrite,
     Restriction,
 };

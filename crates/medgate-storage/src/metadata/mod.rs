@@ -167,6 +167,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "clinical connections",
         include_str!("../../migrations/sqlite/0012_clinical_connections.sql"),
     ),
+    (
+        13,
+        "clinical patient accounts",
+        include_str!("../../migrations/sqlite/0013_clinical_patient_accounts.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -229,6 +234,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         12,
         "clinical connections",
         include_str!("../../migrations/postgres/0012_clinical_connections.sql"),
+    ),
+    (
+        13,
+        "clinical patient accounts",
+        include_str!("../../migrations/postgres/0013_clinical_patient_accounts.sql"),
     ),
 ];
 

@@ -144,10 +144,12 @@ impl<U: DeskUser> FromRequestParts<AppState> for SignedIn<U> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let desk = U::DESK;
+        // The sign-in page or the error page answers in the desk's languages.
         let request = WebRequest::from_request_parts(parts, state)
             .await
-            .map_err(axum::response::IntoResponse::into_response)?;
-        let desk = U::DESK;
+            .map_err(axum::response::IntoResponse::into_response)?
+            .speaking(desk.langs);
         let user = async {
             match session::current(state, &request.headers, desk.kind, desk.policy).await? {
                 Current::Live(live) => U::from_session(state, &request, live).await,

@@ -2,8 +2,9 @@
 //! `--role clinical`), straight on the node's database and CA folder (the same configuration
 //! as `medgate serve`): institutions, units, practitioners (their TOTP secret printed once),
 //! the authorisation matrix, institution certificates (PKCS#12 from the service's CA, its
-//! password a one-time code printed once) and the verified connection check. The rules are
-//! `medgate_clinical::admin`'s.
+//! password a one-time code printed once), the verified connection check and the patients'
+//! portal accounts (their activation code printed once). The rules are
+//! `medgate_clinical::admin`'s and `medgate_clinical::accounts`'.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,6 +81,9 @@ pub enum ClinicalCommand {
     /// Institution certificates from the service's CA.
     #[command(subcommand)]
     Certificate(CertificateCommand),
+    /// Patients' accounts of the service's portal (`/portal`).
+    #[command(subcommand)]
+    Patient(PatientCommand),
     /// The institution's connection check.
     #[command(subcommand)]
     Connection(ConnectionCommand),
@@ -132,6 +136,27 @@ pub enum PractitionerCommand {
         /// The password (12 to 128 characters), the file's first line.
         #[arg(long)]
         password_file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatientCommand {
+    /// Create a patient's portal account; prints the one-time activation code once, for the
+    /// patient to set their password at /portal/activate.
+    Add {
+        /// The patient's TAJ number (9 digits with its check digit).
+        #[arg(long)]
+        taj: String,
+        /// The patient's name, as the portal greets them.
+        #[arg(long)]
+        name: String,
+    },
+    /// Give a patient a new activation code (lost, expired, or the password forgotten): their
+    /// password stops working; prints the code once.
+    Renew {
+        /// The patient's TAJ number.
+        #[arg(long)]
+        taj: String,
     },
 }
 
@@ -354,6 +379,31 @@ async fn execute(
                 out.display()
             );
             println!("PKCS#12 password (shown once): {code}");
+        }
+        ClinicalCommand::Patient(PatientCommand::Add { taj, name }) => {
+            let account = medgate_clinical::accounts::create_patient_account(
+                store, &operator, &taj, &name, now,
+            )
+            .await?;
+            println!(
+                "portal account of patient {} ({}) created; activate at /portal/activate by {}",
+                account.taj,
+                account.name,
+                rfc3339(account.expires_at.replace_nanosecond(0).unwrap_or(account.expires_at))
+            );
+            println!("activation code (shown once): {}", account.activation_code);
+        }
+        ClinicalCommand::Patient(PatientCommand::Renew { taj }) => {
+            let account =
+                medgate_clinical::accounts::renew_activation_code(store, &operator, &taj, now)
+                    .await?;
+            println!(
+                "new activation code for patient {} ({}); the password no longer works; activate at /portal/activate by {}",
+                account.taj,
+                account.name,
+                rfc3339(account.expires_at.replace_nanosecond(0).unwrap_or(account.expires_at))
+            );
+            println!("activation code (shown once): {}", account.activation_code);
         }
         ClinicalCommand::Connection(ConnectionCommand::Verified {
             institution,

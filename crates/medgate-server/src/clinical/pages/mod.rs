@@ -1,6 +1,7 @@
 //! The clinic's side of the clinical record service, on a repository node (the node acts for
 //! the account's institution): the administrator's settings page (`/admin/clinical-service`)
-//! and the practitioners' desk (`/practice`, Hungarian and English).
+//! and the practitioners' desk (`/practice`, Hungarian and English); and the service's own
+//! patients' portal ([`portal`], `/portal` on a node of `--role clinical`).
 //!
 //! | module | owns |
 //! |---|---|
@@ -10,7 +11,8 @@
 //! | [`patient`] | a patient found by TAJ: encounters, documents (break-glass), profile, referrals |
 //! | `service` | the node's calls to the service with the account's institution credentials (`medgate_client::clinical`) |
 //! | `summary` | the PDF of an encounter's summary, submitted when it is closed |
-//! | `words` | the desk's words in Hungarian and English |
+//! | `words` | the desk's and the portal's words in Hungarian and English |
+//! | [`portal`] | the patients' portal of the service itself (`/portal` on `--role clinical`): documents, profile with history, referrals, access log, restrictions |
 //!
 //! The settings page is a page of the administrator's desk, which the foundation defines for
 //! every module on it (`medgate_web::desk::admin`: `ADMIN`, `Admin`).
@@ -27,6 +29,7 @@ use medgate_web::{AppState, Form, WebRequest};
 pub mod desk;
 pub mod operator;
 pub mod patient;
+pub mod portal;
 mod service;
 pub mod settings;
 mod summary;
@@ -189,10 +192,10 @@ pub fn hungarian(request: WebRequest) -> WebRequest {
     request.speaking(PRACTICE.langs)
 }
 
-/// The clinical module's pages on the clinical record service's own node (`--role
-/// clinical`): the operator's pages.
+/// The clinical record service's own pages (a node of `--role clinical`): the operator's
+/// pages and the patients' portal.
 pub fn service_routes() -> Router<AppState> {
-    operator::routes()
+    operator::routes().merge(portal::routes())
 }
 
 /// The clinical module's pages on a repository node: the settings page and the desk.

@@ -165,5 +165,115 @@ hungarian_english! {
         DoneDeleted => ("A bejegyzés törölve.", "The entry was deleted."),
         DoneIssued => ("A beutaló kiállítva.", "The referral was issued."),
         DoneUsed => ("A beutaló felhasználva.", "The referral was used."),
+        // The patients' portal of the clinical record service (`/portal`).
+        PortalSite => ("Betegportál · EESZT", "Patient portal · clinical record service"),
+        PortalSignInIntro => (
+            "Jelentkezzen be a TAJ számával és a jelszavával: láthatja a dokumentumait minden intézményből, az eProfilját, a beutalóit, azt, hogy ki mikor nézte meg az adatait, és korlátozhatja a hozzáférést.",
+            "Sign in with your TAJ number and password: you see your documents from every institution, your profile, your referrals, who looked at your data and when, and you can restrict access."
+        ),
+        PortalSignInFailed => (
+            "A bejelentkezés nem sikerült: a TAJ szám vagy a jelszó hibás, vagy a fiók még nincs aktiválva.",
+            "Sign-in failed: the TAJ number or the password is wrong, or the account is not activated yet."
+        ),
+        PortalHaveCode => ("Aktiváló kódot kapott? Állítsa be a jelszavát", "Got an activation code? Set your password"),
+        PortalActivateTitle => ("A betegfiók aktiválása", "Activate your patient account"),
+        PortalActivateIntro => (
+            "Adja meg a TAJ számát, az EESZT üzemeltetőjétől kapott egyszer használható aktiváló kódot, és válasszon jelszót.",
+            "Give your TAJ number, the one-time activation code from the service's operator, and choose a password."
+        ),
+        PortalActivate => ("Jelszó beállítása", "Set the password"),
+        PortalCodeHint => ("Az egyszer használható kód, pl. K7QM-2XWD-9RTB-HC4N", "The one-time code, e.g. K7QM-2XWD-9RTB-HC4N"),
+        PortalPasswordRules => (
+            "Legalább {min}, legfeljebb {max} karakter; ne a TAJ szám és ne az aktiváló kód.",
+            "At least {min} characters, at most {max}; not your TAJ number or the activation code."
+        ),
+        PortalPasswordIsTaj => ("A jelszó nem lehet a TAJ szám vagy az aktiváló kód.", "The password cannot be your TAJ number or the activation code."),
+        PortalFixErrors => ("Javítsa a megjelölt mezőket.", "Correct the marked fields."),
+        NavDocuments => ("Dokumentumok", "Documents"),
+        NavProfile => ("eProfil", "Profile"),
+        NavReferralsMine => ("Beutalók", "Referrals"),
+        NavAccessLog => ("Hozzáférési napló", "Access log"),
+        NavRestrictions => ("Korlátozások", "Restrictions"),
+        Greeting => ("{name} · TAJ {taj}", "{name} · TAJ {taj}"),
+        MyDocumentsIntro => (
+            "Az Ön dokumentumai minden intézményből, a legújabb elöl. Az Ön korlátozása csak az orvosokra vonatkozik: Ön mindig látja őket.",
+            "Your documents from every institution, newest first. Your restrictions apply to practitioners only: you always see them."
+        ),
+        Title => ("Cím", "Title"),
+        DocumentTitleFallback => ("(cím nélkül)", "(untitled)"),
+        DocumentDetails => ("A dokumentum adatai (FHIR DocumentReference)", "The document's details (FHIR DocumentReference)"),
+        Identifier => ("Azonosító", "Identifier"),
+        Encounter2 => ("Esemény", "Encounter"),
+        Size => ("Méret", "Size"),
+        Sha1 => ("SHA-1 ellenőrzőösszeg", "SHA-1 hash"),
+        Download => ("Letöltés", "Download"),
+        DocumentText => ("A dokumentum szövege (CDA XML)", "The document's text (CDA XML)"),
+        BackToDocuments => ("Vissza a dokumentumokhoz", "Back to the documents"),
+        NotFoundTitle => ("Nem található", "Not found"),
+        NotFound => (
+            "Nincs ilyen adat az Ön nyilvántartásában.",
+            "There is no such item in your record."
+        ),
+        MyProfileIntro => (
+            "Az eProfil bejegyzései típusonként; minden módosítás új verzió, az előzmények megmaradnak.",
+            "Your profile's entries by kind; every change is a new version and the history is kept."
+        ),
+        LastUpdated => ("Utolsó módosítás", "Last updated"),
+        Versions => ("Verziók", "Versions"),
+        EntryVersions => ("{kind}: a bejegyzés verziói", "{kind}: the entry's versions"),
+        BackToProfile => ("Vissza az eProfilhoz", "Back to the profile"),
+        MyReferralsIntro => (
+            "Az Ön beutalói és állapotuk: kiállítva, felhasználva, visszavonva vagy lejárt.",
+            "Your referrals and their status: issued, used, cancelled or expired."
+        ),
+        Issued => ("Kiállítva", "Issued"),
+        StatusIssued => ("kiállítva", "issued"),
+        StatusConsumed => ("felhasználva", "used"),
+        StatusCancelled => ("visszavonva", "cancelled"),
+        StatusExpired => ("lejárt", "expired"),
+        AccessLogIntro => (
+            "Ki, mikor, melyik intézmény nevében olvasta vagy módosította az adatait — és minden vészhelyzeti hozzáférés az indokával. Az Ön saját megtekintései is itt vannak.",
+            "Who read or changed your data, when, on behalf of which institution — and every emergency access with its reason. Your own views are here too."
+        ),
+        NoAccess => ("Még senki nem fért hozzá az adataihoz.", "Nobody has accessed your data yet."),
+        When => ("Időpont", "When"),
+        Who => ("Ki", "Who"),
+        What => ("Mit", "What"),
+        OnBehalfOf => ("Intézmény nevében", "On behalf of"),
+        You => ("Ön", "You"),
+        EmergencyAccess => ("Vészhelyzeti hozzáférés — indok: {reason}", "Emergency access — reason: {reason}"),
+        ActionRead => ("megnyitotta", "read"),
+        ActionSearch => ("listázta", "listed"),
+        ActionHistory => ("megnézte az előzményeit", "read the history of"),
+        ActionCreate => ("létrehozta", "created"),
+        ActionUpdate => ("módosította", "changed"),
+        ActionDelete => ("törölte", "deleted"),
+        ActionRestrict => ("korlátozást állított be", "set a restriction"),
+        ActionLift => ("feloldotta a korlátozást", "lifted a restriction"),
+        ActionAccessLog => ("megnézte a hozzáférési naplót", "read the access log"),
+        RestrictionsIntro => (
+            "Korlátozhatja, hogy az orvosok lássák-e a dokumentumait: mindet, egy intézményéit vagy egyet. Korlátozott dokumentumot orvos csak vészhelyzetben, indoklással nyithat meg — ezt a hozzáférési naplóban látja.",
+            "You may restrict practitioners' access to your documents: all of them, one institution's or one document. A practitioner opens a restricted document only in an emergency, stating a reason — you see it in the access log."
+        ),
+        NoRestrictions => ("Nincs korlátozás: az orvosok látják a dokumentumait.", "No restrictions: practitioners see your documents."),
+        Scope => ("Hatókör", "Scope"),
+        ScopeAll => ("Minden dokumentum", "Every document"),
+        ScopeInstitution => ("A(z) {institution} intézmény dokumentumai", "The documents of institution {institution}"),
+        ScopeDocument => ("A dokumentum: {document}", "The document: {document}"),
+        Active => ("érvényes", "in force"),
+        Lifted => ("feloldva", "lifted"),
+        Since => ("Beállítva", "Set"),
+        Lift => ("Feloldás", "Lift"),
+        RestrictAll => ("Minden dokumentum korlátozása", "Restrict every document"),
+        RestrictInstitution => ("Egy intézmény dokumentumainak korlátozása", "Restrict one institution's documents"),
+        InstitutionId => ("Intézmény azonosító", "Institution id"),
+        InstitutionIdHint => ("6 számjegy, pl. 506097", "6 digits, e.g. 506097"),
+        RestrictDocument => ("Egy dokumentum korlátozása", "Restrict one document"),
+        Restrict => ("Korlátozás", "Restrict"),
+        ChooseDocument => ("Dokumentum", "Document"),
+        InstitutionInvalid => ("Érvénytelen intézmény azonosító: {reason}", "Not a valid institution id: {reason}"),
+        UnknownInstitution => ("Nincs {institution} azonosítójú intézmény.", "There is no institution {institution}."),
+        DoneRestricted => ("A korlátozás érvényes: az orvosok mostantól csak vészhelyzetben láthatják.", "The restriction is in force: practitioners see it only in an emergency from now on."),
+        DoneLifted => ("A korlátozás feloldva.", "The restriction was lifted."),
     }
 }

@@ -83,10 +83,12 @@ fn optional_time(
     seconds.map(|seconds| from_unix(name, seconds)).transpose()
 }
 
+mod patients;
 mod registry;
 mod resources;
 mod sessions;
 
+pub use patients::*;
 pub use registry::*;
 pub use resources::*;
 pub use sessions::*;

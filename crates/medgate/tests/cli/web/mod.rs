@@ -10,6 +10,7 @@ mod account;
 mod archive;
 mod certificates;
 mod clinical_operator;
+mod clinical_portal;
 mod consents;
 mod credentials;
 mod document_types;
