@@ -14,7 +14,7 @@ use crate::error::ContentError;
 use crate::staging::StagedFile;
 use crate::values::{ContentKey, RecordKey};
 
-pub use filesystem::FilesystemContent;
+pub use filesystem::{BackupHold, FilesystemContent};
 pub use s3::{S3Config, S3Content};
 
 /// An object in the content store, as listed for the orphan sweep.
