@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use medgate_test_peers::{require_command, POSTGRES_INSTALL};
+
 use super::harness::{Backend, Node};
 use crate::support::{medgate, run_fails, run_ok};
 
@@ -269,4 +271,148 @@ fn backup_of_a_node_on_postgresql_points_at_the_procedure() {
         said.contains("PostgreSQL") && said.contains("pg_dump") && said.contains("--secrets-only"),
         "{said}"
     );
+}
+
+/// Drops a test's second PostgreSQL database, whatever happens.
+struct DropDatabase(String);
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let _ = super::harness::psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0));
+    }
+}
+
+/// The README's procedure for a node on PostgreSQL with content in S3: `pg_dump` of the
+/// database, a copy of the bucket by listing it, `medgate backup --secrets-only`; restored
+/// with `pg_restore` into a fresh database, the objects into a new bucket and `medgate
+/// restore` of the secrets; the node started on them serves every document byte for byte to
+/// the clinic's own certificates, and its audit chain verifies.
+#[test]
+fn postgres_and_s3_procedure_restores_a_node_serving_every_document() {
+    let Some(pg_dump) = require_command("pg_dump", POSTGRES_INSTALL) else {
+        return;
+    };
+    let Some(pg_restore) = require_command("pg_restore", POSTGRES_INSTALL) else {
+        return;
+    };
+    let Some(mut node) = Node::start(Backend::Postgres) else {
+        return;
+    };
+    let clinic = node.enroll(TENANT, 100, 10_000);
+    let work = node.dir.path().to_path_buf();
+    let outbox = clinic.dir.join("outbox");
+    std::fs::create_dir_all(&outbox).expect("folder");
+    for number in 0..5 {
+        std::fs::write(
+            outbox.join(format!("doc-{number:04}.xml")),
+            document(number),
+        )
+        .expect("document");
+    }
+    let put = clinic.run_ok(&["put", &s(&outbox)]);
+    let documents: Vec<(String, String)> = put.lines().filter_map(stored).collect();
+    assert_eq!(documents.len(), 5, "{put}");
+    let passphrase = work.join("passphrase");
+    std::fs::write(&passphrase, "correct horse battery staple\n").expect("passphrase");
+    let url = node.database_url.clone().expect("a PostgreSQL node");
+    let config = node.config.clone().expect("a configuration with [content]");
+
+    // `medgate backup` refuses the node and names the procedure.
+    let refused = run_fails(&[
+        "backup",
+        "--data",
+        &s(&node.data),
+        "--config",
+        &s(&config),
+        "--out",
+        &s(&work.join("b")),
+        "--passphrase-file",
+        &s(&passphrase),
+    ]);
+    assert!(
+        refused.contains("pg_dump") && refused.contains("--secrets-only"),
+        "{refused}"
+    );
+    // The procedure: the database, then the bucket, then the secrets.
+    let dump = work.join("medgate.pgdump");
+    let dumped = std::process::Command::new(&pg_dump)
+        .args(["--format=custom", "--file", &s(&dump), &url])
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        dumped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dumped.stderr)
+    );
+    let s3 = node.s3().expect("moto");
+    let copy = "medgate-e2e-restored";
+    s3.create_bucket(copy);
+    let keys = s3.keys(super::harness::BUCKET, "");
+    assert!(keys.len() >= 5, "{keys:?}");
+    for key in &keys {
+        let bytes = s3.get(super::harness::BUCKET, key).expect("object");
+        s3.put(copy, key, &bytes);
+    }
+    let secrets = work.join("secrets.backup");
+    let said = run_ok(&[
+        "backup",
+        "--secrets-only",
+        "--data",
+        &s(&node.data),
+        "--config",
+        &s(&config),
+        "--out",
+        &s(&secrets),
+        "--passphrase-file",
+        &s(&passphrase),
+    ]);
+    assert!(said.contains("0 documents"), "{said}");
+    node.kill();
+
+    // Restore: a fresh database, the new bucket, the secrets into a new folder.
+    let Some((name, restored_url)) = super::harness::fresh_postgres_database() else {
+        return;
+    };
+    let _drop = DropDatabase(name);
+    let restored = std::process::Command::new(&pg_restore)
+        .args(["--no-owner", "--dbname", &restored_url, &s(&dump)])
+        .output()
+        .expect("pg_restore runs");
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let data = work.join("restored");
+    let said = run_ok(&[
+        "restore",
+        &s(&secrets),
+        "--data",
+        &s(&data),
+        "--passphrase-file",
+        &s(&passphrase),
+    ]);
+    assert!(
+        said.contains("restored the CA folder and secrets"),
+        "{said}"
+    );
+    let restored_config = work.join("restored.toml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&restored_config, text.replace(super::harness::BUCKET, copy)).expect("config");
+    node.data = data;
+    node.database_url = Some(restored_url);
+    node.config = Some(restored_config);
+    node.restart();
+    for (file, id) in &documents {
+        let out = clinic.path("fetched.xml");
+        clinic.run_ok(&["get", id, "--out", &out, "--force"]);
+        let fetched = std::fs::read(&out).expect("fetched");
+        let original = std::fs::read(outbox.join(file)).expect("original");
+        assert_eq!(fetched, original, "{id} differs after the restore");
+    }
+    let mut verify: Vec<String> = vec!["audit".into(), "verify".into()];
+    verify.extend(node.store_args());
+    let verify: Vec<&str> = verify.iter().map(String::as_str).collect();
+    assert!(run_ok(&verify).contains("intact"));
+    node.kill();
 }
