@@ -919,3 +919,58 @@ impl<R: Read> Read for Checked<R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // A test that meets an unexpected value fails by panicking.
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_names_a_backup_writes_are_restored() {
+        let key = "3fa1c0de3fa1c0de3fa1c0de3fa1c0de";
+        assert_eq!(
+            EntryKind::of(&format!("content/3f/a1/{key}")),
+            Some(EntryKind::Content)
+        );
+        assert_eq!(
+            EntryKind::of("content/audit-checkpoints/00000000000000000007-1700000000.json"),
+            Some(EntryKind::Record)
+        );
+        assert_eq!(EntryKind::of("medgate.db"), Some(EntryKind::Database));
+        for name in [
+            format!("content/00/a1/{key}"),
+            "content/../../etc/passwd".to_owned(),
+            "/etc/passwd".to_owned(),
+            "content/3f/a1/../../../x".to_owned(),
+            "ca/ca.key".to_owned(),
+            "content/ab/x".to_owned(),
+        ] {
+            assert_eq!(EntryKind::of(&name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_reader_refuses_a_byte_where_the_format_has_zeros() {
+        let mut bytes = vec![7u8; 10];
+        bytes.extend([0u8; 6]);
+        let state = Rc::new(RefCell::new(Framing::default()));
+        state.borrow_mut().zeros.push((10, 16, "e".into()));
+        let mut reader = Checked {
+            inner: &bytes[..],
+            state: state.clone(),
+        };
+        io::copy(&mut reader, &mut io::sink()).unwrap();
+        bytes[12] = 1;
+        let state = Rc::new(RefCell::new(Framing::default()));
+        state.borrow_mut().zeros.push((10, 16, "e".into()));
+        let mut reader = Checked {
+            inner: &bytes[..],
+            state,
+        };
+        let error = io::copy(&mut reader, &mut io::sink()).unwrap_err();
+        assert!(
+            error.to_string().contains("padding after the entry e"),
+            "{error}"
+        );
+    }
+}

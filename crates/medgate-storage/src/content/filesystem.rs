@@ -411,6 +411,10 @@ impl ContentStore for FilesystemContent {
         .await
     }
 
+    fn removals_held(&self) -> bool {
+        backup_hold_active(&self.root)
+    }
+
     async fn remove_stale_partials(&self, age: Duration) -> Result<u64, ContentError> {
         let root = self.root.clone();
         blocking(&root.clone(), move || remove_stale_partials(&root, age)).await

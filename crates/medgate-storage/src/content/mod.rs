@@ -70,4 +70,10 @@ pub trait ContentStore: Send + Sync + std::fmt::Debug {
     async fn remove_stale_partials(&self, _age: std::time::Duration) -> Result<u64, ContentError> {
         Ok(0)
     }
+
+    /// True while removals are held (a backup is reading the folder store, see
+    /// [`crate::BackupHold`]): `delete` then removes nothing, and the orphan sweep waits.
+    fn removals_held(&self) -> bool {
+        false
+    }
 }

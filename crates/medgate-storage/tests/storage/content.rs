@@ -205,10 +205,12 @@ async fn filesystem_store_removes_nothing_while_a_backup_holds_it() {
     // A document deleted (or swept) while a backup reads the files: the bytes stay for it.
     store.delete(&key).await.unwrap();
     assert!(store.exists(&key).await.unwrap());
+    assert!(store.removals_held());
     hold.refresh().unwrap();
     assert!(!store.list().await.unwrap().is_empty());
     drop(hold);
     assert!(!store.root().join(".backup-hold").exists());
+    assert!(!store.removals_held());
     store.delete(&key).await.unwrap();
     assert!(!store.exists(&key).await.unwrap());
 }
