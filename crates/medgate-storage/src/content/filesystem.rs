@@ -144,9 +144,20 @@ pub struct BackupHold {
 impl BackupHold {
     /// Places the hold in the content folder `root` (`DATA/content`), durably, so that a
     /// removal that starts after this returns cannot delete a file.
+    /// One backup at a time: a hold that is there already is refused, unless it is stale.
     pub fn acquire(root: &Path) -> Result<Self, ContentError> {
         let path = root.join(BACKUP_HOLD);
-        let mut file = fs::File::create(&path).map_err(io_error("create", &path))?;
+        if path.exists() && !backup_hold_active(root) {
+            fs::remove_file(&path).map_err(io_error("remove the stale backup hold", &path))?;
+        }
+        let mut file = fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_error(
+                "create (is another backup running? if none is, remove the file)",
+                &path,
+            ))?;
         writeln!(file, "medgate backup, process {}", std::process::id())
             .and_then(|()| file.sync_all())
             .map_err(io_error("write", &path))?;

@@ -206,6 +206,9 @@ async fn filesystem_store_removes_nothing_while_a_backup_holds_it() {
     store.delete(&key).await.unwrap();
     assert!(store.exists(&key).await.unwrap());
     assert!(store.removals_held());
+    // One backup at a time.
+    let second = BackupHold::acquire(store.root()).unwrap_err().to_string();
+    assert!(second.contains("another backup running"), "{second}");
     hold.refresh().unwrap();
     assert!(!store.list().await.unwrap().is_empty());
     drop(hold);
