@@ -625,6 +625,8 @@ pub fn restore(
         });
     }
     progress(total, total);
+    // Every file was synced as written; now the folders that name them, then the rename.
+    sync_folders(&node)?;
     // Into place: the target was absent or empty (checked above).
     if data.exists() {
         fs::remove_dir(data).map_err(BackupError::io("replace the empty folder", data))?;
@@ -634,6 +636,23 @@ pub fn restore(
         .and_then(|folder| folder.sync_all())
         .map_err(BackupError::io("write", &parent))?;
     Ok(summary)
+}
+
+/// Fsyncs `dir` and every folder below it, so the entries of the restored files are durable.
+fn sync_folders(dir: &Path) -> Result<(), BackupError> {
+    for entry in fs::read_dir(dir).map_err(BackupError::io("list", dir))? {
+        let entry = entry.map_err(BackupError::io("list", dir))?;
+        if entry
+            .file_type()
+            .map_err(BackupError::io("inspect", &entry.path()))?
+            .is_dir()
+        {
+            sync_folders(&entry.path())?;
+        }
+    }
+    fs::File::open(dir)
+        .and_then(|folder| folder.sync_all())
+        .map_err(BackupError::io("write", dir))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
