@@ -12,6 +12,7 @@
 //! foundation (`medgate-web`); a module folder never imports another (a test checks it).
 
 pub mod audit_checkpoint;
+pub mod backup;
 pub mod body_guard;
 pub mod config;
 pub mod listener;

@@ -254,7 +254,7 @@ pub async fn open_node_metadata(config: &ServerConfig, init: bool) -> Result<Met
 }
 
 /// The database file of a `sqlite:` URL.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite:")?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let path = rest.split('?').next().unwrap_or(rest);

@@ -38,6 +38,7 @@
 //! Nothing about HTTP, JSON shapes of the API or CDA parsing: the server parses documents
 //! and validates organisation structures, and hands this crate typed values.
 
+pub mod backup;
 pub mod content;
 pub mod error;
 pub mod metadata;
@@ -45,7 +46,7 @@ pub mod staging;
 pub mod sweep;
 pub mod values;
 
-pub use content::{ContentObject, ContentStore, FilesystemContent, S3Config, S3Content};
+pub use content::{BackupHold, ContentObject, ContentStore, FilesystemContent, S3Config, S3Content};
 pub use error::{BackendError, ContentError, MetadataError, SweepError};
 pub use metadata::audit::{
     Actor, AuditAnchor, AuditEntry, AuditFault, AuditHead, AuditOrigin, AuditProblem,

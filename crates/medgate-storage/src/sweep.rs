@@ -31,6 +31,13 @@ pub async fn sweep_orphans(
     content: &dyn ContentStore,
     grace_period: Duration,
 ) -> Result<SweepReport, SweepError> {
+    if content.removals_held() {
+        // A backup is reading the content: nothing is removed until it ends.
+        tracing::info!(
+            "a backup holds the content folder: the orphan sweep waits for the next round"
+        );
+        return Ok(SweepReport::default());
+    }
     let cutoff = time::OffsetDateTime::now_utc() - grace_period;
     let mut report = SweepReport {
         partials_removed: content.remove_stale_partials(grace_period).await?,

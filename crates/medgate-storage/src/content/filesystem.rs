@@ -108,6 +108,81 @@ impl FilesystemContent {
     }
 }
 
+/// The file in the content folder that says a backup is reading it (`medgate backup`).
+const BACKUP_HOLD: &str = ".backup-hold";
+
+/// A hold older than this is left over from a backup that died; it is ignored.
+const BACKUP_HOLD_STALE: Duration = Duration::from_secs(6 * 3600);
+
+/// True when a backup holds the content folder `root` (a hold that is not stale).
+fn backup_hold_active(root: &Path) -> bool {
+    let Ok(status) = fs::metadata(root.join(BACKUP_HOLD)) else {
+        return false;
+    };
+    let age = status
+        .modified()
+        .ok()
+        .and_then(|modified| SystemTime::now().duration_since(modified).ok())
+        .unwrap_or_default();
+    if age > BACKUP_HOLD_STALE {
+        tracing::warn!(file = %root.join(BACKUP_HOLD).display(), "ignoring a backup hold left by a backup that did not finish");
+        return false;
+    }
+    true
+}
+
+/// While it lives, the folder store removes no content file (deletions of documents and the
+/// orphan sweep leave the bytes in place; the sweep removes them after the hold ends), so a
+/// backup that snapshots the database first and then reads the files its rows reference finds
+/// every one of them. Taken by `medgate backup` before the snapshot; the file is removed when
+/// the hold is dropped. A running node sees it because every removal looks for it first.
+#[derive(Debug)]
+pub struct BackupHold {
+    path: PathBuf,
+}
+
+impl BackupHold {
+    /// Places the hold in the content folder `root` (`DATA/content`), durably, so that a
+    /// removal that starts after this returns cannot delete a file.
+    /// One backup at a time: a hold that is there already is refused, unless it is stale.
+    pub fn acquire(root: &Path) -> Result<Self, ContentError> {
+        let path = root.join(BACKUP_HOLD);
+        if path.exists() && !backup_hold_active(root) {
+            fs::remove_file(&path).map_err(io_error("remove the stale backup hold", &path))?;
+        }
+        let mut file = fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(io_error(
+                "create (is another backup running? if none is, remove the file)",
+                &path,
+            ))?;
+        writeln!(file, "medgate backup, process {}", std::process::id())
+            .and_then(|()| file.sync_all())
+            .map_err(io_error("write", &path))?;
+        sync_directory(root)?;
+        Ok(BackupHold { path })
+    }
+
+    /// Marks the hold as alive (a hold untouched for hours is taken for a dead backup's).
+    pub fn refresh(&self) -> Result<(), ContentError> {
+        fs::File::options()
+            .append(true)
+            .open(&self.path)
+            .and_then(|file| file.set_modified(SystemTime::now()))
+            .map_err(io_error("refresh", &self.path))
+    }
+}
+
+impl Drop for BackupHold {
+    fn drop(&mut self) {
+        if let Err(error) = fs::remove_file(&self.path) {
+            tracing::warn!(%error, file = %self.path.display(), "the backup hold could not be removed");
+        }
+    }
+}
+
 fn remove_stale_partials(root: &Path, age: Duration) -> Result<u64, ContentError> {
     let now = SystemTime::now();
     let mut removed = 0;
@@ -307,10 +382,19 @@ impl ContentStore for FilesystemContent {
     async fn delete(&self, key: &ContentKey) -> Result<(), ContentError> {
         let folder = self.folder_of(key);
         let path = self.path_of(key);
-        blocking(&path.clone(), move || match fs::remove_file(&path) {
+        let root = self.root.clone();
+        blocking(&path.clone(), move || {
+            if backup_hold_active(&root) {
+                // A backup is reading the files its database snapshot references: nothing
+                // is removed until it ends; the orphan sweep removes this object later.
+                tracing::info!(path = %path.display(), "a backup is running: the removal is left to the orphan sweep");
+                return Ok(());
+            }
+            match fs::remove_file(&path) {
             Ok(()) => sync_directory(&folder),
             Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(error) => Err(io_error("remove", &path)(error)),
+            }
         })
         .await
     }
@@ -353,6 +437,10 @@ impl ContentStore for FilesystemContent {
                 .collect())
         })
         .await
+    }
+
+    fn removals_held(&self) -> bool {
+        backup_hold_active(&self.root)
     }
 
     async fn remove_stale_partials(&self, age: Duration) -> Result<u64, ContentError> {

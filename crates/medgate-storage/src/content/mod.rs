@@ -14,7 +14,7 @@ use crate::error::ContentError;
 use crate::staging::StagedFile;
 use crate::values::{ContentKey, RecordKey};
 
-pub use filesystem::FilesystemContent;
+pub use filesystem::{BackupHold, FilesystemContent};
 pub use s3::{S3Config, S3Content};
 
 /// An object in the content store, as listed for the orphan sweep.
@@ -74,5 +74,11 @@ pub trait ContentStore: Send + Sync + std::fmt::Debug {
     /// object store's upload is whole or absent) has nothing to do.
     async fn remove_stale_partials(&self, _age: std::time::Duration) -> Result<u64, ContentError> {
         Ok(0)
+    }
+
+    /// True while removals are held (a backup is reading the folder store, see
+    /// [`crate::BackupHold`]): `delete` then removes nothing, and the orphan sweep waits.
+    fn removals_held(&self) -> bool {
+        false
     }
 }

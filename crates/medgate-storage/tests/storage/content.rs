@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use medgate_storage::{
-    sweep_orphans, ContentError, ContentKey, ContentStore, FilesystemContent, Metadata, RecordKey,
-    S3Config, S3Content, StagedFile, StagingArea, SweepReport,
+    sweep_orphans, BackupHold, ContentError, ContentKey, ContentStore, FilesystemContent, Metadata,
+    RecordKey, S3Config, S3Content, StagedFile, StagingArea, SweepReport,
 };
 use time::macros::datetime;
 
@@ -193,6 +193,29 @@ async fn filesystem_store_behaves_like_a_content_store() {
     let data_dir = tempfile::tempdir().unwrap();
     let store = FilesystemContent::open(data_dir.path()).await.unwrap();
     behaves_like_a_content_store(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filesystem_store_removes_nothing_while_a_backup_holds_it() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let store = FilesystemContent::open(data_dir.path()).await.unwrap();
+    let key = ContentKey::generate().unwrap();
+    store.put(&key, Bytes::from_static(b"bytes")).await.unwrap();
+    let hold = BackupHold::acquire(store.root()).unwrap();
+    // A document deleted (or swept) while a backup reads the files: the bytes stay for it.
+    store.delete(&key).await.unwrap();
+    assert!(store.exists(&key).await.unwrap());
+    assert!(store.removals_held());
+    // One backup at a time.
+    let second = BackupHold::acquire(store.root()).unwrap_err().to_string();
+    assert!(second.contains("another backup running"), "{second}");
+    hold.refresh().unwrap();
+    assert!(!store.list().await.unwrap().is_empty());
+    drop(hold);
+    assert!(!store.root().join(".backup-hold").exists());
+    assert!(!store.removals_held());
+    store.delete(&key).await.unwrap();
+    assert!(!store.exists(&key).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 mod agent;
 mod audit;
+mod backup;
 mod bench;
 mod ca;
 mod claims;
@@ -52,6 +53,11 @@ pub enum Command {
     Agent(agent::AgentArgs),
     /// Operator: verify the audit log's hash chain, list entries.
     Audit(audit::AuditArgs),
+    /// Operator: one archive of a running node (database snapshot, content, CA and secrets
+    /// encrypted with a passphrase, a manifest of hashes).
+    Backup(backup::BackupArgs),
+    /// Operator: a node from a backup, into a new folder, every hash checked.
+    Restore(backup::RestoreArgs),
     /// Operator: the operators' logins to the web pages.
     Operator(operator::OperatorArgs),
     /// Operator of the clinical record service: institutions, units, practitioners, the
@@ -82,6 +88,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Agent(args) => agent::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Backup(args) => backup::run_backup(args),
+        Command::Restore(args) => backup::run_restore(args),
         Command::Operator(args) => operator::run(args),
         Command::Clinical(args) => clinical::run(args),
         Command::Claims(args) => claims::run(args),

@@ -47,7 +47,7 @@ pub fn postgres_base_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-fn psql(sql: &str) -> Option<Output> {
+pub fn psql(sql: &str) -> Option<Output> {
     Command::new("psql")
         .args([&postgres_base_url(), "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
         .output()

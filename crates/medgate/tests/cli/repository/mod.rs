@@ -9,6 +9,7 @@ mod clinical;
 mod clinical_client;
 mod audit;
 mod agent;
+mod backup;
 mod crash;
 mod connect_check;
 mod consents;
