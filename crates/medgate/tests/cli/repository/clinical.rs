@@ -8,8 +8,8 @@
 //! returned resource validated with the FHIR R4 (4.0.1) models of `fhir.resources` 6.4 —
 //! refusals too, as OperationOutcomes —, and an independent FHIR client, `fhirpy`, reading and
 //! searching with the institution's certificate and a practitioner's session.
-//! (Restrictions with break-glass and the access log are set by the patient, who has no
-//! call here: they are tested in process, `crates/medgate-server/tests/clinical.rs`.)
+//! (Restrictions with break-glass and the patient's access log, through the patients' portal:
+//! `clinical_client.rs`.)
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,11 @@
 //! nothing kept), practitioners signed in with TOTP codes computed by Python `pyotp` (an
 //! independent implementation), an encounter with its document, the documents read by the
 //! other institution, a profile entry with its history, a referral used once, a retried
-//! submission stored once, and a service that is not there named by its URL.
+//! submission stored once, and a service that is not there named by its URL. And the
+//! patient, on the service's portal through Python `requests`: account activated with the
+//! operator's code, every document restricted, the other institution's read refused, read
+//! with the glass broken, and that read with its institution and reason in the patient's
+//! access log.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +20,55 @@ use serde_json::Value;
 use super::clinical::{set_up, PASSWORD};
 use super::harness::{Backend, Node};
 use crate::support::{password_file, run_fails, run_ok};
+
+const REASON: &str = "eszméletlen beteg a sürgősségi osztályon";
+
+/// The patient's browser on the clinical service's portal, as a script using `requests`:
+/// every form read from the page (its hidden CSRF field included) and sent back filled in.
+/// `restrict`: activate with the operator's code, sign in, restrict every document.
+/// `access-log`: sign in, print the access log page's text.
+const PATIENT_PORTAL: &str = r#"
+import html.parser, os, re, sys, requests
+url, taj, password = os.environ["PORTAL_URL"], os.environ["PORTAL_TAJ"], os.environ["PORTAL_PASSWORD"]
+s = requests.Session()
+ca = os.environ["PORTAL_CA"]  # per request: a session's own `verify` loses to REQUESTS_CA_BUNDLE
+
+class Forms(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.forms = []; self.text = []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": a.get("action"), "fields": {}})
+        elif tag == "input" and self.forms and a.get("type") == "hidden":
+            self.forms[-1]["fields"][a["name"]] = a.get("value", "")
+    def handle_data(self, data):
+        self.text.append(data)
+
+def page(path):
+    r = s.get(url + path + ("&" if "?" in path else "?") + "lang=en", verify=ca)
+    assert r.status_code == 200, (path, r.status_code, r.text[:500])
+    p = Forms(); p.feed(r.text)
+    return p
+
+def submit(path, action, fields, hidden=None):
+    forms = [f for f in page(path).forms if f["action"] == action and all(f["fields"].get(k) == v for k, v in (hidden or {}).items())]
+    assert forms, (path, action)
+    data = dict(forms[0]["fields"]); data.update(fields)
+    r = s.post(url + action, data=data, verify=ca)
+    assert r.status_code == 200, (action, r.status_code, r.text[:800])
+    return r
+
+if sys.argv[1] == "restrict":
+    submit("/portal/activate", "/portal/activate", {"taj": taj, "code": os.environ["PORTAL_CODE"], "password": password, "password2": password})
+submit("/portal", "/portal", {"taj": taj, "password": password})
+if sys.argv[1] == "restrict":
+    r = submit("/portal/restrictions", "/portal/restrictions", {}, {"scope": "all"})
+    assert "in force" in r.text or "érvényes" in r.text, r.text[:800]
+else:
+    p = page("/portal/access-log")
+    print(re.sub(r"\s+", " ", " ".join(p.text)))
+"#;
 
 const PATIENT: &str = "123456788";
 
@@ -263,6 +316,49 @@ fn two_clinics_work_with_the_clinical_record_service_through_medgate_client_clin
     assert_eq!(
         std::fs::read(&saved).expect("saved"),
         b"%PDF-1.4 ambulans lap"
+    );
+
+    // The patient: the operator makes their portal account; in their browser (here Python
+    // `requests`, which knows nothing of medgate) they activate it, sign in and restrict
+    // every document. The other institution's read is refused; with the glass broken and a
+    // reason it succeeds, and the patient finds that read, the institution and the reason in
+    // their access log.
+    let added = run_ok(&[&["clinical", "patient", "add", "--taj", PATIENT, "--name", "Kiss Anna"][..], &node.store_args().iter().map(String::as_str).collect::<Vec<_>>()[..]].concat());
+    let activation = added
+        .lines()
+        .find_map(|line| line.strip_prefix("activation code (shown once): "))
+        .unwrap_or_else(|| panic!("no activation code printed: {added}"))
+        .trim()
+        .to_owned();
+    let portal = |step: &str| {
+        let output = Command::new(&python)
+            .args(["-c", PATIENT_PORTAL, step])
+            .env("PORTAL_URL", &url)
+            .env("PORTAL_CA", &ca)
+            .env("PORTAL_TAJ", PATIENT)
+            .env("PORTAL_CODE", &activation)
+            .env("PORTAL_PASSWORD", "Kiss Anna jelszava 2026")
+            .env("PORTAL_REASON", REASON)
+            .output()
+            .expect("python runs");
+        assert!(
+            output.status.success(),
+            "the patient's browser failed at {step}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    portal("restrict");
+    let id = text(&first["id"]).to_owned();
+    let out = work.join("read-with-the-glass-broken.pdf").to_string_lossy().into_owned();
+    let refused = clinic_fails(&clinic_b, &["document", "get", "--id", &id, "--out", &out]);
+    assert!(refused.contains("restricted"), "{refused}");
+    clinic(&clinic_b, &["document", "get", "--id", &id, "--out", &out, "--break-glass", REASON]);
+    assert_eq!(std::fs::read(&out).expect("read"), b"%PDF-1.4 ambulans lap");
+    let log = portal("access-log");
+    assert!(
+        log.contains(REASON) && log.contains("111111") && log.contains("dr.nagy"),
+        "the patient's access log does not show the break-glass read: {log}"
     );
 
     // A profile entry changed by its institution (history: both versions); the other
