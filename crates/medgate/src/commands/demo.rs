@@ -14,7 +14,9 @@
 //! operator's commands set them up (`medgate_clinical::admin`), the operator's login for its
 //! pages, and clinic A's account connected to it as that institution on the administrator's
 //! own settings page (the PKCS#12 and its one-time code posted as a browser posts them), so
-//! the practitioners' desk works at once.
+//! the practitioners' desk works at once; and a patient of the service with a document and a
+//! profile entry (written as the FHIR API writes them), their portal account activated on the
+//! portal's own form.
 //!
 //! Run again on the same folder, it finds every step done and does only what is missing: the
 //! passwords it made are kept in `DIR/DEMO-ONLY-passwords.toml` (and the ports it chose), so
@@ -138,6 +140,10 @@ const INSTITUTION: &str = "506097";
 const INSTITUTION_NAME: &str = "Mosoly Fogászat Kft.";
 const UNIT: &str = "001044299";
 const PRACTITIONER: &str = "dr.kovacs";
+/// The clinical record service's patient (a valid TAJ) and their first document.
+const CLINICAL_PATIENT: &str = "123456788";
+const CLINICAL_PATIENT_NAME: &str = "Kiss Anna";
+const CLINICAL_DOCUMENT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>Ambuláns lap – fogászati kontroll</title><component><structuredBody><component><section><title>Lelet</title><text>Fogkő eltávolítva; kontroll fél év múlva.</text></section></component></structuredBody></component></ClinicalDocument>\n";
 const PRACTITIONER_NAME: &str = "Dr. Kovács Anna";
 const STAMP_NUMBER: &str = "58012";
 
@@ -159,6 +165,9 @@ struct DemoState {
     /// The practitioner's TOTP enrolment URI (the service shows it once; the demo keeps it).
     #[serde(default)]
     practitioner_totp: String,
+    /// The password of the clinical record service's patient on its portal.
+    #[serde(default)]
+    clinical_patient_password: String,
 }
 
 fn random_secret() -> anyhow::Result<String> {
@@ -193,6 +202,9 @@ impl DemoState {
             if state.practitioner_password.is_empty() {
                 state.practitioner_password = random_secret()?;
             }
+            if state.clinical_patient_password.is_empty() {
+                state.clinical_patient_password = random_secret()?;
+            }
             return Ok((state, false));
         }
         let secrets = || random_secret();
@@ -210,6 +222,7 @@ impl DemoState {
                     .unwrap_or(args.registry_port.unwrap_or(9443).saturating_add(1)),
                 practitioner_password: secrets()?,
                 practitioner_totp: String::new(),
+                clinical_patient_password: secrets()?,
             },
             true,
         ))
@@ -300,6 +313,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let clinical_authority = clinical.state.ca.clone();
         let clinical_task = tokio::spawn(clinical.serve(until_stopped(stopped.clone())));
         clinical_service(&clinical_metadata, &mut state).await?;
+        clinical_patient(&clinical_metadata, &clinical_url, &clinical_ca, &state).await?;
         state.save(&state_path)?;
 
         let repository_config = ServerConfig::load(
@@ -539,12 +553,17 @@ impl Setup<'_> {
         let code = sent["patient_account"]["activation_code"]
             .as_str()
             .context("no activation code in the answer to sending the consent")?;
+        let password = self.state.patient_password.as_str();
         activate_on_portal(
             self.repository_url,
             &self.dir.join("repository").join("ca").join("ca.pem"),
-            tenant.as_str(),
-            code,
-            &self.state.patient_password,
+            &[
+                ("tenant", tenant.as_str()),
+                ("patient", PATIENT),
+                ("code", code),
+                ("password", password),
+                ("password2", password),
+            ],
         )
         .await
     }
@@ -733,13 +752,7 @@ fn write_client_toml(path: &Path, settings: &ClientSettingsFile) -> anyhow::Resu
 
 /// The patient sets a password with the activation code on `/portal/activate`, as a browser
 /// does: the form's page (its token and cookie), then the form posted.
-async fn activate_on_portal(
-    base: &str,
-    ca: &Path,
-    tenant: &str,
-    code: &str,
-    password: &str,
-) -> anyhow::Result<()> {
+async fn activate_on_portal(base: &str, ca: &Path, fields: &[(&str, &str)]) -> anyhow::Result<()> {
     let mut roots = rustls::RootCertStore::empty();
     for certificate in medgate_pki::load_certificates(ca)? {
         roots
@@ -773,15 +786,9 @@ async fn activate_on_portal(
         .header(reqwest::header::COOKIE, cookies.join("; "))
         .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(
-            [
-                ("csrf", token.as_str()),
-                ("tenant", tenant),
-                ("patient", PATIENT),
-                ("code", code),
-                ("password", password),
-                ("password2", password),
-            ]
+            [("csrf", token.as_str())]
             .iter()
+            .chain(fields)
             .map(|(name, value)| format!("{name}={}", urlencoding::encode(value)))
             .collect::<Vec<_>>()
             .join("&"),
@@ -848,6 +855,69 @@ async fn clinical_service(service: &Metadata, state: &mut DemoState) -> anyhow::
         .await?;
     }
     Ok(())
+}
+
+/// The clinical record service's patient: a document and a profile entry written by the
+/// institution's practitioner (as the FHIR API writes them), and the patient's portal
+/// account, activated on `/portal/activate` with the operator's one-time code. Done once.
+async fn clinical_patient(service: &Metadata, url: &str, ca: &Path, state: &DemoState) -> anyhow::Result<()> {
+    let taj = medgate_ids::Taj::parse(CLINICAL_PATIENT)?;
+    if service.clinical_patient_account(&taj).await?.is_some() {
+        return Ok(());
+    }
+    let now = medgate_web::now();
+    let practitioner = medgate_clinical::Caller {
+        user_name: PRACTITIONER.to_owned(),
+        institution: medgate_ids::InstitutionId::parse(INSTITUTION)?,
+        origin: medgate_storage::AuditOrigin::Cli,
+    };
+    let document = medgate_clinical::documents::NewDocument {
+        patient: taj.clone(),
+        encounter: None,
+        content_type: "application/hl7-v3+xml".to_owned(),
+        title: "Ambuláns lap – fogászati kontroll".to_owned(),
+        data: CLINICAL_DOCUMENT.as_bytes().to_vec(),
+        fhir_base_url: format!("{url}/fhir"),
+        identifier: None,
+    };
+    medgate_clinical::documents::submit(service, &practitioner, &document, now).await?;
+    let condition = serde_json::json!({
+        "resourceType": "Condition",
+        "clinicalStatus": { "coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"
+        }]},
+        "code": { "text": "Fogágybetegség (parodontitis)" },
+        "subject": { "reference": format!("Patient/{CLINICAL_PATIENT}") }
+    });
+    medgate_clinical::resources::create(
+        service,
+        &practitioner,
+        medgate_clinical::ResourceType::Condition,
+        condition,
+        now,
+    )
+    .await?;
+    let account = medgate_clinical::accounts::create_patient_account(
+        service,
+        &demo_operator(),
+        CLINICAL_PATIENT,
+        CLINICAL_PATIENT_NAME,
+        now,
+    )
+    .await?;
+    let password = state.clinical_patient_password.as_str();
+    activate_on_portal(
+        url,
+        ca,
+        &[
+            ("taj", CLINICAL_PATIENT),
+            ("code", &account.activation_code),
+            ("password", password),
+            ("password2", password),
+        ],
+    )
+    .await
+    .context("activating the clinical portal's patient")
 }
 
 /// A browser's side of a node's pages for the demo's setup: one cookie jar, the node's CA.
@@ -1057,8 +1127,12 @@ fn print_block(
         CLINICS[0].tenant, state.practitioner_password
     ));
     out.push_str(&format!(
-        "  practitioner's TOTP {}\n\n",
+        "  practitioner's TOTP {}\n",
         state.practitioner_totp
+    ));
+    out.push_str(&format!(
+        "  clinical portal     {}/portal   TAJ {CLINICAL_PATIENT}  password {}\n\n",
+        clinical.url, state.clinical_patient_password
     ));
     for (index, clinic) in CLINICS.iter().enumerate() {
         out.push_str(&format!("  {} client.toml  {}\n", clinic.label, config(index).display()));

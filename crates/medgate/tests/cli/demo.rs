@@ -191,7 +191,7 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
         let named = |what: &str| text.lines().any(|l| l.contains(what) && l.contains(url));
         let ca = if url.contains("/api/v1/openapi.json") && named("national registry") {
             &registry_ca
-        } else if named("clinical service") || named("clinical operator") {
+        } else if named("clinical service") || named("clinical operator") || named("clinical portal") {
             &clinical_ca
         } else {
             &repository_ca
@@ -244,6 +244,11 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
             ],
         );
     }
+    let patient = line(block, "clinical portal");
+    browser("clinical-patient", &clinical_ca).sign_in(
+        after(patient, "portal"),
+        &[("taj", after(patient, "TAJ")), ("password", after(patient, "password"))],
+    );
     let patient = line(block, "patient portal");
     browser("patient", &repository_ca).sign_in(
         after(patient, "portal"),
