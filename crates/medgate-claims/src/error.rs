@@ -29,6 +29,9 @@ pub enum ClaimsError {
     Catalogue { file: String, reason: String },
     #[error("{file}: {reason}")]
     Dictionary { file: String, reason: String },
+    /// A list of paid case keys that cannot be read.
+    #[error("{file}: {reason}")]
+    PaidKeys { file: String, reason: String },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -1,12 +1,13 @@
 //! The claims registers of Russian compulsory medical insurance (OMS), without HTTP: register
 //! packages and their names (`names`, `package`), streamed reading of their windows-1251 XML
 //! (`xml`), the format-logical control whose rules are the federal catalogues read as data
-//! (`flk`), the NSI reference books (`nsi`), the `V` protocol (`protocol`) and a generator of
+//! (`flk`), the medico-economic control on the cases that pass it (`mek`), the NSI reference books (`nsi`), the `V` protocol (`protocol`) and a generator of
 //! realistic packages (`generate`).
 
 pub mod error;
 pub mod flk;
 pub mod generate;
+pub mod mek;
 pub mod names;
 pub mod nsi;
 pub mod package;
@@ -16,6 +17,7 @@ pub mod xml;
 pub use error::ClaimsError;
 pub use flk::catalogue::Catalogue;
 pub use flk::{Finding, RuleCounts};
+pub use mek::{MekFinding, MekReport, PaidCases};
 pub use names::{FileKind, Party, Period, RegisterFileName};
 pub use nsi::Nsi;
-pub use package::{check_package, Report, Settings};
+pub use package::{check_package, check_package_with_mek, MekSettings, Report, Settings};

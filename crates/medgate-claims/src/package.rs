@@ -1,10 +1,11 @@
 //! A register package: a ZIP named after its main file (`HM010001S01001_2501001.zip`) holding
 //! the main file and its personal-data file; and the control of a whole package — the
 //! personal-data file's patients read first, then the main file checked record by record,
-//! then the personal-data file checked with what its rules take from the main file — each
+//! then the personal-data file checked with what its rules take from the main file, then,
+//! when asked, the medico-economic control over the main file's cases that passed — each
 //! file streamed from the archive, never held whole.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,8 @@ use crate::error::ClaimsError;
 use crate::flk::catalogue::Catalogue;
 use crate::flk::scope::FileContext;
 use crate::flk::{FileChecker, Finding, Key, NotRun, Plan, RuleCounts};
+use crate::mek::{CaseChecker, MekPlan, MekReport, PaidCases, Person};
+use crate::names::Party;
 use crate::names::RegisterFileName;
 use crate::nsi::Nsi;
 use crate::xml::{DecodingReader, Item, RecordReader};
@@ -173,6 +176,16 @@ pub struct Report {
     pub cases: u64,
     pub patients: u64,
     pub books: Vec<String>,
+    /// The medico-economic control, when it was asked for.
+    pub mek: Option<MekReport>,
+}
+
+/// What the medico-economic control needs besides the FLK's settings.
+pub struct MekSettings<'a> {
+    /// The MEK catalogues (`Q016`, `Q023`).
+    pub catalogues: &'a [Catalogue],
+    /// Cases paid in earlier accepted registers.
+    pub paid: Option<&'a PaidCases>,
 }
 
 impl Report {
@@ -181,10 +194,29 @@ impl Report {
     }
 }
 
-/// Checks a package file; a package-level refusal (801–804) is the error.
+/// Checks a package file (FLK); a package-level refusal (801–804) is the error.
 pub fn check_package(
     path: &Path,
     settings: &Settings<'_>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, ClaimsError> {
+    check(path, settings, None, progress)
+}
+
+/// Checks a package file with FLK, then its cases that passed with MEK (`Report.mek`).
+pub fn check_package_with_mek(
+    path: &Path,
+    settings: &Settings<'_>,
+    mek: &MekSettings<'_>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Report, ClaimsError> {
+    check(path, settings, Some(mek), progress)
+}
+
+fn check(
+    path: &Path,
+    settings: &Settings<'_>,
+    mek: Option<&MekSettings<'_>>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Report, ClaimsError> {
     let mut package = Package::open(path)?;
@@ -199,7 +231,7 @@ pub fn check_package(
     let personal_entry = package.personal_entry.clone();
     let main_size = package.size(&main_entry);
     let personal_size = package.size(&personal_entry);
-    let total = main_size + 2 * personal_size;
+    let total = main_size + 2 * personal_size + if mek.is_some() { main_size } else { 0 };
 
     let mut findings = Vec::new();
     let mut dropped = 0u64;
@@ -214,12 +246,16 @@ pub fn check_package(
         }
     };
 
-    // 1. The patients of the personal-data file.
+    // 1. The patients of the personal-data file (and, for MEK, their sex, age and identity).
     let mut patients: HashSet<Key> = HashSet::new();
+    let mut persons: HashMap<Key, Person> = HashMap::new();
     let root = package.read(&personal_entry, "PERS", 0, total, progress, &mut |item| {
         if let Item::Record(pers) = item {
             if let Some(id) = pers.child_text("ID_PAC") {
                 patients.insert(Key::new(id));
+                if mek.is_some() {
+                    persons.insert(Key::new(id), Person::from_pers(&pers));
+                }
             }
         }
         Ok(())
@@ -235,6 +271,9 @@ pub fn check_package(
     let mut main_checker = FileChecker::new(&plan, settings.nsi, context, &main_entry);
     main_checker.patients = Some(&patients);
     let mut main_findings = Vec::new();
+    // The records (by their place in the file) FLK found errors in: MEK leaves them out.
+    let mut failed_records: HashSet<u64> = HashSet::new();
+    let mut ordinal = 0u64;
     let root = package.read(
         &main_entry,
         "ZAP",
@@ -244,7 +283,14 @@ pub fn check_package(
         &mut |item| {
             let new = match item {
                 Item::Header(header) => main_checker.header(header),
-                Item::Record(record) => main_checker.record(&record),
+                Item::Record(record) => {
+                    ordinal += 1;
+                    let new = main_checker.record(&record);
+                    if !new.is_empty() {
+                        failed_records.insert(ordinal);
+                    }
+                    new
+                }
             };
             keep(new, &mut main_findings);
             Ok(())
@@ -267,6 +313,7 @@ pub fn check_package(
     let mut personal_checker = FileChecker::new(&plan, settings.nsi, context, &personal_entry);
     personal_checker.main_fields = Some(&collected);
     let mut personal_findings = Vec::new();
+    let mut failed_patients: HashSet<Key> = HashSet::new();
     package.read(
         &personal_entry,
         "PERS",
@@ -276,7 +323,15 @@ pub fn check_package(
         &mut |item| {
             let new = match item {
                 Item::Header(header) => personal_checker.header(header),
-                Item::Record(record) => personal_checker.record(&record),
+                Item::Record(record) => {
+                    let new = personal_checker.record(&record);
+                    if !new.is_empty() {
+                        if let Some(id) = record.child_text("ID_PAC") {
+                            failed_patients.insert(Key::new(id));
+                        }
+                    }
+                    new
+                }
             };
             keep(new, &mut personal_findings);
             Ok(())
@@ -285,6 +340,99 @@ pub fn check_package(
     let end = personal_checker.finish();
     keep(end, &mut personal_findings);
     findings.append(&mut personal_findings);
+    drop(personal_checker);
+    drop(collected);
+
+    // 4. MEK over the cases that passed.
+    let mek = match mek {
+        None => None,
+        Some(mek) => {
+            let region = match name.sender() {
+                Party::MedicalOrganisation(code) => code.get(..2).map(str::to_owned),
+                _ => None,
+            };
+            let plan = MekPlan::new(
+                mek.catalogues,
+                name.kind(),
+                name.period(),
+                region.as_deref(),
+            );
+            let context = FileContext {
+                name: name.clone(),
+                root: "ZL_LIST",
+                headers: Vec::new(),
+            };
+            let mut checker = CaseChecker::new(&plan, &persons, mek.paid, context);
+            let period = name.period();
+            let mut builtin = vec![
+                format!(
+                    "{} case outside the reporting period (DATE_Z_2)",
+                    crate::mek::ReasonKind::OutsidePeriod.reason(period).basis
+                ),
+                format!(
+                    "{} tariff × units = sum (SL/SUM_M without KSG, USL/SUMV_USL)",
+                    crate::mek::ReasonKind::SumArithmetic.reason(period).basis
+                ),
+            ];
+            if let Some(paid) = mek.paid {
+                builtin.push(format!(
+                    "{} case paid earlier ({} paid case keys)",
+                    crate::mek::ReasonKind::PaidEarlier.reason(period).basis,
+                    paid.len()
+                ));
+            }
+            let mut report = MekReport {
+                counts: plan.counts.clone(),
+                not_run: plan.not_run.clone(),
+                builtin,
+                paid_keys: mek.paid.map_or(0, PaidCases::len),
+                ..MekReport::default()
+            };
+            let mut ordinal = 0u64;
+            package.read(
+                &main_entry,
+                "ZAP",
+                2 * personal_size + main_size,
+                total,
+                progress,
+                &mut |item| {
+                    match item {
+                        Item::Header(header) => checker.header(header),
+                        Item::Record(zap) => {
+                            ordinal += 1;
+                            let patient_failed = zap
+                                .child("PACIENT")
+                                .and_then(|p| p.child_text("ID_PAC"))
+                                .is_some_and(|id| failed_patients.contains(&Key::new(id)));
+                            if failed_records.contains(&ordinal) || patient_failed {
+                                report.cases_failed_flk += 1;
+                                return Ok(());
+                            }
+                            report.cases_checked += 1;
+                            let found = checker.record(&zap);
+                            if found.is_empty() {
+                                return Ok(());
+                            }
+                            report.cases_refused += 1;
+                            let mut cases = HashSet::new();
+                            for finding in found {
+                                if cases.insert(finding.idcase.clone()) {
+                                    report.withheld += finding.withheld;
+                                }
+                                if report.findings.len() < max {
+                                    report.findings.push(finding);
+                                } else {
+                                    report.findings_dropped += 1;
+                                }
+                            }
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+            Some(report)
+        }
+    };
 
     Ok(Report {
         name,
@@ -300,6 +448,7 @@ pub fn check_package(
             .into_iter()
             .map(str::to_owned)
             .collect(),
+        mek,
     })
 }
 

@@ -1,5 +1,5 @@
 //! The federal FLK catalogues (`Q015`, and the regional `Q022`) as published: one `zap` per
-//! rule — `ID_TEST`, the element path `ID_EL`, the file types `TYPE_MD/TYPE_D`, the book
+//! rule — `ID_TEST`, `DESC_TEST`, the element path `ID_EL`, the file types `TYPE_MD/TYPE_D`, the book
 //! `NSI_OBJ`/`NSI_EL`, the condition `USL_TEST`, the value `VAL_EL`, `MIN_LEN`/`MAX_LEN`,
 //! `MASK_VAL`, `COMMENT`, `DATEBEG`/`DATEEND` — and each rule compiled to a check the engine
 //! runs, or refused with the reason it cannot be run.
@@ -15,6 +15,8 @@ use crate::xml::{DecodingReader, Item, RecordReader};
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub id: String,
+    /// What the rule checks, in words (`DESC_TEST`).
+    pub description: String,
     /// The element path, from the root (`ZL_LIST/ZAP/Z_SL/SL/DS1`).
     pub path: Vec<String>,
     pub file_types: Vec<char>,
@@ -145,6 +147,7 @@ impl Catalogue {
                 })
                 .unwrap_or_default();
             rules.push(Rule {
+                description: text("DESC_TEST"),
                 path,
                 file_types,
                 book: text("NSI_OBJ"),
@@ -270,7 +273,11 @@ pub fn compile(rule: &Rule, names: &KnownNames) -> Result<CompiledRule, String> 
 
 /// `VAL_EL`: `{1, 2}`, `3.1`, `<260`, `ST_OKATO` (equal to that element), or an expression
 /// (`DATE_IN<=DATE_OUT`, `100<RSLT<200`, `VIDPOM = {12, 13}`).
-fn value_expression(text: &str, element: &str, names: &KnownNames) -> Result<Condition, String> {
+pub(crate) fn value_expression(
+    text: &str,
+    element: &str,
+    names: &KnownNames,
+) -> Result<Condition, String> {
     let text = text.trim();
     let not_understood =
         |reason: String| format!("value not understood: {:?} ({reason})", shorten(text));

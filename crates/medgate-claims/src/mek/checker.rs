@@ -1,0 +1,459 @@
+//! `CaseChecker`: the MEK plan's rules and the F014 controls run over one case (`ZAP`) at a
+//! time as the main file is read — with the patient's sex, birth date and identity taken
+//! from the personal-data file beforehand — keeping only what the duplicate control needs.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use super::paid::{case_key, PaidCases};
+use super::plan::{MekCheck, MekPlan, MekRule};
+use super::{MekFinding, ReasonKind};
+use crate::flk::condition::Values;
+use crate::flk::mask::parse_date;
+use crate::flk::scope::{instances, FileContext, Scope};
+use crate::flk::{money, parse_money, Key};
+use crate::xml::Element;
+
+/// What MEK needs of a patient's `PERS`: sex (V005), birth date, and a digest of surname,
+/// name, patronymic and birth date that tells one person from another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub sex: u8,
+    pub birth: Option<time::Date>,
+    pub identity: u64,
+}
+
+impl Person {
+    /// From a `PERS` record.
+    pub fn from_pers(pers: &Element) -> Person {
+        let text = |name: &str| pers.child_text(name).unwrap_or("").to_lowercase();
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        for name in ["FAM", "IM", "OT", "DR"] {
+            text(name).hash(&mut hasher);
+        }
+        Person {
+            sex: pers
+                .child_text("W")
+                .and_then(|w| w.parse().ok())
+                .unwrap_or(0),
+            birth: pers.child_text("DR").and_then(parse_date),
+            identity: hasher.finish(),
+        }
+    }
+}
+
+/// Full years from `birth` to `on`.
+pub fn age(birth: time::Date, on: time::Date) -> i32 {
+    let mut years = on.year() - birth.year();
+    if (u8::from(on.month()), on.day()) < (u8::from(birth.month()), birth.day()) {
+        years -= 1;
+    }
+    years
+}
+
+/// Runs the MEK over the cases of one main file.
+pub struct CaseChecker<'a> {
+    plan: &'a MekPlan,
+    persons: &'a HashMap<Key, Person>,
+    paid: Option<&'a PaidCases>,
+    context: FileContext,
+    /// Digest of a stay's matching fields → where it was first seen (`N_ZAP/IDCASE/SL_ID`).
+    stays: HashMap<u128, Box<str>>,
+}
+
+impl<'a> CaseChecker<'a> {
+    pub fn new(
+        plan: &'a MekPlan,
+        persons: &'a HashMap<Key, Person>,
+        paid: Option<&'a PaidCases>,
+        context: FileContext,
+    ) -> CaseChecker<'a> {
+        CaseChecker {
+            plan,
+            persons,
+            paid,
+            context,
+            stays: HashMap::new(),
+        }
+    }
+
+    /// A header (`ZGLV`, `SCHET`), kept for the rules that name its elements.
+    pub fn header(&mut self, header: Element) {
+        self.context.headers.push(header);
+    }
+
+    /// One case that passed FLK: its findings.
+    pub fn record(&mut self, zap: &Element) -> Vec<MekFinding> {
+        let mut findings = Vec::new();
+        let period = self.plan.period;
+        let pacient = zap.child("PACIENT");
+        let person = pacient
+            .and_then(|p| p.child_text("ID_PAC"))
+            .and_then(|id| self.persons.get(&Key::new(id)))
+            .copied();
+        let n_zap = zap.child_text("N_ZAP").map(str::to_owned);
+        for z_sl in zap.children_named("Z_SL") {
+            let withheld = z_sl.child_text("SUMV").and_then(parse_money).unwrap_or(0);
+            let idcase = z_sl.child_text("IDCASE").map(str::to_owned);
+            let finding = |kind: ReasonKind,
+                           rule: Option<&str>,
+                           sl: Option<&Element>,
+                           element: &str,
+                           comment: String| MekFinding {
+                reason: kind.reason(period),
+                rule: rule.map(str::to_owned),
+                element: element.to_owned(),
+                n_zap: n_zap.clone(),
+                idcase: idcase.clone(),
+                sl_id: sl.and_then(|sl| sl.child_text("SL_ID")).map(str::to_owned),
+                comment,
+                withheld,
+            };
+
+            // The case ends in the reporting period (a corrected case, PR_NOV 1, may be late).
+            let resubmitted = zap.child_text("PR_NOV") == Some("1");
+            if let Some(end) = z_sl.child_text("DATE_Z_2").and_then(parse_date) {
+                if (end < period.first_day() && !resubmitted) || end > period.last_day() {
+                    findings.push(finding(
+                        ReasonKind::OutsidePeriod,
+                        None,
+                        None,
+                        "DATE_Z_2",
+                        format!("the case ended on {end}, outside the reporting period {period}"),
+                    ));
+                }
+            }
+
+            if let Some(paid) = self.paid {
+                if let Some(key) = case_key(zap, z_sl) {
+                    if paid.contains(&key) {
+                        findings.push(finding(
+                            ReasonKind::PaidEarlier,
+                            None,
+                            None,
+                            "Z_SL",
+                            format!("the case {key} was paid in an earlier register"),
+                        ));
+                    }
+                }
+            }
+
+            for sl in z_sl.children_named("SL") {
+                // Tariff × units = sum, where no coefficient (KSG) intervenes.
+                if sl.child("KSG_KPG").is_none() {
+                    if let Some(problem) = arithmetic(sl, "TARIF", "ED_COL", "SUM_M") {
+                        findings.push(finding(
+                            ReasonKind::SumArithmetic,
+                            None,
+                            Some(sl),
+                            "SUM_M",
+                            problem,
+                        ));
+                    }
+                }
+                for usl in sl.children_named("USL") {
+                    if let Some(problem) = arithmetic(usl, "TARIF", "KOL_USL", "SUMV_USL") {
+                        let idserv = usl.child_text("IDSERV").unwrap_or("?");
+                        findings.push(finding(
+                            ReasonKind::SumArithmetic,
+                            None,
+                            Some(sl),
+                            "SUMV_USL",
+                            format!("service {idserv}: {problem}"),
+                        ));
+                    }
+                }
+            }
+
+            let mut duplicate_done = false;
+            for rule in &self.plan.rules {
+                if rule.path.len() < 3 || rule.path[0] != "ZL_LIST" || rule.path[1] != "ZAP" {
+                    continue;
+                }
+                if matches!(rule.check, MekCheck::Duplicate) {
+                    if duplicate_done {
+                        continue;
+                    }
+                    duplicate_done = true;
+                    for sl in z_sl.children_named("SL") {
+                        if let Some(comment) = self.duplicate(zap, z_sl, sl, person) {
+                            findings.push(finding(
+                                ReasonKind::Duplicate,
+                                Some(&rule.id),
+                                Some(sl),
+                                "SL",
+                                comment,
+                            ));
+                        }
+                    }
+                    continue;
+                }
+                for (sl, element, comment) in self.apply(rule, zap, z_sl, person) {
+                    findings.push(finding(
+                        ReasonKind::IncorrectField,
+                        Some(&rule.id),
+                        sl,
+                        &element,
+                        comment,
+                    ));
+                }
+            }
+        }
+        findings
+    }
+
+    /// One catalogue rule over one case: (the stay, the element, the comment) of each fault.
+    fn apply<'e>(
+        &self,
+        rule: &MekRule,
+        zap: &'e Element,
+        z_sl: &'e Element,
+        person: Option<Person>,
+    ) -> Vec<(Option<&'e Element>, String, String)> {
+        let mut out = Vec::new();
+        let leaf = rule.path.last().map(String::as_str).unwrap_or("");
+        // Below ZAP: the chain to the element's parent, within this Z_SL only.
+        let below: Vec<String> = rule.path[2..rule.path.len() - 1].to_vec();
+        let chains: Vec<Vec<&Element>> = match below.first().map(String::as_str) {
+            Some("Z_SL") => instances(z_sl, &below[1..])
+                .into_iter()
+                .map(|chain| {
+                    let mut full = vec![zap];
+                    full.extend(chain);
+                    full
+                })
+                .collect(),
+            _ => instances(zap, &below),
+        };
+        for parent in chains {
+            let Some(last) = parent.last() else { continue };
+            let sl = parent.iter().find(|e| e.name == "SL").copied();
+            if matches!(rule.check, MekCheck::NonZero) {
+                let scope = Scope {
+                    chain: &parent,
+                    file: &self.context,
+                    main: None,
+                };
+                if !rule.condition.holds(&scope) {
+                    continue;
+                }
+                let value = last.child_text(leaf).unwrap_or("");
+                if value.parse::<f64>().map_or(true, |v| v == 0.0) {
+                    out.push((
+                        sl,
+                        leaf.to_owned(),
+                        format!(
+                            "{leaf} {value:?} must be filled and not zero (when {}): {}",
+                            rule.condition_text, rule.description
+                        ),
+                    ));
+                }
+                continue;
+            }
+            for element in last.children_named(leaf) {
+                let value = element.text.trim();
+                if value.is_empty() {
+                    continue;
+                }
+                let mut chain = parent.clone();
+                chain.push(element);
+                let scope = Scope {
+                    chain: &chain,
+                    file: &self.context,
+                    main: None,
+                };
+                if !rule.condition.holds(&scope) {
+                    continue;
+                }
+                let start = first_day(&scope);
+                let years = person
+                    .and_then(|p| p.birth)
+                    .zip(start)
+                    .map(|(birth, start)| age(birth, start));
+                let problem = match &rule.check {
+                    MekCheck::Value(expression) => expression
+                        .is_broken(&scope)
+                        .then(|| format!("{leaf} {value:?}: {}", rule.description)),
+                    MekCheck::DiagnosisAge { rubric, from_age } => years
+                        .filter(|years| {
+                            rubric_of(value) == Some(*rubric) && *years >= *from_age as i32
+                        })
+                        .map(|years| {
+                            format!(
+                                "{leaf} {value} (rubric {rubric}) for a patient aged {years}: {}",
+                                rule.description
+                            )
+                        }),
+                    MekCheck::DiagnosisSex { rubric, sex } => person
+                        .filter(|p| rubric_of(value) == Some(*rubric) && p.sex == *sex)
+                        .map(|p| {
+                            format!(
+                                "{leaf} {value} (rubric {rubric}) for a patient of sex W={}: {}",
+                                p.sex, rule.description
+                            )
+                        }),
+                    MekCheck::ProfileAge { under, from } => years
+                        .filter(|years| {
+                            under.is_some_and(|u| *years >= u as i32)
+                                || from.is_some_and(|f| *years < f as i32)
+                        })
+                        .map(|years| {
+                            format!(
+                                "{leaf} {value} for a patient aged {years}: {}",
+                                rule.description
+                            )
+                        }),
+                    MekCheck::ProfileSex { sex } => person.filter(|p| p.sex != *sex).map(|p| {
+                        format!(
+                            "{leaf} {value} for a patient of sex W={}: {}",
+                            p.sex, rule.description
+                        )
+                    }),
+                    MekCheck::StayDays { first, last } => {
+                        let days = value.parse::<f64>().ok();
+                        let from = scope.values(first).first().and_then(|d| parse_date(d));
+                        let to = scope.values(last).first().and_then(|d| parse_date(d));
+                        match (days, from, to) {
+                            (Some(days), Some(from), Some(to)) => {
+                                let length = (to - from).whole_days() + 1;
+                                (days <= 0.0 || days > length as f64).then(|| {
+                                    format!(
+                                        "{leaf} {value} with a stay of {length} calendar days ({first} {from} – {last} {to}): {}",
+                                        rule.description
+                                    )
+                                })
+                            }
+                            _ => None,
+                        }
+                    }
+                    MekCheck::NonZero | MekCheck::Duplicate => None,
+                };
+                if let Some(comment) = problem {
+                    out.push((sl, leaf.to_owned(), comment));
+                }
+            }
+        }
+        out
+    }
+
+    /// The duplicate control of the catalogue (003K.00.0410): two stays of one register that
+    /// match on the first and last day, care conditions, newborn mark, specialty, profile and
+    /// the patient's surname, name, patronymic and birth date — except emergency calls
+    /// (USL_OK 4) and same-day outpatient visits, which the rule leaves out.
+    fn duplicate(
+        &mut self,
+        zap: &Element,
+        z_sl: &Element,
+        sl: &Element,
+        person: Option<Person>,
+    ) -> Option<String> {
+        let usl_ok = z_sl.child_text("USL_OK").unwrap_or("");
+        let first = sl.child_text("DATE_1").unwrap_or("");
+        let last = sl.child_text("DATE_2").unwrap_or("");
+        if usl_ok == "4" || (usl_ok == "3" && first == last) {
+            return None;
+        }
+        let pacient = zap.child("PACIENT");
+        let identity = match person {
+            Some(person) => person.identity.to_string(),
+            None => pacient
+                .and_then(|p| p.child_text("ID_PAC"))
+                .unwrap_or("")
+                .to_owned(),
+        };
+        let fields = [
+            identity.as_str(),
+            first,
+            last,
+            usl_ok,
+            pacient.and_then(|p| p.child_text("NOVOR")).unwrap_or("0"),
+            sl.child_text("PRVS").unwrap_or(""),
+            sl.child_text("PROFIL").unwrap_or(""),
+        ];
+        let digest = |salt: u8| {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            salt.hash(&mut hasher);
+            fields.hash(&mut hasher);
+            hasher.finish()
+        };
+        let key = (u128::from(digest(1)) << 64) | u128::from(digest(2));
+        let here = format!(
+            "N_ZAP {} IDCASE {} SL_ID {}",
+            zap.child_text("N_ZAP").unwrap_or("?"),
+            z_sl.child_text("IDCASE").unwrap_or("?"),
+            sl.child_text("SL_ID").unwrap_or("?")
+        );
+        match self.stays.get(&key) {
+            Some(earlier) => Some(format!(
+                "the same stay ({first} – {last}, USL_OK {usl_ok}, PROFIL {}, PRVS {}, same patient) as {earlier}",
+                sl.child_text("PROFIL").unwrap_or("?"),
+                sl.child_text("PRVS").unwrap_or("?"),
+            )),
+            None => {
+                self.stays.insert(key, here.into_boxed_str());
+                None
+            }
+        }
+    }
+}
+
+/// `tariff × quantity = sum` on one element, in kopecks; the problem when it does not hold.
+fn arithmetic(element: &Element, tariff: &str, quantity: &str, sum: &str) -> Option<String> {
+    let t = element.child_text(tariff).and_then(parse_money)?;
+    let q = element.child_text(quantity).and_then(parse_money)?;
+    let s = element.child_text(sum).and_then(parse_money)?;
+    // Kopecks × hundredths of a unit, rounded half up to the kopeck.
+    let expected = (t * q + 50) / 100;
+    (expected != s).then(|| {
+        format!(
+            "{sum} {} is not {tariff} {} × {quantity} {} = {}",
+            money(s),
+            money(t),
+            element.child_text(quantity).unwrap_or("?"),
+            money(expected)
+        )
+    })
+}
+
+/// The ICD-10 letter of a diagnosis code.
+fn rubric_of(code: &str) -> Option<char> {
+    code.trim().chars().next().map(|c| c.to_ascii_uppercase())
+}
+
+/// The first day of the stay (`DATE_1`), else of the case (`DATE_Z_1`).
+fn first_day(scope: &Scope<'_>) -> Option<time::Date> {
+    ["DATE_1", "DATE_Z_1"]
+        .iter()
+        .find_map(|name| scope.values(name).first().and_then(|v| parse_date(v)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_are_full_years() {
+        let date = |y, m, d| {
+            time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap()
+        };
+        assert_eq!(age(date(2000, 5, 10), date(2025, 5, 9)), 24);
+        assert_eq!(age(date(2000, 5, 10), date(2025, 5, 10)), 25);
+        assert_eq!(age(date(2024, 12, 31), date(2025, 1, 15)), 0);
+    }
+
+    #[test]
+    fn tariff_arithmetic() {
+        let ok = Element::new("SL")
+            .with("TARIF", "500.50")
+            .with("ED_COL", "2.00")
+            .with("SUM_M", "1001.00");
+        assert_eq!(arithmetic(&ok, "TARIF", "ED_COL", "SUM_M"), None);
+        let wrong = Element::new("SL")
+            .with("TARIF", "500.50")
+            .with("ED_COL", "2")
+            .with("SUM_M", "1000.00");
+        let problem = arithmetic(&wrong, "TARIF", "ED_COL", "SUM_M").unwrap();
+        assert!(problem.contains("1001.00"), "{problem}");
+    }
+}
