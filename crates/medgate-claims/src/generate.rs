@@ -1,7 +1,9 @@
 //! Realistic register packages of any size for tests and benchmarks: general-care (`H`)
 //! outpatient cases, each with its patient in the personal-data file, written straight into
 //! the ZIP one record at a time (windows-1251), valid against the catalogues and the starter
-//! books — or with one seeded fault, so each check can be shown to find it.
+//! books — or with one seeded fault, so each check (FLK or MEK) can be shown to find it.
+//! Every patient is a distinct person (surname, name, patronymic and birth date never repeat),
+//! so the MEK's duplicate control has something to tell apart.
 
 use std::io::{Seek, Write};
 
@@ -39,6 +41,17 @@ pub enum Fault {
     BadDateFormat,
     /// A byte that is no windows-1251 character in a patient's name.
     InvalidEncoding,
+    /// MEK: a diagnosis of pregnancy (`O80`, ICD-10 rubric O) for a man.
+    SexDiagnosis,
+    /// MEK: a perinatal diagnosis (`P07`, rubric P) for an adult.
+    AgeDiagnosis,
+    /// MEK: the first case submitted again as the second — same person (under another
+    /// `ID_PAC`), same two-day stay, profile and specialty, new `N_ZAP` and `IDCASE`.
+    SameCaseTwice,
+    /// MEK: the stay's `SUM_M` is not `TARIF` × `ED_COL` (the tariff one rouble lower).
+    SumMismatch,
+    /// MEK: the case ended ten days before the reporting period.
+    CaseOutsidePeriod,
 }
 
 /// What to generate.
@@ -82,6 +95,43 @@ pub const INSURER: &str = "14002";
 const DIAGNOSES: [&str; 6] = ["I10", "J06.9", "I11.9", "J20.9", "I25.1", "J45.0"];
 const SURNAMES: [&str; 5] = ["Иванов", "Петров", "Сидоров", "Кузнецов", "Смирнов"];
 const NAMES: [&str; 5] = ["Иван", "Пётр", "Сергей", "Алексей", "Николай"];
+const WOMEN_NAMES: [&str; 5] = ["Мария", "Анна", "Елена", "Ольга", "Татьяна"];
+const PATRONYMICS: [&str; 5] = [
+    "Иванович",
+    "Петрович",
+    "Сергеевич",
+    "Алексеевич",
+    "Николаевич",
+];
+const WOMEN_PATRONYMICS: [&str; 5] = [
+    "Ивановна",
+    "Петровна",
+    "Сергеевна",
+    "Алексеевна",
+    "Николаевна",
+];
+
+/// A patient's person: surname, name, patronymic, birth date. `index % 125` picks the
+/// three names, `index / 125` the birth date (a different day for each), so two indexes never
+/// give the same person.
+fn person(index: u32, man: bool) -> (String, &'static str, &'static str, time::Date) {
+    let combo = (index % 125) as usize;
+    let (s, n, p) = (combo % 5, combo / 5 % 5, combo / 25);
+    let mut surname = SURNAMES[s].to_owned();
+    if !man {
+        surname.push('а');
+    }
+    let (name, patronymic) = if man {
+        (NAMES[n], PATRONYMICS[p])
+    } else {
+        (WOMEN_NAMES[n], WOMEN_PATRONYMICS[p])
+    };
+    // 13 and 21,000 are coprime: a distinct day from 1940 to 1997 for up to 2.6 million cases.
+    let day = i64::from(index / 125) * 13 % 21_000;
+    let first =
+        time::Date::from_calendar_date(1940, time::Month::January, 1).unwrap_or(time::Date::MIN);
+    (surname, name, patronymic, first + time::Duration::days(day))
+}
 
 fn faulty(options: &Options, index: u32, fault: Fault) -> bool {
     index == 2 && options.fault == Some(fault)
@@ -120,15 +170,35 @@ fn patient_id(index: u32) -> String {
 fn zap(options: &Options, index: u32) -> Element {
     let name = options.name();
     let period = options.period;
-    let mut start = day(period, index);
+    let same_case_twice = options.fault == Some(Fault::SameCaseTwice) && index <= 2;
+    let mut start = day(period, if same_case_twice { 1 } else { index });
     let mut end = start;
     if faulty(options, index, Fault::DateAfterPeriod) {
         start = period.last_day() + time::Duration::days(3);
         end = start;
     }
+    if faulty(options, index, Fault::CaseOutsidePeriod) {
+        start = period.first_day() - time::Duration::days(10);
+        end = start;
+    }
+    if same_case_twice {
+        // A two-day outpatient case: the duplicate control leaves same-day visits out.
+        end = start + time::Duration::days(1);
+    }
     let date = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
     let sum = money(case_sum(index));
-    let diagnosis = DIAGNOSES[(index as usize) % DIAGNOSES.len()];
+    let diagnosis = if faulty(options, index, Fault::SexDiagnosis) {
+        "O80"
+    } else if faulty(options, index, Fault::AgeDiagnosis) {
+        "P07"
+    } else {
+        DIAGNOSES[(index as usize) % DIAGNOSES.len()]
+    };
+    let tariff = if faulty(options, index, Fault::SumMismatch) {
+        money(case_sum(index) - 100)
+    } else {
+        sum.clone()
+    };
     let idcase = if faulty(options, index, Fault::DuplicateCase) {
         1
     } else {
@@ -186,7 +256,7 @@ fn zap(options: &Options, index: u32) -> Element {
         .with("VERS_SPEC", "V021")
         .with("IDDOKT", snils_for(1_000_000 + index % 50))
         .with("ED_COL", "1.00")
-        .with("TARIF", sum.clone())
+        .with("TARIF", tariff)
         .with("SUM_M", sum.clone())
         .with_child(service(1));
     if faulty(options, index, Fault::DuplicateService) {
@@ -230,16 +300,14 @@ fn zap(options: &Options, index: u32) -> Element {
 }
 
 fn pers(options: &Options, index: u32) -> Element {
-    let man = index % 2 == 1;
-    let mut surname = SURNAMES[(index as usize) % SURNAMES.len()].to_owned();
-    if !man {
-        surname.push('а');
-    }
-    let first = if man {
-        NAMES[(index as usize) % NAMES.len()]
+    // The same case twice: the second patient record is the first one's person.
+    let who = if faulty(options, index, Fault::SameCaseTwice) {
+        1
     } else {
-        "Мария"
+        index
     };
+    let man = who % 2 == 1 || faulty(options, index, Fault::SexDiagnosis);
+    let (surname, first, patronymic, birth) = person(who, man);
     let snils = if faulty(options, index, Fault::BadSnils) {
         let good = snils_for(index);
         let check: u32 = good[12..].parse().unwrap_or(0);
@@ -251,22 +319,15 @@ fn pers(options: &Options, index: u32) -> Element {
         .with("ID_PAC", patient_id(index))
         .with("FAM", surname)
         .with("IM", first)
-        .with(
-            "OT",
-            if man {
-                "Иванович"
-            } else {
-                "Ивановна"
-            },
-        )
+        .with("OT", patronymic)
         .with("W", if man { "1" } else { "2" })
         .with(
             "DR",
             format!(
-                "{}-{:02}-{:02}",
-                1950 + index % 50,
-                1 + index % 12,
-                1 + index % 28
+                "{:04}-{:02}-{:02}",
+                birth.year(),
+                u8::from(birth.month()),
+                birth.day()
             ),
         )
         .with("SNILS", snils)
@@ -374,6 +435,19 @@ fn write_1251(out: &mut impl Write, text: &str) -> Result<(), String> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_patients_are_distinct_people() {
+        let mut seen = std::collections::HashSet::new();
+        for index in 1..=30_000 {
+            let man = index % 2 == 1;
+            let (surname, name, patronymic, birth) = person(index, man);
+            assert!(
+                seen.insert((man, surname.clone(), name, patronymic, birth)),
+                "patient {index} repeats {surname} {name} {patronymic} {birth}"
+            );
+        }
+    }
 
     #[test]
     fn generated_snils_are_valid() {

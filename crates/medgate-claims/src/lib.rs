@@ -20,4 +20,6 @@ pub use flk::{Finding, RuleCounts};
 pub use mek::{MekFinding, MekReport, PaidCases};
 pub use names::{FileKind, Party, Period, RegisterFileName};
 pub use nsi::Nsi;
-pub use package::{check_package, check_package_with_mek, MekSettings, Report, Settings};
+pub use package::{
+    case_keys, check_package, check_package_with_mek, MekSettings, Report, Settings,
+};

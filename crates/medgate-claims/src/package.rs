@@ -452,6 +452,28 @@ fn check(
     })
 }
 
+/// The paid-case key (`mek::paid`) of every case of a package, in file order, so the keys of
+/// an accepted register can be given to the control of later ones.
+pub fn case_keys(path: &Path, visit: &mut dyn FnMut(String)) -> Result<u64, ClaimsError> {
+    let mut package = Package::open(path)?;
+    let main_entry = package.main_entry.clone();
+    let size = package.size(&main_entry);
+    let mut missing = 0u64;
+    let root = package.read(&main_entry, "ZAP", 0, size, &mut |_, _| {}, &mut |item| {
+        if let Item::Record(zap) = item {
+            for z_sl in zap.children_named("Z_SL") {
+                match crate::mek::paid::case_key(&zap, z_sl) {
+                    Some(key) => visit(key),
+                    None => missing += 1,
+                }
+            }
+        }
+        Ok(())
+    })?;
+    expect_root(&main_entry, &root, "ZL_LIST")?;
+    Ok(missing)
+}
+
 fn expect_root(file: &str, found: &str, expected: &str) -> Result<(), ClaimsError> {
     if found != expected {
         return Err(ClaimsError::Xml {

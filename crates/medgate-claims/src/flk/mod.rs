@@ -139,6 +139,15 @@ impl Plan {
             }
             plan.counts.for_files += 1;
             let path = rule.path_text();
+            if rule.path.len() < 2 {
+                plan.counts.not_interpretable += 1;
+                plan.not_run.push(NotRun {
+                    rule: rule.id.clone(),
+                    element: path,
+                    reason: "a rule on the whole file, with no element".to_owned(),
+                });
+                continue;
+            }
             if path == "ZL_LIST/SCHET/SUMMAV" && rule.value.contains("SUMV") {
                 // The invoice sum is checked while the file is read (`sums`).
                 plan.sum_rule = Some(rule.id.clone());

@@ -113,7 +113,10 @@ impl MekPlan {
             }
             plan.counts.for_files += 1;
             let path = rule.path_text();
-            if rule.description.trim() == NO_CONTROL && rule.value.is_empty() {
+            if rule.description.trim() == NO_CONTROL
+                && rule.value.trim().is_empty()
+                && rule.comment.trim().is_empty()
+            {
                 plan.counts.no_control += 1;
                 plan.not_run.push(NotRun {
                     rule: rule.id.clone(),
@@ -187,6 +190,14 @@ pub fn compile(rule: &Rule, names: &KnownNames) -> Result<MekRule, String> {
         ));
     }
     if !rule.value.is_empty() {
+        let bare = !rule.value.contains(['<', '>', '=']);
+        if bare && !comment.trim().is_empty() && rule.condition.trim().is_empty() {
+            // `DET` 1 "when the patient is under 18": the condition is in the comment.
+            return Err(format!(
+                "its condition is given in words: {:?}",
+                shorten(comment)
+            ));
+        }
         let check = value_expression(&rule.value, &element, names)?;
         return Ok(make(condition, MekCheck::Value(check)));
     }
