@@ -1,6 +1,9 @@
 //! `medgate claims`: the claims registers offline — `check` runs the format-logical control
 //! of a package (the shipped Q015/Q022 catalogues or `--catalogue`, the starter books plus
-//! `--nsi DIR`) and writes the `V` protocol; `generate` writes a realistic package.
+//! `--nsi DIR`) and writes the `V` protocol, then the medico-economic control of the cases
+//! that passed (the shipped Q016/Q023 or `--mek-catalogue`, the paid cases of `--paid FILE`);
+//! `keys` prints the paid-case keys of an accepted package; `generate` writes a realistic
+//! package.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -8,8 +11,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use medgate_claims::flk::money;
 use medgate_claims::generate::{self, Fault, Options};
-use medgate_claims::{check_package, protocol, Catalogue, Nsi, Period, Report, Settings};
+use medgate_claims::{
+    case_keys, check_package_with_mek, protocol, Catalogue, MekSettings, Nsi, PaidCases, Period,
+    Report, Settings,
+};
 
 use crate::output::{print_json, print_table};
 
@@ -21,8 +28,11 @@ pub struct ClaimsArgs {
 
 #[derive(Debug, Subcommand)]
 enum ClaimsCommand {
-    /// Format-logical control (FLK) of a register package; exit status 1 when it finds errors.
+    /// Format-logical (FLK) then medico-economic control (MEK) of a register package; exit
+    /// status 1 when either finds errors.
     Check(CheckArgs),
+    /// Print the paid-case key of every case of an accepted package, one a line (for `--paid`).
+    Keys(KeysArgs),
     /// Write a realistic general-care package (HM… with its LM… file) for tests and trials.
     Generate(GenerateArgs),
 }
@@ -37,6 +47,13 @@ struct CheckArgs {
     /// An FLK catalogue in the federal format (repeatable); default: the shipped Q015 and Q022.
     #[arg(long = "catalogue", value_name = "FILE")]
     catalogues: Vec<PathBuf>,
+    /// A MEK catalogue in the federal format (repeatable); default: the shipped Q016 and Q023.
+    #[arg(long = "mek-catalogue", value_name = "FILE")]
+    mek_catalogues: Vec<PathBuf>,
+    /// Cases paid in earlier registers: one key a line,
+    /// `LPU;POLICY;DATE_Z_1;DATE_Z_2;USL_OK;PROFIL;DS1` (`medgate claims keys` writes them).
+    #[arg(long, value_name = "FILE")]
+    paid: Option<PathBuf>,
     /// Write the protocol (`V…` files in a ZIP) here.
     #[arg(long, value_name = "OUT.zip")]
     protocol: Option<PathBuf>,
@@ -46,6 +63,12 @@ struct CheckArgs {
     /// JSON on stdout.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+struct KeysArgs {
+    /// The accepted package (`HM…zip`).
+    file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -79,6 +102,11 @@ enum FaultArg {
     WrongOrder,
     BadDateFormat,
     InvalidEncoding,
+    SexDiagnosis,
+    AgeDiagnosis,
+    SameCaseTwice,
+    SumMismatch,
+    CaseOutsidePeriod,
 }
 
 impl From<FaultArg> for Fault {
@@ -97,6 +125,11 @@ impl From<FaultArg> for Fault {
             FaultArg::WrongOrder => Fault::WrongOrder,
             FaultArg::BadDateFormat => Fault::BadDateFormat,
             FaultArg::InvalidEncoding => Fault::InvalidEncoding,
+            FaultArg::SexDiagnosis => Fault::SexDiagnosis,
+            FaultArg::AgeDiagnosis => Fault::AgeDiagnosis,
+            FaultArg::SameCaseTwice => Fault::SameCaseTwice,
+            FaultArg::SumMismatch => Fault::SumMismatch,
+            FaultArg::CaseOutsidePeriod => Fault::CaseOutsidePeriod,
         }
     }
 }
@@ -104,6 +137,7 @@ impl From<FaultArg> for Fault {
 pub fn run(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         ClaimsCommand::Check(args) => check(&args),
+        ClaimsCommand::Keys(args) => keys(&args),
         ClaimsCommand::Generate(args) => generate(&args),
     }
 }
@@ -124,13 +158,26 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("{} holds no NSI packet (*.xml)", dir.display());
         }
     }
+    let mek_catalogues = if args.mek_catalogues.is_empty() {
+        Catalogue::shipped_mek()?
+    } else {
+        args.mek_catalogues
+            .iter()
+            .map(|path| Catalogue::load(path))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let paid = args.paid.as_deref().map(PaidCases::load).transpose()?;
     let settings = Settings {
         catalogues: &catalogues,
         nsi: &nsi,
         max_findings: 100_000,
     };
+    let mek = MekSettings {
+        catalogues: &mek_catalogues,
+        paid: paid.as_ref(),
+    };
     let bar = progress_bar();
-    let result = check_package(&args.file, &settings, &mut |done, total| {
+    let result = check_package_with_mek(&args.file, &settings, &mek, &mut |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     });
@@ -158,11 +205,12 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         write_protocol(out, &protocol.bytes)?;
     }
     if args.json {
-        print_json(&report_json(&report, &catalogues))?;
+        print_json(&report_json(&report, &catalogues, &mek_catalogues))?;
     } else {
-        print_report(&report, &catalogues, args);
+        print_report(&report, &catalogues, &mek_catalogues, args);
     }
-    Ok(if report.total_findings() == 0 {
+    let mek_findings = report.mek.as_ref().map_or(0, |mek| mek.total_findings());
+    Ok(if report.total_findings() == 0 && mek_findings == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -196,7 +244,34 @@ fn catalogue_names(catalogues: &[Catalogue]) -> String {
         .join(", ")
 }
 
-fn print_report(report: &Report, catalogues: &[Catalogue], args: &CheckArgs) {
+fn keys(args: &KeysArgs) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut failed = None;
+    let missing = case_keys(&args.file, &mut |key| {
+        if failed.is_none() {
+            if let Err(error) = writeln!(out, "{key}") {
+                failed = Some(error);
+            }
+        }
+    })?;
+    if let Some(error) = failed {
+        return Err(error).context("cannot write the keys");
+    }
+    out.flush().context("cannot write the keys")?;
+    if missing > 0 {
+        anyhow::bail!("{missing} case(s) lack a field of the key (LPU, policy, dates or USL_OK)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(
+    report: &Report,
+    catalogues: &[Catalogue],
+    mek_catalogues: &[Catalogue],
+    args: &CheckArgs,
+) {
     let name = &report.name;
     let counts = &report.counts;
     println!(
@@ -264,9 +339,118 @@ fn print_report(report: &Report, catalogues: &[Catalogue], args: &CheckArgs) {
             println!("… and {} more (see the protocol)", report.findings_dropped);
         }
     }
+    let Some(mek) = &report.mek else { return };
+    let counts = &mek.counts;
+    println!(
+        "MEK rules: {} loaded ({}); {} in force for {}, {} of another region; {} for these files: {} applied, {} not interpretable, {} provide no control",
+        counts.loaded,
+        catalogue_names(mek_catalogues),
+        counts.in_force,
+        name.period(),
+        counts.other_region,
+        counts.for_files,
+        counts.applied,
+        counts.not_interpretable,
+        counts.no_control
+    );
+    println!(
+        "MEK controls besides the catalogue: {}",
+        mek.builtin.join("; ")
+    );
+    if args.rules {
+        let rows: Vec<[String; 3]> = mek
+            .not_run
+            .iter()
+            .map(|r| [r.rule.clone(), r.element.clone(), r.reason.clone()])
+            .collect();
+        print_table(["MEK RULE", "ELEMENT", "NOT RUN BECAUSE"], &rows);
+    }
+    let total = mek.total_findings();
+    println!(
+        "MEK: {} cases checked ({} left out by FLK), {total} finding{} in {} case{}, {} withheld",
+        mek.cases_checked,
+        mek.cases_failed_flk,
+        if total == 1 { "" } else { "s" },
+        mek.cases_refused,
+        if mek.cases_refused == 1 { "" } else { "s" },
+        money(mek.withheld)
+    );
+    if !mek.findings.is_empty() {
+        let rows: Vec<[String; 9]> = mek
+            .findings
+            .iter()
+            .map(|f| {
+                let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+                [
+                    f.reason.code.to_string(),
+                    f.reason.basis.to_owned(),
+                    opt(&f.rule),
+                    f.element.clone(),
+                    opt(&f.n_zap),
+                    opt(&f.idcase),
+                    opt(&f.sl_id),
+                    money(f.withheld),
+                    f.comment.clone(),
+                ]
+            })
+            .collect();
+        print_table(
+            [
+                "F014", "BASIS", "RULE", "ELEMENT", "N_ZAP", "IDCASE", "SL_ID", "WITHHELD",
+                "COMMENT",
+            ],
+            &rows,
+        );
+        if mek.findings_dropped > 0 {
+            println!("… and {} more MEK findings", mek.findings_dropped);
+        }
+    }
 }
 
-fn report_json(report: &Report, catalogues: &[Catalogue]) -> serde_json::Value {
+fn mek_json(report: &Report, mek_catalogues: &[Catalogue]) -> serde_json::Value {
+    let Some(mek) = &report.mek else {
+        return serde_json::Value::Null;
+    };
+    let counts = &mek.counts;
+    serde_json::json!({
+        "catalogues": mek_catalogues.iter().map(|c| serde_json::json!({"name": c.name, "rules": c.rules.len()})).collect::<Vec<_>>(),
+        "rules": {
+            "loaded": counts.loaded,
+            "in_force": counts.in_force,
+            "other_region": counts.other_region,
+            "for_files": counts.for_files,
+            "applied": counts.applied,
+            "not_interpretable": counts.not_interpretable,
+            "no_control": counts.no_control,
+            "not_run": mek.not_run.iter().map(|r| serde_json::json!({"rule": r.rule, "element": r.element, "reason": r.reason})).collect::<Vec<_>>(),
+        },
+        "builtin": mek.builtin,
+        "paid_keys": mek.paid_keys,
+        "cases_checked": mek.cases_checked,
+        "cases_failed_flk": mek.cases_failed_flk,
+        "cases_refused": mek.cases_refused,
+        "withheld": money(mek.withheld),
+        "errors": mek.total_findings(),
+        "findings": mek.findings.iter().map(|f| serde_json::json!({
+            "f014": f.reason.code,
+            "basis": f.reason.basis,
+            "reason": f.reason.name,
+            "rule": f.rule,
+            "element": f.element,
+            "n_zap": f.n_zap,
+            "idcase": f.idcase,
+            "sl_id": f.sl_id,
+            "withheld": money(f.withheld),
+            "comment": f.comment,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn report_json(
+    report: &Report,
+    catalogues: &[Catalogue],
+    mek_catalogues: &[Catalogue],
+) -> serde_json::Value {
     let counts = &report.counts;
     serde_json::json!({
         "package": report.name.main_stem(),
@@ -298,6 +482,7 @@ fn report_json(report: &Report, catalogues: &[Catalogue]) -> serde_json::Value {
             "idserv": f.idserv,
             "comment": f.comment,
         })).collect::<Vec<_>>(),
+        "mek": mek_json(report, mek_catalogues),
     })
 }
 

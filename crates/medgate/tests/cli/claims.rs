@@ -290,3 +290,139 @@ impl TapCreate for PathBuf {
         self
     }
 }
+
+#[test]
+fn the_mek_counts_its_rules_and_finds_each_seeded_fault_with_its_reason_and_sum() {
+    let dir = temp_dir();
+    let clean = generate(&dir.path().join("clean").tap_create(), &[]);
+    let out = run_ok(&["claims", "check", clean.to_str().unwrap()]);
+    assert!(
+        out.contains("MEK rules: 578 loaded (Q016 314, Q023 264); 555 in force for 2025-01, 261 of another region; 207 for these files: 50 applied, 77 not interpretable, 80 provide no control"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "MEK: 20 cases checked (0 left out by FLK), 0 findings in 0 cases, 0.00 withheld"
+        ),
+        "{out}"
+    );
+    // The rules not run are listed, each with its reason.
+    let out = run_ok(&["claims", "check", clean.to_str().unwrap(), "--rules"]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("003K.00.0950") && l.contains("described in words only")),
+        "{out}"
+    );
+
+    // (fault, F014 code, basis, rule id, element)
+    let faults = [
+        ("sex-diagnosis", 207, "1.4.4.", "003K.00.0620", "DS1"),
+        ("age-diagnosis", 207, "1.4.4.", "003K.00.0590", "DS1"),
+        ("same-case-twice", 222, "1.10.2.", "003K.00.0410", "SL"),
+        ("sum-mismatch", 208, "1.4.5.", "", "SUM_M"),
+        ("case-outside-period", 209, "1.4.6.", "", "DATE_Z_2"),
+    ];
+    for (fault, code, basis, rule, element) in faults {
+        let package = generate(&dir.path().join(fault).tap_create(), &["--fault", fault]);
+        let output = run(&["claims", "check", package.to_str().unwrap()]);
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{fault}: {out}");
+        assert!(out.contains("FLK: 0 errors"), "{fault}: {out}");
+        assert!(
+            out.contains(
+                "MEK: 20 cases checked (0 left out by FLK), 1 finding in 1 case, 501.00 withheld"
+            ),
+            "{fault}: {out}"
+        );
+        let row = out
+            .lines()
+            .find(|l| l.starts_with(&code.to_string()))
+            .unwrap_or_else(|| panic!("{fault}: no {code} row in {out}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[1], basis, "{fault}: {row}");
+        if rule.is_empty() {
+            assert_eq!(&cells[2..5], [element, "2", "2"], "{fault}: {row}");
+        } else {
+            assert_eq!(&cells[2..6], [rule, element, "2", "2"], "{fault}: {row}");
+        }
+        assert!(row.contains("501.00"), "{fault}: {row}");
+
+        let output = run(&["claims", "check", package.to_str().unwrap(), "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let mek = &json["mek"];
+        assert_eq!(mek["errors"], 1, "{fault}: {mek}");
+        assert_eq!(mek["withheld"], "501.00", "{fault}: {mek}");
+        let finding = &mek["findings"][0];
+        assert_eq!(finding["f014"], code, "{fault}: {finding}");
+        assert_eq!(finding["basis"], basis, "{fault}: {finding}");
+        assert_eq!(finding["n_zap"], "2", "{fault}: {finding}");
+        assert_eq!(finding["idcase"], "2", "{fault}: {finding}");
+        assert_eq!(finding["withheld"], "501.00", "{fault}: {finding}");
+        if !rule.is_empty() {
+            assert_eq!(finding["rule"], rule, "{fault}: {finding}");
+        }
+    }
+}
+
+#[test]
+fn cases_paid_earlier_are_found_from_the_keys_of_the_accepted_register() {
+    let dir = temp_dir();
+    let package = generate(dir.path(), &[]);
+    let keys = run_ok(&["claims", "keys", package.to_str().unwrap()]);
+    assert_eq!(keys.lines().count(), 20, "{keys}");
+    let paid = dir.path().join("paid.txt");
+    let second: Vec<&str> = keys.lines().skip(1).take(2).collect();
+    std::fs::write(
+        &paid,
+        format!("# accepted in December\n{}\n", second.join("\n")),
+    )
+    .unwrap();
+    let output = run(&[
+        "claims",
+        "check",
+        package.to_str().unwrap(),
+        "--paid",
+        paid.to_str().unwrap(),
+    ]);
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("1.10.1. case paid earlier (2 paid case keys)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "MEK: 20 cases checked (0 left out by FLK), 2 findings in 2 cases, 1002.50 withheld"
+        ),
+        "{out}"
+    );
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("221 ")).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows[0].split_whitespace().nth(3) == Some("2"), "{out}");
+
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "010001;7700000000000001;2025-01-02\n").unwrap();
+    let error = run_fails(&[
+        "claims",
+        "check",
+        package.to_str().unwrap(),
+        "--paid",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(
+        error.contains("line 1") && error.contains("7 fields"),
+        "{error}"
+    );
+
+    // Another MEK catalogue is given as a file.
+    let q016 = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/registers/nsi/Q016.xml");
+    let out = run_ok(&[
+        "claims",
+        "check",
+        package.to_str().unwrap(),
+        "--mek-catalogue",
+        q016.to_str().unwrap(),
+    ]);
+    assert!(out.contains("MEK rules: 314 loaded (Q016 314)"), "{out}");
+}
