@@ -426,3 +426,131 @@ fn cases_paid_earlier_are_found_from_the_keys_of_the_accepted_register() {
     ]);
     assert!(out.contains("MEK rules: 314 loaded (Q016 314)"), "{out}");
 }
+
+/// An independent peer for the MEK: Python's standard library seeds faults into many cases
+/// of a clean package (a pregnancy diagnosis for men, a perinatal one for adults, a tariff off
+/// by a rouble, a case moved into the previous month), rewrites the ZIP in windows-1251,
+/// and computes from the package and the published Q016 itself which cases the rules refuse;
+/// `medgate claims check --json` must report exactly those, with the same F014 codes.
+#[test]
+fn the_mek_agrees_with_an_independent_python_reading_of_the_catalogue() {
+    let Some(python) = medgate_test_peers::require_python(
+        "zipfile, xml.etree.ElementTree",
+        "apt-get install python3",
+    ) else {
+        return;
+    };
+    let dir = temp_dir();
+    let clean = {
+        let out = dir.path().to_str().unwrap();
+        PathBuf::from(
+            run_ok(&[
+                "claims", "generate", "--cases", "300", "--period", "2025-01", "--out", out,
+            ])
+            .trim(),
+        )
+    };
+    let faulty = dir
+        .path()
+        .join("faulty")
+        .tap_create()
+        .join(clean.file_name().unwrap());
+    let q016 = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/registers/nsi/Q016.xml");
+    let code = r#"
+import sys, zipfile, datetime, xml.etree.ElementTree as ET
+src, dst, catalogue = sys.argv[1], sys.argv[2], sys.argv[3]
+zin = zipfile.ZipFile(src)
+names = zin.namelist()
+main = [n for n in names if n.startswith('HM')][0]
+pers = [n for n in names if n.startswith('LM')][0]
+zl = ET.fromstring(zin.read(main))
+pl = ET.fromstring(zin.read(pers))
+people = {p.findtext('ID_PAC'): p for p in pl.findall('PERS')}
+d = lambda s: datetime.date.fromisoformat(s)
+# Seed faults: every 7th case a pregnancy diagnosis, every 11th a perinatal one, every 13th a
+# tariff one rouble low, every 17th the case moved ten days before the period.
+for zap in zl.findall('ZAP'):
+    n = int(zap.findtext('N_ZAP'))
+    z_sl = zap.find('Z_SL'); sl = z_sl.find('SL'); usl = sl.find('USL')
+    if n % 7 == 0:
+        sl.find('DS1').text = 'O80'; usl.find('DS').text = 'O80'
+    elif n % 11 == 0:
+        sl.find('DS1').text = 'P07'; usl.find('DS').text = 'P07'
+    if n % 13 == 0:
+        tarif = sl.find('TARIF'); tarif.text = '%.2f' % (float(tarif.text) - 1)
+    if n % 17 == 0:
+        day = (datetime.date(2025, 1, 1) - datetime.timedelta(days=10)).isoformat()
+        for e in (z_sl.find('DATE_Z_1'), z_sl.find('DATE_Z_2'), sl.find('DATE_1'), sl.find('DATE_2'), usl.find('DATE_IN'), usl.find('DATE_OUT')):
+            e.text = day
+with zipfile.ZipFile(dst, 'w', zipfile.ZIP_DEFLATED) as zout:
+    zout.writestr(pers, zin.read(pers))
+    zout.writestr(main, b'<?xml version="1.0" encoding="windows-1251"?>\n' + ET.tostring(zl, encoding='unicode').encode('cp1251'))
+# The catalogue's own words: which rule refuses rubric O for W=1, rubric P over an age.
+rules = {}
+for z in ET.parse(catalogue).getroot().findall('zap'):
+    comment, element = z.findtext('COMMENT') or '', (z.findtext('ID_EL') or '').split('/')[-1]
+    if element == 'DS1' and 'рубрики О МКБ-10 для W=1' in comment:
+        rules['sex'] = z.findtext('ID_TEST')
+    if element == 'DS1' and 'рубрики Р МКБ-10 для пациента старше 1 года' in comment:
+        rules['age'] = z.findtext('ID_TEST')
+expected = set()
+for zap in zl.findall('ZAP'):
+    n = zap.findtext('N_ZAP'); z_sl = zap.find('Z_SL'); sl = z_sl.find('SL')
+    person = people[zap.find('PACIENT').findtext('ID_PAC')]
+    ds1 = sl.findtext('DS1'); start = d(sl.findtext('DATE_1')); born = d(person.findtext('DR'))
+    age = start.year - born.year - ((start.month, start.day) < (born.month, born.day))
+    if ds1.startswith('O') and person.findtext('W') == '1':
+        expected.add(('207', rules['sex'], n))
+    if ds1.startswith('P') and age >= 1:
+        expected.add(('207', rules['age'], n))
+    kop = lambda s: round(float(s) * 100)
+    if kop(sl.findtext('TARIF')) * kop(sl.findtext('ED_COL')) // 100 != kop(sl.findtext('SUM_M')):
+        expected.add(('208', '', n))
+    if d(z_sl.findtext('DATE_Z_2')) < datetime.date(2025, 1, 1):
+        expected.add(('209', '', n))
+for line in sorted(expected):
+    print(' '.join(line))
+"#;
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(code)
+        .arg(&clean)
+        .arg(&faulty)
+        .arg(&q016)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert!(expected.len() > 60, "{expected:?}");
+
+    let output = run(&["claims", "check", faulty.to_str().unwrap(), "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["errors"], 0, "FLK: {}", json["findings"]);
+    let mut found: Vec<String> = json["mek"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["f014"],
+                f["rule"].as_str().unwrap_or(""),
+                f["n_zap"].as_str().unwrap()
+            )
+            .replace("  ", " ")
+        })
+        .collect();
+    found.sort();
+    let mut expected: Vec<String> = expected.into_iter().map(|l| l.replace("  ", " ")).collect();
+    expected.sort();
+    assert_eq!(found, expected);
+}
