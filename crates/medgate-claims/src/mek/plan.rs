@@ -198,6 +198,33 @@ pub fn compile(rule: &Rule, names: &KnownNames) -> Result<MekRule, String> {
                 shorten(comment)
             ));
         }
+        let text = format!("{} {}", rule.description, comment);
+        if let Some(word) = ["за исключени", "кроме"]
+            .iter()
+            .find(|word| text.to_lowercase().contains(*word))
+        {
+            return Err(format!(
+                "an exception is given in words only ({word}…): {:?}",
+                shorten(&rule.description)
+            ));
+        }
+        if rule_region(&rule.id).is_some() {
+            // The regional catalogue writes its fields freely: a condition only in words, or
+            // condition and value swapped (`USL_TEST` "ISHOD из диапазона…", `VAL_EL`
+            // "USL_OK = 1"). Its rule runs only when both are given and the value speaks of
+            // the rule's own element.
+            let own = rule
+                .value
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|word| word == element);
+            if rule.condition.trim().is_empty() || !own {
+                return Err(format!(
+                    "a regional rule whose condition or value is not given as data (USL_TEST {:?}, VAL_EL {:?})",
+                    shorten(&rule.condition),
+                    shorten(&rule.value)
+                ));
+            }
+        }
         let check = value_expression(&rule.value, &element, names)?;
         return Ok(make(condition, MekCheck::Value(check)));
     }
