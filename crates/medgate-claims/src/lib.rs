@@ -2,7 +2,7 @@
 //! packages and their names (`names`, `package`), streamed reading of their windows-1251 XML
 //! (`xml`), the format-logical control whose rules are the federal catalogues read as data
 //! (`flk`), the NSI reference books (`nsi`), the `V` protocol (`protocol`) and a generator of
-//! realistic packages (`generate`).
+//! realistic packages (`generate`) and the registers' workflow (`workflow`).
 
 pub mod error;
 pub mod flk;
@@ -11,6 +11,7 @@ pub mod names;
 pub mod nsi;
 pub mod package;
 pub mod protocol;
+pub mod workflow;
 pub mod xml;
 
 pub use error::ClaimsError;
