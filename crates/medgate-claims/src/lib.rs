@@ -2,7 +2,8 @@
 //! packages and their names (`names`, `package`), streamed reading of their windows-1251 XML
 //! (`xml`), the format-logical control whose rules are the federal catalogues read as data
 //! (`flk`), the NSI reference books (`nsi`), the `V` protocol (`protocol`) and a generator of
-//! realistic packages (`generate`) and the registers' workflow (`workflow`).
+//! realistic packages (`generate`), the registers' workflow (`workflow`) and the MO's three
+//! signatures in their fixed order (`signing`).
 
 pub mod error;
 pub mod flk;
@@ -11,6 +12,7 @@ pub mod names;
 pub mod nsi;
 pub mod package;
 pub mod protocol;
+pub mod signing;
 pub mod workflow;
 pub mod xml;
 

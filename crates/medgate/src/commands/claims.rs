@@ -1,6 +1,7 @@
 //! `medgate claims`: the claims registers offline — `check` runs the format-logical control
 //! of a package (the shipped Q015/Q022 catalogues or `--catalogue`, the starter books plus
-//! `--nsi DIR`) and writes the `V` protocol; `generate` writes a realistic package.
+//! `--nsi DIR`) and writes the `V` protocol; `generate` writes a realistic package; `sign` and
+//! `verify` (in `claims_signing`) the three signatures.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,11 @@ enum ClaimsCommand {
     Check(CheckArgs),
     /// Write a realistic general-care package (HM… with its LM… file) for tests and trials.
     Generate(GenerateArgs),
+    /// Sign a register package as one of its three signers (detached CMS; the key stays here).
+    Sign(super::claims_signing::SignArgs),
+    /// Check a register's three signatures in order against the signers' certificates; exit
+    /// status 1 on any problem.
+    Verify(super::claims_signing::VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +111,8 @@ pub fn run(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         ClaimsCommand::Check(args) => check(&args),
         ClaimsCommand::Generate(args) => generate(&args),
+        ClaimsCommand::Sign(args) => super::claims_signing::run_sign(&args),
+        ClaimsCommand::Verify(args) => super::claims_signing::run_verify(&args),
     }
 }
 

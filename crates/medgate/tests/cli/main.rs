@@ -20,6 +20,7 @@ mod node_folder;
 mod help;
 mod demo;
 mod claims;
+mod claims_signing;
 mod package;
 
 mod repository;
