@@ -1,7 +1,8 @@
 //! `medgate claims`: the claims registers offline — `check` runs the format-logical control
 //! of a package (the shipped Q015/Q022 catalogues or `--catalogue`, the starter books plus
 //! `--nsi DIR`) and writes the `V` protocol; `generate` writes a realistic package; `sign` and
-//! `verify` (in `claims_signing`) the three signatures.
+//! `verify` (in `claims_signing`) the three signatures; `nsi import`/`list` (in `claims_nsi`)
+//! the NSI books of the data folder.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ enum ClaimsCommand {
     /// Check a register's three signatures in order against the signers' certificates; exit
     /// status 1 on any problem.
     Verify(super::claims_signing::VerifyArgs),
+    /// The federal NSI reference books installed in the data folder (`import`, `list`).
+    Nsi(super::claims_nsi::NsiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +116,7 @@ pub fn run(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
         ClaimsCommand::Generate(args) => generate(&args),
         ClaimsCommand::Sign(args) => super::claims_signing::run_sign(&args),
         ClaimsCommand::Verify(args) => super::claims_signing::run_verify(&args),
+        ClaimsCommand::Nsi(args) => super::claims_nsi::run(args),
     }
 }
 
