@@ -355,6 +355,12 @@ pub enum SignatureRefusal {
     },
     /// Made over other bytes than this register.
     OtherBytes { position: usize, role: Role },
+    /// The signing time is outside the certificate's validity.
+    CertificateNotValid {
+        position: usize,
+        role: Role,
+        signed_at: OffsetDateTime,
+    },
     /// The signature does not verify with its certificate.
     Invalid {
         position: usize,
@@ -439,6 +445,15 @@ impl fmt::Display for SignatureRefusal {
                 f,
                 "signature {position} ({role}'s) does not verify: {reason}"
             ),
+            SignatureRefusal::CertificateNotValid {
+                position,
+                role,
+                signed_at,
+            } => write!(
+                f,
+                "signature {position} ({role}'s) says it was made at {signed_at}, when its \
+                 certificate was not valid"
+            ),
             SignatureRefusal::GostUnavailable { position, reason } => write!(
                 f,
                 "signature {position} is a GOST R 34.10-2012 signature and cannot be checked on \
@@ -472,6 +487,112 @@ impl fmt::Display for SignatureRefusal {
 }
 
 impl std::error::Error for SignatureRefusal {}
+
+impl SignatureRefusal {
+    /// The refusal in Russian, for the pages of the fund's system (technical details — the
+    /// certificate's subject, OpenSSL's words — stay as they are).
+    pub fn russian(&self) -> String {
+        match self {
+            SignatureRefusal::Unreadable { position, reason } => {
+                format!("Подпись {position} не может быть использована: {reason}.")
+            }
+            SignatureRefusal::OutOfOrder {
+                position,
+                role,
+                expected,
+                signer,
+            } => format!(
+                "Подпись {position} нарушает порядок: это подпись роли «{}» ({signer}), а первой \
+                 подписывает роль «{}»; порядок: исполнитель, главный бухгалтер, руководитель.",
+                role.russian(),
+                expected.russian()
+            ),
+            SignatureRefusal::SignedBeforePrevious {
+                position,
+                role,
+                signed_at,
+                previous_at,
+            } => format!(
+                "Подпись {position} нарушает порядок: роль «{}» подписала в {signed_at}, раньше \
+                 подписи {} ({previous_at}).",
+                role.russian(),
+                position - 1
+            ),
+            SignatureRefusal::WrongUser {
+                position,
+                expected,
+                signed_by,
+                signer,
+                ..
+            } => format!(
+                "Подпись {position} поставлена не тем пользователем: она сделана сертификатом роли \
+                 «{}» ({signer}), а подпись {position} — роли «{}».",
+                signed_by.russian(),
+                expected.russian()
+            ),
+            SignatureRefusal::OtherCertificate {
+                position,
+                expected,
+                registered,
+                used,
+            } => format!(
+                "Подпись {position} сделана другим сертификатом ({used}), не тем, что загружен \
+                 для роли «{}» ({registered}).",
+                expected.russian()
+            ),
+            SignatureRefusal::OtherBytes { position, role } => format!(
+                "Подпись {position} (роль «{}») сделана не над этим реестром: хэш не совпадает \
+                 с файлом реестра.",
+                role.russian()
+            ),
+            SignatureRefusal::CertificateNotValid {
+                position,
+                role,
+                signed_at,
+            } => format!(
+                "Подпись {position} (роль «{}») сделана в {signed_at}, когда её сертификат не \
+                 действовал.",
+                role.russian()
+            ),
+            SignatureRefusal::Invalid {
+                position,
+                role,
+                reason,
+            } => format!(
+                "Подпись {position} (роль «{}») не проходит проверку: {reason}.",
+                role.russian()
+            ),
+            SignatureRefusal::GostUnavailable { position, reason } => format!(
+                "Подпись {position} сделана по ГОСТ Р 34.10-2012 и не может быть проверена на \
+                 этом сервере: {reason}."
+            ),
+            SignatureRefusal::AlreadySigned {
+                position,
+                role,
+                expected,
+            } => format!(
+                "Роль «{}» уже подписала реестр (подпись {}); подпись {position} — роли «{}».",
+                role.russian(),
+                role.signing_position().unwrap_or(0),
+                expected.russian()
+            ),
+            SignatureRefusal::Complete => {
+                "Реестр уже подписан всеми тремя подписями (исполнитель, главный бухгалтер, \
+                 руководитель)."
+                    .to_owned()
+            }
+            SignatureRefusal::Missing { role } => format!(
+                "Нет подписи роли «{}» (подпись {}); реестр подписывают трое.",
+                role.russian(),
+                role.signing_position().unwrap_or(0)
+            ),
+            SignatureRefusal::TooMany { count } => format!(
+                "Передано подписей: {count}; реестр подписывают трое (исполнитель, главный \
+                 бухгалтер, руководитель)."
+            ),
+        }
+    }
+}
 
 /// The signatures of one register as they arrive, one at a time, in order.
 pub struct SignatureProgress<'a> {
@@ -622,6 +743,18 @@ impl<'a> SignatureProgress<'a> {
                     .clone()
                     .unwrap_or_else(|| "its signature does not match its certificate".to_owned()),
             });
+        }
+        if let Some(signed_at) = report.signing_time {
+            let not_before = certificate.summary().map(|summary| summary.not_before).ok();
+            let outside = not_before.is_some_and(|not_before| signed_at < not_before)
+                || signed_at > registered.not_after;
+            if outside {
+                return Err(SignatureRefusal::CertificateNotValid {
+                    position,
+                    role,
+                    signed_at,
+                });
+            }
         }
         if let (Some(signed_at), Some(previous_at)) = (
             report.signing_time,

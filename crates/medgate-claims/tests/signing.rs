@@ -191,7 +191,8 @@ fn three_signatures_in_order(algorithm: &str, key_description: &str) {
     let dir = dir.path();
     pki(&openssl, dir, algorithm, &STEMS);
     let (path, bytes) = register(dir, 30);
-    let start = OffsetDateTime::now_utc() - Duration::minutes(10);
+    // The certificates were issued a moment ago; the signers sign in the next minutes.
+    let start = OffsetDateTime::now_utc() + Duration::minutes(10);
     let signatures: Vec<Vec<u8>> = STEMS
         .iter()
         .enumerate()
@@ -272,7 +273,7 @@ fn signatures_out_of_order_by_the_wrong_user_with_another_certificate_or_over_ot
     std::fs::create_dir(&other_dir).unwrap();
     let (_, other_register) = register(&other_dir, 6);
     let signers = signers(dir);
-    let at = OffsetDateTime::now_utc() - Duration::minutes(10);
+    let at = OffsetDateTime::now_utc() + Duration::hours(2);
     let [first, second, third] = STEMS.map(|stem| {
         sign_as(
             dir,
@@ -381,6 +382,10 @@ fn signatures_out_of_order_by_the_wrong_user_with_another_certificate_or_over_ot
         refusal.to_string(),
         "signature 3 (the head's) was made over other bytes than this register: its message digest does not match the package"
     );
+    assert_eq!(
+        refusal.russian(),
+        "Подпись 3 (роль «руководитель») сделана не над этим реестром: хэш не совпадает с файлом реестра."
+    );
 
     // The chief accountant's signing time is before the executor's.
     let early = sign_as(dir, "accountant", &bytes, at - Duration::hours(1));
@@ -404,6 +409,39 @@ fn signatures_out_of_order_by_the_wrong_user_with_another_certificate_or_over_ot
             .starts_with("signature 2 is out of order: the chief accountant signed at"),
         "{refusal}"
     );
+    assert!(
+        refusal
+            .russian()
+            .starts_with("Подпись 2 нарушает порядок: роль «главный бухгалтер» подписала в"),
+        "{}",
+        refusal.russian()
+    );
+
+    // A signing time when the certificate was not valid yet.
+    let backdated = sign_as(dir, "executor", &bytes, at - Duration::days(1));
+    let refusal = signing::verify_in_order(
+        &signers,
+        &bytes,
+        &[backdated, second.clone(), third.clone()],
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            refusal,
+            SignatureRefusal::CertificateNotValid {
+                position: 1,
+                role: Role::Executor,
+                ..
+            }
+        ),
+        "{refusal:?}"
+    );
+    assert!(
+        refusal
+            .to_string()
+            .ends_with("when its certificate was not valid"),
+        "{refusal}"
+    );
 
     // Incomplete and too many.
     let refusal =
@@ -421,7 +459,8 @@ fn signatures_out_of_order_by_the_wrong_user_with_another_certificate_or_over_ot
     assert_eq!(refusal, SignatureRefusal::TooMany { count: 4 });
 
     // Not a signature at all.
-    let refusal = signing::verify_in_order(&signers, &bytes, std::slice::from_ref(&bytes)).unwrap_err();
+    let refusal =
+        signing::verify_in_order(&signers, &bytes, std::slice::from_ref(&bytes)).unwrap_err();
     assert!(
         matches!(refusal, SignatureRefusal::Unreadable { position: 1, .. }),
         "{refusal:?}"
