@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use medgate_test_peers::{require, require_command};
+use medgate_test_peers::{require, require_command, require_python};
 
 use crate::support::{medgate, path, run_fails, run_ok, run_peer, run_peer_ok, temp_dir};
 
@@ -273,6 +273,30 @@ fn three_signers_in_order(key_args: &[&str], key_description: &str) {
         args.extend(["--signer".to_owned(), path(dir, &format!("{stem}.cer"))]);
     }
     assert!(run_ok(&as_strs(&args)).starts_with(&format!("{name}: 3 signatures in order")));
+    // Python's own ZIP reader lists the package; OpenSSL checks each signature taken out of it
+    // against the register taken out of it.
+    if let Some(python) = require_python("zipfile", "apt-get install python3") {
+        let unpacked = dir.join("unpacked");
+        let listing = run_peer_ok(&python, &[
+            "-c",
+            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(' '.join(z.namelist())); z.extractall(sys.argv[2])",
+            &signed,
+            unpacked.to_str().unwrap(),
+        ]);
+        let stem = name.trim_end_matches(".zip");
+        assert_eq!(
+            listing.trim(),
+            format!("{name} {stem}.1.sig {stem}.2.sig {stem}.3.sig"),
+            "{listing}"
+        );
+        for position in 1..=3 {
+            let sig = format!("unpacked/{stem}.{position}.sig");
+            assert!(
+                openssl_verifies(&openssl, None, dir, &sig, &unpacked.join(&name)),
+                "OpenSSL refuses signature {position} taken out of the signed package"
+            );
+        }
+    }
 
     // Refusals, each in its own words, exit status 1.
     let fails = |sigs: [&str; 3]| run_fails(&as_strs(&verify_args(dir, &register_arg, sigs)));
@@ -321,6 +345,44 @@ fn three_signers_in_order(key_args: &[&str], key_description: &str) {
         "other.sig",
         &register
     ));
+
+    // Not a register package, or one renamed: refused before anything is signed.
+    let renamed = dir.join("register.zip");
+    std::fs::copy(&register, &renamed).unwrap();
+    let refused = run_fails(&[
+        "claims",
+        "sign",
+        "--register",
+        renamed.to_str().unwrap(),
+        "--key",
+        &path(dir, "executor.key"),
+        "--cert",
+        &path(dir, "executor.cer"),
+        "--out",
+        &path(dir, "x.sig"),
+    ]);
+    assert!(
+        refused.contains("a signed register keeps its federal name"),
+        "{refused}"
+    );
+    let not_zip = dir.join(&name).with_extension("xml");
+    std::fs::write(&not_zip, "<ZL_LIST/>").unwrap();
+    let refused = run_fails(&[
+        "claims",
+        "sign",
+        "--register",
+        not_zip.to_str().unwrap(),
+        "--key",
+        &path(dir, "executor.key"),
+        "--cert",
+        &path(dir, "executor.cer"),
+        "--out",
+        &path(dir, "x.sig"),
+    ]);
+    assert!(
+        refused.contains("is not a register package (a .zip archive)"),
+        "{refused}"
+    );
 
     // A key that is not the certificate's: nothing written.
     let mismatch = run_fails(&[
