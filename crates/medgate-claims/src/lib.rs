@@ -1,8 +1,10 @@
 //! The claims registers of Russian compulsory medical insurance (OMS), without HTTP: register
 //! packages and their names (`names`, `package`), streamed reading of their windows-1251 XML
 //! (`xml`), the format-logical control whose rules are the federal catalogues read as data
-//! (`flk`), the medico-economic control on the cases that pass it (`mek`), the NSI reference books (`nsi`), the `V` protocol (`protocol`) and a generator of
-//! realistic packages (`generate`).
+//! (`flk`), the medico-economic control on the cases that pass it (`mek`), the NSI reference
+//! books (`nsi`), the `V` protocol (`protocol`), a generator of realistic packages
+//! (`generate`), the registers' workflow (`workflow`) and the MO's three signatures in their
+//! fixed order (`signing`).
 
 pub mod error;
 pub mod flk;
@@ -12,6 +14,8 @@ pub mod names;
 pub mod nsi;
 pub mod package;
 pub mod protocol;
+pub mod signing;
+pub mod workflow;
 pub mod xml;
 
 pub use error::ClaimsError;

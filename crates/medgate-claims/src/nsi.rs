@@ -46,6 +46,9 @@ pub struct Dictionary {
     index: HashMap<String, HashMap<String, Vec<usize>>>,
     /// The first field of the records: the code when the catalogue names no field.
     key_field: String,
+    /// The header's `version` and `date` (the book's edition), when it gives them.
+    version: Option<String>,
+    date: Option<String>,
 }
 
 impl Dictionary {
@@ -59,6 +62,26 @@ impl Dictionary {
 
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
+    }
+
+    /// The edition's version from the packet's header (`zglv/version`), when it has one.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// The edition's date from the packet's header (`zglv/date`), as written there.
+    pub fn date(&self) -> Option<&str> {
+        self.date.as_deref()
+    }
+
+    /// The edition in words: `version 3.2 of 27.11.2026`, or what the header lacks.
+    pub fn edition(&self) -> String {
+        match (self.version(), self.date()) {
+            (Some(version), Some(date)) => format!("version {version} of {date}"),
+            (Some(version), None) => format!("version {version} (no date in its header)"),
+            (None, Some(date)) => format!("of {date} (no version in its header)"),
+            (None, None) => "no edition in its header".to_owned(),
+        }
     }
 
     /// Whether `field` (the code field when `None` or unknown to this book) holds `value` in a
@@ -104,6 +127,8 @@ impl Dictionary {
             records: Vec::new(),
             index: HashMap::new(),
             key_field: String::new(),
+            version: None,
+            date: None,
         };
         loop {
             buffer.clear();
@@ -148,9 +173,14 @@ impl Dictionary {
                         .decode()
                         .map_err(|e| error(e.to_string()))?
                         .into_owned();
-                    if header {
-                        if header_field.eq_ignore_ascii_case("type") && !text.trim().is_empty() {
-                            name = Some(text.trim().to_owned());
+                    if header && !text.trim().is_empty() {
+                        let value = Some(text.trim().to_owned());
+                        if header_field.eq_ignore_ascii_case("type") {
+                            name = value;
+                        } else if header_field.eq_ignore_ascii_case("version") {
+                            dictionary.version = value;
+                        } else if header_field.eq_ignore_ascii_case("date") {
+                            dictionary.date = value;
                         }
                     } else if field.is_some() {
                         if let Some(last) = current.last_mut() {
@@ -186,6 +216,12 @@ impl Dictionary {
                         header = false;
                     }
                 }
+                Event::Eof if depth > 0 => {
+                    return Err(error(
+                        "the packet ends before its root element is closed (a truncated file?)"
+                            .to_owned(),
+                    ))
+                }
                 Event::Eof => break,
                 _ => {}
             }
@@ -197,6 +233,12 @@ impl Dictionary {
             .filter(|n| is_book_name(n))
             .unwrap_or_else(|| fallback_name.to_owned());
         Ok(dictionary)
+    }
+
+    /// True when the book's name is a federal book's (`V006`, `F011`, `M001`: a letter and
+    /// three digits).
+    pub fn has_book_name(&self) -> bool {
+        is_book_name(&self.name)
     }
 
     fn push(&mut self, fields: Vec<(String, String)>) {
@@ -341,6 +383,110 @@ impl Nsi {
     }
 }
 
+/// A book installed in an NSI folder, as `install` and `installed` describe it.
+#[derive(Clone, Debug)]
+pub struct InstalledBook {
+    pub name: String,
+    pub records: usize,
+    /// [`Dictionary::edition`].
+    pub edition: String,
+    pub path: std::path::PathBuf,
+}
+
+/// What [`install`] did.
+#[derive(Clone, Debug)]
+pub struct Installation {
+    pub book: InstalledBook,
+    /// The edition it replaced in the folder, if the book was there already.
+    pub replaced: Option<String>,
+}
+
+/// Installs one federal NSI packet (`bytes`, read from `source`) into the NSI folder `dir`
+/// as `<BOOK>.xml`, the bytes as they are: read whole first (well-formed, in its encoding,
+/// records present, the book named by its header or its file name), then written to a
+/// temporary file in `dir` and renamed over the old one, so a failure leaves the folder as it
+/// was. `dir` is created when missing.
+pub fn install(dir: &Path, source: &Path, bytes: &[u8]) -> Result<Installation, ClaimsError> {
+    let stem = source.file_stem().and_then(|s| s.to_str()).unwrap_or("NSI");
+    let file = source.display().to_string();
+    let dictionary = Dictionary::from_bytes(bytes, stem).map_err(|error| match error {
+        ClaimsError::Dictionary { reason, .. } => ClaimsError::Dictionary {
+            file: file.clone(),
+            reason,
+        },
+        other => other,
+    })?;
+    if !dictionary.has_book_name() {
+        return Err(ClaimsError::Dictionary {
+            file,
+            reason: format!(
+                "names no federal book: its header has no zglv/type such as V006, and its file \
+                 name ({stem}) is not one either"
+            ),
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(|e| ClaimsError::io(dir, e))?;
+    let name = dictionary.name().to_ascii_uppercase();
+    let path = dir.join(format!("{name}.xml"));
+    let replaced = match std::fs::read(&path) {
+        Ok(old) => Some(
+            Dictionary::from_bytes(&old, &name)
+                .map(|old| old.edition())
+                .unwrap_or_else(|_| "an unreadable copy".to_owned()),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(ClaimsError::io(&path, e)),
+    };
+    let temporary = dir.join(format!(".{name}.xml.importing"));
+    let written = std::fs::write(&temporary, bytes)
+        .and_then(|()| std::fs::File::open(&temporary).and_then(|f| f.sync_all()))
+        .and_then(|()| std::fs::rename(&temporary, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(ClaimsError::io(&path, e));
+    }
+    Ok(Installation {
+        book: InstalledBook {
+            name,
+            records: dictionary.len(),
+            edition: dictionary.edition(),
+            path,
+        },
+        replaced,
+    })
+}
+
+/// The books installed in the NSI folder `dir` (each `*.xml` read), sorted by name; an empty
+/// list when the folder does not exist yet.
+pub fn installed(dir: &Path) -> Result<Vec<InstalledBook>, ClaimsError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(ClaimsError::io(dir, e)),
+    };
+    let mut books = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| ClaimsError::io(dir, e))?.path();
+        if !path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("xml"))
+        {
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(|e| ClaimsError::io(&path, e))?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("NSI");
+        let dictionary = Dictionary::from_bytes(&bytes, stem)?;
+        books.push(InstalledBook {
+            name: dictionary.name().to_owned(),
+            records: dictionary.len(),
+            edition: dictionary.edition(),
+            path,
+        });
+    }
+    books.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(books)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -387,6 +533,62 @@ mod tests {
             .get("M001")
             .unwrap()
             .contains(None, "I10", day("2025-01-01")));
+    }
+
+    #[test]
+    fn packets_are_installed_whole_with_their_edition_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let nsi = dir.path().join("claims").join("nsi");
+        let packet = |version: &str| {
+            crate::xml::encode_windows_1251(&format!(
+                "<?xml version=\"1.0\" encoding=\"windows-1251\"?><packet><zglv><type>V006</type>\
+                 <version>{version}</version><date>27.11.2026</date></zglv>\
+                 <zap><IDUMP>1</IDUMP><UMPNAME>Стационарно</UMPNAME><DATEBEG>01.01.2011</DATEBEG></zap></packet>"
+            ))
+            .unwrap()
+        };
+        let first = install(&nsi, Path::new("download.xml"), &packet("1.1")).unwrap();
+        assert_eq!(first.book.name, "V006");
+        assert_eq!(first.book.edition, "version 1.1 of 27.11.2026");
+        assert_eq!(first.book.path, nsi.join("V006.xml"));
+        assert!(first.replaced.is_none());
+        let second = install(&nsi, Path::new("download.xml"), &packet("1.2")).unwrap();
+        assert_eq!(
+            second.replaced.as_deref(),
+            Some("version 1.1 of 27.11.2026")
+        );
+        assert_eq!(std::fs::read(nsi.join("V006.xml")).unwrap(), packet("1.2"));
+
+        // A broken packet changes nothing; a packet naming no book is refused.
+        let broken = install(
+            &nsi,
+            Path::new("V006.xml"),
+            b"<packet><zap><A>1</A></packet>",
+        )
+        .unwrap_err();
+        assert!(
+            broken.to_string().starts_with("V006.xml: malformed XML"),
+            "{broken}"
+        );
+        let nameless = install(
+            &nsi,
+            Path::new("books.xml"),
+            b"<packet><zap><A>1</A></zap></packet>",
+        )
+        .unwrap_err();
+        assert_eq!(
+            nameless.to_string(),
+            "books.xml: names no federal book: its header has no zglv/type such as V006, and its file name (books) is not one either"
+        );
+        let books = installed(&nsi).unwrap();
+        assert_eq!(books.len(), 1);
+        assert_eq!((books[0].name.as_str(), books[0].records), ("V006", 1));
+        assert_eq!(
+            std::fs::read_dir(&nsi).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        assert!(installed(&dir.path().join("absent")).unwrap().is_empty());
     }
 
     #[test]

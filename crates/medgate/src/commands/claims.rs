@@ -3,7 +3,8 @@
 //! `--nsi DIR`) and writes the `V` protocol, then the medico-economic control of the cases
 //! that passed (the shipped Q016/Q023 or `--mek-catalogue`, the paid cases of `--paid FILE`);
 //! `keys` prints the paid-case keys of an accepted package; `generate` writes a realistic
-//! package.
+//! package; `sign` and `verify` (in `claims_signing`) the three signatures; `nsi import`/`list`
+//! (in `claims_nsi`) the NSI books of the data folder.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,13 @@ enum ClaimsCommand {
     Keys(KeysArgs),
     /// Write a realistic general-care package (HM… with its LM… file) for tests and trials.
     Generate(GenerateArgs),
+    /// Sign a register package as one of its three signers (detached CMS; the key stays here).
+    Sign(super::claims_signing::SignArgs),
+    /// Check a register's three signatures in order against the signers' certificates; exit
+    /// status 1 on any problem.
+    Verify(super::claims_signing::VerifyArgs),
+    /// The federal NSI reference books installed in the data folder (`import`, `list`).
+    Nsi(super::claims_nsi::NsiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +147,9 @@ pub fn run(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
         ClaimsCommand::Check(args) => check(&args),
         ClaimsCommand::Keys(args) => keys(&args),
         ClaimsCommand::Generate(args) => generate(&args),
+        ClaimsCommand::Sign(args) => super::claims_signing::run_sign(&args),
+        ClaimsCommand::Verify(args) => super::claims_signing::run_verify(&args),
+        ClaimsCommand::Nsi(args) => super::claims_nsi::run(args),
     }
 }
 

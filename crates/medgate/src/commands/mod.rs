@@ -11,6 +11,8 @@ mod backup;
 mod bench;
 mod ca;
 mod claims;
+mod claims_nsi;
+mod claims_signing;
 mod clinical;
 mod client;
 mod connect_check;

@@ -20,6 +20,8 @@ mod node_folder;
 mod help;
 mod demo;
 mod claims;
+mod claims_signing;
+mod claims_nsi;
 mod package;
 
 mod repository;
