@@ -122,6 +122,7 @@ pub fn open_or_create_ca(config: &ServerConfig) -> Result<CertificateAuthority, 
         crate::config::Role::Repository => "medgate tenant CA",
         crate::config::Role::Registry => "medgate national registry CA",
         crate::config::Role::Clinical => "medgate clinical record service CA",
+        crate::config::Role::Claims => "medgate claims register CA",
     };
     Ok(CertificateAuthority::init(
         &dir,

@@ -1,6 +1,8 @@
 //! `medgate claims`: the claims registers offline — `check` runs the format-logical control
 //! of a package (the shipped Q015/Q022 catalogues or `--catalogue`, the starter books plus
-//! `--nsi DIR`) and writes the `V` protocol; `generate` writes a realistic package.
+//! `--nsi DIR`) and writes the `V` protocol; `generate` writes a realistic package; `mo`,
+//! `smo`, `period` and `user` are the fund operator's commands on a claims node
+//! (`claims_fund`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -25,6 +27,14 @@ enum ClaimsCommand {
     Check(CheckArgs),
     /// Write a realistic general-care package (HM… with its LM… file) for tests and trials.
     Generate(GenerateArgs),
+    /// Fund operator: medical organisations and their subdivisions (of a claims node).
+    Mo(super::claims_fund::MoArgs),
+    /// Fund operator: insurers (SMO).
+    Smo(super::claims_fund::SmoArgs),
+    /// Fund operator: reporting periods, opened and closed for uploads.
+    Period(super::claims_fund::PeriodArgs),
+    /// Fund operator: the MO staff's logins and their one-time links.
+    User(super::claims_fund::UserArgs),
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +115,12 @@ pub fn run(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         ClaimsCommand::Check(args) => check(&args),
         ClaimsCommand::Generate(args) => generate(&args),
+        ClaimsCommand::Mo(args) => super::claims_fund::run(super::claims_fund::FundCommand::Mo(args)),
+        ClaimsCommand::Smo(args) => super::claims_fund::run(super::claims_fund::FundCommand::Smo(args)),
+        ClaimsCommand::Period(args) => {
+            super::claims_fund::run(super::claims_fund::FundCommand::Period(args))
+        }
+        ClaimsCommand::User(args) => super::claims_fund::run(super::claims_fund::FundCommand::User(args)),
     }
 }
 
