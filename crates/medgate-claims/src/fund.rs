@@ -442,9 +442,9 @@ pub async fn add_user(
         (Role::Executor, None) if !subdivisions.is_empty() => {
             return Err(FundError::invalid(
                 "subdivision",
-                "",
+                "(none given)",
                 format!(
-                    "MO {mo_code} submits by subdivision: name one of {}",
+                    "MO {mo_code} submits by subdivision, so its executor names one: {}",
                     subdivisions
                         .iter()
                         .map(|s| s.code.as_str())

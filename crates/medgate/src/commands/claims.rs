@@ -72,6 +72,12 @@ struct GenerateArgs {
     /// Seed one defect in the second case.
     #[arg(long, value_enum)]
     fault: Option<FaultArg>,
+    /// The sending medical organisation's 6-digit code.
+    #[arg(long, default_value = "010001")]
+    mo: String,
+    /// The package's number within the period (the name's last digits).
+    #[arg(long, default_value_t = 1)]
+    number: u32,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -329,6 +335,11 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     }
     let mut options = Options::new(args.cases, period);
     options.fault = args.fault.map(Fault::from);
+    options.medical_organisation = medgate_claims::fund::parse_mo_code(&args.mo)?;
+    if args.number == 0 {
+        anyhow::bail!("--number must be at least 1");
+    }
+    options.number = args.number;
     let path = args.out.join(format!("{}.zip", options.name().main_stem()));
     if path.exists() {
         anyhow::bail!("{} already exists", path.display());

@@ -49,6 +49,7 @@ enum MoCommand {
         /// 6 digits (the federal F003 code; an M before them is allowed).
         #[arg(long)]
         code: String,
+        /// The name, as the pages and lists show it.
         #[arg(long)]
         name: String,
     },
@@ -61,11 +62,13 @@ enum MoCommand {
         /// 1 to 8 digits.
         #[arg(long)]
         code: String,
+        /// The name, as the pages and lists show it.
         #[arg(long)]
         name: String,
     },
     /// List the medical organisations with their subdivisions.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -86,11 +89,13 @@ enum SmoCommand {
         /// 5 digits (the federal F002 code).
         #[arg(long)]
         code: String,
+        /// The name, as the pages and lists show it.
         #[arg(long)]
         name: String,
     },
     /// List the insurers.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -118,6 +123,7 @@ enum PeriodCommand {
     },
     /// List the reporting periods.
     List {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -146,6 +152,7 @@ enum UserCommand {
         #[arg(long)]
         subdivision: Option<String>,
         /// The person's name.
+        /// The name, as the pages and lists show it.
         #[arg(long)]
         name: String,
     },
@@ -157,8 +164,10 @@ enum UserCommand {
     },
     /// List the logins (of one MO with --mo).
     List {
+        /// Only the logins of this MO (6 digits).
         #[arg(long)]
         mo: Option<String>,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
