@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 
 mod support;
 use support::web::{form_token, WebClient};
-use support::{Node, Options};
+use support::{Backend, Node};
 
 const NEW_PASSWORD: &str = "Новый-пароль 2025!";
 
@@ -31,11 +31,15 @@ fn operator() -> Actor {
 }
 
 async fn claims_node() -> Node {
-    let node = Node::start_with(Options {
-        role: Some("claims".into()),
-        ..Options::default()
-    })
-    .await;
+    claims_node_on(Backend::Sqlite)
+        .await
+        .expect("SQLite is always available")
+}
+
+/// A claims node with two MOs, an insurer and the period 2025-01 open, as the fund's
+/// operator makes them; `None` when PostgreSQL is unavailable and the test is skipped.
+async fn claims_node_on(backend: Backend) -> Option<Node> {
+    let node = Node::start_claims(backend).await?;
     let now = OffsetDateTime::now_utc();
     for (code, name) in [
         ("140001", "Городская больница"),
@@ -51,7 +55,7 @@ async fn claims_node() -> Node {
     fund::open_period(&node.metadata, &operator(), "2025-01", now)
         .await
         .unwrap();
-    node
+    Some(node)
 }
 
 /// A new executor login of `mo`: its link's token.
@@ -397,4 +401,47 @@ async fn uploads_are_controlled_refusals_coded_and_another_mos_package_is_not_fo
     );
     let packages = node.metadata.claims_packages("140001").await.unwrap();
     assert!(packages.iter().all(|package| package.file_name != name));
+}
+
+/// A package larger than any page body (1 MiB) passes the body guard unread and is streamed
+/// to disk; on PostgreSQL too.
+async fn a_package_larger_than_a_page_body_is_streamed_and_accepted(backend: Backend) {
+    let Some(node) = claims_node_on(backend).await else {
+        return;
+    };
+    let web = signed_in(&node, "140001").await;
+    let mut options = generate::Options::new(20_000, fund::parse_period("2025-01").unwrap());
+    options.medical_organisation = "140001".to_owned();
+    let mut buffer = Cursor::new(Vec::new());
+    let name = generate::write_package(&mut buffer, &options).unwrap();
+    let bytes = buffer.into_inner();
+    assert!(bytes.len() > 1024 * 1024, "{}", bytes.len());
+    let name = format!("{}.zip", name.main_stem());
+    let path = upload(&web, &name, &bytes).await;
+    let html = concluded(&web, &path).await;
+    assert!(html.contains("status-accepted"), "{html}");
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    let stored = node.metadata.claims_package(id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.cases, stored.size_bytes),
+        (20_000, bytes.len() as u64)
+    );
+    let kept = std::fs::read(
+        node.data
+            .join("claims/packages")
+            .join(id.to_string())
+            .join(&name),
+    )
+    .unwrap();
+    assert!(kept == bytes, "the kept package differs from the upload");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_larger_than_a_page_body_is_streamed_on_sqlite() {
+    a_package_larger_than_a_page_body_is_streamed_and_accepted(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_larger_than_a_page_body_is_streamed_on_postgres() {
+    a_package_larger_than_a_page_body_is_streamed_and_accepted(Backend::Postgres).await;
 }
