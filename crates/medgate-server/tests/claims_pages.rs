@@ -445,3 +445,38 @@ async fn a_package_larger_than_a_page_body_is_streamed_on_sqlite() {
 async fn a_package_larger_than_a_page_body_is_streamed_on_postgres() {
     a_package_larger_than_a_page_body_is_streamed_and_accepted(Backend::Postgres).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_left_checking_by_a_stopped_node_is_checked_when_it_starts() {
+    let mut node = claims_node().await;
+    let web = signed_in(&node, "140001").await;
+    let (name, bytes) = package(7, Some(Fault::DateAfterPeriod));
+    // As an upload the node stopped during leaves it: registered, kept, not concluded.
+    let uploader = medgate_claims::intake::Uploader {
+        login: "M140001_1".to_owned(),
+        mo_code: "140001".to_owned(),
+        subdivision_code: None,
+        origin: AuditOrigin::Cli,
+    };
+    node.stop().await;
+    let id = medgate_claims::intake::register_upload(
+        &node.metadata,
+        &uploader,
+        "2025-01",
+        &name,
+        &"ab".repeat(32),
+        bytes.len() as u64,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    let folder = node.data.join("claims/packages").join(id.to_string());
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join(&name), &bytes).unwrap();
+    node.restart().await;
+    let html = concluded(&web, &format!("/claims/packages/{id}")).await;
+    assert!(
+        html.contains("status-flk_errors") && html.contains("DATE_Z_2"),
+        "{html}"
+    );
+}

@@ -973,6 +973,22 @@ impl Metadata {
         .collect()
     }
 
+    /// The packages still being checked, of every MO, oldest first (those a stopped node
+    /// left behind, when a node starts).
+    pub async fn claims_packages_checking(&self) -> Result<Vec<ClaimsPackage>, MetadataError> {
+        sqlx::query(&format!(
+            "SELECT {PACKAGE_COLUMNS} FROM claims_packages WHERE status = 'checking' \
+             ORDER BY id LIMIT $1"
+        ))
+        .bind(LIST_LIMIT)
+        .fetch_all(self.pool())
+        .await
+        .map_err(MetadataError::database("list the packages being checked"))?
+        .iter()
+        .map(package_from_row)
+        .collect()
+    }
+
     /// The stored findings of a package, in the order the control found them.
     pub async fn claims_findings(
         &self,
