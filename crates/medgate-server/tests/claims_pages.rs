@@ -60,11 +60,15 @@ async fn claims_node_on(backend: Backend) -> Option<Node> {
 
 /// A new executor login of `mo`: its link's token.
 async fn new_login(node: &Node, mo: &str) -> (String, String) {
+    new_login_as(node, mo, Role::Executor).await
+}
+
+async fn new_login_as(node: &Node, mo: &str, role: Role) -> (String, String) {
     let issued = fund::add_user(
         &node.metadata,
         &operator(),
         mo,
-        Role::Executor,
+        role,
         None,
         "Иванова И. И.",
         OffsetDateTime::now_utc(),
@@ -90,7 +94,11 @@ async fn sign_in(web: &WebClient, login: &str, password: &str) -> support::web::
 
 /// A login of `mo` whose link was opened and whose password was changed on the page.
 async fn signed_in(node: &Node, mo: &str) -> WebClient {
-    let (login, token) = new_login(node, mo).await;
+    signed_in_as(node, mo, Role::Executor).await
+}
+
+async fn signed_in_as(node: &Node, mo: &str, role: Role) -> WebClient {
+    let (login, token) = new_login_as(node, mo, role).await;
     let web = WebClient::new(node);
     let page = web.get(&format!("/claims/link/{token}")).await;
     let password = default_password_on(&page.text());
@@ -357,6 +365,25 @@ async fn uploads_are_controlled_refusals_coded_and_another_mos_package_is_not_fo
     assert!(!flk.text().contains(&faulty_name), "{}", flk.text());
     let mine = web.get("/claims/flk").await;
     assert!(mine.text().contains(&faulty_name));
+
+    // The head of the MO reads the packages but does not upload.
+    let head = signed_in_as(&node, "140001", Role::Head).await;
+    let page = head.get("/claims/upload").await.text();
+    assert!(
+        page.contains("Пакеты загружает исполнитель") && page.contains(&faulty_name),
+        "{page}"
+    );
+    assert!(!page.contains("multipart/form-data"), "{page}");
+    let csrf = form_token(&page).unwrap();
+    let refused = head
+        .post_multipart(
+            "/claims/upload",
+            &[("csrf", &csrf), ("period", "2025-01")],
+            &[("package", "HM140001S14002_25019.zip", b"x")],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert_eq!(head.get(&defective).await.status, 200);
 
     // A file for another MO is refused with 802.
     let mut options = generate::Options::new(3, fund::parse_period("2025-01").unwrap());

@@ -113,7 +113,9 @@ async fn show_upload(
     let packages = intake::packages_of(&state.metadata, &user.user.mo_code)
         .await
         .map_err(|e| ApiError::internal("listing the packages", &e))?;
-    let form = if periods.is_empty() {
+    let form = if user.user.role != "executor" {
+        message(MessageKind::Info, R::ExecutorOnly.text(lang))
+    } else if periods.is_empty() {
         message(MessageKind::Info, R::NoOpenPeriod.text(lang))
     } else {
         let options: String = periods
@@ -257,6 +259,16 @@ async fn upload(
             return Err(forged(&user, &request));
         }
         let lang = request.lang;
+        if user.user.role != "executor" {
+            return show_upload(
+                &state,
+                &request,
+                &user,
+                Some((MessageKind::Error, R::ExecutorOnly.text(lang).to_owned())),
+                StatusCode::FORBIDDEN,
+            )
+            .await;
+        }
         let Ok(multipart) = multipart else {
             return show_upload(
                 &state,

@@ -87,6 +87,10 @@ russian_english! {
             "Upload a register package (a ZIP with the main file H, C, T or D* and its personal-data L file) for an open reporting period. Once uploaded, the package goes through the format-logical control."
         ),
         Period => ("Отчётный период", "Reporting period"),
+        ExecutorOnly => (
+            "Пакеты загружает исполнитель (логин _1); главный бухгалтер и руководитель подписывают реестры.",
+            "Packages are uploaded by the executor (the _1 login); the chief accountant and the head sign the registers."
+        ),
         NoOpenPeriod => ("Нет открытых отчётных периодов: загрузка недоступна.", "No reporting period is open: nothing can be uploaded."),
         PackageFile => ("Файл пакета (ZIP)", "Package file (ZIP)"),
         Upload => ("Загрузить", "Upload"),
