@@ -399,6 +399,40 @@ async fn uploads_are_controlled_refusals_coded_and_another_mos_package_is_not_fo
     let html = concluded(&web, &foreign).await;
     assert!(html.contains("802") && html.contains("M140002"), "{html}");
 
+    // Every step is in the audit hash chain, with who did it.
+    let entries = node.metadata.list_audit_all(1000).await.unwrap();
+    let logged = |actor: &str, action: &str, target: &str| {
+        entries
+            .iter()
+            .any(|e| e.actor == actor && e.action == action && e.target == target)
+    };
+    let executor = "claims:M140001_1";
+    assert!(logged("cli", "claims.mo.add", "mo:140001"));
+    assert!(logged("cli", "claims.user.add", "login:M140001_1"));
+    assert!(logged(executor, "claims.link.open", "login:M140001_1"));
+    assert!(logged(executor, "claims.signin", "M140001_1"));
+    assert!(logged(
+        executor,
+        "claims.password.change",
+        "login:M140001_1"
+    ));
+    assert!(logged(
+        executor,
+        "claims.package.upload",
+        &format!("package:{id}")
+    ));
+    assert!(logged(
+        executor,
+        "claims.package.checked",
+        &format!("package:{id}")
+    ));
+    assert!(logged(
+        executor,
+        "claims.protocol.download",
+        &format!("package:{id}")
+    ));
+    assert!(node.metadata.verify_audit().await.unwrap().is_intact());
+
     // A closed period takes nothing.
     fund::close_period(
         &node.metadata,
