@@ -313,7 +313,7 @@ impl IssuedLink {
     /// The link on the node at `public_url` (`https://host:port`).
     pub fn url(&self, public_url: &str) -> String {
         format!(
-            "{}/claims/link/{}",
+            "{}/claims/link?token={}",
             public_url.trim_end_matches('/'),
             self.token
         )

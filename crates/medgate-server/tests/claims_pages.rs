@@ -100,7 +100,7 @@ async fn signed_in(node: &Node, mo: &str) -> WebClient {
 async fn signed_in_as(node: &Node, mo: &str, role: Role) -> WebClient {
     let (login, token) = new_login_as(node, mo, role).await;
     let web = WebClient::new(node);
-    let page = web.get(&format!("/claims/link/{token}")).await;
+    let page = web.get(&format!("/claims/link?token={token}")).await;
     let password = default_password_on(&page.text());
     assert_eq!(sign_in(&web, &login, &password).await.status, 303);
     let csrf = web.token("/claims/password").await;
@@ -126,14 +126,14 @@ async fn a_link_opens_once_the_first_sign_in_forces_a_change_and_failures_lock_o
     assert_eq!(login, "M140001_1");
     let web = WebClient::new(&node);
 
-    let first = web.get(&format!("/claims/link/{token}")).await;
+    let first = web.get(&format!("/claims/link?token={token}")).await;
     assert_eq!(first.status, 200, "{}", first.text());
     let html = first.text();
     assert!(html.contains("M140001_1"), "{html}");
     assert!(html.contains("открывается только 1 раз"), "{html}");
     let password = default_password_on(&html);
     assert_eq!(password, fund::default_password(&token));
-    let second = web.get(&format!("/claims/link/{token}")).await;
+    let second = web.get(&format!("/claims/link?token={token}")).await;
     assert_eq!(second.status, 410);
     assert!(
         second.text().contains("уже была открыта"),
@@ -141,7 +141,7 @@ async fn a_link_opens_once_the_first_sign_in_forces_a_change_and_failures_lock_o
         second.text()
     );
     assert!(!second.text().contains(&password));
-    let english = web.get(&format!("/claims/link/{token}?lang=en")).await;
+    let english = web.get(&format!("/claims/link?token={token}&lang=en")).await;
     assert_eq!(english.status, 410);
     assert!(
         english.text().contains("was opened already"),
@@ -149,7 +149,7 @@ async fn a_link_opens_once_the_first_sign_in_forces_a_change_and_failures_lock_o
         english.text()
     );
     assert_eq!(
-        web.get(&format!("/claims/link/{}", "0".repeat(64)))
+        web.get(&format!("/claims/link?token={}", "0".repeat(64)))
             .await
             .status,
         404

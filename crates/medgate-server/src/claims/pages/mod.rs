@@ -1,6 +1,6 @@
 //! The medical organisations' desk of the claims registers (`/claims` on a node of `--role
 //! claims`, Russian by default and English): a login the fund created (`medgate claims user
-//! add`) opens its one-time link once (`/claims/link/{token}`: the login and the default
+//! add`) opens its one-time link once (`/claims/link?token=…`, never logged: the login and the default
 //! password; afterwards 410 Gone with a sentence saying so), signs in, must replace the
 //! default password before any other page opens, uploads register packages for an open
 //! period and reads their format-logical control.
@@ -15,7 +15,7 @@
 //! (`medgate_web::desk::signin`), as on the staff pages. Another MO's package is the same
 //! 404 page as a missing one.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -77,7 +77,7 @@ pub const CLAIMS: Desk = Desk {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(signin::routes(&CLAIMS, &ClaimsAccounts))
-        .route("/claims/link/{token}", get(link))
+        .route("/claims/link", get(link))
         .route(PASSWORD_PATH, get(password_form).post(change_password))
         .merge(packages::routes())
 }
@@ -184,13 +184,11 @@ fn now(state: &AppState) -> OffsetDateTime {
     state.clock.now()
 }
 
-/// `GET /claims/link/{token}`: the login and its default password, the first time only.
-async fn link(
-    State(state): State<AppState>,
-    request: WebRequest,
-    Path(token): Path<String>,
-) -> Response {
+/// `GET /claims/link?token=…`: the login and its default password, the first time only. The
+/// secret is in the query string, which the request log leaves out (it logs the path).
+async fn link(State(state): State<AppState>, request: WebRequest) -> Response {
     let request = claims(request);
+    let token = request.query("token").unwrap_or_default();
     let outcome = async {
         let lang = request.lang;
         let opened = fund::open_link(&state.metadata, request.origin(), &token, now(&state)).await;

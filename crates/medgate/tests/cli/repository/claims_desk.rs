@@ -111,7 +111,7 @@ fn an_mo_uploads_registers_on_the_real_pages_and_reads_the_flk_protocol_with_lxm
         ],
     );
     assert!(issued.starts_with("login M140001_1\n"), "{issued}");
-    let token = issued.trim().rsplit('/').next().unwrap().to_owned();
+    let token = issued.trim().rsplit('=').next().unwrap().to_owned();
     assert_eq!(token.len(), 64, "{issued}");
     let listed = claims(&node, &["user", "list"]);
     assert!(
@@ -128,7 +128,7 @@ fn an_mo_uploads_registers_on_the_real_pages_and_reads_the_flk_protocol_with_lxm
         .arg(&script)
         .arg(node.url())
         .arg(node.ca())
-        .arg(format!("{}/claims/link/{token}", node.url()))
+        .arg(format!("{}/claims/link?token={token}", node.url()))
         .args([&clean, &defective, &clean])
         .output()
         .expect("python runs");
