@@ -60,3 +60,87 @@ impl ClaimsError {
         }
     }
 }
+
+/// A refusal of the fund's service (its operator's registry, the logins, the uploads): one
+/// variant per rule, with a stable [`FundError::code`]; a store failure keeps its cause out
+/// of the message (`source()` only).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FundError {
+    /// A value that breaks its rule: the field, the value as given and the rule.
+    #[error("{field} {value:?} is not valid: {rule}")]
+    Invalid {
+        field: &'static str,
+        value: String,
+        rule: String,
+    },
+    #[error("{what} {id} is registered already")]
+    AlreadyRegistered { what: &'static str, id: String },
+    #[error("there is no {what} {id}")]
+    NotRegistered { what: &'static str, id: String },
+    #[error("the reporting period {period} is not open for packages")]
+    PeriodClosed { period: String },
+    #[error("this one-time link was opened already (at {at}); ask the fund for a new one")]
+    LinkSpent { at: String },
+    #[error("this one-time link has expired unopened; ask the fund for a new one")]
+    LinkExpired,
+    #[error("there is no such one-time link")]
+    LinkUnknown,
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error("the store failed to {operation}")]
+    Storage {
+        operation: &'static str,
+        #[source]
+        source: medgate_storage::MetadataError,
+    },
+    #[error("internal error: {what}")]
+    Internal { what: &'static str },
+}
+
+impl FundError {
+    /// The stable code of the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FundError::Invalid { .. } => "invalid_input",
+            FundError::AlreadyRegistered { .. } => "already_registered",
+            FundError::NotRegistered { .. } => "not_registered",
+            FundError::PeriodClosed { .. } => "period_closed",
+            FundError::LinkSpent { .. } => "link_spent",
+            FundError::LinkExpired => "link_expired",
+            FundError::LinkUnknown => "link_unknown",
+            FundError::WrongPassword => "wrong_password",
+            FundError::Storage { .. } => "storage_error",
+            FundError::Internal { .. } => "internal_error",
+        }
+    }
+
+    pub(crate) fn invalid(field: &'static str, value: &str, rule: impl Into<String>) -> FundError {
+        FundError::Invalid {
+            field,
+            value: value.to_owned(),
+            rule: rule.into(),
+        }
+    }
+
+    pub(crate) fn storage(
+        operation: &'static str,
+    ) -> impl FnOnce(medgate_storage::MetadataError) -> FundError {
+        move |source| FundError::Storage { operation, source }
+    }
+
+    pub(crate) fn refused(
+        operation: &'static str,
+    ) -> impl FnOnce(medgate_storage::ClaimsStoreError) -> FundError {
+        use medgate_storage::ClaimsStoreError as E;
+        move |error| match error {
+            E::Exists { what, id } => FundError::AlreadyRegistered { what, id },
+            E::NotFound { what, id } => FundError::NotRegistered { what, id },
+            E::PeriodClosed { period } => FundError::PeriodClosed { period },
+            E::Metadata(source) => FundError::Storage { operation, source },
+            _ => FundError::Internal {
+                what: "an unknown refusal of the store",
+            },
+        }
+    }
+}

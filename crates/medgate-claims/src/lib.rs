@@ -4,11 +4,14 @@
 //! (`flk`), the medico-economic control on the cases that pass it (`mek`), the NSI reference
 //! books (`nsi`), the `V` protocol (`protocol`), a generator of realistic packages
 //! (`generate`), the registers' workflow (`workflow`) and the MO's three signatures in their
-//! fixed order (`signing`).
+//! fixed order (`signing`); the fund's service over the node's store: its operator's registry
+//! and the MO staff's logins (`fund`), the packages uploaded and their control (`intake`).
 
 pub mod error;
 pub mod flk;
+pub mod fund;
 pub mod generate;
+pub mod intake;
 pub mod mek;
 pub mod names;
 pub mod nsi;
@@ -18,7 +21,7 @@ pub mod signing;
 pub mod workflow;
 pub mod xml;
 
-pub use error::ClaimsError;
+pub use error::{ClaimsError, FundError};
 pub use flk::catalogue::Catalogue;
 pub use flk::{Finding, RuleCounts};
 pub use mek::{MekFinding, MekReport, PaidCases};

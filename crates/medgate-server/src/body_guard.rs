@@ -190,7 +190,9 @@ impl BodyGuard {
     }
 
     fn limit(&self, request: &Request) -> usize {
-        if is_api(request.uri().path()) {
+        // A streamed upload of a page (the claims registers' package upload) has the
+        // module's limit: it is written to disk, never held.
+        if is_api(request.uri().path()) || self.is_streamed(request) {
             self.api_max
         } else {
             PAGE_MAX_BODY_BYTES

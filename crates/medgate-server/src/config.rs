@@ -6,7 +6,7 @@
 //! ```toml
 //! data_dir = "/var/lib/medgate"
 //! listen = "0.0.0.0:8443"
-//! role = "repository"                    # or "registry", or "clinical"
+//! role = "repository"                    # or "registry", "clinical", "claims"
 //! server_names = ["repo.example.org"]    # DNS names / IPs for the server certificate
 //! oid_root = "1.3.6.1.4.1.99999.1"       # operator's arc for domain and repository ids
 //! database_url = "postgres://medgate@db/medgate"   # default: SQLite in data_dir
@@ -55,6 +55,8 @@ pub enum Role {
     Registry,
     /// The national clinical record service (Hungary, FHIR R4 under `/fhir`).
     Clinical,
+    /// The claims registers of a territorial OMS fund (Russia, pages under `/claims`).
+    Claims,
 }
 
 impl Role {
@@ -63,8 +65,9 @@ impl Role {
             "repository" => Ok(Role::Repository),
             "registry" => Ok(Role::Registry),
             "clinical" => Ok(Role::Clinical),
+            "claims" => Ok(Role::Claims),
             other => Err(ConfigError(format!(
-                "role '{other}' is unknown: use repository, registry or clinical"
+                "role '{other}' is unknown: use repository, registry, clinical or claims"
             ))),
         }
     }
@@ -365,7 +368,7 @@ impl ServerConfig {
             None => None,
             Some(_) if role != Role::Repository => {
                 return Err(ConfigError(
-                    "[registry] (or --registry-url) tells a repository where the national registry is; a node with role = registry or clinical does not use it".into(),
+                    "[registry] (or --registry-url) tells a repository where the national registry is; a node with role = registry, clinical or claims does not use it".into(),
                 ))
             }
             Some(FileRegistry { url: None, .. }) => {
@@ -516,8 +519,14 @@ mod tests {
             role: Some("claims".into()),
             ..FileConfig::default()
         };
+        let config = ServerConfig::validate(raw).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.role, Role::Claims);
+        let raw = FileConfig {
+            role: Some("billing".into()),
+            ..FileConfig::default()
+        };
         let error = ServerConfig::validate(raw).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(error.contains("use repository, registry or clinical"), "{error}");
+        assert!(error.contains("use repository, registry, clinical or claims"), "{error}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod router;
 pub mod startup;
 pub mod tls;
 
+pub mod claims;
 pub mod clinical;
 pub mod portal;
 pub mod registry;

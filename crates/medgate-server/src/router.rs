@@ -44,6 +44,13 @@ pub fn router(role: Role, state: AppState) -> Router {
             )
             .layer(axum::middleware::from_fn(crate::clinical::fhir_refusals))
         }
+        Role::Claims => assemble(
+            crate::claims::routes(),
+            crate::claims::pages::routes(),
+            crate::claims::MAX_BODY_BYTES,
+            &crate::claims::STREAMED_UPLOADS,
+            state,
+        ),
     }
 }
 

@@ -85,6 +85,10 @@ impl PreparedServer {
             self.refresher,
         );
         let sweeper = spawn_orphan_sweep(&self.state, &self.config);
+        if self.config.role == crate::config::Role::Claims {
+            // The packages a stopped node left being checked are checked again.
+            tokio::spawn(crate::claims::pages::resume_checks(self.state.clone()));
+        }
         crate::audit_checkpoint::spawn(&self.state, &self.config);
         let metrics = self.metrics_listener.map(|listener| {
             tokio::spawn(crate::metrics_listener::serve(listener, self.state.clone()))
@@ -122,6 +126,7 @@ pub fn open_or_create_ca(config: &ServerConfig) -> Result<CertificateAuthority, 
         crate::config::Role::Repository => "medgate tenant CA",
         crate::config::Role::Registry => "medgate national registry CA",
         crate::config::Role::Clinical => "medgate clinical record service CA",
+        crate::config::Role::Claims => "medgate claims register CA",
     };
     Ok(CertificateAuthority::init(
         &dir,

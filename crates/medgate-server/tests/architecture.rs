@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 /// The server's module folders.
-const MODULES: &[&str] = &["clinical", "portal", "registry", "repository", "staff"];
+const MODULES: &[&str] = &["claims", "clinical", "portal", "registry", "repository", "staff"];
 
 /// Crates that hold a domain (or a library below it) and must know nothing of HTTP serving.
 const DOMAIN_CRATES: &[&str] = &[

@@ -62,6 +62,11 @@ pub use metadata::certificates::{
     CertificateExpiry, CertificateKind, CertificateOwner, CertificateStatus, NewCertificate,
     TenantCertificate,
 };
+pub use metadata::claims::{
+    ClaimsFinding, ClaimsInsurer, ClaimsMedicalOrganisation, ClaimsPackage, ClaimsPeriod,
+    ClaimsStoreError, ClaimsSubdivision, ClaimsUser, LinkOpening, NewClaimsPackage, NewClaimsUser,
+    PackageOutcome,
+};
 pub use metadata::clinical::{
     AccessEntry, Authorisation, ClinicalInstitution, ClinicalStoreError, ClinicalUnit,
     ClinicalPatientAccount, CurrentResource, ExpectedVersion, InstitutionCertificate, NewAccess, NewPractitioner,

@@ -1,7 +1,8 @@
 //! The pages' words. The Polish desks (administrator, operator, portal) speak Polish and
 //! English, Polish by default (the seeds are Polish and use their domain words: "Zgody",
 //! "Dokumenty", "Dziennik dostępu", "Zaloguj się"); the Hungarian practitioners' desk speaks
-//! Hungarian and English, Hungarian by default. The language comes from `?lang=pl|en|hu`
+//! Hungarian and English, Hungarian by default; the Russian claims registers' desk Russian and
+//! English, Russian by default. The language comes from `?lang=pl|en|hu`
 //! (remembered in a cookie), then the cookie, then the browser's `Accept-Language`, among
 //! the languages the desk offers ([`negotiate_among`]).
 //!
@@ -21,6 +22,7 @@ pub enum Lang {
     Pl,
     En,
     Hu,
+    Ru,
 }
 
 impl Lang {
@@ -30,6 +32,7 @@ impl Lang {
             Lang::Pl => "pl",
             Lang::En => "en",
             Lang::Hu => "hu",
+            Lang::Ru => "ru",
         }
     }
 
@@ -45,6 +48,7 @@ impl Lang {
             "pl" => Some(Lang::Pl),
             "en" => Some(Lang::En),
             "hu" => Some(Lang::Hu),
+            "ru" => Some(Lang::Ru),
             _ => None,
         }
     }
@@ -55,16 +59,21 @@ impl Lang {
             Lang::Pl => "Polski",
             Lang::En => "English",
             Lang::Hu => "Magyar",
+            Lang::Ru => "Русский",
         }
     }
 
-    pub const ALL: [Lang; 3] = [Lang::Pl, Lang::En, Lang::Hu];
+    pub const ALL: [Lang; 4] = [Lang::Pl, Lang::En, Lang::Hu, Lang::Ru];
 
     /// The languages of the Polish desks, Polish first (their default).
     pub const POLISH_DESK: &'static [Lang] = &[Lang::Pl, Lang::En];
 
     /// The languages of the Hungarian desks, Hungarian first (their default).
     pub const HUNGARIAN_DESK: &'static [Lang] = &[Lang::Hu, Lang::En];
+
+    /// The languages of the Russian desks (the claims registers), Russian first (their
+    /// default).
+    pub const RUSSIAN_DESK: &'static [Lang] = &[Lang::Ru, Lang::En];
 
     /// The language a desk offering `offered` (its default first) answers a request for
     /// `self` in: `self` when offered, else English when offered, else the default.
@@ -148,7 +157,7 @@ macro_rules! bilingual {
                 match (self, lang) {
                     $(($enum::$name, Lang::Pl) => $pl,
                       // The Polish desks have no Hungarian: English stands in.
-                      ($enum::$name, Lang::En | Lang::Hu) => $en,)*
+                      ($enum::$name, Lang::En | Lang::Hu | Lang::Ru) => $en,)*
                 }
             }
 

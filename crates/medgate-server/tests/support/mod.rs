@@ -146,6 +146,23 @@ impl Node {
         Some(node)
     }
 
+    /// A claims registers node (`role = claims`) on `backend`; `None` only when PostgreSQL
+    /// is unavailable and the test is skipped.
+    pub async fn start_claims(backend: Backend) -> Option<Node> {
+        let postgres = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(fresh_postgres_database()?),
+        };
+        let options = Options {
+            role: Some("claims".into()),
+            database_url: postgres.as_ref().map(|p| p.url.clone()),
+            ..Options::default()
+        };
+        let mut node = Node::start_with(options).await;
+        node.postgres = postgres;
+        Some(node)
+    }
+
     /// A repository node on SQLite.
     pub async fn sqlite() -> Node {
         Node::start_with(Options::default()).await

@@ -34,6 +34,7 @@
 pub mod audit;
 pub mod certificate_requests;
 pub mod certificates;
+pub mod claims;
 pub mod clinical;
 pub mod clinical_connection;
 pub mod consents;
@@ -172,6 +173,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "clinical patient accounts",
         include_str!("../../migrations/sqlite/0013_clinical_patient_accounts.sql"),
     ),
+    (
+        14,
+        "claims",
+        include_str!("../../migrations/sqlite/0014_claims.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -239,6 +245,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         13,
         "clinical patient accounts",
         include_str!("../../migrations/postgres/0013_clinical_patient_accounts.sql"),
+    ),
+    (
+        14,
+        "claims",
+        include_str!("../../migrations/postgres/0014_claims.sql"),
     ),
 ];
 

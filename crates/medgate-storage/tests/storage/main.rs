@@ -11,6 +11,7 @@ mod support;
 mod audit;
 mod certificate_requests;
 mod certificates;
+mod claims;
 mod clinical;
 mod clinical_connection;
 mod consents;
@@ -27,6 +28,11 @@ mod staff;
 mod tenants;
 
 on_both_backends! {
+    claims {
+        organisations_insurers_and_periods,
+        a_link_opens_once_and_a_renewed_one_again,
+        packages_are_concluded_once_and_a_second_accepted_copy_is_refused,
+    }
     clinical_connection {
         a_connection_is_saved_whole_replaced_and_per_account,
         a_desk_session_lives_with_its_web_session_until_it_expires,

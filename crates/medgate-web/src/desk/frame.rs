@@ -15,7 +15,8 @@ use crate::layout::{escape, message, MessageKind};
 use crate::WebRequest;
 
 /// A word of the frame in `lang`: the Polish desks' words, and the Hungarian desk's
-/// frame in Hungarian (the rest of a Hungarian page is its module's words).
+/// frame in Hungarian, the Russian desk's in Russian (the rest of such a page is its module's
+/// words).
 fn frame_word(word: T, lang: Lang) -> &'static str {
     match (word, lang) {
         (T::SignOut, Lang::Hu) => "Kijelentkezés",
@@ -28,6 +29,17 @@ fn frame_word(word: T, lang: Lang) -> &'static str {
         }
         (T::InternalError, Lang::Hu) => {
             "A szerver hibát észlelt. Próbálja újra később; ha ismétlődik, adja meg az üzemeltetőnek a(z) {reference} hivatkozást."
+        }
+        (T::SignOut, Lang::Ru) => "Выйти",
+        (T::MainMenu, Lang::Ru) => "Главное меню",
+        (T::Language, Lang::Ru) => "Язык",
+        (T::SkipToContent, Lang::Ru) => "Перейти к содержимому",
+        (T::ErrorTitle, Lang::Ru) => "Ошибка",
+        (T::FormExpired, Lang::Ru) => {
+            "Форма устарела или отправлена не с этой страницы. Заполните её заново."
+        }
+        (T::InternalError, Lang::Ru) => {
+            "На сервере произошла ошибка. Повторите позже; если ошибка повторяется, сообщите в фонд номер {reference}."
         }
         _ => word.text(lang),
     }

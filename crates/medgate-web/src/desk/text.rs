@@ -677,6 +677,9 @@ bilingual! {
 /// record service's operators); a word of the flow without its Hungarian here would show
 /// English, so the flow's test reads every page in Hungarian.
 pub fn staff_word(word: T, lang: crate::i18n::Lang) -> &'static str {
+    if lang == crate::i18n::Lang::Ru {
+        return russian_staff_word(word);
+    }
     if lang != crate::i18n::Lang::Hu {
         return word.text(lang);
     }
@@ -712,6 +715,43 @@ pub fn staff_word(word: T, lang: crate::i18n::Lang) -> &'static str {
         T::FormExpired => "Az űrlap lejárt vagy nem erről az oldalról érkezett. Töltse ki újra.",
         T::ErrorTitle => "Hiba",
         _ => word.text(lang),
+    }
+}
+
+/// The flow's words on the Russian desk (the claims registers' staff sign in with it).
+fn russian_staff_word(word: T) -> &'static str {
+    match word {
+        T::SignInTitle => "Вход в систему",
+        T::SignIn => "Войти",
+        T::Login => "Логин",
+        T::BadLogin => "Логин состоит из латинских букв, цифр и знаков . _ - @ (не более 64 символов).",
+        T::Password => "Пароль",
+        T::Locked => "Слишком много неудачных попыток. Вход с этими данными заблокирован на {minutes} минут (до {until} UTC).",
+        T::HaveCode => "Есть код активации? Задайте пароль",
+        T::HavePassword => "Уже есть пароль? Войдите",
+        T::ActivateTitle => "Активация учётной записи",
+        T::ActivateIntro => "Задайте пароль с помощью одноразового кода активации.",
+        T::Activate => "Задать пароль",
+        T::ActivationCode => "Код активации",
+        T::ActivationCodeHint => "Одноразовый код, например K7QM-2XWD-9RTB-HC4N",
+        T::NewPassword => "Новый пароль",
+        T::RepeatPassword => "Повторите пароль",
+        T::PasswordRules => "От {min} до {max} символов; не совпадает с логином или кодом.",
+        T::PasswordTooShort => "Пароль должен быть не короче {min} символов.",
+        T::PasswordTooLong => "Пароль должен быть не длиннее {max} символов.",
+        T::PasswordMismatch => "Повтор пароля не совпадает с паролем.",
+        T::PasswordIsLogin => "Пароль не может совпадать с логином или кодом.",
+        T::PasswordControl => "Пароль не может содержать управляющие символы.",
+        T::ActivationFailed => "Активация не удалась: данные или код неверны, код истёк или уже использован.",
+        T::Activated => "Пароль задан. Войдите.",
+        T::SignedOut => "Вы вышли из системы.",
+        T::SessionExpired => "Сеанс истёк. Войдите снова.",
+        T::Back => "← Назад",
+        T::Required => "Обязательное поле.",
+        T::FixErrors => "Исправьте отмеченные поля; ничего не сохранено.",
+        T::FormExpired => "Форма устарела или отправлена не с этой страницы. Заполните её заново.",
+        T::ErrorTitle => "Ошибка",
+        _ => word.text(crate::i18n::Lang::En),
     }
 }
 

@@ -4,7 +4,8 @@
 //! that passed (the shipped Q016/Q023 or `--mek-catalogue`, the paid cases of `--paid FILE`);
 //! `keys` prints the paid-case keys of an accepted package; `generate` writes a realistic
 //! package; `sign` and `verify` (in `claims_signing`) the three signatures; `nsi import`/`list`
-//! (in `claims_nsi`) the NSI books of the data folder.
+//! (in `claims_nsi`) the NSI books of the data folder; `mo`, `smo`, `period` and `user` are the
+//! fund operator's commands on a claims node (`claims_fund`).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,14 @@ enum ClaimsCommand {
     Verify(super::claims_signing::VerifyArgs),
     /// The federal NSI reference books installed in the data folder (`import`, `list`).
     Nsi(super::claims_nsi::NsiArgs),
+    /// Fund operator: medical organisations and their subdivisions (of a claims node).
+    Mo(super::claims_fund::MoArgs),
+    /// Fund operator: insurers (SMO).
+    Smo(super::claims_fund::SmoArgs),
+    /// Fund operator: reporting periods, opened and closed for uploads.
+    Period(super::claims_fund::PeriodArgs),
+    /// Fund operator: the MO staff's logins and their one-time links.
+    User(super::claims_fund::UserArgs),
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +102,12 @@ struct GenerateArgs {
     /// Seed one defect in the second case.
     #[arg(long, value_enum)]
     fault: Option<FaultArg>,
+    /// The sending medical organisation's 6-digit code.
+    #[arg(long, default_value = "010001")]
+    mo: String,
+    /// The package's number within the period (the name's last digits).
+    #[arg(long, default_value_t = 1)]
+    number: u32,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -150,6 +165,12 @@ pub fn run(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
         ClaimsCommand::Sign(args) => super::claims_signing::run_sign(&args),
         ClaimsCommand::Verify(args) => super::claims_signing::run_verify(&args),
         ClaimsCommand::Nsi(args) => super::claims_nsi::run(args),
+        ClaimsCommand::Mo(args) => super::claims_fund::run(super::claims_fund::FundCommand::Mo(args)),
+        ClaimsCommand::Smo(args) => super::claims_fund::run(super::claims_fund::FundCommand::Smo(args)),
+        ClaimsCommand::Period(args) => {
+            super::claims_fund::run(super::claims_fund::FundCommand::Period(args))
+        }
+        ClaimsCommand::User(args) => super::claims_fund::run(super::claims_fund::FundCommand::User(args)),
     }
 }
 
@@ -509,6 +530,11 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     }
     let mut options = Options::new(args.cases, period);
     options.fault = args.fault.map(Fault::from);
+    options.medical_organisation = medgate_claims::fund::parse_mo_code(&args.mo)?;
+    if args.number == 0 {
+        anyhow::bail!("--number must be at least 1");
+    }
+    options.number = args.number;
     let path = args.out.join(format!("{}.zip", options.name().main_stem()));
     if path.exists() {
         anyhow::bail!("{} already exists", path.display());

@@ -11,6 +11,7 @@ mod backup;
 mod bench;
 mod ca;
 mod claims;
+mod claims_fund;
 mod claims_nsi;
 mod claims_signing;
 mod clinical;
@@ -65,7 +66,8 @@ pub enum Command {
     /// Operator of the clinical record service: institutions, units, practitioners, the
     /// authorisation matrix, institution certificates.
     Clinical(clinical::ClinicalArgs),
-    /// Claims registers (Russia, OMS): check a package (format-logical control), generate one.
+    /// Claims registers (Russia, OMS): check a package (format-logical control), generate one;
+    /// the fund operator's registry of a claims node (MOs, SMOs, periods, logins).
     Claims(claims::ClaimsArgs),
     /// Print the shell completion script for bash, zsh or fish on standard output.
     Completions(manual::CompletionsArgs),

@@ -18,7 +18,7 @@ pub struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:8443 (port 0 picks a free port).
     #[arg(long)]
     pub listen: Option<String>,
-    /// repository (default), registry or clinical.
+    /// repository (default), registry, clinical or claims.
     #[arg(long)]
     pub role: Option<String>,
     /// postgres://… for the scale-out backend (default: SQLite in the data folder).
@@ -75,6 +75,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 medgate_server::config::Role::Repository => "repository",
                 medgate_server::config::Role::Registry => "registry",
                 medgate_server::config::Role::Clinical => "clinical record service",
+                medgate_server::config::Role::Claims => "claims registers",
             },
             data_dir.join("ca").join("ca.pem").display()
         );
@@ -95,6 +96,7 @@ fn print_checked(config: &ServerConfig) {
         Role::Repository => "repository",
         Role::Registry => "registry",
         Role::Clinical => "clinical",
+        Role::Claims => "claims",
     };
     println!("role: {role}");
     println!("listen: {}", config.listen);

@@ -16,7 +16,7 @@ macro_rules! hungarian_english {
             pub fn text(self, lang: Lang) -> &'static str {
                 match (self, lang) {
                     $(($enum::$name, Lang::Hu) => $hu,
-                      ($enum::$name, Lang::En | Lang::Pl) => $en,)*
+                      ($enum::$name, Lang::En | Lang::Pl | Lang::Ru) => $en,)*
                 }
             }
 

@@ -7,6 +7,7 @@ pub mod harness;
 mod account;
 mod clinical;
 mod clinical_client;
+mod claims_desk;
 mod audit;
 mod agent;
 mod backup;

@@ -1,0 +1,349 @@
+//! A medical organisation's packages at the fund: registered when uploaded for an open
+//! period (`checking`), controlled in the background by [`check_package`] on the file as it
+//! lies on disk (never read whole), and concluded with the findings: `accepted`,
+//! `flk_errors`, or `refused` with F012 801–805 — 802 also when the file name names another
+//! MO or another period than the one chosen, 805 when the same file name or content was
+//! accepted before (decided by the store, see `medgate_storage::metadata::claims`). A
+//! package is only ever read for its own MO: another MO's id is the same `NotRegistered` as
+//! one that does not exist. The `V` protocol is written again from the stored findings
+//! whenever it is asked for.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+
+use medgate_storage::{
+    AuditOrigin, ClaimsFinding, ClaimsPackage, Metadata, NewClaimsPackage, PackageOutcome,
+};
+use time::OffsetDateTime;
+
+use crate::error::FundError;
+use crate::flk::Finding;
+use crate::fund::{parse_period, Actor};
+use crate::names::{Party, RegisterFileName};
+use crate::package::{check_package, Settings};
+use crate::protocol::{self, Protocol};
+use crate::{Catalogue, Nsi};
+
+/// At most this many findings of one package are stored (the rest are counted).
+pub const MAX_STORED_FINDINGS: usize = 10_000;
+
+/// The signed-in user who uploads: their login and MO.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Uploader {
+    pub login: String,
+    pub mo_code: String,
+    pub subdivision_code: Option<String>,
+    pub origin: AuditOrigin,
+}
+
+impl Uploader {
+    fn actor(&self) -> Actor {
+        Actor {
+            name: format!("claims:{}", self.login),
+            origin: self.origin,
+        }
+    }
+}
+
+/// The file name as the browser sent it, without any folder, checked to be a plain name.
+pub fn plain_file_name(name: &str) -> Result<String, FundError> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name).trim();
+    if base.is_empty()
+        || base.chars().count() > 255
+        || base.chars().any(char::is_control)
+        || base == "."
+        || base == ".."
+    {
+        return Err(FundError::invalid(
+            "file name",
+            name,
+            "must be a file's name of 1 to 255 characters",
+        ));
+    }
+    Ok(base.to_owned())
+}
+
+/// Registers an uploaded package for `period` (which must be open); answers its id. The
+/// file itself is the caller's until [`check`] takes it.
+pub async fn register_upload(
+    store: &Metadata,
+    uploader: &Uploader,
+    period: &str,
+    file_name: &str,
+    sha256_hex: &str,
+    size_bytes: u64,
+    now: OffsetDateTime,
+) -> Result<i64, FundError> {
+    let period = parse_period(period)?.to_string();
+    let file_name = plain_file_name(file_name)?;
+    let id = store
+        .register_claims_package(&NewClaimsPackage {
+            mo_code: uploader.mo_code.clone(),
+            period: period.clone(),
+            subdivision_code: uploader.subdivision_code.clone(),
+            file_name: file_name.clone(),
+            sha256: sha256_hex.to_owned(),
+            size_bytes,
+            uploaded_by: uploader.login.clone(),
+            uploaded_at: now,
+        })
+        .await
+        .map_err(FundError::refused("register a package"))?;
+    uploader
+        .actor()
+        .record(
+            store,
+            "claims.package.upload",
+            &format!("package:{id}"),
+            format!("{file_name} for {period}, {size_bytes} bytes, sha256 {sha256_hex}"),
+        )
+        .await?;
+    Ok(id)
+}
+
+/// The control of one package file (blocking): the name against the MO and period chosen,
+/// then [`check_package`] with the shipped catalogues and the starter books. `progress` is
+/// set in per mille as the control reads.
+pub fn control(
+    path: &Path,
+    mo_code: &str,
+    period: &str,
+    progress: &AtomicU16,
+) -> Result<PackageOutcome, FundError> {
+    let file_name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or("package");
+    let refused = |code: u16, comment: String| Ok(PackageOutcome::Refused { code, comment });
+    if let Ok(name) = RegisterFileName::parse(file_name) {
+        if *name.sender() != Party::MedicalOrganisation(mo_code.to_owned()) {
+            return refused(
+                802,
+                format!(
+                    "the file name names the sender {}{}, not your organisation M{mo_code}",
+                    name.sender().letter(),
+                    name.sender().code()
+                ),
+            );
+        }
+        if name.period().to_string() != period {
+            return refused(
+                802,
+                format!(
+                    "the file name is for the period {}, not for {period} chosen on upload",
+                    name.period()
+                ),
+            );
+        }
+    }
+    let catalogues = Catalogue::shipped().map_err(|_| FundError::Internal {
+        what: "the shipped FLK catalogues cannot be read",
+    })?;
+    let nsi = Nsi::starter().map_err(|_| FundError::Internal {
+        what: "the starter NSI books cannot be read",
+    })?;
+    let settings = Settings {
+        catalogues: &catalogues,
+        nsi: &nsi,
+        max_findings: MAX_STORED_FINDINGS,
+    };
+    let outcome = check_package(path, &settings, &mut |done, total| {
+        let share = done.saturating_mul(1000).checked_div(total).unwrap_or(0);
+        progress.store(share.min(999) as u16, Ordering::Relaxed);
+    });
+    match outcome {
+        Ok(report) => Ok(PackageOutcome::Checked {
+            cases: report.cases,
+            patients: report.patients,
+            total_findings: report.total_findings(),
+            findings: report.findings.iter().map(stored_finding).collect(),
+        }),
+        Err(error) => match error.f012_code() {
+            Some(code) => refused(code, error.to_string()),
+            None => {
+                tracing::error!(%error, "a package could not be controlled");
+                Err(FundError::Internal {
+                    what: "the package could not be read from the node's disk",
+                })
+            }
+        },
+    }
+}
+
+fn stored_finding(finding: &Finding) -> ClaimsFinding {
+    ClaimsFinding {
+        code: finding.code,
+        rule_id: finding.rule.clone(),
+        file: finding.file.clone(),
+        element: finding.element.clone(),
+        base: finding.base.clone(),
+        n_zap: finding.n_zap.clone(),
+        idcase: finding.idcase.clone(),
+        sl_id: finding.sl_id.clone(),
+        idserv: finding.idserv.clone(),
+        comment: finding.comment.clone(),
+    }
+}
+
+fn protocol_finding(finding: &ClaimsFinding) -> Finding {
+    Finding {
+        code: finding.code,
+        rule: finding.rule_id.clone(),
+        file: finding.file.clone(),
+        element: finding.element.clone(),
+        base: finding.base.clone(),
+        n_zap: finding.n_zap.clone(),
+        idcase: finding.idcase.clone(),
+        sl_id: finding.sl_id.clone(),
+        idserv: finding.idserv.clone(),
+        comment: finding.comment.clone(),
+    }
+}
+
+/// Controls the registered package `id` whose file is `path` (named as uploaded) and stores
+/// the outcome; while it runs, its progress is written every quarter second. The audit entry
+/// names the verdict.
+pub async fn check(
+    store: &Metadata,
+    uploader: &Uploader,
+    id: i64,
+    path: &Path,
+    now: impl Fn() -> OffsetDateTime,
+) -> Result<ClaimsPackage, FundError> {
+    let package = package_of(store, &uploader.mo_code, id).await?;
+    let progress = Arc::new(AtomicU16::new(0));
+    let (file, mo, period, shared) = (
+        path.to_owned(),
+        uploader.mo_code.clone(),
+        package.period.clone(),
+        progress.clone(),
+    );
+    let mut control_task =
+        tokio::task::spawn_blocking(move || control(&file, &mo, &period, &shared));
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut control_task => break outcome,
+            _ = tick.tick() => {
+                let share = progress.load(Ordering::Relaxed);
+                if share > 0 {
+                    store
+                        .set_claims_package_progress(id, share)
+                        .await
+                        .map_err(FundError::storage("record a package's progress"))?;
+                }
+            }
+        }
+    };
+    let outcome = outcome.map_err(|_| FundError::Internal {
+        what: "the control task failed",
+    })??;
+    let concluded = store
+        .finish_claims_package(id, outcome, now())
+        .await
+        .map_err(FundError::refused("conclude a package's control"))?;
+    uploader
+        .actor()
+        .record(
+            store,
+            "claims.package.checked",
+            &format!("package:{id}"),
+            format!(
+                "{}{}, {} findings",
+                concluded.status,
+                concluded
+                    .refusal_code
+                    .map(|code| format!(" {code}"))
+                    .unwrap_or_default(),
+                concluded.findings
+            ),
+        )
+        .await?;
+    Ok(concluded)
+}
+
+/// The package `id` of the organisation `mo_code`; another organisation's is not there.
+pub async fn package_of(
+    store: &Metadata,
+    mo_code: &str,
+    id: i64,
+) -> Result<ClaimsPackage, FundError> {
+    store
+        .claims_package(id)
+        .await
+        .map_err(FundError::storage("read a package"))?
+        .filter(|package| package.mo_code == mo_code)
+        .ok_or(FundError::NotRegistered {
+            what: "package",
+            id: id.to_string(),
+        })
+}
+
+/// The packages of an organisation, newest first.
+pub async fn packages_of(store: &Metadata, mo_code: &str) -> Result<Vec<ClaimsPackage>, FundError> {
+    store
+        .claims_packages(mo_code)
+        .await
+        .map_err(FundError::storage("list the packages"))
+}
+
+/// The package with its stored findings.
+pub async fn findings_of(
+    store: &Metadata,
+    mo_code: &str,
+    id: i64,
+) -> Result<(ClaimsPackage, Vec<ClaimsFinding>), FundError> {
+    let package = package_of(store, mo_code, id).await?;
+    let findings = store
+        .claims_findings(id)
+        .await
+        .map_err(FundError::storage("read a package's findings"))?;
+    Ok((package, findings))
+}
+
+/// The `V` protocol of a concluded package, written from what the store holds; audited as
+/// a download.
+pub async fn protocol_of(
+    store: &Metadata,
+    uploader: &Uploader,
+    id: i64,
+) -> Result<Protocol, FundError> {
+    let (package, findings) = findings_of(store, &uploader.mo_code, id).await?;
+    let failed = |_| FundError::Internal {
+        what: "the protocol could not be written",
+    };
+    let protocol = match (package.status.as_str(), package.refusal_code) {
+        ("checking", _) => {
+            return Err(FundError::invalid(
+                "package",
+                &package.file_name,
+                "is still being checked; its protocol follows the control",
+            ))
+        }
+        (_, Some(code)) => protocol::package_protocol(
+            &package.file_name,
+            code,
+            package.refusal_comment.as_deref().unwrap_or(""),
+        )
+        .map_err(failed)?,
+        _ => {
+            let name =
+                RegisterFileName::parse(&package.file_name).map_err(|_| FundError::Internal {
+                    what: "a checked package's name does not parse",
+                })?;
+            let findings: Vec<Finding> = findings.iter().map(protocol_finding).collect();
+            protocol::protocol(&name, &findings).map_err(failed)?
+        }
+    };
+    uploader
+        .actor()
+        .record(
+            store,
+            "claims.protocol.download",
+            &format!("package:{id}"),
+            protocol.file_name.clone(),
+        )
+        .await?;
+    Ok(protocol)
+}

@@ -1,0 +1,132 @@
+//! The claims desk's words in Russian (its default: the fund's letter's words — «Загрузка
+//! файла», «ФЛК», «Ссылка открывается только 1 раз») and English, side by side, so a missing
+//! translation does not compile. Texts with a placeholder write it as `{name}`.
+
+use medgate_web::i18n::Lang;
+
+macro_rules! russian_english {
+    ($(#[$doc:meta])* $enum:ident { $($name:ident => ($ru:expr, $en:expr),)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $enum { $($name,)* }
+
+        impl $enum {
+            /// The text in `lang` (English for a language the desk does not speak).
+            pub fn text(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $(($enum::$name, Lang::Ru) => $ru,
+                      ($enum::$name, Lang::En | Lang::Pl | Lang::Hu) => $en,)*
+                }
+            }
+
+            /// The text with its `{name}` placeholder replaced by `value` (not escaped).
+            pub fn with(self, lang: Lang, name: &str, value: &str) -> String {
+                self.text(lang).replace(&format!("{{{name}}}"), value)
+            }
+        }
+    };
+}
+
+russian_english! {
+    /// Every text of the claims desk.
+    R {
+        Site => ("ПУОМП — персонифицированный учёт ОМС", "OMS claims registers"),
+        NavUpload => ("Загрузка файла", "File upload"),
+        NavFlk => ("ФЛК", "FLK"),
+        SignInIntro => (
+            "Войдите логином вашей медицинской организации (например, M140001_1). При первом входе система попросит сменить пароль по умолчанию.",
+            "Sign in with your medical organisation's login (e.g. M140001_1). At the first sign-in you will be asked to change the default password."
+        ),
+        SignInFailed => ("Неверный логин или пароль.", "Wrong login or password."),
+        HaveCode => ("Пароль по умолчанию показывает одноразовая ссылка фонда", "The fund's one-time link shows the default password"),
+        ActivateTitle => ("Пароль по умолчанию", "Default password"),
+        ActivateIntro => (
+            "Пароль по умолчанию показывает одноразовая ссылка, которую выдал фонд. Если ссылка уже открыта или утеряна, обратитесь в фонд за новой.",
+            "The one-time link the fund gave you shows the default password. If it was opened already or lost, ask the fund for a new one."
+        ),
+        Activate => ("Задать пароль", "Set the password"),
+        CodeHint => ("Код не используется: откройте ссылку фонда.", "No code is used here: open the fund's link."),
+        PasswordRules => ("От {min} до {max} символов; не совпадает с логином.", "{min} to {max} characters; not the login."),
+        PasswordIsLogin => ("Пароль не может совпадать с логином.", "The password cannot be the login."),
+        FixErrors => ("Исправьте отмеченные поля.", "Fix the marked fields."),
+        Login => ("Логин", "Login"),
+        LoginHint => ("Например, M140001_1", "For example M140001_1"),
+        BadLogin => ("Логин — латинские буквы, цифры и _, не более 40 символов.", "A login is Latin letters, digits and _, at most 40 characters."),
+        LinkTitle => ("Пароль по умолчанию", "Default password"),
+        LinkShown => (
+            "Сохраните пароль по умолчанию: ссылка открывается только 1 раз. При первом входе система предложит сменить пароль.",
+            "Keep the default password: this link opens only once. At the first sign-in you will be asked to change it."
+        ),
+        LinkLogin => ("Логин", "Login"),
+        LinkPassword => ("Пароль по умолчанию", "Default password"),
+        LinkGone => (
+            "Эта ссылка уже была открыта ({at}) и больше не показывает пароль. Если вы не сохранили пароль, попросите фонд выдать новую ссылку.",
+            "This link was opened already ({at}) and no longer shows the password. If you did not keep it, ask the fund for a new link."
+        ),
+        LinkExpired => (
+            "Срок действия ссылки истёк, она так и не была открыта. Попросите фонд выдать новую ссылку.",
+            "This link expired unopened. Ask the fund for a new link."
+        ),
+        LinkUnknown => ("Такой ссылки нет. Проверьте, что она скопирована целиком.", "There is no such link. Check that it was copied whole."),
+        GoSignIn => ("Перейти ко входу", "Go to sign-in"),
+        ChangeTitle => ("Смена пароля", "Change the password"),
+        ChangeIntro => (
+            "Перед началом работы смените пароль по умолчанию на свой.",
+            "Before you start, replace the default password with your own."
+        ),
+        CurrentPassword => ("Текущий пароль", "Current password"),
+        NewPassword => ("Новый пароль", "New password"),
+        RepeatPassword => ("Повторите новый пароль", "Repeat the new password"),
+        Change => ("Сменить пароль", "Change the password"),
+        Changed => ("Пароль изменён.", "The password was changed."),
+        WrongCurrent => ("Текущий пароль неверен.", "The current password is wrong."),
+        Mismatch => ("Повтор не совпадает с новым паролем.", "The repeat differs from the new password."),
+        UploadTitle => ("Загрузка файла", "File upload"),
+        UploadIntro => (
+            "Загрузите пакет реестра (ZIP с основным файлом H, C, T или D* и файлом персональных данных L) за открытый отчётный период. После загрузки пакет проходит форматно-логический контроль.",
+            "Upload a register package (a ZIP with the main file H, C, T or D* and its personal-data L file) for an open reporting period. Once uploaded, the package goes through the format-logical control."
+        ),
+        Period => ("Отчётный период", "Reporting period"),
+        ExecutorOnly => (
+            "Пакеты загружает исполнитель (логин _1); главный бухгалтер и руководитель подписывают реестры.",
+            "Packages are uploaded by the executor (the _1 login); the chief accountant and the head sign the registers."
+        ),
+        NoOpenPeriod => ("Нет открытых отчётных периодов: загрузка недоступна.", "No reporting period is open: nothing can be uploaded."),
+        PackageFile => ("Файл пакета (ZIP)", "Package file (ZIP)"),
+        Upload => ("Загрузить", "Upload"),
+        NoFile => ("Выберите файл пакета.", "Choose the package file."),
+        TooLarge => ("Файл больше {max} МБ.", "The file is over {max} MB."),
+        Refused => ("Пакет не принят: {reason}", "The package was not taken: {reason}"),
+        Packages => ("Загруженные пакеты", "Uploaded packages"),
+        NoPackages => ("Пакетов пока нет.", "No packages yet."),
+        File => ("Файл", "File"),
+        Uploaded => ("Загружен", "Uploaded"),
+        Status => ("Статус", "Status"),
+        Cases => ("Случаев", "Cases"),
+        Errors => ("Ошибок", "Errors"),
+        Checking => ("проверяется", "being checked"),
+        Accepted => ("принят", "accepted"),
+        FlkErrors => ("ошибки ФЛК", "FLK errors"),
+        RefusedStatus => ("отклонён", "refused"),
+        Progress => ("Проверено {percent}%. Страница обновляется сама.", "{percent}% checked. This page refreshes itself."),
+        FlkTitle => ("ФЛК", "FLK"),
+        FlkIntro => ("Результаты форматно-логического контроля загруженных пакетов.", "The format-logical control of the uploaded packages."),
+        PackageTitle => ("Пакет {name}", "Package {name}"),
+        RefusedWhole => ("Пакет отклонён целиком, код {code}: {comment}", "The package was refused whole, code {code}: {comment}"),
+        Clean => ("Ошибок не найдено, пакет принят.", "No errors found; the package was accepted."),
+        Code => ("Код", "Code"),
+        Rule => ("Правило", "Rule"),
+        Element => ("Элемент (IM_POL)", "Element (IM_POL)"),
+        Parent => ("BAS_EL", "BAS_EL"),
+        Record => ("N_ZAP", "N_ZAP"),
+        Case => ("IDCASE", "IDCASE"),
+        Comment => ("Комментарий", "Comment"),
+        MoreFindings => ("Показаны первые {shown} из {total} ошибок; протокол содержит показанные.", "The first {shown} of {total} errors are shown; the protocol holds those shown."),
+        Protocol => ("Скачать протокол ФЛК (V…zip)", "Download the FLK protocol (V…zip)"),
+        NotFoundTitle => ("Не найдено", "Not found"),
+        NotFound => ("Такого пакета нет среди пакетов вашей организации.", "Your organisation has no such package."),
+        Back => ("← К пакетам", "← Back to the packages"),
+        Greeting => ("{login} (МО {mo})", "{login} (MO {mo})"),
+        ErrorTitle => ("Ошибка", "Error"),
+    }
+}

@@ -1,0 +1,543 @@
+//! The claims registers' desk in process: a node of `role = claims` on loopback with two
+//! medical organisations registered as `medgate claims mo add` registers them
+//! (`medgate_claims::fund`), logins with their one-time link (opens once, then 410 Gone),
+//! the first sign-in forced to change the default password, the lock-out after five wrong
+//! passwords; packages made by the project's generator uploaded on the page (streamed
+//! multipart): a clean one accepted, the same again refused with 805, one with a seeded
+//! defect concluded `flk_errors` with the exact code, element and record, its `V` protocol
+//! downloaded and read; another MO's package answered 404.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Cursor, Read};
+use std::time::Duration;
+
+use medgate_claims::fund::{self, Actor, Role};
+use medgate_claims::generate::{self, Fault};
+use medgate_storage::AuditOrigin;
+use time::OffsetDateTime;
+
+mod support;
+use support::web::{form_token, WebClient};
+use support::{Backend, Node};
+
+const NEW_PASSWORD: &str = "Новый-пароль 2025!";
+
+fn operator() -> Actor {
+    Actor {
+        name: "cli".to_owned(),
+        origin: AuditOrigin::Cli,
+    }
+}
+
+async fn claims_node() -> Node {
+    claims_node_on(Backend::Sqlite)
+        .await
+        .expect("SQLite is always available")
+}
+
+/// A claims node with two MOs, an insurer and the period 2025-01 open, as the fund's
+/// operator makes them; `None` when PostgreSQL is unavailable and the test is skipped.
+async fn claims_node_on(backend: Backend) -> Option<Node> {
+    let node = Node::start_claims(backend).await?;
+    let now = OffsetDateTime::now_utc();
+    for (code, name) in [
+        ("140001", "Городская больница"),
+        ("140002", "Районная больница"),
+    ] {
+        fund::add_medical_organisation(&node.metadata, &operator(), code, name, now)
+            .await
+            .unwrap();
+    }
+    fund::add_insurer(&node.metadata, &operator(), "14002", "СМО", now)
+        .await
+        .unwrap();
+    fund::open_period(&node.metadata, &operator(), "2025-01", now)
+        .await
+        .unwrap();
+    Some(node)
+}
+
+/// A new executor login of `mo`: its link's token.
+async fn new_login(node: &Node, mo: &str) -> (String, String) {
+    new_login_as(node, mo, Role::Executor).await
+}
+
+async fn new_login_as(node: &Node, mo: &str, role: Role) -> (String, String) {
+    let issued = fund::add_user(
+        &node.metadata,
+        &operator(),
+        mo,
+        role,
+        None,
+        "Иванова И. И.",
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    (issued.login.clone(), issued.token.clone())
+}
+
+fn default_password_on(html: &str) -> String {
+    let start = html.find("<code id=\"default-password\">").unwrap() + 28;
+    html[start..].split('<').next().unwrap().to_owned()
+}
+
+async fn sign_in(web: &WebClient, login: &str, password: &str) -> support::web::Page {
+    let token = web.token("/claims").await;
+    web.post(
+        "/claims",
+        &[("csrf", &token), ("login", login), ("password", password)],
+    )
+    .await
+}
+
+/// A login of `mo` whose link was opened and whose password was changed on the page.
+async fn signed_in(node: &Node, mo: &str) -> WebClient {
+    signed_in_as(node, mo, Role::Executor).await
+}
+
+async fn signed_in_as(node: &Node, mo: &str, role: Role) -> WebClient {
+    let (login, token) = new_login_as(node, mo, role).await;
+    let web = WebClient::new(node);
+    let page = web.get(&format!("/claims/link?token={token}")).await;
+    let password = default_password_on(&page.text());
+    assert_eq!(sign_in(&web, &login, &password).await.status, 303);
+    let csrf = web.token("/claims/password").await;
+    let changed = web
+        .post(
+            "/claims/password",
+            &[
+                ("csrf", &csrf),
+                ("current", &password),
+                ("new", NEW_PASSWORD),
+                ("repeat", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.text());
+    web
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_opens_once_the_first_sign_in_forces_a_change_and_failures_lock_out() {
+    let node = claims_node().await;
+    let (login, token) = new_login(&node, "140001").await;
+    assert_eq!(login, "M140001_1");
+    let web = WebClient::new(&node);
+
+    let first = web.get(&format!("/claims/link?token={token}")).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let html = first.text();
+    assert!(html.contains("M140001_1"), "{html}");
+    assert!(html.contains("открывается только 1 раз"), "{html}");
+    let password = default_password_on(&html);
+    assert_eq!(password, fund::default_password(&token));
+    let second = web.get(&format!("/claims/link?token={token}")).await;
+    assert_eq!(second.status, 410);
+    assert!(
+        second.text().contains("уже была открыта"),
+        "{}",
+        second.text()
+    );
+    assert!(!second.text().contains(&password));
+    let english = web.get(&format!("/claims/link?token={token}&lang=en")).await;
+    assert_eq!(english.status, 410);
+    assert!(
+        english.text().contains("was opened already"),
+        "{}",
+        english.text()
+    );
+    assert_eq!(
+        web.get(&format!("/claims/link?token={}", "0".repeat(64)))
+            .await
+            .status,
+        404
+    );
+
+    // The default password signs in, but every page waits for a new one.
+    let web = WebClient::new(&node);
+    let signed = sign_in(&web, &login, &password).await;
+    assert_eq!(signed.status, 303);
+    assert_eq!(signed.location().as_deref(), Some("/claims/upload"));
+    let upload = web.get("/claims/upload").await;
+    assert_eq!(
+        (upload.status, upload.location().as_deref()),
+        (303, Some("/claims/password"))
+    );
+    let csrf = web.token("/claims/password").await;
+    let wrong = web
+        .post(
+            "/claims/password",
+            &[
+                ("csrf", &csrf),
+                ("current", "not it at all"),
+                ("new", NEW_PASSWORD),
+                ("repeat", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(
+        wrong.text().contains("Текущий пароль неверен"),
+        "{}",
+        wrong.text()
+    );
+    let short = web
+        .post(
+            "/claims/password",
+            &[
+                ("csrf", &csrf),
+                ("current", &password),
+                ("new", "short"),
+                ("repeat", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, 400);
+    assert!(
+        short.text().contains("at least 12 characters"),
+        "{}",
+        short.text()
+    );
+    let changed = web
+        .post(
+            "/claims/password",
+            &[
+                ("csrf", &csrf),
+                ("current", &password),
+                ("new", NEW_PASSWORD),
+                ("repeat", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.text());
+    let upload = web.get("/claims/upload").await;
+    assert_eq!(upload.status, 200);
+    assert!(
+        upload.text().contains("Загрузка файла"),
+        "{}",
+        upload.text()
+    );
+    assert!(upload.text().contains("2025-01"));
+
+    // The default password no longer works; five wrong passwords lock the login out.
+    let other = WebClient::new(&node);
+    assert_eq!(sign_in(&other, &login, &password).await.status, 401);
+    for attempt in 2..=5 {
+        let page = sign_in(&other, &login, "wrong password 123").await;
+        let expected = if attempt == 5 { 429 } else { 401 };
+        assert_eq!(page.status, expected, "attempt {attempt}: {}", page.text());
+    }
+    let locked = sign_in(&other, &login, NEW_PASSWORD).await;
+    assert_eq!(locked.status, 429);
+    assert!(locked.text().contains("заблокирован"), "{}", locked.text());
+}
+
+fn package(number: u32, fault: Option<Fault>) -> (String, Vec<u8>) {
+    let mut options =
+        generate::Options::new(12, medgate_claims::fund::parse_period("2025-01").unwrap());
+    options.medical_organisation = "140001".to_owned();
+    options.fault = fault;
+    options.number = number;
+    let mut buffer = Cursor::new(Vec::new());
+    let name = generate::write_package(&mut buffer, &options).unwrap();
+    (format!("{}.zip", name.main_stem()), buffer.into_inner())
+}
+
+/// Uploads on the page; answers the package's page path.
+async fn upload(web: &WebClient, name: &str, bytes: &[u8]) -> String {
+    let csrf = web.token("/claims/upload").await;
+    let page = web
+        .post_multipart(
+            "/claims/upload",
+            &[("csrf", &csrf), ("period", "2025-01")],
+            &[("package", name, bytes)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.text());
+    page.location().unwrap()
+}
+
+/// The package's page once its control has concluded.
+async fn concluded(web: &WebClient, path: &str) -> String {
+    for _ in 0..300 {
+        let page = web.get(path).await;
+        assert_eq!(page.status, 200, "{}", page.text());
+        let html = page.text();
+        if !html.contains("status-checking") {
+            assert!(page.header("refresh").is_none());
+            return html;
+        }
+        assert_eq!(page.header("refresh").as_deref(), Some("2"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{path} is still being checked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_are_controlled_refusals_coded_and_another_mos_package_is_not_found() {
+    let node = claims_node().await;
+    let web = signed_in(&node, "140001").await;
+
+    let (name, bytes) = package(1, None);
+    let clean = upload(&web, &name, &bytes).await;
+    let html = concluded(&web, &clean).await;
+    assert!(html.contains("status-accepted"), "{html}");
+    let id: i64 = clean.rsplit('/').next().unwrap().parse().unwrap();
+    let stored = node.metadata.claims_package(id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.cases, stored.size_bytes),
+        ("accepted", 12, bytes.len() as u64)
+    );
+    assert!(node
+        .data
+        .join("claims/packages")
+        .join(id.to_string())
+        .join(&name)
+        .exists());
+
+    // The same package again: 805.
+    let again = upload(&web, &name, &bytes).await;
+    let html = concluded(&web, &again).await;
+    assert!(
+        html.contains("status-refused") && html.contains("805"),
+        "{html}"
+    );
+
+    // Not a ZIP: 801.
+    let broken = upload(&web, "HM140001S14002_25012.zip", b"not a zip at all").await;
+    let html = concluded(&web, &broken).await;
+    assert!(html.contains("801"), "{html}");
+
+    // A seeded defect: the case after the period in record 2.
+    let (faulty_name, faulty) = package(3, Some(Fault::DateAfterPeriod));
+    let defective = upload(&web, &faulty_name, &faulty).await;
+    let html = concluded(&web, &defective).await;
+    assert!(html.contains("status-flk_errors"), "{html}");
+    let id: i64 = defective.rsplit('/').next().unwrap().parse().unwrap();
+    let findings = node.metadata.claims_findings(id).await.unwrap();
+    let found = findings
+        .iter()
+        .find(|finding| finding.element == "DATE_Z_2")
+        .unwrap_or_else(|| panic!("{findings:?}"));
+    assert_eq!(
+        (
+            found.code,
+            found.base.as_str(),
+            found.n_zap.as_deref(),
+            found.rule_id.as_deref()
+        ),
+        (904, "Z_SL", Some("2"), Some("006F.00.0340"))
+    );
+    assert!(
+        html.contains("<td>904</td><td>006F.00.0340</td><td>DATE_Z_2</td><td>Z_SL</td><td>2</td>"),
+        "{html}"
+    );
+
+    // The protocol, read as the standard V file.
+    let protocol = web.get(&format!("{defective}/protocol")).await;
+    assert_eq!(protocol.status, 200);
+    assert_eq!(
+        protocol.header("content-type").as_deref(),
+        Some("application/zip")
+    );
+    let mut archive = zip::ZipArchive::new(Cursor::new(protocol.body.clone())).unwrap();
+    let main = faulty_name.trim_end_matches(".zip");
+    let mut entry = archive.by_name(&format!("V{main}.xml")).unwrap();
+    let mut text = Vec::new();
+    entry.read_to_end(&mut text).unwrap();
+    let text = String::from_utf8_lossy(&text).into_owned();
+    assert!(text.contains("encoding=\"windows-1251\""), "{text}");
+    assert!(text.contains("<OSHIB>904</OSHIB>\n  <IM_POL>DATE_Z_2</IM_POL>\n  <BAS_EL>Z_SL</BAS_EL>\n  <N_ZAP>2</N_ZAP>"), "{text}");
+
+    // Another MO's staff: the same 404 as a package that does not exist.
+    let other = signed_in(&node, "140002").await;
+    for path in [
+        defective.clone(),
+        format!("{defective}/protocol"),
+        "/claims/packages/999999".to_owned(),
+    ] {
+        let page = other.get(&path).await;
+        assert_eq!(page.status, 404, "{path}: {}", page.text());
+    }
+    let flk = other.get("/claims/flk").await;
+    assert!(!flk.text().contains(&faulty_name), "{}", flk.text());
+    let mine = web.get("/claims/flk").await;
+    assert!(mine.text().contains(&faulty_name));
+
+    // The head of the MO reads the packages but does not upload.
+    let head = signed_in_as(&node, "140001", Role::Head).await;
+    let page = head.get("/claims/upload").await.text();
+    assert!(
+        page.contains("Пакеты загружает исполнитель") && page.contains(&faulty_name),
+        "{page}"
+    );
+    assert!(!page.contains("multipart/form-data"), "{page}");
+    let csrf = form_token(&page).unwrap();
+    let refused = head
+        .post_multipart(
+            "/claims/upload",
+            &[("csrf", &csrf), ("period", "2025-01")],
+            &[("package", "HM140001S14002_25019.zip", b"x")],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    assert_eq!(head.get(&defective).await.status, 200);
+
+    // A file for another MO is refused with 802.
+    let mut options = generate::Options::new(3, fund::parse_period("2025-01").unwrap());
+    options.medical_organisation = "140002".to_owned();
+    let mut buffer = Cursor::new(Vec::new());
+    let name = generate::write_package(&mut buffer, &options).unwrap();
+    let foreign = upload(
+        &web,
+        &format!("{}.zip", name.main_stem()),
+        &buffer.into_inner(),
+    )
+    .await;
+    let html = concluded(&web, &foreign).await;
+    assert!(html.contains("802") && html.contains("M140002"), "{html}");
+
+    // Every step is in the audit hash chain, with who did it.
+    let entries = node.metadata.list_audit_all(1000).await.unwrap();
+    let logged = |actor: &str, action: &str, target: &str| {
+        entries
+            .iter()
+            .any(|e| e.actor == actor && e.action == action && e.target == target)
+    };
+    let executor = "claims:M140001_1";
+    assert!(logged("cli", "claims.mo.add", "mo:140001"));
+    assert!(logged("cli", "claims.user.add", "login:M140001_1"));
+    assert!(logged(executor, "claims.link.open", "login:M140001_1"));
+    assert!(logged(executor, "claims.signin", "M140001_1"));
+    assert!(logged(
+        executor,
+        "claims.password.change",
+        "login:M140001_1"
+    ));
+    assert!(logged(
+        executor,
+        "claims.package.upload",
+        &format!("package:{id}")
+    ));
+    assert!(logged(
+        executor,
+        "claims.package.checked",
+        &format!("package:{id}")
+    ));
+    assert!(logged(
+        executor,
+        "claims.protocol.download",
+        &format!("package:{id}")
+    ));
+    assert!(node.metadata.verify_audit().await.unwrap().is_intact());
+
+    // A closed period takes nothing.
+    fund::close_period(
+        &node.metadata,
+        &operator(),
+        "2025-01",
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    let page = web.get("/claims/upload").await.text();
+    assert!(page.contains("Нет открытых отчётных периодов"), "{page}");
+    assert!(!page.contains("multipart/form-data"), "{page}");
+    let csrf = form_token(&page).unwrap();
+    let (name, bytes) = package(4, None);
+    let refused = web
+        .post_multipart(
+            "/claims/upload",
+            &[("csrf", &csrf), ("period", "2025-01")],
+            &[("package", &name, &bytes)],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.text().contains("2025-01 is not open"),
+        "{}",
+        refused.text()
+    );
+    let packages = node.metadata.claims_packages("140001").await.unwrap();
+    assert!(packages.iter().all(|package| package.file_name != name));
+}
+
+/// A package larger than any page body (1 MiB) passes the body guard unread and is streamed
+/// to disk; on PostgreSQL too.
+async fn a_package_larger_than_a_page_body_is_streamed_and_accepted(backend: Backend) {
+    let Some(node) = claims_node_on(backend).await else {
+        return;
+    };
+    let web = signed_in(&node, "140001").await;
+    let mut options = generate::Options::new(20_000, fund::parse_period("2025-01").unwrap());
+    options.medical_organisation = "140001".to_owned();
+    let mut buffer = Cursor::new(Vec::new());
+    let name = generate::write_package(&mut buffer, &options).unwrap();
+    let bytes = buffer.into_inner();
+    assert!(bytes.len() > 1024 * 1024, "{}", bytes.len());
+    let name = format!("{}.zip", name.main_stem());
+    let path = upload(&web, &name, &bytes).await;
+    let html = concluded(&web, &path).await;
+    assert!(html.contains("status-accepted"), "{html}");
+    let id: i64 = path.rsplit('/').next().unwrap().parse().unwrap();
+    let stored = node.metadata.claims_package(id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.cases, stored.size_bytes),
+        (20_000, bytes.len() as u64)
+    );
+    let kept = std::fs::read(
+        node.data
+            .join("claims/packages")
+            .join(id.to_string())
+            .join(&name),
+    )
+    .unwrap();
+    assert!(kept == bytes, "the kept package differs from the upload");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_larger_than_a_page_body_is_streamed_on_sqlite() {
+    a_package_larger_than_a_page_body_is_streamed_and_accepted(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_larger_than_a_page_body_is_streamed_on_postgres() {
+    a_package_larger_than_a_page_body_is_streamed_and_accepted(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_left_checking_by_a_stopped_node_is_checked_when_it_starts() {
+    let mut node = claims_node().await;
+    let web = signed_in(&node, "140001").await;
+    let (name, bytes) = package(7, Some(Fault::DateAfterPeriod));
+    // As an upload the node stopped during leaves it: registered, kept, not concluded.
+    let uploader = medgate_claims::intake::Uploader {
+        login: "M140001_1".to_owned(),
+        mo_code: "140001".to_owned(),
+        subdivision_code: None,
+        origin: AuditOrigin::Cli,
+    };
+    node.stop().await;
+    let id = medgate_claims::intake::register_upload(
+        &node.metadata,
+        &uploader,
+        "2025-01",
+        &name,
+        &"ab".repeat(32),
+        bytes.len() as u64,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    let folder = node.data.join("claims/packages").join(id.to_string());
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join(&name), &bytes).unwrap();
+    node.restart().await;
+    let html = concluded(&web, &format!("/claims/packages/{id}")).await;
+    assert!(
+        html.contains("status-flk_errors") && html.contains("DATE_Z_2"),
+        "{html}"
+    );
+}
