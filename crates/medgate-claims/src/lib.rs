@@ -4,8 +4,10 @@
 //! (`flk`), the medico-economic control on the cases that pass it (`mek`), the NSI reference
 //! books (`nsi`), the `V` protocol (`protocol`), a generator of realistic packages
 //! (`generate`), the registers' workflow (`workflow`) and the MO's three signatures in their
-//! fixed order (`signing`).
+//! fixed order (`signing`), and the
+//! documents of a package as PDFs: invoice, summary register, register, MEK act (`documents`).
 
+pub mod documents;
 pub mod error;
 pub mod flk;
 pub mod generate;
