@@ -39,6 +39,9 @@ pub enum ClaimsError {
     },
     #[error("{file}: the ZIP archive cannot be read: {reason}")]
     Zip { file: String, reason: String },
+    /// A document (invoice, registers, MEK act) that cannot be made from a package.
+    #[error("{file}: {reason}")]
+    Document { file: String, reason: String },
 }
 
 impl ClaimsError {

@@ -4,9 +4,12 @@
 //! (`flk`), the medico-economic control on the cases that pass it (`mek`), the NSI reference
 //! books (`nsi`), the `V` protocol (`protocol`), a generator of realistic packages
 //! (`generate`), the registers' workflow (`workflow`) and the MO's three signatures in their
-//! fixed order (`signing`); the fund's service over the node's store: its operator's registry
-//! and the MO staff's logins (`fund`), the packages uploaded and their control (`intake`).
+//! fixed order (`signing`), the documents of a package as PDFs: invoice, summary register,
+//! register, MEK act (`documents`); the fund's service over the node's store: its operator's
+//! registry and the MO staff's logins (`fund`), the packages uploaded and their control
+//! (`intake`).
 
+pub mod documents;
 pub mod error;
 pub mod flk;
 pub mod fund;

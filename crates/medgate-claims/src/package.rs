@@ -103,6 +103,17 @@ impl Package {
         &self.path
     }
 
+    /// Streams the main file's items (`ZGLV`, `SCHET`, then each `ZAP`) through `visit`,
+    /// one at a time.
+    pub fn read_main(
+        &mut self,
+        visit: &mut dyn FnMut(Item) -> Result<(), ClaimsError>,
+    ) -> Result<(), ClaimsError> {
+        let entry = self.main_entry.clone();
+        let root = self.read(&entry, "ZAP", 0, 0, &mut |_, _| {}, visit)?;
+        expect_root(&entry, &root, "ZL_LIST")
+    }
+
     fn size(&mut self, entry: &str) -> u64 {
         self.archive
             .by_name(entry)

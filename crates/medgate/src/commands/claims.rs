@@ -4,7 +4,8 @@
 //! that passed (the shipped Q016/Q023 or `--mek-catalogue`, the paid cases of `--paid FILE`);
 //! `keys` prints the paid-case keys of an accepted package; `generate` writes a realistic
 //! package; `sign` and `verify` (in `claims_signing`) the three signatures; `nsi import`/`list`
-//! (in `claims_nsi`) the NSI books of the data folder; `mo`, `smo`, `period` and `user` are the
+//! (in `claims_nsi`) the NSI books of the data folder; `documents` (in `claims_documents`) the
+//! package's invoice, registers and MEK act as PDFs; `mo`, `smo`, `period` and `user` are the
 //! fund operator's commands on a claims node (`claims_fund`).
 
 use std::io::IsTerminal;
@@ -42,6 +43,9 @@ enum ClaimsCommand {
     /// Check a register's three signatures in order against the signers' certificates; exit
     /// status 1 on any problem.
     Verify(super::claims_signing::VerifyArgs),
+    /// Write a package's invoice, summary register, register and (with `--mek`) MEK act as
+    /// PDFs.
+    Documents(super::claims_documents::DocumentsArgs),
     /// The federal NSI reference books installed in the data folder (`import`, `list`).
     Nsi(super::claims_nsi::NsiArgs),
     /// Fund operator: medical organisations and their subdivisions (of a claims node).
@@ -164,6 +168,7 @@ pub fn run(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
         ClaimsCommand::Generate(args) => generate(&args),
         ClaimsCommand::Sign(args) => super::claims_signing::run_sign(&args),
         ClaimsCommand::Verify(args) => super::claims_signing::run_verify(&args),
+        ClaimsCommand::Documents(args) => super::claims_documents::run(&args),
         ClaimsCommand::Nsi(args) => super::claims_nsi::run(args),
         ClaimsCommand::Mo(args) => super::claims_fund::run(super::claims_fund::FundCommand::Mo(args)),
         ClaimsCommand::Smo(args) => super::claims_fund::run(super::claims_fund::FundCommand::Smo(args)),
@@ -254,7 +259,7 @@ fn write_protocol(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write the protocol to {}", out.display()))
 }
 
-fn progress_bar() -> indicatif::ProgressBar {
+pub(super) fn progress_bar() -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }

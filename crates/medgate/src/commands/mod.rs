@@ -11,6 +11,7 @@ mod backup;
 mod bench;
 mod ca;
 mod claims;
+mod claims_documents;
 mod claims_fund;
 mod claims_nsi;
 mod claims_signing;

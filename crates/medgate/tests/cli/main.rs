@@ -21,6 +21,7 @@ mod help;
 mod demo;
 mod claims;
 mod claims_signing;
+mod claims_documents;
 mod claims_nsi;
 mod package;
 
