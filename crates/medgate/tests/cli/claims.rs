@@ -591,6 +591,7 @@ fn the_claims_benchmark_runs_end_to_end_on_a_small_package() {
         "main file:",
         "setup:",
         "FLK + MEK:",
+        "passes:",
         "cases/s:",
         "MiB/s:",
         "child peak RSS:",

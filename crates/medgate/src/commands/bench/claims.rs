@@ -42,6 +42,12 @@ pub struct ClaimsBenchArgs {
 pub struct ClaimsChildArgs {
     /// The package (`HM…zip`).
     file: PathBuf,
+    /// The main file's size, to time each pass.
+    #[arg(long)]
+    main_size: u64,
+    /// The personal-data file's size.
+    #[arg(long)]
+    personal_size: u64,
 }
 
 /// What the child reports: one JSON line.
@@ -54,6 +60,9 @@ struct ChildReport {
     flk_findings: u64,
     mek_findings: u64,
     mek_cases_checked: u64,
+    /// Seconds of each pass, in order: the `L` file's patients, the main file's FLK, the
+    /// `L` file's FLK, the main file's MEK.
+    passes: Vec<f64>,
 }
 
 pub fn run(args: &ClaimsBenchArgs) -> anyhow::Result<ExitCode> {
@@ -106,7 +115,7 @@ pub fn run(args: &ClaimsBenchArgs) -> anyhow::Result<ExitCode> {
 
     // 3. FLK + MEK in a child process.
     eprintln!("checking it (FLK + MEK) in a child process…");
-    let (child, peak_kib, wall) = run_child(&exe, &package)?;
+    let (child, peak_kib, wall) = run_child(&exe, &package, main_size, personal_size)?;
 
     // 4. The ceilings.
     eprintln!("reading the main file with our reader alone, then with xmllint --stream…");
@@ -150,6 +159,12 @@ pub fn run(args: &ClaimsBenchArgs) -> anyhow::Result<ExitCode> {
         wall.as_secs_f64()
     );
     println!("  FLK + MEK:         {check:.2} s");
+    if let [patients, main_flk, personal_flk, main_mek] = child.passes[..] {
+        println!(
+            "  passes:            {patients:.2} s L file's patients, {main_flk:.2} s main file \
+             FLK, {personal_flk:.2} s L file FLK, {main_mek:.2} s main file MEK"
+        );
+    }
     println!("  cases/s:           {:.0}", child.cases as f64 / check);
     println!(
         "  MiB/s:             {:.1} (of the main file)",
@@ -224,11 +239,18 @@ fn extract(
 
 /// Starts the child on `package`, reads its report, then its peak memory while it waits,
 /// then lets it end. Returns the report, the peak in KiB and the wall time to the report.
-fn run_child(exe: &Path, package: &Path) -> anyhow::Result<(ChildReport, Option<u64>, Duration)> {
+fn run_child(
+    exe: &Path,
+    package: &Path,
+    main_size: u64,
+    personal_size: u64,
+) -> anyhow::Result<(ChildReport, Option<u64>, Duration)> {
     let started = Instant::now();
     let mut child = Command::new(exe)
         .args(["bench", "claims-child"])
         .arg(package)
+        .arg(format!("--main-size={main_size}"))
+        .arg(format!("--personal-size={personal_size}"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -270,8 +292,23 @@ pub fn child(args: &ClaimsChildArgs) -> anyhow::Result<ExitCode> {
         paid: None,
     };
     let setup = started.elapsed();
+    // The passes end where the progress reaches these (bytes decoded of the four passes).
+    let ends = [
+        args.personal_size,
+        args.personal_size + args.main_size,
+        2 * args.personal_size + args.main_size,
+        2 * args.personal_size + 2 * args.main_size,
+    ];
+    let mut passes = Vec::new();
     let started = Instant::now();
-    let report = check_package_with_mek(&args.file, &settings, &mek, &mut |_, _| {})?;
+    let mut last = Duration::ZERO;
+    let report = check_package_with_mek(&args.file, &settings, &mek, &mut |done, _| {
+        while passes.len() < ends.len() && done >= ends[passes.len()] {
+            let now = started.elapsed();
+            passes.push((now - last).as_secs_f64());
+            last = now;
+        }
+    })?;
     let check = started.elapsed();
     let answer = ChildReport {
         setup_seconds: setup.as_secs_f64(),
@@ -281,6 +318,7 @@ pub fn child(args: &ClaimsChildArgs) -> anyhow::Result<ExitCode> {
         flk_findings: report.total_findings(),
         mek_findings: report.mek.as_ref().map_or(0, |mek| mek.total_findings()),
         mek_cases_checked: report.mek.as_ref().map_or(0, |mek| mek.cases_checked),
+        passes,
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::to_string(&answer)?)?;
