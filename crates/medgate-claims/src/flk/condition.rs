@@ -6,6 +6,7 @@
 //! the language is refused with the part not understood, so the engine reports the rule
 //! instead of skipping it silently.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::names::Period;
@@ -58,7 +59,9 @@ pub enum Operand {
 /// What a condition is evaluated against: the values of an element named as the catalogue
 /// names it, and the reporting period.
 pub trait Values {
-    fn values(&self, name: &str) -> Vec<String>;
+    /// The values the name designates, borrowed from the record where they are in it (a
+    /// lookup runs for every condition of every element: no copies).
+    fn values(&self, name: &str) -> Vec<Cow<'_, str>>;
     fn period(&self) -> Period;
 }
 
@@ -147,27 +150,29 @@ impl Condition {
             }
             Condition::PeriodFrom(period) => Some(values.period() >= *period),
             Condition::PeriodUntil(period) => Some(values.period() <= *period),
+            // A false part makes an `and` false, a true one an `or` true, whatever the
+            // others; otherwise a missing element leaves it unknown.
             Condition::And(parts) => {
-                let results: Vec<Option<bool>> =
-                    parts.iter().map(|part| part.evaluate(values)).collect();
-                if results.contains(&Some(false)) {
-                    Some(false)
-                } else if results.iter().all(|r| *r == Some(true)) {
-                    Some(true)
-                } else {
-                    None
+                let mut all = true;
+                for part in parts {
+                    match part.evaluate(values) {
+                        Some(false) => return Some(false),
+                        Some(true) => {}
+                        None => all = false,
+                    }
                 }
+                all.then_some(true)
             }
             Condition::Or(parts) => {
-                let results: Vec<Option<bool>> =
-                    parts.iter().map(|part| part.evaluate(values)).collect();
-                if results.contains(&Some(true)) {
-                    Some(true)
-                } else if results.iter().all(|r| *r == Some(false)) {
-                    Some(false)
-                } else {
-                    None
+                let mut all = true;
+                for part in parts {
+                    match part.evaluate(values) {
+                        Some(true) => return Some(true),
+                        Some(false) => {}
+                        None => all = false,
+                    }
                 }
+                all.then_some(false)
             }
         }
     }
@@ -186,10 +191,10 @@ impl Operator {
     }
 }
 
-fn operand_values(operand: &Operand, values: &dyn Values) -> Option<Vec<String>> {
+fn operand_values<'v>(operand: &'v Operand, values: &'v dyn Values) -> Option<Vec<Cow<'v, str>>> {
     match operand {
-        Operand::Literal(value) => Some(vec![value.clone()]),
-        Operand::Set(set) => Some(set.clone()),
+        Operand::Literal(value) => Some(vec![Cow::Borrowed(value.as_str())]),
+        Operand::Set(set) => Some(set.iter().map(|s| Cow::Borrowed(s.as_str())).collect()),
         Operand::Field(name) => Some(values.values(name)).filter(|found| !found.is_empty()),
     }
 }
@@ -572,7 +577,7 @@ mod tests {
 
     struct Record(HashMap<&'static str, Vec<&'static str>>);
     impl Values for Record {
-        fn values(&self, name: &str) -> Vec<String> {
+        fn values(&self, name: &str) -> Vec<Cow<'_, str>> {
             let key = name
                 .rsplit(['/', '.'])
                 .next()
@@ -581,7 +586,7 @@ mod tests {
             self.0
                 .iter()
                 .find(|(k, _)| **k == key)
-                .map(|(_, v)| v.iter().map(|s| s.to_string()).collect())
+                .map(|(_, v)| v.iter().map(|s| Cow::Borrowed(*s)).collect())
                 .unwrap_or_default()
         }
         fn period(&self) -> Period {

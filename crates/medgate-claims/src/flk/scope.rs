@@ -3,6 +3,7 @@
 //! name (`Pi`, `Pp`, `Ni`, `Np`) and, for the personal-data file, the patient's fields in
 //! the main file.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::flk::condition::Values;
@@ -25,19 +26,19 @@ pub struct Scope<'a> {
 }
 
 impl Values for Scope<'_> {
-    fn values(&self, name: &str) -> Vec<String> {
+    fn values(&self, name: &str) -> Vec<Cow<'_, str>> {
         match name {
-            "Pi" => return vec![self.file.name.sender().letter().to_string()],
-            "Pp" => return vec![self.file.name.receiver().letter().to_string()],
-            "Ni" => return vec![self.file.name.sender().code().to_owned()],
-            "Np" => return vec![self.file.name.receiver().code().to_owned()],
-            "YY" => return vec![self.file.name.period().year().to_string()],
-            "MM" => return vec![self.file.name.period().month().to_string()],
+            "Pi" => return vec![Cow::Owned(self.file.name.sender().letter().to_string())],
+            "Pp" => return vec![Cow::Owned(self.file.name.receiver().letter().to_string())],
+            "Ni" => return vec![Cow::Borrowed(self.file.name.sender().code())],
+            "Np" => return vec![Cow::Borrowed(self.file.name.receiver().code())],
+            "YY" => return vec![Cow::Owned(self.file.name.period().year().to_string())],
+            "MM" => return vec![Cow::Owned(self.file.name.period().month().to_string())],
             _ => {}
         }
-        let found: Vec<String> = find(self.chain, &self.file.headers, name)
+        let found: Vec<Cow<'_, str>> = find(self.chain, &self.file.headers, name)
             .into_iter()
-            .map(|e| e.text.trim().to_owned())
+            .map(|e| Cow::Borrowed(e.text.trim()))
             .collect();
         if found.is_empty() {
             let last = name
@@ -46,7 +47,7 @@ impl Values for Scope<'_> {
                 .unwrap_or(name)
                 .to_ascii_uppercase();
             if let Some(value) = self.main.and_then(|main| main.get(&last)) {
-                return vec![value.clone()];
+                return vec![Cow::Borrowed(value.as_str())];
             }
         }
         found

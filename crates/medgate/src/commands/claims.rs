@@ -524,12 +524,7 @@ fn report_json(
 }
 
 fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
-    let (year, month) = args
-        .period
-        .split_once('-')
-        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u8>().ok()?)))
-        .ok_or_else(|| anyhow::anyhow!("--period {:?} is not YYYY-MM", args.period))?;
-    let period = Period::new(year, month)?;
+    let period = parse_period(&args.period)?;
     if args.cases == 0 {
         anyhow::bail!("--cases must be at least 1");
     }
@@ -549,4 +544,13 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     generate::write_package(std::io::BufWriter::new(file), &options)?;
     println!("{}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A `--period` of YYYY-MM.
+pub(crate) fn parse_period(text: &str) -> anyhow::Result<Period> {
+    let (year, month) = text
+        .split_once('-')
+        .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u8>().ok()?)))
+        .ok_or_else(|| anyhow::anyhow!("--period {text:?} is not YYYY-MM"))?;
+    Ok(Period::new(year, month)?)
 }

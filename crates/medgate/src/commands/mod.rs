@@ -51,7 +51,8 @@ pub enum Command {
     Client(client::ClientArgs),
     /// Check a connection to a repository with the institution's certificate; write a signed report.
     ConnectCheck(connect_check::ConnectCheckArgs),
-    /// Measure ingestion through the HTTPS API on a temporary node (documents/s, latency, memory).
+    /// Measure ingestion through the HTTPS API on a temporary node (documents/s, latency,
+    /// memory); `bench claims`: the claims registers' FLK + MEK against `xmllint --stream`.
     Bench(bench::BenchArgs),
     /// Watch an outbox folder and upload documents to the repository per type policy.
     Agent(agent::AgentArgs),

@@ -554,3 +554,81 @@ for line in sorted(expected):
     expected.sort();
     assert_eq!(found, expected);
 }
+
+/// `medgate bench claims` on a small package: every figure line is there, the child's
+/// figures are read back, and xmllint's ceiling is measured (or its absence said with the
+/// install hint). The shape only; timings belong to the benchmark, not to tests.
+#[test]
+fn the_claims_benchmark_runs_end_to_end_on_a_small_package() {
+    let dir = temp_dir();
+    let keep = dir.path().join("kept");
+    let out = run_ok(&[
+        "bench",
+        "claims",
+        "--cases",
+        "200",
+        "--period",
+        "2025-02",
+        "--keep",
+        keep.to_str().unwrap(),
+    ]);
+    assert!(
+        out.contains(
+            "medgate bench claims: 200 cases, package HM010001S14002_25021.zip, period 2025-02"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("the HTTP upload is not part of it yet"),
+        "{out}"
+    );
+    assert!(
+        out.contains("findings:          0 FLK, 0 MEK (200 cases through MEK)"),
+        "{out}"
+    );
+    for label in [
+        "generation:",
+        "main file:",
+        "setup:",
+        "FLK + MEK:",
+        "passes:",
+        "cases/s:",
+        "MiB/s:",
+        "child peak RSS:",
+        "our reader alone:",
+        "xmllint --stream:",
+    ] {
+        assert!(
+            out.contains(&format!("  {label}")),
+            "{label} missing from:\n{out}"
+        );
+    }
+    assert!(out.contains("(target under 200 MB: met)"), "{out}");
+    if out.contains("xmllint is not installed") {
+        assert!(out.contains("apt-get install libxml2-utils"), "{out}");
+    } else {
+        assert!(out.contains("medgate ÷ xmllint:"), "{out}");
+    }
+    assert!(keep.join("HM010001S14002_25021.zip").is_file());
+    assert!(keep.join("HM010001S14002_25021.xml").is_file());
+
+    // The same folder again: the package there is not overwritten.
+    let error = run_fails(&[
+        "bench",
+        "claims",
+        "--cases",
+        "5",
+        "--period",
+        "2025-02",
+        "--keep",
+        keep.to_str().unwrap(),
+    ]);
+    assert!(error.contains("already exists"), "{error}");
+    // The ingest benchmark keeps its flags without a subcommand, and they do not mix.
+    let output = run(&["bench", "--documents", "1", "claims"]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot be used with"),
+        "{output:?}"
+    );
+}

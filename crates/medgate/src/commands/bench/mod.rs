@@ -8,9 +8,11 @@
 //! to a scratch folder and SQLite database, one commit per document and batched; see
 //! [`ceiling`]) and the time a restarted node takes to answer `/healthz` with everything
 //! stored. `--backend postgres` runs the node on a scratch PostgreSQL database. Figures
-//! belong here, not in timed tests.
+//! belong here, not in timed tests. `medgate bench claims` measures the claims registers'
+//! control instead (see [`claims`]).
 
 mod ceiling;
+mod claims;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use http::Method;
 use medgate_client::{BatchDocument, ClientSettings, RepositoryClient};
 use medgate_ids::TenantId;
@@ -36,7 +38,11 @@ const TEMPLATE: &str = include_str!("../../../assets/bench-document.xml");
 const TENANT: &str = "0000000000000001";
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Without a subcommand, the ingest through the HTTPS API.
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
     /// Number of documents to ingest.
     #[arg(long, default_value_t = 500)]
     pub documents: u32,
@@ -64,6 +70,16 @@ pub struct BenchArgs {
     /// The account's key type (the signature on every request, the TLS client key).
     #[arg(long, value_enum, default_value_t = Keys::Ecdsa)]
     pub keys: Keys,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Claims registers (OMS): generate a package, run FLK + MEK on it in a child process
+    /// (cases/s, peak memory) next to `xmllint --stream` reading the same file.
+    Claims(claims::ClaimsBenchArgs),
+    /// The measured child of `bench claims` (internal).
+    #[command(hide = true)]
+    ClaimsChild(claims::ClaimsChildArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -144,6 +160,11 @@ impl Drop for ServerProcess {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        Some(BenchCommand::Claims(claims)) => return claims::run(claims),
+        Some(BenchCommand::ClaimsChild(child)) => return claims::child(child),
+        None => {}
+    }
     if (args.documents == 0 && args.preload == 0) || args.concurrency == 0 || args.reads == 0 {
         bail!("--concurrency and --reads must be above 0, and --documents too without --preload");
     }

@@ -1,0 +1,380 @@
+//! `medgate bench claims`: generates an OMS claims register package (`HM…zip`, N cases and
+//! their personal-data file), then runs the domain path a node's upload will call — the
+//! package opened, FLK then MEK streamed over its files — in a child process of its own, so
+//! that its peak memory is its own (`VmHWM`, read while the finished child waits on its
+//! standard input). In the same run, the ceilings on the extracted main file: our own reader
+//! alone (decoding and records, no rules) and `xmllint --stream --noout`. The HTTP upload is
+//! not part of the path measured yet.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use medgate_claims::generate::{self, Options};
+use medgate_claims::xml::{DecodingReader, Item, RecordReader};
+use medgate_claims::{check_package_with_mek, Catalogue, MekSettings, Nsi, Settings};
+
+use super::peak_memory_kib;
+
+/// The targets of the claims issue: FLK + MEK within twice the bare parse, memory flat.
+const TARGET_RATIO: f64 = 2.0;
+const TARGET_PEAK_BYTES: u64 = 200_000_000;
+
+#[derive(Debug, Args)]
+pub struct ClaimsBenchArgs {
+    /// Number of cases in the generated package.
+    #[arg(long, default_value_t = 100_000)]
+    pub cases: u32,
+    /// Reporting period of the package, YYYY-MM.
+    #[arg(long, default_value = "2025-01")]
+    pub period: String,
+    /// Keep the generated package and its extracted main file in this folder (by default a
+    /// temporary folder, removed at the end).
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
+
+/// The measured child: checks one package and answers on its standard output.
+#[derive(Debug, Args)]
+pub struct ClaimsChildArgs {
+    /// The package (`HM…zip`).
+    file: PathBuf,
+    /// The main file's size, to time each pass.
+    #[arg(long)]
+    main_size: u64,
+    /// The personal-data file's size.
+    #[arg(long)]
+    personal_size: u64,
+}
+
+/// What the child reports: one JSON line.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ChildReport {
+    setup_seconds: f64,
+    check_seconds: f64,
+    cases: u64,
+    patients: u64,
+    flk_findings: u64,
+    mek_findings: u64,
+    mek_cases_checked: u64,
+    /// Seconds of each pass, in order: the `L` file's patients, the main file's FLK, the
+    /// `L` file's FLK, the main file's MEK.
+    passes: Vec<f64>,
+}
+
+pub fn run(args: &ClaimsBenchArgs) -> anyhow::Result<ExitCode> {
+    let period = crate::commands::claims::parse_period(&args.period)?;
+    if args.cases == 0 {
+        bail!("--cases must be at least 1");
+    }
+    let temporary;
+    let dir = match &args.keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the folder {} (--keep)", dir.display()))?;
+            dir.clone()
+        }
+        None => {
+            temporary = tempfile::tempdir().context("temporary folder")?;
+            temporary.path().to_owned()
+        }
+    };
+    let exe = std::env::current_exe().context("finding the medgate executable")?;
+
+    // 1. The package.
+    let options = Options::new(args.cases, period);
+    let name = options.name();
+    let package = dir.join(format!("{}.zip", name.main_stem()));
+    if package.exists() {
+        bail!(
+            "{} already exists (--keep names a folder that holds it)",
+            package.display()
+        );
+    }
+    eprintln!("generating a package of {} cases…", args.cases);
+    let started = Instant::now();
+    let file = std::fs::File::create(&package)
+        .with_context(|| format!("cannot create {}", package.display()))?;
+    generate::write_package(std::io::BufWriter::new(file), &options)?;
+    let generation = started.elapsed();
+
+    // 2. Its files, extracted for the ceilings.
+    let main = dir.join(format!("{}.xml", name.main_stem()));
+    let started = Instant::now();
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&package)?)
+        .with_context(|| format!("reading back {}", package.display()))?;
+    let main_size = extract(&mut archive, &format!("{}.xml", name.main_stem()), &main)?;
+    let personal_size = archive
+        .by_name(&format!("{}.xml", name.personal_stem()))
+        .map(|entry| entry.size())
+        .context("the personal-data file of the generated package")?;
+    let extraction = started.elapsed();
+
+    // 3. FLK + MEK in a child process.
+    eprintln!("checking it (FLK + MEK) in a child process…");
+    let (child, peak_kib, wall) = run_child(&exe, &package, main_size, personal_size)?;
+
+    // 4. The ceilings.
+    eprintln!("reading the main file with our reader alone, then with xmllint --stream…");
+    let (records, reader_time) = bare_read(&main)?;
+    if records != child.cases {
+        bail!(
+            "our reader found {records} records in {}, the check {} cases",
+            main.display(),
+            child.cases
+        );
+    }
+    let xmllint = xmllint(&main)?;
+
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let check = child.check_seconds.max(1e-9);
+    println!(
+        "medgate bench claims: {} cases, package {}, period {}",
+        child.cases,
+        package.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+        name.period()
+    );
+    println!(
+        "  path measured:     the package opened, FLK then MEK streamed over its files, in a \
+         child process (the HTTP upload is not part of it yet)"
+    );
+    println!(
+        "  generation:        {:.2} s (not counted below)",
+        generation.as_secs_f64()
+    );
+    println!(
+        "  main file:         {:.1} MiB ({} patients in a personal-data file of {:.1} MiB; \
+         unzipped to disk in {:.2} s)",
+        mib(main_size),
+        child.patients,
+        mib(personal_size),
+        extraction.as_secs_f64()
+    );
+    println!(
+        "  setup:             {:.2} s (catalogues and books loaded; child wall time {:.2} s)",
+        child.setup_seconds,
+        wall.as_secs_f64()
+    );
+    println!("  FLK + MEK:         {check:.2} s");
+    if let [patients, main_flk, personal_flk, main_mek] = child.passes[..] {
+        println!(
+            "  passes:            {patients:.2} s L file's patients, {main_flk:.2} s main file \
+             FLK, {personal_flk:.2} s L file FLK, {main_mek:.2} s main file MEK"
+        );
+    }
+    println!("  cases/s:           {:.0}", child.cases as f64 / check);
+    println!(
+        "  MiB/s:             {:.1} (of the main file)",
+        mib(main_size) / check
+    );
+    println!(
+        "  findings:          {} FLK, {} MEK ({} cases through MEK)",
+        child.flk_findings, child.mek_findings, child.mek_cases_checked
+    );
+    match peak_kib {
+        Some(kib) => println!(
+            "  child peak RSS:    {:.1} MiB (target under 200 MB: {})",
+            kib as f64 / 1024.0,
+            met(kib * 1024 < TARGET_PEAK_BYTES)
+        ),
+        None => println!("  child peak RSS:    unknown (no /proc on this system)"),
+    }
+    println!(
+        "  our reader alone:  {:.2} s (the main file decoded and read record by record, no \
+         rules; {:.1} MiB/s)",
+        reader_time.as_secs_f64(),
+        mib(main_size) / reader_time.as_secs_f64().max(1e-9)
+    );
+    match xmllint {
+        Xmllint::Read(time) => {
+            let ratio = check / time.as_secs_f64().max(1e-9);
+            println!(
+                "  xmllint --stream:  {:.2} s (libxml2 only reading the main file: the ceiling)",
+                time.as_secs_f64()
+            );
+            let verdict = if ratio <= TARGET_RATIO {
+                "met".to_owned()
+            } else {
+                format!("not met, {:.1}× over it", ratio / TARGET_RATIO)
+            };
+            println!(
+                "  medgate ÷ xmllint: {ratio:.2}× (target at most {TARGET_RATIO:.0}×: {verdict})"
+            );
+        }
+        Xmllint::Missing => println!(
+            "  xmllint --stream:  not measured: xmllint is not installed \
+             (apt-get install libxml2-utils)"
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn met(yes: bool) -> &'static str {
+    if yes {
+        "met"
+    } else {
+        "not met"
+    }
+}
+
+/// Copies one entry of the archive to `to`; returns its size.
+fn extract(
+    archive: &mut zip::ZipArchive<std::fs::File>,
+    entry: &str,
+    to: &Path,
+) -> anyhow::Result<u64> {
+    let mut entry = archive
+        .by_name(entry)
+        .with_context(|| format!("{entry} in the generated package"))?;
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(to).with_context(|| format!("cannot create {}", to.display()))?,
+    );
+    let size = std::io::copy(&mut entry, &mut out)?;
+    out.flush()?;
+    Ok(size)
+}
+
+/// Starts the child on `package`, reads its report, then its peak memory while it waits,
+/// then lets it end. Returns the report, the peak in KiB and the wall time to the report.
+fn run_child(
+    exe: &Path,
+    package: &Path,
+    main_size: u64,
+    personal_size: u64,
+) -> anyhow::Result<(ChildReport, Option<u64>, Duration)> {
+    let started = Instant::now();
+    let mut child = Command::new(exe)
+        .args(["bench", "claims-child"])
+        .arg(package)
+        .arg(format!("--main-size={main_size}"))
+        .arg(format!("--personal-size={personal_size}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting the check's child process")?;
+    let stdout = child.stdout.take().context("the child's output")?;
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .context("reading the child's report")?;
+    let wall = started.elapsed();
+    let peak = peak_memory_kib(child.id());
+    // Closing its standard input lets the child end.
+    drop(child.stdin.take());
+    let status = child.wait()?;
+    if !status.success() || line.trim().is_empty() {
+        bail!("the check's child process failed ({status}); its error is above");
+    }
+    let report: ChildReport = serde_json::from_str(line.trim())
+        .with_context(|| format!("the child's report is not as expected: {line}"))?;
+    Ok((report, peak, wall))
+}
+
+/// The measured child: loads what `medgate claims check` loads by default, checks the
+/// package (FLK then MEK), prints one JSON line, then waits for its standard input to close
+/// so that its parent can read its peak memory.
+pub fn child(args: &ClaimsChildArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let catalogues = Catalogue::shipped()?;
+    let nsi = Nsi::starter()?;
+    let mek_catalogues = Catalogue::shipped_mek()?;
+    let settings = Settings {
+        catalogues: &catalogues,
+        nsi: &nsi,
+        max_findings: 100_000,
+    };
+    let mek = MekSettings {
+        catalogues: &mek_catalogues,
+        paid: None,
+    };
+    let setup = started.elapsed();
+    // The passes end where the progress reaches these (bytes decoded of the four passes).
+    let ends = [
+        args.personal_size,
+        args.personal_size + args.main_size,
+        2 * args.personal_size + args.main_size,
+        2 * args.personal_size + 2 * args.main_size,
+    ];
+    let mut passes = Vec::new();
+    let started = Instant::now();
+    let mut last = Duration::ZERO;
+    let report = check_package_with_mek(&args.file, &settings, &mek, &mut |done, _| {
+        while passes.len() < ends.len() && done >= ends[passes.len()] {
+            let now = started.elapsed();
+            passes.push((now - last).as_secs_f64());
+            last = now;
+        }
+    })?;
+    let check = started.elapsed();
+    let answer = ChildReport {
+        setup_seconds: setup.as_secs_f64(),
+        check_seconds: check.as_secs_f64(),
+        cases: report.cases,
+        patients: report.patients,
+        flk_findings: report.total_findings(),
+        mek_findings: report.mek.as_ref().map_or(0, |mek| mek.total_findings()),
+        mek_cases_checked: report.mek.as_ref().map_or(0, |mek| mek.cases_checked),
+        passes,
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string(&answer)?)?;
+    out.flush()?;
+    drop(out);
+    let mut rest = Vec::new();
+    let _ = std::io::stdin().lock().read_to_end(&mut rest);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Our own reader alone on the main file: decoded and read record by record, no rules.
+fn bare_read(main: &Path) -> anyhow::Result<(u64, Duration)> {
+    let name = main
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("main file");
+    let started = Instant::now();
+    let file =
+        std::fs::File::open(main).with_context(|| format!("cannot open {}", main.display()))?;
+    let decoded = DecodingReader::new(file, name)?;
+    let mut reader = RecordReader::new(decoded, "ZAP", name);
+    let mut records = 0u64;
+    while let Some(item) = reader.next_item()? {
+        if let Item::Record(_) = item {
+            records += 1;
+        }
+    }
+    Ok((records, started.elapsed()))
+}
+
+enum Xmllint {
+    Read(Duration),
+    Missing,
+}
+
+/// `xmllint --stream --noout` on the file: the time libxml2 takes only to read it.
+fn xmllint(file: &Path) -> anyhow::Result<Xmllint> {
+    let started = Instant::now();
+    let output = match Command::new("xmllint")
+        .args(["--stream", "--noout"])
+        .arg(file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+    {
+        Ok(output) => output,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Xmllint::Missing),
+        Err(error) => return Err(error).context("running xmllint"),
+    };
+    let elapsed = started.elapsed();
+    if !output.status.success() {
+        bail!(
+            "xmllint refused {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(Xmllint::Read(elapsed))
+}
