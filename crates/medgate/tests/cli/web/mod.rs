@@ -9,6 +9,7 @@
 mod account;
 mod archive;
 mod certificates;
+mod claims;
 mod clinical_operator;
 mod clinical_portal;
 mod consents;
