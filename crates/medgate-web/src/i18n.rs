@@ -134,12 +134,14 @@ pub trait Text: Copy {
     fn text(self, lang: Lang) -> &'static str;
 }
 
-/// Declares an enum of texts, each given in Polish and English side by side (a missing
-/// translation does not compile), with `text(lang)` and `with(lang, name, value)`. The
-/// portal's [`Msg`] and the staff desks' `desk::text::T` are both made with it.
+/// Declares an enum of texts, each given in a desk's own language and English side by side (a
+/// missing translation does not compile), with `text(lang)` and `with(lang, name, value)`.
+/// Without a language the first is Polish (the portal's [`Msg`] and the staff desks'
+/// `desk::text::T`); `bilingual!(Hu; …)` and `bilingual!(Ru; …)` make the Hungarian and
+/// Russian desks' words. English stands in for every other language.
 #[macro_export]
 macro_rules! bilingual {
-    ($(#[$doc:meta])* $enum:ident { $($name:ident => ($pl:expr, $en:expr),)* }) => {
+    ($lang:ident; $(#[$doc:meta])* $enum:ident { $($name:ident => ($native:expr, $en:expr),)* }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum $enum { $($name,)* }
@@ -151,13 +153,12 @@ macro_rules! bilingual {
         }
 
         impl $enum {
-            /// The text in `lang`.
+            /// The text in `lang` (English for a language the desk does not speak).
             pub fn text(self, lang: $crate::i18n::Lang) -> &'static str {
-                use $crate::i18n::Lang;
-                match (self, lang) {
-                    $(($enum::$name, Lang::Pl) => $pl,
-                      // The Polish desks have no Hungarian: English stands in.
-                      ($enum::$name, Lang::En | Lang::Hu | Lang::Ru) => $en,)*
+                if lang == $crate::i18n::Lang::$lang {
+                    match self { $($enum::$name => $native,)* }
+                } else {
+                    match self { $($enum::$name => $en,)* }
                 }
             }
 
@@ -167,6 +168,9 @@ macro_rules! bilingual {
                 self.text(lang).replace(&format!("{{{name}}}"), value)
             }
         }
+    };
+    ($(#[$doc:meta])* $enum:ident { $($body:tt)* }) => {
+        $crate::bilingual!(Pl; $(#[$doc])* $enum { $($body)* });
     };
 }
 pub use crate::bilingual;

@@ -2,32 +2,8 @@
 //! файла», «ФЛК», «Ссылка открывается только 1 раз») and English, side by side, so a missing
 //! translation does not compile. Texts with a placeholder write it as `{name}`.
 
-use medgate_web::i18n::Lang;
-
-macro_rules! russian_english {
-    ($(#[$doc:meta])* $enum:ident { $($name:ident => ($ru:expr, $en:expr),)* }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum $enum { $($name,)* }
-
-        impl $enum {
-            /// The text in `lang` (English for a language the desk does not speak).
-            pub fn text(self, lang: Lang) -> &'static str {
-                match (self, lang) {
-                    $(($enum::$name, Lang::Ru) => $ru,
-                      ($enum::$name, Lang::En | Lang::Pl | Lang::Hu) => $en,)*
-                }
-            }
-
-            /// The text with its `{name}` placeholder replaced by `value` (not escaped).
-            pub fn with(self, lang: Lang, name: &str, value: &str) -> String {
-                self.text(lang).replace(&format!("{{{name}}}"), value)
-            }
-        }
-    };
-}
-
-russian_english! {
+medgate_web::bilingual! {
+    Ru;
     /// Every text of the claims desk.
     R {
         Site => ("ПУОМП — персонифицированный учёт ОМС", "OMS claims registers"),

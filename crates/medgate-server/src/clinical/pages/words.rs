@@ -3,40 +3,8 @@
 //! side, so a missing translation does not compile. Texts with a placeholder write it as
 //! `{name}`; [`W::with`] fills it in.
 
-use medgate_web::i18n::Lang;
-
-macro_rules! hungarian_english {
-    ($(#[$doc:meta])* $enum:ident { $($name:ident => ($hu:expr, $en:expr),)* }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum $enum { $($name,)* }
-
-        impl $enum {
-            /// The text in `lang` (English for a language the desk does not speak).
-            pub fn text(self, lang: Lang) -> &'static str {
-                match (self, lang) {
-                    $(($enum::$name, Lang::Hu) => $hu,
-                      ($enum::$name, Lang::En | Lang::Pl | Lang::Ru) => $en,)*
-                }
-            }
-
-            /// The text with its `{name}` placeholder replaced by `value` (not escaped).
-            pub fn with(self, lang: Lang, name: &str, value: &str) -> String {
-                self.text(lang).replace(&format!("{{{name}}}"), value)
-            }
-        }
-
-        impl medgate_web::i18n::Text for $enum {
-            fn text(self, lang: Lang) -> &'static str {
-                $enum::text(self, lang)
-            }
-        }
-    };
-}
-
-pub(crate) use hungarian_english;
-
-hungarian_english! {
+medgate_web::bilingual! {
+    Hu;
     /// Every text of the practitioners' desk.
     W {
         Site => ("Orvosi munkaállomás", "Practitioners' desk"),

@@ -5,9 +5,8 @@
 use medgate_clinical::ClinicalError;
 use medgate_web::i18n::Lang;
 
-use crate::clinical::pages::words::hungarian_english;
-
-hungarian_english! {
+medgate_web::bilingual! {
+    Hu;
     /// Every text of the service's operator pages.
     O {
         Site => ("EESZT üzemeltetés", "Clinical record service operations"),
