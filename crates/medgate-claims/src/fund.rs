@@ -328,12 +328,16 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], FundError> {
     Ok(bytes)
 }
 
-fn sha256_hex(parts: &[&[u8]]) -> String {
+fn sha256(parts: &[&[u8]]) -> aws_lc_rs::digest::Digest {
     let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     for part in parts {
         context.update(part);
     }
-    hex::encode(context.finish().as_ref())
+    context.finish()
+}
+
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    hex::encode(sha256(parts).as_ref())
 }
 
 /// What the store keeps of a link: its SHA-256, hex.
@@ -347,10 +351,9 @@ const SYMBOLS: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// The default password of a link: 80 bits of SHA-256("medgate claims default password",
 /// link) as 16 base32 symbols in groups of four (19 characters).
 pub fn default_password(token: &str) -> String {
-    let digest = sha256_hex(&[b"medgate claims default password\0", token.as_bytes()]);
-    let bytes = hex::decode(digest).unwrap_or_default();
+    let digest = sha256(&[b"medgate claims default password\0", token.as_bytes()]);
     let mut bits: u128 = 0;
-    for byte in bytes.iter().take(10) {
+    for byte in digest.as_ref().iter().take(10) {
         bits = (bits << 8) | u128::from(*byte);
     }
     let mut out = String::new();

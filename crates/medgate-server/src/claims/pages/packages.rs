@@ -446,11 +446,10 @@ async fn package_page(
     let outcome = async {
         user.require_own_password()?;
         let lang = request.lang;
-        let found = match id.parse::<i64>() {
-            Ok(id) => intake::findings_of(&state.metadata, &user.user.mo_code, id).await,
-            Err(_) => Err(FundError::NotRegistered { what: "package", id: id.clone() }),
+        let Ok(id) = id.parse::<i64>() else {
+            return Ok(user.not_found(&request));
         };
-        let (package, findings) = match found {
+        let (package, findings) = match intake::findings_of(&state.metadata, &user.user.mo_code, id).await {
             Ok(found) => found,
             Err(FundError::NotRegistered { .. }) => return Ok(user.not_found(&request)),
             Err(other) => return Err(PageError::from(ApiError::internal("reading a package", &other))),
