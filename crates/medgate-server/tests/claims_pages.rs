@@ -100,7 +100,7 @@ async fn signed_in(node: &Node, mo: &str) -> WebClient {
 async fn signed_in_as(node: &Node, mo: &str, role: Role) -> WebClient {
     let (login, token) = new_login_as(node, mo, role).await;
     let web = WebClient::new(node);
-    let page = web.get(&format!("/claims/link?token={token}")).await;
+    let page = web.post("/claims/link", &[("token", &token)]).await;
     let password = default_password_on(&page.text());
     assert_eq!(sign_in(&web, &login, &password).await.status, 303);
     let csrf = web.token("/claims/password").await;
@@ -126,14 +126,36 @@ async fn a_link_opens_once_the_first_sign_in_forces_a_change_and_failures_lock_o
     assert_eq!(login, "M140001_1");
     let web = WebClient::new(&node);
 
-    let first = web.get(&format!("/claims/link?token={token}")).await;
+    // Opening the address opens nothing: a button does, and the language can be chosen first.
+    for (lang, button_text, other) in [
+        ("en", "Open the link", "ru"),
+        ("ru", "Открыть ссылку", "en"),
+    ] {
+        let button = web
+            .get(&format!("/claims/link?token={token}&lang={lang}"))
+            .await;
+        assert_eq!(button.status, 200, "{}", button.text());
+        let html = button.text();
+        assert!(html.contains(button_text), "{html}");
+        assert!(html.contains(&format!("value=\"{token}\"")), "{html}");
+        assert!(
+            html.contains(&format!(
+                "href=\"/claims/link?token={token}&amp;lang={other}\""
+            )),
+            "{html}"
+        );
+        assert!(!html.contains("M140001_1"), "{html}");
+    }
+    let first = web.post("/claims/link", &[("token", &token)]).await;
     assert_eq!(first.status, 200, "{}", first.text());
     let html = first.text();
     assert!(html.contains("M140001_1"), "{html}");
     assert!(html.contains("открывается только 1 раз"), "{html}");
+    // The switch of the opened link leads to the sign-in page, not to the link again.
+    assert!(html.contains("href=\"/claims?lang=en\""), "{html}");
     let password = default_password_on(&html);
     assert_eq!(password, fund::default_password(&token));
-    let second = web.get(&format!("/claims/link?token={token}")).await;
+    let second = web.post("/claims/link", &[("token", &token)]).await;
     assert_eq!(second.status, 410);
     assert!(
         second.text().contains("уже была открыта"),
@@ -141,7 +163,7 @@ async fn a_link_opens_once_the_first_sign_in_forces_a_change_and_failures_lock_o
         second.text()
     );
     assert!(!second.text().contains(&password));
-    let english = web.get(&format!("/claims/link?token={token}&lang=en")).await;
+    let english = web.post("/claims/link?lang=en", &[("token", &token)]).await;
     assert_eq!(english.status, 410);
     assert!(
         english.text().contains("was opened already"),
@@ -149,7 +171,7 @@ async fn a_link_opens_once_the_first_sign_in_forces_a_change_and_failures_lock_o
         english.text()
     );
     assert_eq!(
-        web.get(&format!("/claims/link?token={}", "0".repeat(64)))
+        web.post("/claims/link", &[("token", &"0".repeat(64))])
             .await
             .status,
         404

@@ -1,7 +1,8 @@
 //! The medical organisations' desk of the claims registers (`/claims` on a node of `--role
 //! claims`, Russian by default and English): a login the fund created (`medgate claims user
-//! add`) opens its one-time link once (`/claims/link?token=…`, never logged: the login and the default
-//! password; afterwards 410 Gone with a sentence saying so), signs in, must replace the
+//! add`) opens its one-time link once (`/claims/link?token=…`, never logged, shows a button; its
+//! POST shows the login and the default password once, afterwards 410 Gone with a sentence
+//! saying so), signs in, must replace the
 //! default password before any other page opens, uploads register packages for an open
 //! period and reads their format-logical control.
 //!
@@ -77,7 +78,7 @@ pub const CLAIMS: Desk = Desk {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(signin::routes(&CLAIMS, &ClaimsAccounts))
-        .route("/claims/link", get(link))
+        .route("/claims/link", get(link).post(open_link))
         .route(PASSWORD_PATH, get(password_form).post(change_password))
         .merge(packages::routes())
 }
@@ -184,16 +185,42 @@ fn now(state: &AppState) -> OffsetDateTime {
     state.clock.now()
 }
 
-/// `GET /claims/link?token=…`: the login and its default password, the first time only. The
-/// secret is in the query string, which the request log leaves out (it logs the path).
-async fn link(State(state): State<AppState>, request: WebRequest) -> Response {
+/// `GET /claims/link?token=…`: a page with one button that opens the link. A GET opens
+/// nothing, so a mail scanner fetching the link ahead of its reader does not spend it, and the
+/// language switch (which keeps the token) can be used before it is opened. The secret is in
+/// the query string, which the request log leaves out (it logs the path).
+async fn link(request: WebRequest) -> Response {
     let request = claims(request);
+    let lang = request.lang;
     let token = request.query("token").unwrap_or_default();
+    let mut frame = Frame::new(&CLAIMS, &request, R::LinkTitle.text(lang));
+    frame.body = format!(
+        "<p>{intro}</p><form class=\"card\" method=\"post\" action=\"/claims/link\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <button class=\"primary\" type=\"submit\">{open}</button></form>",
+        intro = escape(R::LinkOpenIntro.text(lang)),
+        token = escape(&token),
+        open = escape(R::LinkOpen.text(lang)),
+    );
+    frame.into_response()
+}
+
+/// `POST /claims/link` (`token`): the login and its default password, the first time only.
+/// The token is the secret, so the form needs no other proof. The answer's language switch
+/// leads to the sign-in page: the link is spent by then.
+async fn open_link(
+    State(state): State<AppState>,
+    request: WebRequest,
+    body: axum::body::Bytes,
+) -> Response {
+    let request = claims(request);
     let outcome = async {
         let lang = request.lang;
-        let opened = fund::open_link(&state.metadata, request.origin(), &token, now(&state)).await;
+        let form = Form::parse(&body)?;
+        let token = form.text("token");
+        let opened = fund::open_link(&state.metadata, request.origin(), token, now(&state)).await;
         let mut frame = Frame::new(&CLAIMS, &request, R::LinkTitle.text(lang));
-        frame.path = "/claims/link".to_owned();
+        frame.path = CLAIMS.base.to_owned();
         let sign_in = format!(
             "<p><a href=\"/claims\">{}</a></p>",
             escape(R::GoSignIn.text(lang))

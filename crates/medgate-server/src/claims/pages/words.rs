@@ -29,6 +29,11 @@ medgate_web::bilingual! {
         LoginHint => ("Например, M140001_1", "For example M140001_1"),
         BadLogin => ("Логин — латинские буквы, цифры и _, не более 40 символов.", "A login is Latin letters, digits and _, at most 40 characters."),
         LinkTitle => ("Пароль по умолчанию", "Default password"),
+        LinkOpenIntro => (
+            "Ссылка показывает логин и пароль по умолчанию только 1 раз. Откройте её, когда будете готовы сохранить пароль.",
+            "The link shows the login and the default password only once. Open it when you are ready to keep the password."
+        ),
+        LinkOpen => ("Открыть ссылку", "Open the link"),
         LinkShown => (
             "Сохраните пароль по умолчанию: ссылка открывается только 1 раз. При первом входе система предложит сменить пароль.",
             "Keep the default password: this link opens only once. At the first sign-in you will be asked to change it."

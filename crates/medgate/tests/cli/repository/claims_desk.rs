@@ -139,6 +139,7 @@ fn an_mo_uploads_registers_on_the_real_pages_and_reads_the_flk_protocol_with_lxm
         String::from_utf8_lossy(&output.stderr)
     );
     for line in [
+        "link address: 200, opens nothing",
         "link: 200, login M140001_1, default password shown",
         "link again: 410 Gone",
         "upload tab: 303 -> /claims/password",

@@ -29,11 +29,16 @@ def token(html):
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
-first = session.get(link)
+# The address shows a button; its form (the token, hidden) opens the link.
+button = session.get(link)
+action = re.search(r'<form class="card" method="post" action="([^"]+)">', button.text).group(1)
+hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]+)">', button.text))
+print(f"link address: {button.status_code}, opens nothing")
+first = session.post(f"{base}{action}", data=hidden)
 login = re.search(r"<dd><code>([^<]+)</code></dd>", first.text).group(1)
 password = re.search(r'<code id="default-password">([^<]+)</code>', first.text).group(1)
 print(f"link: {first.status_code}, login {login}, default password shown")
-second = session.get(link)
+second = session.post(f"{base}{action}", data=hidden)
 print(f"link again: {second.status_code} {second.reason}")
 
 page = session.get(f"{base}/claims")

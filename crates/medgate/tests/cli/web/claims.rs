@@ -27,22 +27,58 @@ fn claims(node: &Node, args: &[&str]) -> String {
 fn web_claims_executor_uploads_a_register_and_reads_its_flk_findings_in_chromium() {
     let node = Node::start_with(Backend::Sqlite, &["--role", "claims"])
         .expect("SQLite is always available");
-    claims(&node, &["mo", "add", "--code", "140001", "--name", "Городская больница № 1"]);
-    claims(&node, &["smo", "add", "--code", "14002", "--name", "АО «СОГАЗ-Мед»"]);
+    claims(
+        &node,
+        &[
+            "mo",
+            "add",
+            "--code",
+            "140001",
+            "--name",
+            "Городская больница № 1",
+        ],
+    );
+    claims(
+        &node,
+        &["smo", "add", "--code", "14002", "--name", "АО «СОГАЗ-Мед»"],
+    );
     claims(&node, &["period", "open", "2025-01"]);
     let issued = claims(
         &node,
-        &["user", "add", "--mo", "140001", "--role", "executor", "--name", "Иванова И. И."],
+        &[
+            "user",
+            "add",
+            "--mo",
+            "140001",
+            "--role",
+            "executor",
+            "--name",
+            "Иванова И. И.",
+        ],
     );
     // The link names the node's public_url, unset here: the same token on the test's port.
     let token = issued
         .lines()
-        .find_map(|line| line.trim().split_once("/claims/link?token=").map(|(_, token)| token.to_owned()))
+        .find_map(|line| {
+            line.trim()
+                .split_once("/claims/link?token=")
+                .map(|(_, token)| token.to_owned())
+        })
         .unwrap_or_else(|| panic!("no link in:\n{issued}"));
     let out = node.dir.path().to_string_lossy().into_owned();
     let package = run_ok(&[
-        "claims", "generate", "--cases", "50", "--period", "2025-01", "--mo", "140001",
-        "--out", &out, "--fault", "date-after-period",
+        "claims",
+        "generate",
+        "--cases",
+        "50",
+        "--period",
+        "2025-01",
+        "--mo",
+        "140001",
+        "--out",
+        &out,
+        "--fault",
+        "date-after-period",
     ]);
     let package = std::path::PathBuf::from(package.trim());
     let Some(browser) = Browser::start() else {
@@ -51,15 +87,34 @@ fn web_claims_executor_uploads_a_register_and_reads_its_flk_findings_in_chromium
     let base = node.url();
     let link = format!("{base}/claims/link?token={token}");
 
-    // The one-time link: the login and its default password, once.
+    // The one-time link: its address shows a button, in the language chosen on it; the
+    // button shows the login and its default password, once.
     browser.goto(&link);
-    assert!(!browser.source().contains("<script"), "no scripts on the pages");
+    assert!(
+        !browser.source().contains("<script"),
+        "no scripts on the pages"
+    );
+    browser.click_link("English");
+    assert!(
+        browser.text("main").contains("Open the link"),
+        "{}",
+        browser.text("main")
+    );
+    browser.screenshot("claims-link-button-en");
+    browser.click_link("Русский");
+    browser.screenshot("claims-link-button-ru");
+    browser.click("button[type=submit]");
     let password = browser.text("#default-password");
     assert!(!password.is_empty(), "the default password is shown");
     assert!(browser.source().contains("M140001_1"));
     browser.screenshot("claims-link-ru");
     browser.goto(&link);
-    assert!(browser.text("main").contains("уже была открыта"), "{}", browser.text("main"));
+    browser.click("button[type=submit]");
+    assert!(
+        browser.text("main").contains("уже была открыта"),
+        "{}",
+        browser.text("main")
+    );
     browser.screenshot("claims-link-spent-ru");
 
     // Sign-in in Russian; the first one leads to the password change.
@@ -85,7 +140,9 @@ fn web_claims_executor_uploads_a_register_and_reads_its_flk_findings_in_chromium
     assert!(finding.contains("006F.00.0340"), "{finding}");
     browser.screenshot("claims-package-ru");
 
-    assert!(browser.source().contains("href=\"/claims/packages/1/protocol\""));
+    assert!(browser
+        .source()
+        .contains("href=\"/claims/packages/1/protocol\""));
 
     // The FLK tab lists it; then the same pages in English.
     browser.goto(&format!("{base}/claims/flk"));
@@ -97,6 +154,10 @@ fn web_claims_executor_uploads_a_register_and_reads_its_flk_findings_in_chromium
     browser.goto(&format!("{base}/claims/packages/1?lang=en"));
     let finding = wait_text(&browser, "main", "904");
     assert!(finding.contains("DATE_Z_2"), "{finding}");
-    assert!(browser.text("h1").starts_with("Package"), "{}", browser.text("h1"));
+    assert!(
+        browser.text("h1").starts_with("Package"),
+        "{}",
+        browser.text("h1")
+    );
     browser.screenshot("claims-package-en");
 }
