@@ -1,5 +1,6 @@
 //! `medgate demo` end to end: the real binary on an empty folder prints its block; every URL
-//! in it answers; the operator, each clinic's administrator and the portal's patient sign in
+//! in it answers; the operator, each clinic's administrator, the portals' patients and the
+//! claims desk's three logins sign in
 //! with the printed logins and passwords (curl as the browser, with its own cookie jar); the
 //! first printed command runs; Ctrl-C (SIGINT) stops it; run again on the same folder, it
 //! prints the very same block and the sign-ins still work.
@@ -26,7 +27,12 @@ impl Demo {
         let mut child = medgate()
             .args(["demo", "--data"])
             .arg(dir)
-            .args(["--port", &port.to_string(), "--registry-port", &registry_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--registry-port",
+                &registry_port.to_string(),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -51,7 +57,9 @@ impl Demo {
             let line = self
                 .lines
                 .recv_timeout(Duration::from_secs(120))
-                .unwrap_or_else(|_| panic!("no complete block from medgate demo; so far: {block:#?}"));
+                .unwrap_or_else(|_| {
+                    panic!("no complete block from medgate demo; so far: {block:#?}")
+                });
             if line == "Try:" {
                 commands = Some(0);
             } else if let Some(count) = commands.as_mut() {
@@ -65,7 +73,10 @@ impl Demo {
     /// SIGINT, as Ctrl-C; the demo says it stopped and exits 0.
     fn interrupt(mut self) {
         let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-INT", &pid]).status().expect("kill runs");
+        let status = Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill runs");
         assert!(status.success());
         let mut rest = Vec::new();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(30)) {
@@ -74,7 +85,8 @@ impl Demo {
         let exit = self.child.wait().expect("demo exits");
         assert!(exit.success(), "medgate demo after SIGINT: {exit}");
         assert!(
-            rest.iter().any(|line| line.starts_with("medgate demo stopped")),
+            rest.iter()
+                .any(|line| line.starts_with("medgate demo stopped")),
             "{rest:#?}"
         );
     }
@@ -83,7 +95,9 @@ impl Demo {
 impl Drop for Demo {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-INT", &self.child.id().to_string()])
+                .status();
             std::thread::sleep(Duration::from_secs(2));
             let _ = self.child.kill();
             let _ = self.child.wait();
@@ -132,14 +146,27 @@ impl Browser<'_> {
         args.push(url.to_owned());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let output = run_peer(self.curl, &refs);
-        assert!(output.status.success(), "curl {url}: {}", String::from_utf8_lossy(&output.stderr));
-        let status = String::from_utf8_lossy(&output.stdout).trim().parse().expect("status");
+        assert!(
+            output.status.success(),
+            "curl {url}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let status = String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect("status");
         let headers = std::fs::read_to_string(&headers).expect("headers");
         let location = headers.lines().find_map(|line| {
             let (name, value) = line.split_once(':')?;
-            name.trim().eq_ignore_ascii_case("location").then(|| value.trim().to_owned())
+            name.trim()
+                .eq_ignore_ascii_case("location")
+                .then(|| value.trim().to_owned())
         });
-        (status, location, std::fs::read_to_string(&body).expect("body"))
+        (
+            status,
+            location,
+            std::fs::read_to_string(&body).expect("body"),
+        )
     }
 
     /// Signs in at `desk` (its sign-in form) with `fields`, then opens the page it leads to.
@@ -155,7 +182,10 @@ impl Browser<'_> {
         let origin: String = desk.split('/').take(3).collect::<Vec<_>>().join("/");
         let (status, _, page) = self.request(&format!("{origin}{location}"), &[]);
         assert_eq!(status, 200, "{location} after signing in at {desk}: {page}");
-        assert!(!page.contains("name=\"password\""), "{location} is a sign-in form again: {page}");
+        assert!(
+            !page.contains("name=\"password\""),
+            "{location} is a sign-in form again: {page}"
+        );
     }
 }
 
@@ -163,7 +193,9 @@ impl Browser<'_> {
 fn after<'a>(line: &'a str, name: &str) -> &'a str {
     let mut words = line.split_whitespace();
     words.find(|word| *word == name);
-    words.next().unwrap_or_else(|| panic!("no {name} in {line:?}"))
+    words
+        .next()
+        .unwrap_or_else(|| panic!("no {name} in {line:?}"))
 }
 
 fn line<'a>(block: &'a [String], starts: &str) -> &'a str {
@@ -180,19 +212,28 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
     let repository_ca = dir.join("repository/ca/ca.pem");
     let registry_ca = dir.join("registry/ca/ca.pem");
     let clinical_ca = dir.join("clinical/ca/ca.pem");
+    let claims_ca = dir.join("claims/ca/ca.pem");
     let browser = |name: &str, ca: &Path| Browser {
         curl,
         ca: ca.to_path_buf(),
         jar: dir.join(format!("test-{round}-{name}.jar")),
     };
-    let urls: Vec<&str> = text.split_whitespace().filter(|w| w.starts_with("https://")).collect();
+    let urls: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| w.starts_with("https://"))
+        .collect();
     assert!(urls.len() >= 6, "{text}");
     for url in &urls {
         let named = |what: &str| text.lines().any(|l| l.contains(what) && l.contains(url));
         let ca = if url.contains("/api/v1/openapi.json") && named("national registry") {
             &registry_ca
-        } else if named("clinical service") || named("clinical operator") || named("clinical portal") {
+        } else if named("clinical service")
+            || named("clinical operator")
+            || named("clinical portal")
+        {
             &clinical_ca
+        } else if named("claims") {
+            &claims_ca
         } else {
             &repository_ca
         };
@@ -203,7 +244,10 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
     let operator = line(block, "operator desk");
     browser("operator", &repository_ca).sign_in(
         after(operator, "desk"),
-        &[("login", after(operator, "login")), ("password", after(operator, "password"))],
+        &[
+            ("login", after(operator, "login")),
+            ("password", after(operator, "password")),
+        ],
     );
     for clinic in ["clinic A admin", "clinic B admin"] {
         let admin = line(block, clinic);
@@ -219,7 +263,10 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
     let operator = line(block, "clinical operator");
     browser("clinical-operator", &clinical_ca).sign_in(
         after(operator, "operator"),
-        &[("login", after(operator, "login")), ("password", after(operator, "password"))],
+        &[
+            ("login", after(operator, "login")),
+            ("password", after(operator, "password")),
+        ],
     );
     // The practitioner signs in at the desk of clinic A's account, which the demo connected
     // to the clinical record service: the service checks password and TOTP code (a code is
@@ -247,8 +294,23 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
     let patient = line(block, "clinical portal");
     browser("clinical-patient", &clinical_ca).sign_in(
         after(patient, "portal"),
-        &[("taj", after(patient, "TAJ")), ("password", after(patient, "password"))],
+        &[
+            ("taj", after(patient, "TAJ")),
+            ("password", after(patient, "password")),
+        ],
     );
+    // The claims desk's three logins: their links were opened and their default passwords
+    // changed by the demo, so each signs in straight to the desk.
+    for number in ["1", "2", "3"] {
+        let desk = line(block, &format!("claims desk {number}"));
+        browser(&format!("claims-{number}"), &claims_ca).sign_in(
+            after(desk, number),
+            &[
+                ("login", after(desk, "login")),
+                ("password", after(desk, "password")),
+            ],
+        );
+    }
     let patient = line(block, "patient portal");
     browser("patient", &repository_ca).sign_in(
         after(patient, "portal"),
@@ -262,7 +324,10 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
     // The first command to try, as printed (it has no quoted words).
     let position = block.iter().position(|l| l == "Try:").expect("Try:");
     let command: Vec<&str> = block[position + 1].split_whitespace().collect();
-    let output = Command::new(command[0]).args(&command[1..]).output().expect("command runs");
+    let output = Command::new(command[0])
+        .args(&command[1..])
+        .output()
+        .expect("command runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -270,7 +335,10 @@ fn check_block(block: &[String], dir: &Path, curl: &Path, round: &str) {
         block[position + 1],
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("^MG-0001") && stdout.contains("documents 1-3 of 3"), "{stdout}");
+    assert!(
+        stdout.contains("^MG-0001") && stdout.contains("documents 1-3 of 3"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -16,7 +16,11 @@
 //! own settings page (the PKCS#12 and its one-time code posted as a browser posts them), so
 //! the practitioners' desk works at once; and a patient of the service with a document and a
 //! profile entry (written as the FHIR API writes them), their portal account activated on the
-//! portal's own form.
+//! portal's own form ([`clinical`]). And the Russian claims registers' node (`--role claims`,
+//! the port after the clinical service's) with a medical organisation, its three logins
+//! (each one-time link opened and the default password changed on the desk's pages), an
+//! insurer, last month's period and two generated packages uploaded on the desk ([`claims`]).
+//! [`web`] is the browser the setup posts forms with.
 //!
 //! Run again on the same folder, it finds every step done and does only what is missing: the
 //! passwords it made are kept in `DIR/DEMO-ONLY-passwords.toml` (and the ports it chose), so
@@ -24,13 +28,13 @@
 //!
 //! A composition at the binary's level, like `serve`: it uses the host (`config`, `startup`),
 //! `medgate-web`'s staff accounts and passwords, the storage, pki and client crates, and the
-//! client commands' upload; never a server module's folder.
+//! client commands' upload, the claims domain crate's fund operations and generator; never a
+//! server module's folder.
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use base64::Engine;
@@ -51,21 +55,37 @@ use serde_json::{json, Value};
 
 use super::client::documents::{upload_cda, Upload};
 
+mod block;
+mod claims;
+mod clinical;
+mod web;
+
+use block::{print_block, Nodes};
+use claims::Claims;
+use clinical::{clinical_patient, clinical_service, Clinical};
+use web::activate_on_portal;
+
 /// The samples that ship with the project (the README's set), uploaded by the demo.
 const SAMPLES: [(&str, &str); 5] = [
-    ("01-karta-informacyjna.xml", include_str!("../../../../examples/cda/01-karta-informacyjna.xml")),
+    (
+        "01-karta-informacyjna.xml",
+        include_str!("../../../../../examples/cda/01-karta-informacyjna.xml"),
+    ),
     (
         "02-informacja-dla-lekarza-kierujacego.xml",
-        include_str!("../../../../examples/cda/02-informacja-dla-lekarza-kierujacego.xml"),
+        include_str!("../../../../../examples/cda/02-informacja-dla-lekarza-kierujacego.xml"),
     ),
-    ("03-recepta.xml", include_str!("../../../../examples/cda/03-recepta.xml")),
+    (
+        "03-recepta.xml",
+        include_str!("../../../../../examples/cda/03-recepta.xml"),
+    ),
     (
         "04-skierowanie-do-szpitala.xml",
-        include_str!("../../../../examples/cda/04-skierowanie-do-szpitala.xml"),
+        include_str!("../../../../../examples/cda/04-skierowanie-do-szpitala.xml"),
     ),
     (
         "05-wynik-badania-laboratoryjnego.xml",
-        include_str!("../../../../examples/cda/05-wynik-badania-laboratoryjnego.xml"),
+        include_str!("../../../../../examples/cda/05-wynik-badania-laboratoryjnego.xml"),
     ),
 ];
 
@@ -132,20 +152,10 @@ pub struct DemoArgs {
     /// Port of the clinical record service (default: the registry's port + 1).
     #[arg(long)]
     pub clinical_port: Option<u16>,
+    /// Port of the claims registers' node (default: the clinical record service's port + 1).
+    #[arg(long)]
+    pub claims_port: Option<u16>,
 }
-
-/// The clinical record service's institution, unit and practitioner in the demo; clinic A's
-/// account acts for the institution.
-const INSTITUTION: &str = "506097";
-const INSTITUTION_NAME: &str = "Mosoly Fogászat Kft.";
-const UNIT: &str = "001044299";
-const PRACTITIONER: &str = "dr.kovacs";
-/// The clinical record service's patient (a valid TAJ) and their first document.
-const CLINICAL_PATIENT: &str = "123456788";
-const CLINICAL_PATIENT_NAME: &str = "Kiss Anna";
-const CLINICAL_DOCUMENT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>Ambuláns lap – fogászati kontroll</title><component><structuredBody><component><section><title>Lelet</title><text>Fogkő eltávolítva; kontroll fél év múlva.</text></section></component></structuredBody></component></ClinicalDocument>\n";
-const PRACTITIONER_NAME: &str = "Dr. Kovács Anna";
-const STAMP_NUMBER: &str = "58012";
 
 /// What the demo keeps between runs: the ports and the passwords it made. Demo only.
 #[derive(Debug, Serialize, Deserialize)]
@@ -168,6 +178,12 @@ struct DemoState {
     /// The password of the clinical record service's patient on its portal.
     #[serde(default)]
     clinical_patient_password: String,
+    /// The claims node's port (0 in a file of an older demo: chosen now).
+    #[serde(default)]
+    claims_port: u16,
+    /// The passwords of the claims desk's logins `_1`, `_2`, `_3`.
+    #[serde(default)]
+    claims_passwords: Vec<String>,
 }
 
 fn random_secret() -> anyhow::Result<String> {
@@ -185,7 +201,10 @@ impl DemoState {
             if state.admin_passwords.len() != CLINICS.len()
                 || state.clinic_key_passwords.len() != CLINICS.len()
             {
-                bail!("{}: not the demo's file (wrong number of clinics)", path.display());
+                bail!(
+                    "{}: not the demo's file (wrong number of clinics)",
+                    path.display()
+                );
             }
             if let Some(port) = args.port {
                 state.repository_port = port;
@@ -205,6 +224,15 @@ impl DemoState {
             if state.clinical_patient_password.is_empty() {
                 state.clinical_patient_password = random_secret()?;
             }
+            if let Some(port) = args.claims_port {
+                state.claims_port = port;
+            }
+            if state.claims_port == 0 {
+                state.claims_port = state.clinical_port.saturating_add(1);
+            }
+            while state.claims_passwords.len() < claims::ROLES.len() {
+                state.claims_passwords.push(random_secret()?);
+            }
             return Ok((state, false));
         }
         let secrets = || random_secret();
@@ -223,6 +251,14 @@ impl DemoState {
                 practitioner_password: secrets()?,
                 practitioner_totp: String::new(),
                 clinical_patient_password: secrets()?,
+                claims_port: args.claims_port.unwrap_or(
+                    args.clinical_port
+                        .unwrap_or(args.registry_port.unwrap_or(9443).saturating_add(1))
+                        .saturating_add(1),
+                ),
+                claims_passwords: (0..claims::ROLES.len())
+                    .map(|_| secrets())
+                    .collect::<anyhow::Result<_>>()?,
             },
             true,
         ))
@@ -234,7 +270,12 @@ impl DemoState {
              # that `medgate demo` prints them again. Never use this folder for real data.\n{}",
             toml::to_string(self).context("writing the demo's file")?
         );
-        files::write(path, text.as_bytes(), WriteMode::Replace, Visibility::Secret)?;
+        files::write(
+            path,
+            text.as_bytes(),
+            WriteMode::Replace,
+            Visibility::Secret,
+        )?;
         Ok(())
     }
 }
@@ -268,11 +309,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     state.repository_port = free_port(state.repository_port, "repository")?;
     state.registry_port = free_port(state.registry_port, "national registry")?;
     state.clinical_port = free_port(state.clinical_port, "clinical record service")?;
+    state.claims_port = free_port(state.claims_port, "claims registers' node")?;
     // Written before anything is created, so an interrupted first run is finished by the
     // next with the same passwords.
     state.save(&state_path)?;
     if new {
-        eprintln!("medgate demo: setting up {} (the next run reuses it)…", dir.display());
+        eprintln!(
+            "medgate demo: setting up {} (the next run reuses it)…",
+            dir.display()
+        );
     }
 
     let registry_config = ServerConfig::load(
@@ -295,6 +340,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     let clinical_ca = dir.join("clinical").join("ca").join("ca.pem");
+    let claims_config = ServerConfig::load(
+        None,
+        &Overrides {
+            data_dir: Some(dir.join("claims")),
+            listen: Some(format!("127.0.0.1:{}", state.claims_port)),
+            role: Some("claims".to_owned()),
+            ..Overrides::default()
+        },
+    )?;
+    let claims_ca = dir.join("claims").join("ca").join("ca.pem");
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -315,6 +370,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         clinical_service(&clinical_metadata, &mut state).await?;
         clinical_patient(&clinical_metadata, &clinical_url, &clinical_ca, &state).await?;
         state.save(&state_path)?;
+
+        let claims_node = medgate_server::startup::prepare(claims_config).await?;
+        let claims_url = format!("https://{}", claims_node.local_addr()?);
+        let claims_metadata = claims_node.state.metadata.clone();
+        let claims_task = tokio::spawn(claims_node.serve(until_stopped(stopped.clone())));
+        let claims = Claims {
+            url: &claims_url,
+            ca: &claims_ca,
+        };
+        claims::claims_node(&claims_metadata, &claims, &state).await?;
 
         let repository_config = ServerConfig::load(
             None,
@@ -347,21 +412,37 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         setup.consent_and_portal(&settings[0]).await?;
         setup.staff().await?;
         setup
-            .connect_clinic(&clinical_metadata, &clinical_authority, &clinical_url, &clinical_ca)
+            .connect_clinic(
+                &clinical_metadata,
+                &clinical_authority,
+                &clinical_url,
+                &clinical_ca,
+            )
             .await?;
 
         let clinical = Clinical {
             url: &clinical_url,
             ca: &clinical_ca,
         };
-        print_block(&dir, &state, &repository_url, &registry_url, &registry_ca, &clinical, started.elapsed())?;
+        let nodes = Nodes {
+            repository: &repository_url,
+            registry: &registry_url,
+            registry_ca: &registry_ca,
+            clinical,
+            claims,
+        };
+        print_block(&dir, &state, &nodes, started.elapsed())?;
 
         super::serve::shutdown_signal().await;
         let _ = stop.send(true);
         let _ = registry_task.await;
         let _ = repository_task.await;
         let _ = clinical_task.await;
-        println!("medgate demo stopped; run it again on {} to go on", dir.display());
+        let _ = claims_task.await;
+        println!(
+            "medgate demo stopped; run it again on {} to go on",
+            dir.display()
+        );
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -467,7 +548,11 @@ impl Setup<'_> {
             .await?;
         if stored["document"]["indexed"] != Value::Bool(true) {
             client
-                .send(Method::POST, &format!("/api/v1/documents/{encoded}/index"), None)
+                .send(
+                    Method::POST,
+                    &format!("/api/v1/documents/{encoded}/index"),
+                    None,
+                )
                 .await
                 .with_context(|| format!("{}: indexing {id}", clinic.label))?;
         }
@@ -571,70 +656,6 @@ impl Setup<'_> {
     /// The operator's login and each clinic's administrator (`medgate operator user create`,
     /// `medgate tenant admin-user create --password-file`); a login whose password is no
     /// longer the demo's gets it again.
-    /// Clinic A's account connected to the clinical record service as the institution, on
-    /// the administrator's settings page (`/admin/clinical-service`): a certificate issued
-    /// to the institution by the service's CA (as `medgate clinical certificate issue`), its
-    /// PKCS#12 and one-time code posted with the service's address and CA, as a browser
-    /// posts the form. Done once: a connected account is left as it is.
-    async fn connect_clinic(
-        &self,
-        service: &Metadata,
-        service_ca: &CertificateAuthority,
-        service_url: &str,
-        service_ca_file: &Path,
-    ) -> anyhow::Result<()> {
-        let clinic = &CLINICS[0];
-        let tenant = TenantId::parse(clinic.tenant)?;
-        if self.metadata.clinical_connection(&tenant).await?.is_some() {
-            return Ok(());
-        }
-        let code = random_secret()?;
-        let issued = medgate_clinical::admin::issue_certificate(
-            service,
-            &demo_operator(),
-            service_ca,
-            INSTITUTION,
-            365,
-            &code,
-            medgate_web::now(),
-        )
-        .await?;
-        let ca_pem = std::fs::read(service_ca_file)
-            .with_context(|| format!("{}: cannot be read", service_ca_file.display()))?;
-        let web = Web::new(self.repository_url, &self.dir.join("repository").join("ca").join("ca.pem"))?;
-        web.sign_in(
-            "/admin",
-            &[
-                ("tenant", clinic.tenant),
-                ("login", clinic.admin_login),
-                ("password", &self.state.admin_passwords[0]),
-            ],
-        )
-        .await?;
-        let page = web.get("/admin/clinical-service").await?;
-        let token = form_token(&page).context("no form token on the clinical service settings page")?;
-        let practitioners = format!("{PRACTITIONER_NAME}; {STAMP_NUMBER}; {PRACTITIONER}");
-        web.post_multipart(
-            "/admin/clinical-service",
-            &[
-                ("csrf", &token),
-                ("service_url", service_url),
-                ("code", &code),
-                ("institution", INSTITUTION),
-                ("institution_name", INSTITUTION_NAME),
-                ("units", UNIT),
-                ("practitioners", &practitioners),
-            ],
-            &[
-                ("ca_file", "clinical-ca.pem", &ca_pem),
-                ("p12_file", "institution.p12", &issued.pkcs12),
-            ],
-        )
-        .await
-        .context("connecting clinic A to the clinical record service")?;
-        Ok(())
-    }
-
     async fn staff(&self) -> anyhow::Result<()> {
         let mut logins = vec![(
             StaffScope::Operator,
@@ -718,7 +739,12 @@ fn issue(
 }
 
 fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
-    files::write(path, format!("{secret}\n").as_bytes(), WriteMode::Replace, Visibility::Secret)?;
+    files::write(
+        path,
+        format!("{secret}\n").as_bytes(),
+        WriteMode::Replace,
+        Visibility::Secret,
+    )?;
     Ok(())
 }
 
@@ -730,9 +756,8 @@ fn write_client_toml(path: &Path, settings: &ClientSettingsFile) -> anyhow::Resu
             .map(|p| toml::Value::String(p.display().to_string()).to_string())
             .unwrap_or_default()
     };
-    let quoted = |value: &Option<String>| {
-        toml::Value::String(value.clone().unwrap_or_default()).to_string()
-    };
+    let quoted =
+        |value: &Option<String>| toml::Value::String(value.clone().unwrap_or_default()).to_string();
     let contents = format!(
         "# Written by `medgate demo` (demo only): the clinic's connection to the demo repository.\n\
          server = {}\ntenant = {}\ntls_cert = {}\ntls_key = {}\nwss_cert = {}\nwss_key = {}\n\
@@ -746,414 +771,12 @@ fn write_client_toml(path: &Path, settings: &ClientSettingsFile) -> anyhow::Resu
         text(&settings.password_file),
         text(&settings.ca),
     );
-    files::write(path, contents.as_bytes(), WriteMode::Replace, Visibility::Public)?;
-    Ok(())
-}
-
-/// The patient sets a password with the activation code on `/portal/activate`, as a browser
-/// does: the form's page (its token and cookie), then the form posted.
-async fn activate_on_portal(base: &str, ca: &Path, fields: &[(&str, &str)]) -> anyhow::Result<()> {
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in medgate_pki::load_certificates(ca)? {
-        roots
-            .add(rustls::pki_types::CertificateDer::from(certificate.der().to_vec()))
-            .with_context(|| format!("{}: not usable as a trust anchor", ca.display()))?;
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let http = reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(15))
-        .build()?;
-    let url = format!("{base}/portal/activate");
-    let page = http.get(&url).send().await.context("opening the portal's activation page")?;
-    let cookies: Vec<String> = page
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .filter_map(|value| value.split(';').next())
-        .map(str::to_owned)
-        .collect();
-    let body = page.text().await?;
-    let token = form_token(&body).context("no form token on the portal's activation page")?;
-    let answer = http
-        .post(&url)
-        .header(reqwest::header::COOKIE, cookies.join("; "))
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(
-            [("csrf", token.as_str())]
-            .iter()
-            .chain(fields)
-            .map(|(name, value)| format!("{name}={}", urlencoding::encode(value)))
-            .collect::<Vec<_>>()
-            .join("&"),
-        )
-        .send()
-        .await
-        .context("posting the portal's activation form")?;
-    if answer.status() != reqwest::StatusCode::SEE_OTHER {
-        bail!(
-            "the portal refused the patient's activation ({})",
-            answer.status()
-        );
-    }
-    Ok(())
-}
-
-/// The demo's operator acting on the clinical record service (as the command line does).
-fn demo_operator() -> medgate_clinical::admin::Operator {
-    medgate_clinical::admin::Operator {
-        name: "cli".to_owned(),
-        origin: medgate_storage::AuditOrigin::Cli,
-    }
-}
-
-/// The clinical record service's institution, unit, practitioner (their TOTP URI kept in
-/// `state`), matrix line and operator login, each unless it is there already.
-async fn clinical_service(service: &Metadata, state: &mut DemoState) -> anyhow::Result<()> {
-    use medgate_clinical::admin;
-    let operator = demo_operator();
-    let now = medgate_web::now();
-    let institution = medgate_ids::InstitutionId::parse(INSTITUTION)?;
-    if service.clinical_institution(&institution).await?.is_none() {
-        admin::register_institution(service, &operator, INSTITUTION, INSTITUTION_NAME, now).await?;
-        admin::add_unit(service, &operator, INSTITUTION, UNIT, "Fogászati rendelő").await?;
-    }
-    if service.clinical_practitioner(PRACTITIONER).await?.is_none() || state.practitioner_totp.is_empty() {
-        if service.clinical_practitioner(PRACTITIONER).await?.is_some() {
-            bail!("the clinical service's practitioner {PRACTITIONER} exists but the demo's file lost their TOTP secret; start the demo on a new folder");
-        }
-        let registered = admin::register_practitioner(
-            service,
-            &operator,
-            PRACTITIONER,
-            PRACTITIONER_NAME,
-            STAMP_NUMBER,
-            &state.practitioner_password,
-            now,
-        )
-        .await?;
-        state.practitioner_totp = registered.otpauth_uri();
-    }
-    if service.clinical_authorisations(PRACTITIONER, &institution).await?.is_empty() {
-        admin::grant(service, &operator, PRACTITIONER, INSTITUTION, None, "doctor").await?;
-    }
-    let operators = service.list_staff_users(&StaffScope::Operator).await?;
-    if !operators.iter().any(|user| user.login.as_str() == OPERATOR_LOGIN) {
-        staff_accounts::create(
-            service,
-            StaffScope::Operator,
-            OPERATOR_LOGIN,
-            FirstCredential::Password(state.operator_password.clone()),
-            "cli",
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// The clinical record service's patient: a document and a profile entry written by the
-/// institution's practitioner (as the FHIR API writes them), and the patient's portal
-/// account, activated on `/portal/activate` with the operator's one-time code. Done once.
-async fn clinical_patient(service: &Metadata, url: &str, ca: &Path, state: &DemoState) -> anyhow::Result<()> {
-    let taj = medgate_ids::Taj::parse(CLINICAL_PATIENT)?;
-    if service.clinical_patient_account(&taj).await?.is_some() {
-        return Ok(());
-    }
-    let now = medgate_web::now();
-    let practitioner = medgate_clinical::Caller {
-        user_name: PRACTITIONER.to_owned(),
-        institution: medgate_ids::InstitutionId::parse(INSTITUTION)?,
-        origin: medgate_storage::AuditOrigin::Cli,
-    };
-    let document = medgate_clinical::documents::NewDocument {
-        patient: taj.clone(),
-        encounter: None,
-        content_type: "application/hl7-v3+xml".to_owned(),
-        title: "Ambuláns lap – fogászati kontroll".to_owned(),
-        data: CLINICAL_DOCUMENT.as_bytes().to_vec(),
-        fhir_base_url: format!("{url}/fhir"),
-        identifier: None,
-    };
-    medgate_clinical::documents::submit(service, &practitioner, &document, now).await?;
-    let condition = serde_json::json!({
-        "resourceType": "Condition",
-        "clinicalStatus": { "coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"
-        }]},
-        "code": { "text": "Fogágybetegség (parodontitis)" },
-        "subject": { "reference": format!("Patient/{CLINICAL_PATIENT}") }
-    });
-    medgate_clinical::resources::create(
-        service,
-        &practitioner,
-        medgate_clinical::ResourceType::Condition,
-        condition,
-        now,
-    )
-    .await?;
-    let account = medgate_clinical::accounts::create_patient_account(
-        service,
-        &demo_operator(),
-        CLINICAL_PATIENT,
-        CLINICAL_PATIENT_NAME,
-        now,
-    )
-    .await?;
-    let password = state.clinical_patient_password.as_str();
-    activate_on_portal(
-        url,
-        ca,
-        &[
-            ("taj", CLINICAL_PATIENT),
-            ("code", &account.activation_code),
-            ("password", password),
-            ("password2", password),
-        ],
-    )
-    .await
-    .context("activating the clinical portal's patient")
-}
-
-/// A browser's side of a node's pages for the demo's setup: one cookie jar, the node's CA.
-struct Web {
-    http: reqwest::Client,
-    base: String,
-    cookies: std::sync::Mutex<Vec<(String, String)>>,
-}
-
-impl Web {
-    fn new(base: &str, ca: &Path) -> anyhow::Result<Web> {
-        Ok(Web {
-            http: web_client(ca)?,
-            base: base.to_owned(),
-            cookies: std::sync::Mutex::new(Vec::new()),
-        })
-    }
-
-    fn cookie_header(&self) -> String {
-        let jar = self.cookies.lock().map(|jar| jar.clone()).unwrap_or_default();
-        jar.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<(reqwest::StatusCode, String)> {
-        let answer = request
-            .header(reqwest::header::COOKIE, self.cookie_header())
-            .header("origin", &self.base)
-            .header("sec-fetch-site", "same-origin")
-            .send()
-            .await?;
-        for value in answer.headers().get_all(reqwest::header::SET_COOKIE) {
-            let Some((name, value)) = value.to_str().ok().and_then(|v| v.split(';').next()).and_then(|p| p.split_once('=')) else {
-                continue;
-            };
-            if let Ok(mut jar) = self.cookies.lock() {
-                jar.retain(|(known, _)| known != name);
-                jar.push((name.to_owned(), value.to_owned()));
-            }
-        }
-        let status = answer.status();
-        Ok((status, answer.text().await?))
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<String> {
-        let (status, body) = self.send(self.http.get(format!("{}{path}", self.base))).await?;
-        if !status.is_success() {
-            bail!("{path} answered {status}");
-        }
-        Ok(body)
-    }
-
-    /// Signs in at a desk's form with `fields`.
-    async fn sign_in(&self, desk: &str, fields: &[(&str, &str)]) -> anyhow::Result<()> {
-        let page = self.get(desk).await?;
-        let token = form_token(&page).with_context(|| format!("no form token on {desk}"))?;
-        let mut all = vec![("csrf", token.as_str())];
-        all.extend_from_slice(fields);
-        let body = all
-            .iter()
-            .map(|(name, value)| format!("{name}={}", urlencoding::encode(value)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let request = self
-            .http
-            .post(format!("{}{desk}", self.base))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body);
-        let (status, _) = self.send(request).await?;
-        if status != reqwest::StatusCode::SEE_OTHER {
-            bail!("signing in at {desk} was refused ({status})");
-        }
-        Ok(())
-    }
-
-    /// A `multipart/form-data` form (text fields, then files) that must answer with a
-    /// redirect.
-    async fn post_multipart(
-        &self,
-        path: &str,
-        fields: &[(&str, &str)],
-        files: &[(&str, &str, &[u8])],
-    ) -> anyhow::Result<()> {
-        let boundary = format!("medgate-demo-{}", random_secret()?.replace('-', ""));
-        let mut body = Vec::new();
-        for (name, value) in fields {
-            body.extend_from_slice(
-                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
-            );
-        }
-        for (name, file_name, bytes) in files {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(reqwest::header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-            .body(body);
-        let (status, page) = self.send(request).await?;
-        if status != reqwest::StatusCode::SEE_OTHER {
-            let alert = page
-                .split("role=\"alert\">")
-                .nth(1)
-                .and_then(|rest| rest.split('<').next())
-                .unwrap_or("");
-            bail!("{path} refused the form ({status}): {alert}");
-        }
-        Ok(())
-    }
-}
-
-/// An HTTPS client that trusts `ca` and follows no redirect.
-fn web_client(ca: &Path) -> anyhow::Result<reqwest::Client> {
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in medgate_pki::load_certificates(ca)? {
-        roots
-            .add(rustls::pki_types::CertificateDer::from(certificate.der().to_vec()))
-            .with_context(|| format!("{}: not usable as a trust anchor", ca.display()))?;
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(15))
-        .build()?)
-}
-
-/// The clinical record service as the block names it.
-struct Clinical<'a> {
-    url: &'a str,
-    ca: &'a Path,
-}
-
-/// The `csrf` hidden field's value in a page.
-fn form_token(page: &str) -> Option<String> {
-    let marker = "name=\"csrf\" value=\"";
-    let start = page.find(marker)? + marker.len();
-    let end = page[start..].find('"')?;
-    Some(page[start..start + end].to_owned())
-}
-
-/// The one block the demo prints.
-fn print_block(
-    dir: &Path,
-    state: &DemoState,
-    repository: &str,
-    registry: &str,
-    registry_ca: &Path,
-    clinical: &Clinical<'_>,
-    took: Duration,
-) -> anyhow::Result<()> {
-    let exe = std::env::current_exe().context("finding the medgate executable")?;
-    let exe = exe.display();
-    let config = |index: usize| dir.join(CLINICS[index].folder).join("client.toml");
-    let mut out = String::new();
-    // The time goes to stderr, so that a second run prints the very same block.
-    eprintln!("medgate demo: ready in {:.1} s", took.as_secs_f64());
-    out.push_str(
-        "medgate demo: a repository, a national registry and a clinical record service are running (Ctrl-C stops them).\n\n",
-    );
-    out.push_str("DEMO ONLY: these passwords are kept in clear in ");
-    out.push_str(&format!("{}; never use them, or this folder, for real data.\n\n", dir.join(STATE_FILE).display()));
-    out.push_str(&format!(
-        "  operator desk       {repository}/operator   login {OPERATOR_LOGIN}  password {}\n",
-        state.operator_password
-    ));
-    for (index, clinic) in CLINICS.iter().enumerate() {
-        out.push_str(&format!(
-            "  {} admin      {repository}/admin      account {}  login {}  password {}\n",
-            clinic.label, clinic.tenant, clinic.admin_login, state.admin_passwords[index]
-        ));
-    }
-    out.push_str(&format!(
-        "  patient portal      {repository}/portal     clinic {}  PESEL {PATIENT}  password {}\n",
-        CLINICS[0].tenant, state.patient_password
-    ));
-    out.push_str(&format!(
-        "  repository API      {repository}/api/v1/openapi.json  (clients trust {})\n",
-        dir.join("repository").join("ca").join("ca.pem").display()
-    ));
-    out.push_str(&format!(
-        "  national registry   {registry}/api/v1/openapi.json  (clients trust {})\n",
-        registry_ca.display()
-    ));
-    out.push_str(&format!(
-        "  clinical service    {}/api/v1/openapi.json  (clients trust {})\n",
-        clinical.url,
-        clinical.ca.display()
-    ));
-    out.push_str(&format!(
-        "  clinical operator   {}/operator   login {OPERATOR_LOGIN}  password {}\n",
-        clinical.url, state.operator_password
-    ));
-    out.push_str(&format!(
-        "  practitioners' desk {repository}/practice   account {}  user {PRACTITIONER}  password {}\n",
-        CLINICS[0].tenant, state.practitioner_password
-    ));
-    out.push_str(&format!(
-        "  practitioner's TOTP {}\n",
-        state.practitioner_totp
-    ));
-    out.push_str(&format!(
-        "  clinical portal     {}/portal   TAJ {CLINICAL_PATIENT}  password {}\n\n",
-        clinical.url, state.clinical_patient_password
-    ));
-    for (index, clinic) in CLINICS.iter().enumerate() {
-        out.push_str(&format!("  {} client.toml  {}\n", clinic.label, config(index).display()));
-    }
-    out.push_str("\nTry:\n");
-    out.push_str(&format!(
-        "  {exe} client --config {} search --patient {PATIENT}\n",
-        config(0).display()
-    ));
-    out.push_str(&format!(
-        "  {exe} client --config {} national find --patient {OTHER_PATIENT}\n",
-        config(0).display()
-    ));
-    out.push_str(&format!(
-        "  {exe} client --config {} render '{DOCUMENT_ROOT}^{}' --out skierowanie.html\n",
-        config(1).display(),
-        CLINICS[1].indexed
-    ));
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    files::write(
+        path,
+        contents.as_bytes(),
+        WriteMode::Replace,
+        Visibility::Public,
+    )?;
     Ok(())
 }
 
@@ -1175,12 +798,5 @@ mod tests {
             }));
         }
         Ok(())
-    }
-
-    #[test]
-    fn the_form_token_is_read_from_its_hidden_field() {
-        let page = "<form><input type=\"hidden\" name=\"csrf\" value=\"abc123\"></form>";
-        assert_eq!(form_token(page).as_deref(), Some("abc123"));
-        assert_eq!(form_token("<form></form>"), None);
     }
 }
