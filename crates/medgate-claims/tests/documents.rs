@@ -182,15 +182,17 @@ fn the_documents_are_read_back_by_poppler() {
         register_pages
     );
     assert_eq!(
-        register.matches("№ записи ID пациента Полис").count(),
+        register.matches("№ записи Пациент Полис").count(),
         register_pages
     );
     assert!(
         register.contains(&format!("Лист {register_pages}")),
         "{register}"
     );
+    // Every patient is named from the personal-data file, none left as an ID_PAC.
+    assert!(!register.contains("P000000"), "{register}");
     for expected in [
-        "3 P00000003 7700000000000003 3 97 04.01.2025 04.01.2025 J20.9 501,50",
+        "3 Кузнецов И. И. 7700000000000003 3 97 04.01.2025 04.01.2025 J20.9 501,50",
         "Медицинская организация: ГБУЗ «Городская поликлиника № 1» (код 010001)",
         &format!("Итого: случаев 100, на сумму {total} руб."),
     ] {

@@ -102,7 +102,7 @@ fn the_documents_of_a_package_are_pdfs_poppler_reads() {
     );
     let register = text("register.pdf");
     assert!(
-        register.contains("10 P00000010 7700000000000010 3 97 11.03.2025 11.03.2025 I25.1 505,00"),
+        register.contains("10 Иванова Е. И. 7700000000000010 3 97 11.03.2025 11.03.2025 I25.1 505,00"),
         "{register}"
     );
     let act = text("mek-act.pdf");
