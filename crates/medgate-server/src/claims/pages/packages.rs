@@ -342,9 +342,10 @@ async fn upload(
         .map_err(|e| ApiError::internal("keeping a package", &e))?
         .map_err(|e| ApiError::internal("keeping a package", &e))?;
         drop(upload.staged);
-        let (metadata, clock) = (state.metadata.clone(), state.clock.clone());
+        let (metadata, clock, nsi) = (state.metadata.clone(), state.clock.clone(), nsi_dir(&state));
         tokio::spawn(async move {
-            if let Err(error) = intake::check(&metadata, &uploader, id, &keep, || clock.now()).await
+            if let Err(error) =
+                intake::check(&metadata, &uploader, id, &keep, &nsi, || clock.now()).await
             {
                 tracing::error!(package = id, %error, "the control of a package failed");
             }
@@ -355,15 +356,25 @@ async fn upload(
     medgate_web::desk::respond(&CLAIMS, &request, outcome)
 }
 
-/// Where the package `id` named `file_name` is kept in the node's data folder.
-fn kept_path(state: &AppState, id: i64, file_name: &str) -> std::path::PathBuf {
-    let data = state
+/// The node's data folder (the staging area is its `tmp`).
+fn data_dir(state: &AppState) -> std::path::PathBuf {
+    state
         .staging
         .dir()
         .parent()
         .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    data.join("claims")
+        .unwrap_or_default()
+}
+
+/// The node's NSI folder, where `medgate claims nsi import` installs books and catalogues.
+fn nsi_dir(state: &AppState) -> std::path::PathBuf {
+    data_dir(state).join("claims").join("nsi")
+}
+
+/// Where the package `id` named `file_name` is kept in the node's data folder.
+fn kept_path(state: &AppState, id: i64, file_name: &str) -> std::path::PathBuf {
+    data_dir(state)
+        .join("claims")
         .join("packages")
         .join(id.to_string())
         .join(file_name)
@@ -395,9 +406,14 @@ pub async fn resume_checks(state: AppState) {
             "checking a package again after a restart"
         );
         let clock = state.clock.clone();
-        if let Err(error) = intake::check(&state.metadata, &uploader, package.id, &path, || {
-            clock.now()
-        })
+        if let Err(error) = intake::check(
+            &state.metadata,
+            &uploader,
+            package.id,
+            &path,
+            &nsi_dir(&state),
+            || clock.now(),
+        )
         .await
         {
             tracing::error!(package = package.id, %error, "the control of a package failed");
