@@ -35,6 +35,7 @@ use time::OffsetDateTime;
 
 use words::R;
 
+mod mek;
 mod packages;
 mod words;
 
@@ -67,6 +68,10 @@ pub const CLAIMS: Desk = Desk {
             href: "/claims/flk",
             label: |lang| R::NavFlk.text(lang),
         },
+        Tab {
+            href: "/claims/mek",
+            label: |lang| R::NavMek.text(lang),
+        },
     ],
     audit_prefix: "claims",
     sign_in_intro: |lang| R::SignInIntro.text(lang),
@@ -80,6 +85,7 @@ pub fn routes() -> Router<AppState> {
         .route("/claims/link", get(link))
         .route(PASSWORD_PATH, get(password_form).post(change_password))
         .merge(packages::routes())
+        .merge(mek::routes())
 }
 
 /// The request as the desk hears it: Russian or English.

@@ -35,16 +35,17 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/claims/packages/{id}/protocol", get(protocol))
 }
 
-fn status_word(status: &str) -> R {
+pub(super) fn status_word(status: &str) -> R {
     match status {
         "checking" => R::Checking,
         "accepted" => R::Accepted,
+        "accepted_mek" => R::AcceptedMek,
         "flk_errors" => R::FlkErrors,
         _ => R::RefusedStatus,
     }
 }
 
-fn minute(at: time::OffsetDateTime) -> String {
+pub(super) fn minute(at: time::OffsetDateTime) -> String {
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02} UTC",
         at.year(),
@@ -446,7 +447,7 @@ async fn flk_page(
     medgate_web::desk::respond(&CLAIMS, &request, outcome)
 }
 
-fn cell(value: &Option<String>) -> String {
+pub(super) fn cell(value: &Option<String>) -> String {
     escape(value.as_deref().unwrap_or(""))
 }
 
@@ -476,15 +477,7 @@ async fn package_page(
             R::PackageTitle.with(lang, "name", &package.file_name),
             &path,
         );
-        let summary = format!(
-            "<p>{}: <strong class=\"status-{}\">{}</strong> · {} {} · {}</p>",
-            escape(R::Status.text(lang)),
-            escape(&package.status),
-            escape(status_word(&package.status).text(lang)),
-            escape(R::Period.text(lang)),
-            escape(&package.period),
-            minute(package.uploaded_at),
-        );
+        let summary = package_summary(lang, &package, false);
         let protocol_link = format!(
             "<p><a href=\"{path}/protocol\">{}</a></p>",
             escape(R::Protocol.text(lang))
@@ -504,6 +497,7 @@ async fn package_page(
                 )
             ),
             ("accepted", _) => format!("{}{protocol_link}", message(MessageKind::Info, R::Clean.text(lang))),
+            ("accepted_mek", _) => format!("{}{protocol_link}", message(MessageKind::Info, R::FlkCleanMek.text(lang))),
             _ => {
                 let rows: String = findings
                     .iter()
@@ -557,6 +551,33 @@ async fn package_page(
     }
     .await;
     medgate_web::desk::respond(&CLAIMS, &request, outcome)
+}
+
+/// The head of a package's pages: status, period, upload time, and the tabs ФЛК | МЭК.
+pub(super) fn package_summary(lang: Lang, package: &ClaimsPackage, mek: bool) -> String {
+    let path = format!("/claims/packages/{}", package.id);
+    let tab = |href: String, word: R, current: bool| {
+        if current {
+            format!(
+                "<strong aria-current=\"page\">{}</strong>",
+                escape(word.text(lang))
+            )
+        } else {
+            format!("<a href=\"{href}\">{}</a>", escape(word.text(lang)))
+        }
+    };
+    format!(
+        "<p>{}: <strong class=\"status-{}\">{}</strong> · {} {} · {}</p>\
+         <p class=\"package-tabs\">{} · {}</p>",
+        escape(R::Status.text(lang)),
+        escape(&package.status),
+        escape(status_word(&package.status).text(lang)),
+        escape(R::Period.text(lang)),
+        escape(&package.period),
+        minute(package.uploaded_at),
+        tab(path.clone(), R::TabFlk, !mek),
+        tab(format!("{path}/mek"), R::TabMek, mek),
+    )
 }
 
 /// `GET /claims/packages/{id}/protocol`: the `V…zip` of a concluded package.
