@@ -13,17 +13,19 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 
 use medgate_storage::{
-    AuditOrigin, ClaimsFinding, ClaimsPackage, Metadata, NewClaimsPackage, PackageOutcome,
+    AuditOrigin, ClaimsFinding, ClaimsMekFinding, ClaimsPackage, MekOutcome, Metadata,
+    NewClaimsPackage, PackageOutcome,
 };
 use time::OffsetDateTime;
 
+use crate::books::NodeBooks;
 use crate::error::FundError;
 use crate::flk::Finding;
 use crate::fund::{parse_period, Actor};
+use crate::mek::{MekFinding, PaidCases};
 use crate::names::{Party, RegisterFileName};
-use crate::package::{check_package, Settings};
+use crate::package::{check_package_with_mek, MekSettings, Settings};
 use crate::protocol::{self, Protocol};
-use crate::{Catalogue, Nsi};
 
 /// At most this many findings of one package are stored (the rest are counted).
 pub const MAX_STORED_FINDINGS: usize = 10_000;
@@ -103,13 +105,17 @@ pub async fn register_upload(
 }
 
 /// The control of one package file (blocking): the name against the MO and period chosen,
-/// then [`check_package`] with the shipped catalogues and the starter books. `progress` is
-/// set in per mille as the control reads.
+/// then FLK and, over the cases that pass, MEK ([`check_package_with_mek`]) with the node's
+/// catalogues and books ([`NodeBooks`]) and the cases paid before; without a MEK catalogue
+/// FLK alone, and the outcome says MEK did not run. `progress` is set in per mille as the
+/// control reads.
 pub fn control(
     path: &Path,
     mo_code: &str,
     period: &str,
     progress: &AtomicU16,
+    books: &NodeBooks,
+    paid: &PaidCases,
 ) -> Result<PackageOutcome, FundError> {
     let file_name = path
         .file_name()
@@ -137,27 +143,40 @@ pub fn control(
             );
         }
     }
-    let catalogues = Catalogue::shipped().map_err(|_| FundError::Internal {
-        what: "the shipped FLK catalogues cannot be read",
-    })?;
-    let nsi = Nsi::starter().map_err(|_| FundError::Internal {
-        what: "the starter NSI books cannot be read",
-    })?;
     let settings = Settings {
-        catalogues: &catalogues,
-        nsi: &nsi,
+        catalogues: &books.catalogues,
+        nsi: &books.nsi,
         max_findings: MAX_STORED_FINDINGS,
     };
-    let outcome = check_package(path, &settings, &mut |done, total| {
+    let mek_settings = books.mek.as_ref().map(|catalogues| MekSettings {
+        catalogues,
+        paid: Some(paid),
+    });
+    let mut report_progress = |done: u64, total: u64| {
         let share = done.saturating_mul(1000).checked_div(total).unwrap_or(0);
         progress.store(share.min(999) as u16, Ordering::Relaxed);
-    });
+    };
+    let outcome = match &mek_settings {
+        Some(mek) => check_package_with_mek(path, &settings, mek, &mut report_progress),
+        None => crate::package::check_package(path, &settings, &mut report_progress),
+    };
     match outcome {
         Ok(report) => Ok(PackageOutcome::Checked {
             cases: report.cases,
             patients: report.patients,
             total_findings: report.total_findings(),
             findings: report.findings.iter().map(stored_finding).collect(),
+            mek: match &report.mek {
+                None => MekOutcome::NoCatalogue,
+                Some(mek) => MekOutcome::Done {
+                    cases_checked: mek.cases_checked,
+                    cases_refused: mek.cases_refused,
+                    total_findings: mek.total_findings(),
+                    withheld_kopecks: i64::try_from(mek.withheld).unwrap_or(i64::MAX),
+                    catalogues: books.mek_editions.clone(),
+                    findings: mek.findings.iter().map(stored_mek_finding).collect(),
+                },
+            },
         }),
         Err(error) => match error.f012_code() {
             Some(code) => refused(code, error.to_string()),
@@ -186,6 +205,20 @@ fn stored_finding(finding: &Finding) -> ClaimsFinding {
     }
 }
 
+fn stored_mek_finding(finding: &MekFinding) -> ClaimsMekFinding {
+    ClaimsMekFinding {
+        reason_code: finding.reason.code,
+        reason_basis: finding.reason.basis.to_owned(),
+        rule_id: finding.rule.clone(),
+        element: finding.element.clone(),
+        n_zap: finding.n_zap.clone(),
+        idcase: finding.idcase.clone(),
+        sl_id: finding.sl_id.clone(),
+        comment: finding.comment.clone(),
+        withheld_kopecks: i64::try_from(finding.withheld).unwrap_or(i64::MAX),
+    }
+}
+
 fn protocol_finding(finding: &ClaimsFinding) -> Finding {
     Finding {
         code: finding.code,
@@ -201,26 +234,41 @@ fn protocol_finding(finding: &ClaimsFinding) -> Finding {
     }
 }
 
-/// Controls the registered package `id` whose file is `path` (named as uploaded) and stores
-/// the outcome; while it runs, its progress is written every quarter second. The audit entry
-/// names the verdict.
+/// Controls the registered package `id` whose file is `path` (named as uploaded) with the
+/// catalogues and books of the node's NSI folder `nsi_dir` ([`NodeBooks`]) and the paid
+/// cases in the store, and stores the outcome; while it runs, its progress is written every
+/// quarter second. The audit entry names the verdict.
 pub async fn check(
     store: &Metadata,
     uploader: &Uploader,
     id: i64,
     path: &Path,
+    nsi_dir: &Path,
     now: impl Fn() -> OffsetDateTime,
 ) -> Result<ClaimsPackage, FundError> {
     let package = package_of(store, &uploader.mo_code, id).await?;
+    let paid = store
+        .claims_paid_case_keys()
+        .await
+        .map_err(FundError::storage("read the paid cases"))?;
     let progress = Arc::new(AtomicU16::new(0));
-    let (file, mo, period, shared) = (
+    let (file, mo, period, shared, dir) = (
         path.to_owned(),
         uploader.mo_code.clone(),
         package.period.clone(),
         progress.clone(),
+        nsi_dir.to_owned(),
     );
-    let mut control_task =
-        tokio::task::spawn_blocking(move || control(&file, &mo, &period, &shared));
+    let mut control_task = tokio::task::spawn_blocking(move || {
+        let paid = PaidCases::from_keys(&paid);
+        let books = NodeBooks::load(&dir).map_err(|error| {
+            tracing::error!(%error, "the node's NSI folder cannot be read");
+            FundError::Internal {
+                what: "the node's catalogues and books (its NSI folder) cannot be read",
+            }
+        })?;
+        control(&file, &mo, &period, &shared, &books, &paid)
+    });
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
     let outcome = loop {
         tokio::select! {
@@ -250,13 +298,27 @@ pub async fn check(
             "claims.package.checked",
             &format!("package:{id}"),
             format!(
-                "{}{}, {} findings",
+                "{}{}, {} findings{}",
                 concluded.status,
                 concluded
                     .refusal_code
                     .map(|code| format!(" {code}"))
                     .unwrap_or_default(),
-                concluded.findings
+                concluded.findings,
+                match &concluded.mek {
+                    Some(medgate_storage::ClaimsMekSummary::Done {
+                        findings,
+                        withheld_kopecks,
+                        ..
+                    }) => format!(
+                        "; MEK {findings} findings, {} withheld",
+                        crate::flk::money(i128::from(*withheld_kopecks))
+                    ),
+                    Some(medgate_storage::ClaimsMekSummary::NoCatalogue) => {
+                        "; MEK not run: no MEK catalogue installed".to_owned()
+                    }
+                    None => String::new(),
+                }
             ),
         )
         .await?;
@@ -346,4 +408,70 @@ pub async fn protocol_of(
         )
         .await?;
     Ok(protocol)
+}
+
+/// The package with its stored MEK findings (the package says whether MEK ran).
+pub async fn mek_findings_of(
+    store: &Metadata,
+    mo_code: &str,
+    id: i64,
+) -> Result<(ClaimsPackage, Vec<ClaimsMekFinding>), FundError> {
+    let package = package_of(store, mo_code, id).await?;
+    let findings = store
+        .claims_mek_findings(id)
+        .await
+        .map_err(FundError::storage("read a package's MEK findings"))?;
+    Ok((package, findings))
+}
+
+/// What [`import_paid_cases`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PaidImport {
+    /// Distinct keys in the file.
+    pub read: usize,
+    /// Of those, not recorded before.
+    pub added: u64,
+}
+
+/// Records the case keys of a keys file (`text`, as `medgate claims keys` writes it, read
+/// from `source`) as paid: every line checked first, then all recorded in one job, so a
+/// malformed line records nothing. The MEK of every later package refuses those cases
+/// (F014 221, 1.10.1).
+pub async fn import_paid_cases(
+    store: &Metadata,
+    actor: &Actor,
+    text: &str,
+    source: &str,
+    now: OffsetDateTime,
+) -> Result<PaidImport, FundError> {
+    let keys = crate::mek::paid::normalised_keys(text, source).map_err(|error| {
+        let reason = match error {
+            crate::ClaimsError::PaidKeys { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        FundError::invalid("paid case keys file", source, reason)
+    })?;
+    if keys.is_empty() {
+        return Err(FundError::invalid(
+            "paid case keys file",
+            source,
+            "holds no key (one a line: LPU;POLICY;DATE_Z_1;DATE_Z_2;USL_OK;PROFIL;DS1)",
+        ));
+    }
+    let added = store
+        .add_claims_paid_cases(&keys, source, now)
+        .await
+        .map_err(FundError::refused("record paid cases"))?;
+    actor
+        .record(
+            store,
+            "claims.paid.import",
+            &format!("paid:{source}"),
+            format!("{} keys read, {added} new", keys.len()),
+        )
+        .await?;
+    Ok(PaidImport {
+        read: keys.len(),
+        added,
+    })
 }

@@ -7,8 +7,9 @@
 //! fixed order (`signing`), the documents of a package as PDFs: invoice, summary register,
 //! register, MEK act (`documents`); the fund's service over the node's store: its operator's
 //! registry and the MO staff's logins (`fund`), the packages uploaded and their control
-//! (`intake`).
+//! (`intake`) with the catalogues and books of the node's data folder (`books`).
 
+pub mod books;
 pub mod documents;
 pub mod error;
 pub mod flk;

@@ -319,6 +319,10 @@ pub fn parse_nsi_date(value: &str) -> Option<time::Date> {
     time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()
 }
 
+/// The control catalogues an NSI folder may hold beside the books: FLK (`Q015` federal,
+/// `Q022` regional) and MEK (`Q016` federal, `Q023` regional).
+pub const CATALOGUES: [&str; 4] = ["Q015", "Q016", "Q022", "Q023"];
+
 /// The books the control uses, by name.
 #[derive(Clone, Debug, Default)]
 pub struct Nsi {
@@ -338,7 +342,8 @@ impl Nsi {
         Ok(nsi)
     }
 
-    /// Adds (or replaces) every `*.xml` packet of a folder.
+    /// Adds (or replaces) every `*.xml` packet of a folder (the control catalogues installed
+    /// beside the books, [`CATALOGUES`], are not books and are left out).
     pub fn load_dir(&mut self, dir: &Path) -> Result<usize, ClaimsError> {
         let entries = std::fs::read_dir(dir).map_err(|e| ClaimsError::io(dir, e))?;
         let mut paths: Vec<_> = entries
@@ -347,6 +352,14 @@ impl Nsi {
             .filter(|path| {
                 path.extension()
                     .is_some_and(|ext| ext.eq_ignore_ascii_case("xml"))
+                    && !path
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                        .is_some_and(|stem| {
+                            CATALOGUES
+                                .iter()
+                                .any(|catalogue| stem.eq_ignore_ascii_case(catalogue))
+                        })
             })
             .collect();
         paths.sort();
@@ -425,8 +438,15 @@ pub fn install(dir: &Path, source: &Path, bytes: &[u8]) -> Result<Installation, 
             ),
         });
     }
-    std::fs::create_dir_all(dir).map_err(|e| ClaimsError::io(dir, e))?;
     let name = dictionary.name().to_ascii_uppercase();
+    if CATALOGUES.contains(&name.as_str()) {
+        // A control catalogue must read as one, or the node's control would fail on it.
+        crate::Catalogue::from_bytes(bytes, &name).map_err(|error| ClaimsError::Dictionary {
+            file: file.clone(),
+            reason: format!("is not a readable {name} control catalogue: {error}"),
+        })?;
+    }
+    std::fs::create_dir_all(dir).map_err(|e| ClaimsError::io(dir, e))?;
     let path = dir.join(format!("{name}.xml"));
     let replaced = match std::fs::read(&path) {
         Ok(old) => Some(

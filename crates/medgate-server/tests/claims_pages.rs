@@ -563,3 +563,158 @@ async fn a_package_left_checking_by_a_stopped_node_is_checked_when_it_starts() {
         "{html}"
     );
 }
+
+/// Installs the published MEK catalogues in the node's NSI folder, as `medgate claims nsi
+/// import Q016.xml` does.
+fn install_mek_catalogues(node: &Node) {
+    let dir = node.data.join("claims").join("nsi");
+    let shipped =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../medgate-claims/catalogues");
+    for name in ["Q016.xml", "Q023.xml"] {
+        let bytes = std::fs::read(shipped.join(name)).unwrap();
+        medgate_claims::nsi::install(&dir, std::path::Path::new(name), &bytes).unwrap();
+    }
+}
+
+/// The rows of the MEK findings table: the text of each cell.
+fn mek_rows(html: &str) -> Vec<Vec<String>> {
+    let Some(start) = html.find("<table class=\"findings mek\">") else {
+        return Vec::new();
+    };
+    let table = &html[start..];
+    let body = &table[table.find("<tbody>").unwrap() + 7..table.find("</tbody>").unwrap()];
+    body.split("<tr>")
+        .filter(|row| !row.is_empty())
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let cell = &cell[cell.find('>').unwrap() + 1..];
+                    cell[..cell.find("</td>").unwrap()].to_owned()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
+    let node = claims_node().await;
+    let web = signed_in(&node, "140001").await;
+
+    // No MEK catalogue installed: the MEK tab says so; it does not claim "no findings".
+    let (name, bytes) = package(1, Some(Fault::SexDiagnosis));
+    let first = upload(&web, &name, &bytes).await;
+    concluded(&web, &first).await;
+    let html = web.get(&format!("{first}/mek")).await.text();
+    assert!(html.contains("не установлен каталог МЭК Q016"), "{html}");
+    assert!(mek_rows(&html).is_empty());
+    let id: i64 = first.rsplit('/').next().unwrap().parse().unwrap();
+    let stored = node.metadata.claims_package(id).await.unwrap().unwrap();
+    assert_eq!(stored.status, "accepted");
+    assert_eq!(
+        stored.mek,
+        Some(medgate_storage::ClaimsMekSummary::NoCatalogue)
+    );
+
+    install_mek_catalogues(&node);
+
+    // A man with O80: F014 207 (1.4.4.) by rule 003K.00.0620, the case's 501.00 withheld.
+    let (name, bytes) = package(2, Some(Fault::SexDiagnosis));
+    let sex = upload(&web, &name, &bytes).await;
+    let flk = concluded(&web, &sex).await;
+    assert!(flk.contains("status-accepted_mek"), "{flk}");
+    assert!(flk.contains("/mek\">МЭК</a>"), "{flk}");
+    let page = web.get(&format!("{sex}/mek")).await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert_eq!(
+        mek_rows(&html),
+        vec![vec![
+            "207".to_owned(),
+            "1.4.4.".to_owned(),
+            "003K.00.0620".to_owned(),
+            "DS1".to_owned(),
+            "2".to_owned(),
+            "2".to_owned(),
+            "1".to_owned(),
+            "501,00".to_owned(),
+            "DS1 O80 (rubric O) for a patient of sex W=1: Несоответствие диагноза полу пациента"
+                .to_owned(),
+        ]],
+        "{html}"
+    );
+    assert!(html.contains("Удержано всего: 501,00 руб."), "{html}");
+    assert!(
+        html.contains("Q016 version 1.9 of 08.05.2020; Q023"),
+        "{html}"
+    );
+    let id: i64 = sex.rsplit('/').nth(0).unwrap().parse().unwrap();
+    let stored = node.metadata.claims_package(id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.mek,
+        Some(medgate_storage::ClaimsMekSummary::Done {
+            cases_checked: 12,
+            cases_refused: 1,
+            findings: 1,
+            withheld_kopecks: 50_100,
+            catalogues: stored
+                .mek
+                .as_ref()
+                .map(|mek| match mek {
+                    medgate_storage::ClaimsMekSummary::Done { catalogues, .. } =>
+                        catalogues.clone(),
+                    _ => String::new(),
+                })
+                .unwrap(),
+        })
+    );
+    let english = web.get(&format!("{sex}/mek?lang=en")).await.text();
+    assert!(
+        english.contains("Withheld in total: 501.00 RUB."),
+        "{english}"
+    );
+    assert!(english.contains(">501.00</td>"), "{english}");
+
+    // The MEK list shows the package's totals.
+    let list = web.get("/claims/mek?lang=ru").await.text();
+    assert!(list.contains(&format!("{sex}/mek")), "{list}");
+    assert!(list.contains(">501,00</td>"), "{list}");
+
+    // A case paid before: recorded on the node, refused in a later package (221, 1.10.1).
+    let keys = "140001;7700000000000001;2025-01-02;2025-01-02;3;97;J06.9\n";
+    let imported = medgate_claims::intake::import_paid_cases(
+        &node.metadata,
+        &operator(),
+        keys,
+        "HM140001S14002_24121.zip",
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    assert_eq!((imported.read, imported.added), (1, 1));
+    let bad = medgate_claims::intake::import_paid_cases(
+        &node.metadata,
+        &operator(),
+        "140001;x;2025-01-02\n",
+        "bad.txt",
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(bad.contains("line 1") && bad.contains("7 fields"), "{bad}");
+    let (name, bytes) = package(3, None);
+    let paid = upload(&web, &name, &bytes).await;
+    concluded(&web, &paid).await;
+    let rows = mek_rows(&web.get(&format!("{paid}/mek?lang=ru")).await.text());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        rows[0][..8],
+        ["221", "1.10.1.", "", "Z_SL", "1", "1", "", "500,50"]
+    );
+
+    // Another MO's package's MEK tab is not there.
+    let other = signed_in(&node, "140002").await;
+    assert_eq!(other.get(&format!("{sex}/mek")).await.status, 404);
+}

@@ -63,9 +63,9 @@ pub use metadata::certificates::{
     TenantCertificate,
 };
 pub use metadata::claims::{
-    ClaimsFinding, ClaimsInsurer, ClaimsMedicalOrganisation, ClaimsPackage, ClaimsPeriod,
-    ClaimsStoreError, ClaimsSubdivision, ClaimsUser, LinkOpening, NewClaimsPackage, NewClaimsUser,
-    PackageOutcome,
+    ClaimsFinding, ClaimsInsurer, ClaimsMedicalOrganisation, ClaimsMekFinding, ClaimsMekSummary,
+    ClaimsPackage, ClaimsPeriod, ClaimsStoreError, ClaimsSubdivision, ClaimsUser, LinkOpening,
+    MekOutcome, NewClaimsPackage, NewClaimsUser, PackageOutcome, MAX_PAID_KEYS_AT_ONCE,
 };
 pub use metadata::clinical::{
     AccessEntry, Authorisation, ClinicalInstitution, ClinicalStoreError, ClinicalUnit,

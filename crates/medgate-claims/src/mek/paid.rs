@@ -42,6 +42,14 @@ impl PaidCases {
         Ok(PaidCases { digests })
     }
 
+    /// The set of keys already checked (as [`normalised_keys`] answers them, e.g. from the
+    /// node's store).
+    pub fn from_keys<S: AsRef<str>>(keys: impl IntoIterator<Item = S>) -> PaidCases {
+        PaidCases {
+            digests: keys.into_iter().map(|key| digest(key.as_ref())).collect(),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<PaidCases, ClaimsError> {
         let text = std::fs::read_to_string(path).map_err(|e| ClaimsError::io(path, e))?;
         PaidCases::parse(&text, &path.display().to_string())
@@ -58,6 +66,28 @@ impl PaidCases {
     pub fn contains(&self, key: &str) -> bool {
         self.digests.contains(&digest(key))
     }
+}
+
+/// The keys of a keys file, each checked and written with its fields trimmed, in file order
+/// and without repeats; a malformed line is an error naming its number and what is wrong.
+pub fn normalised_keys(text: &str, file: &str) -> Result<Vec<String>, ClaimsError> {
+    let mut seen = HashSet::new();
+    let mut keys = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        check_key(line).map_err(|reason| ClaimsError::PaidKeys {
+            file: file.to_owned(),
+            reason: format!("line {}: {reason} (in {line:?})", number + 1),
+        })?;
+        let key = line.split(';').map(str::trim).collect::<Vec<_>>().join(";");
+        if seen.insert(key.clone()) {
+            keys.push(key);
+        }
+    }
+    Ok(keys)
 }
 
 fn check_key(line: &str) -> Result<(), String> {
@@ -132,6 +162,18 @@ mod tests {
         assert!(paid.contains("010001;7700000000000001;2025-01-02;2025-01-02;3;97;I10"));
         assert!(paid.contains("010001; 7700000000000001;2025-01-02;2025-01-02;3;97;I10"));
         assert!(!paid.contains("010001;7700000000000002;2025-01-02;2025-01-02;3;97;I10"));
+        let keys = normalised_keys(
+            "010001; 7700000000000001;2025-01-02;2025-01-02;3;97;I10\n\
+             010001;7700000000000001;2025-01-02;2025-01-02;3;97;I10\n",
+            "paid.txt",
+        )
+        .unwrap();
+        assert_eq!(
+            keys,
+            vec!["010001;7700000000000001;2025-01-02;2025-01-02;3;97;I10".to_owned()]
+        );
+        assert!(PaidCases::from_keys(&keys).contains(&keys[0]));
+        assert!(normalised_keys("1;2;3", "paid.txt").is_err());
         let error = PaidCases::parse("a;b;c\n", "paid.txt")
             .unwrap_err()
             .to_string();

@@ -178,6 +178,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "claims",
         include_str!("../../migrations/sqlite/0014_claims.sql"),
     ),
+    (
+        15,
+        "claims mek",
+        include_str!("../../migrations/sqlite/0015_claims_mek.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -250,6 +255,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         14,
         "claims",
         include_str!("../../migrations/postgres/0014_claims.sql"),
+    ),
+    (
+        15,
+        "claims mek",
+        include_str!("../../migrations/postgres/0015_claims_mek.sql"),
     ),
 ];
 

@@ -3,8 +3,8 @@
 //! (a second accepted copy refused with F012 805).
 
 use medgate_storage::{
-    ClaimsFinding, ClaimsStoreError, ClaimsSubdivision, LinkOpening, NewClaimsPackage,
-    NewClaimsUser, PackageOutcome,
+    ClaimsFinding, ClaimsMekFinding, ClaimsMekSummary, ClaimsStoreError, ClaimsSubdivision,
+    LinkOpening, MekOutcome, NewClaimsPackage, NewClaimsUser, PackageOutcome,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -219,12 +219,14 @@ pub async fn packages_are_concluded_once_and_a_second_accepted_copy_is_refused(d
         patients: 9,
         total_findings: 0,
         findings: Vec::new(),
+        mek: MekOutcome::NoCatalogue,
     };
     let accepted = store
         .finish_claims_package(first, clean.clone(), AT)
         .await
         .unwrap();
     assert_eq!(accepted.status, "accepted");
+    assert_eq!(accepted.mek, Some(ClaimsMekSummary::NoCatalogue));
     assert_eq!(
         (accepted.cases, accepted.patients, accepted.progress),
         (10, 9, 1000)
@@ -270,6 +272,7 @@ pub async fn packages_are_concluded_once_and_a_second_accepted_copy_is_refused(d
                 patients: 10,
                 total_findings: 3,
                 findings: findings.clone(),
+                mek: MekOutcome::NoCatalogue,
             },
             AT,
         )
@@ -314,4 +317,122 @@ pub async fn packages_are_concluded_once_and_a_second_accepted_copy_is_refused(d
         "{listed:?}"
     );
     assert!(store.claims_packages("140002").await.unwrap().is_empty());
+}
+
+fn mek_finding(reason: u16, basis: &str, n_zap: &str, kopecks: i64) -> ClaimsMekFinding {
+    ClaimsMekFinding {
+        reason_code: reason,
+        reason_basis: basis.to_owned(),
+        rule_id: (reason == 207).then(|| "003K.00.0620".to_owned()),
+        element: "DS1".to_owned(),
+        n_zap: Some(n_zap.to_owned()),
+        idcase: Some(n_zap.to_owned()),
+        sl_id: Some("1".to_owned()),
+        comment: "диагноз O80 не совместим с полом".to_owned(),
+        withheld_kopecks: kopecks,
+    }
+}
+
+pub async fn mek_findings_and_paid_cases_are_kept_exactly(db: TestDb) {
+    let store = &db.metadata;
+    store
+        .create_claims_medical_organisation("140001", "Больница", AT)
+        .await
+        .unwrap();
+    store.open_claims_period("2026-11", AT).await.unwrap();
+
+    // MEK findings: the package is accepted with withholdings, the sums kept to the kopeck.
+    let withheld = package("HM1.zip", "aa");
+    let id = store.register_claims_package(&withheld).await.unwrap();
+    let findings = vec![
+        mek_finding(207, "1.4.4.", "3", 50_050),
+        mek_finding(221, "1.10.1.", "7", 9_007_199_254_740_993),
+    ];
+    let concluded = store
+        .finish_claims_package(
+            id,
+            PackageOutcome::Checked {
+                cases: 10,
+                patients: 10,
+                total_findings: 0,
+                findings: Vec::new(),
+                mek: MekOutcome::Done {
+                    cases_checked: 10,
+                    cases_refused: 2,
+                    total_findings: 2,
+                    withheld_kopecks: 9_007_199_254_791_043,
+                    catalogues: "Q016 version 1.9 of 08.05.2020".to_owned(),
+                    findings: findings.clone(),
+                },
+            },
+            AT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(concluded.status, "accepted_mek");
+    assert_eq!(
+        concluded.mek,
+        Some(ClaimsMekSummary::Done {
+            cases_checked: 10,
+            cases_refused: 2,
+            findings: 2,
+            withheld_kopecks: 9_007_199_254_791_043,
+            catalogues: "Q016 version 1.9 of 08.05.2020".to_owned(),
+        })
+    );
+    assert_eq!(store.claims_mek_findings(id).await.unwrap(), findings);
+    assert_eq!(store.claims_package(id).await.unwrap().unwrap(), concluded);
+
+    // A package accepted with withholdings counts as accepted: a copy of it is refused (805).
+    let copy = store
+        .register_claims_package(&package("HM2.zip", "aa"))
+        .await
+        .unwrap();
+    let refused = store
+        .finish_claims_package(
+            copy,
+            PackageOutcome::Checked {
+                cases: 10,
+                patients: 10,
+                total_findings: 0,
+                findings: Vec::new(),
+                mek: MekOutcome::NoCatalogue,
+            },
+            AT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.refusal_code, Some(805));
+    assert_eq!(refused.mek, None);
+    assert!(store.claims_mek_findings(copy).await.unwrap().is_empty());
+
+    // Paid keys: kept once, with their first source.
+    let keys = vec![
+        "140001;7700000000000001;2026-11-02;2026-11-02;3;97;J06.9".to_owned(),
+        "140001;7700000000000002;2026-11-03;2026-11-03;3;97;I11.9".to_owned(),
+    ];
+    assert_eq!(
+        store
+            .add_claims_paid_cases(&keys, "HM140001S14002_26101.zip", AT)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .add_claims_paid_cases(&keys[1..], "again.txt", AT)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.claims_paid_case_keys().await.unwrap(), keys);
+    assert_eq!(
+        store
+            .claims_paid_case_source(&keys[1])
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("HM140001S14002_26101.zip")
+    );
+    assert!(store.add_claims_paid_cases(&keys, " ", AT).await.is_err());
 }

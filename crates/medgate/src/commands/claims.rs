@@ -56,6 +56,8 @@ enum ClaimsCommand {
     Period(super::claims_fund::PeriodArgs),
     /// Fund operator: the MO staff's logins and their one-time links.
     User(super::claims_fund::UserArgs),
+    /// Fund operator: cases already paid, which the node's MEK refuses (`import`).
+    Paid(super::claims_fund::PaidArgs),
 }
 
 #[derive(Debug, Args)]
@@ -170,12 +172,21 @@ pub fn run(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
         ClaimsCommand::Verify(args) => super::claims_signing::run_verify(&args),
         ClaimsCommand::Documents(args) => super::claims_documents::run(&args),
         ClaimsCommand::Nsi(args) => super::claims_nsi::run(args),
-        ClaimsCommand::Mo(args) => super::claims_fund::run(super::claims_fund::FundCommand::Mo(args)),
-        ClaimsCommand::Smo(args) => super::claims_fund::run(super::claims_fund::FundCommand::Smo(args)),
+        ClaimsCommand::Mo(args) => {
+            super::claims_fund::run(super::claims_fund::FundCommand::Mo(args))
+        }
+        ClaimsCommand::Smo(args) => {
+            super::claims_fund::run(super::claims_fund::FundCommand::Smo(args))
+        }
         ClaimsCommand::Period(args) => {
             super::claims_fund::run(super::claims_fund::FundCommand::Period(args))
         }
-        ClaimsCommand::User(args) => super::claims_fund::run(super::claims_fund::FundCommand::User(args)),
+        ClaimsCommand::User(args) => {
+            super::claims_fund::run(super::claims_fund::FundCommand::User(args))
+        }
+        ClaimsCommand::Paid(args) => {
+            super::claims_fund::run(super::claims_fund::FundCommand::Paid(args))
+        }
     }
 }
 

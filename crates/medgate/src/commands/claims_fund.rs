@@ -174,11 +174,32 @@ enum UserCommand {
 }
 
 /// A fund operator's command, with its node.
+#[derive(Debug, Args)]
+pub struct PaidArgs {
+    #[command(flatten)]
+    node: NodeArgs,
+    #[command(subcommand)]
+    command: PaidCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum PaidCommand {
+    /// Record the cases of a keys file (as `medgate claims keys` writes it) as paid: the
+    /// node's MEK refuses them in every later package (F014 221, 1.10.1). Every line is
+    /// checked first; a malformed one records nothing.
+    Import {
+        /// One key a line: LPU;POLICY;DATE_Z_1;DATE_Z_2;USL_OK;PROFIL;DS1 (`#` starts a
+        /// comment).
+        file: PathBuf,
+    },
+}
+
 pub enum FundCommand {
     Mo(MoArgs),
     Smo(SmoArgs),
     Period(PeriodArgs),
     User(UserArgs),
+    Paid(PaidArgs),
 }
 
 pub fn run(command: FundCommand) -> anyhow::Result<ExitCode> {
@@ -187,6 +208,7 @@ pub fn run(command: FundCommand) -> anyhow::Result<ExitCode> {
         FundCommand::Smo(args) => &args.node,
         FundCommand::Period(args) => &args.node,
         FundCommand::User(args) => &args.node,
+        FundCommand::Paid(args) => &args.node,
     };
     let config = ServerConfig::load(
         node.config.as_deref(),
@@ -397,6 +419,28 @@ async fn execute(
                         );
                     }
                 }
+            }
+        },
+        FundCommand::Paid(args) => match args.command {
+            PaidCommand::Import { file } => {
+                let text = std::fs::read_to_string(&file).map_err(|e| {
+                    anyhow::anyhow!("{}: cannot be read as text: {e}", file.display())
+                })?;
+                let source = file
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .unwrap_or("keys")
+                    .to_owned();
+                let imported =
+                    medgate_claims::intake::import_paid_cases(store, &actor, &text, &source, now)
+                        .await?;
+                println!(
+                    "{} paid case key{} read from {}, {} new; the MEK of later packages refuses those cases (F014 221, 1.10.1)",
+                    imported.read,
+                    if imported.read == 1 { "" } else { "s" },
+                    file.display(),
+                    imported.added
+                );
             }
         },
     }

@@ -36,6 +36,7 @@ use time::OffsetDateTime;
 
 use words::R;
 
+mod mek;
 mod packages;
 mod words;
 
@@ -68,6 +69,10 @@ pub const CLAIMS: Desk = Desk {
             href: "/claims/flk",
             label: |lang| R::NavFlk.text(lang),
         },
+        Tab {
+            href: "/claims/mek",
+            label: |lang| R::NavMek.text(lang),
+        },
     ],
     audit_prefix: "claims",
     sign_in_intro: |lang| R::SignInIntro.text(lang),
@@ -81,6 +86,7 @@ pub fn routes() -> Router<AppState> {
         .route("/claims/link", get(link).post(open_link))
         .route(PASSWORD_PATH, get(password_form).post(change_password))
         .merge(packages::routes())
+        .merge(mek::routes())
 }
 
 /// The request as the desk hears it: Russian or English.

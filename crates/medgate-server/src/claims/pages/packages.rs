@@ -35,16 +35,17 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/claims/packages/{id}/protocol", get(protocol))
 }
 
-fn status_word(status: &str) -> R {
+pub(super) fn status_word(status: &str) -> R {
     match status {
         "checking" => R::Checking,
         "accepted" => R::Accepted,
+        "accepted_mek" => R::AcceptedMek,
         "flk_errors" => R::FlkErrors,
         _ => R::RefusedStatus,
     }
 }
 
-fn minute(at: time::OffsetDateTime) -> String {
+pub(super) fn minute(at: time::OffsetDateTime) -> String {
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02} UTC",
         at.year(),
@@ -342,9 +343,10 @@ async fn upload(
         .map_err(|e| ApiError::internal("keeping a package", &e))?
         .map_err(|e| ApiError::internal("keeping a package", &e))?;
         drop(upload.staged);
-        let (metadata, clock) = (state.metadata.clone(), state.clock.clone());
+        let (metadata, clock, nsi) = (state.metadata.clone(), state.clock.clone(), nsi_dir(&state));
         tokio::spawn(async move {
-            if let Err(error) = intake::check(&metadata, &uploader, id, &keep, || clock.now()).await
+            if let Err(error) =
+                intake::check(&metadata, &uploader, id, &keep, &nsi, || clock.now()).await
             {
                 tracing::error!(package = id, %error, "the control of a package failed");
             }
@@ -355,15 +357,25 @@ async fn upload(
     medgate_web::desk::respond(&CLAIMS, &request, outcome)
 }
 
-/// Where the package `id` named `file_name` is kept in the node's data folder.
-fn kept_path(state: &AppState, id: i64, file_name: &str) -> std::path::PathBuf {
-    let data = state
+/// The node's data folder (the staging area is its `tmp`).
+fn data_dir(state: &AppState) -> std::path::PathBuf {
+    state
         .staging
         .dir()
         .parent()
         .map(std::path::Path::to_path_buf)
-        .unwrap_or_default();
-    data.join("claims")
+        .unwrap_or_default()
+}
+
+/// The node's NSI folder, where `medgate claims nsi import` installs books and catalogues.
+fn nsi_dir(state: &AppState) -> std::path::PathBuf {
+    data_dir(state).join("claims").join("nsi")
+}
+
+/// Where the package `id` named `file_name` is kept in the node's data folder.
+fn kept_path(state: &AppState, id: i64, file_name: &str) -> std::path::PathBuf {
+    data_dir(state)
+        .join("claims")
         .join("packages")
         .join(id.to_string())
         .join(file_name)
@@ -395,9 +407,14 @@ pub async fn resume_checks(state: AppState) {
             "checking a package again after a restart"
         );
         let clock = state.clock.clone();
-        if let Err(error) = intake::check(&state.metadata, &uploader, package.id, &path, || {
-            clock.now()
-        })
+        if let Err(error) = intake::check(
+            &state.metadata,
+            &uploader,
+            package.id,
+            &path,
+            &nsi_dir(&state),
+            || clock.now(),
+        )
         .await
         {
             tracing::error!(package = package.id, %error, "the control of a package failed");
@@ -430,7 +447,7 @@ async fn flk_page(
     medgate_web::desk::respond(&CLAIMS, &request, outcome)
 }
 
-fn cell(value: &Option<String>) -> String {
+pub(super) fn cell(value: &Option<String>) -> String {
     escape(value.as_deref().unwrap_or(""))
 }
 
@@ -460,15 +477,7 @@ async fn package_page(
             R::PackageTitle.with(lang, "name", &package.file_name),
             &path,
         );
-        let summary = format!(
-            "<p>{}: <strong class=\"status-{}\">{}</strong> · {} {} · {}</p>",
-            escape(R::Status.text(lang)),
-            escape(&package.status),
-            escape(status_word(&package.status).text(lang)),
-            escape(R::Period.text(lang)),
-            escape(&package.period),
-            minute(package.uploaded_at),
-        );
+        let summary = package_summary(lang, &package, false);
         let protocol_link = format!(
             "<p><a href=\"{path}/protocol\">{}</a></p>",
             escape(R::Protocol.text(lang))
@@ -488,6 +497,7 @@ async fn package_page(
                 )
             ),
             ("accepted", _) => format!("{}{protocol_link}", message(MessageKind::Info, R::Clean.text(lang))),
+            ("accepted_mek", _) => format!("{}{protocol_link}", message(MessageKind::Info, R::FlkCleanMek.text(lang))),
             _ => {
                 let rows: String = findings
                     .iter()
@@ -541,6 +551,33 @@ async fn package_page(
     }
     .await;
     medgate_web::desk::respond(&CLAIMS, &request, outcome)
+}
+
+/// The head of a package's pages: status, period, upload time, and the tabs ФЛК | МЭК.
+pub(super) fn package_summary(lang: Lang, package: &ClaimsPackage, mek: bool) -> String {
+    let path = format!("/claims/packages/{}", package.id);
+    let tab = |href: String, word: R, current: bool| {
+        if current {
+            format!(
+                "<strong aria-current=\"page\">{}</strong>",
+                escape(word.text(lang))
+            )
+        } else {
+            format!("<a href=\"{href}\">{}</a>", escape(word.text(lang)))
+        }
+    };
+    format!(
+        "<p>{}: <strong class=\"status-{}\">{}</strong> · {} {} · {}</p>\
+         <p class=\"package-tabs\">{} · {}</p>",
+        escape(R::Status.text(lang)),
+        escape(&package.status),
+        escape(status_word(&package.status).text(lang)),
+        escape(R::Period.text(lang)),
+        escape(&package.period),
+        minute(package.uploaded_at),
+        tab(path.clone(), R::TabFlk, !mek),
+        tab(format!("{path}/mek"), R::TabMek, mek),
+    )
 }
 
 /// `GET /claims/packages/{id}/protocol`: the `V…zip` of a concluded package.

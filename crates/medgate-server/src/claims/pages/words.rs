@@ -1,5 +1,5 @@
 //! The claims desk's words in Russian (its default: the fund's letter's words — «Загрузка
-//! файла», «ФЛК», «Ссылка открывается только 1 раз») and English, side by side, so a missing
+//! файла», «ФЛК», «МЭК», «Ссылка открывается только 1 раз») and English, side by side, so a missing
 //! translation does not compile. Texts with a placeholder write it as `{name}`.
 
 medgate_web::bilingual! {
@@ -109,5 +109,37 @@ medgate_web::bilingual! {
         Back => ("← К пакетам", "← Back to the packages"),
         Greeting => ("{login} (МО {mo})", "{login} (MO {mo})"),
         ErrorTitle => ("Ошибка", "Error"),
+        NavMek => ("МЭК", "MEK"),
+        AcceptedMek => ("принят, удержания МЭК", "accepted, MEK withholdings"),
+        MekTitle => ("МЭК", "MEK"),
+        MekIntro => (
+            "Результаты медико-экономического контроля: случаи, прошедшие ФЛК, проверены по правилам каталогов Q016/Q023 и причинам F014. Ошибки МЭК исправляются в вашей МИС, затем пакет загружается снова.",
+            "The medico-economic control: the cases that passed FLK checked by the rules of the Q016/Q023 catalogues and the F014 reasons. MEK errors are fixed in your MIS, then the package is uploaded again."
+        ),
+        TabFlk => ("ФЛК", "FLK"),
+        TabMek => ("МЭК", "MEK"),
+        MekFindings => ("Замечаний МЭК", "MEK findings"),
+        Withheld => ("Удержано", "Withheld"),
+        MekNotRun => ("не проводился", "not run"),
+        MekNoCatalogue => (
+            "МЭК не проводился: на узле не установлен каталог МЭК Q016. Фонд устанавливает его командой medgate claims nsi import Q016.xml (и региональный Q023); пакеты, загруженные после этого, проходят МЭК.",
+            "MEK was not run: the node has no MEK catalogue Q016 installed. The fund installs it with medgate claims nsi import Q016.xml (and the regional Q023); packages uploaded after that go through MEK."
+        ),
+        MekRefusedWhole => ("Пакет отклонён целиком, МЭК не проводился.", "The package was refused whole; MEK was not run."),
+        MekWaiting => ("МЭК проводится после ФЛК: проверено {percent}%. Страница обновляется сама.", "MEK follows FLK: {percent}% checked. This page refreshes itself."),
+        MekClean => ("Замечаний МЭК нет, ничего не удержано.", "No MEK findings; nothing is withheld."),
+        MekTotals => (
+            "Проверено случаев: {checked} (не прошли ФЛК и не проверялись: {failed}). Случаев с удержаниями: {refused}. Замечаний: {findings}. Удержано всего: {withheld} руб.",
+            "Cases checked: {checked} (left out after FLK errors: {failed}). Cases with withholdings: {refused}. Findings: {findings}. Withheld in total: {withheld} RUB."
+        ),
+        MekCatalogues => ("Каталоги МЭК: {editions}", "MEK catalogues: {editions}"),
+        Reason => ("Причина (F014)", "Reason (F014)"),
+        Basis => ("Основание", "Basis"),
+        Stay => ("SL_ID", "SL_ID"),
+        WithheldRub => ("Удержано, руб.", "Withheld, RUB"),
+        Total => ("Итого", "Total"),
+        MoreMekFindings => ("Показаны первые {shown} из {total} замечаний.", "The first {shown} of {total} findings are shown."),
+        FlkCleanMek => ("Ошибок ФЛК нет. МЭК удержал часть случаев — см. вкладку «МЭК».", "No FLK errors. MEK withholds some cases: see the MEK tab."),
+        FixInMis => ("Исправьте случаи в вашей МИС и загрузите пакет снова.", "Fix the cases in your MIS and upload the package again."),
     }
 }

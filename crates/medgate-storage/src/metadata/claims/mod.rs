@@ -19,8 +19,11 @@ use time::OffsetDateTime;
 use super::{column, from_unix, is_foreign_key_violation, is_unique_violation};
 use crate::error::MetadataError;
 
+mod mek;
 mod packages;
 mod registry;
+
+pub use mek::MAX_PAID_KEYS_AT_ONCE;
 
 pub use packages::*;
 pub use registry::*;
@@ -64,10 +67,7 @@ fn optional_time(
     seconds.map(|seconds| from_unix(name, seconds)).transpose()
 }
 
-fn number<T: TryFrom<i64>>(
-    row: &AnyRow,
-    name: &'static str,
-) -> Result<T, MetadataError> {
+fn number<T: TryFrom<i64>>(row: &AnyRow, name: &'static str) -> Result<T, MetadataError> {
     let value: i64 = column(row, name)?;
     T::try_from(value).map_err(|_| MetadataError::CorruptValue {
         field: name,

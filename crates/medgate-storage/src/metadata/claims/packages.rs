@@ -32,7 +32,8 @@ pub struct ClaimsPackage {
     pub file_name: String,
     pub sha256: String,
     pub size_bytes: u64,
-    /// `checking`, `accepted`, `flk_errors` or `refused`.
+    /// `checking`, `accepted`, `accepted_mek` (no FLK error; MEK withholds cases),
+    /// `flk_errors` or `refused`.
     pub status: String,
     /// Per mille of the control done.
     pub progress: u16,
@@ -46,6 +47,59 @@ pub struct ClaimsPackage {
     pub uploaded_by: String,
     pub uploaded_at: OffsetDateTime,
     pub checked_at: Option<OffsetDateTime>,
+    /// The medico-economic control: `None` while checking or when refused whole.
+    pub mek: Option<ClaimsMekSummary>,
+}
+
+/// What the medico-economic control of a package came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimsMekSummary {
+    /// The node has no MEK catalogue (Q016) installed: MEK did not run.
+    NoCatalogue,
+    /// MEK ran over the cases that passed FLK.
+    Done {
+        cases_checked: u64,
+        cases_refused: u64,
+        /// Every finding, also those beyond the stored ones.
+        findings: u64,
+        /// Kopecks withheld, each refused case counted once.
+        withheld_kopecks: i64,
+        /// The catalogues it ran with (`Q016 1.9 of 08.05.2020, Q023 …`).
+        catalogues: String,
+    },
+}
+
+/// One finding of the medico-economic control, with the sum it withholds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimsMekFinding {
+    /// The F014 reason's code (`Kod`, e.g. 222).
+    pub reason_code: u16,
+    /// Its basis in the order (`Osn`, e.g. `1.10.2.`).
+    pub reason_basis: String,
+    /// The Q016/Q023 rule's id, when a catalogue rule found it.
+    pub rule_id: Option<String>,
+    pub element: String,
+    pub n_zap: Option<String>,
+    pub idcase: Option<String>,
+    pub sl_id: Option<String>,
+    pub comment: String,
+    /// Kopecks withheld (the case's `SUMV`).
+    pub withheld_kopecks: i64,
+}
+
+/// The MEK part of a package's conclusion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MekOutcome {
+    /// No MEK catalogue installed on the node.
+    NoCatalogue,
+    Done {
+        cases_checked: u64,
+        cases_refused: u64,
+        total_findings: u64,
+        withheld_kopecks: i64,
+        catalogues: String,
+        findings: Vec<ClaimsMekFinding>,
+    },
 }
 
 /// One finding of the format-logical control, as the `V` protocol's `PR` carries it.
@@ -72,12 +126,14 @@ pub struct ClaimsFinding {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PackageOutcome {
     /// The package was read through: its counts and the findings kept (`total_findings`
-    /// counts those dropped past the limit too). No finding: `accepted`; else `flk_errors`.
+    /// counts those dropped past the limit too), and the MEK. An FLK finding: `flk_errors`;
+    /// else a MEK finding: `accepted_mek`; else `accepted`.
     Checked {
         cases: u64,
         patients: u64,
         total_findings: u64,
         findings: Vec<ClaimsFinding>,
+        mek: MekOutcome,
     },
     /// Refused whole with an F012 80x code.
     Refused { code: u16, comment: String },
@@ -85,7 +141,8 @@ pub enum PackageOutcome {
 
 const PACKAGE_COLUMNS: &str = "id, mo_code, period, subdivision_code, file_name, sha256, \
      size_bytes, status, progress, cases, patients, findings, refusal_code, refusal_comment, \
-     uploaded_by, uploaded_at, checked_at";
+     uploaded_by, uploaded_at, checked_at, mek_state, mek_cases_checked, mek_cases_refused, \
+     mek_findings, mek_withheld_kopecks, mek_catalogues";
 
 fn package_from_row(row: &AnyRow) -> Result<ClaimsPackage, MetadataError> {
     let refusal_code: Option<i64> = column(row, "refusal_code")?;
@@ -107,6 +164,17 @@ fn package_from_row(row: &AnyRow) -> Result<ClaimsPackage, MetadataError> {
         uploaded_by: column(row, "uploaded_by")?,
         uploaded_at: from_unix("uploaded_at", column(row, "uploaded_at")?)?,
         checked_at: optional_time(row, "checked_at")?,
+        mek: match column::<Option<String>>(row, "mek_state")?.as_deref() {
+            Some("no_catalogue") => Some(ClaimsMekSummary::NoCatalogue),
+            Some(_) => Some(ClaimsMekSummary::Done {
+                cases_checked: number(row, "mek_cases_checked")?,
+                cases_refused: number(row, "mek_cases_refused")?,
+                findings: number(row, "mek_findings")?,
+                withheld_kopecks: column(row, "mek_withheld_kopecks")?,
+                catalogues: column::<Option<String>>(row, "mek_catalogues")?.unwrap_or_default(),
+            }),
+            None => None,
+        },
     })
 }
 
@@ -217,7 +285,8 @@ impl Metadata {
                     );
                     let outcome = if clean {
                         let earlier = sqlx::query(
-                            "SELECT id FROM claims_packages WHERE status = 'accepted' \
+                            "SELECT id FROM claims_packages WHERE status IN ('accepted', \
+                             'accepted_mek') \
                              AND id <> $1 AND (file_name = $2 OR sha256 = $3) LIMIT 1",
                         )
                         .bind(id)
@@ -240,35 +309,43 @@ impl Metadata {
                     } else {
                         outcome
                     };
-                    let (status, cases, patients, total, code, comment, findings) = match outcome {
-                        PackageOutcome::Checked {
-                            cases,
-                            patients,
-                            total_findings,
-                            findings,
-                        } => (
-                            if total_findings == 0 {
-                                "accepted"
-                            } else {
-                                "flk_errors"
-                            },
-                            cases,
-                            patients,
-                            total_findings,
-                            None,
-                            None,
-                            findings,
-                        ),
-                        PackageOutcome::Refused { code, comment } => (
-                            "refused",
-                            0,
-                            0,
-                            0,
-                            Some(i64::from(code)),
-                            Some(comment),
-                            Vec::new(),
-                        ),
-                    };
+                    let (status, cases, patients, total, code, comment, findings, mek) =
+                        match outcome {
+                            PackageOutcome::Checked {
+                                cases,
+                                patients,
+                                total_findings,
+                                findings,
+                                mek,
+                            } => (
+                                match &mek {
+                                    _ if total_findings > 0 => "flk_errors",
+                                    MekOutcome::Done { total_findings, .. }
+                                        if *total_findings > 0 =>
+                                    {
+                                        "accepted_mek"
+                                    }
+                                    _ => "accepted",
+                                },
+                                cases,
+                                patients,
+                                total_findings,
+                                None,
+                                None,
+                                findings,
+                                Some(mek),
+                            ),
+                            PackageOutcome::Refused { code, comment } => (
+                                "refused",
+                                0,
+                                0,
+                                0,
+                                Some(i64::from(code)),
+                                Some(comment),
+                                Vec::new(),
+                                None,
+                            ),
+                        };
                     let as_i64 = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
                     let updated = sqlx::query(
                         "UPDATE claims_packages SET status = $2, progress = 1000, cases = $3, \
@@ -291,6 +368,9 @@ impl Metadata {
                             what: "package being checked",
                             id: id.to_string(),
                         });
+                    }
+                    if let Some(mek) = mek {
+                        super::mek::store_mek(&mut *connection, id, mek).await?;
                     }
                     for (seq, finding) in findings.iter().enumerate() {
                         sqlx::query(

@@ -1,7 +1,8 @@
 """A medical organisation's staff on the claims desk of a running `medgate serve --role
 claims`, as a browser would: open the one-time link (twice: the second is 410 Gone), sign in
 with the default password, change it (forced), upload packages, wait for the control, read
-the findings and download the V protocol, parsed with lxml.
+the findings and download the V protocol, parsed with lxml; then each package's MEK tab:
+its findings (F014 reason, rule, case, sum withheld) or why MEK did not run.
 
 Usage: mo_desk.py BASE_URL CA_FILE LINK PACKAGE... ; prints one line per step.
 """
@@ -89,3 +90,14 @@ for path in packages:
         errors = root.findall("PR")
         codes = [(pr.findtext("OSHIB"), pr.findtext("IM_POL"), pr.findtext("N_ZAP")) for pr in errors]
         print(f"  protocol {entry}: FNAME_I {root.findtext('FNAME_I')}, {len(errors)} PR {codes}")
+    mek = session.get(f"{base}{where}/mek?lang=ru")
+    if "не установлен каталог МЭК Q016" in mek.text:
+        print("  mek: not run, no MEK catalogue installed")
+    elif "Пакет отклонён целиком, МЭК не проводился" in mek.text:
+        print("  mek: not run, package refused whole")
+    else:
+        cell = r"<td[^>]*>([^<]*)</td>"
+        for row in re.findall(r"<tr>" + cell * 9 + r"</tr>", mek.text):
+            print("  mek: F014 {} {} rule {} {} N_ZAP {} IDCASE {} SL_ID {} withheld {}: {}".format(*row))
+        total = re.search(r"Удержано всего: ([^<]*) руб\.", mek.text)
+        print(f"  mek total withheld: {total.group(1) if total else '?'}")

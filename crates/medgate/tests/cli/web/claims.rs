@@ -4,7 +4,10 @@
 //! and default password, the first sign-in leads to the password change, a package made by
 //! `medgate claims generate` with one seeded defect is uploaded from the file chooser, its
 //! page refreshes itself until the control ends and shows the finding (F012 904 on
-//! `DATE_Z_2`), then the same in English; a screenshot of each step in both languages. The
+//! `DATE_Z_2`), then the same in English; with the MEK catalogue installed (`medgate claims
+//! nsi import Q016.xml`), a package with a man's O80 diagnosis is uploaded and its МЭК tab
+//! shows the finding and the sum withheld, and the MEK list its total, in both languages; a
+//! screenshot of each step in both languages. The
 //! same walk without a browser, with the protocol read by lxml, is
 //! `repository::claims_desk`; every refusal is tested in process
 //! (`crates/medgate-server/tests/claims_pages.rs`).
@@ -81,6 +84,19 @@ fn web_claims_executor_uploads_a_register_and_reads_its_flk_findings_in_chromium
         "date-after-period",
     ]);
     let package = std::path::PathBuf::from(package.trim());
+    let mek_dir = node.dir.path().join("mek");
+    std::fs::create_dir_all(&mek_dir).unwrap();
+    let mek_package = run_ok(&[
+        "claims", "generate", "--cases", "50", "--period", "2025-01", "--mo", "140001",
+        "--number", "2", "--out", &mek_dir.to_string_lossy(), "--fault", "sex-diagnosis",
+    ]);
+    let mek_package = std::path::PathBuf::from(mek_package.trim());
+    let catalogue = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../medgate-claims/catalogues/Q016.xml");
+    run_ok(&[
+        "claims", "nsi", "import", &catalogue.to_string_lossy(), "--data",
+        &node.data.to_string_lossy(),
+    ]);
     let Some(browser) = Browser::start() else {
         return;
     };
@@ -160,4 +176,24 @@ fn web_claims_executor_uploads_a_register_and_reads_its_flk_findings_in_chromium
         browser.text("h1")
     );
     browser.screenshot("claims-package-en");
+
+    // MEK: a man with O80 — the МЭК tab beside ФЛК, its finding and the sum withheld.
+    browser.goto(&format!("{base}/claims/upload?lang=ru"));
+    browser.choose_file("#package", &mek_package);
+    browser.click("form[action='/claims/upload'] button[type=submit]");
+    wait_text(&browser, "main", "принят, удержания МЭК");
+    browser.goto(&format!("{base}/claims/packages/2/mek"));
+    let mek = browser.text("main");
+    assert!(mek.contains("003K.00.0620"), "{mek}");
+    assert!(mek.contains("Удержано всего: 501,00 руб."), "{mek}");
+    browser.screenshot("claims-mek-package-ru");
+    browser.goto(&format!("{base}/claims/mek"));
+    assert!(browser.source().contains("href=\"/claims/packages/2/mek\""));
+    browser.screenshot("claims-mek-ru");
+    browser.goto(&format!("{base}/claims/packages/2/mek?lang=en"));
+    let mek = browser.text("main");
+    assert!(mek.contains("Withheld in total: 501.00 RUB."), "{mek}");
+    browser.screenshot("claims-mek-package-en");
+    browser.goto(&format!("{base}/claims/mek?lang=en"));
+    browser.screenshot("claims-mek-en");
 }
