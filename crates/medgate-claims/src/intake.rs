@@ -202,6 +202,7 @@ fn stored_finding(finding: &Finding) -> ClaimsFinding {
         sl_id: finding.sl_id.clone(),
         idserv: finding.idserv.clone(),
         comment: finding.comment.clone(),
+        comment_ru: finding.comment_ru.clone(),
     }
 }
 
@@ -231,6 +232,7 @@ fn protocol_finding(finding: &ClaimsFinding) -> Finding {
         sl_id: finding.sl_id.clone(),
         idserv: finding.idserv.clone(),
         comment: finding.comment.clone(),
+        comment_ru: finding.comment_ru.clone(),
     }
 }
 

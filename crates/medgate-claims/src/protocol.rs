@@ -2,7 +2,8 @@
 //! checked file's name: `VHM…`, `VLM…`), root `FLK_P` with `FNAME` (the protocol's name),
 //! `FNAME_I` (the checked file's name) and one `PR` per finding (`OSHIB`, `IM_POL`,
 //! `BAS_EL`, `N_ZAP`, `IDCASE`, `SL_ID`, `IDSERV`, `COMMENT`), windows-1251, in a ZIP named
-//! `V` + the package's name.
+//! `V` + the package's name. The comments are Russian (`Finding::comment_ru`), as the
+//! fund's staff read them.
 
 use std::io::Write;
 
@@ -66,6 +67,7 @@ pub fn package_protocol(
         sl_id: None,
         idserv: None,
         comment: comment.to_owned(),
+        comment_ru: comment.to_owned(),
     };
     zip_protocol(
         &format!("V{stem}.zip"),
@@ -131,9 +133,14 @@ pub fn v_file(protocol_name: &str, checked_name: &str, findings: &[&Finding]) ->
                 out.push_str(&format!("  <{tag}>{}</{tag}>\n", escape(value)));
             }
         }
+        let text = if finding.comment_ru.is_empty() {
+            &finding.comment
+        } else {
+            &finding.comment_ru
+        };
         let comment = match &finding.rule {
-            Some(rule) => format!("{rule}: {}", finding.comment),
-            None => finding.comment.clone(),
+            Some(rule) => format!("{rule}: {text}"),
+            None => text.clone(),
         };
         // Characters windows-1251 lacks (a typographic dash, ∞) are written plainly.
         let comment: String = comment
@@ -171,7 +178,8 @@ mod tests {
             idcase: Some("2".to_owned()),
             sl_id: None,
             idserv: None,
-            comment: comment.to_owned(),
+            comment: "English, not in the protocol".to_owned(),
+            comment_ru: comment.to_owned(),
         }
     }
 

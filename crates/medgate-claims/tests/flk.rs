@@ -117,6 +117,36 @@ fn the_invoice_sum_must_be_the_sum_of_the_cases() {
         findings[0].comment.contains("is not the sum of Z_SL/SUMV"),
         "{findings:?}"
     );
+    assert_eq!(
+        findings[0].comment_ru,
+        "SUMMAV 2508.50 не равна сумме Z_SL/SUMV (2507.50)"
+    );
+}
+
+#[test]
+fn every_finding_carries_its_comment_in_russian_too() {
+    let faults = [
+        Fault::InvoiceSum,
+        Fault::DateAfterPeriod,
+        Fault::DatesReversed,
+        Fault::MissingPersonalRecord,
+        Fault::BadSnils,
+    ];
+    for fault in faults {
+        for finding in with_fault(fault) {
+            assert!(
+                finding.comment_ru.chars().any(|c| ('а'..='я').contains(&c)),
+                "{fault:?}: {finding:?}"
+            );
+            assert_ne!(finding.comment_ru, finding.comment, "{finding:?}");
+        }
+    }
+    let snils = with_fault(Fault::BadSnils);
+    let found = snils.iter().find(|f| f.element == "SNILS").unwrap();
+    assert!(
+        found.comment_ru.starts_with("ID_PAC P00000002: СНИЛС"),
+        "{found:?}"
+    );
 }
 
 #[test]

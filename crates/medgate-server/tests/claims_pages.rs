@@ -367,10 +367,36 @@ async fn uploads_are_controlled_refusals_coded_and_another_mos_package_is_not_fo
     let mut archive = zip::ZipArchive::new(Cursor::new(protocol.body.clone())).unwrap();
     let main = faulty_name.trim_end_matches(".zip");
     let mut entry = archive.by_name(&format!("V{main}.xml")).unwrap();
-    let mut text = Vec::new();
-    entry.read_to_end(&mut text).unwrap();
-    let text = String::from_utf8_lossy(&text).into_owned();
+    let mut raw = Vec::new();
+    entry.read_to_end(&mut raw).unwrap();
+    let mut text = String::new();
+    medgate_claims::xml::DecodingReader::new(raw.as_slice(), "protocol")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
     assert!(text.contains("encoding=\"windows-1251\""), "{text}");
+    // The protocol's comment is Russian, as the fund's staff read it.
+    assert!(
+        text.contains(
+            "<COMMENT>006F.00.0340: DATE_Z_2 &quot;2025-02-03&quot; не удовлетворяет условию DATE_Z_1&lt;=DSCHET</COMMENT>"
+        ),
+        "{text}"
+    );
+    // The pages show the comment in their language, from the finding's stored texts.
+    assert_eq!(
+        found.comment_ru,
+        "DATE_Z_2 \"2025-02-03\" не удовлетворяет условию DATE_Z_1<=DSCHET"
+    );
+    assert!(
+        html.contains("DATE_Z_2 &quot;2025-02-03&quot; не удовлетворяет условию DATE_Z_1&lt;=DSCHET"),
+        "{html}"
+    );
+    let english = web.get(&format!("{defective}?lang=en")).await.text();
+    assert!(
+        english.contains("DATE_Z_2 &quot;2025-02-03&quot; does not satisfy DATE_Z_1&lt;=DSCHET"),
+        "{english}"
+    );
+    web.get("/claims/flk?lang=ru").await;
     assert!(text.contains("<OSHIB>904</OSHIB>\n  <IM_POL>DATE_Z_2</IM_POL>\n  <BAS_EL>Z_SL</BAS_EL>\n  <N_ZAP>2</N_ZAP>"), "{text}");
 
     // Another MO's staff: the same 404 as a package that does not exist.

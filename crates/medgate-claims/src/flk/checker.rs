@@ -68,7 +68,7 @@ impl<'a> FileChecker<'a> {
         rule: Option<&str>,
         chain: &[&Element],
         element: &str,
-        comment: String,
+        (comment, comment_ru): (String, String),
     ) -> Finding {
         let mut finding = Finding {
             code,
@@ -81,6 +81,7 @@ impl<'a> FileChecker<'a> {
             sl_id: None,
             idserv: None,
             comment,
+            comment_ru,
         };
         for e in chain {
             match e.name.as_str() {
@@ -91,6 +92,7 @@ impl<'a> FileChecker<'a> {
                 "PERS" => {
                     if let Some(id) = e.child_text("ID_PAC") {
                         finding.comment = format!("ID_PAC {id}: {}", finding.comment);
+                        finding.comment_ru = format!("ID_PAC {id}: {}", finding.comment_ru);
                     }
                 }
                 _ => {}
@@ -118,8 +120,13 @@ impl<'a> FileChecker<'a> {
                             None,
                             &[&header],
                             field,
-                            format!(
-                                "{field} {value} is not the period of the file name ({period})"
+                            both(
+                                format!(
+                                    "{field} {value} is not the period of the file name ({period})"
+                                ),
+                                format!(
+                                "{field} {value} не соответствует периоду в имени файла ({period})"
+                            ),
                             ),
                         ));
                     }
@@ -139,7 +146,10 @@ impl<'a> FileChecker<'a> {
                         None,
                         &[&header],
                         "FILENAME",
-                        format!("FILENAME {value} is not the file's name {expected}"),
+                        both(
+                            format!("FILENAME {value} is not the file's name {expected}"),
+                            format!("FILENAME {value} не совпадает с именем файла {expected}"),
+                        ),
                     ));
                 }
             }
@@ -152,7 +162,7 @@ impl<'a> FileChecker<'a> {
                             None,
                             &[&header],
                             "FILENAME1",
-                            format!("FILENAME1 {value} is not the main file's name {main}"),
+                            both(format!("FILENAME1 {value} is not the main file's name {main}"), format!("FILENAME1 {value} не совпадает с именем основного файла {main}")),
                         ));
                     }
                 }
@@ -242,9 +252,15 @@ impl<'a> FileChecker<'a> {
                     id,
                     parent,
                     leaf,
-                    format!(
-                        "mandatory element {leaf} is missing{}",
-                        when(&rule.rule.condition)
+                    both(
+                        format!(
+                            "mandatory element {leaf} is missing{}",
+                            when(&rule.rule.condition)
+                        ),
+                        format!(
+                            "отсутствует обязательный элемент {leaf}{}",
+                            when_ru(&rule.rule.condition)
+                        ),
                     ),
                 ));
             } else if must_be_present && !has_value {
@@ -253,9 +269,15 @@ impl<'a> FileChecker<'a> {
                     id,
                     parent,
                     leaf,
-                    format!(
-                        "mandatory element {leaf} is empty{}",
-                        when(&rule.rule.condition)
+                    both(
+                        format!(
+                            "mandatory element {leaf} is empty{}",
+                            when(&rule.rule.condition)
+                        ),
+                        format!(
+                            "обязательный элемент {leaf} не заполнен{}",
+                            when_ru(&rule.rule.condition)
+                        ),
                     ),
                 ));
             } else if !must_be_present && has_value {
@@ -264,9 +286,15 @@ impl<'a> FileChecker<'a> {
                     id,
                     parent,
                     leaf,
-                    format!(
-                        "element {leaf} must be absent{}",
-                        when(&rule.rule.condition)
+                    both(
+                        format!(
+                            "element {leaf} must be absent{}",
+                            when(&rule.rule.condition)
+                        ),
+                        format!(
+                            "элемент {leaf} должен отсутствовать{}",
+                            when_ru(&rule.rule.condition)
+                        ),
                     ),
                 ));
             }
@@ -302,10 +330,17 @@ impl<'a> FileChecker<'a> {
                             id,
                             parent,
                             leaf,
-                            format!(
-                                "{leaf} {value:?} has {length} characters, allowed {}–{}",
-                                min_length.map_or("0".to_owned(), |m| m.to_string()),
-                                max_length.map_or("∞".to_owned(), |m| m.to_string())
+                            both(
+                                format!(
+                                    "{leaf} {value:?} has {length} characters, allowed {}–{}",
+                                    min_length.map_or("0".to_owned(), |m| m.to_string()),
+                                    max_length.map_or("∞".to_owned(), |m| m.to_string())
+                                ),
+                                format!(
+                                    "{leaf} {value:?}: длина {length} симв., допустимо {}–{}",
+                                    min_length.map_or("0".to_owned(), |m| m.to_string()),
+                                    max_length.map_or("∞".to_owned(), |m| m.to_string())
+                                ),
                             ),
                         ));
                     } else if mask.as_ref().is_some_and(|mask| !mask.matches(value)) {
@@ -314,9 +349,15 @@ impl<'a> FileChecker<'a> {
                             id,
                             parent,
                             leaf,
-                            format!(
-                                "{leaf} {value:?} does not match the mask {}",
-                                rule.rule.mask
+                            both(
+                                format!(
+                                    "{leaf} {value:?} does not match the mask {}",
+                                    rule.rule.mask
+                                ),
+                                format!(
+                                    "{leaf} {value:?} не соответствует маске {}",
+                                    rule.rule.mask
+                                ),
                             ),
                         ));
                     }
@@ -333,7 +374,10 @@ impl<'a> FileChecker<'a> {
                             id,
                             parent,
                             leaf,
-                            format!("{leaf} {value:?} is not a code of {book} valid on {date}"),
+                            both(
+                                format!("{leaf} {value:?} is not a code of {book} valid on {date}"),
+                                format!("{leaf} {value:?} нет в справочнике {book} на дату {date}"),
+                            ),
                         ));
                     }
                 }
@@ -344,7 +388,13 @@ impl<'a> FileChecker<'a> {
                             id,
                             parent,
                             leaf,
-                            format!("{leaf} {value:?} does not satisfy {}", rule.rule.value),
+                            both(
+                                format!("{leaf} {value:?} does not satisfy {}", rule.rule.value),
+                                format!(
+                                    "{leaf} {value:?} не удовлетворяет условию {}",
+                                    rule.rule.value
+                                ),
+                            ),
                         ));
                     }
                 }
@@ -373,21 +423,30 @@ impl<'a> FileChecker<'a> {
                     None,
                     chain,
                     &name,
-                    format!("element {name} is not part of {}", element.name),
+                    both(
+                        format!("element {name} is not part of {}", element.name),
+                        format!("элемент {name} не входит в состав {}", element.name),
+                    ),
                 ),
                 SequenceProblem::OutOfOrder { name, after } => self.finding(
                     WRONG_ORDER,
                     None,
                     chain,
                     &name,
-                    format!("element {name} is out of order (after {after})"),
+                    both(
+                        format!("element {name} is out of order (after {after})"),
+                        format!("нарушен порядок элементов: {name} после {after}"),
+                    ),
                 ),
                 SequenceProblem::TooMany(name) => self.finding(
                     WRONG_ORDER,
                     None,
                     chain,
                     &name,
-                    format!("element {name} is repeated"),
+                    both(
+                        format!("element {name} is repeated"),
+                        format!("элемент {name} повторяется"),
+                    ),
                 ),
                 SequenceProblem::Missing(name) => {
                     if self.plan.presence_paths.contains(&format!("{path}/{name}")) {
@@ -398,7 +457,10 @@ impl<'a> FileChecker<'a> {
                         None,
                         chain,
                         &name,
-                        format!("mandatory element {name} is missing"),
+                        both(
+                            format!("mandatory element {name} is missing"),
+                            format!("отсутствует обязательный элемент {name}"),
+                        ),
                     )
                 }
             };
@@ -418,17 +480,20 @@ impl<'a> FileChecker<'a> {
                     DataType::Decimal => parse_money(value).is_some(),
                 };
                 if !ok {
-                    let kind = match slot.data_type {
-                        DataType::Date => "a date (YYYY-MM-DD)",
-                        DataType::Integer => "an integer",
-                        _ => "a decimal number",
+                    let (kind, kind_ru) = match slot.data_type {
+                        DataType::Date => ("a date (YYYY-MM-DD)", "датой (ГГГГ-ММ-ДД)"),
+                        DataType::Integer => ("an integer", "целым числом"),
+                        _ => ("a decimal number", "десятичным числом"),
                     };
                     findings.push(self.finding(
                         WRONG_TYPE,
                         None,
                         chain,
                         &child.name,
-                        format!("{} {value:?} is not {kind}", child.name),
+                        both(
+                            format!("{} {value:?} is not {kind}", child.name),
+                            format!("{} {value:?} не является {kind_ru}", child.name),
+                        ),
                     ));
                 }
             }
@@ -452,7 +517,10 @@ impl<'a> FileChecker<'a> {
                     None,
                     &[zap],
                     "N_ZAP",
-                    format!("N_ZAP {n_zap} is used twice in the file"),
+                    both(
+                        format!("N_ZAP {n_zap} is used twice in the file"),
+                        format!("N_ZAP {n_zap} повторяется в файле"),
+                    ),
                 ));
             }
         }
@@ -467,7 +535,10 @@ impl<'a> FileChecker<'a> {
                         None,
                         &[zap, pacient],
                         "ID_PAC",
-                        format!("ID_PAC {id} has no PERS record in the personal-data file"),
+                        both(
+                            format!("ID_PAC {id} has no PERS record in the personal-data file"),
+                            format!("для ID_PAC {id} нет записи PERS в файле персональных данных"),
+                        ),
                     ));
                 }
                 if !self.plan.main_fields.is_empty() {
@@ -496,7 +567,10 @@ impl<'a> FileChecker<'a> {
                         None,
                         &chain,
                         "IDCASE",
-                        format!("IDCASE {idcase} is used twice in the file"),
+                        both(
+                            format!("IDCASE {idcase} is used twice in the file"),
+                            format!("IDCASE {idcase} повторяется в файле"),
+                        ),
                     ));
                 }
             }
@@ -512,7 +586,10 @@ impl<'a> FileChecker<'a> {
                         None,
                         &chain,
                         "DATE_Z_2",
-                        format!("DATE_Z_2 {end} is after the reporting period {period}"),
+                        both(
+                            format!("DATE_Z_2 {end} is after the reporting period {period}"),
+                            format!("DATE_Z_2 {end} позже отчётного периода {period}"),
+                        ),
                     ));
                 }
             }
@@ -527,9 +604,15 @@ impl<'a> FileChecker<'a> {
                             None,
                             &chain,
                             "SL_ID",
-                            format!(
-                                "SL_ID {sl_id} is used twice in case {}",
-                                z_sl.child_text("IDCASE").unwrap_or("?")
+                            both(
+                                format!(
+                                    "SL_ID {sl_id} is used twice in case {}",
+                                    z_sl.child_text("IDCASE").unwrap_or("?")
+                                ),
+                                format!(
+                                    "SL_ID {sl_id} повторяется в случае {}",
+                                    z_sl.child_text("IDCASE").unwrap_or("?")
+                                ),
                             ),
                         ));
                     }
@@ -546,9 +629,15 @@ impl<'a> FileChecker<'a> {
                                 None,
                                 &chain,
                                 "IDSERV",
-                                format!(
-                                    "IDSERV {idserv} is used twice in SL {}",
-                                    sl.child_text("SL_ID").unwrap_or("?")
+                                both(
+                                    format!(
+                                        "IDSERV {idserv} is used twice in SL {}",
+                                        sl.child_text("SL_ID").unwrap_or("?")
+                                    ),
+                                    format!(
+                                        "IDSERV {idserv} повторяется в SL {}",
+                                        sl.child_text("SL_ID").unwrap_or("?")
+                                    ),
                                 ),
                             ));
                         }
@@ -563,10 +652,17 @@ impl<'a> FileChecker<'a> {
                         None,
                         &chain,
                         "SUMV",
-                        format!(
-                            "SUMV {} is not the sum of its SL/SUM_M ({})",
-                            money(sum),
-                            money(sl_sum)
+                        both(
+                            format!(
+                                "SUMV {} is not the sum of its SL/SUM_M ({})",
+                                money(sum),
+                                money(sl_sum)
+                            ),
+                            format!(
+                                "SUMV {} не равна сумме SL/SUM_M ({})",
+                                money(sum),
+                                money(sl_sum)
+                            ),
                         ),
                     ));
                 }
@@ -582,7 +678,10 @@ impl<'a> FileChecker<'a> {
                     None,
                     &[pers],
                     "ID_PAC",
-                    format!("ID_PAC {id} is used twice in the file"),
+                    both(
+                        format!("ID_PAC {id} is used twice in the file"),
+                        format!("ID_PAC {id} повторяется в файле"),
+                    ),
                 ));
             }
         }
@@ -595,7 +694,10 @@ impl<'a> FileChecker<'a> {
                         None,
                         &[pers],
                         "SNILS",
-                        format!("SNILS {value:?} is not NNN-NNN-NNN CC"),
+                        both(
+                            format!("SNILS {value:?} is not NNN-NNN-NNN CC"),
+                            format!("СНИЛС {value:?} не в формате NNN-NNN-NNN CC"),
+                        ),
                     ));
                 }
                 Err(snils::SnilsProblem::CheckDigits { expected, found }) => {
@@ -604,8 +706,13 @@ impl<'a> FileChecker<'a> {
                         None,
                         &[pers],
                         "SNILS",
-                        format!(
-                            "SNILS {value} has check digits {found:02}, expected {expected:02}"
+                        both(
+                            format!(
+                                "SNILS {value} has check digits {found:02}, expected {expected:02}"
+                            ),
+                            format!(
+                            "СНИЛС {value}: контрольное число {found:02}, ожидается {expected:02}"
+                        ),
                         ),
                     ));
                 }
@@ -624,10 +731,17 @@ impl<'a> FileChecker<'a> {
                         self.plan.sum_rule.as_deref(),
                         &[schet],
                         "SUMMAV",
-                        format!(
-                            "SUMMAV {} is not the sum of Z_SL/SUMV ({})",
-                            money(invoice),
-                            money(self.sum_of_cases)
+                        both(
+                            format!(
+                                "SUMMAV {} is not the sum of Z_SL/SUMV ({})",
+                                money(invoice),
+                                money(self.sum_of_cases)
+                            ),
+                            format!(
+                                "SUMMAV {} не равна сумме Z_SL/SUMV ({})",
+                                money(invoice),
+                                money(self.sum_of_cases)
+                            ),
                         ),
                     ));
                 }
@@ -652,11 +766,27 @@ impl<'a> FileChecker<'a> {
                     Some(&rule.rule.id),
                     &[],
                     name,
-                    format!("mandatory element {name} is missing from {root}"),
+                    both(
+                        format!("mandatory element {name} is missing from {root}"),
+                        format!("в {root} отсутствует обязательный элемент {name}"),
+                    ),
                 ));
             }
         }
         findings
+    }
+}
+
+/// A comment in English and in Russian (the fund's staff and the `V` protocol read Russian).
+fn both(en: String, ru: String) -> (String, String) {
+    (en, ru)
+}
+
+fn when_ru(condition: &str) -> String {
+    if condition.trim().is_empty() {
+        String::new()
+    } else {
+        format!(" (при условии {})", condition.trim())
     }
 }
 
@@ -685,7 +815,10 @@ fn dates(
                 None,
                 chain,
                 first,
-                format!("{first} {start} is after {last} {end}"),
+                both(
+                    format!("{first} {start} is after {last} {end}"),
+                    format!("{first} {start} позже {last} {end}"),
+                ),
             ));
         }
     }
@@ -709,6 +842,7 @@ fn dedupe(findings: &mut Vec<Finding>) {
         seen.insert(Finding {
             rule: None,
             comment: String::new(),
+            comment_ru: String::new(),
             file: String::new(),
             ..f.clone()
         })

@@ -49,7 +49,11 @@ pub struct Finding {
     pub idcase: Option<String>,
     pub sl_id: Option<String>,
     pub idserv: Option<String>,
+    /// What is wrong, in English (the command line's language).
     pub comment: String,
+    /// The same in Russian: the `V` protocol's `COMMENT` and the Russian pages. Both are
+    /// written where the finding is made, never translated afterwards.
+    pub comment_ru: String,
 }
 
 /// How many rules the catalogues hold and what became of them for one package.

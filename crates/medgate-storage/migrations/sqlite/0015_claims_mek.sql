@@ -14,6 +14,10 @@ ALTER TABLE claims_packages ADD COLUMN mek_findings INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE claims_packages ADD COLUMN mek_withheld_kopecks INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE claims_packages ADD COLUMN mek_catalogues TEXT;
 
+-- An FLK finding's comment in Russian beside the English one (the V protocol and the Russian
+-- pages read it).
+ALTER TABLE claims_findings ADD COLUMN comment_ru TEXT NOT NULL DEFAULT '';
+
 CREATE TABLE claims_mek_findings (
     package_id INTEGER NOT NULL REFERENCES claims_packages (id),
     seq INTEGER NOT NULL,

@@ -52,6 +52,7 @@ fn finding(code: u16, element: &str, n_zap: &str) -> ClaimsFinding {
         sl_id: None,
         idserv: None,
         comment: "a value not allowed".to_owned(),
+        comment_ru: "недопустимое значение".to_owned(),
     }
 }
 

@@ -529,6 +529,7 @@ fn report_json(
             "sl_id": f.sl_id,
             "idserv": f.idserv,
             "comment": f.comment,
+            "comment_ru": f.comment_ru,
         })).collect::<Vec<_>>(),
         "mek": mek_json(report, mek_catalogues),
     })

@@ -510,7 +510,10 @@ async fn package_page(
                             escape(&finding.base),
                             cell(&finding.n_zap),
                             cell(&finding.idcase),
-                            escape(&finding.comment),
+                            escape(match lang {
+                                Lang::Ru if !finding.comment_ru.is_empty() => &finding.comment_ru,
+                                _ => &finding.comment,
+                            }),
                         )
                     })
                     .collect();

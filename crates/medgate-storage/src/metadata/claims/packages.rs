@@ -119,7 +119,11 @@ pub struct ClaimsFinding {
     pub idcase: Option<String>,
     pub sl_id: Option<String>,
     pub idserv: Option<String>,
+    /// What is wrong, in English.
     pub comment: String,
+    /// The same in Russian (the `V` protocol's and the Russian pages' comment); empty for a
+    /// finding stored before migration 0015.
+    pub comment_ru: String,
 }
 
 /// How the control of a package ended.
@@ -375,8 +379,8 @@ impl Metadata {
                     for (seq, finding) in findings.iter().enumerate() {
                         sqlx::query(
                             "INSERT INTO claims_findings (package_id, seq, code, rule_id, file, \
-                             im_pol, bas_el, n_zap, idcase, sl_id, idserv, comment) VALUES \
-                             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                             im_pol, bas_el, n_zap, idcase, sl_id, idserv, comment, comment_ru) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                         )
                         .bind(id)
                         .bind(i64::try_from(seq).unwrap_or(i64::MAX))
@@ -390,6 +394,7 @@ impl Metadata {
                         .bind(finding.sl_id.clone())
                         .bind(finding.idserv.clone())
                         .bind(finding.comment.clone())
+                        .bind(finding.comment_ru.clone())
                         .execute(&mut *connection)
                         .await
                         .map_err(database(OPERATION))?;
@@ -462,8 +467,8 @@ impl Metadata {
         package_id: i64,
     ) -> Result<Vec<ClaimsFinding>, MetadataError> {
         sqlx::query(
-            "SELECT code, rule_id, file, im_pol, bas_el, n_zap, idcase, sl_id, idserv, comment \
-             FROM claims_findings WHERE package_id = $1 ORDER BY seq",
+            "SELECT code, rule_id, file, im_pol, bas_el, n_zap, idcase, sl_id, idserv, comment, \
+             comment_ru FROM claims_findings WHERE package_id = $1 ORDER BY seq",
         )
         .bind(package_id)
         .fetch_all(self.pool())
@@ -482,6 +487,7 @@ impl Metadata {
                 sl_id: column(row, "sl_id")?,
                 idserv: column(row, "idserv")?,
                 comment: column(row, "comment")?,
+                comment_ru: column(row, "comment_ru")?,
             })
         })
         .collect()
