@@ -7,7 +7,8 @@
 //! fixed order (`signing`), the documents of a package as PDFs: invoice, summary register,
 //! register, MEK act (`documents`); the fund's service over the node's store: its operator's
 //! registry and the MO staff's logins (`fund`), the packages uploaded and their control
-//! (`intake`).
+//! (`intake`), and the registers formed from accepted cases with their workflow, signatures
+//! and documents at the node (`registers`).
 
 pub mod documents;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod names;
 pub mod nsi;
 pub mod package;
 pub mod protocol;
+pub mod registers;
 pub mod signing;
 pub mod workflow;
 pub mod xml;

@@ -114,6 +114,17 @@ impl Package {
         expect_root(&entry, &root, "ZL_LIST")
     }
 
+    /// Streams the personal-data file's items (`ZGLV`, then each `PERS`) through `visit`,
+    /// one at a time.
+    pub fn read_personal(
+        &mut self,
+        visit: &mut dyn FnMut(Item) -> Result<(), ClaimsError>,
+    ) -> Result<(), ClaimsError> {
+        let entry = self.personal_entry.clone();
+        let root = self.read(&entry, "PERS", 0, 0, &mut |_, _| {}, visit)?;
+        expect_root(&entry, &root, "PERS_LIST")
+    }
+
     fn size(&mut self, entry: &str) -> u64 {
         self.archive
             .by_name(entry)

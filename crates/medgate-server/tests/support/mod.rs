@@ -187,8 +187,12 @@ impl Node {
 
     /// A node on the data folder `data` (created on first start).
     pub async fn start_at(data: &Path, options: Options) -> Node {
-        let (address, running, database_url, clock) =
-            serve(data.to_path_buf(), options.clone(), "127.0.0.1:0".to_owned()).await;
+        let (address, running, database_url, clock) = serve(
+            data.to_path_buf(),
+            options.clone(),
+            "127.0.0.1:0".to_owned(),
+        )
+        .await;
         Node {
             url: format!("https://{address}").parse().unwrap(),
             address,

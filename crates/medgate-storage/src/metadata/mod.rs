@@ -178,6 +178,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "claims",
         include_str!("../../migrations/sqlite/0014_claims.sql"),
     ),
+    (
+        16,
+        "claims registers",
+        include_str!("../../migrations/sqlite/0016_claims_registers.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -250,6 +255,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         14,
         "claims",
         include_str!("../../migrations/postgres/0014_claims.sql"),
+    ),
+    (
+        16,
+        "claims registers",
+        include_str!("../../migrations/postgres/0016_claims_registers.sql"),
     ),
 ];
 

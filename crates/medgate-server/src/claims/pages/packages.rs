@@ -44,7 +44,7 @@ fn status_word(status: &str) -> R {
     }
 }
 
-fn minute(at: time::OffsetDateTime) -> String {
+pub(super) fn minute(at: time::OffsetDateTime) -> String {
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02} UTC",
         at.year(),
@@ -110,7 +110,7 @@ async fn show_upload(
         .filter(|period| period.open)
         .map(|period| period.period)
         .collect();
-    let packages = intake::packages_of(&state.metadata, &user.user.mo_code)
+    let packages = intake::packages_of(&state.metadata, user.mo_code())
         .await
         .map_err(|e| ApiError::internal("listing the packages", &e))?;
     let form = if user.user.role != "executor" {
@@ -356,7 +356,7 @@ async fn upload(
 }
 
 /// Where the package `id` named `file_name` is kept in the node's data folder.
-fn kept_path(state: &AppState, id: i64, file_name: &str) -> std::path::PathBuf {
+pub(super) fn kept_path(state: &AppState, id: i64, file_name: &str) -> std::path::PathBuf {
     let data = state
         .staging
         .dir()
@@ -415,7 +415,7 @@ async fn flk_page(
     let outcome = async {
         user.require_own_password()?;
         let lang = request.lang;
-        let packages = intake::packages_of(&state.metadata, &user.user.mo_code)
+        let packages = intake::packages_of(&state.metadata, user.mo_code())
             .await
             .map_err(|e| ApiError::internal("listing the packages", &e))?;
         let mut frame = user.frame(&request, R::FlkTitle.text(lang), "/claims/flk");
@@ -449,7 +449,7 @@ async fn package_page(
         let Ok(id) = id.parse::<i64>() else {
             return Ok(user.not_found(&request));
         };
-        let (package, findings) = match intake::findings_of(&state.metadata, &user.user.mo_code, id).await {
+        let (package, findings) = match intake::findings_of(&state.metadata, user.mo_code(), id).await {
             Ok(found) => found,
             Err(FundError::NotRegistered { .. }) => return Ok(user.not_found(&request)),
             Err(other) => return Err(PageError::from(ApiError::internal("reading a package", &other))),

@@ -1,7 +1,8 @@
 //! The claims registers' store (issue 14, `--role claims`, migration 0014): the fund's
 //! medical organisations (MO) and the subdivisions that submit separately, the insurers
 //! (SMO), the reporting periods, the MO staff's logins and the packages uploaded with their
-//! FLK findings.
+//! FLK findings; the registers formed from accepted cases, their workflow history, the
+//! signers' certificates and the signatures (migration 0016, [`registers`]).
 //!
 //! Identifiers arrive here already checked by `medgate-claims` (this crate knows no register
 //! format): an MO code is text, a period `YYYY-MM`. Logins keep Argon2id hashes only; the
@@ -20,9 +21,11 @@ use super::{column, from_unix, is_foreign_key_violation, is_unique_violation};
 use crate::error::MetadataError;
 
 mod packages;
+mod registers;
 mod registry;
 
 pub use packages::*;
+pub use registers::*;
 pub use registry::*;
 
 /// The most rows one listing returns.
@@ -64,10 +67,7 @@ fn optional_time(
     seconds.map(|seconds| from_unix(name, seconds)).transpose()
 }
 
-fn number<T: TryFrom<i64>>(
-    row: &AnyRow,
-    name: &'static str,
-) -> Result<T, MetadataError> {
+fn number<T: TryFrom<i64>>(row: &AnyRow, name: &'static str) -> Result<T, MetadataError> {
     let value: i64 = column(row, name)?;
     T::try_from(value).map_err(|_| MetadataError::CorruptValue {
         field: name,
