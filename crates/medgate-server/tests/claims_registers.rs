@@ -385,7 +385,16 @@ async fn forming_workflow_signatures_and_documents(backend: Backend) {
         "{list}"
     );
 
-    // A draft is the MO's: the reviewer does not see it.
+    // The reviewer's desk opens on the registers; a draft is the MO's: they do not see it.
+    assert_eq!(
+        reviewer.get("/claims/upload").await.location().as_deref(),
+        Some("/claims/registers")
+    );
+    assert!(!reviewer
+        .get("/claims/registers")
+        .await
+        .text()
+        .contains("HM140001S14002_25011.zip"));
     assert_eq!(
         reviewer
             .get(&format!("/claims/registers/{id}"))

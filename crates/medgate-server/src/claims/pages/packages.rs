@@ -156,6 +156,10 @@ async fn upload_page(
     let request = claims(request);
     let outcome = async {
         user.require_own_password()?;
+        if user.user.smo_code.is_some() {
+            // An insurer's reviewer has no packages: their page is the registers sent to them.
+            return Ok(redirect("/claims/registers", &[]));
+        }
         let notice = request
             .query("changed")
             .map(|_| (MessageKind::Info, R::Changed.text(request.lang).to_owned()));
@@ -414,6 +418,9 @@ async fn flk_page(
     let request = claims(request);
     let outcome = async {
         user.require_own_password()?;
+        if user.user.smo_code.is_some() {
+            return Ok(redirect("/claims/registers", &[]));
+        }
         let lang = request.lang;
         let packages = intake::packages_of(&state.metadata, user.mo_code())
             .await
