@@ -394,7 +394,7 @@ pub(super) async fn show_register(
     );
     frame.status = status;
     let facts = format!(
-        "<dl class=\"card\"><dt>{state_label}</dt><dd><strong class=\"status-{code}\" id=\"register-state\">{state}</strong></dd>\
+        "<dl class=\"card facts\"><dt>{state_label}</dt><dd><strong class=\"status-{code}\" id=\"register-state\">{state}</strong></dd>\
          <dt>{period_label}</dt><dd>{period}</dd><dt>{usl_label}</dt><dd>{usl_ok}</dd>\
          <dt>{smo_label}</dt><dd>{smo}</dd><dt>{cases_label}</dt><dd>{cases}</dd>\
          <dt>{sum_label}</dt><dd>{sum}</dd><dt>{formed_label}</dt><dd>{formed} · <code>{by}</code></dd></dl>",
