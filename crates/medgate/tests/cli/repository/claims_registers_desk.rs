@@ -219,6 +219,7 @@ fn a_register_is_formed_reviewed_signed_in_order_and_documented_on_the_real_page
         "{printed}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    println!("{printed}");
     for line in [
         "M140001_1: link opened, password changed: 303 -> /claims/upload?changed=1",
         "S14002_R1: link opened, password changed: 303 -> /claims/upload?changed=1",
