@@ -474,7 +474,8 @@ pub async fn add_user(
         .create_claims_user(&NewClaimsUser {
             login: login.clone(),
             role: role.as_str().to_owned(),
-            mo_code: mo_code.clone(),
+            mo_code: Some(mo_code.clone()),
+            smo_code: None,
             subdivision_code: subdivision,
             name: name.clone(),
             password_hash,
@@ -498,6 +499,71 @@ pub async fn add_user(
         expires_at,
     })
 }
+
+/// Creates a login of an insurer's reviewer for a registered SMO (`S<SMO>_R1`, `_R2`, … in
+/// the order they are created) and its one-time link: the reviewer sees the registers sent
+/// to that insurer and returns them for rework or passes them for the MO's signature.
+pub async fn add_reviewer(
+    store: &Metadata,
+    actor: &Actor,
+    smo_code: &str,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<IssuedLink, FundError> {
+    let smo_code = parse_insurer_code(smo_code)?;
+    let name = name_of("name", name)?;
+    let insurers = store
+        .claims_insurers()
+        .await
+        .map_err(FundError::storage("list the insurers"))?;
+    if !insurers.iter().any(|insurer| insurer.code == smo_code) {
+        return Err(FundError::NotRegistered {
+            what: "insurer",
+            id: smo_code,
+        });
+    }
+    let taken = store
+        .claims_users(None)
+        .await
+        .map_err(FundError::storage("list the logins"))?
+        .iter()
+        .filter(|user| user.smo_code.as_deref() == Some(smo_code.as_str()))
+        .count();
+    let login = format!("S{smo_code}_R{}", taken + 1);
+    let (token, password_hash) = fresh_link().await?;
+    let expires_at = now + LINK_VALIDITY;
+    store
+        .create_claims_user(&NewClaimsUser {
+            login: login.clone(),
+            role: REVIEWER_ROLE.to_owned(),
+            mo_code: None,
+            smo_code: Some(smo_code.clone()),
+            subdivision_code: None,
+            name,
+            password_hash,
+            link_hash: link_hash(&token),
+            link_expires_at: expires_at,
+            created_at: now,
+        })
+        .await
+        .map_err(FundError::refused("create a login"))?;
+    actor
+        .record(
+            store,
+            "claims.user.add",
+            &format!("login:{login}"),
+            format!("{REVIEWER_ROLE} of SMO {smo_code}"),
+        )
+        .await?;
+    Ok(IssuedLink {
+        login,
+        token,
+        expires_at,
+    })
+}
+
+/// The stored role of an insurer's reviewer.
+pub const REVIEWER_ROLE: &str = "insurer_reviewer";
 
 /// Gives a login a new default password and one-time link (lost, expired, password
 /// forgotten); the old password stops working.

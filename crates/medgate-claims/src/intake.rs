@@ -477,3 +477,52 @@ pub async fn import_paid_cases(
         added,
     })
 }
+
+/// The cases of package `id` that control refused, by `N_ZAP` — the cases forming leaves out
+/// of registers. `None` when the package gives no case at all: not concluded `accepted` or
+/// `flk_errors`, more findings than were stored, or a finding that names no record (the
+/// whole file is in doubt). The FLK's findings and the MEK's refusals.
+pub async fn refused_cases(
+    store: &Metadata,
+    id: i64,
+) -> Result<Option<std::collections::HashSet<String>>, FundError> {
+    let Some(package) = store
+        .claims_package(id)
+        .await
+        .map_err(FundError::storage("read a package"))?
+    else {
+        return Ok(None);
+    };
+    if !matches!(package.status.as_str(), "accepted" | "accepted_mek" | "flk_errors") {
+        return Ok(None);
+    }
+    let findings = store
+        .claims_findings(id)
+        .await
+        .map_err(FundError::storage("read a package's findings"))?;
+    if (findings.len() as u64) < package.findings {
+        return Ok(None);
+    }
+    let mut refused = std::collections::HashSet::new();
+    for finding in findings {
+        match finding.n_zap {
+            Some(n_zap) if !n_zap.trim().is_empty() => {
+                refused.insert(n_zap.trim().to_owned());
+            }
+            _ => return Ok(None),
+        }
+    }
+    let mek = store
+        .claims_mek_findings(id)
+        .await
+        .map_err(FundError::storage("read a package's MEK findings"))?;
+    for finding in mek {
+        match finding.n_zap {
+            Some(n_zap) if !n_zap.trim().is_empty() => {
+                refused.insert(n_zap.trim().to_owned());
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(refused))
+}

@@ -7,7 +7,9 @@
 //! fixed order (`signing`), the documents of a package as PDFs: invoice, summary register,
 //! register, MEK act (`documents`); the fund's service over the node's store: its operator's
 //! registry and the MO staff's logins (`fund`), the packages uploaded and their control
-//! (`intake`) with the catalogues and books of the node's data folder (`books`).
+//! (`intake`) with the catalogues and books of the node's data folder (`books`), and the
+//! registers formed from accepted cases with their workflow, signatures and documents at the
+//! node (`registers`).
 
 pub mod books;
 pub mod documents;
@@ -21,6 +23,7 @@ pub mod names;
 pub mod nsi;
 pub mod package;
 pub mod protocol;
+pub mod registers;
 pub mod signing;
 pub mod workflow;
 pub mod xml;

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::error::ClaimsError;
 
 /// What a main register file holds; its letters open the file name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FileKind {
     /// `H`: medical care except high-tech care, oncology and dispanserization.
     General,

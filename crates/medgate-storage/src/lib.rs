@@ -46,7 +46,9 @@ pub mod staging;
 pub mod sweep;
 pub mod values;
 
-pub use content::{BackupHold, ContentObject, ContentStore, FilesystemContent, S3Config, S3Content};
+pub use content::{
+    BackupHold, ContentObject, ContentStore, FilesystemContent, S3Config, S3Content,
+};
 pub use error::{BackendError, ContentError, MetadataError, SweepError};
 pub use metadata::audit::{
     Actor, AuditAnchor, AuditEntry, AuditFault, AuditHead, AuditOrigin, AuditProblem,
@@ -55,28 +57,27 @@ pub use metadata::audit::{
 pub use metadata::certificate_requests::{
     CertificateRequest, CertificateRequestError, NewCertificateRequest, RequestStatus,
 };
-pub use metadata::revocations::{
-    normalize_serial_hex, NodeRevocationStatus, RecordedRevocation, RevocationGeneration,
-};
 pub use metadata::certificates::{
     CertificateExpiry, CertificateKind, CertificateOwner, CertificateStatus, NewCertificate,
     TenantCertificate,
 };
 pub use metadata::claims::{
-    ClaimsFinding, ClaimsInsurer, ClaimsMedicalOrganisation, ClaimsMekFinding, ClaimsMekSummary,
-    ClaimsPackage, ClaimsPeriod, ClaimsStoreError, ClaimsSubdivision, ClaimsUser, LinkOpening,
-    MekOutcome, NewClaimsPackage, NewClaimsUser, PackageOutcome, MAX_PAID_KEYS_AT_ONCE,
+    ClaimsCertificate, ClaimsFinding, ClaimsInsurer, ClaimsMedicalOrganisation, ClaimsMekFinding,
+    ClaimsMekSummary, ClaimsPackage, ClaimsPeriod, ClaimsRegister, ClaimsRegisterEvent,
+    ClaimsRegisterSignature, ClaimsStoreError, ClaimsSubdivision, ClaimsUser, LinkOpening,
+    MekOutcome, NewClaimsPackage, NewClaimsRegister, NewClaimsUser, PackageOutcome,
+    MAX_PAID_KEYS_AT_ONCE,
 };
 pub use metadata::clinical::{
-    AccessEntry, Authorisation, ClinicalInstitution, ClinicalStoreError, ClinicalUnit,
-    ClinicalPatientAccount, CurrentResource, ExpectedVersion, InstitutionCertificate, NewAccess, NewPractitioner,
-    Practitioner, PractitionerSession, ResourceHead, ResourceVersion, ResourceWrite,
-    Restriction,
+    AccessEntry, Authorisation, ClinicalInstitution, ClinicalPatientAccount, ClinicalStoreError,
+    ClinicalUnit, CurrentResource, ExpectedVersion, InstitutionCertificate, NewAccess,
+    NewPractitioner, Practitioner, PractitionerSession, ResourceHead, ResourceVersion,
+    ResourceWrite, Restriction,
 };
 pub use metadata::clinical_connection::{ClinicPractitioner, ClinicalConnection, DeskSession};
 pub use metadata::consents::{
-    Consent, ConsentDocument, ConsentError, ConsentId, ConsentStatus, ConsentSummary,
-    NewConsent, SentConsent, SharedDocument,
+    Consent, ConsentDocument, ConsentError, ConsentId, ConsentStatus, ConsentSummary, NewConsent,
+    SentConsent, SharedDocument,
 };
 pub use metadata::document_types::{
     default_document_type, DocumentTypeDefault, DocumentTypePolicy, DEFAULT_DOCUMENT_TYPES,
@@ -86,19 +87,22 @@ pub use metadata::documents::{
     StoredDocument,
 };
 pub use metadata::national::NationalCredentials;
-pub use metadata::plans::ListQuery;
-pub use metadata::synthetic::{SyntheticDocuments, SYNTHETIC_PATIENT_ROOT};
 pub use metadata::organisation::OrganisationStructure;
+pub use metadata::plans::ListQuery;
+pub use metadata::portal::{
+    AccountOutcome, PatientAccount, PendingActivation, PATIENT_ACTIVATION_VALIDITY,
+};
 pub use metadata::registry::{
     EntryStored, Registered, RegistryEntry, RegistryRepository, RegistryRepositoryStatus,
     RepositoryRegistration, StoredRegistryEntry,
 };
-pub use metadata::portal::{
-    AccountOutcome, PatientAccount, PendingActivation, PATIENT_ACTIVATION_VALIDITY,
+pub use metadata::revocations::{
+    normalize_serial_hex, NodeRevocationStatus, RecordedRevocation, RevocationGeneration,
 };
 pub use metadata::staff::{
     NewStaffUser, StaffCredential, StaffLogin, StaffScope, StaffUser, StaffUserError,
 };
+pub use metadata::synthetic::{SyntheticDocuments, SYNTHETIC_PATIENT_ROOT};
 pub use metadata::tenants::{
     NewTenant, OidArc, Tenant, TenantActivation, TenantPlan, TenantStatus, Usage,
 };

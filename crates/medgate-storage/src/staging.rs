@@ -381,7 +381,10 @@ mod tests {
         let (staged, _) = *staged
             .persist(&data.path().join("no-such-folder").join("x"))
             .unwrap_err();
-        assert_eq!(staged.read_to_memory().await.unwrap(), Bytes::from_static(b"bytes"));
+        assert_eq!(
+            staged.read_to_memory().await.unwrap(),
+            Bytes::from_static(b"bytes")
+        );
         let target = data.path().join("moved");
         staged.persist(&target).unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"bytes");

@@ -13,8 +13,8 @@ use futures_util::TryStreamExt;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload, WriteMultipart};
-use tokio::io::AsyncReadExt;
 use time::OffsetDateTime;
+use tokio::io::AsyncReadExt;
 
 use super::{ContentObject, ContentStore};
 use crate::error::{BackendError, ContentError};
@@ -127,11 +127,14 @@ async fn send_parts(writer: &mut WriteMultipart, file: &StagedFile) -> Result<()
     let mut buffer = vec![0u8; READ_BYTES];
     let mut sent = 0u64;
     loop {
-        let read = reader.read(&mut buffer).await.map_err(|source| ContentError::Io {
-            operation: "read",
-            path: file.path().to_path_buf(),
-            source,
-        })?;
+        let read = reader
+            .read(&mut buffer)
+            .await
+            .map_err(|source| ContentError::Io {
+                operation: "read",
+                path: file.path().to_path_buf(),
+                source,
+            })?;
         if read == 0 {
             break;
         }

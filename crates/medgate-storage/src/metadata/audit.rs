@@ -658,113 +658,112 @@ pub(crate) async fn append_audit_on(
     backend: DatabaseBackend,
     entry: &NewAuditEntry,
 ) -> Result<AuditEntry, MetadataError> {
-        const OPERATION: &str = "append to the audit log";
-        let head_sql = format!(
-            "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1{}",
-            backend.row_lock()
-        );
-        let head = sqlx::query(&head_sql)
-            .fetch_one(&mut *connection)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        let last_seq: i64 = column(&head, "last_seq")?;
-        let prev_hash = parsed_column(&head, "last_hash", Sha256Digest::parse_hex)?;
+    const OPERATION: &str = "append to the audit log";
+    let head_sql = format!(
+        "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1{}",
+        backend.row_lock()
+    );
+    let head = sqlx::query(&head_sql)
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(MetadataError::database(OPERATION))?;
+    let last_seq: i64 = column(&head, "last_seq")?;
+    let prev_hash = parsed_column(&head, "last_hash", Sha256Digest::parse_hex)?;
 
-        let highest = sqlx::query("SELECT MAX(seq) AS highest FROM audit_log")
-            .fetch_one(&mut *connection)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        let highest: Option<i64> = column(&highest, "highest")?;
-        let next = match highest {
-            Some(highest) if highest > last_seq => match highest.checked_add(1) {
-                Some(next) => next,
-                // A row at the largest number there is: take the first free number after
-                // the head instead.
-                None => {
-                    let free = sqlx::query(
-                        "SELECT MIN(a.seq) AS seq FROM audit_log a WHERE a.seq >= $1 \
+    let highest = sqlx::query("SELECT MAX(seq) AS highest FROM audit_log")
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(MetadataError::database(OPERATION))?;
+    let highest: Option<i64> = column(&highest, "highest")?;
+    let next = match highest {
+        Some(highest) if highest > last_seq => match highest.checked_add(1) {
+            Some(next) => next,
+            // A row at the largest number there is: take the first free number after
+            // the head instead.
+            None => {
+                let free = sqlx::query(
+                    "SELECT MIN(a.seq) AS seq FROM audit_log a WHERE a.seq >= $1 \
                          AND a.seq < 9223372036854775807 \
                          AND NOT EXISTS (SELECT 1 FROM audit_log b WHERE b.seq = a.seq + 1)",
-                    )
-                    .bind(last_seq.max(1))
-                    .fetch_one(&mut *connection)
+                )
+                .bind(last_seq.max(1))
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(MetadataError::database(OPERATION))?;
+                let occupied = sqlx::query("SELECT seq FROM audit_log WHERE seq = $1")
+                    .bind(last_seq + 1)
+                    .fetch_optional(&mut *connection)
                     .await
                     .map_err(MetadataError::database(OPERATION))?;
-                    let occupied = sqlx::query("SELECT seq FROM audit_log WHERE seq = $1")
-                        .bind(last_seq + 1)
-                        .fetch_optional(&mut *connection)
-                        .await
-                        .map_err(MetadataError::database(OPERATION))?;
-                    match (occupied, column::<Option<i64>>(&free, "seq")?) {
-                        (None, _) => last_seq + 1,
-                        (Some(_), Some(seq)) => seq + 1,
-                        (Some(_), None) => {
-                            return Err(MetadataError::corrupt(
-                                "seq",
-                                "the audit log has no free sequence number left",
-                            ))
-                        }
+                match (occupied, column::<Option<i64>>(&free, "seq")?) {
+                    (None, _) => last_seq + 1,
+                    (Some(_), Some(seq)) => seq + 1,
+                    (Some(_), None) => {
+                        return Err(MetadataError::corrupt(
+                            "seq",
+                            "the audit log has no free sequence number left",
+                        ))
                     }
                 }
-            },
-            _ => last_seq + 1,
-        };
-        if next != last_seq + 1 {
-            tracing::error!(
-                head = last_seq,
-                first_foreign_seq = last_seq + 1,
-                last_foreign_seq = next - 1,
-                new_seq = next,
-                "the audit log holds rows past its chain head that this node did not write \
+            }
+        },
+        _ => last_seq + 1,
+    };
+    if next != last_seq + 1 {
+        tracing::error!(
+            head = last_seq,
+            first_foreign_seq = last_seq + 1,
+            last_foreign_seq = next - 1,
+            new_seq = next,
+            "the audit log holds rows past its chain head that this node did not write \
                  (seq {} to {}); they are not part of the chain: the new entry links to entry \
                  {last_seq} and takes seq {next}. Run `medgate audit verify`",
-                last_seq + 1,
-                next - 1
-            );
-        }
+            last_seq + 1,
+            next - 1
+        );
+    }
 
-        let mut stored = AuditEntry {
-            seq: to_u64("seq", next)?,
-            at: now(),
-            tenant: entry.tenant.clone(),
-            actor: entry.actor.clone(),
-            action: entry.action.clone(),
-            target: entry.target.clone(),
-            origin: entry.origin,
-            details: entry.details.clone(),
-            patient: entry.patient.clone(),
-            prev_hash,
-            hash: GENESIS,
-        };
-        stored.hash = stored.computed_hash();
+    let mut stored = AuditEntry {
+        seq: to_u64("seq", next)?,
+        at: now(),
+        tenant: entry.tenant.clone(),
+        actor: entry.actor.clone(),
+        action: entry.action.clone(),
+        target: entry.target.clone(),
+        origin: entry.origin,
+        details: entry.details.clone(),
+        patient: entry.patient.clone(),
+        prev_hash,
+        hash: GENESIS,
+    };
+    stored.hash = stored.computed_hash();
 
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, tenant_id, actor, action, target, origin, details, \
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, tenant_id, actor, action, target, origin, details, \
              patient, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
+    )
+    .bind(next)
+    .bind(to_unix(stored.at))
+    .bind(stored.tenant.as_ref().map(TenantId::as_str))
+    .bind(stored.actor.as_str())
+    .bind(stored.action.as_str())
+    .bind(stored.target.as_str())
+    .bind(stored.origin.to_string())
+    .bind(stored.details.as_str())
+    .bind(stored.patient.as_deref())
+    .bind(stored.prev_hash.to_hex())
+    .bind(stored.hash.to_hex())
+    .execute(&mut *connection)
+    .await
+    .map_err(MetadataError::database(OPERATION))?;
+    sqlx::query("UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
         .bind(next)
-        .bind(to_unix(stored.at))
-        .bind(stored.tenant.as_ref().map(TenantId::as_str))
-        .bind(stored.actor.as_str())
-        .bind(stored.action.as_str())
-        .bind(stored.target.as_str())
-        .bind(stored.origin.to_string())
-        .bind(stored.details.as_str())
-        .bind(stored.patient.as_deref())
-        .bind(stored.prev_hash.to_hex())
         .bind(stored.hash.to_hex())
         .execute(&mut *connection)
         .await
         .map_err(MetadataError::database(OPERATION))?;
-        sqlx::query("UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
-            .bind(next)
-            .bind(stored.hash.to_hex())
-            .execute(&mut *connection)
-            .await
-            .map_err(MetadataError::database(OPERATION))?;
-        Ok(stored)
+    Ok(stored)
 }
-
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // A test that meets an unexpected value fails by panicking.

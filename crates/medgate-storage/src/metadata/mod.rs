@@ -183,6 +183,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "claims mek",
         include_str!("../../migrations/sqlite/0015_claims_mek.sql"),
     ),
+    (
+        16,
+        "claims registers",
+        include_str!("../../migrations/sqlite/0016_claims_registers.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -260,6 +265,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         15,
         "claims mek",
         include_str!("../../migrations/postgres/0015_claims_mek.sql"),
+    ),
+    (
+        16,
+        "claims registers",
+        include_str!("../../migrations/postgres/0016_claims_registers.sql"),
     ),
 ];
 

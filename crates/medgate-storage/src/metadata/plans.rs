@@ -192,8 +192,7 @@ impl Metadata {
                 let mut depths: Vec<(i64, usize)> = Vec::new();
                 for row in &rows {
                     let id: i64 = row.try_get(0).map_err(MetadataError::database(OPERATION))?;
-                    let parent: i64 =
-                        row.try_get(1).map_err(MetadataError::database(OPERATION))?;
+                    let parent: i64 = row.try_get(1).map_err(MetadataError::database(OPERATION))?;
                     let detail: String =
                         row.try_get(3).map_err(MetadataError::database(OPERATION))?;
                     let depth = depths

@@ -33,7 +33,9 @@ impl WebSessionKind {
     pub const fn new(name: &str) -> WebSessionKind {
         match WebSessionKind::checked(name) {
             Some(kind) => kind,
-            None => panic!("a session kind is 1 to 32 of a-z, 0-9 and '-', beginning with a letter"),
+            None => {
+                panic!("a session kind is 1 to 32 of a-z, 0-9 and '-', beginning with a letter")
+            }
         }
     }
 
@@ -44,7 +46,10 @@ impl WebSessionKind {
 
     const fn checked(name: &str) -> Option<WebSessionKind> {
         let source = name.as_bytes();
-        if source.is_empty() || source.len() > WebSessionKind::MAX_LEN || !source[0].is_ascii_lowercase() {
+        if source.is_empty()
+            || source.len() > WebSessionKind::MAX_LEN
+            || !source[0].is_ascii_lowercase()
+        {
             return None;
         }
         let mut bytes = [0u8; WebSessionKind::MAX_LEN];
@@ -306,7 +311,10 @@ impl Metadata {
             OPERATION,
             "DELETE FROM web_signin_failures WHERE last_failure_at < $1 \
              AND (locked_until IS NULL OR locked_until < $2)",
-            vec![to_unix(now - policy.forget_after).into(), to_unix(now).into()],
+            vec![
+                to_unix(now - policy.forget_after).into(),
+                to_unix(now).into(),
+            ],
         )
         .await?;
         // `failed_attempts` counts the attempts reserved since the count (re)started; above
@@ -396,7 +404,13 @@ mod tests {
         assert_eq!(DESK.as_str(), "front-desk2");
         assert_eq!(WebSessionKind::parse("front-desk2").unwrap(), DESK);
         assert_eq!(DESK.to_string(), "front-desk2");
-        assert_eq!(WebSessionKind::parse(&"a".repeat(32)).unwrap().as_str().len(), 32);
+        assert_eq!(
+            WebSessionKind::parse(&"a".repeat(32))
+                .unwrap()
+                .as_str()
+                .len(),
+            32
+        );
         for wrong in ["", "Admin", "2fa", "-x", "a b", "ą", "a_b", &"a".repeat(33)] {
             assert!(WebSessionKind::parse(wrong).is_err(), "{wrong:?}");
         }
@@ -408,7 +422,10 @@ mod tests {
     async fn a_session_of_any_desk_is_stored_and_read_back() {
         use crate::{Metadata, NewWebSession, Sha256Digest};
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("metadata.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("metadata.db").display()
+        );
         let metadata = Metadata::connect(&url).await.unwrap();
         let now = time::OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap();
         let session = NewWebSession {

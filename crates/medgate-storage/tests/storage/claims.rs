@@ -17,7 +17,8 @@ fn user(login: &str, mo: &str, link_hash: &str) -> NewClaimsUser {
     NewClaimsUser {
         login: login.to_owned(),
         role: "executor".to_owned(),
-        mo_code: mo.to_owned(),
+        mo_code: Some(mo.to_owned()),
+        smo_code: None,
         subdivision_code: None,
         name: "Иванова И. И.".to_owned(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned(),
@@ -436,4 +437,221 @@ pub async fn mek_findings_and_paid_cases_are_kept_exactly(db: TestDb) {
         Some("HM140001S14002_26101.zip")
     );
     assert!(store.add_claims_paid_cases(&keys, " ", AT).await.is_err());
+}
+
+fn register(number: u32, packages: Vec<i64>) -> medgate_storage::NewClaimsRegister {
+    medgate_storage::NewClaimsRegister {
+        mo_code: "140001".to_owned(),
+        smo_code: "14002".to_owned(),
+        period: "2026-11".to_owned(),
+        usl_ok: "3".to_owned(),
+        number,
+        file_name: format!("HM140001S14002_2611{number}.zip"),
+        sha256: "ab".repeat(32),
+        size_bytes: 2048,
+        cases: 9,
+        summav: "9000.00".to_owned(),
+        formed_by: "M140001_1".to_owned(),
+        formed_at: AT,
+        package_ids: packages,
+    }
+}
+
+fn event(from: &str, to: &str, action: &str, login: &str) -> medgate_storage::ClaimsRegisterEvent {
+    medgate_storage::ClaimsRegisterEvent {
+        from_state: Some(from.to_owned()),
+        to_state: to.to_owned(),
+        action: action.to_owned(),
+        role: "executor".to_owned(),
+        login: login.to_owned(),
+        comment: None,
+        at: AT + Duration::minutes(5),
+    }
+}
+
+pub async fn registers_take_a_package_once_and_move_from_the_state_read(db: TestDb) {
+    let store = &db.metadata;
+    store
+        .create_claims_medical_organisation("140001", "Больница", AT)
+        .await
+        .unwrap();
+    store
+        .create_claims_insurer("14002", "Страховая", AT)
+        .await
+        .unwrap();
+    store.open_claims_period("2026-11", AT).await.unwrap();
+    let package_id = store
+        .register_claims_package(&package("HM140001S14002_261101.zip", "aa"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .next_claims_register_number("140001", "2026-11")
+            .await
+            .unwrap(),
+        1
+    );
+    let formed = store
+        .create_claims_registers(vec![register(1, vec![package_id])])
+        .await
+        .unwrap();
+    assert_eq!(formed.len(), 1);
+    let id = formed[0].id;
+    assert_eq!(formed[0].state, "draft");
+    assert_eq!(
+        store
+            .claims_packages_in_registers("140001", "2026-11")
+            .await
+            .unwrap(),
+        vec![package_id]
+    );
+    assert_eq!(
+        store
+            .next_claims_register_number("140001", "2026-11")
+            .await
+            .unwrap(),
+        2
+    );
+    // The same package again: refused whole, nothing stored.
+    let again = store
+        .create_claims_registers(vec![register(2, vec![package_id])])
+        .await;
+    assert!(
+        matches!(again, Err(ClaimsStoreError::Exists { .. })),
+        "{again:?}"
+    );
+    assert_eq!(
+        store.claims_registers_of_mo("140001").await.unwrap().len(),
+        1
+    );
+    // A draft is the MO's: the insurer sees it once sent.
+    assert!(store
+        .claims_registers_for_smo("14002")
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .move_claims_register(id, event("draft", "sent", "send", "M140001_1"))
+        .await
+        .unwrap());
+    // A second move from the state read before is refused: the register is `sent` now.
+    assert!(!store
+        .move_claims_register(id, event("draft", "sent", "send", "M140001_1"))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.claims_registers_for_smo("14002").await.unwrap().len(),
+        1
+    );
+    let mut returned = event("sent", "for_rework", "return_for_rework", "S14002_R1");
+    returned.role = "insurer_reviewer".to_owned();
+    returned.comment = Some("Исправьте диагноз".to_owned());
+    assert!(store.move_claims_register(id, returned).await.unwrap());
+    let history = store.claims_register_history(id).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|e| (e.from_state.clone(), e.to_state.as_str(), e.login.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            (None, "draft", "M140001_1"),
+            (Some("draft".to_owned()), "sent", "M140001_1"),
+            (Some("sent".to_owned()), "for_rework", "S14002_R1"),
+        ]
+    );
+    assert_eq!(history[2].comment.as_deref(), Some("Исправьте диагноз"));
+
+    // A reviewer's login belongs to the insurer, not to an MO.
+    let mut reviewer = user("S14002_R1", "140001", &"cd".repeat(32));
+    reviewer.mo_code = None;
+    reviewer.smo_code = Some("14002".to_owned());
+    reviewer.role = "insurer_reviewer".to_owned();
+    store.create_claims_user(&reviewer).await.unwrap();
+    let stored = store.claims_user("S14002_R1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.mo_code, stored.smo_code.as_deref()),
+        (None, Some("14002"))
+    );
+    let mut unknown = user("S19999_R1", "140001", &"ef".repeat(32));
+    unknown.mo_code = None;
+    unknown.smo_code = Some("19999".to_owned());
+    assert!(matches!(
+        store.create_claims_user(&unknown).await,
+        Err(ClaimsStoreError::NotFound {
+            what: "insurer",
+            ..
+        })
+    ));
+
+    // Certificates replace each other; a signature moves the state with it.
+    store
+        .create_claims_user(&user("M140001_1", "140001", &"01".repeat(32)))
+        .await
+        .unwrap();
+    for serial in ["01", "02"] {
+        store
+            .set_claims_certificate(medgate_storage::ClaimsCertificate {
+                login: "M140001_1".to_owned(),
+                pem: "-----BEGIN CERTIFICATE-----".to_owned(),
+                subject: "CN=Иванова".to_owned(),
+                serial_hex: serial.to_owned(),
+                not_after: AT + Duration::days(365),
+                uploaded_at: AT,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .claims_certificate("M140001_1")
+            .await
+            .unwrap()
+            .unwrap()
+            .serial_hex,
+        "02"
+    );
+    let signature = medgate_storage::ClaimsRegisterSignature {
+        position: 1,
+        login: "M140001_1".to_owned(),
+        subject: "CN=Иванова".to_owned(),
+        serial_hex: "02".to_owned(),
+        sha256: "cd".repeat(32),
+        signed_at: AT,
+    };
+    // Not in for_signature: nothing recorded.
+    assert!(!store
+        .sign_claims_register(
+            id,
+            event("for_signature", "signed_by_executor", "sign", "M140001_1"),
+            signature.clone()
+        )
+        .await
+        .unwrap());
+    assert!(store
+        .claims_register_signatures(id)
+        .await
+        .unwrap()
+        .is_empty());
+    let mut resent = event("for_rework", "sent", "send", "M140001_1");
+    resent.at = AT + Duration::minutes(6);
+    assert!(store.move_claims_register(id, resent).await.unwrap());
+    let mut accepted = event("sent", "for_signature", "accept_for_signature", "S14002_R1");
+    accepted.role = "insurer_reviewer".to_owned();
+    assert!(store.move_claims_register(id, accepted).await.unwrap());
+    assert!(store
+        .sign_claims_register(
+            id,
+            event("for_signature", "signed_by_executor", "sign", "M140001_1"),
+            signature.clone()
+        )
+        .await
+        .unwrap());
+    assert_eq!(
+        store.claims_register_signatures(id).await.unwrap(),
+        vec![signature]
+    );
+    assert_eq!(
+        store.claims_register(id).await.unwrap().unwrap().state,
+        "signed_by_executor"
+    );
 }

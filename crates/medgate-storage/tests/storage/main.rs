@@ -33,6 +33,7 @@ on_both_backends! {
         a_link_opens_once_and_a_renewed_one_again,
         packages_are_concluded_once_and_a_second_accepted_copy_is_refused,
         mek_findings_and_paid_cases_are_kept_exactly,
+        registers_take_a_package_once_and_move_from_the_state_read,
     }
     clinical_connection {
         a_connection_is_saved_whole_replaced_and_per_account,

@@ -139,15 +139,20 @@ pub struct UserArgs {
 
 #[derive(Debug, Subcommand)]
 enum UserCommand {
-    /// Create a login of an MO's staff (M<MO>_1 executor, _2 chief accountant, _3 head);
-    /// prints its one-time link, which opens once and shows the default password.
+    /// Create a login of an MO's staff (--mo: M<MO>_1 executor, _2 chief accountant, _3
+    /// head) or an insurer's reviewer (--smo: S<SMO>_R1, _R2, …); prints its one-time link,
+    /// which opens once and shows the default password.
     Add {
         /// The MO's 6-digit code.
+        #[arg(long, conflicts_with = "smo", required_unless_present = "smo")]
+        mo: Option<String>,
+        /// The insurer's 5-digit code: the login is that insurer's reviewer, who sees the
+        /// registers sent to it and returns them for rework or passes them for signature.
         #[arg(long)]
-        mo: String,
-        /// executor (1), chief-accountant (2) or head (3).
-        #[arg(long)]
-        role: String,
+        smo: Option<String>,
+        /// executor (1), chief-accountant (2) or head (3); with --mo.
+        #[arg(long, required_unless_present = "smo", conflicts_with = "smo")]
+        role: Option<String>,
         /// The executor's subdivision, where the MO's subdivisions submit separately.
         #[arg(long)]
         subdivision: Option<String>,
@@ -363,14 +368,27 @@ async fn execute(
         FundCommand::User(args) => match args.command {
             UserCommand::Add {
                 mo,
+                smo,
                 role,
                 subdivision,
                 name,
             } => {
-                let role = Role::parse(&role)?;
-                let issued =
-                    fund::add_user(store, &actor, &mo, role, subdivision.as_deref(), &name, now)
-                        .await?;
+                let issued = match (mo, smo, role) {
+                    (Some(mo), _, Some(role)) => {
+                        let role = Role::parse(&role)?;
+                        fund::add_user(store, &actor, &mo, role, subdivision.as_deref(), &name, now)
+                            .await?
+                    }
+                    (_, Some(smo), _) => {
+                        if subdivision.is_some() {
+                            anyhow::bail!(
+                                "--subdivision is an MO executor's; an insurer's reviewer has none"
+                            );
+                        }
+                        fund::add_reviewer(store, &actor, &smo, &name, now).await?
+                    }
+                    _ => anyhow::bail!("give --mo with --role, or --smo"),
+                };
                 print_link(config, &issued);
             }
             UserCommand::Link { login } => {
@@ -388,6 +406,7 @@ async fn execute(
                                 "login": u.login,
                                 "role": u.role,
                                 "mo": u.mo_code,
+                                "smo": u.smo_code,
                                 "subdivision": u.subdivision_code,
                                 "name": u.name,
                                 "must_change_password": u.must_change_password,
@@ -400,10 +419,13 @@ async fn execute(
                 } else {
                     for user in users {
                         println!(
-                            "{}  {}  MO {}{}  {}  {}",
+                            "{}  {}  {}{}  {}  {}",
                             user.login,
                             user.role,
-                            user.mo_code,
+                            match (&user.mo_code, &user.smo_code) {
+                                (Some(mo), _) => format!("MO {mo}"),
+                                (None, smo) => format!("SMO {}", smo.as_deref().unwrap_or("")),
+                            },
                             user.subdivision_code
                                 .map(|s| format!("/{s}"))
                                 .unwrap_or_default(),

@@ -70,7 +70,7 @@ async fn mek_list(
     let outcome = async {
         user.require_own_password()?;
         let lang = request.lang;
-        let packages = intake::packages_of(&state.metadata, &user.user.mo_code)
+        let packages = intake::packages_of(&state.metadata, user.mo_code())
             .await
             .map_err(|e| ApiError::internal("listing the packages", &e))?;
         let table = if packages.is_empty() {
@@ -170,7 +170,7 @@ async fn package_mek(
             return Ok(user.not_found(&request));
         };
         let (package, findings) =
-            match intake::mek_findings_of(&state.metadata, &user.user.mo_code, id).await {
+            match intake::mek_findings_of(&state.metadata, user.mo_code(), id).await {
                 Ok(found) => found,
                 Err(FundError::NotRegistered { .. }) => return Ok(user.not_found(&request)),
                 Err(other) => {

@@ -10,7 +10,10 @@
 //! |---|---|
 //! | this file | the desk ([`CLAIMS`]), the signed-in user, the accounts the foundation's sign-in flow uses, the link page, the password change |
 //! | [`packages`] | "Загрузка файла" (the streamed upload, the packages with their status and progress), "ФЛК" (the findings, the `V` protocol) |
-//! | [`words`] | the texts |
+//! | [`registers`] | «Формирование» (forming registers from accepted cases), «Текущие реестры», a register's page with its state, history and the login's actions |
+//! | [`signatures`] | «Администрирование → Электронная подпись» (the signer's certificate), the register's bytes to sign and the signature uploads |
+//! | [`documents`] | a register's documents as pages and PDFs, the signed package |
+//! | [`words`], [`register_words`] | the texts |
 //!
 //! Sign-in, lock-out after five failures, CSRF and sessions are the foundation's
 //! (`medgate_web::desk::signin`), as on the staff pages. Another MO's package is the same
@@ -34,10 +37,15 @@ use medgate_web::layout::{escape, message, redirect, Input, MessageKind};
 use medgate_web::{session, AppState, Form, WebRequest};
 use time::OffsetDateTime;
 
+use register_words::W as RW;
 use words::R;
 
 mod mek;
+mod documents;
 mod packages;
+mod register_words;
+mod registers;
+mod signatures;
 mod words;
 
 pub use packages::{resume_checks, UPLOAD_PATH};
@@ -73,6 +81,18 @@ pub const CLAIMS: Desk = Desk {
             href: "/claims/mek",
             label: |lang| R::NavMek.text(lang),
         },
+        Tab {
+            href: "/claims/forming",
+            label: |lang| RW::NavForming.text(lang),
+        },
+        Tab {
+            href: "/claims/registers",
+            label: |lang| RW::NavRegisters.text(lang),
+        },
+        Tab {
+            href: "/claims/admin/signature",
+            label: |lang| RW::NavSignature.text(lang),
+        },
     ],
     audit_prefix: "claims",
     sign_in_intro: |lang| R::SignInIntro.text(lang),
@@ -87,6 +107,9 @@ pub fn routes() -> Router<AppState> {
         .route(PASSWORD_PATH, get(password_form).post(change_password))
         .merge(packages::routes())
         .merge(mek::routes())
+        .merge(registers::routes())
+        .merge(signatures::routes())
+        .merge(documents::routes())
 }
 
 /// The request as the desk hears it: Russian or English.
@@ -135,9 +158,14 @@ impl ClaimsStaff {
         let mut frame = Frame::new(&CLAIMS, request, title);
         frame.path = path.to_owned();
         frame.signed_in = Some(SignedInHeader {
-            who: R::Greeting
-                .with(request.lang, "login", &self.user.login)
-                .replace("{mo}", &self.user.mo_code),
+            who: match (&self.user.mo_code, &self.user.smo_code) {
+                (None, Some(smo)) => RW::ReviewerGreeting
+                    .with(request.lang, "login", &self.user.login)
+                    .replace("{smo}", smo),
+                (mo, _) => R::Greeting
+                    .with(request.lang, "login", &self.user.login)
+                    .replace("{mo}", mo.as_deref().unwrap_or("")),
+            },
             csrf_secret: self.session.csrf_secret.clone(),
         });
         frame
@@ -176,10 +204,20 @@ impl ClaimsStaff {
         page.into_response()
     }
 
+    /// The login's MO; empty for an insurer's reviewer (who has no packages).
+    fn mo_code(&self) -> &str {
+        self.user.mo_code.as_deref().unwrap_or("")
+    }
+
+    /// The login as the registers' service sees it.
+    fn viewer(&self, request: &WebRequest) -> Option<medgate_claims::registers::Viewer> {
+        medgate_claims::registers::Viewer::of(&self.user, request.origin())
+    }
+
     fn uploader(&self, request: &WebRequest) -> medgate_claims::intake::Uploader {
         medgate_claims::intake::Uploader {
             login: self.user.login.clone(),
-            mo_code: self.user.mo_code.clone(),
+            mo_code: self.mo_code().to_owned(),
             subdivision_code: self.user.subdivision_code.clone(),
             origin: request.origin(),
         }

@@ -111,7 +111,7 @@ async fn show_upload(
         .filter(|period| period.open)
         .map(|period| period.period)
         .collect();
-    let packages = intake::packages_of(&state.metadata, &user.user.mo_code)
+    let packages = intake::packages_of(&state.metadata, user.mo_code())
         .await
         .map_err(|e| ApiError::internal("listing the packages", &e))?;
     let form = if user.user.role != "executor" {
@@ -157,6 +157,10 @@ async fn upload_page(
     let request = claims(request);
     let outcome = async {
         user.require_own_password()?;
+        if user.user.smo_code.is_some() {
+            // An insurer's reviewer has no packages: their page is the registers sent to them.
+            return Ok(redirect("/claims/registers", &[]));
+        }
         let notice = request
             .query("changed")
             .map(|_| (MessageKind::Info, R::Changed.text(request.lang).to_owned()));
@@ -358,7 +362,7 @@ async fn upload(
 }
 
 /// The node's data folder (the staging area is its `tmp`).
-fn data_dir(state: &AppState) -> std::path::PathBuf {
+pub(super) fn data_dir(state: &AppState) -> std::path::PathBuf {
     state
         .staging
         .dir()
@@ -373,7 +377,7 @@ fn nsi_dir(state: &AppState) -> std::path::PathBuf {
 }
 
 /// Where the package `id` named `file_name` is kept in the node's data folder.
-fn kept_path(state: &AppState, id: i64, file_name: &str) -> std::path::PathBuf {
+pub(super) fn kept_path(state: &AppState, id: i64, file_name: &str) -> std::path::PathBuf {
     data_dir(state)
         .join("claims")
         .join("packages")
@@ -431,8 +435,11 @@ async fn flk_page(
     let request = claims(request);
     let outcome = async {
         user.require_own_password()?;
+        if user.user.smo_code.is_some() {
+            return Ok(redirect("/claims/registers", &[]));
+        }
         let lang = request.lang;
-        let packages = intake::packages_of(&state.metadata, &user.user.mo_code)
+        let packages = intake::packages_of(&state.metadata, user.mo_code())
             .await
             .map_err(|e| ApiError::internal("listing the packages", &e))?;
         let mut frame = user.frame(&request, R::FlkTitle.text(lang), "/claims/flk");
@@ -466,7 +473,7 @@ async fn package_page(
         let Ok(id) = id.parse::<i64>() else {
             return Ok(user.not_found(&request));
         };
-        let (package, findings) = match intake::findings_of(&state.metadata, &user.user.mo_code, id).await {
+        let (package, findings) = match intake::findings_of(&state.metadata, user.mo_code(), id).await {
             Ok(found) => found,
             Err(FundError::NotRegistered { .. }) => return Ok(user.not_found(&request)),
             Err(other) => return Err(PageError::from(ApiError::internal("reading a package", &other))),

@@ -1,7 +1,8 @@
 //! The claims registers' store (issue 14, `--role claims`, migration 0014): the fund's
 //! medical organisations (MO) and the subdivisions that submit separately, the insurers
 //! (SMO), the reporting periods, the MO staff's logins and the packages uploaded with their
-//! FLK findings.
+//! FLK findings; the registers formed from accepted cases, their workflow history, the
+//! signers' certificates and the signatures (migration 0016, [`registers`]).
 //!
 //! Identifiers arrive here already checked by `medgate-claims` (this crate knows no register
 //! format): an MO code is text, a period `YYYY-MM`. Logins keep Argon2id hashes only; the
@@ -21,11 +22,13 @@ use crate::error::MetadataError;
 
 mod mek;
 mod packages;
+mod registers;
 mod registry;
 
 pub use mek::MAX_PAID_KEYS_AT_ONCE;
 
 pub use packages::*;
+pub use registers::*;
 pub use registry::*;
 
 /// The most rows one listing returns.

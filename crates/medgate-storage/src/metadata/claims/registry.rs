@@ -48,9 +48,12 @@ pub struct ClaimsPeriod {
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClaimsUser {
     pub login: String,
-    /// `executor`, `chief_accountant` or `head`.
+    /// `executor`, `chief_accountant`, `head` (an MO's) or `insurer_reviewer` (an SMO's).
     pub role: String,
-    pub mo_code: String,
+    /// The MO of an MO's login; `None` for an insurer's reviewer.
+    pub mo_code: Option<String>,
+    /// The SMO of an insurer's reviewer; `None` for an MO's login.
+    pub smo_code: Option<String>,
     pub subdivision_code: Option<String>,
     pub name: String,
     /// Argon2id PHC string.
@@ -69,6 +72,7 @@ impl std::fmt::Debug for ClaimsUser {
             .field("login", &self.login)
             .field("role", &self.role)
             .field("mo_code", &self.mo_code)
+            .field("smo_code", &self.smo_code)
             .field("must_change_password", &self.must_change_password)
             .finish_non_exhaustive()
     }
@@ -79,7 +83,9 @@ impl std::fmt::Debug for ClaimsUser {
 pub struct NewClaimsUser {
     pub login: String,
     pub role: String,
-    pub mo_code: String,
+    /// Exactly one of `mo_code` (an MO's login) and `smo_code` (an insurer's reviewer).
+    pub mo_code: Option<String>,
+    pub smo_code: Option<String>,
     pub subdivision_code: Option<String>,
     pub name: String,
     pub password_hash: String,
@@ -101,7 +107,8 @@ pub enum LinkOpening {
     Unknown,
 }
 
-const USER_COLUMNS: &str = "login, role, mo_code, subdivision_code, name, password_hash, \
+const USER_COLUMNS: &str =
+    "login, role, mo_code, smo_code, subdivision_code, name, password_hash, \
      must_change_password, link_expires_at, link_opened_at, created_at";
 
 fn user_from_row(row: &AnyRow) -> Result<ClaimsUser, MetadataError> {
@@ -109,6 +116,7 @@ fn user_from_row(row: &AnyRow) -> Result<ClaimsUser, MetadataError> {
         login: column(row, "login")?,
         role: column(row, "role")?,
         mo_code: column(row, "mo_code")?,
+        smo_code: column(row, "smo_code")?,
         subdivision_code: column(row, "subdivision_code")?,
         name: column(row, "name")?,
         password_hash: column(row, "password_hash")?,
@@ -404,9 +412,10 @@ impl Metadata {
             .transact(OPERATION, move |connection| {
                 Box::pin(async move {
                     let query = sqlx::query(
-                        "INSERT INTO claims_users (login, role, mo_code, subdivision_code, name, \
-                         password_hash, must_change_password, link_hash, link_expires_at, \
-                         created_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9)",
+                        "INSERT INTO claims_users (login, role, mo_code, smo_code, \
+                         subdivision_code, name, password_hash, must_change_password, link_hash, \
+                         link_expires_at, created_at) VALUES ($1, $2, $3, $10, $4, $5, $6, 1, $7, \
+                         $8, $9)",
                     )
                     .bind(row.login.clone())
                     .bind(row.role.clone())
@@ -416,13 +425,18 @@ impl Metadata {
                     .bind(row.password_hash.clone())
                     .bind(row.link_hash.clone())
                     .bind(to_unix(row.link_expires_at))
-                    .bind(to_unix(row.created_at));
+                    .bind(to_unix(row.created_at))
+                    .bind(row.smo_code.clone());
+                    let parent = match (&row.mo_code, &row.smo_code) {
+                        (Some(mo), _) => ("medical organisation", mo.clone()),
+                        (None, smo) => ("insurer", smo.clone().unwrap_or_default()),
+                    };
                     insert(
                         connection,
                         OPERATION,
                         query,
                         ("login", row.login.clone()),
-                        ("medical organisation", row.mo_code.clone()),
+                        parent,
                     )
                     .await
                 })
