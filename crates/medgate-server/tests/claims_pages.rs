@@ -675,7 +675,7 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
         html.contains("Q016 version 1.9 of 08.05.2020; Q023"),
         "{html}"
     );
-    let id: i64 = sex.rsplit('/').nth(0).unwrap().parse().unwrap();
+    let id: i64 = sex.rsplit('/').next().unwrap().parse().unwrap();
     let stored = node.metadata.claims_package(id).await.unwrap().unwrap();
     assert_eq!(
         stored.mek,
