@@ -645,7 +645,7 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
             "2".to_owned(),
             "1".to_owned(),
             "501,00".to_owned(),
-            "DS1 O80 (rubric O) for a patient of sex W=1: Несоответствие диагноза полу пациента"
+            "DS1 O80 (рубрика O) у пациента пола W=1: Несоответствие диагноза полу пациента"
                 .to_owned(),
         ]],
         "{html}"
@@ -674,6 +674,10 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
         "{english}"
     );
     assert!(english.contains(">501.00</td>"), "{english}");
+    assert!(
+        english.contains("DS1 O80 (rubric O) for a patient of sex W=1: "),
+        "{english}"
+    );
 
     // The MEK list shows the package's totals.
     let list = web.get("/claims/mek?lang=ru").await.text();
