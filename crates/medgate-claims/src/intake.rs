@@ -216,6 +216,7 @@ fn stored_mek_finding(finding: &MekFinding) -> ClaimsMekFinding {
         idcase: finding.idcase.clone(),
         sl_id: finding.sl_id.clone(),
         comment: finding.comment.clone(),
+        comment_ru: finding.comment_ru.clone(),
         withheld_kopecks: i64::try_from(finding.withheld).unwrap_or(i64::MAX),
     }
 }

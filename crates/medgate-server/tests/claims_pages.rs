@@ -665,7 +665,7 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
             "2".to_owned(),
             "1".to_owned(),
             "501,00".to_owned(),
-            "DS1 O80 (rubric O) for a patient of sex W=1: Несоответствие диагноза полу пациента"
+            "DS1 O80 (рубрика O) у пациента пола W=1: Несоответствие диагноза полу пациента"
                 .to_owned(),
         ]],
         "{html}"
@@ -684,15 +684,8 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
             cases_refused: 1,
             findings: 1,
             withheld_kopecks: 50_100,
-            catalogues: stored
-                .mek
-                .as_ref()
-                .map(|mek| match mek {
-                    medgate_storage::ClaimsMekSummary::Done { catalogues, .. } =>
-                        catalogues.clone(),
-                    _ => String::new(),
-                })
-                .unwrap(),
+            catalogues: "Q016 version 1.9 of 08.05.2020; Q023 version 2.35 of 12.02.2021"
+                .to_owned(),
         })
     );
     let english = web.get(&format!("{sex}/mek?lang=en")).await.text();
@@ -701,6 +694,10 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
         "{english}"
     );
     assert!(english.contains(">501.00</td>"), "{english}");
+    assert!(
+        english.contains("DS1 O80 (rubric O) for a patient of sex W=1: "),
+        "{english}"
+    );
 
     // The MEK list shows the package's totals.
     let list = web.get("/claims/mek?lang=ru").await.text();

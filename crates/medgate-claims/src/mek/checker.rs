@@ -95,20 +95,22 @@ impl<'a> CaseChecker<'a> {
         for z_sl in zap.children_named("Z_SL") {
             let withheld = z_sl.child_text("SUMV").and_then(parse_money).unwrap_or(0);
             let idcase = z_sl.child_text("IDCASE").map(str::to_owned);
-            let finding = |kind: ReasonKind,
-                           rule: Option<&str>,
-                           sl: Option<&Element>,
-                           element: &str,
-                           comment: String| MekFinding {
-                reason: kind.reason(period),
-                rule: rule.map(str::to_owned),
-                element: element.to_owned(),
-                n_zap: n_zap.clone(),
-                idcase: idcase.clone(),
-                sl_id: sl.and_then(|sl| sl.child_text("SL_ID")).map(str::to_owned),
-                comment,
-                withheld,
-            };
+            let finding =
+                |kind: ReasonKind,
+                 rule: Option<&str>,
+                 sl: Option<&Element>,
+                 element: &str,
+                 (comment, comment_ru): (String, String)| MekFinding {
+                    reason: kind.reason(period),
+                    rule: rule.map(str::to_owned),
+                    element: element.to_owned(),
+                    n_zap: n_zap.clone(),
+                    idcase: idcase.clone(),
+                    sl_id: sl.and_then(|sl| sl.child_text("SL_ID")).map(str::to_owned),
+                    comment,
+                    comment_ru,
+                    withheld,
+                };
 
             // The case ends in the reporting period (a corrected case, PR_NOV 1, may be late).
             let resubmitted = zap.child_text("PR_NOV") == Some("1");
@@ -119,7 +121,12 @@ impl<'a> CaseChecker<'a> {
                         None,
                         None,
                         "DATE_Z_2",
-                        format!("the case ended on {end}, outside the reporting period {period}"),
+                        (
+                            format!(
+                                "the case ended on {end}, outside the reporting period {period}"
+                            ),
+                            format!("случай завершён {end}, вне отчётного периода {period}"),
+                        ),
                     ));
                 }
             }
@@ -132,7 +139,10 @@ impl<'a> CaseChecker<'a> {
                             None,
                             None,
                             "Z_SL",
-                            format!("the case {key} was paid in an earlier register"),
+                            (
+                                format!("the case {key} was paid in an earlier register"),
+                                format!("случай {key} оплачен в более раннем реестре"),
+                            ),
                         ));
                     }
                 }
@@ -152,14 +162,19 @@ impl<'a> CaseChecker<'a> {
                     }
                 }
                 for usl in sl.children_named("USL") {
-                    if let Some(problem) = arithmetic(usl, "TARIF", "KOL_USL", "SUMV_USL") {
+                    if let Some((problem, problem_ru)) =
+                        arithmetic(usl, "TARIF", "KOL_USL", "SUMV_USL")
+                    {
                         let idserv = usl.child_text("IDSERV").unwrap_or("?");
                         findings.push(finding(
                             ReasonKind::SumArithmetic,
                             None,
                             Some(sl),
                             "SUMV_USL",
-                            format!("service {idserv}: {problem}"),
+                            (
+                                format!("service {idserv}: {problem}"),
+                                format!("услуга {idserv}: {problem_ru}"),
+                            ),
                         ));
                     }
                 }
@@ -209,7 +224,7 @@ impl<'a> CaseChecker<'a> {
         zap: &'e Element,
         z_sl: &'e Element,
         person: Option<Person>,
-    ) -> Vec<(Option<&'e Element>, String, String)> {
+    ) -> Vec<(Option<&'e Element>, String, (String, String))> {
         let mut out = Vec::new();
         let leaf = rule.path.last().map(String::as_str).unwrap_or("");
         // Below ZAP: the chain to the element's parent, within this Z_SL only.
@@ -242,9 +257,15 @@ impl<'a> CaseChecker<'a> {
                     out.push((
                         sl,
                         leaf.to_owned(),
-                        format!(
-                            "{leaf} {value:?} must be filled and not zero (when {}): {}",
-                            rule.condition_text, rule.description
+                        (
+                            format!(
+                                "{leaf} {value:?} must be filled and not zero (when {}): {}",
+                                rule.condition_text, rule.description
+                            ),
+                            format!(
+                                "{leaf} {value:?} должен быть заполнен и не равен нулю (при условии {}): {}",
+                                rule.condition_text, rule.description
+                            ),
                         ),
                     ));
                 }
@@ -273,23 +294,38 @@ impl<'a> CaseChecker<'a> {
                 let problem = match &rule.check {
                     MekCheck::Value(expression) => expression
                         .is_broken(&scope)
-                        .then(|| format!("{leaf} {value:?}: {}", rule.description)),
+                        .then(|| {
+                            let both = format!("{leaf} {value:?}: {}", rule.description);
+                            (both.clone(), both)
+                        }),
                     MekCheck::DiagnosisAge { rubric, from_age } => years
                         .filter(|years| {
                             rubric_of(value) == Some(*rubric) && *years >= *from_age as i32
                         })
                         .map(|years| {
-                            format!(
-                                "{leaf} {value} (rubric {rubric}) for a patient aged {years}: {}",
-                                rule.description
+                            (
+                                format!(
+                                    "{leaf} {value} (rubric {rubric}) for a patient aged {years}: {}",
+                                    rule.description
+                                ),
+                                format!(
+                                    "{leaf} {value} (рубрика {rubric}) у пациента {years} лет: {}",
+                                    rule.description
+                                ),
                             )
                         }),
                     MekCheck::DiagnosisSex { rubric, sex } => person
                         .filter(|p| rubric_of(value) == Some(*rubric) && p.sex == *sex)
                         .map(|p| {
-                            format!(
-                                "{leaf} {value} (rubric {rubric}) for a patient of sex W={}: {}",
-                                p.sex, rule.description
+                            (
+                                format!(
+                                    "{leaf} {value} (rubric {rubric}) for a patient of sex W={}: {}",
+                                    p.sex, rule.description
+                                ),
+                                format!(
+                                    "{leaf} {value} (рубрика {rubric}) у пациента пола W={}: {}",
+                                    p.sex, rule.description
+                                ),
                             )
                         }),
                     MekCheck::ProfileAge { under, from } => years
@@ -298,15 +334,27 @@ impl<'a> CaseChecker<'a> {
                                 || from.is_some_and(|f| *years < f as i32)
                         })
                         .map(|years| {
-                            format!(
-                                "{leaf} {value} for a patient aged {years}: {}",
-                                rule.description
+                            (
+                                format!(
+                                    "{leaf} {value} for a patient aged {years}: {}",
+                                    rule.description
+                                ),
+                                format!(
+                                    "{leaf} {value} у пациента {years} лет: {}",
+                                    rule.description
+                                ),
                             )
                         }),
                     MekCheck::ProfileSex { sex } => person.filter(|p| p.sex != *sex).map(|p| {
-                        format!(
-                            "{leaf} {value} for a patient of sex W={}: {}",
-                            p.sex, rule.description
+                        (
+                            format!(
+                                "{leaf} {value} for a patient of sex W={}: {}",
+                                p.sex, rule.description
+                            ),
+                            format!(
+                                "{leaf} {value} у пациента пола W={}: {}",
+                                p.sex, rule.description
+                            ),
                         )
                     }),
                     MekCheck::StayDays { first, last } => {
@@ -317,9 +365,15 @@ impl<'a> CaseChecker<'a> {
                             (Some(days), Some(from), Some(to)) => {
                                 let length = (to - from).whole_days() + 1;
                                 (days <= 0.0 || days > length as f64).then(|| {
-                                    format!(
-                                        "{leaf} {value} with a stay of {length} calendar days ({first} {from} – {last} {to}): {}",
-                                        rule.description
+                                    (
+                                        format!(
+                                            "{leaf} {value} with a stay of {length} calendar days ({first} {from} – {last} {to}): {}",
+                                            rule.description
+                                        ),
+                                        format!(
+                                            "{leaf} {value} при пребывании {length} календарных дней ({first} {from} – {last} {to}): {}",
+                                            rule.description
+                                        ),
                                     )
                                 })
                             }
@@ -346,7 +400,7 @@ impl<'a> CaseChecker<'a> {
         z_sl: &Element,
         sl: &Element,
         person: Option<Person>,
-    ) -> Option<String> {
+    ) -> Option<(String, String)> {
         let usl_ok = z_sl.child_text("USL_OK").unwrap_or("");
         let first = sl.child_text("DATE_1").unwrap_or("");
         let last = sl.child_text("DATE_2").unwrap_or("");
@@ -384,10 +438,17 @@ impl<'a> CaseChecker<'a> {
             sl.child_text("SL_ID").unwrap_or("?")
         );
         match self.stays.get(&key) {
-            Some(earlier) => Some(format!(
-                "the same stay ({first} – {last}, USL_OK {usl_ok}, PROFIL {}, PRVS {}, same patient) as {earlier}",
-                sl.child_text("PROFIL").unwrap_or("?"),
-                sl.child_text("PRVS").unwrap_or("?"),
+            Some(earlier) => Some((
+                format!(
+                    "the same stay ({first} – {last}, USL_OK {usl_ok}, PROFIL {}, PRVS {}, same patient) as {earlier}",
+                    sl.child_text("PROFIL").unwrap_or("?"),
+                    sl.child_text("PRVS").unwrap_or("?"),
+                ),
+                format!(
+                    "то же пребывание ({first} – {last}, USL_OK {usl_ok}, PROFIL {}, PRVS {}, тот же пациент), что и {earlier}",
+                    sl.child_text("PROFIL").unwrap_or("?"),
+                    sl.child_text("PRVS").unwrap_or("?"),
+                ),
             )),
             None => {
                 self.stays.insert(key, here.into_boxed_str());
@@ -398,19 +459,32 @@ impl<'a> CaseChecker<'a> {
 }
 
 /// `tariff × quantity = sum` on one element, in kopecks; the problem when it does not hold.
-fn arithmetic(element: &Element, tariff: &str, quantity: &str, sum: &str) -> Option<String> {
+fn arithmetic(
+    element: &Element,
+    tariff: &str,
+    quantity: &str,
+    sum: &str,
+) -> Option<(String, String)> {
     let t = element.child_text(tariff).and_then(parse_money)?;
     let q = element.child_text(quantity).and_then(parse_money)?;
     let s = element.child_text(sum).and_then(parse_money)?;
     // Kopecks × hundredths of a unit, rounded half up to the kopeck.
     let expected = (t * q + 50) / 100;
+    let units = element.child_text(quantity).unwrap_or("?");
     (expected != s).then(|| {
-        format!(
-            "{sum} {} is not {tariff} {} × {quantity} {} = {}",
-            money(s),
-            money(t),
-            element.child_text(quantity).unwrap_or("?"),
-            money(expected)
+        (
+            format!(
+                "{sum} {} is not {tariff} {} × {quantity} {units} = {}",
+                money(s),
+                money(t),
+                money(expected)
+            ),
+            format!(
+                "{sum} {} не равна {tariff} {} × {quantity} {units} = {}",
+                money(s),
+                money(t),
+                money(expected)
+            ),
         )
     })
 }
@@ -453,7 +527,11 @@ mod tests {
             .with("TARIF", "500.50")
             .with("ED_COL", "2")
             .with("SUM_M", "1000.00");
-        let problem = arithmetic(&wrong, "TARIF", "ED_COL", "SUM_M").unwrap();
+        let (problem, problem_ru) = arithmetic(&wrong, "TARIF", "ED_COL", "SUM_M").unwrap();
         assert!(problem.contains("1001.00"), "{problem}");
+        assert_eq!(
+            problem_ru,
+            "SUM_M 1000.00 не равна TARIF 500.50 × ED_COL 2 = 1001.00"
+        );
     }
 }

@@ -174,7 +174,10 @@ pub struct MekFinding {
     pub n_zap: Option<String>,
     pub idcase: Option<String>,
     pub sl_id: Option<String>,
+    /// What is wrong, in English (the command line's language).
     pub comment: String,
+    /// The same in Russian (the node's Russian pages), written where the finding is made.
+    pub comment_ru: String,
     /// Kopecks withheld: the case's claimed sum (`SUMV`), as the F014 MEK reasons refuse
     /// the whole position.
     pub withheld: i128,

@@ -29,6 +29,7 @@ CREATE TABLE claims_mek_findings (
     idcase TEXT,
     sl_id TEXT,
     comment TEXT NOT NULL,
+    comment_ru TEXT NOT NULL,
     withheld_kopecks BIGINT NOT NULL,
     PRIMARY KEY (package_id, seq)
 );

@@ -330,7 +330,8 @@ fn mek_finding(reason: u16, basis: &str, n_zap: &str, kopecks: i64) -> ClaimsMek
         n_zap: Some(n_zap.to_owned()),
         idcase: Some(n_zap.to_owned()),
         sl_id: Some("1".to_owned()),
-        comment: "диагноз O80 не совместим с полом".to_owned(),
+        comment: "DS1 O80 for a man".to_owned(),
+        comment_ru: "диагноз O80 не совместим с полом".to_owned(),
         withheld_kopecks: kopecks,
     }
 }

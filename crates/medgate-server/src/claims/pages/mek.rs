@@ -133,7 +133,10 @@ fn findings_table(lang: Lang, findings: &[ClaimsMekFinding], withheld: i64) -> S
                 cell(&finding.idcase),
                 cell(&finding.sl_id),
                 escape(&rubles(finding.withheld_kopecks, lang)),
-                escape(&finding.comment),
+                escape(match lang {
+                    Lang::Ru if !finding.comment_ru.is_empty() => &finding.comment_ru,
+                    _ => &finding.comment,
+                }),
             )
         })
         .collect();

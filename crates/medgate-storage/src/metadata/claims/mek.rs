@@ -56,8 +56,8 @@ pub(super) async fn store_mek(
             for (seq, finding) in findings.iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO claims_mek_findings (package_id, seq, reason_code, \
-                     reason_basis, rule_id, element, n_zap, idcase, sl_id, comment, \
-                     withheld_kopecks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     reason_basis, rule_id, element, n_zap, idcase, sl_id, comment, comment_ru, \
+                     withheld_kopecks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(id)
                 .bind(i64::try_from(seq).unwrap_or(i64::MAX))
@@ -69,6 +69,7 @@ pub(super) async fn store_mek(
                 .bind(finding.idcase.clone())
                 .bind(finding.sl_id.clone())
                 .bind(finding.comment.clone())
+                .bind(finding.comment_ru.clone())
                 .bind(finding.withheld_kopecks)
                 .execute(&mut *connection)
                 .await
@@ -87,7 +88,7 @@ impl Metadata {
     ) -> Result<Vec<ClaimsMekFinding>, MetadataError> {
         sqlx::query(
             "SELECT reason_code, reason_basis, rule_id, element, n_zap, idcase, sl_id, comment, \
-             withheld_kopecks FROM claims_mek_findings WHERE package_id = $1 ORDER BY seq",
+             comment_ru, withheld_kopecks FROM claims_mek_findings WHERE package_id = $1 ORDER BY seq",
         )
         .bind(package_id)
         .fetch_all(self.pool())
@@ -104,6 +105,7 @@ impl Metadata {
                 idcase: column(row, "idcase")?,
                 sl_id: column(row, "sl_id")?,
                 comment: column(row, "comment")?,
+                comment_ru: column(row, "comment_ru")?,
                 withheld_kopecks: column(row, "withheld_kopecks")?,
             })
         })

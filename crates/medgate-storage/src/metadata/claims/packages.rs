@@ -82,7 +82,10 @@ pub struct ClaimsMekFinding {
     pub n_zap: Option<String>,
     pub idcase: Option<String>,
     pub sl_id: Option<String>,
+    /// What is wrong, in English.
     pub comment: String,
+    /// The same in Russian.
+    pub comment_ru: String,
     /// Kopecks withheld (the case's `SUMV`).
     pub withheld_kopecks: i64,
 }

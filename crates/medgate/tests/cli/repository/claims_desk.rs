@@ -166,17 +166,17 @@ fn the_node_runs_mek_with_its_installed_catalogue_and_the_paid_cases_imported() 
     );
     for line in [
         "HM140001S14002_25011.zip: /claims/packages/1 accepted_mek",
-        "  mek: F014 207 1.4.4. rule 003K.00.0620 DS1 N_ZAP 2 IDCASE 2 SL_ID 1 withheld 501,00: DS1 O80 (rubric O) for a patient of sex W=1: Несоответствие диагноза полу пациента",
+        "  mek: F014 207 1.4.4. rule 003K.00.0620 DS1 N_ZAP 2 IDCASE 2 SL_ID 1 withheld 501,00: DS1 O80 (рубрика O) у пациента пола W=1: Несоответствие диагноза полу пациента",
         "HM140001S14002_25012.zip: /claims/packages/2 accepted_mek",
-        "  mek: F014 207 1.4.4. rule 003K.00.0590 DS1 N_ZAP 2 IDCASE 2 SL_ID 1 withheld 501,00: DS1 P07 (rubric P) for a patient aged 85: Несоответствие диагноза возрасту пациента",
+        "  mek: F014 207 1.4.4. rule 003K.00.0590 DS1 N_ZAP 2 IDCASE 2 SL_ID 1 withheld 501,00: DS1 P07 (рубрика P) у пациента 85 лет: Несоответствие диагноза возрасту пациента",
         "HM140001S14002_25013.zip: /claims/packages/3 accepted_mek",
-        "  mek: F014 222 1.10.2. rule 003K.00.0410 SL N_ZAP 2 IDCASE 2 SL_ID 1 withheld 501,00: the same stay (2025-01-02 – 2025-01-03, USL_OK 3, PROFIL 97, PRVS 76, same patient) as N_ZAP 1 IDCASE 1 SL_ID 1",
+        "  mek: F014 222 1.10.2. rule 003K.00.0410 SL N_ZAP 2 IDCASE 2 SL_ID 1 withheld 501,00: то же пребывание (2025-01-02 – 2025-01-03, USL_OK 3, PROFIL 97, PRVS 76, тот же пациент), что и N_ZAP 1 IDCASE 1 SL_ID 1",
         "HM140001S14002_25014.zip: /claims/packages/4 accepted_mek",
-        "  mek: F014 208 1.4.5. rule  SUM_M N_ZAP 2 IDCASE 2 SL_ID 1 withheld 501,00: SUM_M 501.00 is not TARIF 500.00 × ED_COL 1.00 = 500.00",
+        "  mek: F014 208 1.4.5. rule  SUM_M N_ZAP 2 IDCASE 2 SL_ID 1 withheld 501,00: SUM_M 501.00 не равна TARIF 500.00 × ED_COL 1.00 = 500.00",
         "HM140001S14002_25015.zip: /claims/packages/5 accepted_mek",
-        "  mek: F014 209 1.4.6. rule  DATE_Z_2 N_ZAP 2 IDCASE 2 SL_ID  withheld 501,00: the case ended on 2024-12-22, outside the reporting period 2025-01",
+        "  mek: F014 209 1.4.6. rule  DATE_Z_2 N_ZAP 2 IDCASE 2 SL_ID  withheld 501,00: случай завершён 2024-12-22, вне отчётного периода 2025-01",
         "HM140001S14002_25016.zip: /claims/packages/6 accepted_mek",
-        "  mek: F014 221 1.10.1. rule  Z_SL N_ZAP 1 IDCASE 1 SL_ID  withheld 500,50: the case 140001;7700000000000001;2025-01-02;2025-01-02;3;97;J06.9 was paid in an earlier register",
+        "  mek: F014 221 1.10.1. rule  Z_SL N_ZAP 1 IDCASE 1 SL_ID  withheld 500,50: случай 140001;7700000000000001;2025-01-02;2025-01-02;3;97;J06.9 оплачен в более раннем реестре",
     ] {
         assert!(printed.contains(line), "missing {line:?} in:\n{printed}");
     }
