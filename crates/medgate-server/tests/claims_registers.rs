@@ -547,6 +547,9 @@ async fn forming_workflow_signatures_and_documents(backend: Backend) {
             .status,
         200
     );
+    // Signed anew: the earlier one was made before the two signatures it follows, and a
+    // signature made before the previous one is refused.
+    let head_signature = cms_sign(&openssl, dir.path(), "head", &content);
     assert_eq!(
         upload_signature(&head, id, &head_signature).await.status,
         200
