@@ -379,6 +379,15 @@ async fn forming_workflow_signatures_and_documents(backend: Backend) {
     );
     assert_eq!(register.file_name, "HM140001S14002_25011.zip");
     let id = register.id;
+    let kept: Vec<String> = std::fs::read_dir(node.data.join("claims/registers"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        kept,
+        ["HM140001S14002_25011.zip"],
+        "no part file left behind"
+    );
     let list = executor.get("/claims/registers").await.text();
     assert!(
         list.contains("HM140001S14002_25011.zip") && list.contains("Черновик"),
@@ -547,6 +556,9 @@ async fn forming_workflow_signatures_and_documents(backend: Backend) {
             .status,
         200
     );
+    // Signed anew: the earlier one was made before the two signatures it follows, and a
+    // signature made before the previous one is refused.
+    let head_signature = cms_sign(&openssl, dir.path(), "head", &content);
     assert_eq!(
         upload_signature(&head, id, &head_signature).await.status,
         200

@@ -189,7 +189,13 @@ pub async fn form(
             number,
         );
         let file_name = format!("{}.zip", name.main_stem());
-        let out = dir.join(&file_name);
+        // Written under a name of this forming's own and renamed into place once stored, so a
+        // forming that loses a race for the number never touches the winner's file.
+        let out = dir.join(format!(
+            ".{file_name}.{}.{}.part",
+            std::process::id(),
+            PART.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         let job = {
             let (sources, group, out, mo, date) = (
                 sources.clone(),
@@ -211,7 +217,7 @@ pub async fn form(
                 return Err(internal("a register could not be written"));
             }
         };
-        written_files.push(out.clone());
+        written_files.push((out.clone(), dir.join(&file_name)));
         let bytes = std::fs::read(&out).map_err(|_| internal("a register just written"))?;
         let sha256 = hex::encode(aws_lc_rs::digest::digest(
             &aws_lc_rs::digest::SHA256,
@@ -240,6 +246,9 @@ pub async fn form(
             return Err(FundError::refused("store the registers formed")(error).into());
         }
     };
+    for (part, path) in &written_files {
+        std::fs::rename(part, path).map_err(|_| internal("a register formed cannot be kept"))?;
+    }
     for register in &stored {
         viewer
             .actor()
@@ -257,9 +266,12 @@ pub async fn form(
     Ok(stored)
 }
 
-fn remove_all(files: &[PathBuf]) {
-    for file in files {
-        let _ = std::fs::remove_file(file);
+/// Numbers the part files of formings running at once.
+static PART: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn remove_all(files: &[(PathBuf, PathBuf)]) {
+    for (part, _) in files {
+        let _ = std::fs::remove_file(part);
     }
 }
 

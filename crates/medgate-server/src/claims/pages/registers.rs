@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use medgate_claims::registers::{self, RegisterError, RegisterView, Viewer};
-use medgate_claims::workflow::{next_signer, Action, ActionKind, Role, State as RegisterState};
+use medgate_claims::workflow::{Action, ActionKind, Role, State as RegisterState};
 use medgate_claims::FundError;
 use medgate_storage::{ClaimsRegister, ClaimsRegisterEvent};
 use medgate_web::desk::{PageError, PageResult, SignedIn};
@@ -418,7 +418,6 @@ pub(super) async fn show_register(
         history_heading = escape(W::History.text(lang)),
         history = history_table(lang, &view.history),
     );
-    let _ = next_signer;
     Ok(frame.into_response())
 }
 

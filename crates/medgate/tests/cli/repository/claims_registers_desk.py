@@ -130,8 +130,8 @@ with open(os.path.join(other_dir, register_name), "wb") as out:
     out.write(content[:-1] + bytes([content[-1] ^ 1]))
 
 
-def sign(who, register=register_file):
-    out = os.path.join(machine, f"{who}-{os.path.basename(os.path.dirname(register))}.sig")
+def sign(who, register=register_file, tag="first"):
+    out = os.path.join(machine, f"{who}-{os.path.basename(os.path.dirname(register))}-{tag}.sig")
     subprocess.run([medgate, "claims", "sign", "--register", register, "--key", os.path.join(work, f"{who}.key"),
                     "--cert", os.path.join(work, f"{who}.cer"), "--out", out], check=True, capture_output=True)
     with open(out, "rb") as sig:
@@ -154,8 +154,9 @@ print("executor with another certificate:", upload(executor, signatures["other"]
 print("executor over other bytes:", upload(executor, sign("executor", os.path.join(other_dir, register_name))))
 print("executor signs:", upload(executor, signatures["executor"]))
 print("accountant with the executor's certificate:", upload(accountant, signatures["executor"]))
-print("accountant signs:", upload(accountant, signatures["accountant"]))
-print("head signs:", upload(head, signatures["head"]))
+print("accountant signs:", upload(accountant, sign("accountant", tag="again")))
+# Signed anew: a signature made before the one it follows is refused.
+print("head signs:", upload(head, sign("head", tag="again")))
 print(f"register {register_name}: {state(executor.get(path).text)}")
 
 signed = reviewer.get(f"{path}/signed.zip")

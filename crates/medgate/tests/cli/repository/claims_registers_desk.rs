@@ -8,6 +8,8 @@
 //! signatures made by `medgate claims sign` uploaded — out of order, another certificate,
 //! other bytes and the wrong user refused — then in order. The signed package's three
 //! signatures are verified by `openssl cms -verify` and the PDFs read back by `pdftotext`.
+//! The same walk with GOST R 34.10-2012 256 keys and certificates made by `openssl -engine
+//! gost` when the engine is installed, verified by `openssl cms -engine gost -verify`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,18 +66,41 @@ fn openssl_ok(openssl: &Path, dir: &Path, args: &[&str]) -> String {
     )
 }
 
-/// A CA and a key and certificate (`.key`, `.cer` DER) per signer: RSA or ECDSA.
-fn pki(openssl: &Path, dir: &Path) {
-    openssl_ok(
-        openssl,
-        dir,
+/// The keys of a walk: RSA and ECDSA mixed, or GOST R 34.10-2012 256 through the engine.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    RsaAndEcdsa,
+    Gost,
+}
+
+/// A CA and a key and certificate (`.key`, `.cer` DER) per signer, made by `openssl`.
+fn pki(openssl: &Path, dir: &Path, keys: Keys) {
+    let run = |command: &str, rest: &[&str]| {
+        let mut args = vec![command];
+        if keys == Keys::Gost {
+            args.extend(["-engine", "gost"]);
+        }
+        args.extend(rest);
+        openssl_ok(openssl, dir, &args)
+    };
+    let key_args = |who: &str| -> Vec<&'static str> {
+        match (keys, who) {
+            (Keys::Gost, _) => vec!["-algorithm", "gost2012_256", "-pkeyopt", "paramset:A"],
+            (_, "accountant" | "other") => {
+                vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+            }
+            _ => vec!["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        }
+    };
+    let mut args = key_args("ca");
+    args.extend(["-out", "ca.key"]);
+    run("genpkey", &args);
+    run(
+        "req",
         &[
-            "req",
             "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-noenc",
-            "-keyout",
+            "-new",
+            "-key",
             "ca.key",
             "-days",
             "30",
@@ -90,28 +115,24 @@ fn pki(openssl: &Path, dir: &Path) {
         "keyUsage=critical,digitalSignature,nonRepudiation\n",
     )
     .unwrap();
-    for (who, key) in [
-        ("executor", "rsa:2048"),
-        ("accountant", "EC"),
-        ("head", "rsa:2048"),
-        ("other", "EC"),
-    ] {
-        let mut args = vec!["req", "-new", "-newkey", key];
-        if key == "EC" {
-            args.extend(["-pkeyopt", "ec_paramgen_curve:P-256"]);
-        }
+    for who in ["executor", "accountant", "head", "other"] {
+        let (key, csr, pem, cer) = (
+            format!("{who}.key"),
+            format!("{who}.csr"),
+            format!("{who}.pem"),
+            format!("{who}.cer"),
+        );
+        let mut args = key_args(who);
+        args.extend(["-out", &key]);
+        run("genpkey", &args);
         let subject = format!("/CN={who} of M140001/O=Gorodskaya bolnitsa/C=RU");
-        let (keyfile, csr) = (format!("{who}.key"), format!("{who}.csr"));
-        args.extend([
-            "-noenc", "-keyout", &keyfile, "-subj", &subject, "-out", &csr,
-        ]);
-        openssl_ok(openssl, dir, &args);
-        let cer = format!("{who}.cer");
-        openssl_ok(
-            openssl,
-            dir,
+        run(
+            "req",
+            &["-new", "-key", &key, "-subj", &subject, "-out", &csr],
+        );
+        run(
+            "x509",
             &[
-                "x509",
                 "-req",
                 "-in",
                 &csr,
@@ -123,21 +144,52 @@ fn pki(openssl: &Path, dir: &Path) {
                 "30",
                 "-extfile",
                 "signer.ext",
-                "-outform",
-                "DER",
                 "-out",
-                &cer,
+                &pem,
             ],
         );
+        run("x509", &["-in", &pem, "-outform", "DER", "-out", &cer]);
     }
+}
+
+/// `openssl` with a working GOST engine, under the missing-peer rule.
+fn gost_openssl() -> Option<PathBuf> {
+    let probe = Command::new("openssl")
+        .args(["engine", "gost", "-t"])
+        .output()
+        .map_err(|e| format!("openssl: {e}"))
+        .and_then(|out| {
+            if String::from_utf8_lossy(&out.stdout).contains("[ available ]") {
+                Ok(PathBuf::from("openssl"))
+            } else {
+                Err("openssl has no GOST engine".to_owned())
+            }
+        });
+    require(
+        "OpenSSL's GOST engine",
+        "apt-get install openssl libengine-gost-openssl",
+        probe,
+    )
 }
 
 #[test]
 fn a_register_is_formed_reviewed_signed_in_order_and_documented_on_the_real_pages() {
-    let Some(python) = python() else { return };
     let Some(openssl) = require_command("openssl", "apt-get install openssl") else {
         return;
     };
+    walk(&openssl, Keys::RsaAndEcdsa);
+}
+
+#[test]
+fn a_register_is_signed_with_gost_keys_on_the_real_pages_and_verified_by_openssl_with_its_engine() {
+    let Some(openssl) = gost_openssl() else {
+        return;
+    };
+    walk(&openssl, Keys::Gost);
+}
+
+fn walk(openssl: &Path, keys: Keys) {
+    let Some(python) = python() else { return };
     let Some(pdftotext) = require_command("pdftotext", "apt-get install poppler-utils") else {
         return;
     };
@@ -187,7 +239,7 @@ fn a_register_is_formed_reviewed_signed_in_order_and_documented_on_the_real_page
 
     let work = node.dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
-    pki(&openssl, &work);
+    pki(openssl, &work, keys);
     let out = work.to_string_lossy().into_owned();
     let mut packages = Vec::new();
     for (number, fault) in [("1", None), ("2", Some("date-after-period"))] {
@@ -239,9 +291,9 @@ fn a_register_is_formed_reviewed_signed_in_order_and_documented_on_the_real_page
         "head signs first: 422 Отказано: Подпись 1 нарушает порядок",
         "executor with another certificate: 422 Отказано: Подпись 1 сделана другим сертификатом",
         "executor over other bytes: 422 Отказано: Подпись 1 (роль «исполнитель») сделана не над этим реестром",
-        "executor signs: 200 Подпись 1 принята (RSA",
+        "executor signs: 200 Подпись 1 принята (",
         "accountant with the executor's certificate: 422 Отказано:",
-        "accountant signs: 200 Подпись 2 принята (ECDSA",
+        "accountant signs: 200 Подпись 2 принята (",
         "head signs: 200 Подпись 3 принята",
         "register HM140001S14002_25011.zip: Подписан",
         "signed package: 200 application/zip",
@@ -249,6 +301,23 @@ fn a_register_is_formed_reviewed_signed_in_order_and_documented_on_the_real_page
         "document mek-act: page 200, pdf 200 application/pdf",
     ] {
         assert!(printed.contains(line), "missing {line:?} in:\n{printed}");
+    }
+
+    let algorithms: &[&str] = match keys {
+        Keys::Gost => &[
+            "Подпись 1 принята (GOST R 34.10-2012 256",
+            "Подпись 3 принята (GOST R 34.10-2012 256",
+        ],
+        Keys::RsaAndEcdsa => &[
+            "Подпись 1 принята (RSA 2048",
+            "Подпись 2 принята (ECDSA P-256",
+        ],
+    };
+    for algorithm in algorithms {
+        assert!(
+            printed.contains(algorithm),
+            "missing {algorithm:?} in:\n{printed}"
+        );
     }
 
     // The signed package: the register and its three signatures, each verified by OpenSSL.
@@ -266,27 +335,28 @@ fn a_register_is_formed_reviewed_signed_in_order_and_documented_on_the_real_page
         std::io::copy(&mut file, &mut out).unwrap();
     }
     for position in 1..=3 {
-        let verified = openssl_ok(
-            &openssl,
-            &work,
-            &[
-                "cms",
-                "-verify",
-                "-binary",
-                "-inform",
-                "DER",
-                "-in",
-                &format!("{name}.{position}.sig"),
-                "-content",
-                &format!("{name}.zip"),
-                "-CAfile",
-                "ca.pem",
-                "-purpose",
-                "any",
-                "-out",
-                "/dev/null",
-            ],
-        );
+        let (sig, content) = (format!("{name}.{position}.sig"), format!("{name}.zip"));
+        let mut args = vec!["cms"];
+        if keys == Keys::Gost {
+            args.extend(["-engine", "gost"]);
+        }
+        args.extend([
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &sig,
+            "-content",
+            &content,
+            "-CAfile",
+            "ca.pem",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ]);
+        let verified = openssl_ok(openssl, &work, &args);
         assert!(verified.contains("Verification successful"), "{verified}");
     }
     // 79 cases: the defective package's record 2 stayed out.
