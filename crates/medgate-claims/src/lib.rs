@@ -21,6 +21,7 @@ pub mod nsi;
 pub mod package;
 pub mod protocol;
 pub mod signing;
+pub mod systems;
 pub mod workflow;
 pub mod xml;
 

@@ -63,7 +63,8 @@ pub use metadata::certificates::{
     TenantCertificate,
 };
 pub use metadata::claims::{
-    ClaimsFinding, ClaimsInsurer, ClaimsMedicalOrganisation, ClaimsPackage, ClaimsPeriod,
+    ClaimsFinding, ClaimsInsurer, ClaimsMedicalOrganisation, ClaimsMoCertificate, ClaimsPackage,
+    ClaimsPeriod,
     ClaimsStoreError, ClaimsSubdivision, ClaimsUser, LinkOpening, NewClaimsPackage, NewClaimsUser,
     PackageOutcome,
 };

@@ -178,6 +178,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "claims",
         include_str!("../../migrations/sqlite/0014_claims.sql"),
     ),
+    (
+        17,
+        "claims mo certificates",
+        include_str!("../../migrations/sqlite/0017_claims_mo_certificates.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -250,6 +255,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         14,
         "claims",
         include_str!("../../migrations/postgres/0014_claims.sql"),
+    ),
+    (
+        17,
+        "claims mo certificates",
+        include_str!("../../migrations/postgres/0017_claims_mo_certificates.sql"),
     ),
 ];
 

@@ -32,6 +32,7 @@ on_both_backends! {
         organisations_insurers_and_periods,
         a_link_opens_once_and_a_renewed_one_again,
         packages_are_concluded_once_and_a_second_accepted_copy_is_refused,
+        mo_system_certificates_are_recorded_listed_and_revoked_once,
     }
     clinical_connection {
         a_connection_is_saved_whole_replaced_and_per_account,

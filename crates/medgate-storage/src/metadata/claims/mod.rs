@@ -1,7 +1,7 @@
 //! The claims registers' store (issue 14, `--role claims`, migration 0014): the fund's
 //! medical organisations (MO) and the subdivisions that submit separately, the insurers
 //! (SMO), the reporting periods, the MO staff's logins and the packages uploaded with their
-//! FLK findings.
+//! FLK findings; the certificates of the MOs' information systems (migration 0017).
 //!
 //! Identifiers arrive here already checked by `medgate-claims` (this crate knows no register
 //! format): an MO code is text, a period `YYYY-MM`. Logins keep Argon2id hashes only; the
@@ -19,9 +19,11 @@ use time::OffsetDateTime;
 use super::{column, from_unix, is_foreign_key_violation, is_unique_violation};
 use crate::error::MetadataError;
 
+mod certificates;
 mod packages;
 mod registry;
 
+pub use certificates::*;
 pub use packages::*;
 pub use registry::*;
 
