@@ -38,7 +38,7 @@ use words::R;
 mod packages;
 mod words;
 
-pub use packages::{resume_checks, UPLOAD_PATH};
+pub use packages::UPLOAD_PATH;
 
 /// The session kind of the claims desk.
 pub const CLAIMS_SESSION: WebSessionKind = WebSessionKind::new("claims");
