@@ -8,6 +8,7 @@ mod account;
 mod clinical;
 mod clinical_client;
 mod claims_desk;
+mod claims_mis;
 mod audit;
 mod agent;
 mod backup;
