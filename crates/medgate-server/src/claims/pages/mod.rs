@@ -35,6 +35,7 @@ use time::OffsetDateTime;
 
 use words::R;
 
+pub mod operator;
 mod packages;
 mod words;
 
@@ -80,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/claims/link", get(link))
         .route(PASSWORD_PATH, get(password_form).post(change_password))
         .merge(packages::routes())
+        .merge(operator::routes())
 }
 
 /// The request as the desk hears it: Russian or English.
