@@ -77,7 +77,7 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
         &web,
         registry,
         "/operator/registry/mo",
-        &[("code", "140001"), ("name", "Городская больница")],
+        &[("mo_code", "140001"), ("mo_name", "Городская больница")],
     )
     .await;
     assert_eq!(
@@ -88,7 +88,7 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
         &web,
         registry,
         "/operator/registry/mo",
-        &[("code", "14001"), ("name", "x")],
+        &[("mo_code", "14001"), ("mo_name", "x")],
     )
     .await;
     assert_eq!(refused.status, 400);
@@ -107,7 +107,7 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
         &web,
         registry,
         "/operator/registry/mo",
-        &[("code", "140001"), ("name", "again")],
+        &[("mo_code", "140001"), ("mo_name", "again")],
     )
     .await;
     assert_eq!(again.status, 409, "{}", again.text());
@@ -116,7 +116,7 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
             &web,
             registry,
             "/operator/registry/subdivision",
-            &[("mo", "140001"), ("code", "01"), ("name", "Центр 1")]
+            &[("mo", "140001"), ("subdivision_code", "01"), ("subdivision_name", "Центр 1")]
         )
         .await
         .status,
@@ -127,7 +127,7 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
             &web,
             registry,
             "/operator/registry/insurer",
-            &[("code", "14002"), ("name", "СМО")]
+            &[("smo_code", "14002"), ("smo_name", "СМО")]
         )
         .await
         .status,

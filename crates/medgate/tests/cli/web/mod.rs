@@ -10,6 +10,7 @@ mod account;
 mod archive;
 mod certificates;
 mod claims;
+mod claims_operator;
 mod clinical_operator;
 mod clinical_portal;
 mod consents;

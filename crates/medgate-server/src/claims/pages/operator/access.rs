@@ -39,6 +39,15 @@ fn minute(at: time::OffsetDateTime) -> String {
     )
 }
 
+fn role_word(role: &str) -> Option<O> {
+    match role {
+        "executor" => Some(O::RoleExecutor),
+        "chief_accountant" => Some(O::RoleChiefAccountant),
+        "head" => Some(O::RoleHead),
+        _ => None,
+    }
+}
+
 fn button_form(
     operator: &FundOperator,
     action: &str,
@@ -47,7 +56,7 @@ fn button_form(
     label: &str,
 ) -> String {
     format!(
-        "<form method=\"post\" action=\"{action}\">{}<input type=\"hidden\" name=\"{name}\" value=\"{}\"><button type=\"submit\">{}</button></form>",
+        "<form method=\"post\" action=\"{action}\">{}<input type=\"hidden\" name=\"{name}\" value=\"{}\"><button class=\"primary\" type=\"submit\">{}</button></form>",
         csrf::hidden_field(operator.csrf()),
         escape(value),
         escape(label),
@@ -98,7 +107,14 @@ async fn logins_page(
                                 .unwrap_or_default()
                         )
                     ),
-                    td(lang, O::Role, &escape(&user.role)),
+                    td(
+                        lang,
+                        O::Role,
+                        &escape(
+                            role_word(&user.role)
+                                .map_or(user.role.as_str(), |word| word.text(lang))
+                        )
+                    ),
                     td(lang, O::Person, &escape(&user.name)),
                     td(lang, O::LinkState, &escape(link_state.text(lang))),
                     td(

@@ -34,7 +34,7 @@ fn internal(what: &'static str) -> impl FnOnce(medgate_storage::MetadataError) -
 
 fn form(operator: &FundOperator, action: &str, id: &str, fields: &str, button: &str) -> String {
     format!(
-        "<form class=\"card\" method=\"post\" action=\"{action}\" id=\"{id}\" novalidate>{csrf}{fields}<button class=\"primary\" type=\"submit\">{button}</button></form>",
+        "<h3>{button}</h3><form class=\"card\" method=\"post\" action=\"{action}\" id=\"{id}\" novalidate>{csrf}{fields}<button class=\"primary\" type=\"submit\">{button}</button></form>",
         csrf = csrf::hidden_field(operator.csrf()),
         button = escape(button),
     )
@@ -95,32 +95,36 @@ async fn page(
             th(lang, O::Subdivisions),
         )
     };
-    let code = |label: O, hint: O, max: &'static str| {
+    let code = |field: &'static str, label: O, hint: O, max: &'static str| {
         Input {
             hint: Some(hint.text(lang)),
             required: true,
             extra: max,
-            ..Input::text("code", label.text(lang), "")
+            ..Input::text(field, label.text(lang), "")
         }
         .html()
     };
-    let name = Input {
-        required: true,
-        extra: "maxlength=\"200\"",
-        ..Input::text("name", O::Name.text(lang), "")
-    }
-    .html();
+    let name = |field: &'static str| {
+        Input {
+            required: true,
+            extra: "maxlength=\"200\"",
+            ..Input::text(field, O::Name.text(lang), "")
+        }
+        .html()
+    };
     let add_mo = form(
         operator,
         "/operator/registry/mo",
         "add-mo",
         &format!(
-            "{}{name}",
+            "{}{}",
             code(
+                "mo_code",
                 O::MoCode,
                 O::MoCodeHint,
                 "inputmode=\"numeric\" maxlength=\"7\""
-            )
+            ),
+            name("mo_name")
         ),
         O::AddOrganisation.text(lang),
     );
@@ -129,7 +133,7 @@ async fn page(
         "/operator/registry/subdivision",
         "add-subdivision",
         &format!(
-            "{}{}{name}",
+            "{}{}{}",
             Input {
                 required: true,
                 extra: "inputmode=\"numeric\" maxlength=\"7\"",
@@ -139,9 +143,10 @@ async fn page(
             Input {
                 required: true,
                 extra: "inputmode=\"numeric\" maxlength=\"8\"",
-                ..Input::text("code", O::SubdivisionCode.text(lang), "")
+                ..Input::text("subdivision_code", O::SubdivisionCode.text(lang), "")
             }
             .html(),
+            name("subdivision_name"),
         ),
         O::AddSubdivision.text(lang),
     );
@@ -178,12 +183,14 @@ async fn page(
         "/operator/registry/insurer",
         "add-insurer",
         &format!(
-            "{}{name}",
+            "{}{}",
             code(
+                "smo_code",
                 O::Code,
                 O::SmoCodeHint,
                 "inputmode=\"numeric\" maxlength=\"5\""
-            )
+            ),
+            name("smo_name")
         ),
         O::AddInsurer.text(lang),
     );
@@ -276,21 +283,34 @@ async fn change(
         let form = operator.genuine_form(&request, &body)?;
         let (store, actor) = (&state.metadata, operator.acting(&request));
         let now = state.clock.now();
-        let (code, name) = (form.text("code"), form.text("name"));
         let done = match request.uri.path() {
-            "/operator/registry/mo" => {
-                fund::add_medical_organisation(store, &actor, code, name, now)
-                    .await
-                    .map(|_| ())
-            }
-            "/operator/registry/subdivision" => {
-                fund::add_subdivision(store, &actor, form.text("mo"), code, name)
-                    .await
-                    .map(|_| ())
-            }
-            "/operator/registry/insurer" => fund::add_insurer(store, &actor, code, name, now)
-                .await
-                .map(|_| ()),
+            "/operator/registry/mo" => fund::add_medical_organisation(
+                store,
+                &actor,
+                form.text("mo_code"),
+                form.text("mo_name"),
+                now,
+            )
+            .await
+            .map(|_| ()),
+            "/operator/registry/subdivision" => fund::add_subdivision(
+                store,
+                &actor,
+                form.text("mo"),
+                form.text("subdivision_code"),
+                form.text("subdivision_name"),
+            )
+            .await
+            .map(|_| ()),
+            "/operator/registry/insurer" => fund::add_insurer(
+                store,
+                &actor,
+                form.text("smo_code"),
+                form.text("smo_name"),
+                now,
+            )
+            .await
+            .map(|_| ()),
             "/operator/registry/period/open" => {
                 fund::open_period(store, &actor, form.text("period"), now)
                     .await
