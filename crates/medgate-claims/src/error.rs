@@ -91,6 +91,9 @@ pub enum FundError {
     LinkUnknown,
     #[error("the current password is wrong")]
     WrongPassword,
+    /// A client certificate that opens nothing here (unknown, revoked or expired).
+    #[error("the client certificate {serial} is not usable at this fund: {reason}")]
+    CertificateRefused { serial: String, reason: String },
     #[error("the store failed to {operation}")]
     Storage {
         operation: &'static str,
@@ -113,6 +116,7 @@ impl FundError {
             FundError::LinkExpired => "link_expired",
             FundError::LinkUnknown => "link_unknown",
             FundError::WrongPassword => "wrong_password",
+            FundError::CertificateRefused { .. } => "certificate_refused",
             FundError::Storage { .. } => "storage_error",
             FundError::Internal { .. } => "internal_error",
         }

@@ -25,6 +25,7 @@ pub mod package;
 pub mod protocol;
 pub mod registers;
 pub mod signing;
+pub mod systems;
 pub mod workflow;
 pub mod xml;
 

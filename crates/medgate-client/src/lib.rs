@@ -3,11 +3,13 @@
 //! path, `content-digest` and creation time) and turns failures into sentences a clinic's IT
 //! person can act on — the seed's support catalogue seen from the client.
 //!
-//! The clinic's side of the clinical record service is [`clinical`].
+//! The clinic's side of the clinical record service is [`clinical`]; an MO's information
+//! system at a claims node is [`claims`].
 //!
 //! Settings come from a `client.toml` and command-line flags ([`ClientSettings`]).
 
 pub mod batch;
+pub mod claims;
 pub mod clinical;
 pub mod connect_check;
 mod error;

@@ -151,6 +151,12 @@ pub fn content_digest_header_with(algorithm: DigestAlgorithm, body: &[u8]) -> St
     format!("{}=:{encoded}:", algorithm.key())
 }
 
+/// The `Content-Digest` value for a body known by its digests.
+pub fn content_digest_header_of(algorithm: DigestAlgorithm, digests: &BodyDigests) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(digests.digest(algorithm));
+    format!("{}=:{encoded}:", algorithm.key())
+}
+
 /// Checks a `Content-Digest` value against `body`. Every sha-256 and sha-512 member must
 /// match; members of other algorithms are ignored, but at least one accepted member must be
 /// there. Returns the algorithms that were checked.
@@ -320,7 +326,10 @@ mod tests {
         assert_eq!(verify_content_digest_digests(&both, &digests)?.len(), 2);
         // The same refusals as over the body, with the same sentence.
         let other = content_digest_header(b"other");
-        assert_eq!(code(verify_content_digest_digests(&other, &digests)), "digest_mismatch");
+        assert_eq!(
+            code(verify_content_digest_digests(&other, &digests)),
+            "digest_mismatch"
+        );
         let message = verify_content_digest_digests(&other, &digests)
             .err()
             .map(|e| e.to_string())
@@ -332,8 +341,14 @@ mod tests {
         );
         let parts = BodyDigests::from_parts(
             digests.len(),
-            digests.digest(DigestAlgorithm::Sha256).try_into().unwrap_or([0; 32]),
-            digests.digest(DigestAlgorithm::Sha512).try_into().unwrap_or([0; 64]),
+            digests
+                .digest(DigestAlgorithm::Sha256)
+                .try_into()
+                .unwrap_or([0; 32]),
+            digests
+                .digest(DigestAlgorithm::Sha512)
+                .try_into()
+                .unwrap_or([0; 64]),
         );
         assert_eq!(parts, digests);
         Ok(())

@@ -41,13 +41,15 @@ pub use algorithm::{Algorithm, KeyType};
 pub use base::{parse_signature, parse_signature_input, signature_base, SignatureParams};
 pub use component::{Component, ComponentParameter, RequestView};
 pub use digest::{
-    content_digest_header, content_digest_header_with, verify_content_digest,
-    verify_content_digest_digests, verify_content_digest_header, BodyDigests, BodyHasher,
-    DigestAlgorithm,
+    content_digest_header, content_digest_header_of, content_digest_header_with,
+    verify_content_digest, verify_content_digest_digests, verify_content_digest_header,
+    BodyDigests, BodyHasher, DigestAlgorithm,
 };
 pub use error::{HttpSigError, Result, ERROR_CODES};
 pub use key::{canonical_signature, ecdsa_p256_der_to_fixed, signature_hash, VerifyingKey};
-pub use sign::{sign_message, sign_request, SignOptions, Signed, DEFAULT_LABEL};
+pub use sign::{
+    sign_message, sign_message_digested, sign_request, SignOptions, Signed, DEFAULT_LABEL,
+};
 pub use verify::{
     verify_request, verify_request_at, verify_request_digested, verify_request_digested_at,
     Requirement, VerifiedSignature, VerifyPolicy,

@@ -12,7 +12,9 @@ use crate::base::{
     label_key, signature_base, signature_header, signature_input_header, SignatureParams,
 };
 use crate::component::{Component, RequestView};
-use crate::digest::content_digest_header;
+use crate::digest::{
+    content_digest_header, content_digest_header_of, BodyDigests, DigestAlgorithm,
+};
 use crate::error::{HttpSigError, Result};
 use crate::key::ecdsa_p256_der_to_fixed;
 
@@ -98,6 +100,39 @@ pub fn sign_message(
     key: &PrivateKey,
     options: &SignOptions,
 ) -> Result<Signed> {
+    sign_covering(
+        method,
+        uri,
+        headers,
+        body.map(content_digest_header),
+        key,
+        options,
+    )
+}
+
+/// [`sign_message`] for a body known by its digests (a file streamed as the body, never held
+/// whole): `Content-Digest` (SHA-256) is written from `digests` and covered.
+pub fn sign_message_digested(
+    method: &Method,
+    uri: &Uri,
+    headers: &mut HeaderMap,
+    digests: &BodyDigests,
+    key: &PrivateKey,
+    options: &SignOptions,
+) -> Result<Signed> {
+    let value = content_digest_header_of(DigestAlgorithm::Sha256, digests);
+    sign_covering(method, uri, headers, Some(value), key, options)
+}
+
+/// Signs with `content_digest` (when there is a body) written and covered.
+fn sign_covering(
+    method: &Method,
+    uri: &Uri,
+    headers: &mut HeaderMap,
+    content_digest: Option<String>,
+    key: &PrivateKey,
+    options: &SignOptions,
+) -> Result<Signed> {
     let algorithm = match key.signature_algorithm() {
         SignatureAlgorithm::RsaPkcs1Sha256 => Algorithm::RsaV15Sha256,
         SignatureAlgorithm::EcdsaP256Sha256 => Algorithm::EcdsaP256Sha256,
@@ -106,8 +141,8 @@ pub fn sign_message(
     label_key(&options.label)?;
     let mut components = options.components.clone();
     let digest = Component::known("content-digest");
-    if let Some(body) = body {
-        let value = HeaderValue::from_str(&content_digest_header(body))
+    if let Some(content_digest) = content_digest {
+        let value = HeaderValue::from_str(&content_digest)
             .map_err(|e| HttpSigError::invalid_request(format!("Content-Digest value: {e}")))?;
         headers.insert(HeaderName::from_static("content-digest"), value);
         let covered = components.iter().any(|c| c.name() == "content-digest");

@@ -87,7 +87,7 @@ impl PreparedServer {
         let sweeper = spawn_orphan_sweep(&self.state, &self.config);
         if self.config.role == crate::config::Role::Claims {
             // The packages a stopped node left being checked are checked again.
-            tokio::spawn(crate::claims::pages::resume_checks(self.state.clone()));
+            tokio::spawn(crate::claims::resume_checks(self.state.clone()));
         }
         crate::audit_checkpoint::spawn(&self.state, &self.config);
         let metrics = self.metrics_listener.map(|listener| {

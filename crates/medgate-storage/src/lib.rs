@@ -63,9 +63,9 @@ pub use metadata::certificates::{
 };
 pub use metadata::claims::{
     ClaimsCertificate, ClaimsFinding, ClaimsInsurer, ClaimsMedicalOrganisation, ClaimsMekFinding,
-    ClaimsMekSummary, ClaimsPackage, ClaimsPeriod, ClaimsRegister, ClaimsRegisterEvent,
-    ClaimsRegisterSignature, ClaimsStoreError, ClaimsSubdivision, ClaimsUser, LinkOpening,
-    MekOutcome, NewClaimsPackage, NewClaimsRegister, NewClaimsUser, PackageOutcome,
+    ClaimsMekSummary, ClaimsMoCertificate, ClaimsPackage, ClaimsPeriod, ClaimsRegister,
+    ClaimsRegisterEvent, ClaimsRegisterSignature, ClaimsStoreError, ClaimsSubdivision, ClaimsUser,
+    LinkOpening, MekOutcome, NewClaimsPackage, NewClaimsRegister, NewClaimsUser, PackageOutcome,
     MAX_PAID_KEYS_AT_ONCE,
 };
 pub use metadata::clinical::{

@@ -25,7 +25,7 @@ mod tests {
         let mut routes = route_paths_in(include_str!("mod.rs"));
         routes.push("/healthz".to_owned());
         routes.push("/readyz".to_owned());
-        assert_eq!(routes.len(), 3, "{routes:?}");
+        assert_eq!(routes.len(), 7, "{routes:?}");
         assert_documents_exactly(OPENAPI_JSON, "claims-openapi.json", &routes);
     }
 

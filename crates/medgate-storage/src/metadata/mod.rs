@@ -188,6 +188,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "claims registers",
         include_str!("../../migrations/sqlite/0016_claims_registers.sql"),
     ),
+    (
+        17,
+        "claims mo certificates",
+        include_str!("../../migrations/sqlite/0017_claims_mo_certificates.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -270,6 +275,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         16,
         "claims registers",
         include_str!("../../migrations/postgres/0016_claims_registers.sql"),
+    ),
+    (
+        17,
+        "claims mo certificates",
+        include_str!("../../migrations/postgres/0017_claims_mo_certificates.sql"),
     ),
 ];
 

@@ -3,8 +3,8 @@
 //! (a second accepted copy refused with F012 805).
 
 use medgate_storage::{
-    ClaimsFinding, ClaimsMekFinding, ClaimsMekSummary, ClaimsStoreError, ClaimsSubdivision,
-    LinkOpening, MekOutcome, NewClaimsPackage, NewClaimsUser, PackageOutcome,
+    ClaimsFinding, ClaimsMekFinding, ClaimsMekSummary, ClaimsMoCertificate, ClaimsStoreError,
+    ClaimsSubdivision, LinkOpening, MekOutcome, NewClaimsPackage, NewClaimsUser, PackageOutcome,
 };
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -655,4 +655,91 @@ pub async fn registers_take_a_package_once_and_move_from_the_state_read(db: Test
         store.claims_register(id).await.unwrap().unwrap().state,
         "signed_by_executor"
     );
+}
+
+pub async fn mo_system_certificates_are_recorded_listed_and_revoked_once(db: TestDb) {
+    let store = &db.metadata;
+    store
+        .create_claims_medical_organisation("140001", "Больница", AT)
+        .await
+        .unwrap();
+    let certificate = |serial: &str, mo: &str, at: OffsetDateTime| ClaimsMoCertificate {
+        serial: serial.to_owned(),
+        mo_code: mo.to_owned(),
+        subdivision_code: None,
+        not_after: at + Duration::days(365),
+        issued_at: at,
+        issued_by: "cli".to_owned(),
+        revoked_at: None,
+        revoked_reason: None,
+    };
+    store
+        .add_claims_mo_certificate(&certificate("0A01", "140001", AT))
+        .await
+        .unwrap();
+    store
+        .add_claims_mo_certificate(&certificate("0A02", "140001", AT + Duration::hours(1)))
+        .await
+        .unwrap();
+    let again = store
+        .add_claims_mo_certificate(&certificate("0A01", "140001", AT))
+        .await;
+    assert!(
+        matches!(again, Err(ClaimsStoreError::Exists { .. })),
+        "{again:?}"
+    );
+    let unknown_mo = store
+        .add_claims_mo_certificate(&certificate("0A03", "999999", AT))
+        .await;
+    assert!(
+        matches!(unknown_mo, Err(ClaimsStoreError::NotFound { .. })),
+        "{unknown_mo:?}"
+    );
+
+    let listed: Vec<String> = store
+        .claims_mo_certificates(Some("140001"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.serial)
+        .collect();
+    assert_eq!(listed, ["0A02", "0A01"], "newest first");
+    assert_eq!(store.claims_mo_certificates(None).await.unwrap().len(), 2);
+    assert!(store
+        .claims_mo_certificates(Some("140002"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let revoked = store
+        .revoke_claims_mo_certificate("0A01", "key lost", AT + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(AT + Duration::days(1)));
+    assert_eq!(revoked.revoked_reason.as_deref(), Some("key lost"));
+    let twice = store
+        .revoke_claims_mo_certificate("0A01", "again", AT + Duration::days(2))
+        .await;
+    assert!(
+        matches!(twice, Err(ClaimsStoreError::Exists { .. })),
+        "{twice:?}"
+    );
+    let missing = store.revoke_claims_mo_certificate("0AFF", "none", AT).await;
+    assert!(
+        matches!(missing, Err(ClaimsStoreError::NotFound { .. })),
+        "{missing:?}"
+    );
+    let kept = store.claims_mo_certificate("0A01").await.unwrap().unwrap();
+    assert_eq!(
+        kept.revoked_reason.as_deref(),
+        Some("key lost"),
+        "the first revocation stays"
+    );
+    assert!(store
+        .claims_mo_certificate("0A02")
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_none());
 }

@@ -34,6 +34,7 @@ on_both_backends! {
         packages_are_concluded_once_and_a_second_accepted_copy_is_refused,
         mek_findings_and_paid_cases_are_kept_exactly,
         registers_take_a_package_once_and_move_from_the_state_read,
+        mo_system_certificates_are_recorded_listed_and_revoked_once,
     }
     clinical_connection {
         a_connection_is_saved_whole_replaced_and_per_account,

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use medgate_claims::fund::{self, Actor, IssuedLink, Role};
+use medgate_claims::systems;
 use medgate_server::config::{Overrides, ServerConfig};
 use medgate_storage::{AuditOrigin, Metadata};
 use serde_json::json;
@@ -71,6 +72,47 @@ enum MoCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// The certificates of the MOs' information systems (mutual TLS and signed requests
+    /// to the node's API).
+    #[command(subcommand)]
+    Certificate(CertificateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CertificateCommand {
+    /// Issue a certificate (with a fresh key) from the node's CA for an MO's information
+    /// system, as a PKCS#12 file; its password, a one-time code, is printed once.
+    Issue {
+        /// The MO's 6-digit code.
+        #[arg(long)]
+        mo: String,
+        /// The subdivision whose packages the system submits, where it submits separately.
+        #[arg(long)]
+        subdivision: Option<String>,
+        /// The PKCS#12 file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Validity in days.
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+    },
+    /// List the certificates issued (of one MO with --mo), newest first.
+    List {
+        /// Only this MO's (6 digits).
+        #[arg(long)]
+        mo: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a certificate: it opens nothing from the next request on.
+    Revoke {
+        /// The certificate's serial (hex, as the list shows it).
+        serial: String,
+        /// Why (kept with the revocation).
+        #[arg(long, default_value = "revoked by the fund's operator")]
+        reason: String,
     },
 }
 
@@ -309,6 +351,9 @@ async fn execute(
                     }
                 }
             }
+            MoCommand::Certificate(command) => {
+                certificate(config, store, &actor, command, now).await?
+            }
         },
         FundCommand::Smo(args) => match args.command {
             SmoCommand::Add { code, name } => {
@@ -467,4 +512,110 @@ async fn execute(
         },
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn certificate(
+    config: &ServerConfig,
+    store: &Metadata,
+    actor: &Actor,
+    command: CertificateCommand,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    match command {
+        CertificateCommand::Issue {
+            mo,
+            subdivision,
+            out,
+            days,
+        } => {
+            if out.exists() {
+                anyhow::bail!("{} exists already; name a new file", out.display());
+            }
+            let ca = medgate_server::startup::open_or_create_ca(config)?;
+            let code = medgate_web::password::activation_code()
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            let issued = systems::issue_certificate(
+                store,
+                actor,
+                &ca,
+                &mo,
+                subdivision.as_deref(),
+                days,
+                &medgate_pki::Password::new(code.clone()),
+                now,
+            )
+            .await?;
+            medgate_pki::files::write(
+                &out,
+                &issued.pkcs12,
+                medgate_pki::files::WriteMode::CreateNew,
+                medgate_pki::files::Visibility::Secret,
+            )?;
+            println!(
+                "certificate {} issued to the information system of MO {}{} until {}; written to {}",
+                issued.serial,
+                issued.mo_code,
+                issued
+                    .subdivision_code
+                    .as_deref()
+                    .map(|s| format!(" (subdivision {s})"))
+                    .unwrap_or_default(),
+                rfc3339(issued.not_after),
+                out.display()
+            );
+            println!("PKCS#12 password (shown once): {code}");
+        }
+        CertificateCommand::List { mo, json } => {
+            let mo = mo.as_deref().map(fund::parse_mo_code).transpose()?;
+            let certificates = store.claims_mo_certificates(mo.as_deref()).await?;
+            if json {
+                let list: Vec<_> = certificates
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "serial": c.serial,
+                            "mo": c.mo_code,
+                            "subdivision": c.subdivision_code,
+                            "not_after": rfc3339(c.not_after),
+                            "issued_at": rfc3339(c.issued_at),
+                            "issued_by": c.issued_by,
+                            "revoked_at": c.revoked_at.map(rfc3339),
+                            "revoked_reason": c.revoked_reason,
+                        })
+                    })
+                    .collect();
+                print_json(&json!(list))?;
+            } else {
+                for c in certificates {
+                    println!(
+                        "{}  MO {}{}  until {}  {}",
+                        c.serial,
+                        c.mo_code,
+                        c.subdivision_code
+                            .as_deref()
+                            .map(|s| format!("/{s}"))
+                            .unwrap_or_default(),
+                        rfc3339(c.not_after),
+                        match c.revoked_at {
+                            Some(at) => format!(
+                                "revoked {} ({})",
+                                rfc3339(at),
+                                c.revoked_reason.unwrap_or_default()
+                            ),
+                            None if c.not_after < now => "expired".to_owned(),
+                            None => "active".to_owned(),
+                        }
+                    );
+                }
+            }
+        }
+        CertificateCommand::Revoke { serial, reason } => {
+            let revoked = systems::revoke_certificate(store, actor, &serial, &reason, now).await?;
+            println!(
+                "certificate {} of MO {} revoked: it opens nothing from the next request on",
+                revoked.serial, revoked.mo_code
+            );
+        }
+    }
+    Ok(())
 }

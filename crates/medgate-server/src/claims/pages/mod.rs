@@ -40,15 +40,16 @@ use time::OffsetDateTime;
 use register_words::W as RW;
 use words::R;
 
-mod mek;
 mod documents;
+mod mek;
+pub mod operator;
 mod packages;
 mod register_words;
 mod registers;
 mod signatures;
 mod words;
 
-pub use packages::{resume_checks, UPLOAD_PATH};
+pub use packages::UPLOAD_PATH;
 
 /// The session kind of the claims desk.
 pub const CLAIMS_SESSION: WebSessionKind = WebSessionKind::new("claims");
@@ -110,6 +111,7 @@ pub fn routes() -> Router<AppState> {
         .merge(registers::routes())
         .merge(signatures::routes())
         .merge(documents::routes())
+        .merge(operator::routes())
 }
 
 /// The request as the desk hears it: Russian or English.

@@ -23,6 +23,7 @@ use medgate_web::{csrf, AppState, WebRequest};
 
 use super::words::R;
 use super::{claims, now, ClaimsStaff, CLAIMS};
+pub(super) use crate::claims::{data_dir, kept_path};
 
 /// The upload's route (a streamed upload of the body guard).
 pub const UPLOAD_PATH: &str = "/claims/upload";
@@ -329,101 +330,12 @@ async fn upload(
                 )))
             }
         };
-        let file_name = intake::plain_file_name(&upload.file_name)
-            .map_err(|e| ApiError::internal("a package's name", &e))?;
-        let kept = kept_path(&state, id, &file_name);
-        let folder = kept
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
-        let staged_path = upload.staged.path().to_owned();
-        let keep = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&folder)?;
-            std::fs::hard_link(&staged_path, &kept)
-                .or_else(|_| std::fs::copy(&staged_path, &kept).map(|_| ()))?;
-            Ok::<_, std::io::Error>(kept)
-        })
-        .await
-        .map_err(|e| ApiError::internal("keeping a package", &e))?
-        .map_err(|e| ApiError::internal("keeping a package", &e))?;
-        drop(upload.staged);
-        let (metadata, clock, nsi) = (state.metadata.clone(), state.clock.clone(), nsi_dir(&state));
-        tokio::spawn(async move {
-            if let Err(error) =
-                intake::check(&metadata, &uploader, id, &keep, &nsi, || clock.now()).await
-            {
-                tracing::error!(package = id, %error, "the control of a package failed");
-            }
-        });
+        super::super::keep_and_check(&state, &uploader, id, &upload.file_name, upload.staged)
+            .await?;
         Ok(redirect(&format!("/claims/packages/{id}"), &[]))
     }
     .await;
     medgate_web::desk::respond(&CLAIMS, &request, outcome)
-}
-
-/// The node's data folder (the staging area is its `tmp`).
-pub(super) fn data_dir(state: &AppState) -> std::path::PathBuf {
-    state
-        .staging
-        .dir()
-        .parent()
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_default()
-}
-
-/// The node's NSI folder, where `medgate claims nsi import` installs books and catalogues.
-fn nsi_dir(state: &AppState) -> std::path::PathBuf {
-    data_dir(state).join("claims").join("nsi")
-}
-
-/// Where the package `id` named `file_name` is kept in the node's data folder.
-pub(super) fn kept_path(state: &AppState, id: i64, file_name: &str) -> std::path::PathBuf {
-    data_dir(state)
-        .join("claims")
-        .join("packages")
-        .join(id.to_string())
-        .join(file_name)
-}
-
-/// Checks again, one after another, the packages a stopped node left `checking` (started
-/// with the node, in the background).
-pub async fn resume_checks(state: AppState) {
-    let packages = match state.metadata.claims_packages_checking().await {
-        Ok(packages) => packages,
-        Err(error) => {
-            tracing::error!(%error, "the packages being checked could not be listed");
-            return;
-        }
-    };
-    for package in packages {
-        let uploader = intake::Uploader {
-            login: package.uploaded_by.clone(),
-            mo_code: package.mo_code.clone(),
-            subdivision_code: package.subdivision_code.clone(),
-            origin: medgate_storage::AuditOrigin::Cli,
-        };
-        let Ok(file_name) = intake::plain_file_name(&package.file_name) else {
-            continue;
-        };
-        let path = kept_path(&state, package.id, &file_name);
-        tracing::info!(
-            package = package.id,
-            "checking a package again after a restart"
-        );
-        let clock = state.clock.clone();
-        if let Err(error) = intake::check(
-            &state.metadata,
-            &uploader,
-            package.id,
-            &path,
-            &nsi_dir(&state),
-            || clock.now(),
-        )
-        .await
-        {
-            tracing::error!(package = package.id, %error, "the control of a package failed");
-        }
-    }
 }
 
 /// `GET /claims/flk`: the packages, each linking to its findings.

@@ -11,6 +11,7 @@ use medgate_client::{ClientSettings, ClientSettingsFile, RepositoryClient};
 mod account;
 mod admin_user;
 mod audit;
+mod claims;
 mod clinical;
 mod consent;
 pub(crate) mod documents;
@@ -97,6 +98,9 @@ pub enum ClientCommand {
     /// The clinical record service (Hungary): the institution's setup, practitioners'
     /// sign-in, encounters, documents, profile, referrals.
     Clinical(clinical::ClinicalArgs),
+    /// An MO's information system at a claims node (Russia, OMS): setup with the fund's
+    /// certificate, upload of packages with their control followed, findings, protocols.
+    Claims(claims::ClaimsArgs),
 }
 
 impl ClientArgs {
@@ -148,6 +152,7 @@ pub fn run(args: ClientArgs) -> anyhow::Result<ExitCode> {
             ClientCommand::Consent(c) => consent::run(&args, c).await,
             ClientCommand::AdminUser(c) => admin_user::run(&args, c).await,
             ClientCommand::Clinical(c) => clinical::run(&args, c).await,
+            ClientCommand::Claims(c) => claims::run(&args, c).await,
         }
     })
 }

@@ -9,6 +9,7 @@ mod clinical;
 mod clinical_client;
 mod claims_desk;
 mod claims_registers_desk;
+mod claims_mis;
 mod audit;
 mod agent;
 mod backup;

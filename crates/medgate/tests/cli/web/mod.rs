@@ -11,6 +11,7 @@ mod archive;
 mod certificates;
 mod claims;
 mod claims_registers;
+mod claims_operator;
 mod clinical_operator;
 mod clinical_portal;
 mod consents;
