@@ -559,12 +559,37 @@ async fn forming_workflow_signatures_and_documents(backend: Backend) {
     // Signed anew: the earlier one was made before the two signatures it follows, and a
     // signature made before the previous one is refused.
     let head_signature = cms_sign(&openssl, dir.path(), "head", &content);
+    // Nothing is paid before the third signature...
+    assert!(node
+        .metadata
+        .claims_paid_case_keys()
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(
         upload_signature(&head, id, &head_signature).await.status,
         200
     );
     let stored = node.metadata.claims_register(id).await.unwrap().unwrap();
     assert_eq!(stored.state, "signed");
+    // ...after it, every case of the register is, for the MEK of later packages (1.10.1).
+    // (The two generated packages hold the same people on the same days: 15 cases, 8 keys.)
+    let paid = node.metadata.claims_paid_case_keys().await.unwrap();
+    let (mut keys, mut cases) = (std::collections::BTreeSet::new(), 0u64);
+    let without_key = medgate_claims::package::case_keys(
+        &medgate_claims::registers::register_path(&node.data, &stored),
+        &mut |key| {
+            cases += 1;
+            keys.insert(key);
+        },
+    )
+    .unwrap();
+    assert_eq!((without_key, cases), (0, stored.cases));
+    assert_eq!(paid, keys.into_iter().collect::<Vec<_>>());
+    assert!(
+        paid.iter().all(|key| key.starts_with("140001;")),
+        "{paid:#?}"
+    );
     let again = upload_signature(&head, id, &head_signature).await;
     assert_eq!(again.status, 422);
 

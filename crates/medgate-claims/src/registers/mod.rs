@@ -592,6 +592,7 @@ pub async fn sign(
     };
     let transition =
         workflow::apply(state, viewer.role, &Action::Sign).map_err(RegisterError::Workflow)?;
+    let completes = transition.to == State::Signed;
     let path = signature_path(data, &register, verified.position);
     let part = path.with_extension("sig.part");
     std::fs::write(&part, &signature).map_err(|_| internal("a signature cannot be kept"))?;
@@ -641,7 +642,38 @@ pub async fn sign(
             ),
         )
         .await?;
+    if completes {
+        record_paid(store, data, &register, now).await?;
+    }
     Ok(verified)
+}
+
+/// The cases of a register signed by all three as paid (`mek::paid` keys): the MEK of every
+/// later package refuses them (F014 221, 1.10.1). Recorded after the signature, so a refused
+/// signature never marks a case paid; a failure here is said (the keys can still be given with
+/// `medgate claims keys` and `claims paid import`).
+async fn record_paid(
+    store: &Metadata,
+    data: &Path,
+    register: &ClaimsRegister,
+    now: OffsetDateTime,
+) -> Result<(), RegisterError> {
+    let mut text = String::new();
+    crate::package::case_keys(&register_path(data, register), &mut |key| {
+        text.push_str(&key);
+        text.push('\n');
+    })
+    .map_err(|_| internal("a signed register's cases cannot be read"))?;
+    let source = format!("register {}", register.file_name);
+    let keys = crate::mek::paid::normalised_keys(&text, &source)
+        .map_err(|_| internal("a signed register's case keys are not well formed"))?;
+    for chunk in keys.chunks(medgate_storage::MAX_PAID_KEYS_AT_ONCE) {
+        store
+            .add_claims_paid_cases(chunk, &source, now)
+            .await
+            .map_err(FundError::refused("record a signed register's cases as paid"))?;
+    }
+    Ok(())
 }
 
 /// The signed package of a signed register: a ZIP of the register and its three signatures
