@@ -20,6 +20,8 @@ pub(super) struct Nodes<'a> {
     pub registry_ca: &'a Path,
     pub clinical: Clinical<'a>,
     pub claims: Claims<'a>,
+    /// The insurer's reviewer's login on the claims desk.
+    pub reviewer: &'a str,
 }
 
 /// The one block the demo prints.
@@ -35,6 +37,7 @@ pub(super) fn print_block(
         registry_ca,
         clinical,
         claims,
+        reviewer,
     } = nodes;
     let exe = std::env::current_exe().context("finding the medgate executable")?;
     let exe = exe.display();
@@ -106,6 +109,10 @@ pub(super) fn print_block(
             claims::login(*role)
         ));
     }
+    out.push_str(&format!(
+        "  {:<20}{}/claims   login {reviewer}  password {}\n",
+        "claims reviewer", claims.url, state.claims_reviewer_password
+    ));
     out.push('\n');
     for (index, clinic) in CLINICS.iter().enumerate() {
         out.push_str(&format!(

@@ -3,7 +3,8 @@
 //! commands set them up (`medgate_claims::fund`); each login's one-time link opened and its
 //! default password replaced on the desk's own pages, as its user would; and two packages made
 //! by the project's generator uploaded by the executor on "Загрузка файла" — a clean one and
-//! one with a wrong invoice sum, so the FLK tab has something to show.
+//! one with a wrong invoice sum, so the FLK tab has something to show; and the insurer's
+//! reviewer, who sees the registers the executor forms and sends.
 
 use std::path::Path;
 
@@ -27,6 +28,10 @@ pub(super) const ROLES: [(Role, &str); 3] = [
     (Role::Head, "Смирнов Олег Викторович"),
 ];
 
+/// The insurer's reviewer (`S<SMO>_R<n>`), who returns registers for rework or passes them
+/// for the MO's signatures.
+const REVIEWER_NAME: &str = "Кузнецова Мария Андреевна";
+
 /// The claims node as the block names it.
 pub(super) struct Claims<'a> {
     pub url: &'a str,
@@ -49,12 +54,13 @@ fn last_month() -> anyhow::Result<Period> {
 }
 
 /// The fund's registry, the logins (each through its link and the password change) and the
-/// executor's two packages, each step unless it is done already.
+/// executor's two packages, each step unless it is done already; answers the insurer's
+/// reviewer's login.
 pub(super) async fn claims_node(
     store: &Metadata,
     claims: &Claims<'_>,
     state: &DemoState,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let actor = Actor {
         name: "cli".to_owned(),
         origin: AuditOrigin::Cli,
@@ -84,6 +90,18 @@ pub(super) async fn claims_node(
         first_sign_in(claims, &issued.token, &issued.login, password)
             .await
             .with_context(|| format!("the first sign-in of {}", issued.login))?;
+    }
+    if reviewer_login(store).await?.is_none() {
+        let issued =
+            fund::add_reviewer(store, &actor, generate::INSURER, REVIEWER_NAME, now).await?;
+        first_sign_in(
+            claims,
+            &issued.token,
+            &issued.login,
+            &state.claims_reviewer_password,
+        )
+        .await
+        .with_context(|| format!("the first sign-in of {}", issued.login))?;
     }
     if store.claims_packages(MO).await?.is_empty() {
         let web = Web::new(claims.url, claims.ca)?;
@@ -117,7 +135,19 @@ pub(super) async fn claims_node(
             .context("uploading the demo's package")?;
         }
     }
-    Ok(())
+    reviewer_login(store)
+        .await?
+        .context("the demo's insurer has no reviewer")
+}
+
+/// The insurer's reviewer's login, once made.
+pub(super) async fn reviewer_login(store: &Metadata) -> anyhow::Result<Option<String>> {
+    Ok(store
+        .claims_users(None)
+        .await?
+        .into_iter()
+        .find(|user| user.smo_code.as_deref() == Some(generate::INSURER))
+        .map(|user| user.login))
 }
 
 /// A new login's first visit, as its user makes it: the one-time link's button, the sign-in

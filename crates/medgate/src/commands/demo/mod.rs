@@ -184,6 +184,9 @@ struct DemoState {
     /// The passwords of the claims desk's logins `_1`, `_2`, `_3`.
     #[serde(default)]
     claims_passwords: Vec<String>,
+    /// The password of the insurer's reviewer on the claims desk.
+    #[serde(default)]
+    claims_reviewer_password: String,
 }
 
 fn random_secret() -> anyhow::Result<String> {
@@ -233,6 +236,9 @@ impl DemoState {
             while state.claims_passwords.len() < claims::ROLES.len() {
                 state.claims_passwords.push(random_secret()?);
             }
+            if state.claims_reviewer_password.is_empty() {
+                state.claims_reviewer_password = random_secret()?;
+            }
             return Ok((state, false));
         }
         let secrets = || random_secret();
@@ -259,6 +265,7 @@ impl DemoState {
                 claims_passwords: (0..claims::ROLES.len())
                     .map(|_| secrets())
                     .collect::<anyhow::Result<_>>()?,
+                claims_reviewer_password: secrets()?,
             },
             true,
         ))
@@ -379,7 +386,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             url: &claims_url,
             ca: &claims_ca,
         };
-        claims::claims_node(&claims_metadata, &claims, &state).await?;
+        let reviewer = claims::claims_node(&claims_metadata, &claims, &state).await?;
 
         let repository_config = ServerConfig::load(
             None,
@@ -430,6 +437,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             registry_ca: &registry_ca,
             clinical,
             claims,
+            reviewer: &reviewer,
         };
         print_block(&dir, &state, &nodes, started.elapsed())?;
 
