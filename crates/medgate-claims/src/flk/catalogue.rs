@@ -80,6 +80,13 @@ pub struct Catalogue {
     pub rules: Vec<Rule>,
 }
 
+/// The MEK catalogues' published files as shipped (`catalogues/`), by name: what `medgate
+/// claims nsi import` installs on a node that has no others.
+pub const SHIPPED_MEK: [(&str, &[u8]); 2] = [
+    ("Q016", include_bytes!("../../catalogues/Q016.xml")),
+    ("Q023", include_bytes!("../../catalogues/Q023.xml")),
+];
+
 impl Catalogue {
     /// Reads a catalogue from the bytes of its XML (windows-1251 as published).
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Catalogue, ClaimsError> {
@@ -184,10 +191,10 @@ impl Catalogue {
 
     /// The MEK catalogues shipped with medgate (`catalogues/`): Q016 and Q023 as published.
     pub fn shipped_mek() -> Result<Vec<Catalogue>, ClaimsError> {
-        Ok(vec![
-            Catalogue::from_bytes(include_bytes!("../../catalogues/Q016.xml"), "Q016")?,
-            Catalogue::from_bytes(include_bytes!("../../catalogues/Q023.xml"), "Q023")?,
-        ])
+        SHIPPED_MEK
+            .iter()
+            .map(|(name, bytes)| Catalogue::from_bytes(bytes, name))
+            .collect()
     }
 
     /// Reads a catalogue file; its name is the file stem (`Q015`).

@@ -3,8 +3,11 @@
 //! package opened, FLK then MEK streamed over its files — in a child process of its own, so
 //! that its peak memory is its own (`VmHWM`, read while the finished child waits on its
 //! standard input). In the same run, the ceilings on the extracted main file: our own reader
-//! alone (decoding and records, no rules) and `xmllint --stream --noout`. The HTTP upload is
-//! not part of the path measured yet.
+//! alone (decoding and records, no rules) and `xmllint --stream --noout`. Then the whole path
+//! a fund runs: a claims node of its own (`medgate serve --role claims` on a new data folder,
+//! set up with the operator's commands, the shipped MEK catalogues installed) and the MO's
+//! system pushing the package over mutual TLS with `medgate client claims upload`, timed
+//! until the node has concluded FLK + MEK, with the node's peak memory.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -129,6 +132,10 @@ pub fn run(args: &ClaimsBenchArgs) -> anyhow::Result<ExitCode> {
     }
     let xmllint = xmllint(&main)?;
 
+    // 5. The same package through a real node, over HTTPS.
+    eprintln!("uploading it to a claims node of its own (medgate client claims upload)…");
+    let node = over_http(&exe, &dir, &package, &args.period)?;
+
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     let check = child.check_seconds.max(1e-9);
     println!(
@@ -139,7 +146,7 @@ pub fn run(args: &ClaimsBenchArgs) -> anyhow::Result<ExitCode> {
     );
     println!(
         "  path measured:     the package opened, FLK then MEK streamed over its files, in a \
-         child process (the HTTP upload is not part of it yet)"
+         child process; then the same through a node's API (below)"
     );
     println!(
         "  generation:        {:.2} s (not counted below)",
@@ -188,6 +195,21 @@ pub fn run(args: &ClaimsBenchArgs) -> anyhow::Result<ExitCode> {
         reader_time.as_secs_f64(),
         mib(main_size) / reader_time.as_secs_f64().max(1e-9)
     );
+    println!(
+        "  over HTTPS:        {:.2} s from `client claims upload` to the node's conclusion \
+         ({:.0} cases/s; upload, FLK and MEK on a real node; it answered: {})",
+        node.seconds,
+        child.cases as f64 / node.seconds.max(1e-9),
+        node.outcome
+    );
+    match node.peak_kib {
+        Some(kib) => println!(
+            "  node peak RSS:     {:.1} MiB (the whole server process; target under 200 MB: {})",
+            kib as f64 / 1024.0,
+            met(kib * 1024 < TARGET_PEAK_BYTES)
+        ),
+        None => println!("  node peak RSS:     unknown (no /proc on this system)"),
+    }
     match xmllint {
         Xmllint::Read(time) => {
             let ratio = check / time.as_secs_f64().max(1e-9);
@@ -377,4 +399,164 @@ fn xmllint(file: &Path) -> anyhow::Result<Xmllint> {
         );
     }
     Ok(Xmllint::Read(elapsed))
+}
+
+/// What the node's run gave.
+struct NodeRun {
+    seconds: f64,
+    outcome: String,
+    peak_kib: Option<u64>,
+}
+
+/// Runs `medgate` with `args`; its standard output, or the error with what it printed.
+fn medgate(exe: &Path, args: &[&std::ffi::OsStr]) -> anyhow::Result<String> {
+    let output = Command::new(exe)
+        .args(args)
+        .output()
+        .context("running medgate")?;
+    if !output.status.success() {
+        bail!(
+            "medgate {:?} failed: {}{}",
+            args,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// A claims node on a new data folder under `dir`, set up as the fund's operator does (the
+/// generated package's MO and insurer, its period open, the shipped MEK catalogues
+/// installed, a certificate for the MO's system), serving on a free port; the package pushed
+/// with `medgate client claims upload` and timed until the node concluded it; the node's
+/// peak memory read before it is stopped.
+fn over_http(exe: &Path, dir: &Path, package: &Path, period: &str) -> anyhow::Result<NodeRun> {
+    use std::ffi::OsStr;
+    let data = dir.join("claims-node");
+    let client = dir.join("claims-system");
+    let os = |text: &str| OsStr::new(text).to_owned();
+    let run = |args: &[&str]| {
+        let mut all: Vec<std::ffi::OsString> = args.iter().map(|a| os(a)).collect();
+        all.extend([os("--data"), data.clone().into_os_string()]);
+        let refs: Vec<&OsStr> = all.iter().map(|a| a.as_os_str()).collect();
+        medgate(exe, &refs)
+    };
+    let mo = Options::new(1, crate::commands::claims::parse_period(period)?).medical_organisation;
+    run(&[
+        "claims", "mo", "add", "--init", "--code", &mo, "--name", "bench",
+    ])?;
+    run(&[
+        "claims",
+        "smo",
+        "add",
+        "--code",
+        generate::INSURER,
+        "--name",
+        "bench",
+    ])?;
+    run(&["claims", "period", "open", period])?;
+    let nsi = data.join("claims").join("nsi");
+    for (name, bytes) in medgate_claims::flk::catalogue::SHIPPED_MEK {
+        medgate_claims::nsi::install(&nsi, Path::new(&format!("{name}.xml")), bytes)
+            .map_err(|e| anyhow::anyhow!("installing {name}: {e}"))?;
+    }
+    let p12 = dir.join("claims-system.p12");
+    let issued = run(&[
+        "claims",
+        "mo",
+        "certificate",
+        "issue",
+        "--mo",
+        &mo,
+        "--out",
+        &p12.to_string_lossy(),
+    ])?;
+    // "PKCS#12 password (shown once): CODE"
+    let code = issued
+        .split("(shown once):")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .filter(|code| !code.is_empty())
+        .with_context(|| format!("no one-time code in: {issued}"))?
+        .to_owned();
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|listener| listener.local_addr())
+        .context("finding a free port")?
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = Command::new(exe)
+        .args(["serve", "--role", "claims", "--listen", &listen, "--data"])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting the claims node")?;
+    let result = (|| {
+        let ready = Instant::now();
+        while std::net::TcpStream::connect(&listen).is_err() {
+            if ready.elapsed() > Duration::from_secs(30) {
+                bail!("the claims node did not listen on {listen} within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let url = format!("https://{listen}");
+        let client_args = |more: &[&OsStr]| {
+            let mut all: Vec<std::ffi::OsString> = ["client", "claims", "--config-dir"]
+                .iter()
+                .map(|a| os(a))
+                .collect();
+            all.push(client.clone().into_os_string());
+            all.extend(more.iter().map(|a| a.to_os_string()));
+            all
+        };
+        let setup = client_args(&[
+            OsStr::new("setup"),
+            OsStr::new("--url"),
+            OsStr::new(&url),
+            OsStr::new("--p12"),
+            p12.as_os_str(),
+            OsStr::new("--code"),
+            OsStr::new(&code),
+        ]);
+        medgate(
+            exe,
+            &setup.iter().map(|a| a.as_os_str()).collect::<Vec<_>>(),
+        )?;
+        let started = Instant::now();
+        let upload = Command::new(exe)
+            .args(client_args(&[
+                OsStr::new("upload"),
+                package.as_os_str(),
+                OsStr::new("--period"),
+                OsStr::new(period),
+            ]))
+            .output()
+            .context("running medgate client claims upload")?;
+        let seconds = started.elapsed().as_secs_f64();
+        let printed = String::from_utf8_lossy(&upload.stdout).into_owned();
+        // Exit 1 is a package with findings (the generated one has none): still a result.
+        if upload.status.code().is_none_or(|code| code > 1) {
+            bail!(
+                "medgate client claims upload failed: {printed}{}",
+                String::from_utf8_lossy(&upload.stderr)
+            );
+        }
+        // Its outcome: the line after the progress ("accepted …", "N findings …").
+        let outcome = printed
+            .lines()
+            .map(str::trim)
+            .rfind(|line| {
+                line.contains("accepted") || line.contains("finding") || line.contains("refused")
+            })
+            .unwrap_or_else(|| printed.lines().last().unwrap_or("").trim())
+            .to_owned();
+        Ok(NodeRun {
+            seconds,
+            outcome,
+            peak_kib: peak_memory_kib(server.id()),
+        })
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result
 }
