@@ -2,11 +2,12 @@
 //! PostgreSQL): an operator made as `medgate operator user create` makes it signs in, in
 //! Russian by default; registers an MO, a subdivision, an insurer, opens and closes a period
 //! (bad codes refused naming their rule, nothing stored); issues a new one-time link for an
-//! MO login (shown once, opening once); revokes an MO system's certificate; forged forms are
-//! refused.
+//! MO login (shown once, opening once); issues an MO system's certificate (its PKCS#12 opening
+//! with the code shown once) and revokes one; forged forms are refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use base64::Engine as _;
 use medgate_claims::fund::{self, Actor, Role};
 use medgate_pki::Password;
 use medgate_storage::AuditOrigin;
@@ -116,7 +117,11 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
             &web,
             registry,
             "/operator/registry/subdivision",
-            &[("mo", "140001"), ("subdivision_code", "01"), ("subdivision_name", "Центр 1")]
+            &[
+                ("mo", "140001"),
+                ("subdivision_code", "01"),
+                ("subdivision_name", "Центр 1")
+            ]
         )
         .await
         .status,
@@ -228,17 +233,11 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
     );
     let staff = WebClient::new(&node);
     assert_eq!(
-        staff
-            .post("/claims/link", &[("token", token)])
-            .await
-            .status,
+        staff.post("/claims/link", &[("token", token)]).await.status,
         200
     );
     assert_eq!(
-        staff
-            .post("/claims/link", &[("token", token)])
-            .await
-            .status,
+        staff.post("/claims/link", &[("token", token)]).await.status,
         410
     );
     assert_eq!(
@@ -248,6 +247,104 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
             .status,
         404,
         "the old link is gone"
+    );
+
+    // An MO system's certificate issued from the page: the PKCS#12 and its code appear on the
+    // answer only, and the file opens with the code.
+    let page = web.get("/operator/certificates").await.text();
+    assert!(page.contains("Выдать сертификат МИС"), "{page}");
+    let english = web.get("/operator/certificates?lang=en").await.text();
+    assert!(english.contains("Issue an MIS certificate"), "{english}");
+    // Back to Russian (the choice of language is kept for the session).
+    web.get("/operator/certificates?lang=ru").await;
+    let answer = post_form(
+        &web,
+        "/operator/certificates",
+        "/operator/certificates/issue",
+        &[("mo", "140001"), ("subdivision", ""), ("days", "30")],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let html = answer.text();
+    assert!(html.contains("Скачать файл PKCS#12"), "{html}");
+    let between = |start: &str, end: char| {
+        let from = html.find(start).unwrap() + start.len();
+        html[from..from + html[from..].find(end).unwrap()].to_owned()
+    };
+    let code = between("id=\"one-time-code\">", '<');
+    assert_eq!(code.len(), 19, "{code}");
+    let data = between("base64,", '"');
+    let pkcs12 = base64::engine::general_purpose::STANDARD
+        .decode(&data)
+        .unwrap();
+    let code = Password::new(code);
+    let contents =
+        medgate_pki::keystore::read_pkcs12(&pkcs12, std::path::Path::new("mis.p12"), &code)
+            .unwrap();
+    assert!(contents.key.is_some());
+    let summary = contents.certificate.unwrap().summary().unwrap();
+    let stored = store
+        .claims_mo_certificate(&summary.serial_hex.to_ascii_uppercase())
+        .await
+        .unwrap()
+        .expect("the issued certificate is recorded");
+    assert_eq!(
+        (stored.mo_code.as_str(), stored.revoked_at),
+        ("140001", None)
+    );
+    assert!(
+        medgate_pki::keystore::read_pkcs12(
+            &pkcs12,
+            std::path::Path::new("mis.p12"),
+            &Password::new("wrong-code".to_owned())
+        )
+        .is_err(),
+        "the file opens with its code only"
+    );
+    let later = web.get("/operator/certificates").await.text();
+    assert!(
+        later.contains(&stored.serial) && !later.contains(&data[..40]),
+        "the file is shown once"
+    );
+    // Refusals name their rule, and nothing is issued.
+    let before = store.claims_mo_certificates(None).await.unwrap().len();
+    for (fields, status, words) in [
+        (
+            [("mo", "140001"), ("subdivision", ""), ("days", "много")],
+            400,
+            "Отклонено: Срок действия — от 1 до 825 дней.",
+        ),
+        (
+            [("mo", "140001"), ("subdivision", ""), ("days", "900")],
+            400,
+            "825",
+        ),
+        (
+            [("mo", "149999"), ("subdivision", ""), ("days", "30")],
+            404,
+            "149999",
+        ),
+        (
+            [("mo", "140001"), ("subdivision", "77"), ("days", "30")],
+            404,
+            "77",
+        ),
+    ] {
+        let answer = post_form(
+            &web,
+            "/operator/certificates",
+            "/operator/certificates/issue",
+            &fields,
+        )
+        .await;
+        assert_eq!(answer.status, status, "{fields:?}: {}", answer.text());
+        let text = alert(&answer.text());
+        assert!(text.contains(words), "{fields:?}: {text}");
+        assert!(!answer.text().contains("one-time-code"));
+    }
+    assert_eq!(
+        store.claims_mo_certificates(None).await.unwrap().len(),
+        before
     );
 
     // An MO system's certificate revoked from the page.
