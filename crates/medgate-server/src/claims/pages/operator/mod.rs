@@ -6,7 +6,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`registry`] | medical organisations with their subdivisions, insurers, reporting periods (opened and closed) |
-//! | [`access`] | the MO staff's logins with a new one-time link, the MO systems' certificates with their revocation |
+//! | [`access`] | the MO staff's logins with a new one-time link, the MO systems' certificates with their issue and revocation |
 //! | `words` | the texts |
 //!
 //! The rules are `medgate_claims`'s (`fund`, `systems`); every change is audited there with
