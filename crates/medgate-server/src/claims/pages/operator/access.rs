@@ -13,7 +13,7 @@ use base64::Engine as _;
 use medgate_claims::{fund, systems};
 use medgate_web::desk::{td, th, PageResult, SignedIn};
 use medgate_web::error::ApiError;
-use medgate_web::layout::{escape, message, redirect, MessageKind};
+use medgate_web::layout::{escape, message, redirect, Input, MessageKind};
 use medgate_web::{csrf, AppState, WebRequest};
 
 use super::words::O;
@@ -280,21 +280,29 @@ async fn certificates_page(
 /// The form that issues an MO system's certificate (MO, optional subdivision, validity).
 fn issue_form(operator: &FundOperator, request: &WebRequest) -> String {
     let lang = request.lang;
-    let field = |name: &str, label: O, hint: &str, value: &str| {
-        format!(
-            "<label>{}<input name=\"{name}\" value=\"{}\" placeholder=\"{}\" autocomplete=\"off\"></label>",
-            escape(label.text(lang)),
-            escape(value),
-            escape(hint),
-        )
+    let mo = Input {
+        hint: Some(O::MoCodeHint.text(lang)),
+        required: true,
+        extra: "inputmode=\"numeric\" maxlength=\"6\" autocomplete=\"off\"",
+        ..Input::text("mo", O::MoCode.text(lang), "")
+    };
+    let subdivision = Input {
+        extra: "maxlength=\"20\" autocomplete=\"off\"",
+        ..Input::text("subdivision", O::SubdivisionOptional.text(lang), "")
+    };
+    let days = Input {
+        hint: Some(O::DaysRule.text(lang)),
+        required: true,
+        extra: "inputmode=\"numeric\" maxlength=\"3\"",
+        ..Input::text("days", O::Days.text(lang), "365")
     };
     format!(
         "<h3>{button}</h3><form class=\"card\" method=\"post\" action=\"/operator/certificates/issue\" id=\"issue-certificate\" novalidate>{csrf}{mo}{subdivision}{days}<button class=\"primary\" type=\"submit\">{button}</button></form>",
         button = escape(O::IssueCertificate.text(lang)),
         csrf = csrf::hidden_field(operator.csrf()),
-        mo = field("mo", O::MoCode, O::MoCodeHint.text(lang), ""),
-        subdivision = field("subdivision", O::SubdivisionOptional, "", ""),
-        days = field("days", O::Days, "1–825", "365"),
+        mo = mo.html(),
+        subdivision = subdivision.html(),
+        days = days.html(),
     )
 }
 
