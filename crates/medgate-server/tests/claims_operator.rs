@@ -95,10 +95,24 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
     assert_eq!(refused.status, 400);
     let said = alert(&refused.text());
     assert!(
-        said.contains("Отклонено:")
-            && said.contains("MO code &quot;14001&quot; is not valid: must be 6 digits"),
+        said.contains("Отклонено: код МО «14001» не подходит: нужно 6 цифр (федеральный код)"),
         "{said}"
     );
+    // The same refusal on the English page, in English.
+    web.get("/operator/registry?lang=en").await;
+    let refused = post_form(
+        &web,
+        registry,
+        "/operator/registry/mo",
+        &[("mo_code", "14001"), ("mo_name", "x")],
+    )
+    .await;
+    let said = alert(&refused.text());
+    assert!(
+        said.contains("Refused: MO code &quot;14001&quot; is not valid: must be 6 digits"),
+        "{said}"
+    );
+    web.get("/operator/registry?lang=ru").await;
     assert_eq!(
         store.claims_medical_organisations().await.unwrap().len(),
         1,
@@ -112,6 +126,11 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
     )
     .await;
     assert_eq!(again.status, 409, "{}", again.text());
+    assert!(
+        alert(&again.text()).contains("медицинская организация 140001 уже зарегистрирован(а)"),
+        "{}",
+        again.text()
+    );
     assert_eq!(
         post_form(
             &web,
@@ -158,7 +177,8 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
     .await;
     assert_eq!(bad.status, 400);
     assert!(
-        alert(&bad.text()).contains("period &quot;2025-13&quot; is not valid"),
+        alert(&bad.text())
+            .contains("период «2025-13» не подходит: нужен формат ГГГГ-ММ, месяц 2000–2099 годов"),
         "{}",
         bad.text()
     );
@@ -317,12 +337,12 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
         (
             [("mo", "140001"), ("subdivision", ""), ("days", "900")],
             400,
-            "825",
+            "Отклонено: срок действия (дней) «900» не подходит: срок действия — от 1 до 825 дней",
         ),
         (
             [("mo", "149999"), ("subdivision", ""), ("days", "30")],
             404,
-            "149999",
+            "медицинская организация 149999 не зарегистрирован(а)",
         ),
         (
             [("mo", "140001"), ("subdivision", "77"), ("days", "30")],

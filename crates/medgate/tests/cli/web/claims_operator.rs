@@ -49,7 +49,7 @@ fn web_claims_fund_operator_keeps_the_registry_in_chromium() {
     browser.fill("#f-mo_name", "Городская больница № 1");
     browser.click("#add-mo button[type=submit]");
     let refused = wait_text(&browser, "main", "Отклонено");
-    assert!(refused.contains("must be 6 digits"), "{refused}");
+    assert!(refused.contains("нужно 6 цифр"), "{refused}");
     browser.screenshot("claims-operator-refused-ru");
     browser.fill("#f-mo_code", "140001");
     browser.fill("#f-mo_name", "Городская больница № 1");

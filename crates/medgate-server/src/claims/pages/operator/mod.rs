@@ -136,7 +136,14 @@ fn refused(lang: Lang, error: FundError) -> Result<(StatusCode, String), ApiErro
         status,
         message(
             MessageKind::Error,
-            &format!("{} {error}", O::Refused.text(lang)),
+            &format!(
+                "{} {}",
+                O::Refused.text(lang),
+                match lang {
+                    Lang::Ru => error.russian(),
+                    _ => error.to_string(),
+                }
+            ),
         ),
     ))
 }
