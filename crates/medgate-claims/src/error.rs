@@ -244,3 +244,35 @@ fn what_ru(what: &str) -> &str {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fund_refusals_read_in_both_languages() {
+        let bad = crate::fund::parse_mo_code("14001").unwrap_err();
+        assert_eq!(
+            bad.to_string(),
+            "MO code \"14001\" is not valid: must be 6 digits (the federal code)"
+        );
+        assert_eq!(
+            bad.russian(),
+            "код МО «14001» не подходит: нужно 6 цифр (федеральный код)"
+        );
+        let missing = FundError::NotRegistered {
+            what: "medical organisation",
+            id: "149999".to_owned(),
+        };
+        assert_eq!(
+            missing.russian(),
+            "медицинская организация 149999 не зарегистрирован(а)"
+        );
+        // A rule without its Russian keeps the English rule after the Russian field.
+        let english_only = FundError::invalid("file name", "", "must be a file's name");
+        assert_eq!(
+            english_only.russian(),
+            "имя файла «» не подходит: must be a file's name"
+        );
+    }
+}
