@@ -76,6 +76,8 @@ pub enum FundError {
         field: &'static str,
         value: String,
         rule: String,
+        /// The rule in Russian, where the domain has it (else the page shows `rule`).
+        rule_ru: Option<String>,
     },
     #[error("{what} {id} is registered already")]
     AlreadyRegistered { what: &'static str, id: String },
@@ -127,6 +129,61 @@ impl FundError {
             field,
             value: value.to_owned(),
             rule: rule.into(),
+            rule_ru: None,
+        }
+    }
+
+    /// [`FundError::Invalid`] with its rule in English and Russian.
+    pub(crate) fn invalid_ru(
+        field: &'static str,
+        value: &str,
+        rule: impl Into<String>,
+        rule_ru: impl Into<String>,
+    ) -> FundError {
+        FundError::Invalid {
+            field,
+            value: value.to_owned(),
+            rule: rule.into(),
+            rule_ru: Some(rule_ru.into()),
+        }
+    }
+
+    /// The refusal in Russian, for the Russian pages (the English is its `Display`).
+    pub fn russian(&self) -> String {
+        match self {
+            FundError::Invalid {
+                field,
+                value,
+                rule,
+                rule_ru,
+            } => format!(
+                "{} «{value}» не подходит: {}",
+                field_ru(field),
+                rule_ru.as_deref().unwrap_or(rule)
+            ),
+            FundError::AlreadyRegistered { what, id } => {
+                format!("{} {id} уже зарегистрирован(а)", what_ru(what))
+            }
+            FundError::NotRegistered { what, id } => {
+                format!("{} {id} не зарегистрирован(а)", what_ru(what))
+            }
+            FundError::PeriodClosed { period } => {
+                format!("отчётный период {period} закрыт для приёма пакетов")
+            }
+            FundError::LinkSpent { at } => {
+                format!("эта одноразовая ссылка уже открыта ({at}); запросите в фонде новую")
+            }
+            FundError::LinkExpired => {
+                "срок одноразовой ссылки истёк; запросите в фонде новую".to_owned()
+            }
+            FundError::LinkUnknown => "такой одноразовой ссылки нет".to_owned(),
+            FundError::WrongPassword => "текущий пароль неверен".to_owned(),
+            FundError::CertificateRefused { serial, reason } => {
+                format!("клиентский сертификат {serial} не действует в этом фонде: {reason}")
+            }
+            FundError::Storage { .. } | FundError::Internal { .. } => {
+                "внутренняя ошибка хранилища".to_owned()
+            }
         }
     }
 
@@ -149,5 +206,74 @@ impl FundError {
                 what: "an unknown refusal of the store",
             },
         }
+    }
+}
+
+/// A field's name in Russian (the English one when there is none).
+fn field_ru(field: &str) -> &str {
+    match field {
+        "role" => "роль",
+        "MO code" => "код МО",
+        "SMO code" => "код СМО",
+        "subdivision code" | "subdivision" => "код подразделения",
+        "period" => "период",
+        "MO name" | "SMO name" | "subdivision name" | "name" => "наименование",
+        "new password" => "новый пароль",
+        "file name" => "имя файла",
+        "package" => "пакет",
+        "paid case keys file" => "файл ключей оплаченных случаев",
+        "days" => "срок действия (дней)",
+        "serial" => "серийный номер",
+        "reason" => "причина",
+        other => other,
+    }
+}
+
+/// What is (not) registered, in Russian.
+fn what_ru(what: &str) -> &str {
+    match what {
+        "medical organisation" => "медицинская организация",
+        "insurer" => "СМО",
+        "subdivision" => "подразделение",
+        "reporting period" | "period" => "отчётный период",
+        "login" => "логин",
+        "certificate" => "сертификат",
+        "document" => "документ",
+        "register" => "реестр",
+        "package" => "пакет",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fund_refusals_read_in_both_languages() {
+        let bad = crate::fund::parse_mo_code("14001").unwrap_err();
+        assert_eq!(
+            bad.to_string(),
+            "MO code \"14001\" is not valid: must be 6 digits (the federal code)"
+        );
+        assert_eq!(
+            bad.russian(),
+            "код МО «14001» не подходит: нужно 6 цифр (федеральный код)"
+        );
+        let missing = FundError::NotRegistered {
+            what: "medical organisation",
+            id: "149999".to_owned(),
+        };
+        assert_eq!(
+            missing.russian(),
+            "медицинская организация 149999 не зарегистрирован(а)"
+        );
+        // A rule without its Russian keeps the English rule after the Russian field.
+        let english_only = FundError::invalid("file name", "", "must be a file's name");
+        assert_eq!(
+            english_only.russian(),
+            "имя файла «» не подходит: must be a file's name"
+        );
     }
 }

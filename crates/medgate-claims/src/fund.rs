@@ -82,10 +82,11 @@ impl Role {
             "executor" | "1" => Ok(Role::Executor),
             "chief-accountant" | "chief_accountant" | "2" => Ok(Role::ChiefAccountant),
             "head" | "3" => Ok(Role::Head),
-            other => Err(FundError::invalid(
+            other => Err(FundError::invalid_ru(
                 "role",
                 other,
                 "use executor (1), chief-accountant (2) or head (3)",
+                "укажите executor (1), chief-accountant (2) или head (3)",
             )),
         }
     }
@@ -115,10 +116,11 @@ fn digits(field: &'static str, value: &str, count: usize) -> Result<String, Fund
     if bare.len() == count && bare.bytes().all(|b| b.is_ascii_digit()) {
         Ok(bare.to_owned())
     } else {
-        Err(FundError::invalid(
+        Err(FundError::invalid_ru(
             field,
             value,
             format!("must be {count} digits (the federal code)"),
+            format!("нужно {count} цифр (федеральный код)"),
         ))
     }
 }
@@ -134,10 +136,11 @@ pub fn parse_insurer_code(value: &str) -> Result<String, FundError> {
     if value.len() == 5 && value.bytes().all(|b| b.is_ascii_digit()) {
         Ok(value.to_owned())
     } else {
-        Err(FundError::invalid(
+        Err(FundError::invalid_ru(
             "SMO code",
             value,
             "must be 5 digits (the federal F002 code)",
+            "нужно 5 цифр (федеральный код F002)",
         ))
     }
 }
@@ -148,10 +151,11 @@ pub fn parse_subdivision_code(value: &str) -> Result<String, FundError> {
     if (1..=8).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
         Ok(value.to_owned())
     } else {
-        Err(FundError::invalid(
+        Err(FundError::invalid_ru(
             "subdivision code",
             value,
             "must be 1 to 8 digits",
+            "нужно от 1 до 8 цифр",
         ))
     }
 }
@@ -160,21 +164,23 @@ pub fn parse_subdivision_code(value: &str) -> Result<String, FundError> {
 pub fn parse_period(value: &str) -> Result<Period, FundError> {
     let value = value.trim();
     let rule = "must be YYYY-MM, a month of 2000–2099";
+    let rule_ru = "нужен формат ГГГГ-ММ, месяц 2000–2099 годов";
     let (year, month) = value
         .split_once('-')
         .filter(|(y, m)| y.len() == 4 && m.len() == 2)
         .and_then(|(y, m)| Some((y.parse::<i32>().ok()?, m.parse::<u8>().ok()?)))
-        .ok_or_else(|| FundError::invalid("period", value, rule))?;
-    Period::new(year, month).map_err(|_| FundError::invalid("period", value, rule))
+        .ok_or_else(|| FundError::invalid_ru("period", value, rule, rule_ru))?;
+    Period::new(year, month).map_err(|_| FundError::invalid_ru("period", value, rule, rule_ru))
 }
 
 fn name_of(field: &'static str, value: &str) -> Result<String, FundError> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > 300 || value.chars().any(char::is_control) {
-        return Err(FundError::invalid(
+        return Err(FundError::invalid_ru(
             field,
             value,
             "must be 1 to 300 characters without control characters",
+            "нужно от 1 до 300 символов без управляющих",
         ));
     }
     Ok(value.to_owned())
@@ -660,6 +666,7 @@ pub fn check_new_password(login: &str, password: &str) -> Result<(), FundError> 
             field: "new password",
             value: String::new(),
             rule,
+            rule_ru: None,
         })
     };
     if length < PASSWORD_MIN_LENGTH {
@@ -692,6 +699,7 @@ pub async fn change_password(
             field: "new password",
             value: String::new(),
             rule: "must differ from the current one".to_owned(),
+            rule_ru: Some("должен отличаться от текущего".to_owned()),
         });
     }
     let user: ClaimsUser = store

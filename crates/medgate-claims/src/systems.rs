@@ -80,10 +80,11 @@ pub async fn issue_certificate(
     let mo_code = parse_mo_code(mo)?;
     let subdivision_code = subdivision.map(parse_subdivision_code).transpose()?;
     if !(1..=CERTIFICATE_MAX_DAYS).contains(&days) {
-        return Err(FundError::invalid(
+        return Err(FundError::invalid_ru(
             "days",
             &days.to_string(),
             format!("the validity must be 1 to {CERTIFICATE_MAX_DAYS} days"),
+            format!("срок действия — от 1 до {CERTIFICATE_MAX_DAYS} дней"),
         ));
     }
     if store
@@ -192,10 +193,11 @@ pub async fn revoke_certificate(
     let serial = serial_of(serial)?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
-        return Err(FundError::invalid(
+        return Err(FundError::invalid_ru(
             "reason",
             reason,
             "must say in 1 to 200 characters why the certificate is revoked",
+            "нужно объяснить в 1–200 символах, почему сертификат отозван",
         ));
     }
     let revoked = store

@@ -2,11 +2,12 @@
 //! PostgreSQL): an operator made as `medgate operator user create` makes it signs in, in
 //! Russian by default; registers an MO, a subdivision, an insurer, opens and closes a period
 //! (bad codes refused naming their rule, nothing stored); issues a new one-time link for an
-//! MO login (shown once, opening once); revokes an MO system's certificate; forged forms are
-//! refused.
+//! MO login (shown once, opening once); issues an MO system's certificate (its PKCS#12 opening
+//! with the code shown once) and revokes one; forged forms are refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use base64::Engine as _;
 use medgate_claims::fund::{self, Actor, Role};
 use medgate_pki::Password;
 use medgate_storage::AuditOrigin;
@@ -94,10 +95,24 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
     assert_eq!(refused.status, 400);
     let said = alert(&refused.text());
     assert!(
-        said.contains("Отклонено:")
-            && said.contains("MO code &quot;14001&quot; is not valid: must be 6 digits"),
+        said.contains("Отклонено: код МО «14001» не подходит: нужно 6 цифр (федеральный код)"),
         "{said}"
     );
+    // The same refusal on the English page, in English.
+    web.get("/operator/registry?lang=en").await;
+    let refused = post_form(
+        &web,
+        registry,
+        "/operator/registry/mo",
+        &[("mo_code", "14001"), ("mo_name", "x")],
+    )
+    .await;
+    let said = alert(&refused.text());
+    assert!(
+        said.contains("Refused: MO code &quot;14001&quot; is not valid: must be 6 digits"),
+        "{said}"
+    );
+    web.get("/operator/registry?lang=ru").await;
     assert_eq!(
         store.claims_medical_organisations().await.unwrap().len(),
         1,
@@ -111,12 +126,21 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
     )
     .await;
     assert_eq!(again.status, 409, "{}", again.text());
+    assert!(
+        alert(&again.text()).contains("медицинская организация 140001 уже зарегистрирован(а)"),
+        "{}",
+        again.text()
+    );
     assert_eq!(
         post_form(
             &web,
             registry,
             "/operator/registry/subdivision",
-            &[("mo", "140001"), ("subdivision_code", "01"), ("subdivision_name", "Центр 1")]
+            &[
+                ("mo", "140001"),
+                ("subdivision_code", "01"),
+                ("subdivision_name", "Центр 1")
+            ]
         )
         .await
         .status,
@@ -153,7 +177,8 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
     .await;
     assert_eq!(bad.status, 400);
     assert!(
-        alert(&bad.text()).contains("period &quot;2025-13&quot; is not valid"),
+        alert(&bad.text())
+            .contains("период «2025-13» не подходит: нужен формат ГГГГ-ММ, месяц 2000–2099 годов"),
         "{}",
         bad.text()
     );
@@ -228,17 +253,11 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
     );
     let staff = WebClient::new(&node);
     assert_eq!(
-        staff
-            .post("/claims/link", &[("token", token)])
-            .await
-            .status,
+        staff.post("/claims/link", &[("token", token)]).await.status,
         200
     );
     assert_eq!(
-        staff
-            .post("/claims/link", &[("token", token)])
-            .await
-            .status,
+        staff.post("/claims/link", &[("token", token)]).await.status,
         410
     );
     assert_eq!(
@@ -248,6 +267,104 @@ async fn operator_pages_keep_the_registry(backend: Backend) {
             .status,
         404,
         "the old link is gone"
+    );
+
+    // An MO system's certificate issued from the page: the PKCS#12 and its code appear on the
+    // answer only, and the file opens with the code.
+    let page = web.get("/operator/certificates").await.text();
+    assert!(page.contains("Выдать сертификат МИС"), "{page}");
+    let english = web.get("/operator/certificates?lang=en").await.text();
+    assert!(english.contains("Issue an MIS certificate"), "{english}");
+    // Back to Russian (the choice of language is kept for the session).
+    web.get("/operator/certificates?lang=ru").await;
+    let answer = post_form(
+        &web,
+        "/operator/certificates",
+        "/operator/certificates/issue",
+        &[("mo", "140001"), ("subdivision", ""), ("days", "30")],
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let html = answer.text();
+    assert!(html.contains("Скачать файл PKCS#12"), "{html}");
+    let between = |start: &str, end: char| {
+        let from = html.find(start).unwrap() + start.len();
+        html[from..from + html[from..].find(end).unwrap()].to_owned()
+    };
+    let code = between("id=\"one-time-code\">", '<');
+    assert_eq!(code.len(), 19, "{code}");
+    let data = between("base64,", '"');
+    let pkcs12 = base64::engine::general_purpose::STANDARD
+        .decode(&data)
+        .unwrap();
+    let code = Password::new(code);
+    let contents =
+        medgate_pki::keystore::read_pkcs12(&pkcs12, std::path::Path::new("mis.p12"), &code)
+            .unwrap();
+    assert!(contents.key.is_some());
+    let summary = contents.certificate.unwrap().summary().unwrap();
+    let stored = store
+        .claims_mo_certificate(&summary.serial_hex.to_ascii_uppercase())
+        .await
+        .unwrap()
+        .expect("the issued certificate is recorded");
+    assert_eq!(
+        (stored.mo_code.as_str(), stored.revoked_at),
+        ("140001", None)
+    );
+    assert!(
+        medgate_pki::keystore::read_pkcs12(
+            &pkcs12,
+            std::path::Path::new("mis.p12"),
+            &Password::new("wrong-code".to_owned())
+        )
+        .is_err(),
+        "the file opens with its code only"
+    );
+    let later = web.get("/operator/certificates").await.text();
+    assert!(
+        later.contains(&stored.serial) && !later.contains(&data[..40]),
+        "the file is shown once"
+    );
+    // Refusals name their rule, and nothing is issued.
+    let before = store.claims_mo_certificates(None).await.unwrap().len();
+    for (fields, status, words) in [
+        (
+            [("mo", "140001"), ("subdivision", ""), ("days", "много")],
+            400,
+            "Отклонено: Срок действия — от 1 до 825 дней.",
+        ),
+        (
+            [("mo", "140001"), ("subdivision", ""), ("days", "900")],
+            400,
+            "Отклонено: срок действия (дней) «900» не подходит: срок действия — от 1 до 825 дней",
+        ),
+        (
+            [("mo", "149999"), ("subdivision", ""), ("days", "30")],
+            404,
+            "медицинская организация 149999 не зарегистрирован(а)",
+        ),
+        (
+            [("mo", "140001"), ("subdivision", "77"), ("days", "30")],
+            404,
+            "77",
+        ),
+    ] {
+        let answer = post_form(
+            &web,
+            "/operator/certificates",
+            "/operator/certificates/issue",
+            &fields,
+        )
+        .await;
+        assert_eq!(answer.status, status, "{fields:?}: {}", answer.text());
+        let text = alert(&answer.text());
+        assert!(text.contains(words), "{fields:?}: {text}");
+        assert!(!answer.text().contains("one-time-code"));
+    }
+    assert_eq!(
+        store.claims_mo_certificates(None).await.unwrap().len(),
+        before
     );
 
     // An MO system's certificate revoked from the page.

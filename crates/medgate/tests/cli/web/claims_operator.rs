@@ -1,7 +1,8 @@
 //! The fund operator's pages of a claims node in Chromium: the real `medgate serve --role
 //! claims`, an operator login made with `medgate operator user create`, signing in at
 //! `/operator` (Russian by default): an MO refused by its code then registered, a period
-//! opened, a login's new one-time link, an MO system's certificate revoked; then the same
+//! opened, a login's new one-time link, an MO system's certificate issued (its PKCS#12 offered
+//! once, its one-time code beside it) and one revoked; then the same
 //! pages in English; a screenshot of each. Every refusal is tested in process
 //! (`crates/medgate-server/tests/claims_operator.rs`).
 
@@ -48,7 +49,7 @@ fn web_claims_fund_operator_keeps_the_registry_in_chromium() {
     browser.fill("#f-mo_name", "Городская больница № 1");
     browser.click("#add-mo button[type=submit]");
     let refused = wait_text(&browser, "main", "Отклонено");
-    assert!(refused.contains("must be 6 digits"), "{refused}");
+    assert!(refused.contains("нужно 6 цифр"), "{refused}");
     browser.screenshot("claims-operator-refused-ru");
     browser.fill("#f-mo_code", "140001");
     browser.fill("#f-mo_name", "Городская больница № 1");
@@ -113,7 +114,18 @@ fn web_claims_fund_operator_keeps_the_registry_in_chromium() {
     );
     browser.goto(&format!("{base}/operator/certificates"));
     browser.screenshot("claims-operator-certificates-ru");
-    browser.click("#certificates button[type=submit]");
+
+    // An MO system's certificate issued on the page: the PKCS#12 offered once, its code beside.
+    browser.fill("#f-mo", "140001");
+    browser.fill("#f-subdivision", "01");
+    browser.fill("#f-days", "90");
+    browser.click("#issue-certificate button[type=submit]");
+    let issued = wait_text(&browser, "main", "Скачать файл PKCS#12");
+    assert!(issued.contains("140001/01"), "{issued}");
+    assert_eq!(browser.text("#one-time-code").len(), 19);
+    browser.screenshot("claims-operator-certificate-issued-ru");
+    browser.goto(&format!("{base}/operator/certificates"));
+    browser.click("#certificates tr:first-child button[type=submit]");
     wait_for(&browser, "/operator/certificates?done=saved");
     assert!(
         browser.text("main").contains("отозван"),
@@ -130,6 +142,12 @@ fn web_claims_fund_operator_keeps_the_registry_in_chromium() {
         browser.text("main")
     );
     browser.screenshot("claims-operator-certificates-en");
+    browser.fill("#f-mo", "140001");
+    browser.fill("#f-days", "30");
+    browser.click("#issue-certificate button[type=submit]");
+    let issued = wait_text(&browser, "main", "Download the PKCS#12 file");
+    assert!(issued.contains("valid until"), "{issued}");
+    browser.screenshot("claims-operator-certificate-issued-en");
     browser.goto(&format!("{base}/operator/registry"));
     assert_eq!(browser.text("h1"), "The fund's registry");
     browser.screenshot("claims-operator-registry-en");

@@ -1,17 +1,19 @@
 //! "Логины МО" and "Сертификаты МИС": the MO staff's logins, each with a button that issues
 //! a new one-time link (shown once on the answer), and the MO systems' certificates, each
-//! active one with a button that revokes it.
+//! active one with a button that revokes it, and a form that issues one (its PKCS#12 and
+//! one-time code shown once on the answer, never logged nor kept).
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use base64::Engine as _;
 use medgate_claims::{fund, systems};
 use medgate_web::desk::{td, th, PageResult, SignedIn};
 use medgate_web::error::ApiError;
-use medgate_web::layout::{escape, message, redirect, MessageKind};
+use medgate_web::layout::{escape, message, redirect, Input, MessageKind};
 use medgate_web::{csrf, AppState, WebRequest};
 
 use super::words::O;
@@ -26,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/operator/logins/link", post(new_link))
         .route(CERTIFICATES, get(certificates))
         .route("/operator/certificates/revoke", post(revoke))
+        .route("/operator/certificates/issue", post(issue))
 }
 
 fn minute(at: time::OffsetDateTime) -> String {
@@ -267,10 +270,40 @@ async fn certificates_page(
     let mut frame = operator.frame(request, O::CertificatesTitle.text(lang), CERTIFICATES);
     frame.status = status;
     frame.body = format!(
-        "<p class=\"muted\">{}</p>{notice}{listing}",
-        escape(O::CertificatesIntro.text(lang))
+        "<p class=\"muted\">{}</p>{notice}{listing}{}",
+        escape(O::CertificatesIntro.text(lang)),
+        issue_form(operator, request),
     );
     Ok(frame.into_response())
+}
+
+/// The form that issues an MO system's certificate (MO, optional subdivision, validity).
+fn issue_form(operator: &FundOperator, request: &WebRequest) -> String {
+    let lang = request.lang;
+    let mo = Input {
+        hint: Some(O::MoCodeHint.text(lang)),
+        required: true,
+        extra: "inputmode=\"numeric\" maxlength=\"6\" autocomplete=\"off\"",
+        ..Input::text("mo", O::MoCode.text(lang), "")
+    };
+    let subdivision = Input {
+        extra: "maxlength=\"20\" autocomplete=\"off\"",
+        ..Input::text("subdivision", O::SubdivisionOptional.text(lang), "")
+    };
+    let days = Input {
+        hint: Some(O::DaysRule.text(lang)),
+        required: true,
+        extra: "inputmode=\"numeric\" maxlength=\"3\"",
+        ..Input::text("days", O::Days.text(lang), "365")
+    };
+    format!(
+        "<h3>{button}</h3><form class=\"card\" method=\"post\" action=\"/operator/certificates/issue\" id=\"issue-certificate\" novalidate>{csrf}{mo}{subdivision}{days}<button class=\"primary\" type=\"submit\">{button}</button></form>",
+        button = escape(O::IssueCertificate.text(lang)),
+        csrf = csrf::hidden_field(operator.csrf()),
+        mo = mo.html(),
+        subdivision = subdivision.html(),
+        days = days.html(),
+    )
 }
 
 /// `GET /operator/certificates`.
@@ -309,6 +342,82 @@ async fn revoke(
                 certificates_page(&state, &operator, &request, Some(shown)).await
             }
         }
+    }
+    .await;
+    respond(&request, outcome)
+}
+
+/// `POST /operator/certificates/issue`: issues an MO system's certificate as `medgate claims
+/// mo certificate issue` does; the answer is the only place its PKCS#12 file and one-time
+/// code appear (the file as a download link of the page itself, the page not stored by the
+/// browser).
+async fn issue(
+    State(state): State<AppState>,
+    SignedIn(operator): SignedIn<FundOperator>,
+    request: WebRequest,
+    body: Bytes,
+) -> Response {
+    let request = russian(request);
+    let outcome = async {
+        let lang = request.lang;
+        let form = operator.genuine_form(&request, &body)?;
+        let Ok(days) = form.text("days").trim().parse::<u32>() else {
+            let shown = (
+                StatusCode::BAD_REQUEST,
+                message(
+                    MessageKind::Error,
+                    &format!("{} {}", O::Refused.text(lang), O::DaysRule.text(lang)),
+                ),
+            );
+            return certificates_page(&state, &operator, &request, Some(shown)).await;
+        };
+        let subdivision = form.text("subdivision").trim();
+        let code = medgate_web::password::activation_code()?;
+        let issued = systems::issue_certificate(
+            &state.metadata,
+            &operator.acting(&request),
+            &state.ca,
+            form.text("mo").trim(),
+            (!subdivision.is_empty()).then_some(subdivision),
+            days,
+            &medgate_pki::Password::new(code.clone()),
+            state.clock.now(),
+        )
+        .await;
+        let issued = match issued {
+            Ok(issued) => issued,
+            Err(error) => {
+                let shown = refused(lang, error)?;
+                return certificates_page(&state, &operator, &request, Some(shown)).await;
+            }
+        };
+        let mo = match &issued.subdivision_code {
+            Some(subdivision) => format!("{}/{subdivision}", issued.mo_code),
+            None => issued.mo_code.clone(),
+        };
+        let mut frame = operator.frame(&request, O::IssuedTitle.text(lang), CERTIFICATES);
+        frame.body = format!(
+            "<p>{intro}</p><p><a class=\"button primary\" id=\"pkcs12\" download=\"{file}-{serial}.p12\" href=\"data:application/x-pkcs12;base64,{data}\">{download}</a></p>\
+             <p>{code_label}: <strong class=\"mono\" id=\"one-time-code\">{code}</strong></p><p><a href=\"{CERTIFICATES}\">{back}</a></p>",
+            intro = escape(
+                &O::IssuedIntro
+                    .with(lang, "serial", &issued.serial)
+                    .replace("{mo}", &mo)
+                    .replace("{until}", &minute(issued.not_after))
+            ),
+            file = escape(&mo.replace('/', "-")),
+            serial = escape(&issued.serial),
+            data = base64::engine::general_purpose::STANDARD.encode(&issued.pkcs12),
+            download = escape(O::Download.text(lang)),
+            code_label = escape(O::OneTimeCode.text(lang)),
+            code = escape(&code),
+            back = escape(O::BackToCertificates.text(lang)),
+        );
+        let mut response = frame.into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
     }
     .await;
     respond(&request, outcome)

@@ -6,7 +6,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`registry`] | medical organisations with their subdivisions, insurers, reporting periods (opened and closed) |
-//! | [`access`] | the MO staff's logins with a new one-time link, the MO systems' certificates with their revocation |
+//! | [`access`] | the MO staff's logins with a new one-time link, the MO systems' certificates with their issue and revocation |
 //! | `words` | the texts |
 //!
 //! The rules are `medgate_claims`'s (`fund`, `systems`); every change is audited there with
@@ -136,7 +136,14 @@ fn refused(lang: Lang, error: FundError) -> Result<(StatusCode, String), ApiErro
         status,
         message(
             MessageKind::Error,
-            &format!("{} {error}", O::Refused.text(lang)),
+            &format!(
+                "{} {}",
+                O::Refused.text(lang),
+                match lang {
+                    Lang::Ru => error.russian(),
+                    _ => error.to_string(),
+                }
+            ),
         ),
     ))
 }

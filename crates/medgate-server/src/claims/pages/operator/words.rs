@@ -68,9 +68,21 @@ medgate_web::bilingual! {
         ),
         CertificatesTitle => ("Сертификаты информационных систем МО", "Certificates of the MOs' information systems"),
         CertificatesIntro => (
-            "Сертификаты выдаются командой medgate claims mo certificate issue; отозванный сертификат не открывает ничего со следующего запроса.",
-            "Certificates are issued with medgate claims mo certificate issue; a revoked certificate opens nothing from the next request on."
+            "Сертификат выдаётся здесь или командой medgate claims mo certificate issue; отозванный сертификат не открывает ничего со следующего запроса.",
+            "A certificate is issued here or with medgate claims mo certificate issue; a revoked certificate opens nothing from the next request on."
         ),
+        IssueCertificate => ("Выдать сертификат МИС", "Issue an MIS certificate"),
+        SubdivisionOptional => ("Код подразделения (если подаёт отдельно)", "Subdivision code (when it submits separately)"),
+        Days => ("Срок действия, дней", "Validity, days"),
+        DaysRule => ("Срок действия — от 1 до 825 дней.", "The validity is 1 to 825 days."),
+        IssuedTitle => ("Сертификат выдан", "Certificate issued"),
+        IssuedIntro => (
+            "Сертификат {serial} выдан МИС МО {mo}, действует до {until}. Скачайте файл PKCS#12 сейчас и передайте его МО; код сообщите по другому каналу. Эта страница больше не будет показана.",
+            "Certificate {serial} issued to the information system of MO {mo}, valid until {until}. Download the PKCS#12 file now and hand it to the MO; send the code by another channel. This page is not shown again."
+        ),
+        Download => ("Скачать файл PKCS#12", "Download the PKCS#12 file"),
+        OneTimeCode => ("Одноразовый код (пароль PKCS#12)", "One-time code (the PKCS#12 password)"),
+        BackToCertificates => ("К сертификатам", "Back to the certificates"),
         Serial => ("Серийный номер", "Serial"),
         Until => ("Действует до", "Valid until"),
         Revoke => ("Отозвать", "Revoke"),
