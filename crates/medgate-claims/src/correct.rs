@@ -209,7 +209,10 @@ fn rewrite_inner(
         let entry = archive
             .by_index(index)
             .map_err(|e| zip_error(&display, e))?;
-        let found = rewrite_file(entry, &mut zip, &name, correction)?;
+        let mut found = 0usize;
+        rewrite_file(entry, &mut zip, &name, &mut |record, encoding| {
+            correct_record(record, encoding, &name, correction, &mut found)
+        })?;
         match found {
             0 => {
                 return Err(refused(
@@ -243,24 +246,70 @@ fn rewrite_inner(
     Ok(())
 }
 
+/// The values of `element` in the main file's record `n_zap` (what a correction form shows
+/// as the current value); empty when the record or the element is not there.
+pub fn current_values(
+    source: &Path,
+    main_stem: &str,
+    n_zap: &str,
+    element: &str,
+) -> Result<Vec<String>, ClaimsError> {
+    let display = source
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("package")
+        .to_owned();
+    let input = File::open(source).map_err(|e| ClaimsError::io(source, e))?;
+    let mut archive =
+        zip::ZipArchive::new(BufReader::new(input)).map_err(|e| zip_error(&display, e))?;
+    let wanted = format!("{main_stem}.xml");
+    let mut values = Vec::new();
+    for index in 0..archive.len() {
+        let entry = archive
+            .by_index(index)
+            .map_err(|e| zip_error(&display, e))?;
+        let name = entry.name().to_owned();
+        let base = name.rsplit('/').next().unwrap_or(&name);
+        if !base.eq_ignore_ascii_case(&wanted) {
+            continue;
+        }
+        rewrite_file(
+            entry,
+            &mut std::io::sink(),
+            &name,
+            &mut |record, encoding| {
+                let ours = leaves(&record, "N_ZAP")
+                    .first()
+                    .is_some_and(|&(s, e)| decode(&record[s..e], encoding).trim() == n_zap.trim());
+                if ours {
+                    for (s, e) in leaves(&record, element) {
+                        values.push(decode(&record[s..e], encoding));
+                    }
+                }
+                Ok(record)
+            },
+        )?;
+    }
+    Ok(values)
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Streams one register file from `input` to `output`, correcting the record; answers how
-/// many records carried the correction's `N_ZAP`.
+/// Streams one register file from `input` to `output`, each `<ZAP>…</ZAP>` record through
+/// `on_record` (with the file's encoding), everything else as it is.
 fn rewrite_file(
     mut input: impl Read,
     output: &mut impl Write,
     file: &str,
-    correction: &Correction,
-) -> Result<usize, ClaimsError> {
+    on_record: &mut dyn FnMut(Vec<u8>, &'static Encoding) -> Result<Vec<u8>, ClaimsError>,
+) -> Result<(), ClaimsError> {
     let io = |e: std::io::Error| zip_error(file, e);
     let mut pending: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 64 * 1024];
     let mut encoding: Option<&'static Encoding> = None;
     let mut in_record = false;
-    let mut matched = 0usize;
     let mut ended = false;
     loop {
         if !ended {
@@ -290,7 +339,7 @@ fn rewrite_file(
                     break;
                 };
                 let record: Vec<u8> = pending.drain(..end + 6).collect();
-                let record = correct_record(record, encoding, file, correction, &mut matched)?;
+                let record = on_record(record, encoding)?;
                 output.write_all(&record).map_err(io)?;
                 in_record = false;
             } else if let Some(start) = find(&pending, b"<ZAP>") {
@@ -314,7 +363,7 @@ fn rewrite_file(
                 });
             }
             output.write_all(&pending).map_err(io)?;
-            return Ok(matched);
+            return Ok(());
         }
     }
 }
