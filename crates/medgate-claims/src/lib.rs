@@ -12,6 +12,7 @@
 //! node (`registers`).
 
 pub mod books;
+pub mod correct;
 pub mod documents;
 pub mod error;
 pub mod flk;
