@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use medgate_claims::flk::money;
 use medgate_claims::intake;
 use medgate_claims::FundError;
 use medgate_storage::{ClaimsFinding, ClaimsMekFinding, ClaimsMekSummary, ClaimsPackage};
@@ -204,13 +205,6 @@ pub async fn package_findings(
     })))
 }
 
-/// Kopecks as an exact decimal text of roubles: `50050` → `"500.50"`.
-fn roubles(kopecks: i64) -> String {
-    let sign = if kopecks < 0 { "-" } else { "" };
-    let kopecks = kopecks.unsigned_abs();
-    format!("{sign}{}.{:02}", kopecks / 100, kopecks % 100)
-}
-
 /// The package's MEK: its state, totals and findings.
 fn mek_json(package: &ClaimsPackage, findings: &[ClaimsMekFinding]) -> Value {
     match &package.mek {
@@ -227,7 +221,7 @@ fn mek_json(package: &ClaimsPackage, findings: &[ClaimsMekFinding]) -> Value {
             "cases_checked": cases_checked,
             "cases_refused": cases_refused,
             "total_findings": total,
-            "withheld": roubles(*withheld_kopecks),
+            "withheld": money(i128::from(*withheld_kopecks)),
             "catalogues": catalogues,
             "findings": findings.iter().map(|finding| json!({
                 "reason_code": finding.reason_code,
@@ -239,7 +233,7 @@ fn mek_json(package: &ClaimsPackage, findings: &[ClaimsMekFinding]) -> Value {
                 "SL_ID": finding.sl_id,
                 "comment": finding.comment,
                 "comment_ru": finding.comment_ru,
-                "withheld": roubles(finding.withheld_kopecks),
+                "withheld": money(i128::from(finding.withheld_kopecks)),
             })).collect::<Vec<_>>(),
         }),
     }
