@@ -193,7 +193,11 @@ impl Browser {
             .block_on(async {
                 let element = self.client().find(locator).await?;
                 let tag = element.tag_name().await?.to_ascii_lowercase();
-                let kind = element.attr("type").await?.unwrap_or_default().to_ascii_lowercase();
+                let kind = element
+                    .attr("type")
+                    .await?
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
                 let navigates = tag == "a"
                     || (tag == "button" && kind != "button" && kind != "reset")
                     || (tag == "input" && (kind == "submit" || kind == "image"));
@@ -215,13 +219,34 @@ impl Browser {
             .unwrap_or_else(|e| panic!("clicking {what} on {at}: {e}"));
     }
 
-    /// The visible text of the element matching `css`.
+    /// The visible text of the element matching `css`. A page that replaces itself (the
+    /// package page refreshes while its control runs) can swap the document between finding
+    /// the element and reading it: then it is found again.
     pub fn text(&self, css: &str) -> String {
         let at = self.url();
         self.runtime
             .block_on(async {
-                let element = self.client().find(Locator::Css(css)).await?;
-                element.text().await
+                let mut attempts = 0;
+                loop {
+                    let read = async {
+                        let element = self.client().find(Locator::Css(css)).await?;
+                        element.text().await
+                    }
+                    .await;
+                    match read {
+                        Err(error)
+                            if attempts < 20
+                                && (error
+                                    .to_string()
+                                    .contains("does not belong to the document")
+                                    || error.to_string().contains("stale element")) =>
+                        {
+                            attempts += 1;
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        other => break other,
+                    }
+                }
             })
             .unwrap_or_else(|e| panic!("reading {css} on {at}: {e}"))
     }
