@@ -114,32 +114,41 @@ pub async fn search(
     query: &SearchQuery,
 ) -> Result<Found, RepositoryError> {
     let metadata = &repository.metadata;
-    let total = metadata
-        .count_documents(&actor.tenant, query)
-        .await
-        .map_err(RepositoryError::storage("searching documents"))?;
-    // One entry per search: the filters and how many matched; the patient only when the
-    // search was by patient (never the ids of the patients found). It is committed while the
-    // page is read, so a search waits for the longer of the two, not for both.
-    let audited = repository.audit(
-        actor,
-        "document.search",
-        "documents",
-        query.patient.as_ref().map(|p| p.extension.as_str()),
-        details(query, total),
-    );
+    // The count and the page are read side by side, on two of the pool's connections. One
+    // entry per search: the filters and how many matched; the patient only when the search
+    // was by patient (never the ids of the patients found). It is committed as soon as the
+    // count is known, while the page is still read, so a search waits for the longer of the
+    // two paths, not for all of its statements one after another.
+    let counted = async {
+        let total = metadata
+            .count_documents(&actor.tenant, query)
+            .await
+            .map_err(RepositoryError::storage("searching documents"))?;
+        repository
+            .audit(
+                actor,
+                "document.search",
+                "documents",
+                query.patient.as_ref().map(|p| p.extension.as_str()),
+                details(query, total),
+            )
+            .await?;
+        Ok::<_, RepositoryError>(total)
+    };
     let found = async {
         let page = metadata
-            .documents_page(&actor.tenant, query, total)
+            .documents_page(&actor.tenant, query, 0)
             .await
             .map_err(RepositoryError::storage("searching documents"))?;
         let found: Vec<&StoredDocument> = page.documents.iter().collect();
         let shared = crate::consents::shared_now(repository, &actor.tenant, &found).await?;
         Ok::<_, RepositoryError>(Found { page, shared })
     };
-    let (audited, found) = tokio::join!(audited, found);
-    audited?;
-    found
+    let (counted, found) = tokio::join!(counted, found);
+    let total = counted?;
+    let mut found = found?;
+    found.page.total = total;
+    Ok(found)
 }
 
 /// The identifier of the document's header that a search by patient matched: the main one

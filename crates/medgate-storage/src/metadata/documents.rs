@@ -438,8 +438,10 @@ pub(crate) fn search_statements(
 }
 
 /// The statements of a search by patient (and dates) alone, over the identifier rows and
-/// their sort keys (see [`search_statements`]). `DISTINCT`: a document whose header names the
-/// patient twice (the same number under two roots) is counted and listed once.
+/// their sort keys (see [`search_statements`]). A document whose header names the patient
+/// twice (the same number under two roots) is counted and listed once: without a root only
+/// its first row is read (`repeated = 0`), with a root it has one row at most (the primary
+/// key), so neither statement needs `DISTINCT` and the count reads the index alone.
 fn patient_statements(
     backend: DatabaseBackend,
     mut filter: Filter,
@@ -448,12 +450,17 @@ fn patient_statements(
     query: &SearchQuery,
 ) -> Result<SearchStatements, MetadataError> {
     let mut rows = patient_rows.to_owned();
+    if query
+        .patient
+        .as_ref()
+        .is_some_and(|patient| patient.root.is_none())
+    {
+        rows.push_str(" AND p.repeated = 0");
+    }
     for date in dates {
         rows.push_str(&format!(" AND p.{date}"));
     }
-    let count_sql = format!(
-        "SELECT COUNT(DISTINCT p.document_pk) AS total FROM document_patient_ids p WHERE {rows}"
-    );
+    let count_sql = format!("SELECT COUNT(*) AS total FROM document_patient_ids p WHERE {rows}");
     filter.count_values = filter.values.len();
     let limit = filter.bind(Bound::Integer(i64::from(query.limit)));
     let offset = filter.bind(Bound::Integer(to_i64("offset", query.offset)?));
@@ -464,7 +471,7 @@ fn patient_statements(
         DatabaseBackend::Postgres => "d.tenant_id = $1",
     };
     let page_sql = format!(
-        "SELECT {DOCUMENT_COLUMNS} FROM (SELECT DISTINCT p.document_pk, p.effective_time, \
+        "SELECT {DOCUMENT_COLUMNS} FROM (SELECT p.document_pk, p.effective_time, \
          p.created_at FROM document_patient_ids p WHERE {rows} \
          ORDER BY p.effective_time DESC, p.created_at DESC, p.document_pk DESC \
          LIMIT {limit} OFFSET {offset}) hits JOIN documents d ON d.id = hits.document_pk \
@@ -857,10 +864,15 @@ async fn insert_document_on(
             patient_ids.push(other);
         }
     }
-    for patient in patient_ids {
+    for patient in &patient_ids {
+        // Every row but the first (smallest root) of one number counts as repeated, so a
+        // search by the number alone finds the document once (migration 0020).
+        let repeated = patient_ids.iter().any(|other| {
+            other.extension == patient.extension && other.root.as_str() < patient.root.as_str()
+        });
         sqlx::query(
             "INSERT INTO document_patient_ids (document_pk, tenant_id, root, extension, \
-                 effective_time, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                 effective_time, created_at, repeated) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(primary_key)
         .bind(tenant.as_str())
@@ -868,6 +880,7 @@ async fn insert_document_on(
         .bind(patient.extension.as_str())
         .bind(to_unix(metadata.effective_time))
         .bind(to_unix(created_at))
+        .bind(i16::from(repeated))
         .execute(&mut *connection)
         .await
         .map_err(MetadataError::database(OPERATION))?;

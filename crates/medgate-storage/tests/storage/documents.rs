@@ -83,6 +83,41 @@ pub async fn effective_time_as_written_round_trips(db: TestDb) {
     }
 }
 
+/// A header naming the patient's number twice, under a root below and one above the main
+/// one, is one document to a search by the number alone (counted and listed once) and to a
+/// search under each root; a page still holds the patient's other documents.
+pub async fn a_number_under_two_roots_is_found_once(db: TestDb) {
+    let metadata = &db.metadata;
+    let tenant = create_tenant(metadata, 5016, 1_000_000, 100).await;
+    let (below, above) = ("1.2.616.1", "2.16.840.1.113883.3.4424.2.7.26.17");
+    let mut twice = document("TWICE", PESEL, datetime!(2022-03-01 10:00:00 UTC), 100);
+    twice.other_patient_ids = [below, above]
+        .into_iter()
+        .map(|root| PatientIdentifier {
+            root: oid(root),
+            extension: PESEL.to_owned(),
+        })
+        .collect();
+    metadata.insert_document(&tenant, &twice).await.unwrap();
+    let once = document("ONCE", PESEL, datetime!(2021-03-01 10:00:00 UTC), 100);
+    metadata.insert_document(&tenant, &once).await.unwrap();
+    let search = |root: Option<&str>| SearchQuery {
+        patient: Some(PatientQuery {
+            extension: PESEL.to_owned(),
+            root: root.map(oid),
+        }),
+        ..SearchQuery::default()
+    };
+    let page = metadata.search_documents(&tenant, &search(None)).await.unwrap();
+    assert_eq!((page.total, extensions(&page)), (2, vec!["TWICE", "ONCE"]));
+    for root in [below, above] {
+        let page = metadata.search_documents(&tenant, &search(Some(root))).await.unwrap();
+        assert_eq!((page.total, extensions(&page)), (1, vec!["TWICE"]), "{root}");
+    }
+    let page = metadata.search_documents(&tenant, &search(Some(PESEL_ROOT))).await.unwrap();
+    assert_eq!((page.total, extensions(&page)), (2, vec!["TWICE", "ONCE"]));
+}
+
 pub async fn insert_and_get_round_trip(db: TestDb) {
     let metadata = &db.metadata;
     let tenant = create_tenant(metadata, 5010, 1_000_000, 100).await;

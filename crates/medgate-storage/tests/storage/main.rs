@@ -71,6 +71,7 @@ on_both_backends! {
     }
     documents {
         insert_and_get_round_trip,
+        a_number_under_two_roots_is_found_once,
         effective_time_as_written_round_trips,
         duplicate_document_id_is_refused_but_a_new_version_is_accepted,
         search_by_patient_and_dates_is_paged_newest_first,
