@@ -214,7 +214,7 @@ async fn a_dictionary_code_is_corrected_on_the_page_into_a_new_package(backend: 
         (
             usl_ok("").to_vec(),
             400,
-            "новое значение USL_OK не заполнено",
+            "Новое значение USL_OK не заполнено.",
         ),
         (usl_ok(&too_long).to_vec(), 400, "длиннее 250 символов"),
         (usl_ok("9").to_vec(), 400, "совпадает с текущим"),
@@ -226,7 +226,7 @@ async fn a_dictionary_code_is_corrected_on_the_page_into_a_new_package(backend: 
                 ("new", "3"),
             ],
             400,
-            "в записи N_ZAP 2 нет USL_OK со значением «7»",
+            "В записи N_ZAP 2 нет USL_OK со значением «7».",
         ),
     ] {
         let page = correct(&web, &form_path, &old, &fields).await;
@@ -239,7 +239,7 @@ async fn a_dictionary_code_is_corrected_on_the_page_into_a_new_package(backend: 
     let page = correct(&web, &form_path, &old, &usl_ok("")).await;
     assert_eq!(page.status, 400);
     assert!(
-        page.text().contains("the new value of USL_OK is empty"),
+        page.text().contains("The new value of USL_OK is empty."),
         "{}",
         page.text()
     );

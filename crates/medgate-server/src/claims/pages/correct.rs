@@ -216,6 +216,13 @@ async fn show(
         "<p><a href=\"{path}\">{}</a></p>",
         escape(R::Cancel.text(lang))
     );
+    // A refused value is said at the top too, where the eye is after the POST.
+    let notice = notice.or_else(|| {
+        filled
+            .error
+            .as_ref()
+            .map(|_| message(MessageKind::Error, R::FixErrors.text(lang)))
+    });
     let head = format!(
         "{}{}",
         package_summary(lang, package, false),
@@ -254,32 +261,34 @@ async fn show(
         Lang::Ru if !finding.comment_ru.is_empty() => &finding.comment_ru,
         _ => &finding.comment,
     };
-    let facts = format!(
-        "<dl class=\"card\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
-         <dt>{}</dt><dd>{} {}</dd>",
-        escape(R::Record.text(lang)),
-        escape(&filled.n_zap),
-        escape(R::Case.text(lang)),
-        escape(finding.idcase.as_deref().unwrap_or("—")),
-        escape(R::Element.text(lang)),
-        escape(&filled.element),
-        escape(R::Comment.text(lang)),
-        finding.code,
-        escape(comment),
-    );
+    let row = |label: R, value: &str| {
+        format!(
+            "<tr><th scope=\"row\">{}</th><td>{value}</td></tr>",
+            escape(label.text(lang))
+        )
+    };
+    let facts = [
+        row(R::Record, &escape(&filled.n_zap)),
+        row(R::Case, &escape(finding.idcase.as_deref().unwrap_or("—"))),
+        row(R::Element, &escape(&filled.element)),
+        row(R::Comment, &format!("{} {}", finding.code, escape(comment))),
+    ]
+    .concat();
     let current = match values.as_slice() {
         [] => {
             frame.body = format!(
-                "{head}{facts}</dl>{}{back}",
+                "{head}<table class=\"facts\"><tbody>{facts}</tbody></table>{}{back}",
                 message(MessageKind::Error, R::NoCurrentValue.text(lang))
             );
             return Ok(frame.into_response());
         }
         [only] => format!(
-            "<dt>{}</dt><dd><code id=\"current-value\">{}</code></dd></dl>\
+            "<table class=\"facts\"><tbody>{facts}{}</tbody></table>\
              <input type=\"hidden\" name=\"current\" value=\"{}\">",
-            escape(R::CurrentValue.text(lang)),
-            escape(only),
+            row(
+                R::CurrentValue,
+                &format!("<code id=\"current-value\">{}</code>", escape(only))
+            ),
             escape(only)
         ),
         several => {
@@ -298,7 +307,7 @@ async fn show(
                 })
                 .collect();
             format!(
-                "</dl><label for=\"current\">{}</label><select id=\"current\" name=\"current\">{options}</select>",
+                "<table class=\"facts\"><tbody>{facts}</tbody></table><label for=\"current\">{}</label><select id=\"current\" name=\"current\">{options}</select>",
                 escape(R::CurrentValue.text(lang))
             )
         }
@@ -307,14 +316,14 @@ async fn show(
         hint: Some(R::NewValueHint.text(lang)),
         error: filled.error.as_deref(),
         required: true,
-        extra: "maxlength=\"250\" autocomplete=\"off\" autofocus",
+        extra: "maxlength=\"250\" autocomplete=\"off\"",
         ..Input::text("new", R::NewValue.text(lang), &filled.new)
     }
     .html();
     frame.body = format!(
         "{head}<p class=\"muted\">{intro}</p><form class=\"card\" method=\"post\" action=\"{path}/correct\" novalidate>\
          {csrf}<input type=\"hidden\" name=\"n_zap\" value=\"{n_zap}\">\
-         <input type=\"hidden\" name=\"element\" value=\"{element}\">{facts}{current}{field}\
+         <input type=\"hidden\" name=\"element\" value=\"{element}\">{current}{field}\
          <button class=\"primary\" type=\"submit\">{submit}</button></form>{back}",
         intro = escape(R::CorrectFormIntro.text(lang)),
         csrf = csrf::hidden_field(&user.session.csrf_secret),
@@ -330,6 +339,16 @@ fn reason(lang: Lang, refusal: &CorrectionRefusal) -> String {
     match lang {
         Lang::Ru => refusal.russian(),
         _ => refusal.to_string(),
+    }
+}
+
+/// The refusal as a sentence of its own, under the field.
+fn field_error(lang: Lang, refusal: &CorrectionRefusal) -> String {
+    let text = reason(lang, refusal);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
+        None => text,
     }
 }
 
@@ -412,7 +431,7 @@ async fn correct_package(
             new: filled.new.clone(),
         };
         if let Err(refusal) = correction.validate() {
-            filled.error = Some(reason(lang, &refusal));
+            filled.error = Some(field_error(lang, &refusal));
             let status = StatusCode::BAD_REQUEST;
             return show(&state, &request, &user, &target, &filled, None, status).await;
         }
@@ -431,7 +450,7 @@ async fn correct_package(
         let staged = match written {
             Ok(staged) => staged,
             Err(ClaimsError::Correction { refusal, .. }) => {
-                filled.error = Some(reason(lang, &refusal));
+                filled.error = Some(field_error(lang, &refusal));
                 let status = StatusCode::BAD_REQUEST;
                 return show(&state, &request, &user, &target, &filled, None, status).await;
             }

@@ -260,7 +260,7 @@ fn web_claims_executor_uploads_a_register_and_reads_its_flk_findings_in_chromium
     browser.click("main button[type=submit]");
     let refused = browser.text("main");
     assert!(
-        refused.contains("новое значение USL_OK не заполнено"),
+        refused.contains("Новое значение USL_OK не заполнено."),
         "{refused}"
     );
     browser.screenshot("claims-correct-refused-ru");
