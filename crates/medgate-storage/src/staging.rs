@@ -408,6 +408,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_file_written_by_another_function_is_hashed_or_removed_when_it_fails() {
+        let data = tempfile::tempdir().unwrap();
+        let (area, _) = StagingArea::open(data.path().join("tmp")).await.unwrap();
+        let body: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 256) as u8).collect();
+        let written = body.clone();
+        let staged = area
+            .write_with(move |path| std::fs::write(path, &written))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(staged.len(), 300_000);
+        assert_eq!(staged.sha256(), &Sha256Digest::of(&body));
+        assert_eq!(staged.sha1(), &Sha1Digest::of(&body));
+        assert!(staged.path().starts_with(area.dir()));
+        drop(staged);
+        assert!(files_in(area.dir()).is_empty());
+        let failed = area
+            .write_with(|path| {
+                std::fs::write(path, b"half")?;
+                Err::<(), _>(io::Error::other("the rewrite failed"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(failed.unwrap_err().to_string(), "the rewrite failed");
+        assert!(files_in(area.dir()).is_empty(), "nothing is left behind");
+    }
+
+    #[tokio::test]
     async fn an_abandoned_writer_leaves_nothing() {
         let data = tempfile::tempdir().unwrap();
         let (area, _) = StagingArea::open(data.path().join("tmp")).await.unwrap();
