@@ -93,45 +93,113 @@ pub struct Correction {
 impl Correction {
     /// Checks the correction itself: a fixable element, a new value that is plain text,
     /// not too long and not the current one.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), CorrectionRefusal> {
+        let element = self.element.clone();
         if !FIXABLE_ELEMENTS.contains(&self.element.as_str()) {
-            return Err(format!(
-                "{} cannot be corrected at the node: fix it in your system and upload again",
-                self.element
-            ));
+            return Err(CorrectionRefusal::NotFixable { element });
         }
         if self.n_zap.trim().is_empty() {
-            return Err("the record's N_ZAP is empty".to_owned());
+            return Err(CorrectionRefusal::NoRecord);
         }
         let new = self.new.as_str();
         if new.trim().is_empty() {
-            return Err(format!("the new value of {} is empty", self.element));
+            return Err(CorrectionRefusal::Empty { element });
         }
         if new.trim() != new {
-            return Err(format!(
-                "the new value of {} begins or ends with spaces",
-                self.element
-            ));
+            return Err(CorrectionRefusal::Spaces { element });
         }
         if new.chars().count() > MAX_VALUE_CHARS {
-            return Err(format!(
-                "the new value of {} is longer than {MAX_VALUE_CHARS} characters",
-                self.element
-            ));
+            return Err(CorrectionRefusal::TooLong { element });
         }
         if new.chars().any(char::is_control) {
-            return Err(format!(
-                "the new value of {} holds a control character",
-                self.element
-            ));
+            return Err(CorrectionRefusal::ControlCharacter { element });
         }
         if new == self.current {
-            return Err(format!(
-                "the new value of {} is the current one",
-                self.element
-            ));
+            return Err(CorrectionRefusal::Unchanged { element });
         }
         Ok(())
+    }
+}
+
+/// Why a correction cannot be made at the node, in English (`Display`) and Russian
+/// ([`CorrectionRefusal::russian`]), for the pages of both languages.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CorrectionRefusal {
+    #[error("{element} cannot be corrected at the node: fix it in your system and upload again")]
+    NotFixable { element: String },
+    #[error("the record's N_ZAP is empty")]
+    NoRecord,
+    #[error("the new value of {element} is empty")]
+    Empty { element: String },
+    #[error("the new value of {element} begins or ends with spaces")]
+    Spaces { element: String },
+    #[error("the new value of {element} is longer than {MAX_VALUE_CHARS} characters")]
+    TooLong { element: String },
+    #[error("the new value of {element} holds a control character")]
+    ControlCharacter { element: String },
+    #[error("the new value of {element} is the current one")]
+    Unchanged { element: String },
+    #[error("the new value of {element} holds a character {encoding} cannot encode")]
+    Unencodable { element: String, encoding: String },
+    #[error("the record N_ZAP {n_zap} holds no {element} with the value {current:?}")]
+    NoSuchValue {
+        n_zap: String,
+        element: String,
+        current: String,
+    },
+    #[error("the record N_ZAP {n_zap} holds {count} elements {element} with the value {current:?}: fix it in your system and upload again")]
+    SeveralElements {
+        n_zap: String,
+        element: String,
+        current: String,
+        count: usize,
+    },
+    #[error("{count} records are numbered N_ZAP {n_zap}: fix it in your system and upload again")]
+    SeveralRecords { n_zap: String, count: usize },
+}
+
+impl CorrectionRefusal {
+    /// The refusal in Russian, for the Russian pages.
+    pub fn russian(&self) -> String {
+        use CorrectionRefusal as R;
+        match self {
+            R::NotFixable { element } => format!(
+                "{element} нельзя исправить на узле: исправьте его в вашей МИС и загрузите пакет снова"
+            ),
+            R::NoRecord => "не указан номер записи N_ZAP".to_owned(),
+            R::Empty { element } => format!("новое значение {element} не заполнено"),
+            R::Spaces { element } => {
+                format!("новое значение {element} начинается или заканчивается пробелом")
+            }
+            R::TooLong { element } => {
+                format!("новое значение {element} длиннее {MAX_VALUE_CHARS} символов")
+            }
+            R::ControlCharacter { element } => {
+                format!("новое значение {element} содержит управляющий символ")
+            }
+            R::Unchanged { element } => {
+                format!("новое значение {element} совпадает с текущим")
+            }
+            R::Unencodable { element, encoding } => format!(
+                "новое значение {element} содержит символ, которого нет в кодировке {encoding}"
+            ),
+            R::NoSuchValue {
+                n_zap,
+                element,
+                current,
+            } => format!("в записи N_ZAP {n_zap} нет {element} со значением «{current}»"),
+            R::SeveralElements {
+                n_zap,
+                element,
+                current,
+                count,
+            } => format!(
+                "в записи N_ZAP {n_zap} {count} элемента {element} со значением «{current}»: исправьте их в вашей МИС и загрузите пакет снова"
+            ),
+            R::SeveralRecords { n_zap, count } => format!(
+                "{count} записи с номером N_ZAP {n_zap}: исправьте это в вашей МИС и загрузите пакет снова"
+            ),
+        }
     }
 }
 
@@ -142,10 +210,10 @@ fn zip_error(file: &str, reason: impl ToString) -> ClaimsError {
     }
 }
 
-fn refused(file: &str, reason: String) -> ClaimsError {
-    ClaimsError::Document {
+fn refused(file: &str, refusal: CorrectionRefusal) -> ClaimsError {
+    ClaimsError::Correction {
         file: file.to_owned(),
-        reason,
+        refusal,
     }
 }
 
@@ -178,7 +246,7 @@ fn rewrite_inner(
         .to_owned();
     correction
         .validate()
-        .map_err(|reason| refused(&display, reason))?;
+        .map_err(|refusal| refused(&display, refusal))?;
     let input = File::open(source).map_err(|e| ClaimsError::io(source, e))?;
     let mut archive =
         zip::ZipArchive::new(BufReader::new(input)).map_err(|e| zip_error(&display, e))?;
@@ -214,23 +282,15 @@ fn rewrite_inner(
             correct_record(record, encoding, &name, correction, &mut found)
         })?;
         match found {
-            0 => {
-                return Err(refused(
-                    &name,
-                    format!(
-                        "the record N_ZAP {} holds no {} with the value {:?}",
-                        correction.n_zap, correction.element, correction.current
-                    ),
-                ))
-            }
+            0 => return Err(refused(&name, no_such_value(correction))),
             1 => corrected = true,
-            more => {
+            count => {
                 return Err(refused(
                     &name,
-                    format!(
-                    "{more} records are numbered N_ZAP {}: fix it in your system and upload again",
-                    correction.n_zap
-                ),
+                    CorrectionRefusal::SeveralRecords {
+                        n_zap: correction.n_zap.clone(),
+                        count,
+                    },
                 ))
             }
         }
@@ -334,7 +394,10 @@ fn rewrite_file(
             if in_record {
                 let Some(end) = find(&pending, b"</ZAP>") else {
                     if pending.len() > MAX_RECORD_BYTES {
-                        return Err(refused(file, "a ZAP record is too large".to_owned()));
+                        return Err(ClaimsError::Document {
+                            file: file.to_owned(),
+                            reason: "a ZAP record is too large".to_owned(),
+                        });
                     }
                     break;
                 };
@@ -397,6 +460,14 @@ fn decode(bytes: &[u8], encoding: &'static Encoding) -> String {
         .replace("&amp;", "&")
 }
 
+fn no_such_value(correction: &Correction) -> CorrectionRefusal {
+    CorrectionRefusal::NoSuchValue {
+        n_zap: correction.n_zap.clone(),
+        element: correction.element.clone(),
+        current: correction.current.clone(),
+    }
+}
+
 fn correct_record(
     mut record: Vec<u8>,
     encoding: &'static Encoding,
@@ -419,24 +490,17 @@ fn correct_record(
         .filter(|&(s, e)| decode(&record[s..e], encoding).trim() == correction.current.trim())
         .collect();
     match hits.as_slice() {
-        [] => Err(refused(
-            file,
-            format!(
-                "the record N_ZAP {} holds no {} with the value {:?}",
-                correction.n_zap, correction.element, correction.current
-            ),
-        )),
+        [] => Err(refused(file, no_such_value(correction))),
         [(start, end)] => {
             let escaped = escape(&correction.new);
             let (bytes, _, unmappable) = encoding.encode(&escaped);
             if unmappable {
                 return Err(refused(
                     file,
-                    format!(
-                        "the new value of {} holds a character {} cannot encode",
-                        correction.element,
-                        encoding.name()
-                    ),
+                    CorrectionRefusal::Unencodable {
+                        element: correction.element.clone(),
+                        encoding: encoding.name().to_owned(),
+                    },
                 ));
             }
             record.splice(*start..*end, bytes.iter().copied());
@@ -444,13 +508,12 @@ fn correct_record(
         }
         more => Err(refused(
             file,
-            format!(
-                "the record N_ZAP {} holds {} elements {} with the value {:?}: fix it in your system and upload again",
-                correction.n_zap,
-                more.len(),
-                correction.element,
-                correction.current
-            ),
+            CorrectionRefusal::SeveralElements {
+                n_zap: correction.n_zap.clone(),
+                element: correction.element.clone(),
+                current: correction.current.clone(),
+                count: more.len(),
+            },
         )),
     }
 }

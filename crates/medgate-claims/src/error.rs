@@ -39,6 +39,12 @@ pub enum ClaimsError {
     },
     #[error("{file}: the ZIP archive cannot be read: {reason}")]
     Zip { file: String, reason: String },
+    /// A correction made at the node that the package refuses (see `correct`).
+    #[error("{file}: {refusal}")]
+    Correction {
+        file: String,
+        refusal: crate::correct::CorrectionRefusal,
+    },
     /// A document (invoice, registers, MEK act) that cannot be made from a package.
     #[error("{file}: {reason}")]
     Document { file: String, reason: String },
@@ -241,6 +247,8 @@ fn what_ru(what: &str) -> &str {
         "document" => "документ",
         "register" => "реестр",
         "package" => "пакет",
+        "package with FLK errors" => "пакет с ошибками ФЛК",
+        "correction of package" => "исправление пакета",
         other => other,
     }
 }

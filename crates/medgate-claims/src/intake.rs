@@ -14,11 +14,12 @@ use std::sync::Arc;
 
 use medgate_storage::{
     AuditOrigin, ClaimsFinding, ClaimsMekFinding, ClaimsPackage, MekOutcome, Metadata,
-    NewClaimsPackage, PackageOutcome,
+    NewClaimsCorrection, NewClaimsPackage, PackageOutcome,
 };
 use time::OffsetDateTime;
 
 use crate::books::NodeBooks;
+use crate::correct::Correction;
 use crate::error::FundError;
 use crate::flk::Finding;
 use crate::fund::{parse_period, Actor};
@@ -99,6 +100,65 @@ pub async fn register_upload(
             "claims.package.upload",
             &format!("package:{id}"),
             format!("{file_name} for {period}, {size_bytes} bytes, sha256 {sha256_hex}"),
+        )
+        .await?;
+    Ok(id)
+}
+
+/// Registers the corrected copy of `original` (written by
+/// [`crate::correct::rewrite_package`], `sha256_hex` and `size_bytes` its own) as a new
+/// package of the same MO, period and file name, linked to `original` in the same job;
+/// answers its id. Refused, with nothing stored, when `original` is not the uploader's MO's
+/// package with FLK errors, was corrected already, or its period is closed. The audit entry
+/// `claims.package.correct` names both packages, the record, the element and both values.
+pub async fn register_correction(
+    store: &Metadata,
+    uploader: &Uploader,
+    original: &ClaimsPackage,
+    correction: &Correction,
+    sha256_hex: &str,
+    size_bytes: u64,
+    now: OffsetDateTime,
+) -> Result<i64, FundError> {
+    let file_name = plain_file_name(&original.file_name)?;
+    let id = store
+        .register_claims_correction(
+            &NewClaimsPackage {
+                mo_code: uploader.mo_code.clone(),
+                period: original.period.clone(),
+                subdivision_code: uploader.subdivision_code.clone(),
+                file_name: file_name.clone(),
+                sha256: sha256_hex.to_owned(),
+                size_bytes,
+                uploaded_by: uploader.login.clone(),
+                uploaded_at: now,
+            },
+            &NewClaimsCorrection {
+                corrects_package_id: original.id,
+                n_zap: correction.n_zap.clone(),
+                element: correction.element.clone(),
+                old_value: correction.current.clone(),
+                new_value: correction.new.clone(),
+            },
+        )
+        .await
+        .map_err(FundError::refused("register a correction"))?;
+    uploader
+        .actor()
+        .record(
+            store,
+            "claims.package.correct",
+            &format!("package:{id}"),
+            format!(
+                "package {id} corrects package {}: {} of record N_ZAP {} {:?} -> {:?}; \
+                 {file_name} for {}, {size_bytes} bytes, sha256 {sha256_hex}",
+                original.id,
+                correction.element,
+                correction.n_zap,
+                correction.current,
+                correction.new,
+                original.period,
+            ),
         )
         .await?;
     Ok(id)
@@ -494,7 +554,10 @@ pub async fn refused_cases(
     else {
         return Ok(None);
     };
-    if !matches!(package.status.as_str(), "accepted" | "accepted_mek" | "flk_errors") {
+    if !matches!(
+        package.status.as_str(),
+        "accepted" | "accepted_mek" | "flk_errors"
+    ) {
         return Ok(None);
     }
     let findings = store

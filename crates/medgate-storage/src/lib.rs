@@ -62,11 +62,12 @@ pub use metadata::certificates::{
     TenantCertificate,
 };
 pub use metadata::claims::{
-    ClaimsCertificate, ClaimsFinding, ClaimsInsurer, ClaimsMedicalOrganisation, ClaimsMekFinding,
-    ClaimsMekSummary, ClaimsMoCertificate, ClaimsPackage, ClaimsPeriod, ClaimsRegister,
-    ClaimsRegisterEvent, ClaimsRegisterSignature, ClaimsStoreError, ClaimsSubdivision, ClaimsUser,
-    LinkOpening, MekOutcome, NewClaimsPackage, NewClaimsRegister, NewClaimsUser, PackageOutcome,
-    MAX_PAID_KEYS_AT_ONCE,
+    ClaimsCertificate, ClaimsCorrection, ClaimsFinding, ClaimsInsurer, ClaimsMedicalOrganisation,
+    ClaimsMekFinding, ClaimsMekSummary, ClaimsMoCertificate, ClaimsPackage,
+    ClaimsPackageCorrections, ClaimsPeriod, ClaimsRegister, ClaimsRegisterEvent,
+    ClaimsRegisterSignature, ClaimsStoreError, ClaimsSubdivision, ClaimsUser, LinkOpening,
+    MekOutcome, NewClaimsCorrection, NewClaimsPackage, NewClaimsRegister, NewClaimsUser,
+    PackageOutcome, MAX_PAID_KEYS_AT_ONCE,
 };
 pub use metadata::clinical::{
     AccessEntry, Authorisation, ClinicalInstitution, ClinicalPatientAccount, ClinicalStoreError,

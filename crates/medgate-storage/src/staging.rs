@@ -113,6 +113,48 @@ impl StagingArea {
             hashes: Hashes::new(),
         })
     }
+
+    /// A staged file written by `write` (a blocking function given the new file's path, such
+    /// as a rewrite that streams one file into another), then read once for its length and
+    /// digests. When `write` fails its error is answered and the file is removed, as any
+    /// staged file is when dropped.
+    pub async fn write_with<E: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Path) -> Result<(), E> + Send + 'static,
+    ) -> Result<Result<StagedFile, E>, ContentError> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let path = tempfile::Builder::new()
+                .prefix(STAGED_PREFIX)
+                .rand_bytes(16)
+                .tempfile_in(&dir)
+                .map_err(io_error("create a file in", &dir))?
+                .into_temp_path();
+            if let Err(error) = write(&path) {
+                return Ok(Err(error));
+            }
+            let mut file = fs::File::open(&path).map_err(io_error("read", &path))?;
+            let mut hashes = Hashes::new();
+            let mut len = 0u64;
+            let mut chunk = vec![0u8; WRITE_BUFFER_BYTES];
+            loop {
+                let read =
+                    io::Read::read(&mut file, &mut chunk).map_err(io_error("read", &path))?;
+                if read == 0 {
+                    break;
+                }
+                hashes.update(&chunk[..read]);
+                len = len.saturating_add(read as u64);
+            }
+            Ok(Ok(hashes.staged(path, len)))
+        })
+        .await
+        .map_err(|join_error| ContentError::Io {
+            operation: "write a file in",
+            path: self.dir.clone(),
+            source: io::Error::other(join_error.to_string()),
+        })?
+    }
 }
 
 struct Hashes {
@@ -134,6 +176,28 @@ impl Hashes {
         self.sha256.update(chunk);
         self.sha512.update(chunk);
         self.sha1.update(chunk);
+    }
+
+    /// The staged file at `path` of `len` bytes these digests were taken over.
+    fn staged(self, path: TempPath, len: u64) -> StagedFile {
+        let Hashes {
+            sha256,
+            sha512,
+            sha1,
+        } = self;
+        let mut sha256_bytes = [0u8; Sha256Digest::LEN];
+        sha256_bytes.copy_from_slice(sha256.finish().as_ref());
+        let mut sha1_bytes = [0u8; Sha1Digest::LEN];
+        sha1_bytes.copy_from_slice(sha1.finish().as_ref());
+        let mut sha512_bytes = [0u8; 64];
+        sha512_bytes.copy_from_slice(sha512.finish().as_ref());
+        StagedFile {
+            path,
+            len,
+            sha256: Sha256Digest::from_bytes(sha256_bytes),
+            sha1: Sha1Digest::from_bytes(sha1_bytes),
+            sha512: sha512_bytes,
+        }
     }
 }
 
@@ -187,24 +251,7 @@ impl StagedWriter {
         let mut file = self.file.into_inner();
         file.flush().await.map_err(io_error("write", &self.path))?;
         drop(file);
-        let Hashes {
-            sha256,
-            sha512,
-            sha1,
-        } = self.hashes;
-        let mut sha256_bytes = [0u8; Sha256Digest::LEN];
-        sha256_bytes.copy_from_slice(sha256.finish().as_ref());
-        let mut sha1_bytes = [0u8; Sha1Digest::LEN];
-        sha1_bytes.copy_from_slice(sha1.finish().as_ref());
-        let mut sha512_bytes = [0u8; 64];
-        sha512_bytes.copy_from_slice(sha512.finish().as_ref());
-        Ok(StagedFile {
-            path: self.path,
-            len: self.len,
-            sha256: Sha256Digest::from_bytes(sha256_bytes),
-            sha1: Sha1Digest::from_bytes(sha1_bytes),
-            sha512: sha512_bytes,
-        })
+        Ok(self.hashes.staged(self.path, self.len))
     }
 }
 
@@ -358,6 +405,34 @@ mod tests {
         drop(staged);
         assert!(!path.exists(), "a dropped staged file is removed");
         assert!(files_in(area.dir()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_file_written_by_another_function_is_hashed_or_removed_when_it_fails() {
+        let data = tempfile::tempdir().unwrap();
+        let (area, _) = StagingArea::open(data.path().join("tmp")).await.unwrap();
+        let body: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 256) as u8).collect();
+        let written = body.clone();
+        let staged = area
+            .write_with(move |path| std::fs::write(path, &written))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(staged.len(), 300_000);
+        assert_eq!(staged.sha256(), &Sha256Digest::of(&body));
+        assert_eq!(staged.sha1(), &Sha1Digest::of(&body));
+        assert!(staged.path().starts_with(area.dir()));
+        drop(staged);
+        assert!(files_in(area.dir()).is_empty());
+        let failed = area
+            .write_with(|path| {
+                std::fs::write(path, b"half")?;
+                Err::<(), _>(io::Error::other("the rewrite failed"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(failed.unwrap_err().to_string(), "the rewrite failed");
+        assert!(files_in(area.dir()).is_empty(), "nothing is left behind");
     }
 
     #[tokio::test]

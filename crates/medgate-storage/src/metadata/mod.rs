@@ -194,6 +194,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../../migrations/sqlite/0017_claims_mo_certificates.sql"),
     ),
     (
+        18,
+        "claims corrections",
+        include_str!("../../migrations/sqlite/0018_claims_corrections.sql"),
+    ),
+    (
         20,
         "patient ids repeated",
         include_str!("../../migrations/sqlite/0020_patient_ids_repeated.sql"),
@@ -285,6 +290,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         17,
         "claims mo certificates",
         include_str!("../../migrations/postgres/0017_claims_mo_certificates.sql"),
+    ),
+    (
+        18,
+        "claims corrections",
+        include_str!("../../migrations/postgres/0018_claims_corrections.sql"),
     ),
     (
         20,

@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::support::TestDb;
 
-const AT: OffsetDateTime = datetime!(2026-12-04 09:00 UTC);
+pub(crate) const AT: OffsetDateTime = datetime!(2026-12-04 09:00 UTC);
 
 fn user(login: &str, mo: &str, link_hash: &str) -> NewClaimsUser {
     NewClaimsUser {
@@ -28,7 +28,7 @@ fn user(login: &str, mo: &str, link_hash: &str) -> NewClaimsUser {
     }
 }
 
-fn package(name: &str, sha256: &str) -> NewClaimsPackage {
+pub(crate) fn package(name: &str, sha256: &str) -> NewClaimsPackage {
     NewClaimsPackage {
         mo_code: "140001".to_owned(),
         period: "2026-11".to_owned(),
@@ -41,7 +41,7 @@ fn package(name: &str, sha256: &str) -> NewClaimsPackage {
     }
 }
 
-fn finding(code: u16, element: &str, n_zap: &str) -> ClaimsFinding {
+pub(crate) fn finding(code: u16, element: &str, n_zap: &str) -> ClaimsFinding {
     ClaimsFinding {
         code,
         rule_id: Some("004F.00.0010".to_owned()),

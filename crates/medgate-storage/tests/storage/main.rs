@@ -12,6 +12,7 @@ mod audit;
 mod certificate_requests;
 mod certificates;
 mod claims;
+mod claims_corrections;
 mod clinical;
 mod clinical_connection;
 mod consents;
@@ -35,6 +36,9 @@ on_both_backends! {
         mek_findings_and_paid_cases_are_kept_exactly,
         registers_take_a_package_once_and_move_from_the_state_read,
         mo_system_certificates_are_recorded_listed_and_revoked_once,
+    }
+    claims_corrections {
+        a_package_with_flk_errors_is_corrected_once_into_a_linked_new_package,
     }
     clinical_connection {
         a_connection_is_saved_whole_replaced_and_per_account,

@@ -221,7 +221,8 @@ impl Browser {
 
     /// The visible text of the element matching `css`. A page that replaces itself (the
     /// package page refreshes while its control runs) can swap the document between finding
-    /// the element and reading it: then it is found again.
+    /// the element and reading it, or be between two documents when it is looked for: then
+    /// it is looked for again (for up to 2 s).
     pub fn text(&self, css: &str) -> String {
         let at = self.url();
         self.runtime
@@ -239,7 +240,8 @@ impl Browser {
                                 && (error
                                     .to_string()
                                     .contains("does not belong to the document")
-                                    || error.to_string().contains("stale element")) =>
+                                    || error.to_string().contains("stale element")
+                                    || error.to_string().contains("no such element")) =>
                         {
                             attempts += 1;
                             tokio::time::sleep(Duration::from_millis(100)).await;

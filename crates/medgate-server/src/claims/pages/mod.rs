@@ -10,6 +10,7 @@
 //! |---|---|
 //! | this file | the desk ([`CLAIMS`]), the signed-in user, the accounts the foundation's sign-in flow uses, the link page, the password change |
 //! | [`packages`] | "Загрузка файла" (the streamed upload, the packages with their status and progress), "ФЛК" (the findings, the `V` protocol) |
+//! | [`correct`] | «Исправить» on the ФЛК tab: a finding's element corrected at the node, the corrected copy a new package controlled at once |
 //! | [`registers`] | «Формирование» (forming registers from accepted cases), «Текущие реестры», a register's page with its state, history and the login's actions |
 //! | [`signatures`] | «Администрирование → Электронная подпись» (the signer's certificate), the register's bytes to sign and the signature uploads |
 //! | [`documents`] | a register's documents as pages and PDFs, the signed package |
@@ -40,6 +41,7 @@ use time::OffsetDateTime;
 use register_words::W as RW;
 use words::R;
 
+mod correct;
 mod documents;
 mod mek;
 pub mod operator;
@@ -107,6 +109,7 @@ pub fn routes() -> Router<AppState> {
         .route("/claims/link", get(link).post(open_link))
         .route(PASSWORD_PATH, get(password_form).post(change_password))
         .merge(packages::routes())
+        .merge(correct::routes())
         .merge(mek::routes())
         .merge(registers::routes())
         .merge(signatures::routes())

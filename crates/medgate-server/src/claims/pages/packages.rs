@@ -14,7 +14,7 @@ use axum::routing::get;
 use axum::Router;
 use medgate_claims::intake;
 use medgate_claims::FundError;
-use medgate_storage::ClaimsPackage;
+use medgate_storage::{ClaimsFinding, ClaimsPackage};
 use medgate_web::desk::{PageError, PageResult, SignedIn};
 use medgate_web::error::ApiError;
 use medgate_web::i18n::Lang;
@@ -385,11 +385,23 @@ async fn package_page(
         let Ok(id) = id.parse::<i64>() else {
             return Ok(user.not_found(&request));
         };
-        let (package, findings) = match intake::findings_of(&state.metadata, user.mo_code(), id).await {
-            Ok(found) => found,
-            Err(FundError::NotRegistered { .. }) => return Ok(user.not_found(&request)),
-            Err(other) => return Err(PageError::from(ApiError::internal("reading a package", &other))),
-        };
+        let (package, findings) =
+            match intake::findings_of(&state.metadata, user.mo_code(), id).await {
+                Ok(found) => found,
+                Err(FundError::NotRegistered { .. }) => return Ok(user.not_found(&request)),
+                Err(other) => {
+                    return Err(PageError::from(ApiError::internal(
+                        "reading a package",
+                        &other,
+                    )))
+                }
+            };
+        let corrections = state
+            .metadata
+            .claims_package_corrections(package.id)
+            .await
+            .map_err(|e| ApiError::internal("reading a package's corrections", &e))?;
+        let blocked = super::correct::blocked(&user, &package, &corrections);
         let path = format!("/claims/packages/{}", package.id);
         let mut frame = user.frame(
             &request,
@@ -404,7 +416,10 @@ async fn package_page(
         let detail = match (package.status.as_str(), package.refusal_code) {
             ("checking", _) => {
                 let percent = (package.progress / 10).to_string();
-                message(MessageKind::Info, &R::Progress.with(lang, "percent", &percent))
+                message(
+                    MessageKind::Info,
+                    &R::Progress.with(lang, "percent", &percent),
+                )
             }
             (_, Some(code)) => format!(
                 "{}{protocol_link}",
@@ -412,55 +427,26 @@ async fn package_page(
                     MessageKind::Error,
                     &R::RefusedWhole
                         .with(lang, "code", &code.to_string())
-                        .replace("{comment}", package.refusal_comment.as_deref().unwrap_or(""))
+                        .replace(
+                            "{comment}",
+                            package.refusal_comment.as_deref().unwrap_or("")
+                        )
                 )
             ),
-            ("accepted", _) => format!("{}{protocol_link}", message(MessageKind::Info, R::Clean.text(lang))),
-            ("accepted_mek", _) => format!("{}{protocol_link}", message(MessageKind::Info, R::FlkCleanMek.text(lang))),
-            _ => {
-                let rows: String = findings
-                    .iter()
-                    .map(|finding| {
-                        format!(
-                            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                            finding.code,
-                            cell(&finding.rule_id),
-                            escape(&finding.element),
-                            escape(&finding.base),
-                            cell(&finding.n_zap),
-                            cell(&finding.idcase),
-                            escape(match lang {
-                                Lang::Ru if !finding.comment_ru.is_empty() => &finding.comment_ru,
-                                _ => &finding.comment,
-                            }),
-                        )
-                    })
-                    .collect();
-                let more = if (findings.len() as u64) < package.findings {
-                    message(
-                        MessageKind::Info,
-                        &R::MoreFindings
-                            .with(lang, "shown", &findings.len().to_string())
-                            .replace("{total}", &package.findings.to_string()),
-                    )
-                } else {
-                    String::new()
-                };
-                format!(
-                    "{more}<table class=\"findings\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{rows}</tbody></table>{protocol_link}",
-                    escape(R::Code.text(lang)),
-                    escape(R::Rule.text(lang)),
-                    escape(R::Element.text(lang)),
-                    escape(R::Parent.text(lang)),
-                    escape(R::Record.text(lang)),
-                    escape(R::Case.text(lang)),
-                    escape(R::Comment.text(lang)),
-                )
-            }
+            ("accepted", _) => format!(
+                "{}{protocol_link}",
+                message(MessageKind::Info, R::Clean.text(lang))
+            ),
+            ("accepted_mek", _) => format!(
+                "{}{protocol_link}",
+                message(MessageKind::Info, R::FlkCleanMek.text(lang))
+            ),
+            _ => findings_table(lang, &package, &findings, blocked, &protocol_link),
         };
         frame.body = format!(
-            "{summary}{detail}<p><a href=\"/claims/flk\">{}</a></p>",
-            escape(R::Back.text(lang))
+            "{summary}{links}{detail}<p><a href=\"/claims/flk\">{}</a></p>",
+            escape(R::Back.text(lang)),
+            links = super::correct::links(lang, &corrections),
         );
         let mut response = frame.into_response();
         if package.status == "checking" {
@@ -473,6 +459,79 @@ async fn package_page(
     }
     .await;
     medgate_web::desk::respond(&CLAIMS, &request, outcome)
+}
+
+/// The findings of a package with FLK errors, each fixable one with its «Исправить» (when
+/// the login may correct the package now, else the reason once above), the others marked
+/// as fixed in the MO's system.
+fn findings_table(
+    lang: Lang,
+    package: &ClaimsPackage,
+    findings: &[ClaimsFinding],
+    blocked: Option<super::correct::Blocked>,
+    protocol_link: &str,
+) -> String {
+    let stem = super::correct::main_stem(package).unwrap_or_default();
+    let mut any_fixable = false;
+    let rows: String = findings
+        .iter()
+        .map(|finding| {
+            let action = if !super::correct::is_fixable(finding, &stem) {
+                format!("<span class=\"muted\">{}</span>", escape(R::InMis.text(lang)))
+            } else {
+                any_fixable = true;
+                match blocked {
+                    None => format!(
+                        "<a class=\"fix\" href=\"{}\">{}</a>",
+                        escape(&super::correct::form_href(package.id, finding)),
+                        escape(R::FixAction.text(lang))
+                    ),
+                    Some(_) => "—".to_owned(),
+                }
+            };
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+                finding.code,
+                cell(&finding.rule_id),
+                escape(&finding.element),
+                escape(&finding.base),
+                cell(&finding.n_zap),
+                cell(&finding.idcase),
+                escape(match lang {
+                    Lang::Ru if !finding.comment_ru.is_empty() => &finding.comment_ru,
+                    _ => &finding.comment,
+                }),
+            )
+        })
+        .collect();
+    let more = if (findings.len() as u64) < package.findings {
+        message(
+            MessageKind::Info,
+            &R::MoreFindings
+                .with(lang, "shown", &findings.len().to_string())
+                .replace("{total}", &package.findings.to_string()),
+        )
+    } else {
+        String::new()
+    };
+    let how = match blocked {
+        _ if !any_fixable => message(MessageKind::Info, R::NoneFixable.text(lang)),
+        None => message(MessageKind::Info, R::CorrectIntro.text(lang)),
+        // A correction already made is said once, above, by the links between the packages.
+        Some(super::correct::Blocked::CorrectedBy(_)) => String::new(),
+        Some(other) => other.html(lang),
+    };
+    format!(
+        "{more}{how}<table class=\"findings\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{rows}</tbody></table>{protocol_link}",
+        escape(R::Code.text(lang)),
+        escape(R::Rule.text(lang)),
+        escape(R::Element.text(lang)),
+        escape(R::Parent.text(lang)),
+        escape(R::Record.text(lang)),
+        escape(R::Case.text(lang)),
+        escape(R::Comment.text(lang)),
+        escape(R::CorrectColumn.text(lang)),
+    )
 }
 
 /// The head of a package's pages: status, period, upload time, and the tabs ФЛК | МЭК.

@@ -140,6 +140,48 @@ medgate_web::bilingual! {
         Total => ("Итого", "Total"),
         MoreMekFindings => ("Показаны первые {shown} из {total} замечаний.", "The first {shown} of {total} findings are shown."),
         FlkCleanMek => ("Ошибок ФЛК нет. МЭК удержал часть случаев — см. вкладку «МЭК».", "No FLK errors. MEK withholds some cases: see the MEK tab."),
+        FixAction => ("Исправить", "Fix"),
+        CorrectColumn => ("Исправление", "Correction"),
+        InMis => ("в МИС", "in your MIS"),
+        CorrectIntro => (
+            "Ошибки с действием «Исправить» можно исправить здесь: исправленная копия пакета регистрируется как новый пакет и сразу проходит контроль. Остальные ошибки исправляются в вашей МИС, затем пакет загружается снова.",
+            "Errors with a Fix action can be fixed here: the corrected copy of the package is registered as a new package and checked at once. The other errors are fixed in your MIS, then the package is uploaded again."
+        ),
+        NoneFixable => (
+            "Эти ошибки исправляются в вашей МИС, затем пакет загружается снова.",
+            "These errors are fixed in your MIS, then the package is uploaded again."
+        ),
+        CorrectExecutorOnly => (
+            "Исправляет исполнитель пакета (логин _1 его организации и подразделения).",
+            "Only the package's executor (the _1 login of its organisation and subdivision) corrects it."
+        ),
+        CorrectNotFlk => (
+            "Исправить на узле можно только пакет со статусом «ошибки ФЛК».",
+            "Only a package with FLK errors can be corrected at the node."
+        ),
+        CorrectedBy => (
+            "Пакет уже исправлен: исправленная копия — пакет №{id}. Дальнейшие исправления вносятся в неё.",
+            "This package was corrected already: its corrected copy is package No. {id}. Further corrections are made there."
+        ),
+        Corrects => (
+            "Исправление пакета №{id}: {element} записи {n_zap} «{old}» → «{new}»",
+            "Correction of package No. {id}: {element} of record {n_zap} “{old}” → “{new}”"
+        ),
+        CorrectTitle => ("Исправление {element} записи {n_zap}", "Correcting {element} of record {n_zap}"),
+        CorrectFormIntro => (
+            "Исправленная копия пакета регистрируется как новый пакет того же периода и сразу проходит ФЛК и МЭК. Загруженный пакет не меняется.",
+            "The corrected copy of the package is registered as a new package of the same period and goes through FLK and MEK at once. The uploaded package stays as it is."
+        ),
+        CurrentValue => ("Текущее значение", "Current value"),
+        NewValue => ("Новое значение", "New value"),
+        NewValueHint => ("Код из справочника, не более 250 символов.", "A code of its dictionary, at most 250 characters."),
+        CorrectSubmit => ("Исправить и проверить", "Fix and check"),
+        Cancel => ("Отмена", "Cancel"),
+        NoCurrentValue => (
+            "В записи нет этого элемента: исправьте его в вашей МИС и загрузите пакет снова.",
+            "The record holds no such element: fix it in your MIS and upload the package again."
+        ),
+        CorrectRefused => ("Исправление не выполнено: {reason}", "The correction was not made: {reason}"),
         FixInMis => ("Исправьте случаи в вашей МИС и загрузите пакет снова.", "Fix the cases in your MIS and upload the package again."),
     }
 }

@@ -3,7 +3,8 @@
 //! (SMO), the reporting periods, the MO staff's logins and the packages uploaded with their
 //! FLK findings; the registers formed from accepted cases, their workflow history, the
 //! signers' certificates and the signatures (migration 0016, [`registers`]); the certificates of the MOs'
-//! information systems (migration 0017).
+//! information systems (migration 0017); the corrections made at the node, each a new
+//! package linked to the one it corrects (migration 0018, [`corrections`]).
 //!
 //! Identifiers arrive here already checked by `medgate-claims` (this crate knows no register
 //! format): an MO code is text, a period `YYYY-MM`. Logins keep Argon2id hashes only; the
@@ -22,12 +23,14 @@ use super::{column, from_unix, is_foreign_key_violation, is_unique_violation};
 use crate::error::MetadataError;
 
 mod certificates;
+mod corrections;
 mod mek;
 mod packages;
 mod registers;
 mod registry;
 
 pub use certificates::*;
+pub use corrections::*;
 pub use mek::MAX_PAID_KEYS_AT_ONCE;
 
 pub use packages::*;

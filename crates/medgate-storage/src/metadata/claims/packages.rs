@@ -2,6 +2,7 @@
 //! their findings.
 
 use sqlx::any::AnyRow;
+use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
 use super::{database, number, optional_time, ClaimsStoreError, ALREADY_REGISTERED, LIST_LIMIT};
@@ -185,6 +186,56 @@ fn package_from_row(row: &AnyRow) -> Result<ClaimsPackage, MetadataError> {
     })
 }
 
+/// Inserts a package as `checking` on the writer's connection, once its period is found
+/// open and its MO registered; answers its id.
+pub(super) async fn insert_package(
+    connection: &mut AnyConnection,
+    row: &NewClaimsPackage,
+) -> Result<i64, ClaimsStoreError> {
+    const OPERATION: &str = "register a package";
+    let size = i64::try_from(row.size_bytes).map_err(|_| MetadataError::CorruptValue {
+        field: "size_bytes",
+        problem: "too large".to_owned(),
+    })?;
+    let open = sqlx::query("SELECT is_open FROM claims_periods WHERE period = $1")
+        .bind(row.period.clone())
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(database(OPERATION))?;
+    match open {
+        Some(open) if column::<i64>(&open, "is_open")? != 0 => {}
+        _ => {
+            return Err(ClaimsStoreError::PeriodClosed {
+                period: row.period.clone(),
+            })
+        }
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO claims_packages (mo_code, period, subdivision_code, \
+         file_name, sha256, size_bytes, status, progress, cases, patients, \
+         findings, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, \
+         'checking', 0, 0, 0, 0, $7, $8) RETURNING id",
+    )
+    .bind(row.mo_code.clone())
+    .bind(row.period.clone())
+    .bind(row.subdivision_code.clone())
+    .bind(row.file_name.clone())
+    .bind(row.sha256.clone())
+    .bind(size)
+    .bind(row.uploaded_by.clone())
+    .bind(to_unix(row.uploaded_at))
+    .fetch_one(&mut *connection)
+    .await;
+    match inserted {
+        Ok(inserted) => Ok(column::<i64>(&inserted, "id")?),
+        Err(error) if is_foreign_key_violation(&error) => Err(ClaimsStoreError::NotFound {
+            what: "medical organisation",
+            id: row.mo_code.clone(),
+        }),
+        Err(error) => Err(database(OPERATION)(error)),
+    }
+}
+
 impl Metadata {
     /// Registers an uploaded package as `checking`; refused when its period is not open (or
     /// was never opened) or the MO is not registered. Answers its id.
@@ -194,53 +245,9 @@ impl Metadata {
     ) -> Result<i64, ClaimsStoreError> {
         const OPERATION: &str = "register a package";
         let row = package.clone();
-        let size = i64::try_from(package.size_bytes).map_err(|_| MetadataError::CorruptValue {
-            field: "size_bytes",
-            problem: "too large".to_owned(),
-        })?;
         self.writer
             .transact(OPERATION, move |connection| {
-                Box::pin(async move {
-                    let open = sqlx::query("SELECT is_open FROM claims_periods WHERE period = $1")
-                        .bind(row.period.clone())
-                        .fetch_optional(&mut *connection)
-                        .await
-                        .map_err(database(OPERATION))?;
-                    match open {
-                        Some(open) if column::<i64>(&open, "is_open")? != 0 => {}
-                        _ => {
-                            return Err(ClaimsStoreError::PeriodClosed {
-                                period: row.period.clone(),
-                            })
-                        }
-                    }
-                    let inserted = sqlx::query(
-                        "INSERT INTO claims_packages (mo_code, period, subdivision_code, \
-                         file_name, sha256, size_bytes, status, progress, cases, patients, \
-                         findings, uploaded_by, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, \
-                         'checking', 0, 0, 0, 0, $7, $8) RETURNING id",
-                    )
-                    .bind(row.mo_code.clone())
-                    .bind(row.period.clone())
-                    .bind(row.subdivision_code.clone())
-                    .bind(row.file_name.clone())
-                    .bind(row.sha256.clone())
-                    .bind(size)
-                    .bind(row.uploaded_by.clone())
-                    .bind(to_unix(row.uploaded_at))
-                    .fetch_one(&mut *connection)
-                    .await;
-                    match inserted {
-                        Ok(inserted) => Ok(column::<i64>(&inserted, "id")?),
-                        Err(error) if is_foreign_key_violation(&error) => {
-                            Err(ClaimsStoreError::NotFound {
-                                what: "medical organisation",
-                                id: row.mo_code.clone(),
-                            })
-                        }
-                        Err(error) => Err(database(OPERATION)(error)),
-                    }
-                })
+                Box::pin(async move { insert_package(&mut *connection, &row).await })
             })
             .await
     }

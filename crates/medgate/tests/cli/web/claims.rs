@@ -7,7 +7,9 @@
 //! `DATE_Z_2`), then the same in English; with the MEK catalogue installed (`medgate claims
 //! nsi import Q016.xml`), a package with a man's O80 diagnosis is uploaded and its МЭК tab
 //! shows the finding and the sum withheld, and the MEK list its total, in both languages; a
-//! screenshot of each step in both languages. The
+//! package with a code outside its dictionary is corrected on its ФЛК tab («Исправить»), the
+//! corrected copy accepted as a new package, the two linked; a screenshot of each step in
+//! both languages. The
 //! same walk without a browser, with the protocol read by lxml, is
 //! `repository::claims_desk`; every refusal is tested in process
 //! (`crates/medgate-server/tests/claims_pages.rs`).
@@ -87,14 +89,49 @@ fn web_claims_executor_uploads_a_register_and_reads_its_flk_findings_in_chromium
     let mek_dir = node.dir.path().join("mek");
     std::fs::create_dir_all(&mek_dir).unwrap();
     let mek_package = run_ok(&[
-        "claims", "generate", "--cases", "50", "--period", "2025-01", "--mo", "140001",
-        "--number", "2", "--out", &mek_dir.to_string_lossy(), "--fault", "sex-diagnosis",
+        "claims",
+        "generate",
+        "--cases",
+        "50",
+        "--period",
+        "2025-01",
+        "--mo",
+        "140001",
+        "--number",
+        "2",
+        "--out",
+        &mek_dir.to_string_lossy(),
+        "--fault",
+        "sex-diagnosis",
     ]);
     let mek_package = std::path::PathBuf::from(mek_package.trim());
+    let fix_dir = node.dir.path().join("fix");
+    std::fs::create_dir_all(&fix_dir).unwrap();
+    let fix_package = run_ok(&[
+        "claims",
+        "generate",
+        "--cases",
+        "50",
+        "--period",
+        "2025-01",
+        "--mo",
+        "140001",
+        "--number",
+        "3",
+        "--out",
+        &fix_dir.to_string_lossy(),
+        "--fault",
+        "bad-dictionary-code",
+    ]);
+    let fix_package = std::path::PathBuf::from(fix_package.trim());
     let catalogue = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../medgate-claims/catalogues/Q016.xml");
     run_ok(&[
-        "claims", "nsi", "import", &catalogue.to_string_lossy(), "--data",
+        "claims",
+        "nsi",
+        "import",
+        &catalogue.to_string_lossy(),
+        "--data",
         &node.data.to_string_lossy(),
     ]);
     let Some(browser) = Browser::start() else {
@@ -196,4 +233,56 @@ fn web_claims_executor_uploads_a_register_and_reads_its_flk_findings_in_chromium
     browser.screenshot("claims-mek-package-en");
     browser.goto(&format!("{base}/claims/mek?lang=en"));
     browser.screenshot("claims-mek-en");
+
+    // A code outside its dictionary (USL_OK 9 in record 2) corrected on the ФЛК tab: the
+    // form shows the current value; the corrected copy is package 4, checked at once, and
+    // the two packages link each other.
+    browser.goto(&format!("{base}/claims/upload?lang=en"));
+    browser.choose_file("#package", &fix_package);
+    browser.click("form[action='/claims/upload'] button[type=submit]");
+    let findings = wait_text(&browser, "main", "Fix");
+    assert!(findings.contains("USL_OK"), "{findings}");
+    browser.screenshot("claims-fixable-en");
+    browser.click("a.fix[href*='element=USL_OK']");
+    assert!(
+        browser.text("#current-value") == "9",
+        "{}",
+        browser.text("main")
+    );
+    browser.screenshot("claims-correct-form-en");
+    browser.click_link("Русский");
+    assert!(
+        browser.text("main").contains("Исправить и проверить"),
+        "{}",
+        browser.text("main")
+    );
+    browser.fill("#f-new", "");
+    browser.click("main button[type=submit]");
+    let refused = browser.text("main");
+    assert!(
+        refused.contains("Новое значение USL_OK не заполнено."),
+        "{refused}"
+    );
+    browser.screenshot("claims-correct-refused-ru");
+    browser.fill("#f-new", "3");
+    browser.click("main button[type=submit]");
+    wait_for(&browser, "/claims/packages/4");
+    let corrected = wait_text(&browser, "main", "принят");
+    assert!(
+        corrected.contains("Исправление пакета №3: USL_OK записи 2 «9» → «3»"),
+        "{corrected}"
+    );
+    browser.screenshot("claims-corrected-ru");
+    browser.goto(&format!("{base}/claims/packages/3"));
+    let old = browser.text("main");
+    assert!(old.contains("исправленная копия — пакет №4"), "{old}");
+    assert!(browser.source().contains("href=\"/claims/packages/4\""));
+    browser.screenshot("claims-corrected-old-ru");
+    browser.goto(&format!("{base}/claims/packages/4?lang=en"));
+    let corrected = browser.text("main");
+    assert!(
+        corrected.contains("Correction of package No. 3: USL_OK of record 2 “9” → “3”"),
+        "{corrected}"
+    );
+    browser.screenshot("claims-corrected-en");
 }
