@@ -193,6 +193,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "claims mo certificates",
         include_str!("../../migrations/sqlite/0017_claims_mo_certificates.sql"),
     ),
+    (
+        19,
+        "claims refusal comment ru",
+        include_str!("../../migrations/sqlite/0019_claims_refusal_comment_ru.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -280,6 +285,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         17,
         "claims mo certificates",
         include_str!("../../migrations/postgres/0017_claims_mo_certificates.sql"),
+    ),
+    (
+        19,
+        "claims refusal comment ru",
+        include_str!("../../migrations/postgres/0019_claims_refusal_comment_ru.sql"),
     ),
 ];
 
