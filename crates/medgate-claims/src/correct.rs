@@ -299,6 +299,7 @@ fn rewrite_inner(
         return Err(ClaimsError::MissingFile {
             package: display,
             reason: format!("the main file {wanted} is not in the archive"),
+            reason_ru: format!("в архиве нет основного файла {wanted}"),
         });
     }
     let mut out = zip.finish().map_err(|e| zip_error(&display, e))?;

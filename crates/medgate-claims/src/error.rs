@@ -11,10 +11,18 @@ pub enum ClaimsError {
     NotZip { name: String, reason: String },
     /// F012 802: a name does not follow the federal order.
     #[error("{name:?} is not a register file name of the federal order: {reason}")]
-    BadFileName { name: String, reason: String },
+    BadFileName {
+        name: String,
+        reason: String,
+        reason_ru: String,
+    },
     /// F012 803: the package lacks a file.
     #[error("package {package}: {reason}")]
-    MissingFile { package: String, reason: String },
+    MissingFile {
+        package: String,
+        reason: String,
+        reason_ru: String,
+    },
     #[error("{0} is not a reporting period (YYYY-MM, month 01–12)")]
     InvalidPeriod(String),
     #[error("{file}: the text cannot be decoded: {reason}")]
@@ -60,6 +68,38 @@ impl ClaimsError {
             ClaimsError::Encoding { .. } | ClaimsError::Xml { .. } => Some(804),
             _ => None,
         }
+    }
+
+    /// The refusal of a package (F012 801–804) in Russian, as the `V` protocol's `COMMENT`
+    /// and the Russian pages show it; `None` for a failure that is no package refusal. The
+    /// technical words of a library (a ZIP or XML reader's) are left out: the sentence says
+    /// what is wrong in the package.
+    pub fn package_russian(&self) -> Option<String> {
+        Some(match self {
+            ClaimsError::NotZip { name, .. } => format!(
+                "Файл {name} не является ZIP-архивом; пакет реестра должен быть ZIP-архивом с \
+                 основным файлом и файлом персональных данных."
+            ),
+            ClaimsError::Zip { file, .. } => {
+                format!("ZIP-архив {file} повреждён: его содержимое не читается.")
+            }
+            ClaimsError::BadFileName {
+                name, reason_ru, ..
+            } => format!(
+                "«{name}» не является именем файла реестра по федеральному порядку: {reason_ru}."
+            ),
+            ClaimsError::MissingFile {
+                package, reason_ru, ..
+            } => format!("Пакет {package}: {reason_ru}."),
+            ClaimsError::Encoding { file, .. } => format!(
+                "Файл {file}: текст не удаётся прочитать в кодировке, объявленной в заголовке \
+                 XML (ожидается windows-1251)."
+            ),
+            ClaimsError::Xml { file, position, .. } => {
+                format!("Файл {file}: XML построен неверно (около байта {position}).")
+            }
+            _ => return None,
+        })
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> ClaimsError {
@@ -127,15 +167,6 @@ impl FundError {
             FundError::CertificateRefused { .. } => "certificate_refused",
             FundError::Storage { .. } => "storage_error",
             FundError::Internal { .. } => "internal_error",
-        }
-    }
-
-    pub(crate) fn invalid(field: &'static str, value: &str, rule: impl Into<String>) -> FundError {
-        FundError::Invalid {
-            field,
-            value: value.to_owned(),
-            rule: rule.into(),
-            rule_ru: None,
         }
     }
 
@@ -278,7 +309,12 @@ mod tests {
             "медицинская организация 149999 не зарегистрирован(а)"
         );
         // A rule without its Russian keeps the English rule after the Russian field.
-        let english_only = FundError::invalid("file name", "", "must be a file's name");
+        let english_only = FundError::Invalid {
+            field: "file name",
+            value: String::new(),
+            rule: "must be a file's name".to_owned(),
+            rule_ru: None,
+        };
         assert_eq!(
             english_only.russian(),
             "имя файла «» не подходит: must be a file's name"

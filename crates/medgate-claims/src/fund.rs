@@ -449,26 +449,30 @@ pub async fn add_user(
             Some(code)
         }
         (Role::Executor, None) if !subdivisions.is_empty() => {
-            return Err(FundError::invalid(
+            let codes = subdivisions
+                .iter()
+                .map(|s| s.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(FundError::invalid_ru(
                 "subdivision",
                 "(none given)",
+                format!("MO {mo_code} submits by subdivision, so its executor names one: {codes}"),
                 format!(
-                    "MO {mo_code} submits by subdivision, so its executor names one: {}",
-                    subdivisions
-                        .iter()
-                        .map(|s| s.code.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "МО {mo_code} сдаёт реестры по подразделениям, поэтому у исполнителя \
+                     указывается подразделение: {codes}"
                 ),
-            ))
+            ));
         }
         (Role::Executor, None) => None,
         (_, Some(code)) => {
-            return Err(FundError::invalid(
+            return Err(FundError::invalid_ru(
                 "subdivision",
                 code,
                 "only an executor (_1) belongs to a subdivision; the chief accountant and the \
                  head sign for the whole MO",
+                "к подразделению относится только исполнитель (_1); главный бухгалтер и \
+                 руководитель подписывают за всю МО",
             ))
         }
         (_, None) => None,
@@ -661,25 +665,37 @@ pub async fn open_link(
 /// Checks a new password's rules: length, no control characters, not the login.
 pub fn check_new_password(login: &str, password: &str) -> Result<(), FundError> {
     let length = password.chars().count();
-    let refuse = |rule: String| {
+    let refuse = |rule: String, rule_ru: String| {
         Err(FundError::Invalid {
             field: "new password",
             value: String::new(),
             rule,
-            rule_ru: None,
+            rule_ru: Some(rule_ru),
         })
     };
     if length < PASSWORD_MIN_LENGTH {
-        return refuse(format!("must be at least {PASSWORD_MIN_LENGTH} characters"));
+        return refuse(
+            format!("must be at least {PASSWORD_MIN_LENGTH} characters"),
+            format!("нужно не меньше {PASSWORD_MIN_LENGTH} символов"),
+        );
     }
     if length > PASSWORD_MAX_LENGTH {
-        return refuse(format!("must be at most {PASSWORD_MAX_LENGTH} characters"));
+        return refuse(
+            format!("must be at most {PASSWORD_MAX_LENGTH} characters"),
+            format!("нужно не больше {PASSWORD_MAX_LENGTH} символов"),
+        );
     }
     if password.chars().any(char::is_control) {
-        return refuse("must not hold control characters".to_owned());
+        return refuse(
+            "must not hold control characters".to_owned(),
+            "не должен содержать управляющих символов".to_owned(),
+        );
     }
     if password.eq_ignore_ascii_case(login) {
-        return refuse("must not be the login".to_owned());
+        return refuse(
+            "must not be the login".to_owned(),
+            "не должен совпадать с логином".to_owned(),
+        );
     }
     Ok(())
 }

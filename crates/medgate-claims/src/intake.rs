@@ -58,10 +58,11 @@ pub fn plain_file_name(name: &str) -> Result<String, FundError> {
         || base == "."
         || base == ".."
     {
-        return Err(FundError::invalid(
+        return Err(FundError::invalid_ru(
             "file name",
             name,
             "must be a file's name of 1 to 255 characters",
+            "нужно имя файла длиной от 1 до 255 символов",
         ));
     }
     Ok(base.to_owned())
@@ -181,13 +182,24 @@ pub fn control(
         .file_name()
         .and_then(|name| name.to_str())
         .unwrap_or("package");
-    let refused = |code: u16, comment: String| Ok(PackageOutcome::Refused { code, comment });
+    let refused = |code: u16, comment: String, comment_ru: String| {
+        Ok(PackageOutcome::Refused {
+            code,
+            comment,
+            comment_ru,
+        })
+    };
     if let Ok(name) = RegisterFileName::parse(file_name) {
         if *name.sender() != Party::MedicalOrganisation(mo_code.to_owned()) {
             return refused(
                 802,
                 format!(
                     "the file name names the sender {}{}, not your organisation M{mo_code}",
+                    name.sender().letter(),
+                    name.sender().code()
+                ),
+                format!(
+                    "В имени файла отправитель {}{}, а не ваша организация M{mo_code}.",
                     name.sender().letter(),
                     name.sender().code()
                 ),
@@ -198,6 +210,10 @@ pub fn control(
                 802,
                 format!(
                     "the file name is for the period {}, not for {period} chosen on upload",
+                    name.period()
+                ),
+                format!(
+                    "Имя файла относится к периоду {}, а при загрузке выбран {period}.",
                     name.period()
                 ),
             );
@@ -239,7 +255,11 @@ pub fn control(
             },
         }),
         Err(error) => match error.f012_code() {
-            Some(code) => refused(code, error.to_string()),
+            Some(code) => refused(
+                code,
+                error.to_string(),
+                error.package_russian().unwrap_or_else(|| error.to_string()),
+            ),
             None => {
                 tracing::error!(%error, "a package could not be controlled");
                 Err(FundError::Internal {
@@ -440,16 +460,22 @@ pub async fn protocol_of(
     };
     let protocol = match (package.status.as_str(), package.refusal_code) {
         ("checking", _) => {
-            return Err(FundError::invalid(
+            return Err(FundError::invalid_ru(
                 "package",
                 &package.file_name,
                 "is still being checked; its protocol follows the control",
+                "ещё проверяется; протокол будет готов после контроля",
             ))
         }
         (_, Some(code)) => protocol::package_protocol(
             &package.file_name,
             code,
             package.refusal_comment.as_deref().unwrap_or(""),
+            package
+                .refusal_comment_ru
+                .as_deref()
+                .or(package.refusal_comment.as_deref())
+                .unwrap_or(""),
         )
         .map_err(failed)?,
         _ => {
@@ -507,18 +533,15 @@ pub async fn import_paid_cases(
     source: &str,
     now: OffsetDateTime,
 ) -> Result<PaidImport, FundError> {
-    let keys = crate::mek::paid::normalised_keys(text, source).map_err(|error| {
-        let reason = match error {
-            crate::ClaimsError::PaidKeys { reason, .. } => reason,
-            other => other.to_string(),
-        };
-        FundError::invalid("paid case keys file", source, reason)
+    let keys = crate::mek::paid::checked_keys(text).map_err(|bad| {
+        FundError::invalid_ru("paid case keys file", source, bad.english, bad.russian)
     })?;
     if keys.is_empty() {
-        return Err(FundError::invalid(
+        return Err(FundError::invalid_ru(
             "paid case keys file",
             source,
             "holds no key (one a line: LPU;POLICY;DATE_Z_1;DATE_Z_2;USL_OK;PROFIL;DS1)",
+            "не содержит ни одного ключа (по одному в строке: LPU;POLICY;DATE_Z_1;DATE_Z_2;USL_OK;PROFIL;DS1)",
         ));
     }
     let added = store

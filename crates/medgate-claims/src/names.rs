@@ -212,9 +212,10 @@ impl RegisterFileName {
     /// Parses a main file's name, with or without its `.xml` or `.zip` extension.
     pub fn parse(name: &str) -> Result<RegisterFileName, ClaimsError> {
         let stem = strip_extension(name);
-        let bad = |why: &str| ClaimsError::BadFileName {
+        let bad = |(why, why_ru): (&str, &str)| ClaimsError::BadFileName {
             name: name.to_owned(),
             reason: why.to_owned(),
+            reason_ru: why_ru.to_owned(),
         };
         let kind = FileKind::ALL
             .iter()
@@ -223,10 +224,13 @@ impl RegisterFileName {
             .filter(|kind| stem.starts_with(kind.prefix()))
             .max_by_key(|kind| kind.prefix().len())
             .ok_or_else(|| {
-                bad("it does not start with a register kind (H, C, T, DP, DV, DO, DS, DU, DF)")
+                bad((
+                    "it does not start with a register kind (H, C, T, DP, DV, DO, DS, DU, DF)",
+                    "оно не начинается с вида реестра (H, C, T, DP, DV, DO, DS, DU, DF)",
+                ))
             })?;
-        let (sender, receiver, period, number) =
-            parse_parties(&stem[kind.prefix().len()..]).map_err(|why| bad(&why))?;
+        let (sender, receiver, period, number) = parse_parties(&stem[kind.prefix().len()..])
+            .map_err(|(why, why_ru)| bad((&why, &why_ru)))?;
         Ok(RegisterFileName {
             kind,
             sender,
@@ -239,9 +243,10 @@ impl RegisterFileName {
     /// Parses the name of a personal-data file and answers the main file name it belongs to.
     pub fn parse_personal(name: &str) -> Result<RegisterFileName, ClaimsError> {
         let stem = strip_extension(name);
-        let bad = |why: &str| ClaimsError::BadFileName {
+        let bad = |(why, why_ru): (&str, &str)| ClaimsError::BadFileName {
             name: name.to_owned(),
             reason: why.to_owned(),
+            reason_ru: why_ru.to_owned(),
         };
         let kind = FileKind::ALL
             .iter()
@@ -254,10 +259,14 @@ impl RegisterFileName {
             })
             .max_by_key(|kind| kind.personal_prefix().len())
             .ok_or_else(|| {
-                bad("it is not a personal-data file name (L, LC, LT, LP, LV, LO, LS, LU, LF)")
+                bad((
+                    "it is not a personal-data file name (L, LC, LT, LP, LV, LO, LS, LU, LF)",
+                    "это не имя файла персональных данных (L, LC, LT, LP, LV, LO, LS, LU, LF)",
+                ))
             })?;
         let (sender, receiver, period, number) =
-            parse_parties(&stem[kind.personal_prefix().len()..]).map_err(|why| bad(&why))?;
+            parse_parties(&stem[kind.personal_prefix().len()..])
+                .map_err(|(why, why_ru)| bad((&why, &why_ru)))?;
         Ok(RegisterFileName {
             kind,
             sender,
@@ -325,43 +334,67 @@ fn strip_extension(name: &str) -> &str {
 
 type Parties = (Party, Party, Period, String);
 
+/// Why a name breaks the federal order, in English and Russian.
+type Why = (String, String);
+
 /// `M010001S01001_2501001` → sender, receiver, period, package number.
-fn parse_parties(rest: &str) -> Result<Parties, String> {
-    let (parties, tail) = rest
-        .split_once('_')
-        .ok_or_else(|| "the underscore before YYMM is missing".to_owned())?;
+fn parse_parties(rest: &str) -> Result<Parties, Why> {
+    let (parties, tail) = rest.split_once('_').ok_or_else(|| {
+        (
+            "the underscore before YYMM is missing".to_owned(),
+            "нет подчёркивания перед ГГММ".to_owned(),
+        )
+    })?;
     let mut chars = parties.chars();
-    let sender = take_party(&mut chars, "sender")?;
-    let receiver = take_party(&mut chars, "receiver")?;
+    let sender = take_party(&mut chars, ("sender", "отправителя"))?;
+    let receiver = take_party(&mut chars, ("receiver", "получателя"))?;
     if chars.next().is_some() {
-        return Err(format!(
-            "unexpected characters after the receiver in {parties:?}"
+        return Err((
+            format!("unexpected characters after the receiver in {parties:?}"),
+            format!("лишние символы после получателя в «{parties}»"),
         ));
     }
+    let not_yymm = || {
+        (
+            format!("{tail:?} is not YYMM followed by a package number"),
+            format!("«{tail}» — не ГГММ с номером пакета"),
+        )
+    };
     if tail.len() < 5 || !tail.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{tail:?} is not YYMM followed by a package number"));
+        return Err(not_yymm());
     }
-    let year: i32 = tail[..2]
-        .parse()
-        .map_err(|_| format!("bad year in {tail:?}"))?;
-    let month: u8 = tail[2..4]
-        .parse()
-        .map_err(|_| format!("bad month in {tail:?}"))?;
-    let period =
-        Period::new(2000 + year, month).map_err(|_| format!("month {month:02} does not exist"))?;
+    let year: i32 = tail[..2].parse().map_err(|_| not_yymm())?;
+    let month: u8 = tail[2..4].parse().map_err(|_| not_yymm())?;
+    let period = Period::new(2000 + year, month).map_err(|_| {
+        (
+            format!("month {month:02} does not exist"),
+            format!("месяца {month:02} не бывает"),
+        )
+    })?;
     Ok((sender, receiver, period, tail[4..].to_owned()))
 }
 
-fn take_party(chars: &mut std::str::Chars<'_>, role: &str) -> Result<Party, String> {
-    let letter = chars
-        .next()
-        .ok_or_else(|| format!("the {role} is missing"))?;
-    let digits = Party::digits(letter)
-        .ok_or_else(|| format!("the {role} letter {letter:?} is not M, S or T"))?;
+fn take_party(
+    chars: &mut std::str::Chars<'_>,
+    (role, role_ru): (&str, &str),
+) -> Result<Party, Why> {
+    let letter = chars.next().ok_or_else(|| {
+        (
+            format!("the {role} is missing"),
+            format!("нет кода {role_ru}"),
+        )
+    })?;
+    let digits = Party::digits(letter).ok_or_else(|| {
+        (
+            format!("the {role} letter {letter:?} is not M, S or T"),
+            format!("буква {role_ru} «{letter}» — не M, S и не T"),
+        )
+    })?;
     let code: String = chars.by_ref().take(digits).collect();
     if code.len() != digits || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "the {role} code after {letter} must be {digits} digits"
+        return Err((
+            format!("the {role} code after {letter} must be {digits} digits"),
+            format!("код {role_ru} после {letter} — {digits} цифр"),
         ));
     }
     Ok(Party::new(letter, code))

@@ -47,6 +47,7 @@ impl Package {
             return Err(ClaimsError::BadFileName {
                 name: display,
                 reason: "a package's name ends in .zip".to_owned(),
+                reason_ru: "имя пакета оканчивается на .zip".to_owned(),
             });
         }
         let name = RegisterFileName::parse(&display)?;
@@ -67,6 +68,11 @@ impl Package {
                         name.main_stem(),
                         listing(&entries)
                     ),
+                    reason_ru: format!(
+                        "в архиве нет основного файла {}.xml (в нём: {})",
+                        name.main_stem(),
+                        listing(&entries)
+                    ),
                 })?;
         let personal_entry =
             find(&name.personal_stem())
@@ -75,6 +81,11 @@ impl Package {
                     package: display.clone(),
                     reason: format!(
                         "the personal-data file {}.xml is not in the archive (it holds: {})",
+                        name.personal_stem(),
+                        listing(&entries)
+                    ),
+                    reason_ru: format!(
+                        "в архиве нет файла персональных данных {}.xml (в нём: {})",
                         name.personal_stem(),
                         listing(&entries)
                     ),

@@ -42,11 +42,13 @@ pub fn protocol(name: &RegisterFileName, findings: &[Finding]) -> Result<Protoco
     zip_protocol(&format!("V{}.zip", name.main_stem()), &files)
 }
 
-/// The protocol of a package refused as a whole (801–805): one `PR` naming the package.
+/// The protocol of a package refused as a whole (801–805): one `PR` naming the package, its
+/// `COMMENT` the Russian `comment_ru` (`comment` is the English kept beside it).
 pub fn package_protocol(
     package_file_name: &str,
     code: u16,
     comment: &str,
+    comment_ru: &str,
 ) -> Result<Protocol, ClaimsError> {
     let stem = package_file_name
         .rsplit('/')
@@ -67,7 +69,7 @@ pub fn package_protocol(
         sl_id: None,
         idserv: None,
         comment: comment.to_owned(),
-        comment_ru: comment.to_owned(),
+        comment_ru: comment_ru.to_owned(),
     };
     zip_protocol(
         &format!("V{stem}.zip"),
@@ -250,8 +252,13 @@ mod tests {
 
     #[test]
     fn a_refused_package_gets_one_pr_with_its_code() {
-        let protocol =
-            package_protocol("HM010001S14002_25011.zip", 803, "the L file is missing").unwrap();
+        let protocol = package_protocol(
+            "HM010001S14002_25011.zip",
+            803,
+            "the L file is missing",
+            "в архиве нет файла персональных данных",
+        )
+        .unwrap();
         assert_eq!(protocol.file_name, "VHM010001S14002_25011.zip");
         let files = entries(&protocol);
         assert_eq!(files.len(), 1);
@@ -260,6 +267,9 @@ mod tests {
         };
         assert_eq!(pr.child_text("OSHIB"), Some("803"));
         assert_eq!(pr.child("IM_POL"), None);
-        assert_eq!(pr.child_text("COMMENT"), Some("the L file is missing"));
+        assert_eq!(
+            pr.child_text("COMMENT"),
+            Some("в архиве нет файла персональных данных")
+        );
     }
 }

@@ -172,10 +172,11 @@ pub async fn issue_certificate(
 fn serial_of(text: &str) -> Result<String, FundError> {
     let serial = text.trim().trim_start_matches("0x").to_ascii_uppercase();
     if serial.is_empty() || serial.len() > 64 || !serial.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(FundError::invalid(
+        return Err(FundError::invalid_ru(
             "serial",
             text,
             "must be the certificate's serial in hex (as `medgate claims mo certificate list` shows it)",
+            "нужен серийный номер сертификата в шестнадцатеричном виде (как в списке сертификатов МО)",
         ));
     }
     Ok(serial)

@@ -571,6 +571,80 @@ fn certificates_are_registered_only_for_their_signer() {
     assert!(refused("M010001_1", Role::Executor, "executor.csr", now)
         .contains("is a certificate request (CSR)"));
 
+    // Each refusal has its Russian sentence for the fund's pages, with no English in it.
+    let russian = |login: &str, role: Role, name: &str, at: OffsetDateTime| {
+        SignerCertificate::register(login, role, read(name), &dir.join(name), at)
+            .unwrap_err()
+            .russian()
+    };
+    let file = |name: &str| dir.join(name).display().to_string();
+    assert_eq!(
+        russian("M010001_2", Role::Executor, "executor.cer", now),
+        "Логин M010001_2 по своему окончанию относится к роли «главный бухгалтер», а не \
+         «исполнитель»."
+    );
+    assert_eq!(
+        russian("smo_reviewer", Role::InsurerReviewer, "executor.cer", now),
+        "Роль «специалист страховой компании» не подписывает реестры; подписывают \
+         исполнитель, главный бухгалтер и руководитель."
+    );
+    assert_eq!(
+        russian("M010001_1", Role::Executor, "ca.pem", now),
+        format!(
+            "Файл {}: это сертификат удостоверяющего центра (CN=Удостоверяющий центр ТФОМС, \
+             C=RU), а не подписанта.",
+            file("ca.pem")
+        )
+    );
+    let expired = russian(
+        "M010001_1",
+        Role::Executor,
+        "executor.cer",
+        now + Duration::days(60),
+    );
+    assert!(
+        expired.starts_with(&format!(
+            "Файл {}: срок действия сертификата ",
+            file("executor.cer")
+        )) && expired.contains(" истёк 20"),
+        "{expired}"
+    );
+    assert_eq!(
+        russian("M010001_1", Role::Executor, "executor.key", now),
+        format!(
+            "Файл {} — закрытый ключ, а не сертификат. Закрытый ключ не покидает компьютер \
+             подписанта; загрузите сертификат (.cer).",
+            file("executor.key")
+        )
+    );
+    assert_eq!(
+        russian("M010001_1", Role::Executor, "executor.csr", now),
+        format!(
+            "Файл {} — запрос на сертификат (CSR), а не сертификат; сначала получите по нему \
+             сертификат в удостоверяющем центре.",
+            file("executor.csr")
+        )
+    );
+    std::fs::write(dir.join("notes.txt"), "просто текст").unwrap();
+    assert_eq!(
+        russian("M010001_1", Role::Executor, "notes.txt", now),
+        format!(
+            "Файл {} не является сертификатом: ожидается сертификат X.509 в формате DER или PEM \
+             (.cer).",
+            file("notes.txt")
+        )
+    );
+    let bundle = [read("executor.pem"), read("head.pem")].concat();
+    std::fs::write(dir.join("bundle.pem"), bundle).unwrap();
+    assert_eq!(
+        russian("M010001_1", Role::Executor, "bundle.pem", now),
+        format!(
+            "Файл {} содержит сертификатов: 2; загрузите только собственный сертификат \
+             подписанта (.cer).",
+            file("bundle.pem")
+        )
+    );
+
     // One certificate registered for two signers.
     let twice = Signers::new(
         der.clone(),
@@ -597,6 +671,14 @@ fn certificates_are_registered_only_for_their_signer() {
             .to_string()
             .contains("is registered for both the executor and the chief accountant"),
         "{twice}"
+    );
+    assert!(
+        twice.russian().starts_with("Один сертификат (")
+            && twice
+                .russian()
+                .ends_with("загружен и для роли «исполнитель», и для роли «главный бухгалтер»; у каждого подписанта свой сертификат."),
+        "{}",
+        twice.russian()
     );
 }
 

@@ -17,6 +17,8 @@
 //! The test's name in the messages is the current thread's name, which the Rust test harness
 //! sets to the test's path (e.g. `postgres::documents::quota`), also under cargo-nextest.
 
+pub mod openssl_ca;
+
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -190,7 +192,11 @@ fn decide<T>(
 fn record_skip(line: &str) {
     use std::io::Write;
     if let Some(path) = std::env::var_os(SKIPPED_FILE_VARIABLE) {
-        if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             let _ = writeln!(file, "{line}");
         }
     }

@@ -33,9 +33,9 @@ impl PaidCases {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            check_key(line).map_err(|reason| ClaimsError::PaidKeys {
+            check_key(line).map_err(|bad| ClaimsError::PaidKeys {
                 file: file.to_owned(),
-                reason: format!("line {}: {reason} (in {line:?})", number + 1),
+                reason: format!("line {}: {} (in {line:?})", number + 1, bad.english),
             })?;
             digests.insert(digest(line));
         }
@@ -68,9 +68,25 @@ impl PaidCases {
     }
 }
 
+/// A malformed line of a keys file, in English and Russian.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadKey {
+    pub english: String,
+    pub russian: String,
+}
+
 /// The keys of a keys file, each checked and written with its fields trimmed, in file order
 /// and without repeats; a malformed line is an error naming its number and what is wrong.
 pub fn normalised_keys(text: &str, file: &str) -> Result<Vec<String>, ClaimsError> {
+    checked_keys(text).map_err(|bad| ClaimsError::PaidKeys {
+        file: file.to_owned(),
+        reason: bad.english,
+    })
+}
+
+/// [`normalised_keys`] with the malformed line's sentence in both languages (the fund's
+/// pages show the Russian).
+pub fn checked_keys(text: &str) -> Result<Vec<String>, BadKey> {
     let mut seen = HashSet::new();
     let mut keys = Vec::new();
     for (number, line) in text.lines().enumerate() {
@@ -78,9 +94,9 @@ pub fn normalised_keys(text: &str, file: &str) -> Result<Vec<String>, ClaimsErro
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        check_key(line).map_err(|reason| ClaimsError::PaidKeys {
-            file: file.to_owned(),
-            reason: format!("line {}: {reason} (in {line:?})", number + 1),
+        check_key(line).map_err(|bad| BadKey {
+            english: format!("line {}: {} (in {line:?})", number + 1, bad.english),
+            russian: format!("строка {}: {} (в «{line}»)", number + 1, bad.russian),
         })?;
         let key = line.split(';').map(str::trim).collect::<Vec<_>>().join(";");
         if seen.insert(key.clone()) {
@@ -90,25 +106,34 @@ pub fn normalised_keys(text: &str, file: &str) -> Result<Vec<String>, ClaimsErro
     Ok(keys)
 }
 
-fn check_key(line: &str) -> Result<(), String> {
+fn check_key(line: &str) -> Result<(), BadKey> {
     let fields: Vec<&str> = line.split(';').map(str::trim).collect();
     if fields.len() != FIELDS {
-        return Err(format!(
-            "a key has {FIELDS} fields separated by ';' (LPU;POLICY;DATE_Z_1;DATE_Z_2;USL_OK;PROFIL;DS1), this one {}",
-            fields.len()
-        ));
+        return Err(BadKey {
+            english: format!(
+                "a key has {FIELDS} fields separated by ';' (LPU;POLICY;DATE_Z_1;DATE_Z_2;USL_OK;PROFIL;DS1), this one {}",
+                fields.len()
+            ),
+            russian: format!(
+                "в ключе {FIELDS} полей через «;» (LPU;POLICY;DATE_Z_1;DATE_Z_2;USL_OK;PROFIL;DS1), в этом {}",
+                fields.len()
+            ),
+        });
     }
     for (index, name) in [(0, "LPU"), (1, "POLICY"), (4, "USL_OK")] {
         if fields[index].is_empty() {
-            return Err(format!("{name} is empty"));
+            return Err(BadKey {
+                english: format!("{name} is empty"),
+                russian: format!("поле {name} пусто"),
+            });
         }
     }
     for (index, name) in [(2, "DATE_Z_1"), (3, "DATE_Z_2")] {
         if parse_date(fields[index]).is_none() {
-            return Err(format!(
-                "{name} {:?} is not a date YYYY-MM-DD",
-                fields[index]
-            ));
+            return Err(BadKey {
+                english: format!("{name} {:?} is not a date YYYY-MM-DD", fields[index]),
+                russian: format!("{name} «{}» — не дата ГГГГ-ММ-ДД", fields[index]),
+            });
         }
     }
     Ok(())

@@ -28,7 +28,7 @@ use crate::intake;
 use crate::names::{Party, RegisterFileName};
 use crate::signing::{
     signature_name, write_signed_package, SignatureProgress, SignedPackage, SignerCertificate,
-    Signers, VerifiedSignature,
+    SignerTrust, Signers, VerifiedSignature,
 };
 use crate::workflow::{self, Action, ActionKind, Role, State, SIGNING_ORDER};
 
@@ -411,9 +411,11 @@ pub async fn act(
 }
 
 /// Registers the viewer's certificate (`.cer`, DER or PEM) as their signing certificate,
-/// checked by [`SignerCertificate::register`] for their role.
+/// checked by [`SignerCertificate::register`] for their role and against the CAs the fund
+/// installed for signers (`trust`, when it has any).
 pub async fn register_certificate(
     store: &Metadata,
+    trust: &SignerTrust,
     viewer: &Viewer,
     bytes: Vec<u8>,
     file_name: &str,
@@ -430,7 +432,10 @@ pub async fn register_certificate(
         file_name
     });
     let signer = SignerCertificate::register(&viewer.login, viewer.role, bytes, source, now)
-        .map_err(|error| RegisterError::Certificate(error.to_string()))?;
+        .map_err(certificate_refused)?;
+    trust
+        .check(signer.certificate(), &source.display().to_string(), now)
+        .map_err(RegisterError::Certificate)?;
     let certificate = ClaimsCertificate {
         login: viewer.login.clone(),
         pem: signer.certificate().to_pem(),
@@ -453,6 +458,14 @@ pub async fn register_certificate(
         )
         .await?;
     Ok(certificate)
+}
+
+/// A signer's certificate refused by `signing`, as the registers' refusal.
+fn certificate_refused(error: crate::signing::SigningError) -> RegisterError {
+    match error {
+        crate::signing::SigningError::Certificate(problem) => RegisterError::Certificate(problem),
+        _ => internal("a certificate check answered an unexpected error"),
+    }
 }
 
 /// The certificate registered to `login`, if any.
@@ -489,9 +502,11 @@ async fn signer_logins(
     ])
 }
 
-/// The three signers' registered certificates of `register`, checked at `at`.
+/// The three signers' registered certificates of `register`, checked at `at`: each valid
+/// then, and issued by a CA of `trust` and not on its CRL when the fund installed any.
 pub async fn signers_of(
     store: &Metadata,
+    trust: &SignerTrust,
     register: &ClaimsRegister,
     at: OffsetDateTime,
 ) -> Result<Signers, RegisterError> {
@@ -512,7 +527,10 @@ pub async fn signers_of(
                     Path::new(&format!("{login}.cer")),
                     at,
                 )
-                .map_err(|error| RegisterError::Certificate(error.to_string()))?;
+                .map_err(certificate_refused)?;
+                trust
+                    .check(signer.certificate(), &format!("{login}.cer"), at)
+                    .map_err(RegisterError::Certificate)?;
                 found.push(signer);
             }
             _ => missing.push(role),
@@ -524,8 +542,7 @@ pub async fn signers_of(
     let [executor, chief, head]: [SignerCertificate; 3] = found
         .try_into()
         .map_err(|_| internal("three signers expected"))?;
-    Signers::new(executor, chief, head)
-        .map_err(|error| RegisterError::Certificate(error.to_string()))
+    Signers::new(executor, chief, head).map_err(certificate_refused)
 }
 
 /// The register's bytes as they lie in the data folder, checked against the stored SHA-256.
@@ -565,7 +582,9 @@ pub async fn sign(
                 .unwrap_or(workflow::Refusal::CommentRequired),
         ));
     }
-    let signers = signers_of(store, &register, now).await?;
+    let trust = SignerTrust::load(data)
+        .map_err(|_| internal("the CAs installed for signers cannot be read"))?;
+    let signers = signers_of(store, &trust, &register, now).await?;
     let bytes = register_bytes(data, &register)?;
     let earlier = store
         .claims_register_signatures(id)
@@ -671,7 +690,9 @@ async fn record_paid(
         store
             .add_claims_paid_cases(chunk, &source, now)
             .await
-            .map_err(FundError::refused("record a signed register's cases as paid"))?;
+            .map_err(FundError::refused(
+                "record a signed register's cases as paid",
+            ))?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::error::FundError;
-use crate::signing::SignatureRefusal;
+use crate::signing::{CertificateProblem, SignatureRefusal};
 use crate::workflow::{Refusal, Role};
 
 /// A refusal of the registers' service.
@@ -16,8 +16,8 @@ pub enum RegisterError {
     /// The uploaded signature is refused (out of order, wrong user, another certificate,
     /// other bytes, unreadable…).
     Signature(SignatureRefusal),
-    /// The certificate cannot be registered (the reason in English, from `signing`).
-    Certificate(String),
+    /// The certificate cannot be registered or used (the reason in both languages).
+    Certificate(CertificateProblem),
     /// Signing needs the three signers' certificates; these roles have none yet.
     MissingCertificates(Vec<Role>),
     /// The login does not form registers or register certificates (a reviewer, say).
@@ -93,8 +93,8 @@ impl RegisterError {
         match self {
             RegisterError::Workflow(refusal) => refusal.russian(),
             RegisterError::Signature(refusal) => refusal.russian(),
-            RegisterError::Certificate(reason) => {
-                format!("Сертификат не зарегистрирован: {reason}")
+            RegisterError::Certificate(problem) => {
+                format!("Сертификат не принят. {}", problem.russian())
             }
             RegisterError::MissingCertificates(missing) => format!(
                 "Реестр пока нельзя подписать: не загружен сертификат ({}). Каждый подписант \
@@ -114,7 +114,7 @@ impl RegisterError {
             RegisterError::NotSigned => {
                 "Реестр ещё не подписан всеми тремя подписантами; подписанный пакет будет доступен после третьей подписи.".to_owned()
             }
-            RegisterError::Fund(error) => error.to_string(),
+            RegisterError::Fund(error) => error.russian(),
         }
     }
 

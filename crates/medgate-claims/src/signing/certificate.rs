@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::workflow::{Role, SIGNING_ORDER};
 
+use super::problem::{CertificateProblem, NotACertificate};
 use super::*;
 
 /// A signer's certificate registered to a user (the `.cer` uploaded under the user on the
@@ -35,61 +36,72 @@ impl SignerCertificate {
         source: &Path,
         at: OffsetDateTime,
     ) -> Result<SignerCertificate, SigningError> {
-        let bad = |problem: String| SigningError::Certificate(problem);
+        let bad = SigningError::Certificate;
+        let file = source.display().to_string();
         if role.signing_position().is_none() {
-            return Err(bad(format!(
-                "{role} does not sign registers; the signers are the executor, the chief \
-                 accountant and the head"
-            )));
+            return Err(bad(CertificateProblem::NotASigner { role }));
         }
         if let Some(login_role) = Role::of_mo_login(login) {
             if login_role != role {
-                return Err(bad(format!(
-                    "login {login} is {login_role}'s (its suffix), not {role}'s"
-                )));
+                return Err(bad(CertificateProblem::LoginOfAnotherRole {
+                    login: login.to_owned(),
+                    login_role,
+                    role,
+                }));
             }
         }
-        let certificates =
-            certificates_from_bytes(bytes, source).map_err(|e| bad(e.to_string()))?;
+        let not_a_certificate = |bytes: &[u8], reason: String| {
+            let text = String::from_utf8_lossy(bytes);
+            let holds = if text.contains("CERTIFICATE REQUEST") {
+                NotACertificate::Request
+            } else if text.contains("PRIVATE KEY-----") {
+                NotACertificate::PrivateKey
+            } else {
+                NotACertificate::Other
+            };
+            bad(CertificateProblem::NotACertificate {
+                file: file.clone(),
+                holds,
+                reason,
+            })
+        };
+        let certificates = certificates_from_bytes(bytes.clone(), source)
+            .map_err(|e| not_a_certificate(&bytes, e.to_string()))?;
         let [certificate] = <[Certificate; 1]>::try_from(certificates).map_err(|all| {
-            bad(format!(
-                "{}: holds {} certificates; upload the signer's own certificate alone (.cer)",
-                source.display(),
-                all.len()
-            ))
+            bad(CertificateProblem::Several {
+                file: file.clone(),
+                count: all.len(),
+            })
         })?;
-        let summary = certificate.summary().map_err(|e| bad(e.to_string()))?;
+        let summary = certificate
+            .summary()
+            .map_err(|e| not_a_certificate(&bytes, e.to_string()))?;
         if at < summary.not_before {
-            return Err(bad(format!(
-                "{}: the certificate of {} is valid only from {}",
-                source.display(),
-                summary.subject,
-                summary.not_before
-            )));
+            return Err(bad(CertificateProblem::NotYetValid {
+                file,
+                subject: summary.subject,
+                not_before: summary.not_before,
+            }));
         }
         if at > summary.not_after {
-            return Err(bad(format!(
-                "{}: the certificate of {} expired on {}",
-                source.display(),
-                summary.subject,
-                summary.not_after
-            )));
+            return Err(bad(CertificateProblem::Expired {
+                file,
+                subject: summary.subject,
+                not_after: summary.not_after,
+            }));
         }
         if summary.is_ca {
-            return Err(bad(format!(
-                "{}: is a CA certificate ({}), not a signer's",
-                source.display(),
-                summary.subject
-            )));
+            return Err(bad(CertificateProblem::CaCertificate {
+                file,
+                subject: summary.subject,
+            }));
         }
         let usages = &summary.usages;
         if usages.has_key_usage && !usages.digital_signature && !usages.non_repudiation {
-            return Err(bad(format!(
-                "{}: the certificate of {} does not allow signatures (its key usage lacks \
-                 digitalSignature and nonRepudiation)",
-                source.display(),
-                summary.subject
-            )));
+            return Err(bad(CertificateProblem::NoSignatureUsage {
+                file,
+                subject: summary.subject,
+            }));
         }
         Ok(SignerCertificate {
             login: login.to_owned(),
@@ -156,21 +168,22 @@ impl Signers {
         let in_order = [executor, chief_accountant, head];
         for (signer, role) in in_order.iter().zip(SIGNING_ORDER) {
             if signer.role != role {
-                return Err(SigningError::Certificate(format!(
-                    "{} is registered as {}, given as {role}",
-                    signer.describe(),
-                    signer.role
-                )));
+                return Err(SigningError::Certificate(CertificateProblem::WrongPlace {
+                    signer: signer.describe(),
+                    registered: signer.role,
+                    given: role,
+                }));
             }
         }
         for (i, first) in in_order.iter().enumerate() {
             for second in &in_order[i + 1..] {
                 if first.certificate.der() == second.certificate.der() {
-                    return Err(SigningError::Certificate(format!(
-                        "one certificate ({}, serial {}) is registered for both {} and {}; \
-                         each signer has their own",
-                        first.subject, first.serial_hex, first.role, second.role
-                    )));
+                    return Err(SigningError::Certificate(CertificateProblem::Shared {
+                        subject: first.subject.clone(),
+                        serial_hex: first.serial_hex.clone(),
+                        first: first.role,
+                        second: second.role,
+                    }));
                 }
             }
         }

@@ -39,23 +39,41 @@ use crate::names::RegisterFileName;
 mod certificate;
 mod order;
 mod package;
+mod problem;
 mod refusal;
+pub mod trust;
 
 pub use certificate::{SignerCertificate, Signers};
 pub use order::{verify_in_order, SignatureProgress};
 pub use package::{read_signed_package, signature_name, write_signed_package, SignedPackage};
+pub use problem::{CertificateProblem, NotACertificate};
 pub use refusal::{SignatureRefusal, VerifiedSignature};
+pub use trust::SignerTrust;
 
 /// Why a certificate, a key or a signed package cannot be used (the signature checks
 /// themselves answer a [`SignatureRefusal`]).
 #[derive(Debug, thiserror::Error)]
 pub enum SigningError {
     #[error("{0}")]
-    Certificate(String),
+    Certificate(CertificateProblem),
     #[error("{0}")]
     Signing(String),
     #[error("{0}")]
     Package(String),
+    /// The CAs installed for signers cannot be read or changed.
+    #[error("{0}")]
+    Trust(String),
+}
+
+impl SigningError {
+    /// The refusal in Russian where it reaches the fund's pages (a certificate's); the
+    /// signing and the package's, which only the command line meets, stay English.
+    pub fn russian(&self) -> String {
+        match self {
+            SigningError::Certificate(problem) => problem.russian(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// The bytes a signer signs: the register package's bytes as they are (see the module's

@@ -199,6 +199,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../../migrations/sqlite/0018_claims_corrections.sql"),
     ),
     (
+        19,
+        "claims refusal comment ru",
+        include_str!("../../migrations/sqlite/0019_claims_refusal_comment_ru.sql"),
+    ),
+    (
         20,
         "patient ids repeated",
         include_str!("../../migrations/sqlite/0020_patient_ids_repeated.sql"),
@@ -295,6 +300,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         18,
         "claims corrections",
         include_str!("../../migrations/postgres/0018_claims_corrections.sql"),
+    ),
+    (
+        19,
+        "claims refusal comment ru",
+        include_str!("../../migrations/postgres/0019_claims_refusal_comment_ru.sql"),
     ),
     (
         20,

@@ -259,6 +259,16 @@ pub async fn packages_are_concluded_once_and_a_second_accepted_copy_is_refused(d
                 .contains(&format!("package {first}")),
             "{refused:?}"
         );
+        assert_eq!(
+            refused.refusal_comment_ru.as_deref(),
+            Some(
+                format!(
+                    "Пакет уже зарегистрирован: пакет {first} принят ранее с тем же именем файла \
+                     или тем же содержимым."
+                )
+                .as_str()
+            )
+        );
     }
 
     let faulty = store
@@ -296,14 +306,19 @@ pub async fn packages_are_concluded_once_and_a_second_accepted_copy_is_refused(d
             PackageOutcome::Refused {
                 code: 801,
                 comment: "not a ZIP archive".to_owned(),
+                comment_ru: "не ZIP-архив".to_owned(),
             },
             AT,
         )
         .await
         .unwrap();
     assert_eq!(
-        (refused.status.as_str(), refused.refusal_code),
-        ("refused", Some(801))
+        (
+            refused.status.as_str(),
+            refused.refusal_code,
+            refused.refusal_comment_ru.as_deref()
+        ),
+        ("refused", Some(801), Some("не ZIP-архив"))
     );
 
     let listed: Vec<i64> = store

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use super::text::T;
-use super::Desk;
+use super::{Desk, Tab};
 use crate::csrf;
 use crate::error::ApiError;
 use crate::i18n::Lang;
@@ -65,6 +65,9 @@ pub struct Frame {
     /// language switch; empty for a page answering a form.
     pub query: String,
     pub signed_in: Option<SignedInHeader>,
+    /// The tabs this user may use, when they are fewer than the desk's (an insurer's reviewer
+    /// on the claims desk; the first is then the brand's link); `None` shows the desk's own.
+    pub tabs: Option<&'static [Tab]>,
     /// Trusted HTML of the main column, after the `<h1>`.
     pub body: String,
     pub cookies: Vec<String>,
@@ -91,6 +94,7 @@ impl Frame {
                 String::new()
             },
             signed_in: None,
+            tabs: None,
             body: String::new(),
             cookies: request.lang_cookie.iter().cloned().collect(),
         }
@@ -137,8 +141,8 @@ impl Frame {
                     sign_out = escape(frame_word(T::SignOut, lang)),
                 );
                 let items: String = self
-                    .desk
                     .tabs
+                    .unwrap_or(self.desk.tabs)
                     .iter()
                     .map(|tab| {
                         let (href, label) = (tab.href, tab.label);
@@ -177,7 +181,9 @@ impl Frame {
             css = crate::layout::CSS,
             skip = escape(frame_word(T::SkipToContent, lang)),
             home = if self.signed_in.is_some() {
-                self.desk.home
+                self.tabs
+                    .and_then(|tabs| tabs.first())
+                    .map_or(self.desk.home, |tab| tab.href)
             } else {
                 self.desk.base
             },
@@ -297,8 +303,14 @@ mod tests {
         site: |_| "Test <desk>",
         langs: Lang::POLISH_DESK,
         tabs: &[
-            Tab { href: "/test/home", label: |_| "Home" },
-            Tab { href: "/test/other", label: |_| "Other" },
+            Tab {
+                href: "/test/home",
+                label: |_| "Home",
+            },
+            Tab {
+                href: "/test/other",
+                label: |_| "Other",
+            },
         ],
         audit_prefix: "test",
         sign_in_intro: |_| "",
@@ -331,8 +343,16 @@ mod tests {
 
     #[test]
     fn the_language_switch_keeps_a_searchs_filters() {
-        let page = Frame::new(&TEST_DESK, &request("/test/home?patient=4405&lang=pl&page=2"), "T").html();
-        assert!(page.contains("href=\"/test/home?patient=4405&amp;page=2&amp;lang=en\""), "{page}");
+        let page = Frame::new(
+            &TEST_DESK,
+            &request("/test/home?patient=4405&lang=pl&page=2"),
+            "T",
+        )
+        .html();
+        assert!(
+            page.contains("href=\"/test/home?patient=4405&amp;page=2&amp;lang=en\""),
+            "{page}"
+        );
         let plain = Frame::new(&TEST_DESK, &request("/test/home"), "T").html();
         assert!(plain.contains("href=\"/test/home?lang=en\""));
     }

@@ -58,6 +58,9 @@ enum ClaimsCommand {
     User(super::claims_fund::UserArgs),
     /// Fund operator: cases already paid, which the node's MEK refuses (`import`).
     Paid(super::claims_fund::PaidArgs),
+    /// Fund operator: the CAs (and CRLs) trusted for signers' certificates (`add`, `list`,
+    /// `remove`).
+    SignerCa(super::claims_signer_ca::SignerCaArgs),
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +175,7 @@ pub fn run(args: ClaimsArgs) -> anyhow::Result<ExitCode> {
         ClaimsCommand::Verify(args) => super::claims_signing::run_verify(&args),
         ClaimsCommand::Documents(args) => super::claims_documents::run(&args),
         ClaimsCommand::Nsi(args) => super::claims_nsi::run(args),
+        ClaimsCommand::SignerCa(args) => super::claims_signer_ca::run(args),
         ClaimsCommand::Mo(args) => {
             super::claims_fund::run(super::claims_fund::FundCommand::Mo(args))
         }
@@ -242,7 +246,12 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     .file_name()
                     .and_then(|n| n.to_str())
                     .unwrap_or("package.zip");
-                let protocol = protocol::package_protocol(name, code, &error.to_string())?;
+                let protocol = protocol::package_protocol(
+                    name,
+                    code,
+                    &error.to_string(),
+                    &error.package_russian().unwrap_or_else(|| error.to_string()),
+                )?;
                 write_protocol(out, &protocol.bytes)?;
             }
             anyhow::bail!("package refused, F012 {code}: {error}");

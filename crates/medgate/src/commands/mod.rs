@@ -14,6 +14,7 @@ mod claims;
 mod claims_documents;
 mod claims_fund;
 mod claims_nsi;
+mod claims_signer_ca;
 mod claims_signing;
 mod clinical;
 mod client;

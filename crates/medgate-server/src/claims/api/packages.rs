@@ -43,6 +43,7 @@ pub fn package_json(package: &ClaimsPackage) -> Value {
         "refusal": package.refusal_code.map(|code| json!({
             "code": code,
             "message": package.refusal_comment.clone().unwrap_or_default(),
+            "message_ru": package.refusal_comment_ru.clone(),
         })),
         "uploaded_by": package.uploaded_by,
         "uploaded_at": rfc3339(package.uploaded_at),

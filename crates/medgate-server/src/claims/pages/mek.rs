@@ -69,6 +69,7 @@ async fn mek_list(
     let request = claims(request);
     let outcome = async {
         user.require_own_password()?;
+        user.require_mo()?;
         let lang = request.lang;
         let packages = intake::packages_of(&state.metadata, user.mo_code())
             .await

@@ -102,6 +102,17 @@ pub const CLAIMS: Desk = Desk {
     sign_in_failed: |lang| R::SignInFailed.text(lang),
 };
 
+/// The tabs of an insurer's reviewer: the registers sent to their insurer (a register's
+/// documents open from its page). The MO's tabs are not theirs: a direct visit to one is sent
+/// to the registers ([`ClaimsStaff::require_mo`]).
+const REVIEWER_TABS: &[Tab] = &[Tab {
+    href: "/claims/registers",
+    label: |lang| RW::NavReviewerRegisters.text(lang),
+}];
+
+/// Where an insurer's reviewer is sent from a tab of the MO's.
+const REVIEWER_HOME: &str = "/claims/registers";
+
 /// The desk's pages.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -173,7 +184,24 @@ impl ClaimsStaff {
             },
             csrf_secret: self.session.csrf_secret.clone(),
         });
+        if self.is_reviewer() {
+            frame.tabs = Some(REVIEWER_TABS);
+        }
         frame
+    }
+
+    /// True for an insurer's reviewer (`S<SMO>_R<n>`): no MO, no packages, no signatures.
+    fn is_reviewer(&self) -> bool {
+        self.user.mo_code.is_none() && self.user.smo_code.is_some()
+    }
+
+    /// A tab of the MO's (upload, ФЛК, МЭК, forming, the signer's certificate): an insurer's
+    /// reviewer is sent to the registers sent to their insurer.
+    fn require_mo(&self) -> PageResult<()> {
+        if self.is_reviewer() {
+            return Err(PageError::answer(redirect(REVIEWER_HOME, &[])));
+        }
+        Ok(())
     }
 
     /// Every page but the password change waits until the default password is replaced.
@@ -400,7 +428,12 @@ async fn change_password(
                 Err(FundError::WrongPassword) => {
                     errors.current = Some(R::WrongCurrent.text(lang).to_owned())
                 }
-                Err(FundError::Invalid { rule, .. }) => errors.new = Some(rule),
+                Err(FundError::Invalid { rule, rule_ru, .. }) => {
+                    errors.new = Some(match (lang, rule_ru) {
+                        (Lang::Ru, Some(rule_ru)) => rule_ru,
+                        _ => rule,
+                    })
+                }
                 Err(other) => {
                     return Err(PageError::from(ApiError::internal(
                         "changing a password",

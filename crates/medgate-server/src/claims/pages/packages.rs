@@ -149,6 +149,17 @@ async fn show_upload(
     Ok(frame.into_response())
 }
 
+/// Why a package was refused whole, in the page's language (a package refused before the
+/// Russian was kept shows its English).
+fn refusal_comment(lang: Lang, package: &ClaimsPackage) -> String {
+    let russian = package.refusal_comment_ru.as_deref();
+    match (lang, russian) {
+        (Lang::Ru, Some(russian)) => russian,
+        _ => package.refusal_comment.as_deref().unwrap_or(""),
+    }
+    .to_owned()
+}
+
 /// `GET /claims/upload`.
 async fn upload_page(
     State(state): State<AppState>,
@@ -158,10 +169,8 @@ async fn upload_page(
     let request = claims(request);
     let outcome = async {
         user.require_own_password()?;
-        if user.user.smo_code.is_some() {
-            // An insurer's reviewer has no packages: their page is the registers sent to them.
-            return Ok(redirect("/claims/registers", &[]));
-        }
+        // An insurer's reviewer has no packages: their page is the registers sent to them.
+        user.require_mo()?;
         let notice = request
             .query("changed")
             .map(|_| (MessageKind::Info, R::Changed.text(request.lang).to_owned()));
@@ -313,7 +322,11 @@ async fn upload(
         let id = match registered {
             Ok(id) => id,
             Err(error @ (FundError::Invalid { .. } | FundError::PeriodClosed { .. })) => {
-                let text = R::Refused.with(lang, "reason", &error.to_string());
+                let reason = match lang {
+                    Lang::Ru => error.russian(),
+                    _ => error.to_string(),
+                };
+                let text = R::Refused.with(lang, "reason", &reason);
                 return show_upload(
                     &state,
                     &request,
@@ -347,9 +360,7 @@ async fn flk_page(
     let request = claims(request);
     let outcome = async {
         user.require_own_password()?;
-        if user.user.smo_code.is_some() {
-            return Ok(redirect("/claims/registers", &[]));
-        }
+        user.require_mo()?;
         let lang = request.lang;
         let packages = intake::packages_of(&state.metadata, user.mo_code())
             .await
@@ -427,10 +438,7 @@ async fn package_page(
                     MessageKind::Error,
                     &R::RefusedWhole
                         .with(lang, "code", &code.to_string())
-                        .replace(
-                            "{comment}",
-                            package.refusal_comment.as_deref().unwrap_or("")
-                        )
+                        .replace("{comment}", &refusal_comment(lang, &package))
                 )
             ),
             ("accepted", _) => format!(

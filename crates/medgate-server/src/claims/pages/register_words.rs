@@ -9,6 +9,7 @@ medgate_web::bilingual! {
         NavForming => ("Формирование", "Forming"),
         NavRegisters => ("Текущие реестры", "Current registers"),
         NavSignature => ("Электронная подпись", "Electronic signature"),
+        NavReviewerRegisters => ("Реестры СМО", "Insurer's registers"),
         FormingTitle => ("Формирование реестров", "Forming registers"),
         FormingIntro => (
             "Реестры формируются из принятых случаев пакетов выбранного периода — по одному на вид помощи (условия оказания USL_OK) и страховую компанию. Случаи с ошибками ФЛК в реестр не попадают; записи перенумеровываются, сумма счёта пересчитывается.",
@@ -81,6 +82,14 @@ medgate_web::bilingual! {
             "Upload your electronic signature's certificate file (.cer, DER or PEM). It is matched to the current user; registers are signed in order: executor, chief accountant, head."
         ),
         NotASigner => ("Ваш логин не подписывает реестры.", "Your login does not sign registers."),
+        NoSignerCa => (
+            "На этом узле сертификаты подписантов не проверяются по удостоверяющему центру: фонд не установил доверенные УЦ. Проверяются только срок действия и назначение ключа.",
+            "Signers' certificates are not checked against a CA on this node: the fund has installed no trusted CA. Only their validity period and key usage are checked."
+        ),
+        SignerCas => (
+            "Сертификат принимается, только если он выдан одним из удостоверяющих центров, которым доверяет фонд (установлено: {count}), действует и не отозван.",
+            "A certificate is accepted only when it is issued by one of the CAs the fund trusts (installed: {count}), valid and not revoked."
+        ),
         CertificateFile => ("Файл сертификата (.cer)", "Certificate file (.cer)"),
         UploadCertificate => ("Загрузить сертификат", "Upload the certificate"),
         CertificateRegistered => ("Сертификат зарегистрирован: {subject}.", "Certificate registered: {subject}."),

@@ -173,6 +173,7 @@ async fn forming_page(
     let request = claims(request);
     let outcome = async {
         user.require_own_password()?;
+        user.require_mo()?;
         show_forming(&state, &request, &user, None, StatusCode::OK).await
     }
     .await;

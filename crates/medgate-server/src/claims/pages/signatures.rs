@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use medgate_claims::registers::{self, RegisterError, RegisterView};
+use medgate_claims::signing::SignerTrust;
 use medgate_claims::workflow::{next_signer, ActionKind, SIGNING_ORDER};
 use medgate_web::desk::{PageError, PageResult, SignedIn};
 use medgate_web::error::ApiError;
@@ -309,13 +310,21 @@ async fn show_signature(
             ));
         }
     }
+    let trust = SignerTrust::load(&data_dir(state))
+        .map_err(|e| ApiError::internal("reading the CAs installed for signers", &e))?;
+    let trust_note = if trust.is_empty() {
+        W::NoSignerCa.text(lang).to_owned()
+    } else {
+        W::SignerCas.with(lang, "count", &trust.cas().to_string())
+    };
     frame.body = format!(
-        "<p class=\"muted\">{intro}</p>{notice}{current}\
+        "<p class=\"muted\">{intro}</p><p class=\"muted\" id=\"signer-ca\">{trust_note}</p>{notice}{current}\
          <form class=\"card\" method=\"post\" action=\"{SIGNATURE_PATH}\" enctype=\"multipart/form-data\">{csrf}\
          <label for=\"certificate-file\">{file_label}</label><input id=\"certificate-file\" name=\"certificate\" type=\"file\" accept=\".cer,.crt,.pem,.der\" required>\
          <button class=\"primary\" type=\"submit\">{submit}</button></form>\
          <h2>{signers}</h2><table class=\"signers\"><thead><tr><th>{role}</th><th>{login}</th><th>{cert}</th></tr></thead><tbody>{rows}</tbody></table>",
         intro = escape(W::SignatureIntro.text(lang)),
+        trust_note = escape(&trust_note),
         csrf = csrf::hidden_field(&user.session.csrf_secret),
         file_label = escape(W::CertificateFile.text(lang)),
         submit = escape(W::UploadCertificate.text(lang)),
@@ -336,6 +345,7 @@ async fn signature_page(
     let request = claims(request);
     let outcome = async {
         user.require_own_password()?;
+        user.require_mo()?;
         show_signature(&state, &request, &user, None, StatusCode::OK).await
     }
     .await;
@@ -369,8 +379,11 @@ async fn upload_certificate(
         };
         let file_name = medgate_claims::intake::plain_file_name(&file_name)
             .unwrap_or_else(|_| "certificate.cer".to_owned());
+        let trust = SignerTrust::load(&data_dir(&state))
+            .map_err(|e| ApiError::internal("reading the CAs installed for signers", &e))?;
         match registers::register_certificate(
             &state.metadata,
+            &trust,
             &viewer,
             bytes,
             &file_name,

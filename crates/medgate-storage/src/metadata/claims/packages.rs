@@ -45,6 +45,9 @@ pub struct ClaimsPackage {
     /// F012 801–805 when the package was refused whole.
     pub refusal_code: Option<u16>,
     pub refusal_comment: Option<String>,
+    /// The refusal's comment in Russian (migration 0019), as the `V` protocol and the Russian
+    /// pages show it; `None` for a package refused before it was kept.
+    pub refusal_comment_ru: Option<String>,
     pub uploaded_by: String,
     pub uploaded_at: OffsetDateTime,
     pub checked_at: Option<OffsetDateTime>,
@@ -143,13 +146,17 @@ pub enum PackageOutcome {
         findings: Vec<ClaimsFinding>,
         mek: MekOutcome,
     },
-    /// Refused whole with an F012 80x code.
-    Refused { code: u16, comment: String },
+    /// Refused whole with an F012 80x code: why, in English and Russian.
+    Refused {
+        code: u16,
+        comment: String,
+        comment_ru: String,
+    },
 }
 
 const PACKAGE_COLUMNS: &str = "id, mo_code, period, subdivision_code, file_name, sha256, \
      size_bytes, status, progress, cases, patients, findings, refusal_code, refusal_comment, \
-     uploaded_by, uploaded_at, checked_at, mek_state, mek_cases_checked, mek_cases_refused, \
+     refusal_comment_ru, uploaded_by, uploaded_at, checked_at, mek_state, mek_cases_checked, mek_cases_refused, \
      mek_findings, mek_withheld_kopecks, mek_catalogues";
 
 fn package_from_row(row: &AnyRow) -> Result<ClaimsPackage, MetadataError> {
@@ -169,6 +176,7 @@ fn package_from_row(row: &AnyRow) -> Result<ClaimsPackage, MetadataError> {
         findings: number(row, "findings")?,
         refusal_code: refusal_code.and_then(|code| u16::try_from(code).ok()),
         refusal_comment: column(row, "refusal_comment")?,
+        refusal_comment_ru: column(row, "refusal_comment_ru")?,
         uploaded_by: column(row, "uploaded_by")?,
         uploaded_at: from_unix("uploaded_at", column(row, "uploaded_at")?)?,
         checked_at: optional_time(row, "checked_at")?,
@@ -310,20 +318,26 @@ impl Metadata {
                         .await
                         .map_err(database(OPERATION))?;
                         match earlier {
-                            Some(earlier) => PackageOutcome::Refused {
-                                code: ALREADY_REGISTERED,
-                                comment: format!(
-                                    "the package was registered before: package {} was \
-                                     accepted with the same file name or the same content",
-                                    column::<i64>(&earlier, "id")?
-                                ),
-                            },
+                            Some(earlier) => {
+                                let earlier = column::<i64>(&earlier, "id")?;
+                                PackageOutcome::Refused {
+                                    code: ALREADY_REGISTERED,
+                                    comment: format!(
+                                        "the package was registered before: package {earlier} \
+                                         was accepted with the same file name or the same content"
+                                    ),
+                                    comment_ru: format!(
+                                        "Пакет уже зарегистрирован: пакет {earlier} принят ранее \
+                                         с тем же именем файла или тем же содержимым."
+                                    ),
+                                }
+                            }
                             None => outcome,
                         }
                     } else {
                         outcome
                     };
-                    let (status, cases, patients, total, code, comment, findings, mek) =
+                    let (status, cases, patients, total, code, comments, findings, mek) =
                         match outcome {
                             PackageOutcome::Checked {
                                 cases,
@@ -349,22 +363,28 @@ impl Metadata {
                                 findings,
                                 Some(mek),
                             ),
-                            PackageOutcome::Refused { code, comment } => (
+                            PackageOutcome::Refused {
+                                code,
+                                comment,
+                                comment_ru,
+                            } => (
                                 "refused",
                                 0,
                                 0,
                                 0,
                                 Some(i64::from(code)),
-                                Some(comment),
+                                Some((comment, comment_ru)),
                                 Vec::new(),
                                 None,
                             ),
                         };
                     let as_i64 = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+                    let (comment, comment_ru) = comments.unzip();
                     let updated = sqlx::query(
                         "UPDATE claims_packages SET status = $2, progress = 1000, cases = $3, \
                          patients = $4, findings = $5, refusal_code = $6, refusal_comment = $7, \
-                         checked_at = $8 WHERE id = $1 AND status = 'checking'",
+                         checked_at = $8, refusal_comment_ru = $9 \
+                         WHERE id = $1 AND status = 'checking'",
                     )
                     .bind(id)
                     .bind(status)
@@ -374,6 +394,7 @@ impl Metadata {
                     .bind(code)
                     .bind(comment)
                     .bind(to_unix(at))
+                    .bind(comment_ru)
                     .execute(&mut *connection)
                     .await
                     .map_err(database(OPERATION))?;

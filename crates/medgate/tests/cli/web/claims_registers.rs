@@ -3,7 +3,8 @@
 //! on «Формирование» with one click, finds it among «Текущие реестры», opens it (state,
 //! history, the actions the login may take) and sends it, then opens «Электронная подпись»;
 //! the insurer's reviewer, on a browser session of their own, returns it for rework with a
-//! comment; the same pages in English. A screenshot of each in both languages. The whole
+//! comment, on a desk showing only the insurer's tab; the same pages in English. A screenshot
+//! of each in both languages. The whole
 //! workflow and the signatures are walked without a browser in
 //! `repository::claims_registers_desk` and in process in
 //! `crates/medgate-server/tests/claims_registers.rs`.
@@ -170,6 +171,13 @@ fn web_claims_registers_are_formed_sent_and_returned_in_chromium() {
     wait_for(&insurer, "/claims/registers/1?moved=for_rework");
     assert_eq!(insurer.text("#register-state"), "На доработку");
     insurer.screenshot("claims-register-returned-ru");
+
+    // The reviewer's desk: the insurer's one tab and no MO tab, in Russian and English.
+    for (lang, tab) in [("ru", "Реестры СМО"), ("en", "Insurer's registers")] {
+        insurer.goto(&format!("{base}/claims/registers?lang={lang}"));
+        assert_eq!(insurer.text("nav.tabs").trim(), tab);
+        insurer.screenshot(&format!("claims-reviewer-desk-{lang}"));
+    }
 
     browser.goto(&format!("{base}/claims/registers/1?lang=en"));
     assert_eq!(browser.text("#register-state"), "for rework");
