@@ -302,7 +302,7 @@ impl<R: BufRead> RecordReader<R> {
         let mut at = first;
         while at < self.spare.len() {
             let mut children = std::mem::take(&mut self.spare[at].children);
-            self.spare.extend(children.drain(..));
+            self.spare.append(&mut children);
             let element = &mut self.spare[at];
             element.children = children;
             element.name.clear();

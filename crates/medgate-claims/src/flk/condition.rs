@@ -248,11 +248,10 @@ pub fn compare(left: &str, right: &str) -> Ordering {
 /// Whether `text` may parse as a number: it starts with a digit, a sign or a point, or
 /// is one of the words Rust's number parser takes (`inf`, `infinity`, `nan`).
 fn may_be_number(text: &str) -> bool {
-    match text.as_bytes().first() {
-        Some(b'0'..=b'9' | b'+' | b'-' | b'.') => true,
-        Some(b'i' | b'I' | b'n' | b'N') => true,
-        _ => false,
-    }
+    matches!(
+        text.as_bytes().first(),
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'i' | b'I' | b'n' | b'N')
+    )
 }
 
 /// One spelling for the catalogues' variants: `&lt;` already decoded, `in (…)` as a set,
