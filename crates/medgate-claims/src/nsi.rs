@@ -87,13 +87,21 @@ impl Dictionary {
     /// Whether `field` (the code field when `None` or unknown to this book) holds `value` in a
     /// record valid on `date`.
     pub fn contains(&self, field: Option<&str>, value: &str, date: time::Date) -> bool {
-        let field = field
-            .map(str::to_ascii_uppercase)
-            .filter(|field| self.index.contains_key(field))
-            .unwrap_or_else(|| self.key_field.clone());
+        // (Runs for every coded value of every record: no copies when the name is upper case.)
+        let upper = field.map(|field| {
+            if field.bytes().any(|b| b.is_ascii_lowercase()) {
+                std::borrow::Cow::Owned(field.to_ascii_uppercase())
+            } else {
+                std::borrow::Cow::Borrowed(field)
+            }
+        });
+        let field = upper
+            .as_deref()
+            .filter(|field| self.index.contains_key(*field))
+            .unwrap_or(&self.key_field);
         let Some(rows) = self
             .index
-            .get(&field)
+            .get(field)
             .and_then(|values| values.get(value.trim()))
         else {
             return false;

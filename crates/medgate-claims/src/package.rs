@@ -1,9 +1,10 @@
 //! A register package: a ZIP named after its main file (`HM010001S01001_2501001.zip`) holding
 //! the main file and its personal-data file; and the control of a whole package — the
-//! personal-data file's patients read first, then the main file checked record by record,
-//! then the personal-data file checked with what its rules take from the main file, then,
-//! when asked, the medico-economic control over the main file's cases that passed — each
-//! file streamed from the archive, never held whole.
+//! personal-data file's patients read first, then the main file checked record by record
+//! and, when asked, each case the FLK passed given to the medico-economic control in the
+//! same read, then the personal-data file checked with what its rules take from the main
+//! file — each file streamed from the archive, never held whole. When that last FLK refuses
+//! a patient, the MEK is run again over the main file without that patient's cases.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -18,7 +19,7 @@ use crate::mek::{CaseChecker, MekPlan, MekReport, PaidCases, Person};
 use crate::names::Party;
 use crate::names::RegisterFileName;
 use crate::nsi::Nsi;
-use crate::xml::{DecodingReader, Item, RecordReader};
+use crate::xml::{DecodingReader, Element, Item, RecordReader};
 
 /// An opened package whose name and files are in order.
 pub struct Package {
@@ -121,7 +122,9 @@ impl Package {
         visit: &mut dyn FnMut(Item) -> Result<(), ClaimsError>,
     ) -> Result<(), ClaimsError> {
         let entry = self.main_entry.clone();
-        let root = self.read(&entry, "ZAP", 0, 0, &mut |_, _| {}, visit)?;
+        let root = self.read(&entry, "ZAP", 0, 0, &mut |_, _| {}, &mut |item| {
+            visit(item).map(|()| None)
+        })?;
         expect_root(&entry, &root, "ZL_LIST")
     }
 
@@ -132,7 +135,9 @@ impl Package {
         visit: &mut dyn FnMut(Item) -> Result<(), ClaimsError>,
     ) -> Result<(), ClaimsError> {
         let entry = self.personal_entry.clone();
-        let root = self.read(&entry, "PERS", 0, 0, &mut |_, _| {}, visit)?;
+        let root = self.read(&entry, "PERS", 0, 0, &mut |_, _| {}, &mut |item| {
+            visit(item).map(|()| None)
+        })?;
         expect_root(&entry, &root, "PERS_LIST")
     }
 
@@ -143,7 +148,8 @@ impl Package {
             .unwrap_or(0)
     }
 
-    /// Streams one file of the package through `visit`, one item at a time.
+    /// Streams one file of the package through `visit`, one item at a time; an item `visit`
+    /// gives back is reused for the next ones (see [`RecordReader::recycle`]).
     fn read(
         &mut self,
         entry: &str,
@@ -151,7 +157,7 @@ impl Package {
         done_before: u64,
         total: u64,
         progress: &mut dyn FnMut(u64, u64),
-        visit: &mut dyn FnMut(Item) -> Result<(), ClaimsError>,
+        visit: &mut dyn FnMut(Item) -> Result<Option<Item>, ClaimsError>,
     ) -> Result<String, ClaimsError> {
         let display = self
             .path
@@ -170,7 +176,9 @@ impl Package {
         let mut reader = RecordReader::new(decoded, record_name, entry);
         let mut count = 0u64;
         while let Some(item) = reader.next_item()? {
-            visit(item)?;
+            if let Some(done) = visit(item)? {
+                reader.recycle(done);
+            }
             count += 1;
             if count % 256 == 0 {
                 progress(done_before + reader.get_ref().consumed(), total);
@@ -264,7 +272,7 @@ fn check(
     let personal_entry = package.personal_entry.clone();
     let main_size = package.size(&main_entry);
     let personal_size = package.size(&personal_entry);
-    let total = main_size + 2 * personal_size + if mek.is_some() { main_size } else { 0 };
+    let total = main_size + 2 * personal_size;
 
     let mut findings = Vec::new();
     let mut dropped = 0u64;
@@ -283,19 +291,23 @@ fn check(
     let mut patients: HashSet<Key> = HashSet::new();
     let mut persons: HashMap<Key, Person> = HashMap::new();
     let root = package.read(&personal_entry, "PERS", 0, total, progress, &mut |item| {
-        if let Item::Record(pers) = item {
+        if let Item::Record(pers) = &item {
             if let Some(id) = pers.child_text("ID_PAC") {
                 patients.insert(Key::new(id));
                 if mek.is_some() {
-                    persons.insert(Key::new(id), Person::from_pers(&pers));
+                    persons.insert(Key::new(id), Person::from_pers(pers));
                 }
             }
         }
-        Ok(())
+        Ok(Some(item))
     })?;
     expect_root(&personal_entry, &root, "PERS_LIST")?;
 
-    // 2. The main file.
+    // 2. The main file: FLK on each record and, as soon as FLK passes it, MEK on its cases.
+    let mek_plan = mek.map(|mek| mek_plan(mek, &name));
+    let mut mek_pass = mek
+        .zip(mek_plan.as_ref())
+        .map(|(mek, plan)| MekPass::new(mek, plan, &persons, &name));
     let context = FileContext {
         name: name.clone(),
         root: "ZL_LIST",
@@ -314,19 +326,29 @@ fn check(
         total,
         progress,
         &mut |item| {
-            let new = match item {
-                Item::Header(header) => main_checker.header(header),
+            let new = match &item {
+                Item::Header(header) => {
+                    if let Some(pass) = &mut mek_pass {
+                        pass.checker.header(header.clone());
+                    }
+                    main_checker.header(header.clone())
+                }
                 Item::Record(record) => {
                     ordinal += 1;
-                    let new = main_checker.record(&record);
+                    let new = main_checker.record(record);
                     if !new.is_empty() {
                         failed_records.insert(ordinal);
+                        if let Some(pass) = &mut mek_pass {
+                            pass.report.cases_failed_flk += 1;
+                        }
+                    } else if let Some(pass) = &mut mek_pass {
+                        pass.case(record, max);
                     }
                     new
                 }
             };
             keep(new, &mut main_findings);
-            Ok(())
+            Ok(Some(item))
         },
     )?;
     expect_root(&main_entry, &root, "ZL_LIST")?;
@@ -354,10 +376,10 @@ fn check(
         total,
         progress,
         &mut |item| {
-            let new = match item {
-                Item::Header(header) => personal_checker.header(header),
+            let new = match &item {
+                Item::Header(header) => personal_checker.header(header.clone()),
                 Item::Record(record) => {
-                    let new = personal_checker.record(&record);
+                    let new = personal_checker.record(record);
                     if !new.is_empty() {
                         if let Some(id) = record.child_text("ID_PAC") {
                             failed_patients.insert(Key::new(id));
@@ -367,7 +389,7 @@ fn check(
                 }
             };
             keep(new, &mut personal_findings);
-            Ok(())
+            Ok(Some(item))
         },
     )?;
     let end = personal_checker.finish();
@@ -376,61 +398,23 @@ fn check(
     drop(personal_checker);
     drop(collected);
 
-    // 4. MEK over the cases that passed.
-    let mek = match mek {
-        None => None,
-        Some(mek) => {
-            let region = match name.sender() {
-                Party::MedicalOrganisation(code) => code.get(..2).map(str::to_owned),
-                _ => None,
-            };
-            let plan = MekPlan::new(
-                mek.catalogues,
-                name.kind(),
-                name.period(),
-                region.as_deref(),
-            );
-            let context = FileContext {
-                name: name.clone(),
-                root: "ZL_LIST",
-                headers: Vec::new(),
-            };
-            let mut checker = CaseChecker::new(&plan, &persons, mek.paid, context);
-            let period = name.period();
-            let mut builtin = vec![
-                format!(
-                    "{} case outside the reporting period (DATE_Z_2)",
-                    crate::mek::ReasonKind::OutsidePeriod.reason(period).basis
-                ),
-                format!(
-                    "{} tariff × units = sum (SL/SUM_M without KSG, USL/SUMV_USL)",
-                    crate::mek::ReasonKind::SumArithmetic.reason(period).basis
-                ),
-            ];
-            if let Some(paid) = mek.paid {
-                builtin.push(format!(
-                    "{} case paid earlier ({} paid case keys)",
-                    crate::mek::ReasonKind::PaidEarlier.reason(period).basis,
-                    paid.len()
-                ));
-            }
-            let mut report = MekReport {
-                counts: plan.counts.clone(),
-                not_run: plan.not_run.clone(),
-                builtin,
-                paid_keys: mek.paid.map_or(0, PaidCases::len),
-                ..MekReport::default()
-            };
+    // 4. The MEK stands when FLK refused no patient's PERS. Otherwise the cases of those
+    // patients are left out too, which changes what the duplicate control saw first: the
+    // MEK is run again over the main file, on the cases that passed both files' FLK.
+    let mek = match (mek, mek_plan.as_ref(), mek_pass) {
+        (Some(mek), Some(mek_plan), Some(pass)) if !failed_patients.is_empty() => {
+            drop(pass);
+            let mut pass = MekPass::new(mek, mek_plan, &persons, &name);
             let mut ordinal = 0u64;
             package.read(
                 &main_entry,
                 "ZAP",
-                2 * personal_size + main_size,
                 total,
+                total + main_size,
                 progress,
                 &mut |item| {
-                    match item {
-                        Item::Header(header) => checker.header(header),
+                    match &item {
+                        Item::Header(header) => pass.checker.header(header.clone()),
                         Item::Record(zap) => {
                             ordinal += 1;
                             let patient_failed = zap
@@ -438,33 +422,18 @@ fn check(
                                 .and_then(|p| p.child_text("ID_PAC"))
                                 .is_some_and(|id| failed_patients.contains(&Key::new(id)));
                             if failed_records.contains(&ordinal) || patient_failed {
-                                report.cases_failed_flk += 1;
-                                return Ok(());
-                            }
-                            report.cases_checked += 1;
-                            let found = checker.record(&zap);
-                            if found.is_empty() {
-                                return Ok(());
-                            }
-                            report.cases_refused += 1;
-                            let mut cases = HashSet::new();
-                            for finding in found {
-                                if cases.insert(finding.idcase.clone()) {
-                                    report.withheld += finding.withheld;
-                                }
-                                if report.findings.len() < max {
-                                    report.findings.push(finding);
-                                } else {
-                                    report.findings_dropped += 1;
-                                }
+                                pass.report.cases_failed_flk += 1;
+                            } else {
+                                pass.case(zap, max);
                             }
                         }
                     }
-                    Ok(())
+                    Ok(Some(item))
                 },
             )?;
-            Some(report)
+            Some(pass.report)
         }
+        (_, _, pass) => pass.map(|pass| pass.report),
     };
 
     Ok(Report {
@@ -485,6 +454,90 @@ fn check(
     })
 }
 
+/// The MEK rules for a package (its kind, period and the region of its MO).
+fn mek_plan(mek: &MekSettings<'_>, name: &RegisterFileName) -> MekPlan {
+    let region = match name.sender() {
+        Party::MedicalOrganisation(code) => code.get(..2).map(str::to_owned),
+        _ => None,
+    };
+    MekPlan::new(
+        mek.catalogues,
+        name.kind(),
+        name.period(),
+        region.as_deref(),
+    )
+}
+
+/// The medico-economic control over the main file's cases, one at a time, and its report.
+struct MekPass<'a> {
+    checker: CaseChecker<'a>,
+    report: MekReport,
+}
+
+impl<'a> MekPass<'a> {
+    fn new(
+        mek: &MekSettings<'a>,
+        plan: &'a MekPlan,
+        persons: &'a HashMap<Key, Person>,
+        name: &RegisterFileName,
+    ) -> MekPass<'a> {
+        let context = FileContext {
+            name: name.clone(),
+            root: "ZL_LIST",
+            headers: Vec::new(),
+        };
+        let checker = CaseChecker::new(plan, persons, mek.paid, context);
+        let period = name.period();
+        let mut builtin = vec![
+            format!(
+                "{} case outside the reporting period (DATE_Z_2)",
+                crate::mek::ReasonKind::OutsidePeriod.reason(period).basis
+            ),
+            format!(
+                "{} tariff × units = sum (SL/SUM_M without KSG, USL/SUMV_USL)",
+                crate::mek::ReasonKind::SumArithmetic.reason(period).basis
+            ),
+        ];
+        if let Some(paid) = mek.paid {
+            builtin.push(format!(
+                "{} case paid earlier ({} paid case keys)",
+                crate::mek::ReasonKind::PaidEarlier.reason(period).basis,
+                paid.len()
+            ));
+        }
+        let report = MekReport {
+            counts: plan.counts.clone(),
+            not_run: plan.not_run.clone(),
+            builtin,
+            paid_keys: mek.paid.map_or(0, PaidCases::len),
+            ..MekReport::default()
+        };
+        MekPass { checker, report }
+    }
+
+    /// One case (`ZAP`) that passed FLK; at most `max` findings are kept, the rest counted.
+    fn case(&mut self, zap: &Element, max: usize) {
+        let report = &mut self.report;
+        report.cases_checked += 1;
+        let found = self.checker.record(zap);
+        if found.is_empty() {
+            return;
+        }
+        report.cases_refused += 1;
+        let mut cases = HashSet::new();
+        for finding in found {
+            if cases.insert(finding.idcase.clone()) {
+                report.withheld += finding.withheld;
+            }
+            if report.findings.len() < max {
+                report.findings.push(finding);
+            } else {
+                report.findings_dropped += 1;
+            }
+        }
+    }
+}
+
 /// The paid-case key (`mek::paid`) of every case of a package, in file order, so the keys of
 /// an accepted register can be given to the control of later ones.
 pub fn case_keys(path: &Path, visit: &mut dyn FnMut(String)) -> Result<u64, ClaimsError> {
@@ -493,15 +546,15 @@ pub fn case_keys(path: &Path, visit: &mut dyn FnMut(String)) -> Result<u64, Clai
     let size = package.size(&main_entry);
     let mut missing = 0u64;
     let root = package.read(&main_entry, "ZAP", 0, size, &mut |_, _| {}, &mut |item| {
-        if let Item::Record(zap) = item {
+        if let Item::Record(zap) = &item {
             for z_sl in zap.children_named("Z_SL") {
-                match crate::mek::paid::case_key(&zap, z_sl) {
+                match crate::mek::paid::case_key(zap, z_sl) {
                     Some(key) => visit(key),
                     None => missing += 1,
                 }
             }
         }
-        Ok(())
+        Ok(Some(item))
     })?;
     expect_root(&main_entry, &root, "ZL_LIST")?;
     Ok(missing)

@@ -33,7 +33,12 @@ impl Element {
 
     /// The text of the first child of that name, trimmed.
     pub fn child_text(&self, name: &str) -> Option<&str> {
-        self.child(name).map(|child| child.text.trim())
+        self.child(name).map(|child| trim(&child.text))
+    }
+
+    /// Its text, trimmed.
+    pub fn value(&self) -> &str {
+        trim(&self.text)
     }
 
     pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
@@ -54,6 +59,20 @@ impl Element {
     pub fn with_child(mut self, child: Element) -> Element {
         self.children.push(child);
         self
+    }
+}
+
+/// `text.trim()`, without walking the characters when the text starts and ends with a
+/// printable ASCII character, as nearly every value does (the control trims every value it
+/// looks at).
+pub fn trim(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(&first), Some(&last))
+            if (0x21..0x7F).contains(&first) && (0x21..0x7F).contains(&last) =>
+        {
+            text
+        }
+        _ => text.trim(),
     }
 }
 
@@ -159,15 +178,9 @@ impl<R: Read> DecodingReader<R> {
                 ));
             }
             // Windows-1251 maps every byte, 0x98 to a C1 control character: no register has
-            // one, so it is taken as the invalid byte it is.
-            if let Some(at) = std::str::from_utf8(&self.out[..written])
-                .ok()
-                .and_then(|text| {
-                    text.char_indices()
-                        .find(|(_, c)| ('\u{80}'..='\u{9f}').contains(c))
-                })
-                .map(|(at, _)| at)
-            {
+            // one, so it is taken as the invalid byte it is. The decoder writes whole UTF-8
+            // characters, where U+0080–U+009F are the bytes C2 80 to C2 9F.
+            if let Some(at) = c1_control(&self.out[..written]) {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     format!(
@@ -211,6 +224,12 @@ impl<R: Read> BufRead for DecodingReader<R> {
     }
 }
 
+/// Where the first C1 control character (U+0080–U+009F) of UTF-8 text starts.
+fn c1_control(text: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(0xC2, text)
+        .find(|&at| text.get(at + 1).is_some_and(|b| (0x80..=0x9F).contains(b)))
+}
+
 /// The encoding named by the XML declaration at the start of `head`; windows-1251 when the
 /// declaration names none; UTF-8 after a UTF-8 byte order mark.
 pub fn declared_encoding(head: &[u8]) -> Result<&'static Encoding, String> {
@@ -250,6 +269,11 @@ pub struct RecordReader<R: BufRead> {
     root: Option<String>,
     done: bool,
     file: String,
+    /// Elements open below the root while an item is read: the first is the item.
+    stack: Vec<Element>,
+    /// Elements of items given back ([`RecordReader::recycle`]), emptied but with their
+    /// allocations, so the next items are built without allocating again.
+    spare: Vec<Element>,
 }
 
 impl<R: BufRead> RecordReader<R> {
@@ -264,6 +288,26 @@ impl<R: BufRead> RecordReader<R> {
             root: None,
             done: false,
             file: file.to_owned(),
+            stack: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// Gives back an item read before, once it is no longer needed: its elements are reused
+    /// for the next ones.
+    pub fn recycle(&mut self, item: Item) {
+        let (Item::Header(element) | Item::Record(element)) = item;
+        let first = self.spare.len();
+        self.spare.push(element);
+        let mut at = first;
+        while at < self.spare.len() {
+            let mut children = std::mem::take(&mut self.spare[at].children);
+            self.spare.append(&mut children);
+            let element = &mut self.spare[at];
+            element.children = children;
+            element.name.clear();
+            element.text.clear();
+            at += 1;
         }
     }
 
@@ -291,7 +335,14 @@ impl<R: BufRead> RecordReader<R> {
             return Ok(None);
         }
         // Elements open below the root: the first is the item being built.
-        let mut stack: Vec<Element> = Vec::new();
+        let mut stack = std::mem::take(&mut self.stack);
+        stack.clear();
+        let item = self.items(&mut stack);
+        self.stack = stack;
+        item
+    }
+
+    fn items(&mut self, stack: &mut Vec<Element>) -> Result<Option<Item>, ClaimsError> {
         loop {
             self.buffer.clear();
             let event = match self.reader.read_event_into(&mut self.buffer) {
@@ -307,27 +358,22 @@ impl<R: BufRead> RecordReader<R> {
             };
             match event {
                 Event::Start(start) => {
-                    let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
                     if self.root.is_none() {
+                        let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
                         self.root = Some(name);
                     } else {
-                        stack.push(Element {
-                            name,
-                            ..Element::default()
-                        });
+                        let element = element(&mut self.spare, start.name().as_ref());
+                        stack.push(element);
                     }
                 }
                 Event::Empty(empty) => {
-                    let name = String::from_utf8_lossy(empty.name().as_ref()).into_owned();
                     if self.root.is_none() {
+                        let name = String::from_utf8_lossy(empty.name().as_ref()).into_owned();
                         self.root = Some(name);
                         self.done = true;
                         return Ok(None);
                     }
-                    let element = Element {
-                        name,
-                        ..Element::default()
-                    };
+                    let element = element(&mut self.spare, empty.name().as_ref());
                     match stack.last_mut() {
                         Some(parent) => parent.children.push(element),
                         None => return Ok(Some(self.finish(element))),
@@ -414,6 +460,16 @@ impl<R: BufRead> RecordReader<R> {
             Item::Header(element)
         }
     }
+}
+
+/// An empty element named `name`: a spare one when there is one.
+fn element(spare: &mut Vec<Element>, name: &[u8]) -> Element {
+    let mut element = spare.pop().unwrap_or_default();
+    match std::str::from_utf8(name) {
+        Ok(name) => element.name.push_str(name),
+        Err(_) => element.name.push_str(&String::from_utf8_lossy(name)),
+    }
+    element
 }
 
 fn xml_error<R>(reader: &quick_xml::Reader<R>, file: &str, reason: impl ToString) -> ClaimsError {

@@ -4,10 +4,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use smallvec::{smallvec, SmallVec};
+
 use super::catalogue::{Check, CompiledRule};
 use super::condition::Values;
-use super::scope::{instances, FileContext, Scope};
-use super::structure::{check_sequence, DataType, Schema, SequenceProblem};
+use super::scope::{each_instance, FileContext, NameFilter, Scope};
+use super::structure::{check_indexed, slot_indexes, DataType, Schema, SequenceProblem};
 use super::{
     mask, money, parse_money, snils, Finding, Key, Plan, DUPLICATE_KEY, EMPTY_MANDATORY,
     WRONG_ORDER, WRONG_TYPE, WRONG_VALUE,
@@ -35,6 +37,8 @@ pub struct FileChecker<'a> {
     sum_of_cases: i128,
     invoice_sum: Option<i128>,
     pub records: u64,
+    /// The names of the headers' elements (`context.headers`).
+    header_names: NameFilter,
 }
 
 impl<'a> FileChecker<'a> {
@@ -45,6 +49,10 @@ impl<'a> FileChecker<'a> {
             // The other kinds' sequences differ; their elements are checked by the catalogue.
             _ => None,
         };
+        let mut header_names = NameFilter::default();
+        for header in &context.headers {
+            header_names.add_tree(header);
+        }
         FileChecker {
             plan,
             nsi,
@@ -59,6 +67,7 @@ impl<'a> FileChecker<'a> {
             sum_of_cases: 0,
             invoice_sum: None,
             records: 0,
+            header_names,
         }
     }
 
@@ -169,6 +178,7 @@ impl<'a> FileChecker<'a> {
             }
         }
         findings.extend(self.check_item(&header));
+        self.header_names.add_tree(&header);
         self.context.headers.push(header);
         findings
     }
@@ -206,19 +216,22 @@ impl<'a> FileChecker<'a> {
             None
         };
         let main = main.as_ref();
+        let mut names = self.header_names;
+        names.add_tree(item);
         for ((root, item_name, parent), rules) in &self.plan.groups {
             if *item_name != item.name || root != self.context.root {
                 continue;
             }
-            for chain in instances(item, parent) {
+            let mut chain: SmallVec<[&Element; 8]> = smallvec![item];
+            each_instance(&mut chain, parent, &mut |chain| {
                 for rule in rules {
-                    self.apply(rule, &chain, main, &mut findings);
+                    self.apply(rule, chain, main, &names, &mut findings);
                 }
-            }
+            });
         }
         if let Some(schema) = &self.schema {
-            let root_path = format!("{}/{}", self.context.root, item.name);
-            self.structure(schema, item, &root_path, &mut vec![item], &mut findings);
+            let mut path = format!("{}/{}", self.context.root, item.name);
+            self.structure(schema, item, &mut path, &mut vec![item], &mut findings);
         }
         findings
     }
@@ -228,25 +241,31 @@ impl<'a> FileChecker<'a> {
         rule: &CompiledRule,
         parent: &[&Element],
         main: Option<&HashMap<String, String>>,
+        names: &NameFilter,
         findings: &mut Vec<Finding>,
     ) {
         let leaf = rule.rule.path.last().map(String::as_str).unwrap_or("");
         let Some(last) = parent.last() else { return };
         let id = Some(rule.rule.id.as_str());
+        // A finding needs the rule's condition to hold and its check to fail: the check,
+        // cheaper and nearly always passed, is made first, the condition only when it fails.
         if let Check::Presence { must_be_present } = rule.check {
+            let mut present = last.children_named(leaf).peekable();
+            let any_present = present.peek().is_some();
+            let has_value = present.any(|e| !e.value().is_empty() || !e.children.is_empty());
+            if must_be_present == has_value {
+                return;
+            }
             let scope = Scope {
                 chain: parent,
                 file: &self.context,
                 main,
+                names: Some(names),
             };
             if !rule.condition.holds(&scope) {
                 return;
             }
-            let present: Vec<&Element> = last.children_named(leaf).collect();
-            let has_value = present
-                .iter()
-                .any(|e| !e.text.trim().is_empty() || !e.children.is_empty());
-            if must_be_present && present.is_empty() {
+            if must_be_present && !any_present {
                 findings.push(self.finding(
                     WRONG_ORDER,
                     id,
@@ -301,20 +320,19 @@ impl<'a> FileChecker<'a> {
             return;
         }
         for element in last.children_named(leaf) {
-            let value = element.text.trim();
+            let value = element.value();
             if value.is_empty() && element.children.is_empty() {
                 continue;
             }
-            let mut chain = parent.to_vec();
+            let mut chain: SmallVec<[&Element; 8]> = SmallVec::from_slice(parent);
             chain.push(element);
             let scope = Scope {
                 chain: &chain,
                 file: &self.context,
                 main,
+                names: Some(names),
             };
-            if !rule.condition.holds(&scope) {
-                continue;
-            }
+            let mut fault = None;
             match &rule.check {
                 Check::Format {
                     min_length,
@@ -325,7 +343,7 @@ impl<'a> FileChecker<'a> {
                     let short = min_length.is_some_and(|min| length < min);
                     let long = max_length.is_some_and(|max| length > max);
                     if short || long {
-                        findings.push(self.finding(
+                        fault = Some(self.finding(
                             WRONG_TYPE,
                             id,
                             parent,
@@ -344,7 +362,7 @@ impl<'a> FileChecker<'a> {
                             ),
                         ));
                     } else if mask.as_ref().is_some_and(|mask| !mask.matches(value)) {
-                        findings.push(self.finding(
+                        fault = Some(self.finding(
                             WRONG_TYPE,
                             id,
                             parent,
@@ -369,7 +387,7 @@ impl<'a> FileChecker<'a> {
                     let date =
                         case_date(&scope).unwrap_or_else(|| self.context.name.period().last_day());
                     if !dictionary.contains(field.as_deref(), value, date) {
-                        findings.push(self.finding(
+                        fault = Some(self.finding(
                             WRONG_VALUE,
                             id,
                             parent,
@@ -383,7 +401,7 @@ impl<'a> FileChecker<'a> {
                 }
                 Check::Value(expression) => {
                     if expression.is_broken(&scope) {
-                        findings.push(self.finding(
+                        fault = Some(self.finding(
                             WRONG_VALUE,
                             id,
                             parent,
@@ -400,23 +418,31 @@ impl<'a> FileChecker<'a> {
                 }
                 Check::Presence { .. } => {}
             }
+            if let Some(fault) = fault {
+                if rule.condition.holds(&scope) {
+                    findings.push(fault);
+                }
+            }
         }
     }
 
     /// Order, multiplicity and data types of the format's sequences.
+    /// `path` is the element's path; it is extended for its children and given back as it was.
     fn structure<'e>(
         &self,
         schema: &Schema,
         element: &'e Element,
-        path: &str,
+        path: &mut String,
         chain: &mut Vec<&'e Element>,
         findings: &mut Vec<Finding>,
     ) {
         let Some(slots) = schema.sequence(path) else {
             return;
         };
-        let names: Vec<&str> = element.children.iter().map(|c| c.name.as_str()).collect();
-        for problem in check_sequence(&names, slots) {
+        let names: SmallVec<[&str; 32]> =
+            element.children.iter().map(|c| c.name.as_str()).collect();
+        let indexes = slot_indexes(&names, slots);
+        for problem in check_indexed(&names, &indexes, slots) {
             let finding = match problem {
                 SequenceProblem::Unknown(name) => self.finding(
                     WRONG_ORDER,
@@ -466,20 +492,23 @@ impl<'a> FileChecker<'a> {
             };
             findings.push(finding);
         }
-        for child in &element.children {
-            let Some(slot) = slots.iter().find(|slot| slot.name == child.name) else {
+        for (child, index) in element.children.iter().zip(&indexes) {
+            let Some(slot) = index.map(|index| &slots[index]) else {
                 continue;
             };
-            let child_path = format!("{path}/{}", child.name);
-            let value = child.text.trim();
-            if !value.is_empty() && !self.plan.format_paths.contains(&child_path) {
+            let length = path.len();
+            path.push('/');
+            path.push_str(&child.name);
+            let value = child.value();
+            if !value.is_empty() {
                 let ok = match slot.data_type {
                     DataType::Text => true,
                     DataType::Date => mask::parse_date(value).is_some(),
                     DataType::Integer => value.parse::<i64>().is_ok(),
                     DataType::Decimal => parse_money(value).is_some(),
                 };
-                if !ok {
+                // A catalogue rule on the element's format reports it instead.
+                if !ok && !self.plan.format_paths.contains(path.as_str()) {
                     let (kind, kind_ru) = match slot.data_type {
                         DataType::Date => ("a date (YYYY-MM-DD)", "датой (ГГГГ-ММ-ДД)"),
                         DataType::Integer => ("an integer", "целым числом"),
@@ -499,9 +528,10 @@ impl<'a> FileChecker<'a> {
             }
             if !child.children.is_empty() {
                 chain.push(child);
-                self.structure(schema, child, &child_path, chain, findings);
+                self.structure(schema, child, path, chain, findings);
                 chain.pop();
             }
+            path.truncate(length);
         }
     }
 

@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use smallvec::SmallVec;
+
 use crate::names::Period;
 
 /// A parsed condition.
@@ -56,12 +58,15 @@ pub enum Operand {
     Field(String),
 }
 
+/// The values a name designates: mostly one or none, kept inline.
+pub type Found<'a> = SmallVec<[Cow<'a, str>; 2]>;
+
 /// What a condition is evaluated against: the values of an element named as the catalogue
 /// names it, and the reporting period.
 pub trait Values {
     /// The values the name designates, borrowed from the record where they are in it (a
-    /// lookup runs for every condition of every element: no copies).
-    fn values(&self, name: &str) -> Vec<Cow<'_, str>>;
+    /// lookup runs for every condition of every element: no copies, no allocation).
+    fn values(&self, name: &str) -> Found<'_>;
     fn period(&self) -> Period;
 }
 
@@ -123,10 +128,10 @@ impl Condition {
                     // Not equal to every value of the right side, for every value present.
                     Operator::NotEqual => found
                         .iter()
-                        .all(|left| right.iter().all(|r| compare(left, r) != Ordering::Equal)),
+                        .all(|left| right.all(|r| compare(left, r) != Ordering::Equal)),
                     _ => found
                         .iter()
-                        .any(|left| right.iter().any(|r| operator.accepts(compare(left, r)))),
+                        .any(|left| right.any(|r| operator.accepts(compare(left, r)))),
                 })
             }
             Condition::Range {
@@ -139,10 +144,10 @@ impl Condition {
                 let lows = operand_values(low, values)?;
                 let highs = operand_values(high, values)?;
                 Some(values.values(field).iter().any(|value| {
-                    lows.iter().any(|low| {
+                    lows.any(|low| {
                         let order = compare(low, value);
                         order == Ordering::Less || (*low_inclusive && order == Ordering::Equal)
-                    }) && highs.iter().any(|high| {
+                    }) && highs.any(|high| {
                         let order = compare(value, high);
                         order == Ordering::Less || (*high_inclusive && order == Ordering::Equal)
                     })
@@ -191,20 +196,62 @@ impl Operator {
     }
 }
 
-fn operand_values<'v>(operand: &'v Operand, values: &'v dyn Values) -> Option<Vec<Cow<'v, str>>> {
+/// The right side's values: the catalogue's own, or the record's.
+enum Right<'v> {
+    Written(&'v [String]),
+    Found(Found<'v>),
+}
+
+impl Right<'_> {
+    fn any(&self, mut test: impl FnMut(&str) -> bool) -> bool {
+        match self {
+            Right::Written(values) => values.iter().any(|value| test(value)),
+            Right::Found(values) => values.iter().any(|value| test(value)),
+        }
+    }
+
+    fn all(&self, mut test: impl FnMut(&str) -> bool) -> bool {
+        match self {
+            Right::Written(values) => values.iter().all(|value| test(value)),
+            Right::Found(values) => values.iter().all(|value| test(value)),
+        }
+    }
+}
+
+fn operand_values<'v>(operand: &'v Operand, values: &'v dyn Values) -> Option<Right<'v>> {
     match operand {
-        Operand::Literal(value) => Some(vec![Cow::Borrowed(value.as_str())]),
-        Operand::Set(set) => Some(set.iter().map(|s| Cow::Borrowed(s.as_str())).collect()),
-        Operand::Field(name) => Some(values.values(name)).filter(|found| !found.is_empty()),
+        Operand::Literal(value) => Some(Right::Written(std::slice::from_ref(value))),
+        Operand::Set(set) => Some(Right::Written(set)),
+        Operand::Field(name) => Some(values.values(name))
+            .filter(|found| !found.is_empty())
+            .map(Right::Found),
     }
 }
 
 /// Numbers compare as numbers, everything else (codes such as `C18.1`, ISO dates) as text.
 pub fn compare(left: &str, right: &str) -> Ordering {
-    match (left.trim().parse::<f64>(), right.trim().parse::<f64>()) {
-        (Ok(l), Ok(r)) => l.partial_cmp(&r).unwrap_or(Ordering::Equal),
-        _ => left.trim().cmp(right.trim()),
+    let (left, right) = (crate::xml::trim(left), crate::xml::trim(right));
+    // The same text is the same number too; text that cannot start a number (most codes
+    // start with a letter) needs no parsing.
+    if left == right {
+        return Ordering::Equal;
     }
+    if !may_be_number(left) || !may_be_number(right) {
+        return left.cmp(right);
+    }
+    match (left.parse::<f64>(), right.parse::<f64>()) {
+        (Ok(l), Ok(r)) => l.partial_cmp(&r).unwrap_or(Ordering::Equal),
+        _ => left.cmp(right),
+    }
+}
+
+/// Whether `text` may parse as a number: it starts with a digit, a sign or a point, or
+/// is one of the words Rust's number parser takes (`inf`, `infinity`, `nan`).
+fn may_be_number(text: &str) -> bool {
+    matches!(
+        text.as_bytes().first(),
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'i' | b'I' | b'n' | b'N')
+    )
 }
 
 /// One spelling for the catalogues' variants: `&lt;` already decoded, `in (…)` as a set,
@@ -577,7 +624,7 @@ mod tests {
 
     struct Record(HashMap<&'static str, Vec<&'static str>>);
     impl Values for Record {
-        fn values(&self, name: &str) -> Vec<Cow<'_, str>> {
+        fn values(&self, name: &str) -> Found<'_> {
             let key = name
                 .rsplit(['/', '.'])
                 .next()

@@ -261,9 +261,12 @@ pub enum Key {
 
 impl Key {
     pub fn new(value: &str) -> Key {
+        // `007` and `7` are different keys; only the canonical spelling (digits, no leading
+        // zero, no sign) is a number.
+        let canonical = value.bytes().all(|b| b.is_ascii_digit())
+            && (value.len() == 1 || !value.starts_with('0'));
         match value.parse::<u64>() {
-            // `007` and `7` are different keys; only the canonical spelling is a number.
-            Ok(number) if number.to_string() == value => Key::Number(number),
+            Ok(number) if canonical => Key::Number(number),
             _ => Key::Text(value.into()),
         }
     }
@@ -281,7 +284,12 @@ pub fn parse_money(value: &str) -> Option<i128> {
         return None;
     }
     let whole: i128 = integer.parse().ok()?;
-    let cents: i128 = format!("{fraction:0<2}").parse().ok()?;
+    // `5` is 50 kopecks, `05` five.
+    let cents = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(2)
+        .fold(0i128, |cents, digit| cents * 10 + i128::from(digit - b'0'));
     Some(whole * 100 + cents)
 }
 
@@ -300,6 +308,8 @@ mod tests {
         assert_eq!(parse_money("1500"), Some(150000));
         assert_eq!(parse_money("1500.5"), Some(150050));
         assert_eq!(parse_money("0.07"), Some(7));
+        assert_eq!(parse_money("12."), Some(1200));
+        assert_eq!(parse_money(".5"), None);
         assert_eq!(parse_money("1.234"), None);
         assert_eq!(parse_money("-1"), None);
         assert_eq!(money(150050), "1500.50");

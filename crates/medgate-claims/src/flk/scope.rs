@@ -6,7 +6,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::flk::condition::Values;
+use smallvec::{smallvec, SmallVec};
+
+use crate::flk::condition::{Found, Values};
 use crate::names::{Period, RegisterFileName};
 use crate::xml::Element;
 
@@ -23,31 +25,75 @@ pub struct Scope<'a> {
     pub file: &'a FileContext,
     /// For a `PERS`: that patient's `PACIENT` fields in the main file.
     pub main: Option<&'a HashMap<String, String>>,
+    /// The names of the record's and the headers' elements, when known: a name none of
+    /// them may have is not looked for.
+    pub names: Option<&'a NameFilter>,
+}
+
+/// Which element names (ASCII letters in either case) a record and the file's headers hold,
+/// as a filter of 256 bits: a name whose bit is not set is in none of them, so looking it up
+/// (up the chain, in the headers, below the element) would find nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NameFilter([u64; 4]);
+
+impl NameFilter {
+    fn bit(name: &str) -> usize {
+        // FNV-1a over the case-folded bytes.
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| {
+            (hash ^ u64::from(byte.to_ascii_uppercase())).wrapping_mul(0x0100_0000_01b3)
+        });
+        (hash ^ (hash >> 32)) as usize & 255
+    }
+
+    pub fn add(&mut self, name: &str) {
+        let bit = NameFilter::bit(name);
+        self.0[bit / 64] |= 1 << (bit % 64);
+    }
+
+    /// Adds the names of an element and all its descendants.
+    pub fn add_tree(&mut self, element: &Element) {
+        self.add(&element.name);
+        for child in &element.children {
+            self.add_tree(child);
+        }
+    }
+
+    pub fn may_hold(&self, name: &str) -> bool {
+        let bit = NameFilter::bit(name);
+        self.0[bit / 64] & (1 << (bit % 64)) != 0
+    }
 }
 
 impl Values for Scope<'_> {
-    fn values(&self, name: &str) -> Vec<Cow<'_, str>> {
+    fn values(&self, name: &str) -> Found<'_> {
         match name {
-            "Pi" => return vec![Cow::Owned(self.file.name.sender().letter().to_string())],
-            "Pp" => return vec![Cow::Owned(self.file.name.receiver().letter().to_string())],
-            "Ni" => return vec![Cow::Borrowed(self.file.name.sender().code())],
-            "Np" => return vec![Cow::Borrowed(self.file.name.receiver().code())],
-            "YY" => return vec![Cow::Owned(self.file.name.period().year().to_string())],
-            "MM" => return vec![Cow::Owned(self.file.name.period().month().to_string())],
+            "Pi" => return smallvec![Cow::Owned(self.file.name.sender().letter().to_string())],
+            "Pp" => return smallvec![Cow::Owned(self.file.name.receiver().letter().to_string())],
+            "Ni" => return smallvec![Cow::Borrowed(self.file.name.sender().code())],
+            "Np" => return smallvec![Cow::Borrowed(self.file.name.receiver().code())],
+            "YY" => return smallvec![Cow::Owned(self.file.name.period().year().to_string())],
+            "MM" => return smallvec![Cow::Owned(self.file.name.period().month().to_string())],
             _ => {}
         }
-        let found: Vec<Cow<'_, str>> = find(self.chain, &self.file.headers, name)
-            .into_iter()
-            .map(|e| Cow::Borrowed(e.text.trim()))
-            .collect();
-        if found.is_empty() {
+        let absent = self.names.is_some_and(|names| {
+            !name.contains(['/', '.']) && !name.is_empty() && !names.may_hold(name)
+        });
+        let found: Found<'_> = if absent {
+            Found::new()
+        } else {
+            find(self.chain, &self.file.headers, name)
+                .into_iter()
+                .map(|e| Cow::Borrowed(e.value()))
+                .collect()
+        };
+        if found.is_empty() && self.main.is_some() {
             let last = name
                 .rsplit(['/', '.'])
                 .next()
                 .unwrap_or(name)
                 .to_ascii_uppercase();
             if let Some(value) = self.main.and_then(|main| main.get(&last)) {
-                return vec![Cow::Borrowed(value.as_str())];
+                return smallvec![Cow::Borrowed(value.as_str())];
             }
         }
         found
@@ -58,10 +104,13 @@ impl Values for Scope<'_> {
     }
 }
 
+/// Elements found for a name: most names designate one element or none.
+pub type Elements<'a> = SmallVec<[&'a Element; 4]>;
+
 /// The elements `name` designates from the end of `chain`.
-pub fn find<'a>(chain: &[&'a Element], headers: &'a [Element], name: &str) -> Vec<&'a Element> {
+pub fn find<'a>(chain: &[&'a Element], headers: &'a [Element], name: &str) -> Elements<'a> {
     if name.contains('/') {
-        let mut segments: Vec<&str> = name.split('/').filter(|s| !s.is_empty()).collect();
+        let mut segments: SmallVec<[&str; 8]> = name.split('/').filter(|s| !s.is_empty()).collect();
         if segments
             .first()
             .is_some_and(|s| *s == "ZL_LIST" || *s == "PERS_LIST")
@@ -87,7 +136,7 @@ pub fn find<'a>(chain: &[&'a Element], headers: &'a [Element], name: &str) -> Ve
                 return descend(header, &segments[1..]);
             }
         }
-        return Vec::new();
+        return Elements::new();
     }
     if let Some((parent, child)) = name.split_once('.') {
         return find(chain, headers, parent)
@@ -101,9 +150,9 @@ pub fn find<'a>(chain: &[&'a Element], headers: &'a [Element], name: &str) -> Ve
     }
     for (index, element) in chain.iter().enumerate().rev() {
         if index + 1 == chain.len() && element.name.eq_ignore_ascii_case(name) {
-            return vec![element];
+            return smallvec![*element];
         }
-        let children: Vec<&Element> = element
+        let children: Elements<'a> = element
             .children
             .iter()
             .filter(|c| c.name.eq_ignore_ascii_case(name))
@@ -114,9 +163,9 @@ pub fn find<'a>(chain: &[&'a Element], headers: &'a [Element], name: &str) -> Ve
     }
     for header in headers {
         if header.name.eq_ignore_ascii_case(name) {
-            return vec![header];
+            return smallvec![header];
         }
-        let children: Vec<&Element> = header
+        let children: Elements<'a> = header
             .children
             .iter()
             .filter(|c| c.name.eq_ignore_ascii_case(name))
@@ -125,15 +174,15 @@ pub fn find<'a>(chain: &[&'a Element], headers: &'a [Element], name: &str) -> Ve
             return children;
         }
     }
-    let mut below = Vec::new();
+    let mut below = Elements::new();
     if let Some(last) = chain.last() {
         collect(last, name, &mut below);
     }
     below
 }
 
-fn descend<'a>(from: &'a Element, segments: &[&str]) -> Vec<&'a Element> {
-    let mut current = vec![from];
+fn descend<'a>(from: &'a Element, segments: &[&str]) -> Elements<'a> {
+    let mut current: Elements<'a> = smallvec![from];
     for segment in segments {
         current = current
             .into_iter()
@@ -147,12 +196,34 @@ fn descend<'a>(from: &'a Element, segments: &[&str]) -> Vec<&'a Element> {
     current
 }
 
-fn collect<'a>(element: &'a Element, name: &str, out: &mut Vec<&'a Element>) {
+fn collect<'a>(element: &'a Element, name: &str, out: &mut Elements<'a>) {
     for child in &element.children {
         if child.name.eq_ignore_ascii_case(name) {
             out.push(child);
         }
         collect(child, name, out);
+    }
+}
+
+/// Calls `visit` with every chain from the end of `chain` down the relative path `segments`
+/// (`Z_SL`, `SL`), in document order, without allocating: `chain` is extended and given
+/// back as it was.
+pub fn each_instance<'a>(
+    chain: &mut SmallVec<[&'a Element; 8]>,
+    segments: &[String],
+    visit: &mut dyn FnMut(&[&'a Element]),
+) {
+    let Some((first, rest)) = segments.split_first() else {
+        visit(chain);
+        return;
+    };
+    let Some(last) = chain.last().copied() else {
+        return;
+    };
+    for child in last.children.iter().filter(|c| c.name == *first) {
+        chain.push(child);
+        each_instance(chain, rest, visit);
+        chain.pop();
     }
 }
 

@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use smallvec::{smallvec, SmallVec};
+
 const GENERAL: &[(&str, &str)] = &[
     ("ZL_LIST", "ZGLV SCHET ZAP+"),
     ("ZL_LIST/ZGLV", "VERSION DATA:D FILENAME SD_Z:N"),
@@ -146,20 +148,49 @@ pub enum SequenceProblem {
     Missing(String),
 }
 
+/// The slot of each child name (`None`: not part of the sequence). Children mostly come in
+/// the sequence's order, so each is looked for from the previous one's slot on first.
+pub fn slot_indexes(children: &[&str], slots: &[Slot]) -> SmallVec<[Option<usize>; 32]> {
+    let mut from = 0;
+    children
+        .iter()
+        .map(|child| {
+            let found = slots[from..]
+                .iter()
+                .position(|slot| slot.name == *child)
+                .map(|at| from + at)
+                .or_else(|| slots[..from].iter().position(|slot| slot.name == *child));
+            if let Some(at) = found {
+                from = at;
+            }
+            found
+        })
+        .collect()
+}
+
 /// Checks the children names of one element against its sequence.
 pub fn check_sequence(children: &[&str], slots: &[Slot]) -> Vec<SequenceProblem> {
+    check_indexed(children, &slot_indexes(children, slots), slots)
+}
+
+/// [`check_sequence`] with the children's slots found already ([`slot_indexes`]).
+pub fn check_indexed(
+    children: &[&str],
+    indexes: &[Option<usize>],
+    slots: &[Slot],
+) -> Vec<SequenceProblem> {
     let mut problems = Vec::new();
-    let mut counts = vec![0usize; slots.len()];
+    let mut counts: SmallVec<[usize; 48]> = smallvec![0usize; slots.len()];
     let mut position = 0usize;
-    let mut previous = String::new();
-    for child in children {
-        match slots.iter().position(|slot| slot.name == *child) {
+    let mut previous = "";
+    for (child, index) in children.iter().zip(indexes) {
+        match *index {
             None => problems.push(SequenceProblem::Unknown((*child).to_owned())),
             Some(index) => {
                 if index < position {
                     problems.push(SequenceProblem::OutOfOrder {
                         name: (*child).to_owned(),
-                        after: previous.clone(),
+                        after: previous.to_owned(),
                     });
                 } else {
                     position = index;
@@ -170,11 +201,11 @@ pub fn check_sequence(children: &[&str], slots: &[Slot]) -> Vec<SequenceProblem>
                 {
                     problems.push(SequenceProblem::TooMany((*child).to_owned()));
                 }
-                previous = (*child).to_owned();
+                previous = *child;
             }
         }
     }
-    for (slot, count) in slots.iter().zip(counts) {
+    for (slot, &count) in slots.iter().zip(counts.iter()) {
         if count < slot.min {
             problems.push(SequenceProblem::Missing(slot.name.clone()));
         }

@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
+use smallvec::{smallvec, SmallVec};
+
 use super::paid::{case_key, PaidCases};
 use super::plan::{MekCheck, MekPlan, MekRule};
 use super::{MekFinding, ReasonKind};
 use crate::flk::condition::Values;
 use crate::flk::mask::parse_date;
-use crate::flk::scope::{instances, FileContext, Scope};
+use crate::flk::scope::{each_instance, FileContext, NameFilter, Scope};
 use crate::flk::{money, parse_money, Key};
 use crate::xml::Element;
 
@@ -59,6 +61,8 @@ pub struct CaseChecker<'a> {
     context: FileContext,
     /// Digest of a stay's matching fields → where it was first seen (`N_ZAP/IDCASE/SL_ID`).
     stays: HashMap<u128, Box<str>>,
+    /// The names of the headers' elements (`context.headers`).
+    header_names: NameFilter,
 }
 
 impl<'a> CaseChecker<'a> {
@@ -68,17 +72,23 @@ impl<'a> CaseChecker<'a> {
         paid: Option<&'a PaidCases>,
         context: FileContext,
     ) -> CaseChecker<'a> {
+        let mut header_names = NameFilter::default();
+        for header in &context.headers {
+            header_names.add_tree(header);
+        }
         CaseChecker {
             plan,
             persons,
             paid,
             context,
             stays: HashMap::new(),
+            header_names,
         }
     }
 
     /// A header (`ZGLV`, `SCHET`), kept for the rules that name its elements.
     pub fn header(&mut self, header: Element) {
+        self.header_names.add_tree(&header);
         self.context.headers.push(header);
     }
 
@@ -92,6 +102,8 @@ impl<'a> CaseChecker<'a> {
             .and_then(|id| self.persons.get(&Key::new(id)))
             .copied();
         let n_zap = zap.child_text("N_ZAP").map(str::to_owned);
+        let mut names = self.header_names;
+        names.add_tree(zap);
         for z_sl in zap.children_named("Z_SL") {
             let withheld = z_sl.child_text("SUMV").and_then(parse_money).unwrap_or(0);
             let idcase = z_sl.child_text("IDCASE").map(str::to_owned);
@@ -203,7 +215,7 @@ impl<'a> CaseChecker<'a> {
                     }
                     continue;
                 }
-                for (sl, element, comment) in self.apply(rule, zap, z_sl, person) {
+                for (sl, element, comment) in self.apply(rule, zap, z_sl, person, &names) {
                     findings.push(finding(
                         ReasonKind::IncorrectField,
                         Some(&rule.id),
@@ -224,36 +236,30 @@ impl<'a> CaseChecker<'a> {
         zap: &'e Element,
         z_sl: &'e Element,
         person: Option<Person>,
+        names: &NameFilter,
     ) -> Vec<(Option<&'e Element>, String, (String, String))> {
         let mut out = Vec::new();
         let leaf = rule.path.last().map(String::as_str).unwrap_or("");
         // Below ZAP: the chain to the element's parent, within this Z_SL only.
-        let below: Vec<String> = rule.path[2..rule.path.len() - 1].to_vec();
-        let chains: Vec<Vec<&Element>> = match below.first().map(String::as_str) {
-            Some("Z_SL") => instances(z_sl, &below[1..])
-                .into_iter()
-                .map(|chain| {
-                    let mut full = vec![zap];
-                    full.extend(chain);
-                    full
-                })
-                .collect(),
-            _ => instances(zap, &below),
-        };
-        for parent in chains {
-            let Some(last) = parent.last() else { continue };
+        let below = &rule.path[2..rule.path.len() - 1];
+        let (mut start, below): (SmallVec<[&Element; 8]>, &[String]) =
+            match below.first().map(String::as_str) {
+                Some("Z_SL") => (smallvec![zap, z_sl], &below[1..]),
+                _ => (smallvec![zap], below),
+            };
+        each_instance(&mut start, below, &mut |parent| {
+            let Some(last) = parent.last() else { return };
             let sl = parent.iter().find(|e| e.name == "SL").copied();
             if matches!(rule.check, MekCheck::NonZero) {
                 let scope = Scope {
-                    chain: &parent,
+                    chain: parent,
                     file: &self.context,
                     main: None,
+                    names: Some(names),
                 };
-                if !rule.condition.holds(&scope) {
-                    continue;
-                }
+                // The check first, the condition only when it fails (see below).
                 let value = last.child_text(leaf).unwrap_or("");
-                if value.parse::<f64>().map_or(true, |v| v == 0.0) {
+                if value.parse::<f64>().map_or(true, |v| v == 0.0) && rule.condition.holds(&scope) {
                     out.push((
                         sl,
                         leaf.to_owned(),
@@ -269,28 +275,30 @@ impl<'a> CaseChecker<'a> {
                         ),
                     ));
                 }
-                continue;
+                return;
             }
             for element in last.children_named(leaf) {
-                let value = element.text.trim();
+                let value = element.value();
                 if value.is_empty() {
                     continue;
                 }
-                let mut chain = parent.clone();
+                let mut chain: SmallVec<[&Element; 8]> = SmallVec::from_slice(parent);
                 chain.push(element);
                 let scope = Scope {
                     chain: &chain,
                     file: &self.context,
                     main: None,
+                    names: Some(names),
                 };
-                if !rule.condition.holds(&scope) {
-                    continue;
-                }
-                let start = first_day(&scope);
-                let years = person
-                    .and_then(|p| p.birth)
-                    .zip(start)
-                    .map(|(birth, start)| age(birth, start));
+                // A finding needs the condition to hold and the check to fail: the check,
+                // nearly always passed, is made first, the condition only when it fails.
+                // The patient's age on the first day, for the checks that need it.
+                let years = || {
+                    person
+                        .and_then(|p| p.birth)
+                        .zip(first_day(&scope))
+                        .map(|(birth, start)| age(birth, start))
+                };
                 let problem = match &rule.check {
                     MekCheck::Value(expression) => expression
                         .is_broken(&scope)
@@ -298,7 +306,7 @@ impl<'a> CaseChecker<'a> {
                             let both = format!("{leaf} {value:?}: {}", rule.description);
                             (both.clone(), both)
                         }),
-                    MekCheck::DiagnosisAge { rubric, from_age } => years
+                    MekCheck::DiagnosisAge { rubric, from_age } => years()
                         .filter(|years| {
                             rubric_of(value) == Some(*rubric) && *years >= *from_age as i32
                         })
@@ -328,7 +336,7 @@ impl<'a> CaseChecker<'a> {
                                 ),
                             )
                         }),
-                    MekCheck::ProfileAge { under, from } => years
+                    MekCheck::ProfileAge { under, from } => years()
                         .filter(|years| {
                             under.is_some_and(|u| *years >= u as i32)
                                 || from.is_some_and(|f| *years < f as i32)
@@ -383,10 +391,12 @@ impl<'a> CaseChecker<'a> {
                     MekCheck::NonZero | MekCheck::Duplicate => None,
                 };
                 if let Some(comment) = problem {
-                    out.push((sl, leaf.to_owned(), comment));
+                    if rule.condition.holds(&scope) {
+                        out.push((sl, leaf.to_owned(), comment));
+                    }
                 }
             }
-        }
+        });
         out
     }
 
@@ -431,12 +441,6 @@ impl<'a> CaseChecker<'a> {
             hasher.finish()
         };
         let key = (u128::from(digest(1)) << 64) | u128::from(digest(2));
-        let here = format!(
-            "N_ZAP {} IDCASE {} SL_ID {}",
-            zap.child_text("N_ZAP").unwrap_or("?"),
-            z_sl.child_text("IDCASE").unwrap_or("?"),
-            sl.child_text("SL_ID").unwrap_or("?")
-        );
         match self.stays.get(&key) {
             Some(earlier) => Some((
                 format!(
@@ -451,6 +455,12 @@ impl<'a> CaseChecker<'a> {
                 ),
             )),
             None => {
+                let here = format!(
+                    "N_ZAP {} IDCASE {} SL_ID {}",
+                    zap.child_text("N_ZAP").unwrap_or("?"),
+                    z_sl.child_text("IDCASE").unwrap_or("?"),
+                    sl.child_text("SL_ID").unwrap_or("?")
+                );
                 self.stays.insert(key, here.into_boxed_str());
                 None
             }
