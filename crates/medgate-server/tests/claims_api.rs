@@ -15,25 +15,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
-use medgate_claims::fund::{self, Actor};
-use medgate_claims::generate::{self, Fault};
+use medgate_claims::generate::Fault;
 use medgate_httpsig::{sign_request, SignOptions};
 use medgate_pki::keystore::read_pkcs12;
 use medgate_pki::{Certificate, Password, PrivateKey};
-use medgate_storage::AuditOrigin;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
 use time::OffsetDateTime;
 
 mod support;
+use support::claims::{claims_node_on, operator, package, TWO_MOS};
 use support::{Backend, Node};
-
-fn operator() -> Actor {
-    Actor {
-        name: "cli".to_owned(),
-        origin: AuditOrigin::Cli,
-    }
-}
 
 /// An MO's information system: its certificate's key and a client presenting it (or none).
 struct System {
@@ -170,44 +162,14 @@ impl System {
     }
 }
 
-fn package(mo: &str, number: u32, fault: Option<Fault>) -> (String, Vec<u8>) {
-    let mut options = generate::Options::new(12, fund::parse_period("2025-01").unwrap());
-    options.medical_organisation = mo.to_owned();
-    options.fault = fault;
-    options.number = number;
-    let mut buffer = Cursor::new(Vec::new());
-    let name = generate::write_package(&mut buffer, &options).unwrap();
-    (format!("{}.zip", name.main_stem()), buffer.into_inner())
-}
-
-async fn claims_node(backend: Backend) -> Option<Node> {
-    let node = Node::start_claims(backend).await?;
-    let now = OffsetDateTime::now_utc();
-    for (code, name) in [
-        ("140001", "Городская больница"),
-        ("140002", "Районная больница"),
-    ] {
-        fund::add_medical_organisation(&node.metadata, &operator(), code, name, now)
-            .await
-            .unwrap();
-    }
-    fund::add_insurer(&node.metadata, &operator(), "14002", "СМО", now)
-        .await
-        .unwrap();
-    fund::open_period(&node.metadata, &operator(), "2025-01", now)
-        .await
-        .unwrap();
-    Some(node)
-}
-
 async fn a_system_pushes_pulls_and_is_refused_where_it_must_be(backend: Backend) {
-    let Some(node) = claims_node(backend).await else {
+    let Some(node) = claims_node_on(backend, &TWO_MOS, &["14002"]).await else {
         return;
     };
     let (system, serial) = system_of(&node, "140001").await;
 
     // A clean package: 202 at once, then accepted.
-    let (name, bytes) = package("140001", 1, None);
+    let (name, bytes) = package("140001", 12, 1, None);
     let pushed = system.push(&name, &bytes).await;
     assert_eq!(pushed.status, 202, "{}", pushed.json);
     assert_eq!(pushed.json["status"], "checking");
@@ -222,7 +184,7 @@ async fn a_system_pushes_pulls_and_is_refused_where_it_must_be(backend: Backend)
     assert!(clean["refusal"].is_null());
 
     // A defective one: the date after the period in record 2, with its code and rule.
-    let (faulty_name, faulty) = package("140001", 2, Some(Fault::DateAfterPeriod));
+    let (faulty_name, faulty) = package("140001", 12, 2, Some(Fault::DateAfterPeriod));
     let pushed = system.push(&faulty_name, &faulty).await;
     assert_eq!(pushed.status, 202, "{}", pushed.json);
     let faulty_id = pushed.json["id"].as_i64().unwrap();
@@ -273,7 +235,7 @@ async fn a_system_pushes_pulls_and_is_refused_where_it_must_be(backend: Backend)
         let bytes = std::fs::read(shipped.join(name)).unwrap();
         medgate_claims::nsi::install(&nsi, std::path::Path::new(name), &bytes).unwrap();
     }
-    let (mek_name, mek_package) = package("140001", 7, Some(Fault::SexDiagnosis));
+    let (mek_name, mek_package) = package("140001", 12, 7, Some(Fault::SexDiagnosis));
     let pushed = system.push(&mek_name, &mek_package).await;
     assert_eq!(pushed.status, 202, "{}", pushed.json);
     let mek_id = pushed.json["id"].as_i64().unwrap();

@@ -9,125 +9,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Cursor;
-use std::time::Duration;
-
-use medgate_claims::fund::{self, Actor, Role};
-use medgate_claims::generate::{self, Fault};
-use medgate_storage::AuditOrigin;
-use time::OffsetDateTime;
+use medgate_claims::fund::Role;
+use medgate_claims::generate::Fault;
 
 mod support;
+use support::claims::{claims_node_on, concluded, package, signed_in_as, upload, TWO_MOS};
 use support::web::WebClient;
 use support::{Backend, Node};
 
-const NEW_PASSWORD: &str = "Новый-пароль 2025!";
-
-fn operator() -> Actor {
-    Actor {
-        name: "cli".to_owned(),
-        origin: AuditOrigin::Cli,
-    }
-}
-
-/// A claims node with two MOs and the period 2025-01 open; `None` when PostgreSQL is
-/// unavailable and the test is skipped.
-async fn claims_node_on(backend: Backend) -> Option<Node> {
-    let node = Node::start_claims(backend).await?;
-    let now = OffsetDateTime::now_utc();
-    for (code, name) in [
-        ("140001", "Городская больница"),
-        ("140002", "Районная больница"),
-    ] {
-        fund::add_medical_organisation(&node.metadata, &operator(), code, name, now)
-            .await
-            .unwrap();
-    }
-    fund::open_period(&node.metadata, &operator(), "2025-01", now)
-        .await
-        .unwrap();
-    Some(node)
-}
-
-/// A login of `mo` with `role` whose link was opened and whose password was changed.
-async fn signed_in_as(node: &Node, mo: &str, role: Role) -> WebClient {
-    let issued = fund::add_user(
-        &node.metadata,
-        &operator(),
-        mo,
-        role,
-        None,
-        "Иванова И. И.",
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
-    let web = WebClient::new(node);
-    let page = web.post("/claims/link", &[("token", &issued.token)]).await;
-    let html = page.text();
-    let start = html.find("<code id=\"default-password\">").unwrap() + 28;
-    let password = html[start..].split('<').next().unwrap().to_owned();
-    let token = web.token("/claims").await;
-    let signed = web
-        .post(
-            "/claims",
-            &[
-                ("csrf", &token),
-                ("login", &issued.login),
-                ("password", &password),
-            ],
-        )
-        .await;
-    assert_eq!(signed.status, 303);
-    let csrf = web.token("/claims/password").await;
-    let changed = web
-        .post(
-            "/claims/password",
-            &[
-                ("csrf", &csrf),
-                ("current", &password),
-                ("new", NEW_PASSWORD),
-                ("repeat", NEW_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(changed.status, 303, "{}", changed.text());
-    web
-}
-
 /// Uploads a generated package of MO 140001 with `fault`; answers its page's path and bytes.
-async fn upload(web: &WebClient, fault: Fault) -> (String, String, Vec<u8>) {
-    let mut options = generate::Options::new(12, fund::parse_period("2025-01").unwrap());
-    options.medical_organisation = "140001".to_owned();
-    options.fault = Some(fault);
-    let mut buffer = Cursor::new(Vec::new());
-    let name = generate::write_package(&mut buffer, &options).unwrap();
-    let (name, bytes) = (format!("{}.zip", name.main_stem()), buffer.into_inner());
-    let csrf = web.token("/claims/upload").await;
-    let page = web
-        .post_multipart(
-            "/claims/upload",
-            &[("csrf", &csrf), ("period", "2025-01")],
-            &[("package", &name, &bytes)],
-        )
-        .await;
-    assert_eq!(page.status, 303, "{}", page.text());
-    (page.location().unwrap(), name, bytes)
-}
-
-/// The package's page once its control has concluded.
-async fn concluded(web: &WebClient, path: &str) -> String {
-    for _ in 0..300 {
-        let page = web.get(path).await;
-        assert_eq!(page.status, 200, "{}", page.text());
-        let html = page.text();
-        if !html.contains("status-checking") {
-            return html;
-        }
-        assert_eq!(page.header("refresh").as_deref(), Some("2"));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{path} is still being checked");
+async fn upload_with(web: &WebClient, fault: Fault) -> (String, String, Vec<u8>) {
+    let (name, bytes) = package("140001", 12, 1, Some(fault));
+    (upload(web, &name, &bytes).await, name, bytes)
 }
 
 async fn package_count(node: &Node) -> usize {
@@ -157,11 +50,11 @@ fn usl_ok(new: &str) -> [(&'static str, &str); 4] {
 }
 
 async fn a_dictionary_code_is_corrected_on_the_page_into_a_new_package(backend: Backend) {
-    let Some(node) = claims_node_on(backend).await else {
+    let Some(node) = claims_node_on(backend, &TWO_MOS, &[]).await else {
         return;
     };
     let web = signed_in_as(&node, "140001", Role::Executor).await;
-    let (old, name, bytes) = upload(&web, Fault::BadDictionaryCode).await;
+    let (old, name, bytes) = upload_with(&web, Fault::BadDictionaryCode).await;
     let old_id: i64 = old.rsplit('/').next().unwrap().parse().unwrap();
     let html = concluded(&web, &old).await;
     assert!(html.contains("status-flk_errors"), "{html}");
@@ -391,9 +284,11 @@ async fn a_dictionary_code_is_corrected_on_the_page_on_postgres() {
 /// A finding fixed only in the MO's system (a sum) has no «Исправить»: the page says so once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sum_mismatch_is_fixed_in_the_mo_system() {
-    let node = claims_node_on(Backend::Sqlite).await.unwrap();
+    let node = claims_node_on(Backend::Sqlite, &TWO_MOS, &[])
+        .await
+        .unwrap();
     let web = signed_in_as(&node, "140001", Role::Executor).await;
-    let (path, _, _) = upload(&web, Fault::InvoiceSum).await;
+    let (path, _, _) = upload_with(&web, Fault::InvoiceSum).await;
     let html = concluded(&web, &path).await;
     assert!(html.contains("status-flk_errors"), "{html}");
     assert!(!html.contains("Исправить</a>"), "{html}");

@@ -10,52 +10,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Cursor, Read};
-use std::time::Duration;
 
-use medgate_claims::fund::{self, Actor, Role};
+use medgate_claims::fund::{self, Role};
 use medgate_claims::generate::{self, Fault};
 use medgate_storage::AuditOrigin;
 use time::OffsetDateTime;
 
 mod support;
+use support::claims::{
+    claims_node_on, concluded, default_password_on, new_login_as, operator, package, sign_in,
+    signed_in_as, upload, NEW_PASSWORD, TWO_MOS,
+};
 use support::web::{form_token, WebClient};
 use support::{Backend, Node};
 
-const NEW_PASSWORD: &str = "Новый-пароль 2025!";
-
-fn operator() -> Actor {
-    Actor {
-        name: "cli".to_owned(),
-        origin: AuditOrigin::Cli,
-    }
-}
-
+/// A claims node on SQLite with two MOs, an insurer and the period 2025-01 open.
 async fn claims_node() -> Node {
-    claims_node_on(Backend::Sqlite)
+    claims_node_on(Backend::Sqlite, &TWO_MOS, &["14002"])
         .await
         .expect("SQLite is always available")
-}
-
-/// A claims node with two MOs, an insurer and the period 2025-01 open, as the fund's
-/// operator makes them; `None` when PostgreSQL is unavailable and the test is skipped.
-async fn claims_node_on(backend: Backend) -> Option<Node> {
-    let node = Node::start_claims(backend).await?;
-    let now = OffsetDateTime::now_utc();
-    for (code, name) in [
-        ("140001", "Городская больница"),
-        ("140002", "Районная больница"),
-    ] {
-        fund::add_medical_organisation(&node.metadata, &operator(), code, name, now)
-            .await
-            .unwrap();
-    }
-    fund::add_insurer(&node.metadata, &operator(), "14002", "СМО", now)
-        .await
-        .unwrap();
-    fund::open_period(&node.metadata, &operator(), "2025-01", now)
-        .await
-        .unwrap();
-    Some(node)
 }
 
 /// A new executor login of `mo`: its link's token.
@@ -63,60 +36,9 @@ async fn new_login(node: &Node, mo: &str) -> (String, String) {
     new_login_as(node, mo, Role::Executor).await
 }
 
-async fn new_login_as(node: &Node, mo: &str, role: Role) -> (String, String) {
-    let issued = fund::add_user(
-        &node.metadata,
-        &operator(),
-        mo,
-        role,
-        None,
-        "Иванова И. И.",
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
-    (issued.login.clone(), issued.token.clone())
-}
-
-fn default_password_on(html: &str) -> String {
-    let start = html.find("<code id=\"default-password\">").unwrap() + 28;
-    html[start..].split('<').next().unwrap().to_owned()
-}
-
-async fn sign_in(web: &WebClient, login: &str, password: &str) -> support::web::Page {
-    let token = web.token("/claims").await;
-    web.post(
-        "/claims",
-        &[("csrf", &token), ("login", login), ("password", password)],
-    )
-    .await
-}
-
 /// A login of `mo` whose link was opened and whose password was changed on the page.
 async fn signed_in(node: &Node, mo: &str) -> WebClient {
     signed_in_as(node, mo, Role::Executor).await
-}
-
-async fn signed_in_as(node: &Node, mo: &str, role: Role) -> WebClient {
-    let (login, token) = new_login_as(node, mo, role).await;
-    let web = WebClient::new(node);
-    let page = web.post("/claims/link", &[("token", &token)]).await;
-    let password = default_password_on(&page.text());
-    assert_eq!(sign_in(&web, &login, &password).await.status, 303);
-    let csrf = web.token("/claims/password").await;
-    let changed = web
-        .post(
-            "/claims/password",
-            &[
-                ("csrf", &csrf),
-                ("current", &password),
-                ("new", NEW_PASSWORD),
-                ("repeat", NEW_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(changed.status, 303, "{}", changed.text());
-    web
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,53 +180,12 @@ async fn a_link_opens_once_the_first_sign_in_forces_a_change_and_failures_lock_o
     assert!(locked.text().contains("заблокирован"), "{}", locked.text());
 }
 
-fn package(number: u32, fault: Option<Fault>) -> (String, Vec<u8>) {
-    let mut options =
-        generate::Options::new(12, medgate_claims::fund::parse_period("2025-01").unwrap());
-    options.medical_organisation = "140001".to_owned();
-    options.fault = fault;
-    options.number = number;
-    let mut buffer = Cursor::new(Vec::new());
-    let name = generate::write_package(&mut buffer, &options).unwrap();
-    (format!("{}.zip", name.main_stem()), buffer.into_inner())
-}
-
-/// Uploads on the page; answers the package's page path.
-async fn upload(web: &WebClient, name: &str, bytes: &[u8]) -> String {
-    let csrf = web.token("/claims/upload").await;
-    let page = web
-        .post_multipart(
-            "/claims/upload",
-            &[("csrf", &csrf), ("period", "2025-01")],
-            &[("package", name, bytes)],
-        )
-        .await;
-    assert_eq!(page.status, 303, "{}", page.text());
-    page.location().unwrap()
-}
-
-/// The package's page once its control has concluded.
-async fn concluded(web: &WebClient, path: &str) -> String {
-    for _ in 0..300 {
-        let page = web.get(path).await;
-        assert_eq!(page.status, 200, "{}", page.text());
-        let html = page.text();
-        if !html.contains("status-checking") {
-            assert!(page.header("refresh").is_none());
-            return html;
-        }
-        assert_eq!(page.header("refresh").as_deref(), Some("2"));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{path} is still being checked");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_are_controlled_refusals_coded_and_another_mos_package_is_not_found() {
     let node = claims_node().await;
     let web = signed_in(&node, "140001").await;
 
-    let (name, bytes) = package(1, None);
+    let (name, bytes) = package("140001", 12, 1, None);
     let clean = upload(&web, &name, &bytes).await;
     let html = concluded(&web, &clean).await;
     assert!(html.contains("status-accepted"), "{html}");
@@ -335,7 +216,7 @@ async fn uploads_are_controlled_refusals_coded_and_another_mos_package_is_not_fo
     assert!(html.contains("801"), "{html}");
 
     // A seeded defect: the case after the period in record 2.
-    let (faulty_name, faulty) = package(3, Some(Fault::DateAfterPeriod));
+    let (faulty_name, faulty) = package("140001", 12, 3, Some(Fault::DateAfterPeriod));
     let defective = upload(&web, &faulty_name, &faulty).await;
     let html = concluded(&web, &defective).await;
     assert!(html.contains("status-flk_errors"), "{html}");
@@ -498,7 +379,7 @@ async fn uploads_are_controlled_refusals_coded_and_another_mos_package_is_not_fo
     assert!(page.contains("Нет открытых отчётных периодов"), "{page}");
     assert!(!page.contains("multipart/form-data"), "{page}");
     let csrf = form_token(&page).unwrap();
-    let (name, bytes) = package(4, None);
+    let (name, bytes) = package("140001", 12, 4, None);
     let refused = web
         .post_multipart(
             "/claims/upload",
@@ -521,7 +402,7 @@ async fn uploads_are_controlled_refusals_coded_and_another_mos_package_is_not_fo
 /// A package larger than any page body (1 MiB) passes the body guard unread and is streamed
 /// to disk; on PostgreSQL too.
 async fn a_package_larger_than_a_page_body_is_streamed_and_accepted(backend: Backend) {
-    let Some(node) = claims_node_on(backend).await else {
+    let Some(node) = claims_node_on(backend, &TWO_MOS, &["14002"]).await else {
         return;
     };
     let web = signed_in(&node, "140001").await;
@@ -565,7 +446,7 @@ async fn a_package_larger_than_a_page_body_is_streamed_on_postgres() {
 async fn a_package_left_checking_by_a_stopped_node_is_checked_when_it_starts() {
     let mut node = claims_node().await;
     let web = signed_in(&node, "140001").await;
-    let (name, bytes) = package(7, Some(Fault::DateAfterPeriod));
+    let (name, bytes) = package("140001", 12, 7, Some(Fault::DateAfterPeriod));
     // As an upload the node stopped during leaves it: registered, kept, not concluded.
     let uploader = medgate_claims::intake::Uploader {
         login: "M140001_1".to_owned(),
@@ -635,7 +516,7 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
     let web = signed_in(&node, "140001").await;
 
     // No MEK catalogue installed: the MEK tab says so; it does not claim "no findings".
-    let (name, bytes) = package(1, Some(Fault::SexDiagnosis));
+    let (name, bytes) = package("140001", 12, 1, Some(Fault::SexDiagnosis));
     let first = upload(&web, &name, &bytes).await;
     concluded(&web, &first).await;
     let html = web.get(&format!("{first}/mek")).await.text();
@@ -652,7 +533,7 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
     install_mek_catalogues(&node);
 
     // A man with O80: F014 207 (1.4.4.) by rule 003K.00.0620, the case's 501.00 withheld.
-    let (name, bytes) = package(2, Some(Fault::SexDiagnosis));
+    let (name, bytes) = package("140001", 12, 2, Some(Fault::SexDiagnosis));
     let sex = upload(&web, &name, &bytes).await;
     let flk = concluded(&web, &sex).await;
     assert!(flk.contains("status-accepted_mek"), "{flk}");
@@ -733,7 +614,7 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
     .unwrap_err()
     .to_string();
     assert!(bad.contains("line 1") && bad.contains("7 fields"), "{bad}");
-    let (name, bytes) = package(3, None);
+    let (name, bytes) = package("140001", 12, 3, None);
     let paid = upload(&web, &name, &bytes).await;
     concluded(&web, &paid).await;
     let rows = mek_rows(&web.get(&format!("{paid}/mek?lang=ru")).await.text());

@@ -12,18 +12,22 @@
 use std::io::{Cursor, Read};
 use std::time::Duration;
 
-use medgate_claims::fund::{self, Actor, Role};
+use medgate_claims::fund::{self, Role};
 use medgate_claims::signing::trust;
-use medgate_storage::AuditOrigin;
 use medgate_test_peers::openssl_ca::OpensslCa;
 use medgate_test_peers::require_command;
 use time::OffsetDateTime;
 
 mod support;
+use support::claims::{
+    change_password, claims_node_on, first_sign_in, operator, reviewer_login, signed_in_as,
+    NEW_PASSWORD,
+};
 use support::web::{alert, WebClient};
-use support::{Backend, Node};
+use support::Backend;
 
-const NEW_PASSWORD: &str = "Новый-пароль 2025!";
+/// The one MO registered: code and name.
+const MO: [(&str, &str); 1] = [("140001", "Больница")];
 
 /// The MO's tabs, which an insurer's reviewer does not get.
 const MO_TABS: [&str; 5] = [
@@ -33,98 +37,6 @@ const MO_TABS: [&str; 5] = [
     "/claims/forming",
     "/claims/admin/signature",
 ];
-
-fn operator() -> Actor {
-    Actor {
-        name: "cli".to_owned(),
-        origin: AuditOrigin::Cli,
-    }
-}
-
-async fn claims_node_on(backend: Backend) -> Option<Node> {
-    let node = Node::start_claims(backend).await?;
-    let now = OffsetDateTime::now_utc();
-    fund::add_medical_organisation(&node.metadata, &operator(), "140001", "Больница", now)
-        .await
-        .unwrap();
-    fund::add_insurer(&node.metadata, &operator(), "14002", "СМО", now)
-        .await
-        .unwrap();
-    fund::open_period(&node.metadata, &operator(), "2025-01", now)
-        .await
-        .unwrap();
-    Some(node)
-}
-
-fn default_password_on(html: &str) -> String {
-    let start = html.find("<code id=\"default-password\">").unwrap() + 28;
-    html[start..].split('<').next().unwrap().to_owned()
-}
-
-/// Opens the one-time link and signs in with the default password (the password page next).
-async fn first_sign_in(node: &Node, login: &str, token: &str) -> (WebClient, String) {
-    let web = WebClient::new(node);
-    let page = web.post("/claims/link", &[("token", token)]).await;
-    let password = default_password_on(&page.text());
-    let csrf = web.token("/claims").await;
-    let signed = web
-        .post(
-            "/claims",
-            &[("csrf", &csrf), ("login", login), ("password", &password)],
-        )
-        .await;
-    assert_eq!(signed.status, 303, "{}", signed.text());
-    (web, password)
-}
-
-async fn change_password(web: &WebClient, current: &str, new: &str) -> support::web::Page {
-    let csrf = web.token("/claims/password").await;
-    web.post(
-        "/claims/password",
-        &[
-            ("csrf", &csrf),
-            ("current", current),
-            ("new", new),
-            ("repeat", new),
-        ],
-    )
-    .await
-}
-
-async fn through_link(node: &Node, login: &str, token: &str) -> WebClient {
-    let (web, password) = first_sign_in(node, login, token).await;
-    let changed = change_password(&web, &password, NEW_PASSWORD).await;
-    assert_eq!(changed.status, 303, "{}", changed.text());
-    web
-}
-
-async fn mo_login(node: &Node, role: Role) -> WebClient {
-    let issued = fund::add_user(
-        &node.metadata,
-        &operator(),
-        "140001",
-        role,
-        None,
-        "Иванова И. И.",
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
-    through_link(node, &issued.login, &issued.token).await
-}
-
-async fn reviewer_login(node: &Node) -> WebClient {
-    let issued = fund::add_reviewer(
-        &node.metadata,
-        &operator(),
-        "14002",
-        "Петров П. П.",
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
-    through_link(node, &issued.login, &issued.token).await
-}
 
 /// The addresses of the page's tabs.
 fn tabs(html: &str) -> Vec<String> {
@@ -147,11 +59,11 @@ async fn upload_certificate(web: &WebClient, name: &str, bytes: &[u8]) -> suppor
 }
 
 async fn the_reviewer_sees_only_the_insurers_tab(backend: Backend) {
-    let Some(node) = claims_node_on(backend).await else {
+    let Some(node) = claims_node_on(backend, &MO, &["14002"]).await else {
         return;
     };
-    let executor = mo_login(&node, Role::Executor).await;
-    let reviewer = reviewer_login(&node).await;
+    let executor = signed_in_as(&node, "140001", Role::Executor).await;
+    let reviewer = reviewer_login(&node, "14002").await;
 
     let mo = executor.get("/claims/registers").await.text();
     let mut expected: Vec<String> = MO_TABS.iter().map(|tab| (*tab).to_owned()).collect();
@@ -207,7 +119,7 @@ async fn refusals_speak_the_pages_language(backend: Backend) {
     let Some(openssl) = require_command("openssl", "apt-get install openssl") else {
         return;
     };
-    let Some(node) = claims_node_on(backend).await else {
+    let Some(node) = claims_node_on(backend, &MO, &["14002"]).await else {
         return;
     };
     // The password rules, in Russian.

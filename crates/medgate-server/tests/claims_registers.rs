@@ -13,142 +13,18 @@
 use std::io::{Cursor, Read};
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use medgate_claims::fund::{self, Actor, Role};
-use medgate_claims::generate::{self, Fault};
-use medgate_storage::AuditOrigin;
+use medgate_claims::fund::Role;
+use medgate_claims::generate::Fault;
 use medgate_test_peers::require_command;
-use time::OffsetDateTime;
 
 mod support;
+use support::claims::{claims_node_on, package, reviewer_login, signed_in_as, upload_and_wait};
 use support::web::{alert, WebClient};
-use support::{Backend, Node};
+use support::Backend;
 
-const NEW_PASSWORD: &str = "Новый-пароль 2025!";
-
-fn operator() -> Actor {
-    Actor {
-        name: "cli".to_owned(),
-        origin: AuditOrigin::Cli,
-    }
-}
-
-async fn claims_node_on(backend: Backend) -> Option<Node> {
-    let node = Node::start_claims(backend).await?;
-    let now = OffsetDateTime::now_utc();
-    fund::add_medical_organisation(
-        &node.metadata,
-        &operator(),
-        "140001",
-        "Городская больница",
-        now,
-    )
-    .await
-    .unwrap();
-    for code in ["14002", "14003"] {
-        fund::add_insurer(&node.metadata, &operator(), code, "СМО", now)
-            .await
-            .unwrap();
-    }
-    fund::open_period(&node.metadata, &operator(), "2025-01", now)
-        .await
-        .unwrap();
-    Some(node)
-}
-
-fn default_password_on(html: &str) -> String {
-    let start = html.find("<code id=\"default-password\">").unwrap() + 28;
-    html[start..].split('<').next().unwrap().to_owned()
-}
-
-/// Opens the login's one-time link, signs in with the default password and replaces it.
-async fn through_link(node: &Node, login: &str, token: &str) -> WebClient {
-    let web = WebClient::new(node);
-    let page = web.post("/claims/link", &[("token", token)]).await;
-    let password = default_password_on(&page.text());
-    let csrf = web.token("/claims").await;
-    let signed = web
-        .post(
-            "/claims",
-            &[("csrf", &csrf), ("login", login), ("password", &password)],
-        )
-        .await;
-    assert_eq!(signed.status, 303, "{}", signed.text());
-    let csrf = web.token("/claims/password").await;
-    let changed = web
-        .post(
-            "/claims/password",
-            &[
-                ("csrf", &csrf),
-                ("current", &password),
-                ("new", NEW_PASSWORD),
-                ("repeat", NEW_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(changed.status, 303, "{}", changed.text());
-    web
-}
-
-async fn mo_login(node: &Node, role: Role) -> WebClient {
-    let issued = fund::add_user(
-        &node.metadata,
-        &operator(),
-        "140001",
-        role,
-        None,
-        "Иванова И. И.",
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
-    through_link(node, &issued.login, &issued.token).await
-}
-
-async fn reviewer_login(node: &Node, smo: &str) -> WebClient {
-    let issued = fund::add_reviewer(
-        &node.metadata,
-        &operator(),
-        smo,
-        "Петров П. П.",
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
-    assert!(issued.login.starts_with(&format!("S{smo}_R")));
-    through_link(node, &issued.login, &issued.token).await
-}
-
-fn package(number: u32, fault: Option<Fault>) -> (String, Vec<u8>) {
-    let mut options = generate::Options::new(8, fund::parse_period("2025-01").unwrap());
-    options.medical_organisation = "140001".to_owned();
-    options.fault = fault;
-    options.number = number;
-    let mut buffer = Cursor::new(Vec::new());
-    let name = generate::write_package(&mut buffer, &options).unwrap();
-    (format!("{}.zip", name.main_stem()), buffer.into_inner())
-}
-
-async fn upload_and_wait(web: &WebClient, name: &str, bytes: &[u8]) {
-    let csrf = web.token("/claims/upload").await;
-    let page = web
-        .post_multipart(
-            "/claims/upload",
-            &[("csrf", &csrf), ("period", "2025-01")],
-            &[("package", name, bytes)],
-        )
-        .await;
-    assert_eq!(page.status, 303, "{}", page.text());
-    let path = page.location().unwrap();
-    for _ in 0..300 {
-        if !web.get(&path).await.text().contains("status-checking") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{path} is still being checked");
-}
+/// The one MO registered: code and name.
+const MO: [(&str, &str); 1] = [("140001", "Городская больница")];
 
 async fn act(web: &WebClient, id: i64, action: &str, comment: &str) -> support::web::Page {
     let path = format!("/claims/registers/{id}");
@@ -323,18 +199,18 @@ async fn forming_workflow_signatures_and_documents(backend: Backend) {
     let Some(openssl) = require_command("openssl", "apt-get install openssl") else {
         return;
     };
-    let Some(node) = claims_node_on(backend).await else {
+    let Some(node) = claims_node_on(backend, &MO, &["14002", "14003"]).await else {
         return;
     };
-    let executor = mo_login(&node, Role::Executor).await;
-    let accountant = mo_login(&node, Role::ChiefAccountant).await;
-    let head = mo_login(&node, Role::Head).await;
+    let executor = signed_in_as(&node, "140001", Role::Executor).await;
+    let accountant = signed_in_as(&node, "140001", Role::ChiefAccountant).await;
+    let head = signed_in_as(&node, "140001", Role::Head).await;
     let reviewer = reviewer_login(&node, "14002").await;
     let stranger = reviewer_login(&node, "14003").await;
 
-    let (clean, bytes) = package(1, None);
+    let (clean, bytes) = package("140001", 8, 1, None);
     upload_and_wait(&executor, &clean, &bytes).await;
-    let (faulty, bytes) = package(2, Some(Fault::DateAfterPeriod));
+    let (faulty, bytes) = package("140001", 8, 2, Some(Fault::DateAfterPeriod));
     upload_and_wait(&executor, &faulty, &bytes).await;
 
     // Forming: only the executor; one register of 15 cases (record 2 of the faulty one out).

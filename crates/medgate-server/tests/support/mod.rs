@@ -5,10 +5,12 @@
 //! `client activate` do, through the libraries, each with the clinic's own
 //! `RepositoryClient`; CDA documents made from the fixtures ([`documents`]); a cookie-keeping
 //! HTTPS client for the web pages and staff logins made as `medgate tenant admin-user` and
-//! `medgate operator user` make them ([`web`]).
+//! `medgate operator user` make them ([`web`]); a claims node's fund, desk logins and
+//! uploaded packages ([`claims`]).
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod claims;
 pub mod clinical;
 pub mod consents;
 pub mod documents;
