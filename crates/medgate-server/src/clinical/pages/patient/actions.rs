@@ -66,7 +66,11 @@ pub(super) async fn close_encounter(
             title => title,
         };
         let identifier = SubmissionId::parse(a.form.text("submission")).map_err(|e| invalid(e.to_string()))?;
-        let now = medgate_web::now();
+        // The summary is dated by the day, not the second: the same form sent again (a
+        // double click, a retry after a lost answer) makes the same bytes under the same
+        // identifier, which the service takes as the same document, and then refuses to close
+        // the encounter twice; a time to the second made it "another document" instead.
+        let today = medgate_web::now().date();
         let document = pdf(&Summary {
             title,
             header: vec![
@@ -84,7 +88,7 @@ pub(super) async fn close_encounter(
                     p.practitioner.stamp_number.as_str()
                 ),
                 format!("{}: {encounter_id}", W::Encounter.text(lang)),
-                format!("{}: {}", W::Date.text(lang), medgate_web::rfc3339(now)),
+                format!("{}: {today}", W::Date.text(lang)),
             ],
             text: summary,
         });
