@@ -39,6 +39,7 @@ pub mod clinical;
 pub mod clinical_connection;
 pub mod consents;
 pub mod document_keys;
+pub(crate) mod document_search;
 pub mod document_types;
 pub mod documents;
 pub mod national;
