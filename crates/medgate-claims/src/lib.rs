@@ -1,6 +1,7 @@
 //! The claims registers of Russian compulsory medical insurance (OMS), without HTTP: register
 //! packages and their names (`names`, `package`), streamed reading of their windows-1251 XML
-//! (`xml`), the format-logical control whose rules are the federal catalogues read as data
+//! (`xml`), one file read on a thread of its own while its records are checked on others
+//! (`pipeline`), the format-logical control whose rules are the federal catalogues read as data
 //! (`flk`), the medico-economic control on the cases that pass it (`mek`), the NSI reference
 //! books (`nsi`), the `V` protocol (`protocol`), a generator of realistic packages
 //! (`generate`), the registers' workflow (`workflow`) and the MO's three signatures in their
@@ -23,6 +24,7 @@ pub mod mek;
 pub mod names;
 pub mod nsi;
 pub mod package;
+mod pipeline;
 pub mod protocol;
 pub mod registers;
 pub mod signing;

@@ -15,10 +15,11 @@ use crate::error::ClaimsError;
 use crate::flk::catalogue::Catalogue;
 use crate::flk::scope::FileContext;
 use crate::flk::{FileChecker, Finding, Key, NotRun, Plan, RuleCounts};
-use crate::mek::{CaseChecker, MekPlan, MekReport, PaidCases, Person};
+use crate::mek::{CaseChecker, MekFinding, MekPlan, MekReport, PaidCases, Person};
 use crate::names::Party;
 use crate::names::RegisterFileName;
 use crate::nsi::Nsi;
+use crate::pipeline;
 use crate::xml::{DecodingReader, Element, Item, RecordReader};
 
 /// An opened package whose name and files are in order.
@@ -146,6 +147,37 @@ impl Package {
             .by_name(entry)
             .map(|file| file.size())
             .unwrap_or(0)
+    }
+
+    /// The headers of one file before its first record (`ZGLV`, `SCHET`).
+    fn headers(
+        &mut self,
+        entry: &str,
+        record_name: &'static str,
+    ) -> Result<Vec<Element>, ClaimsError> {
+        let display = self
+            .path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("package")
+            .to_owned();
+        let file = self
+            .archive
+            .by_name(entry)
+            .map_err(|error| ClaimsError::Zip {
+                file: display,
+                reason: error.to_string(),
+            })?;
+        let decoded = DecodingReader::new(file, entry)?;
+        let mut reader = RecordReader::new(decoded, record_name, entry);
+        let mut headers = Vec::new();
+        while let Some(item) = reader.next_item()? {
+            match item {
+                Item::Header(header) => headers.push(header),
+                Item::Record(_) => break,
+            }
+        }
+        Ok(headers)
     }
 
     /// Streams one file of the package through `visit`, one item at a time; an item `visit`
@@ -304,6 +336,8 @@ fn check(
     expect_root(&personal_entry, &root, "PERS_LIST")?;
 
     // 2. The main file: FLK on each record and, as soon as FLK passes it, MEK on its cases.
+    // Its headers first, which the rules of every record use; then its records, checked
+    // side by side on the checker threads and tallied in file order here.
     let mek_plan = mek.map(|mek| mek_plan(mek, &name));
     let mut mek_pass = mek
         .zip(mek_plan.as_ref())
@@ -314,48 +348,86 @@ fn check(
         headers: Vec::new(),
     };
     let mut main_checker = FileChecker::new(&plan, settings.nsi, context, &main_entry);
-    main_checker.patients = Some(&patients);
+    main_checker.tally.patients = Some(&patients);
     let mut main_findings = Vec::new();
+    for header in package.headers(&main_entry, "ZAP")? {
+        if let Some(pass) = &mut mek_pass {
+            pass.checker.header(header.clone());
+        }
+        keep(main_checker.header(header), &mut main_findings);
+    }
     // The records (by their place in the file) FLK found errors in: MEK leaves them out.
     let mut failed_records: HashSet<u64> = HashSet::new();
-    let mut ordinal = 0u64;
-    let root = package.read(
-        &main_entry,
-        "ZAP",
-        personal_size,
-        total,
-        progress,
-        &mut |item| {
-            let new = match &item {
-                Item::Header(header) => {
-                    if let Some(pass) = &mut mek_pass {
-                        pass.checker.header(header.clone());
+    let mut late_headers = Vec::new();
+    let root = {
+        let rules = &main_checker.rules;
+        let tally = &mut main_checker.tally;
+        let (case_rules, mut mek_tally) = match &mut mek_pass {
+            Some(MekPass {
+                checker: CaseChecker { rules, stays },
+                report,
+            }) => (Some(&*rules), Some((stays, report))),
+            None => (None, None),
+        };
+        let check = |zap: &Element| {
+            let flk = rules.check_item(zap);
+            // MEK is run ahead on the cases FLK passes so far; the checks of the whole
+            // file below may still refuse one, and then its MEK is not counted.
+            let mek = case_rules
+                .filter(|_| flk.is_empty())
+                .map(|case_rules| case_rules.check(zap));
+            (flk, mek)
+        };
+        let mut ordinal = 0u64;
+        pipeline::records(
+            &pipeline::Source {
+                path: package.path(),
+                entry: &main_entry,
+                record_name: "ZAP",
+            },
+            &check,
+            &mut |item, checked| {
+                let new = match item {
+                    Item::Header(header) => {
+                        late_headers.push(header.clone());
+                        tally.late_header(rules, header)
                     }
-                    main_checker.header(header.clone())
-                }
-                Item::Record(record) => {
-                    ordinal += 1;
-                    let new = main_checker.record(record);
-                    if !new.is_empty() {
-                        failed_records.insert(ordinal);
-                        if let Some(pass) = &mut mek_pass {
-                            pass.report.cases_failed_flk += 1;
+                    Item::Record(record) => {
+                        ordinal += 1;
+                        let (flk, mek) = checked.unwrap_or_default();
+                        let new = tally.record(rules, record, flk);
+                        if let Some((stays, report)) = &mut mek_tally {
+                            if !new.is_empty() {
+                                failed_records.insert(ordinal);
+                                report.cases_failed_flk += 1;
+                            } else {
+                                let parts = match (mek, case_rules) {
+                                    (Some(parts), _) => parts,
+                                    (None, Some(case_rules)) => case_rules.check(record),
+                                    (None, None) => return Ok(()),
+                                };
+                                add_case(report, stays.resolve(parts), max);
+                            }
+                        } else if !new.is_empty() {
+                            failed_records.insert(ordinal);
                         }
-                    } else if let Some(pass) = &mut mek_pass {
-                        pass.case(record, max);
+                        new
                     }
-                    new
-                }
-            };
-            keep(new, &mut main_findings);
-            Ok(Some(item))
-        },
-    )?;
+                };
+                keep(new, &mut main_findings);
+                Ok(())
+            },
+            &mut |consumed| progress(personal_size + consumed, total),
+        )?
+    };
     expect_root(&main_entry, &root, "ZL_LIST")?;
+    for header in late_headers {
+        main_checker.remember_header(header);
+    }
     let end = main_checker.finish();
     keep(end, &mut main_findings);
-    let cases = main_checker.records;
-    let collected = std::mem::take(&mut main_checker.collected_fields);
+    let cases = main_checker.tally.records;
+    let collected = std::mem::take(&mut main_checker.tally.collected_fields);
     drop(main_checker);
     findings.append(&mut main_findings);
 
@@ -366,32 +438,48 @@ fn check(
         headers: Vec::new(),
     };
     let mut personal_checker = FileChecker::new(&plan, settings.nsi, context, &personal_entry);
-    personal_checker.main_fields = Some(&collected);
+    personal_checker.rules.main_fields = Some(&collected);
     let mut personal_findings = Vec::new();
+    for header in package.headers(&personal_entry, "PERS")? {
+        keep(personal_checker.header(header), &mut personal_findings);
+    }
     let mut failed_patients: HashSet<Key> = HashSet::new();
-    package.read(
-        &personal_entry,
-        "PERS",
-        personal_size + main_size,
-        total,
-        progress,
-        &mut |item| {
-            let new = match &item {
-                Item::Header(header) => personal_checker.header(header.clone()),
-                Item::Record(record) => {
-                    let new = personal_checker.record(record);
-                    if !new.is_empty() {
-                        if let Some(id) = record.child_text("ID_PAC") {
-                            failed_patients.insert(Key::new(id));
-                        }
+    let mut late_headers = Vec::new();
+    {
+        let rules = &personal_checker.rules;
+        let tally = &mut personal_checker.tally;
+        pipeline::records(
+            &pipeline::Source {
+                path: package.path(),
+                entry: &personal_entry,
+                record_name: "PERS",
+            },
+            &|pers: &Element| rules.check_item(pers),
+            &mut |item, checked| {
+                let new = match item {
+                    Item::Header(header) => {
+                        late_headers.push(header.clone());
+                        tally.late_header(rules, header)
                     }
-                    new
-                }
-            };
-            keep(new, &mut personal_findings);
-            Ok(Some(item))
-        },
-    )?;
+                    Item::Record(record) => {
+                        let new = tally.record(rules, record, checked.unwrap_or_default());
+                        if !new.is_empty() {
+                            if let Some(id) = record.child_text("ID_PAC") {
+                                failed_patients.insert(Key::new(id));
+                            }
+                        }
+                        new
+                    }
+                };
+                keep(new, &mut personal_findings);
+                Ok(())
+            },
+            &mut |consumed| progress(personal_size + main_size + consumed, total),
+        )?;
+    }
+    for header in late_headers {
+        personal_checker.remember_header(header);
+    }
     let end = personal_checker.finish();
     keep(end, &mut personal_findings);
     findings.append(&mut personal_findings);
@@ -517,23 +605,28 @@ impl<'a> MekPass<'a> {
 
     /// One case (`ZAP`) that passed FLK; at most `max` findings are kept, the rest counted.
     fn case(&mut self, zap: &Element, max: usize) {
-        let report = &mut self.report;
-        report.cases_checked += 1;
         let found = self.checker.record(zap);
-        if found.is_empty() {
-            return;
+        add_case(&mut self.report, found, max);
+    }
+}
+
+/// What MEK found in one case that passed FLK, added to the report; at most `max` findings
+/// are kept, the rest counted.
+fn add_case(report: &mut MekReport, found: Vec<MekFinding>, max: usize) {
+    report.cases_checked += 1;
+    if found.is_empty() {
+        return;
+    }
+    report.cases_refused += 1;
+    let mut cases = HashSet::new();
+    for finding in found {
+        if cases.insert(finding.idcase.clone()) {
+            report.withheld += finding.withheld;
         }
-        report.cases_refused += 1;
-        let mut cases = HashSet::new();
-        for finding in found {
-            if cases.insert(finding.idcase.clone()) {
-                report.withheld += finding.withheld;
-            }
-            if report.findings.len() < max {
-                report.findings.push(finding);
-            } else {
-                report.findings_dropped += 1;
-            }
+        if report.findings.len() < max {
+            report.findings.push(finding);
+        } else {
+            report.findings_dropped += 1;
         }
     }
 }

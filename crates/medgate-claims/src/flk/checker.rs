@@ -1,8 +1,9 @@
 //! `FileChecker`: the plan's rules and the structural checks of the format run over one
-//! file's items as they are read — order, types, duplicate keys, the patient's `PERS`, sums,
-//! dates, SNILS — each finding with its F012 code.
+//! file's items as they are read — order, types, codes and conditions on each item alone
+//! ([`RecordRules`], here), then duplicate keys, the patient's `PERS`, sums, dates and SNILS
+//! in file order ([`Tally`], in `tally.rs`) — each finding with its F012 code.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use smallvec::{smallvec, SmallVec};
 
@@ -10,35 +11,35 @@ use super::catalogue::{Check, CompiledRule};
 use super::condition::Values;
 use super::scope::{each_instance, FileContext, NameFilter, Scope};
 use super::structure::{check_indexed, slot_indexes, DataType, Schema, SequenceProblem};
+use super::tally::Tally;
 use super::{
-    mask, money, parse_money, snils, Finding, Key, Plan, DUPLICATE_KEY, EMPTY_MANDATORY,
+    mask, money, parse_money, Finding, Key, Plan, EMPTY_MANDATORY,
     WRONG_ORDER, WRONG_TYPE, WRONG_VALUE,
 };
 use crate::names::FileKind;
 use crate::nsi::Nsi;
 use crate::xml::Element;
 
-/// Runs the plan and the structural checks over one file's items as they are read.
+/// Runs the plan and the structural checks over one file's items as they are read: the
+/// rules on each item alone ([`RecordRules`], shared by the threads that check items side by
+/// side) and what the items add up to in file order ([`Tally`]).
 pub struct FileChecker<'a> {
-    plan: &'a Plan,
+    pub rules: RecordRules<'a>,
+    pub tally: Tally<'a>,
+}
+
+/// What checks one item on its own: the plan, the books, the file's headers. Read-only while
+/// the records are checked.
+pub struct RecordRules<'a> {
+    pub(super) plan: &'a Plan,
     nsi: &'a Nsi,
     schema: Option<Schema>,
     pub context: FileContext,
     file: String,
-    seen_items: HashSet<String>,
-    keys: HashMap<&'static str, HashSet<Key>>,
-    /// The personal-data file's patients (for the main file), or the main file's patient
-    /// fields its rules need (for the personal-data file).
-    pub patients: Option<&'a HashSet<Key>>,
-    pub main_fields: Option<&'a HashMap<Key, Box<str>>>,
-    /// Kept from the main file for the personal-data file's rules: per patient, the fields
-    /// they name as `NAME=value` lines.
-    pub collected_fields: HashMap<Key, Box<str>>,
-    sum_of_cases: i128,
-    invoice_sum: Option<i128>,
-    pub records: u64,
     /// The names of the headers' elements (`context.headers`).
     header_names: NameFilter,
+    /// For the personal-data file: the main file's patient fields its rules need.
+    pub main_fields: Option<&'a HashMap<Key, Box<str>>>,
 }
 
 impl<'a> FileChecker<'a> {
@@ -54,24 +55,98 @@ impl<'a> FileChecker<'a> {
             header_names.add_tree(header);
         }
         FileChecker {
-            plan,
-            nsi,
-            schema,
-            context,
-            file: file.to_owned(),
-            seen_items: HashSet::new(),
-            keys: HashMap::new(),
-            patients: None,
-            main_fields: None,
-            collected_fields: HashMap::new(),
-            sum_of_cases: 0,
-            invoice_sum: None,
-            records: 0,
-            header_names,
+            rules: RecordRules {
+                plan,
+                nsi,
+                schema,
+                context,
+                file: file.to_owned(),
+                header_names,
+                main_fields: None,
+            },
+            tally: Tally::new(),
         }
     }
 
-    fn finding(
+    /// A header (`ZGLV`, `SCHET`): checked, and kept for the rules of the records.
+    pub fn header(&mut self, header: Element) -> Vec<Finding> {
+        let findings = self.rules.header_findings(&header);
+        self.remember_header(header);
+        findings
+    }
+
+    /// Keeps a header for the rules of the records that follow and the end of the file.
+    pub fn remember_header(&mut self, header: Element) {
+        self.tally.header(&header);
+        self.rules.header_names.add_tree(&header);
+        self.rules.context.headers.push(header);
+    }
+
+    /// One record (`ZAP` or `PERS`).
+    pub fn record(&mut self, record: &Element) -> Vec<Finding> {
+        let checked = self.rules.check_item(record);
+        self.tally.record(&self.rules, record, checked)
+    }
+
+    /// What only the end of the file can tell: the invoice sum, the root's children.
+    pub fn finish(&mut self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        if let Some(schet) = self.rules.context.headers.iter().find(|h| h.name == "SCHET") {
+            if let Some(invoice) = self.tally.invoice_sum {
+                if invoice != self.tally.sum_of_cases {
+                    findings.push(self.rules.finding(
+                        WRONG_VALUE,
+                        self.rules.plan.sum_rule.as_deref(),
+                        &[schet],
+                        "SUMMAV",
+                        both(
+                            format!(
+                                "SUMMAV {} is not the sum of Z_SL/SUMV ({})",
+                                money(invoice),
+                                money(self.tally.sum_of_cases)
+                            ),
+                            format!(
+                                "SUMMAV {} не равна сумме Z_SL/SUMV ({})",
+                                money(invoice),
+                                money(self.tally.sum_of_cases)
+                            ),
+                        ),
+                    ));
+                }
+            }
+        }
+        for rule in &self.rules.plan.root_presence {
+            let name = rule.rule.path[1].as_str();
+            let root = rule.rule.path[0].as_str();
+            if root != self.rules.context.root
+                || !matches!(
+                    rule.check,
+                    Check::Presence {
+                        must_be_present: true
+                    }
+                )
+            {
+                continue;
+            }
+            if !self.tally.seen_items.contains(name) {
+                findings.push(self.rules.finding(
+                    WRONG_ORDER,
+                    Some(&rule.rule.id),
+                    &[],
+                    name,
+                    both(
+                        format!("mandatory element {name} is missing from {root}"),
+                        format!("в {root} отсутствует обязательный элемент {name}"),
+                    ),
+                ));
+            }
+        }
+        findings
+    }
+}
+
+impl RecordRules<'_> {
+    pub(super) fn finding(
         &self,
         code: u16,
         rule: Option<&str>,
@@ -110,13 +185,10 @@ impl<'a> FileChecker<'a> {
         finding
     }
 
-    /// A header (`ZGLV`, `SCHET`): kept for the rules of the records, and checked.
-    pub fn header(&mut self, header: Element) -> Vec<Finding> {
-        self.seen_items.insert(header.name.clone());
+    /// What is wrong in a header (`ZGLV`, `SCHET`) on its own.
+    pub(super) fn header_findings(&self, header: &Element) -> Vec<Finding> {
         let mut findings = Vec::new();
         if header.name == "SCHET" {
-            let sum = header.child_text("SUMMAV").and_then(parse_money);
-            self.invoice_sum = sum;
             let period = self.context.name.period();
             for (field, expected) in [
                 ("YEAR", period.year().to_string()),
@@ -127,7 +199,7 @@ impl<'a> FileChecker<'a> {
                         findings.push(self.finding(
                             WRONG_VALUE,
                             None,
-                            &[&header],
+                            &[header],
                             field,
                             both(
                                 format!(
@@ -153,7 +225,7 @@ impl<'a> FileChecker<'a> {
                     findings.push(self.finding(
                         WRONG_VALUE,
                         None,
-                        &[&header],
+                        &[header],
                         "FILENAME",
                         both(
                             format!("FILENAME {value} is not the file's name {expected}"),
@@ -169,7 +241,7 @@ impl<'a> FileChecker<'a> {
                         findings.push(self.finding(
                             WRONG_VALUE,
                             None,
-                            &[&header],
+                            &[header],
                             "FILENAME1",
                             both(format!("FILENAME1 {value} is not the main file's name {main}"), format!("FILENAME1 {value} не совпадает с именем основного файла {main}")),
                         ));
@@ -177,27 +249,13 @@ impl<'a> FileChecker<'a> {
                 }
             }
         }
-        findings.extend(self.check_item(&header));
-        self.header_names.add_tree(&header);
-        self.context.headers.push(header);
+        findings.extend(self.check_item(header));
         findings
     }
 
-    /// One record (`ZAP` or `PERS`).
-    pub fn record(&mut self, record: &Element) -> Vec<Finding> {
-        self.seen_items.insert(record.name.clone());
-        self.records += 1;
-        let mut findings = self.check_item(record);
-        if record.name == "ZAP" {
-            self.zap_checks(record, &mut findings);
-        } else if record.name == "PERS" {
-            self.pers_checks(record, &mut findings);
-        }
-        dedupe(&mut findings);
-        findings
-    }
-
-    fn check_item(&self, item: &Element) -> Vec<Finding> {
+    /// The catalogue's rules and the format's structure over one item: what it alone
+    /// tells, so items can be checked side by side.
+    pub fn check_item(&self, item: &Element) -> Vec<Finding> {
         let mut findings = Vec::new();
         let main: Option<HashMap<String, String>> = if item.name == "PERS" {
             item.child_text("ID_PAC")
@@ -534,281 +592,10 @@ impl<'a> FileChecker<'a> {
             path.truncate(length);
         }
     }
-
-    fn unique(&mut self, key: &'static str, value: &str) -> bool {
-        self.keys.entry(key).or_default().insert(Key::new(value))
-    }
-
-    fn zap_checks(&mut self, zap: &Element, findings: &mut Vec<Finding>) {
-        if let Some(n_zap) = zap.child_text("N_ZAP") {
-            if !self.unique("N_ZAP", n_zap) {
-                findings.push(self.finding(
-                    DUPLICATE_KEY,
-                    None,
-                    &[zap],
-                    "N_ZAP",
-                    both(
-                        format!("N_ZAP {n_zap} is used twice in the file"),
-                        format!("N_ZAP {n_zap} повторяется в файле"),
-                    ),
-                ));
-            }
-        }
-        if let Some(pacient) = zap.child("PACIENT") {
-            if let Some(id) = pacient.child_text("ID_PAC") {
-                if self
-                    .patients
-                    .is_some_and(|patients| !patients.contains(&Key::new(id)))
-                {
-                    findings.push(self.finding(
-                        WRONG_VALUE,
-                        None,
-                        &[zap, pacient],
-                        "ID_PAC",
-                        both(
-                            format!("ID_PAC {id} has no PERS record in the personal-data file"),
-                            format!("для ID_PAC {id} нет записи PERS в файле персональных данных"),
-                        ),
-                    ));
-                }
-                if !self.plan.main_fields.is_empty() {
-                    let fields: Vec<String> = self
-                        .plan
-                        .main_fields
-                        .iter()
-                        .filter_map(|name| {
-                            pacient
-                                .child_text(name)
-                                .map(|value| format!("{name}={value}"))
-                        })
-                        .collect();
-                    self.collected_fields
-                        .insert(Key::new(id), fields.join("\n").into_boxed_str());
-                }
-            }
-        }
-        let period = self.context.name.period();
-        for z_sl in zap.children_named("Z_SL") {
-            let chain = [zap, z_sl];
-            if let Some(idcase) = z_sl.child_text("IDCASE") {
-                if !self.unique("IDCASE", idcase) {
-                    findings.push(self.finding(
-                        DUPLICATE_KEY,
-                        None,
-                        &chain,
-                        "IDCASE",
-                        both(
-                            format!("IDCASE {idcase} is used twice in the file"),
-                            format!("IDCASE {idcase} повторяется в файле"),
-                        ),
-                    ));
-                }
-            }
-            let sum = z_sl.child_text("SUMV").and_then(parse_money);
-            if let Some(sum) = sum {
-                self.sum_of_cases += sum;
-            }
-            dates(self, &chain, "DATE_Z_1", "DATE_Z_2", findings);
-            if let Some(end) = z_sl.child_text("DATE_Z_2").and_then(mask::parse_date) {
-                if end > period.last_day() {
-                    findings.push(self.finding(
-                        WRONG_VALUE,
-                        None,
-                        &chain,
-                        "DATE_Z_2",
-                        both(
-                            format!("DATE_Z_2 {end} is after the reporting period {period}"),
-                            format!("DATE_Z_2 {end} позже отчётного периода {period}"),
-                        ),
-                    ));
-                }
-            }
-            let mut sl_ids = HashSet::new();
-            let mut sl_sum: i128 = 0;
-            for sl in z_sl.children_named("SL") {
-                let chain = [zap, z_sl, sl];
-                if let Some(sl_id) = sl.child_text("SL_ID") {
-                    if !sl_ids.insert(sl_id) {
-                        findings.push(self.finding(
-                            DUPLICATE_KEY,
-                            None,
-                            &chain,
-                            "SL_ID",
-                            both(
-                                format!(
-                                    "SL_ID {sl_id} is used twice in case {}",
-                                    z_sl.child_text("IDCASE").unwrap_or("?")
-                                ),
-                                format!(
-                                    "SL_ID {sl_id} повторяется в случае {}",
-                                    z_sl.child_text("IDCASE").unwrap_or("?")
-                                ),
-                            ),
-                        ));
-                    }
-                }
-                sl_sum += sl.child_text("SUM_M").and_then(parse_money).unwrap_or(0);
-                dates(self, &chain, "DATE_1", "DATE_2", findings);
-                let mut idservs = HashSet::new();
-                for usl in sl.children_named("USL") {
-                    let chain = [zap, z_sl, sl, usl];
-                    if let Some(idserv) = usl.child_text("IDSERV") {
-                        if !idservs.insert(idserv) {
-                            findings.push(self.finding(
-                                DUPLICATE_KEY,
-                                None,
-                                &chain,
-                                "IDSERV",
-                                both(
-                                    format!(
-                                        "IDSERV {idserv} is used twice in SL {}",
-                                        sl.child_text("SL_ID").unwrap_or("?")
-                                    ),
-                                    format!(
-                                        "IDSERV {idserv} повторяется в SL {}",
-                                        sl.child_text("SL_ID").unwrap_or("?")
-                                    ),
-                                ),
-                            ));
-                        }
-                    }
-                    dates(self, &chain, "DATE_IN", "DATE_OUT", findings);
-                }
-            }
-            if let Some(sum) = sum {
-                if sl_sum != sum && z_sl.child("SL").is_some() {
-                    findings.push(self.finding(
-                        WRONG_VALUE,
-                        None,
-                        &chain,
-                        "SUMV",
-                        both(
-                            format!(
-                                "SUMV {} is not the sum of its SL/SUM_M ({})",
-                                money(sum),
-                                money(sl_sum)
-                            ),
-                            format!(
-                                "SUMV {} не равна сумме SL/SUM_M ({})",
-                                money(sum),
-                                money(sl_sum)
-                            ),
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-
-    fn pers_checks(&mut self, pers: &Element, findings: &mut Vec<Finding>) {
-        if let Some(id) = pers.child_text("ID_PAC") {
-            if !self.unique("ID_PAC", id) {
-                findings.push(self.finding(
-                    DUPLICATE_KEY,
-                    None,
-                    &[pers],
-                    "ID_PAC",
-                    both(
-                        format!("ID_PAC {id} is used twice in the file"),
-                        format!("ID_PAC {id} повторяется в файле"),
-                    ),
-                ));
-            }
-        }
-        if let Some(value) = pers.child_text("SNILS").filter(|v| !v.is_empty()) {
-            match snils::check_snils(value) {
-                Ok(()) => {}
-                Err(snils::SnilsProblem::Format) => {
-                    findings.push(self.finding(
-                        WRONG_TYPE,
-                        None,
-                        &[pers],
-                        "SNILS",
-                        both(
-                            format!("SNILS {value:?} is not NNN-NNN-NNN CC"),
-                            format!("СНИЛС {value:?} не в формате NNN-NNN-NNN CC"),
-                        ),
-                    ));
-                }
-                Err(snils::SnilsProblem::CheckDigits { expected, found }) => {
-                    findings.push(self.finding(
-                        WRONG_VALUE,
-                        None,
-                        &[pers],
-                        "SNILS",
-                        both(
-                            format!(
-                                "SNILS {value} has check digits {found:02}, expected {expected:02}"
-                            ),
-                            format!(
-                            "СНИЛС {value}: контрольное число {found:02}, ожидается {expected:02}"
-                        ),
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-
-    /// What only the end of the file can tell: the invoice sum, the root's children.
-    pub fn finish(&mut self) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        if let Some(schet) = self.context.headers.iter().find(|h| h.name == "SCHET") {
-            if let Some(invoice) = self.invoice_sum {
-                if invoice != self.sum_of_cases {
-                    findings.push(self.finding(
-                        WRONG_VALUE,
-                        self.plan.sum_rule.as_deref(),
-                        &[schet],
-                        "SUMMAV",
-                        both(
-                            format!(
-                                "SUMMAV {} is not the sum of Z_SL/SUMV ({})",
-                                money(invoice),
-                                money(self.sum_of_cases)
-                            ),
-                            format!(
-                                "SUMMAV {} не равна сумме Z_SL/SUMV ({})",
-                                money(invoice),
-                                money(self.sum_of_cases)
-                            ),
-                        ),
-                    ));
-                }
-            }
-        }
-        for rule in &self.plan.root_presence {
-            let name = rule.rule.path[1].as_str();
-            let root = rule.rule.path[0].as_str();
-            if root != self.context.root
-                || !matches!(
-                    rule.check,
-                    Check::Presence {
-                        must_be_present: true
-                    }
-                )
-            {
-                continue;
-            }
-            if !self.seen_items.contains(name) {
-                findings.push(self.finding(
-                    WRONG_ORDER,
-                    Some(&rule.rule.id),
-                    &[],
-                    name,
-                    both(
-                        format!("mandatory element {name} is missing from {root}"),
-                        format!("в {root} отсутствует обязательный элемент {name}"),
-                    ),
-                ));
-            }
-        }
-        findings
-    }
 }
 
 /// A comment in English and in Russian (the fund's staff and the `V` protocol read Russian).
-fn both(en: String, ru: String) -> (String, String) {
+pub(super) fn both(en: String, ru: String) -> (String, String) {
     (en, ru)
 }
 
@@ -828,32 +615,6 @@ fn when(condition: &str) -> String {
     }
 }
 
-fn dates(
-    checker: &FileChecker<'_>,
-    chain: &[&Element],
-    first: &str,
-    last: &str,
-    findings: &mut Vec<Finding>,
-) {
-    let Some(element) = chain.last() else { return };
-    let start = element.child_text(first).and_then(mask::parse_date);
-    let end = element.child_text(last).and_then(mask::parse_date);
-    if let (Some(start), Some(end)) = (start, end) {
-        if start > end {
-            findings.push(checker.finding(
-                WRONG_VALUE,
-                None,
-                chain,
-                first,
-                both(
-                    format!("{first} {start} is after {last} {end}"),
-                    format!("{first} {start} позже {last} {end}"),
-                ),
-            ));
-        }
-    }
-}
-
 /// The date a code must be valid on: the end of the service, the stay or the case.
 fn case_date(scope: &Scope<'_>) -> Option<time::Date> {
     ["DATE_OUT", "DATE_2", "DATE_Z_2"].iter().find_map(|name| {
@@ -862,19 +623,4 @@ fn case_date(scope: &Scope<'_>) -> Option<time::Date> {
             .first()
             .and_then(|value| mask::parse_date(value))
     })
-}
-
-/// One finding per element and place: a catalogue rule's kept over the structural check's.
-fn dedupe(findings: &mut Vec<Finding>) {
-    let mut seen: HashSet<Finding> = HashSet::new();
-    findings.sort_by_key(|f| f.rule.is_none());
-    findings.retain(|f| {
-        seen.insert(Finding {
-            rule: None,
-            comment: String::new(),
-            comment_ru: String::new(),
-            file: String::new(),
-            ..f.clone()
-        })
-    });
 }

@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 mod checker;
+mod tally;
 pub mod condition;
 pub mod mask;
 pub mod scope;
@@ -19,7 +20,8 @@ use crate::nsi::Nsi;
 use catalogue::{compile, Catalogue, Check, CompiledRule, KnownNames};
 use structure::Schema;
 
-pub use checker::FileChecker;
+pub use checker::{FileChecker, RecordRules};
+pub use tally::Tally;
 
 /// F012: wrong order of elements, or a mandatory element missing.
 pub const WRONG_ORDER: u16 = 901;

@@ -53,16 +53,47 @@ pub fn age(birth: time::Date, on: time::Date) -> i32 {
     years
 }
 
-/// Runs the MEK over the cases of one main file.
+/// Runs the MEK over the cases of one main file: the rules on each case alone
+/// ([`CaseRules`], shared by the threads that check cases side by side) and the duplicate
+/// control, which needs the cases before it ([`Stays`]).
 pub struct CaseChecker<'a> {
+    pub rules: CaseRules<'a>,
+    pub stays: Stays,
+}
+
+/// What checks one case on its own: the plan, the patients, the paid cases, the headers.
+pub struct CaseRules<'a> {
     plan: &'a MekPlan,
     persons: &'a HashMap<Key, Person>,
     paid: Option<&'a PaidCases>,
     context: FileContext,
-    /// Digest of a stay's matching fields → where it was first seen (`N_ZAP/IDCASE/SL_ID`).
-    stays: HashMap<u128, Box<str>>,
     /// The names of the headers' elements (`context.headers`).
     header_names: NameFilter,
+}
+
+/// The stays seen so far, for the duplicate control: digest of a stay's matching fields →
+/// where it was first seen (`N_ZAP/IDCASE/SL_ID`).
+#[derive(Default)]
+pub struct Stays(HashMap<u128, Box<str>>);
+
+/// What [`CaseRules::check`] found in one case, with the duplicate control still to make.
+pub struct CaseParts {
+    findings: Vec<MekFinding>,
+    /// Each stay the duplicate control looks for, with the place its finding takes.
+    stays: Vec<PendingStay>,
+}
+
+/// One stay to look for among those before it.
+struct PendingStay {
+    /// Where its finding goes among the case's findings.
+    at: usize,
+    key: u128,
+    /// How it is named when a later stay matches it.
+    here: Box<str>,
+    /// `first – last, USL_OK …, PROFIL …, PRVS …`, for the finding's comment.
+    described: String,
+    /// The finding, but for its comment.
+    finding: MekFinding,
 }
 
 impl<'a> CaseChecker<'a> {
@@ -77,24 +108,69 @@ impl<'a> CaseChecker<'a> {
             header_names.add_tree(header);
         }
         CaseChecker {
-            plan,
-            persons,
-            paid,
-            context,
-            stays: HashMap::new(),
-            header_names,
+            rules: CaseRules {
+                plan,
+                persons,
+                paid,
+                context,
+                header_names,
+            },
+            stays: Stays::default(),
         }
     }
 
     /// A header (`ZGLV`, `SCHET`), kept for the rules that name its elements.
     pub fn header(&mut self, header: Element) {
-        self.header_names.add_tree(&header);
-        self.context.headers.push(header);
+        self.rules.header_names.add_tree(&header);
+        self.rules.context.headers.push(header);
     }
 
     /// One case that passed FLK: its findings.
     pub fn record(&mut self, zap: &Element) -> Vec<MekFinding> {
+        let parts = self.rules.check(zap);
+        self.stays.resolve(parts)
+    }
+}
+
+impl Stays {
+    /// The findings of a case, its duplicates among the stays before it included; its stays
+    /// are remembered for the cases after it.
+    pub fn resolve(&mut self, parts: CaseParts) -> Vec<MekFinding> {
+        let CaseParts {
+            mut findings,
+            stays,
+        } = parts;
+        let mut inserted = 0;
+        for stay in stays {
+            match self.0.get(&stay.key) {
+                Some(earlier) => {
+                    let mut finding = stay.finding;
+                    finding.comment = format!(
+                        "the same stay ({}, same patient) as {earlier}",
+                        stay.described
+                    );
+                    finding.comment_ru = format!(
+                        "то же пребывание ({}, тот же пациент), что и {earlier}",
+                        stay.described
+                    );
+                    findings.insert(stay.at + inserted, finding);
+                    inserted += 1;
+                }
+                None => {
+                    self.0.insert(stay.key, stay.here);
+                }
+            }
+        }
+        findings
+    }
+}
+
+impl CaseRules<'_> {
+    /// The findings of one case that passed FLK, but for the duplicate control, which
+    /// [`Stays::resolve`] completes in file order.
+    pub fn check(&self, zap: &Element) -> CaseParts {
         let mut findings = Vec::new();
+        let mut stays = Vec::new();
         let period = self.plan.period;
         let pacient = zap.child("PACIENT");
         let person = pacient
@@ -203,14 +279,20 @@ impl<'a> CaseChecker<'a> {
                     }
                     duplicate_done = true;
                     for sl in z_sl.children_named("SL") {
-                        if let Some(comment) = self.duplicate(zap, z_sl, sl, person) {
-                            findings.push(finding(
-                                ReasonKind::Duplicate,
-                                Some(&rule.id),
-                                Some(sl),
-                                "SL",
-                                comment,
-                            ));
+                        if let Some((key, here, described)) = stay(zap, z_sl, sl, person) {
+                            stays.push(PendingStay {
+                                at: findings.len(),
+                                key,
+                                here,
+                                described,
+                                finding: finding(
+                                    ReasonKind::Duplicate,
+                                    Some(&rule.id),
+                                    Some(sl),
+                                    "SL",
+                                    (String::new(), String::new()),
+                                ),
+                            });
                         }
                     }
                     continue;
@@ -226,7 +308,7 @@ impl<'a> CaseChecker<'a> {
                 }
             }
         }
-        findings
+        CaseParts { findings, stays }
     }
 
     /// One catalogue rule over one case: (the stay, the element, the comment) of each fault.
@@ -399,73 +481,61 @@ impl<'a> CaseChecker<'a> {
         });
         out
     }
+}
 
-    /// The duplicate control of the catalogue (003K.00.0410): two stays of one register that
-    /// match on the first and last day, care conditions, newborn mark, specialty, profile and
-    /// the patient's surname, name, patronymic and birth date — except emergency calls
-    /// (USL_OK 4) and same-day outpatient visits, which the rule leaves out.
-    fn duplicate(
-        &mut self,
-        zap: &Element,
-        z_sl: &Element,
-        sl: &Element,
-        person: Option<Person>,
-    ) -> Option<(String, String)> {
-        let usl_ok = z_sl.child_text("USL_OK").unwrap_or("");
-        let first = sl.child_text("DATE_1").unwrap_or("");
-        let last = sl.child_text("DATE_2").unwrap_or("");
-        if usl_ok == "4" || (usl_ok == "3" && first == last) {
-            return None;
-        }
-        let pacient = zap.child("PACIENT");
-        let identity = match person {
-            Some(person) => person.identity.to_string(),
-            None => pacient
-                .and_then(|p| p.child_text("ID_PAC"))
-                .unwrap_or("")
-                .to_owned(),
-        };
-        let fields = [
-            identity.as_str(),
-            first,
-            last,
-            usl_ok,
-            pacient.and_then(|p| p.child_text("NOVOR")).unwrap_or("0"),
-            sl.child_text("PRVS").unwrap_or(""),
-            sl.child_text("PROFIL").unwrap_or(""),
-        ];
-        let digest = |salt: u8| {
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            salt.hash(&mut hasher);
-            fields.hash(&mut hasher);
-            hasher.finish()
-        };
-        let key = (u128::from(digest(1)) << 64) | u128::from(digest(2));
-        match self.stays.get(&key) {
-            Some(earlier) => Some((
-                format!(
-                    "the same stay ({first} – {last}, USL_OK {usl_ok}, PROFIL {}, PRVS {}, same patient) as {earlier}",
-                    sl.child_text("PROFIL").unwrap_or("?"),
-                    sl.child_text("PRVS").unwrap_or("?"),
-                ),
-                format!(
-                    "то же пребывание ({first} – {last}, USL_OK {usl_ok}, PROFIL {}, PRVS {}, тот же пациент), что и {earlier}",
-                    sl.child_text("PROFIL").unwrap_or("?"),
-                    sl.child_text("PRVS").unwrap_or("?"),
-                ),
-            )),
-            None => {
-                let here = format!(
-                    "N_ZAP {} IDCASE {} SL_ID {}",
-                    zap.child_text("N_ZAP").unwrap_or("?"),
-                    z_sl.child_text("IDCASE").unwrap_or("?"),
-                    sl.child_text("SL_ID").unwrap_or("?")
-                );
-                self.stays.insert(key, here.into_boxed_str());
-                None
-            }
-        }
+/// What the duplicate control (003K.00.0410) compares of a stay: two stays of one register
+/// match on the first and last day, care conditions, newborn mark, specialty, profile and the
+/// patient's surname, name, patronymic and birth date — except emergency calls (USL_OK 4)
+/// and same-day outpatient visits, which the rule leaves out. The stay's digest, how it is
+/// named, and how it is described in a finding.
+fn stay(
+    zap: &Element,
+    z_sl: &Element,
+    sl: &Element,
+    person: Option<Person>,
+) -> Option<(u128, Box<str>, String)> {
+    let usl_ok = z_sl.child_text("USL_OK").unwrap_or("");
+    let first = sl.child_text("DATE_1").unwrap_or("");
+    let last = sl.child_text("DATE_2").unwrap_or("");
+    if usl_ok == "4" || (usl_ok == "3" && first == last) {
+        return None;
     }
+    let pacient = zap.child("PACIENT");
+    let identity = match person {
+        Some(person) => person.identity.to_string(),
+        None => pacient
+            .and_then(|p| p.child_text("ID_PAC"))
+            .unwrap_or("")
+            .to_owned(),
+    };
+    let fields = [
+        identity.as_str(),
+        first,
+        last,
+        usl_ok,
+        pacient.and_then(|p| p.child_text("NOVOR")).unwrap_or("0"),
+        sl.child_text("PRVS").unwrap_or(""),
+        sl.child_text("PROFIL").unwrap_or(""),
+    ];
+    let digest = |salt: u8| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut hasher);
+        fields.hash(&mut hasher);
+        hasher.finish()
+    };
+    let key = (u128::from(digest(1)) << 64) | u128::from(digest(2));
+    let here = format!(
+        "N_ZAP {} IDCASE {} SL_ID {}",
+        zap.child_text("N_ZAP").unwrap_or("?"),
+        z_sl.child_text("IDCASE").unwrap_or("?"),
+        sl.child_text("SL_ID").unwrap_or("?")
+    );
+    let described = format!(
+        "{first} – {last}, USL_OK {usl_ok}, PROFIL {}, PRVS {}",
+        sl.child_text("PROFIL").unwrap_or("?"),
+        sl.child_text("PRVS").unwrap_or("?"),
+    );
+    Some((key, here.into_boxed_str(), described))
 }
 
 /// `tariff × quantity = sum` on one element, in kopecks; the problem when it does not hold.

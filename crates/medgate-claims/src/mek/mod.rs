@@ -12,7 +12,7 @@ pub mod plan;
 use crate::flk::NotRun;
 use crate::names::Period;
 
-pub use checker::{CaseChecker, Person};
+pub use checker::{CaseChecker, CaseParts, CaseRules, Person, Stays};
 pub use paid::PaidCases;
 pub use plan::MekPlan;
 
