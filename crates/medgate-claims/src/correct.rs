@@ -65,9 +65,18 @@ pub const MAX_VALUE_CHARS: usize = 250;
 /// The largest record (`<ZAP>…</ZAP>`) the rewrite holds.
 const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
-/// Whether a finding (its F012 code, its file, its element, its record) may be corrected at
-/// the node; `main_stem` is the package's main file's name without `.xml`.
-pub fn fixable(code: u16, file: &str, element: &str, n_zap: Option<&str>, main_stem: &str) -> bool {
+/// Whether a finding (its F012 code, its file, its element, its record, its English
+/// comment) may be corrected at the node: a value given to the element must be able to
+/// clear it, so not a finding that the element must be absent. `main_stem` is the
+/// package's main file's name without `.xml`.
+pub fn fixable(
+    code: u16,
+    file: &str,
+    element: &str,
+    n_zap: Option<&str>,
+    comment: &str,
+    main_stem: &str,
+) -> bool {
     let in_main = file
         .rsplit('/')
         .next()
@@ -78,6 +87,7 @@ pub fn fixable(code: u16, file: &str, element: &str, n_zap: Option<&str>, main_s
         && in_main
         && n_zap.is_some_and(|n| !n.trim().is_empty())
         && FIXABLE_ELEMENTS.contains(&element)
+        && !crate::flk::asks_absence(comment)
 }
 
 /// One correction: in the record `n_zap`, the element `element` whose text is `current`
@@ -652,18 +662,27 @@ mod tests {
     fn the_fixable_set() {
         let stem = "HM010001S01001_2501001";
         let main = format!("{stem}.xml");
-        assert!(fixable(904, &main, "USL_OK", Some("2"), stem));
-        assert!(fixable(903, &main, "DS1", Some("2"), stem));
-        assert!(!fixable(902, &main, "DS1", Some("2"), stem));
-        assert!(!fixable(905, &main, "IDCASE", Some("2"), stem));
-        assert!(!fixable(904, &main, "SUMV", Some("2"), stem));
-        assert!(!fixable(903, &main, "DATE_Z_1", Some("2"), stem));
-        assert!(!fixable(904, &main, "USL_OK", None, stem));
+        assert!(fixable(904, &main, "USL_OK", Some("2"), "", stem));
+        assert!(fixable(903, &main, "DS1", Some("2"), "", stem));
+        assert!(!fixable(902, &main, "DS1", Some("2"), "", stem));
+        assert!(!fixable(905, &main, "IDCASE", Some("2"), "", stem));
+        assert!(!fixable(904, &main, "SUMV", Some("2"), "", stem));
+        assert!(!fixable(903, &main, "DATE_Z_1", Some("2"), "", stem));
+        assert!(!fixable(904, &main, "USL_OK", None, "", stem));
         assert!(!fixable(
             903,
             "LM010001S01001_2501001.xml",
             "SNILS",
             Some("2"),
+            "",
+            stem
+        ));
+        assert!(!fixable(
+            904,
+            &main,
+            "P_CEL",
+            Some("2"),
+            "element P_CEL must be absent (when USL_OK=1)",
             stem
         ));
     }

@@ -44,10 +44,28 @@ fn a_dictionary_code_corrected_at_the_node_passes_the_control() {
     let found = findings(&source);
     let fixable: Vec<&Finding> = found
         .iter()
-        .filter(|f| correct::fixable(f.code, &f.file, &f.element, f.n_zap.as_deref(), &stem))
+        .filter(|f| {
+            correct::fixable(
+                f.code,
+                &f.file,
+                &f.element,
+                f.n_zap.as_deref(),
+                &f.comment,
+                &stem,
+            )
+        })
         .collect();
-    // `USL_OK` 9 is outside V006, and `P_CEL` is checked against `USL_OK`: both fixable.
-    assert_eq!(fixable.len(), found.len(), "{found:#?}");
+    // `USL_OK` 9 is outside V006: fixable. What the catalogue says of other elements under
+    // that `USL_OK` is fixable too, but for an element that must be absent: no value clears
+    // that, and correcting `USL_OK` does.
+    let absent: Vec<&Finding> = found
+        .iter()
+        .filter(|f| medgate_claims::flk::asks_absence(&f.comment))
+        .collect();
+    assert_eq!(fixable.len() + absent.len(), found.len(), "{found:#?}");
+    // `P_CEL`, which the catalogue wants absent when `USL_OK` is not 3.
+    assert!(absent.iter().any(|f| f.element == "P_CEL"), "{found:#?}");
+    assert!(fixable.iter().any(|f| f.element == "USL_OK"), "{found:#?}");
     let finding = fixable
         .iter()
         .find(|f| f.element == "USL_OK")
@@ -90,6 +108,7 @@ fn a_sum_is_fixed_in_the_mo_system() {
         &f.file,
         &f.element,
         f.n_zap.as_deref(),
+        &f.comment,
         &stem
     )));
 }

@@ -13,7 +13,7 @@ use super::scope::{each_instance, FileContext, NameFilter, Scope};
 use super::structure::{check_indexed, slot_indexes, DataType, Schema, SequenceProblem};
 use super::tally::Tally;
 use super::{
-    mask, money, parse_money, Finding, Key, Plan, EMPTY_MANDATORY,
+    mask, money, parse_money, Finding, Key, Plan, EMPTY_MANDATORY, MUST_BE_ABSENT,
     WRONG_ORDER, WRONG_TYPE, WRONG_VALUE,
 };
 use crate::names::FileKind;
@@ -365,7 +365,7 @@ impl RecordRules<'_> {
                     leaf,
                     both(
                         format!(
-                            "element {leaf} must be absent{}",
+                            "element {leaf}{MUST_BE_ABSENT}{}",
                             when(&rule.rule.condition)
                         ),
                         format!(

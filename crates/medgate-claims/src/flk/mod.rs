@@ -58,6 +58,15 @@ pub struct Finding {
     pub comment_ru: String,
 }
 
+/// Whether a finding, by its English comment, says its element must be absent: no value
+/// given to the element corrects that, only its removal in the MO's system.
+pub fn asks_absence(comment: &str) -> bool {
+    comment.starts_with("element ") && comment.contains(MUST_BE_ABSENT)
+}
+
+/// The words of a finding whose element must be absent (see [`asks_absence`]).
+const MUST_BE_ABSENT: &str = " must be absent";
+
 /// How many rules the catalogues hold and what became of them for one package.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RuleCounts {

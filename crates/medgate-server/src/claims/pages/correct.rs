@@ -104,6 +104,7 @@ pub(super) fn is_fixable(finding: &ClaimsFinding, main_stem: &str) -> bool {
         &finding.file,
         &finding.element,
         finding.n_zap.as_deref(),
+        &finding.comment,
         main_stem,
     )
 }
