@@ -144,14 +144,14 @@ pub fn v_file(protocol_name: &str, checked_name: &str, findings: &[&Finding]) ->
             Some(rule) => format!("{rule}: {text}"),
             None => text.clone(),
         };
-        // Characters windows-1251 lacks (a typographic dash, ∞) are written plainly.
+        // Characters windows-1251 lacks are written plainly: ∞ as `*`, any other as `?`
+        // (its dashes, guillemets and ellipsis stay as they are).
         let comment: String = comment
             .chars()
             .map(|c| match c {
-                '–' | '—' => '-',
                 '∞' => '*',
-                '…' => '.',
-                other => other,
+                c if in_windows_1251(c) => c,
+                _ => '?',
             })
             .collect();
         out.push_str(&format!("  <COMMENT>{}</COMMENT>\n", escape(&comment)));
@@ -159,6 +159,13 @@ pub fn v_file(protocol_name: &str, checked_name: &str, findings: &[&Finding]) ->
     }
     out.push_str("</FLK_P>\n");
     out
+}
+
+/// Whether windows-1251 has the character.
+fn in_windows_1251(c: char) -> bool {
+    let mut buffer = [0u8; 4];
+    let (_, _, unmappable) = encoding_rs::WINDOWS_1251.encode(c.encode_utf8(&mut buffer));
+    !unmappable
 }
 
 #[cfg(test)]
@@ -214,7 +221,7 @@ mod tests {
         let name = RegisterFileName::parse("HM010001S14002_25011").unwrap();
         let findings = [finding(
             "HM010001S14002_25011.xml",
-            "код «9» <не> из V006 – ∞",
+            "код «9» <не> из V006 – ∞ — … ✓",
         )];
         let protocol = protocol(&name, &findings).unwrap();
         assert_eq!(protocol.file_name, "VHM010001S14002_25011.zip");
@@ -238,10 +245,11 @@ mod tests {
         assert_eq!(pr.child_text("BAS_EL"), Some("Z_SL"));
         assert_eq!(pr.child_text("IDCASE"), Some("2"));
         assert_eq!(pr.child("SL_ID"), None);
-        // Cyrillic, guillemets and the escaped `<` survive; the dash and ∞ are written plainly.
+        // Cyrillic, guillemets, dashes, the ellipsis and the escaped `<` survive; ∞ and
+        // what windows-1251 lacks are written plainly.
         assert_eq!(
             pr.child_text("COMMENT"),
-            Some("001F.00.0160: код «9» <не> из V006 - *")
+            Some("001F.00.0160: код «9» <не> из V006 – * — … ?")
         );
         assert_eq!(
             files[1].1.len(),
