@@ -135,3 +135,72 @@ fn signer_certificates_are_checked_against_the_installed_cas_and_crls() {
     );
     assert!(SignerTrust::load(&data).unwrap().is_empty());
 }
+
+/// The same with a GOST R 34.10-2012 CA, as Russian funds' accredited CAs are, made by
+/// `openssl ca` with the GOST engine: its CRL is installed (its signature checked by the
+/// engine), its leaf accepted through the engine's chain check, its revoked leaf refused, an
+/// RSA CA's leaf refused; a CRL of a GOST CA not installed is refused.
+#[test]
+fn gost_signer_certificates_are_checked_against_a_gost_ca_and_its_crl() {
+    let Some(openssl) = medgate_test_peers::openssl_ca::require_gost_openssl() else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("data");
+    let gost = OpensslCa::new_gost(&openssl, &work.path().join("gost"), "/CN=ГОСТ УЦ/C=RU");
+    let unknown = OpensslCa::new_gost(&openssl, &work.path().join("unknown"), "/CN=ГОСТ УЦ/C=RU");
+    let rsa = OpensslCa::new(&openssl, &work.path().join("rsa"), "/CN=УЦ RSA/C=RU");
+    let good = gost.issue("good", "Главный бухгалтер", false);
+    let revoked = gost.issue("revoked", "Уволенный", false);
+    let stranger = rsa.issue("stranger", "Посторонний", false);
+    gost.revoke("revoked");
+    // Another CA of the same name signed this one: its signature does not hold.
+    let forged = unknown.crl();
+    let now = OffsetDateTime::now_utc();
+    let check = |trust: &SignerTrust, cer: &std::path::Path| {
+        trust.check(&load_certificate(cer).unwrap(), "leaf.cer", now)
+    };
+    assert!(medgate_pki::gost::is_gost_certificate(
+        &load_certificate(&good).unwrap()
+    ));
+
+    trust::install(&data, &rsa.certificate()).unwrap();
+    trust::install(&data, &gost.certificate()).unwrap();
+    let refused = trust::install(&data, &forged).unwrap_err().to_string();
+    assert!(refused.contains("signed by no installed CA"), "{refused}");
+    let crl = trust::install(&data, &gost.crl()).unwrap();
+    assert!(
+        matches!(&crl[..], [Installed::Crl { issuer, .. }] if issuer == "CN=ГОСТ УЦ, C=RU"),
+        "{crl:?}"
+    );
+
+    let trust = SignerTrust::load(&data).unwrap();
+    assert_eq!(trust.cas(), 2);
+    check(&trust, &good).unwrap();
+    check(&trust, &stranger).unwrap();
+    let on_crl = check(&trust, &revoked).unwrap_err();
+    assert!(
+        matches!(on_crl, CertificateProblem::Revoked { .. }),
+        "{on_crl:?}"
+    );
+
+    // Without the RSA CA, its leaf is refused; the GOST leaf still passes.
+    let installed = trust::installed(&data).unwrap();
+    let rsa_file = installed
+        .iter()
+        .find_map(|entry| match entry {
+            Installed::Ca { file, subject, .. } if subject == "CN=УЦ RSA, C=RU" => {
+                Some(file.clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    trust::remove(&data, &rsa_file).unwrap();
+    let trust = SignerTrust::load(&data).unwrap();
+    let untrusted = check(&trust, &stranger).unwrap_err();
+    assert!(
+        matches!(untrusted, CertificateProblem::Untrusted { .. }),
+        "{untrusted:?}"
+    );
+    check(&trust, &good).unwrap();
+}

@@ -236,6 +236,37 @@ impl SystemOpenssl {
     }
 }
 
+impl SystemOpenssl {
+    /// Whether the CRL (DER) is signed by the GOST CA `ca`: `openssl crl` checks it against
+    /// the CA with the GOST engine, which it loads from a configuration of its own (`crl` has
+    /// no `-engine`); it says `verify OK` only when the CA issued the CRL and its signature
+    /// holds.
+    pub fn crl_signed_by(&self, crl: &[u8], ca: &Certificate) -> Result<bool> {
+        let folder = private_folder()?;
+        let crl_file = write_file(folder.path(), "crl.der", crl)?;
+        let ca_file = write_file(folder.path(), "ca.pem", ca.to_pem().as_bytes())?;
+        let config = write_file(folder.path(), "gost.cnf", ENGINE_CONFIG.as_bytes())?;
+        let output = Command::new(&self.program)
+            .env("OPENSSL_CONF", &config)
+            .args(["crl", "-inform", "DER", "-noout", "-in"].map(os))
+            .arg(&crl_file)
+            .arg("-CAfile")
+            .arg(&ca_file)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| PkiError::Crypto(format!("checking a GOST CRL: {} could not be run ({e})", self.program.display())))?;
+        let said = |bytes: &[u8]| String::from_utf8_lossy(bytes).lines().any(|line| line.trim() == "verify OK");
+        Ok(output.status.success() && (said(&output.stderr) || said(&output.stdout)))
+    }
+}
+
+/// An OpenSSL configuration that loads the GOST engine for every algorithm, for the commands
+/// without `-engine`.
+const ENGINE_CONFIG: &str = "openssl_conf = openssl_init\n\
+    [openssl_init]\nengines = engine_section\n\
+    [engine_section]\ngost = gost_section\n\
+    [gost_section]\nengine_id = gost\ndefault_algorithms = ALL\n";
+
 fn os(text: &str) -> &std::ffi::OsStr {
     std::ffi::OsStr::new(text)
 }

@@ -9,6 +9,49 @@ use std::process::Command;
 pub struct OpensslCa {
     openssl: PathBuf,
     dir: PathBuf,
+    /// GOST R 34.10-2012 256-bit keys through OpenSSL's GOST engine, for the CA and what it
+    /// issues; RSA for the CA and ECDSA P-256 for the leaves otherwise.
+    gost: bool,
+}
+
+/// `openssl` with a working GOST engine, under [`crate::require`]'s rule.
+#[track_caller]
+pub fn require_gost_openssl() -> Option<PathBuf> {
+    let probe = Command::new("openssl")
+        .args(["engine", "gost", "-t"])
+        .output()
+        .map_err(|e| format!("openssl: {e}"))
+        .and_then(|out| {
+            if String::from_utf8_lossy(&out.stdout).contains("[ available ]") {
+                Ok(PathBuf::from("openssl"))
+            } else {
+                Err("openssl has no GOST engine".to_owned())
+            }
+        });
+    crate::require(
+        "OpenSSL's GOST engine",
+        "apt-get install openssl libengine-gost-openssl",
+        probe,
+    )
+}
+
+/// `openssl` with `args`, after the GOST engine's arguments when `gost`.
+fn engine<'a>(gost: bool, command: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec![command];
+    if gost {
+        all.extend(["-engine", "gost"]);
+    }
+    all.extend(args);
+    all
+}
+
+/// The `genpkey` arguments of a new key: GOST 2012 256-bit, or `other`.
+fn key_algorithm(gost: bool, other: [&str; 4]) -> [&str; 4] {
+    if gost {
+        ["-algorithm", "gost2012_256", "-pkeyopt", "paramset:A"]
+    } else {
+        other
+    }
 }
 
 /// Runs `openssl` with `args`; panics with its error output when it fails.
@@ -31,6 +74,16 @@ fn text(path: &Path) -> String {
 impl OpensslCa {
     /// A self-signed RSA CA named `subject` (e.g. `/CN=УЦ 1/C=RU`) in `dir` (created).
     pub fn new(openssl: &Path, dir: &Path, subject: &str) -> OpensslCa {
+        OpensslCa::made(openssl, dir, subject, false)
+    }
+
+    /// A self-signed GOST R 34.10-2012 CA issuing GOST certificates, through the engine
+    /// ([`require_gost_openssl`] finds an `openssl` that has it).
+    pub fn new_gost(openssl: &Path, dir: &Path, subject: &str) -> OpensslCa {
+        OpensslCa::made(openssl, dir, subject, true)
+    }
+
+    fn made(openssl: &Path, dir: &Path, subject: &str, gost: bool) -> OpensslCa {
         let made = std::fs::create_dir_all(dir.join("newcerts"))
             .and_then(|()| std::fs::write(dir.join("index.txt"), ""))
             .and_then(|()| std::fs::write(dir.join("serial"), "1000\n"))
@@ -43,13 +96,14 @@ impl OpensslCa {
                          [ca_default]\ndir = {dir}\ndatabase = {dir}/index.txt\n\
                          new_certs_dir = {dir}/newcerts\nserial = {dir}/serial\n\
                          crlnumber = {dir}/crlnumber\ncertificate = {dir}/ca.pem\n\
-                         private_key = {dir}/ca.key\ndefault_md = sha256\ndefault_days = 30\n\
+                         private_key = {dir}/ca.key\ndefault_md = {md}\ndefault_days = 30\n\
                          default_crl_days = 30\npolicy = any\nunique_subject = no\n\
                          copy_extensions = none\nutf8 = yes\nstring_mask = utf8only\n\
                          [any]\ncommonName = supplied\ncountryName = optional\n\
                          [signer]\nbasicConstraints = CA:FALSE\n\
                          keyUsage = critical,digitalSignature,nonRepudiation\n",
-                        dir = dir.display()
+                        dir = dir.display(),
+                        md = if gost { "md_gost12_256" } else { "sha256" }
                     ),
                 )
             });
@@ -57,42 +111,42 @@ impl OpensslCa {
             panic!("the CA's folder {}: {error}", dir.display());
         }
         let key = text(&dir.join("ca.key"));
-        openssl_ok(
-            openssl,
-            &[
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-                &key,
-            ],
+        let algorithm = key_algorithm(
+            gost,
+            ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
         );
         openssl_ok(
             openssl,
-            &[
+            &engine(gost, "genpkey", &[&algorithm[..], &["-out", &key]].concat()),
+        );
+        openssl_ok(
+            openssl,
+            &engine(
+                gost,
                 "req",
-                "-x509",
-                "-new",
-                "-utf8",
-                "-key",
-                &key,
-                "-days",
-                "365",
-                "-subj",
-                subject,
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-                "-out",
-                &text(&dir.join("ca.pem")),
-            ],
+                &[
+                    "-x509",
+                    "-new",
+                    "-utf8",
+                    "-key",
+                    &key,
+                    "-days",
+                    "365",
+                    "-subj",
+                    subject,
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign",
+                    "-out",
+                    &text(&dir.join("ca.pem")),
+                ],
+            ),
         );
         OpensslCa {
             openssl: openssl.to_owned(),
             dir: dir.to_owned(),
+            gost,
         }
     }
 
@@ -101,41 +155,44 @@ impl OpensslCa {
         self.dir.join("ca.pem")
     }
 
-    /// Issues `stem`'s certificate (an ECDSA P-256 key `stem.key`, `stem.pem` and `stem.cer`
-    /// in DER) to `/CN=<common_name>`; `expired`: valid in January 2020 only. Answers the
-    /// `.cer`.
+    /// Issues `stem`'s certificate (an ECDSA P-256 key, or GOST for a GOST CA: `stem.key`,
+    /// `stem.pem` and `stem.cer` in DER) to `/CN=<common_name>`; `expired`: valid in January
+    /// 2020 only. Answers the `.cer`.
     pub fn issue(&self, stem: &str, common_name: &str, expired: bool) -> PathBuf {
         let file = |ext: &str| text(&self.dir.join(format!("{stem}.{ext}")));
-        openssl_ok(
-            &self.openssl,
-            &[
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-                "-out",
-                &file("key"),
-            ],
+        let gost = self.gost;
+        let algorithm = key_algorithm(
+            gost,
+            ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
         );
         openssl_ok(
             &self.openssl,
-            &[
+            &engine(
+                gost,
+                "genpkey",
+                &[&algorithm[..], &["-out", &file("key")]].concat(),
+            ),
+        );
+        openssl_ok(
+            &self.openssl,
+            &engine(
+                gost,
                 "req",
-                "-new",
-                "-utf8",
-                "-key",
-                &file("key"),
-                "-subj",
-                &format!("/CN={common_name}"),
-                "-out",
-                &file("csr"),
-            ],
+                &[
+                    "-new",
+                    "-utf8",
+                    "-key",
+                    &file("key"),
+                    "-subj",
+                    &format!("/CN={common_name}"),
+                    "-out",
+                    &file("csr"),
+                ],
+            ),
         );
         let config = text(&self.dir.join("ca.cnf"));
         let (csr, pem) = (file("csr"), file("pem"));
         let mut args = vec![
-            "ca",
             "-batch",
             "-notext",
             "-config",
@@ -155,10 +212,14 @@ impl OpensslCa {
                 "20200201000000Z",
             ]);
         }
-        openssl_ok(&self.openssl, &args);
+        openssl_ok(&self.openssl, &engine(gost, "ca", &args));
         openssl_ok(
             &self.openssl,
-            &["x509", "-in", &pem, "-outform", "DER", "-out", &file("cer")],
+            &engine(
+                gost,
+                "x509",
+                &["-in", &pem, "-outform", "DER", "-out", &file("cer")],
+            ),
         );
         self.dir.join(format!("{stem}.cer"))
     }
@@ -167,13 +228,16 @@ impl OpensslCa {
     pub fn revoke(&self, stem: &str) {
         openssl_ok(
             &self.openssl,
-            &[
+            &engine(
+                self.gost,
                 "ca",
-                "-config",
-                &text(&self.dir.join("ca.cnf")),
-                "-revoke",
-                &text(&self.dir.join(format!("{stem}.pem"))),
-            ],
+                &[
+                    "-config",
+                    &text(&self.dir.join("ca.cnf")),
+                    "-revoke",
+                    &text(&self.dir.join(format!("{stem}.pem"))),
+                ],
+            ),
         );
     }
 
@@ -182,14 +246,17 @@ impl OpensslCa {
         let out = self.dir.join("ca.crl");
         openssl_ok(
             &self.openssl,
-            &[
+            &engine(
+                self.gost,
                 "ca",
-                "-config",
-                &text(&self.dir.join("ca.cnf")),
-                "-gencrl",
-                "-out",
-                &text(&out),
-            ],
+                &[
+                    "-config",
+                    &text(&self.dir.join("ca.cnf")),
+                    "-gencrl",
+                    "-out",
+                    &text(&out),
+                ],
+            ),
         );
         out
     }

@@ -288,17 +288,38 @@ pub fn install(data: &Path, source: &Path) -> Result<Vec<Installed>, SigningErro
                 ))
             })?;
             let trust = SignerTrust::load(data)?;
-            let issuer = trust
-                .cas
-                .iter()
-                .find(|ca| check::crl_signed_by(&der, ca).unwrap_or(false))
-                .ok_or_else(|| {
-                    refuse(
-                        "is a CRL signed by no installed CA; install its CA first (a GOST \
-                         CA's CRL cannot be checked in process yet)"
-                            .to_owned(),
-                    )
-                })?;
+            // A GOST CA's signature is checked by the system OpenSSL's GOST engine.
+            let mut openssl = None;
+            let mut signed_by = |ca: &Certificate| -> Result<bool, SigningError> {
+                if !gost::is_gost_certificate(ca) {
+                    return Ok(check::crl_signed_by(&der, ca).unwrap_or(false));
+                }
+                if openssl.is_none() {
+                    openssl = Some(SystemOpenssl::locate().map_err(|e| {
+                        refuse(format!(
+                            "may be signed by a GOST CA, which only the system OpenSSL's GOST \
+                             engine checks: {e}"
+                        ))
+                    })?);
+                }
+                Ok(openssl
+                    .as_ref()
+                    .is_some_and(|openssl| openssl.crl_signed_by(&der, ca).unwrap_or(false)))
+            };
+            // The CAs checked in process first, so a missing engine stops only a CRL that
+            // none of them signed.
+            let mut cas: Vec<&Certificate> = trust.cas.iter().collect();
+            cas.sort_by_key(|ca| gost::is_gost_certificate(ca));
+            let mut issuer = None;
+            for ca in cas {
+                if signed_by(ca)? {
+                    issuer = Some(ca);
+                    break;
+                }
+            }
+            let issuer = issuer.ok_or_else(|| {
+                refuse("is a CRL signed by no installed CA; install its CA first".to_owned())
+            })?;
             let issuer = issuer.summary().map_err(|e| refuse(e.to_string()))?.subject;
             let name = format!("crl-{}.crl", fingerprint(&der));
             write(&name, &der)?;

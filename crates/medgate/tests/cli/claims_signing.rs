@@ -6,9 +6,9 @@
 //! `openssl cms -verify -engine gost`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use medgate_test_peers::{require, require_command, require_python};
+use medgate_test_peers::{require_command, require_python};
+use medgate_test_peers::openssl_ca::require_gost_openssl as gost_openssl;
 
 use crate::support::{medgate, path, run_fails, run_ok, run_peer, run_peer_ok, temp_dir};
 
@@ -418,26 +418,6 @@ fn claims_registers_are_signed_in_order_with_ecdsa_keys_and_verified_by_openssl(
         &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
         "ECDSA P-256",
     );
-}
-
-/// `openssl` with a working GOST engine, under the missing-peer rule.
-fn gost_openssl() -> Option<PathBuf> {
-    let probe = Command::new("openssl")
-        .args(["engine", "gost", "-t"])
-        .output()
-        .map_err(|e| format!("openssl: {e}"))
-        .and_then(|out| {
-            if String::from_utf8_lossy(&out.stdout).contains("[ available ]") {
-                Ok(PathBuf::from("openssl"))
-            } else {
-                Err("openssl has no GOST engine".to_owned())
-            }
-        });
-    require(
-        "OpenSSL's GOST engine",
-        "apt-get install openssl libengine-gost-openssl",
-        probe,
-    )
 }
 
 #[test]

@@ -5,32 +5,11 @@
 //! peer, `openssl cms -verify` with the engine. Also: OpenSSL's own GOST signature taken as
 //! the first signer, a changed register, a wrong password, and a machine without the engine.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use medgate_test_peers::require;
+use medgate_test_peers::openssl_ca::require_gost_openssl as gost_openssl;
 
 use crate::support::{medgate, password_file, path, run_fails, run_ok, run_peer, run_peer_ok, temp_dir};
-
-/// `openssl` with a working GOST engine, under the missing-peer rule.
-fn gost_openssl() -> Option<PathBuf> {
-    let probe = Command::new("openssl")
-        .args(["engine", "gost", "-t"])
-        .output()
-        .map_err(|e| format!("openssl: {e}"))
-        .and_then(|out| {
-            if String::from_utf8_lossy(&out.stdout).contains("[ available ]") {
-                Ok(PathBuf::from("openssl"))
-            } else {
-                Err("openssl has no GOST engine".to_owned())
-            }
-        });
-    require(
-        "OpenSSL's GOST engine",
-        "apt-get install openssl libengine-gost-openssl",
-        probe,
-    )
-}
 
 /// Serial numbers decrease, so a DER-sorted SET OF SignerInfo would come out reversed: the
 /// signing order survives only if medgate keeps it.

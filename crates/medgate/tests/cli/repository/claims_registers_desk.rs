@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use medgate_test_peers::{python_runs, require, require_command};
+use medgate_test_peers::openssl_ca::require_gost_openssl as gost_openssl;
 
 use super::harness::{Backend, Node};
 use crate::support::run_ok;
@@ -150,26 +151,6 @@ fn pki(openssl: &Path, dir: &Path, keys: Keys) {
         );
         run("x509", &["-in", &pem, "-outform", "DER", "-out", &cer]);
     }
-}
-
-/// `openssl` with a working GOST engine, under the missing-peer rule.
-fn gost_openssl() -> Option<PathBuf> {
-    let probe = Command::new("openssl")
-        .args(["engine", "gost", "-t"])
-        .output()
-        .map_err(|e| format!("openssl: {e}"))
-        .and_then(|out| {
-            if String::from_utf8_lossy(&out.stdout).contains("[ available ]") {
-                Ok(PathBuf::from("openssl"))
-            } else {
-                Err("openssl has no GOST engine".to_owned())
-            }
-        });
-    require(
-        "OpenSSL's GOST engine",
-        "apt-get install openssl libengine-gost-openssl",
-        probe,
-    )
 }
 
 #[test]
