@@ -34,11 +34,7 @@ pub struct Package {
 impl Package {
     /// Opens a package: a ZIP (801), named per the order (802), holding both files (803).
     pub fn open(path: &Path) -> Result<Package, ClaimsError> {
-        let display = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("package")
-            .to_owned();
+        let display = display_name(path);
         let file = File::open(path).map_err(|e| ClaimsError::io(path, e))?;
         let mut archive =
             zip::ZipArchive::new(BufReader::new(file)).map_err(|error| ClaimsError::NotZip {
@@ -155,21 +151,7 @@ impl Package {
         entry: &str,
         record_name: &'static str,
     ) -> Result<Vec<Element>, ClaimsError> {
-        let display = self
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("package")
-            .to_owned();
-        let file = self
-            .archive
-            .by_name(entry)
-            .map_err(|error| ClaimsError::Zip {
-                file: display,
-                reason: error.to_string(),
-            })?;
-        let decoded = DecodingReader::new(file, entry)?;
-        let mut reader = RecordReader::new(decoded, record_name, entry);
+        let mut reader = open_entry(&mut self.archive, &self.path, entry, record_name)?;
         let mut headers = Vec::new();
         while let Some(item) = reader.next_item()? {
             match item {
@@ -191,21 +173,7 @@ impl Package {
         progress: &mut dyn FnMut(u64, u64),
         visit: &mut dyn FnMut(Item) -> Result<Option<Item>, ClaimsError>,
     ) -> Result<String, ClaimsError> {
-        let display = self
-            .path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("package")
-            .to_owned();
-        let file = self
-            .archive
-            .by_name(entry)
-            .map_err(|error| ClaimsError::Zip {
-                file: display,
-                reason: error.to_string(),
-            })?;
-        let decoded = DecodingReader::new(file, entry)?;
-        let mut reader = RecordReader::new(decoded, record_name, entry);
+        let mut reader = open_entry(&mut self.archive, &self.path, entry, record_name)?;
         let mut count = 0u64;
         while let Some(item) = reader.next_item()? {
             if let Some(done) = visit(item)? {
@@ -219,6 +187,29 @@ impl Package {
         progress(done_before + reader.get_ref().consumed(), total);
         Ok(reader.root().unwrap_or("").to_owned())
     }
+}
+
+/// One file of a package's archive, read record by record (`record_name`: `ZAP` or `PERS`).
+pub(crate) fn open_entry<'a, R: std::io::Read + std::io::Seek>(
+    archive: &'a mut zip::ZipArchive<R>,
+    path: &Path,
+    entry: &str,
+    record_name: &'static str,
+) -> Result<RecordReader<DecodingReader<zip::read::ZipFile<'a, R>>>, ClaimsError> {
+    let file = archive.by_name(entry).map_err(|error| ClaimsError::Zip {
+        file: display_name(path),
+        reason: error.to_string(),
+    })?;
+    let decoded = DecodingReader::new(file, entry)?;
+    Ok(RecordReader::new(decoded, record_name, entry))
+}
+
+/// How a package is named in errors: its file's name.
+pub(crate) fn display_name(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("package")
+        .to_owned()
 }
 
 fn listing(entries: &[String]) -> String {
@@ -358,7 +349,6 @@ fn check(
     }
     // The records (by their place in the file) FLK found errors in: MEK leaves them out.
     let mut failed_records: HashSet<u64> = HashSet::new();
-    let mut late_headers = Vec::new();
     let root = {
         let rules = &main_checker.rules;
         let tally = &mut main_checker.tally;
@@ -388,10 +378,7 @@ fn check(
             &check,
             &mut |item, checked| {
                 let new = match item {
-                    Item::Header(header) => {
-                        late_headers.push(header.clone());
-                        tally.late_header(rules, header)
-                    }
+                    Item::Header(header) => tally.late_header(rules, header),
                     Item::Record(record) => {
                         ordinal += 1;
                         let (flk, mek) = checked.unwrap_or_default();
@@ -421,9 +408,6 @@ fn check(
         )?
     };
     expect_root(&main_entry, &root, "ZL_LIST")?;
-    for header in late_headers {
-        main_checker.remember_header(header);
-    }
     let end = main_checker.finish();
     keep(end, &mut main_findings);
     let cases = main_checker.tally.records;
@@ -444,7 +428,6 @@ fn check(
         keep(personal_checker.header(header), &mut personal_findings);
     }
     let mut failed_patients: HashSet<Key> = HashSet::new();
-    let mut late_headers = Vec::new();
     {
         let rules = &personal_checker.rules;
         let tally = &mut personal_checker.tally;
@@ -457,10 +440,7 @@ fn check(
             &|pers: &Element| rules.check_item(pers),
             &mut |item, checked| {
                 let new = match item {
-                    Item::Header(header) => {
-                        late_headers.push(header.clone());
-                        tally.late_header(rules, header)
-                    }
+                    Item::Header(header) => tally.late_header(rules, header),
                     Item::Record(record) => {
                         let new = tally.record(rules, record, checked.unwrap_or_default());
                         if !new.is_empty() {
@@ -476,9 +456,6 @@ fn check(
             },
             &mut |consumed| progress(personal_size + main_size + consumed, total),
         )?;
-    }
-    for header in late_headers {
-        personal_checker.remember_header(header);
     }
     let end = personal_checker.finish();
     keep(end, &mut personal_findings);

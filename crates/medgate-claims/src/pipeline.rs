@@ -18,7 +18,8 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
 use crate::error::ClaimsError;
-use crate::xml::{DecodingReader, Element, Item, RecordReader};
+use crate::package::{display_name, open_entry};
+use crate::xml::{Element, Item};
 
 /// Records in one batch: enough that a channel's hand-over is nothing beside their checks.
 const BATCH: usize = 64;
@@ -108,17 +109,11 @@ pub fn records<T: Send>(
 /// The reader's thread: batches of items out, emptied batches back in. It opens the
 /// archive again, on a handle of its own.
 fn read<T>(source: &Source<'_>, spare: Receiver<Vec<Item>>, out: Sender<Message<T>>) {
-    let display = source
-        .path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("package")
-        .to_owned();
     let archive = File::open(source.path)
         .map_err(|e| ClaimsError::io(source.path, e))
         .and_then(|file| {
             zip::ZipArchive::new(BufReader::new(file)).map_err(|error| ClaimsError::Zip {
-                file: display.clone(),
+                file: display_name(source.path),
                 reason: error.to_string(),
             })
         });
@@ -129,15 +124,9 @@ fn read<T>(source: &Source<'_>, spare: Receiver<Vec<Item>>, out: Sender<Message<
             return;
         }
     };
-    let decoded = archive
-        .by_name(source.entry)
-        .map_err(|error| ClaimsError::Zip {
-            file: display,
-            reason: error.to_string(),
-        })
-        .and_then(|file| DecodingReader::new(file, source.entry));
-    let mut reader = match decoded {
-        Ok(decoded) => RecordReader::new(decoded, source.record_name, source.entry),
+    let mut reader = match open_entry(&mut archive, source.path, source.entry, source.record_name)
+    {
+        Ok(reader) => reader,
         Err(error) => {
             let _ = out.send(Message::End(Err(error)));
             return;
@@ -335,6 +324,20 @@ mod tests {
         (path, main)
     }
 
+    /// [`records`] over the main file's `ZAP`s, the progress left out.
+    fn main_records<T: Send>(
+        (path, entry): &(PathBuf, String),
+        check: &(dyn Fn(&Element) -> T + Sync),
+        ordered: &mut Ordered<'_, T>,
+    ) -> Result<String, ClaimsError> {
+        let source = Source {
+            path,
+            entry,
+            record_name: "ZAP",
+        };
+        records(&source, check, ordered, &mut |_| {})
+    }
+
     fn n_zap(record: &Element) -> u64 {
         record.child_text("N_ZAP").unwrap().parse().unwrap()
     }
@@ -376,21 +379,16 @@ mod tests {
     #[test]
     fn a_header_after_the_records_is_given_in_its_place() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, entry) = package(dir.path(), 200, |text| {
+        let file = package(dir.path(), 200, |text| {
             let start = text.find("<SCHET>").unwrap();
             let end = text.find("</SCHET>").unwrap() + "</SCHET>".len();
             let schet = text[start..end].to_owned();
             let without = format!("{}{}", &text[..start], &text[end..]);
             without.replace("</ZL_LIST>", &format!("{schet}</ZL_LIST>"))
         });
-        let source = Source {
-            path: &path,
-            entry: &entry,
-            record_name: "ZAP",
-        };
         let mut order = Vec::new();
-        records(
-            &source,
+        main_records(
+            &file,
             &|_: &Element| (),
             &mut |item, found| {
                 match item {
@@ -402,7 +400,6 @@ mod tests {
                 }
                 Ok(())
             },
-            &mut |_| {},
         )
         .unwrap();
         // ZGLV, before the first record, is the caller's to read.
@@ -414,25 +411,19 @@ mod tests {
     #[test]
     fn a_broken_file_is_an_error_and_nothing_after_it_is_given() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, entry) = package(dir.path(), 600, |text| {
+        let file = package(dir.path(), 600, |text| {
             // The 400th record's end tag misspelt.
             let at = text.match_indices("</ZAP>").nth(399).unwrap().0;
             format!("{}</ZAPP>{}", &text[..at], &text[at + "</ZAP>".len()..])
         });
-        let source = Source {
-            path: &path,
-            entry: &entry,
-            record_name: "ZAP",
-        };
         let mut given = 0u64;
-        let error = records(
-            &source,
+        let error = main_records(
+            &file,
             &|_: &Element| (),
             &mut |_, _| {
                 given += 1;
                 Ok(())
             },
-            &mut |_| {},
         )
         .unwrap_err();
         assert!(matches!(error, ClaimsError::Xml { .. }), "{error}");
@@ -442,15 +433,10 @@ mod tests {
     #[test]
     fn an_error_of_the_consumer_stops_the_reading() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, entry) = package(dir.path(), 600, |text| text);
-        let source = Source {
-            path: &path,
-            entry: &entry,
-            record_name: "ZAP",
-        };
+        let file = package(dir.path(), 600, |text| text);
         let mut given = 0u64;
-        let error = records(
-            &source,
+        let error = main_records(
+            &file,
             &|_: &Element| (),
             &mut |_, _| {
                 given += 1;
@@ -459,7 +445,6 @@ mod tests {
                 }
                 Ok(())
             },
-            &mut |_| {},
         )
         .unwrap_err();
         assert!(matches!(error, ClaimsError::InvalidPeriod(_)), "{error}");
@@ -470,21 +455,15 @@ mod tests {
     #[should_panic(expected = "a checker's panic")]
     fn a_checker_that_panics_does_not_leave_the_consumer_waiting() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, entry) = package(dir.path(), 300, |text| text);
-        let source = Source {
-            path: &path,
-            entry: &entry,
-            record_name: "ZAP",
-        };
-        let _ = records(
-            &source,
+        let file = package(dir.path(), 300, |text| text);
+        let _ = main_records(
+            &file,
             &|record: &Element| {
                 if n_zap(record) == 150 {
                     panic!("a checker's panic");
                 }
             },
             &mut |_, _| Ok(()),
-            &mut |_| {},
         );
     }
 }

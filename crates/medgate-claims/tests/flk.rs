@@ -362,3 +362,52 @@ fn a_100000_case_package_is_checked_in_flat_memory() {
         "peak resident memory grew by {grown} KiB for a {main_size}-byte file"
     );
 }
+
+#[test]
+fn an_invoice_after_the_cases_is_out_of_order_and_still_summed() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::new(300, period());
+    let name = options.name();
+    let clean = package(dir.path(), &options);
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&clean).unwrap()).unwrap();
+    let moved = dir.path().join("moved");
+    std::fs::create_dir_all(&moved).unwrap();
+    let path = moved.join(clean.file_name().unwrap());
+    let mut out = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    for index in 0..archive.len() {
+        let mut entry = archive.by_index(index).unwrap();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if entry.name() == format!("{}.xml", name.main_stem()) {
+            let text = encoding_rs::WINDOWS_1251.decode(&bytes).0.into_owned();
+            let start = text.find("<SCHET>").unwrap();
+            let end = text.find("</SCHET>").unwrap() + "</SCHET>".len();
+            // The invoice after the cases, its sum one rouble more than theirs.
+            let schet = text[start..end].to_owned();
+            let sum = schet.split("<SUMMAV>").nth(1).unwrap().split('<').next().unwrap();
+            let wrong = medgate_claims::flk::parse_money(sum).unwrap() + 100;
+            let schet = schet.replace(sum, &medgate_claims::flk::money(wrong));
+            let text = format!("{}{}", &text[..start], &text[end..])
+                .replace("</ZL_LIST>", &format!("{schet}</ZL_LIST>"));
+            bytes = encoding_rs::WINDOWS_1251.encode(&text).0.into_owned();
+        }
+        out.start_file(entry.name(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap();
+    let findings = check(&path).unwrap().findings;
+    let order = findings
+        .iter()
+        .find(|f| f.element == "SCHET")
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert_eq!(order.code, 901);
+    assert!(order.comment.contains("out of order"), "{order:?}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.element == "SUMMAV" && f.code == 904 && f.base == "SCHET"),
+        "{findings:#?}"
+    );
+}

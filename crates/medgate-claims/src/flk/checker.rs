@@ -76,7 +76,7 @@ impl<'a> FileChecker<'a> {
     }
 
     /// Keeps a header for the rules of the records that follow and the end of the file.
-    pub fn remember_header(&mut self, header: Element) {
+    fn remember_header(&mut self, header: Element) {
         self.tally.header(&header);
         self.rules.header_names.add_tree(&header);
         self.rules.context.headers.push(header);
@@ -90,6 +90,9 @@ impl<'a> FileChecker<'a> {
 
     /// What only the end of the file can tell: the invoice sum, the root's children.
     pub fn finish(&mut self) -> Vec<Finding> {
+        for header in std::mem::take(&mut self.tally.late_headers) {
+            self.remember_header(header);
+        }
         let mut findings = Vec::new();
         if let Some(schet) = self.rules.context.headers.iter().find(|h| h.name == "SCHET") {
             if let Some(invoice) = self.tally.invoice_sum {

@@ -23,6 +23,8 @@ pub struct Tally<'a> {
     pub(super) sum_of_cases: i128,
     pub(super) invoice_sum: Option<i128>,
     pub records: u64,
+    /// Headers met after the records ([`Tally::late_header`]), kept for the end of the file.
+    pub(super) late_headers: Vec<Element>,
 }
 
 impl Tally<'_> {
@@ -35,6 +37,7 @@ impl Tally<'_> {
             sum_of_cases: 0,
             invoice_sum: None,
             records: 0,
+            late_headers: Vec::new(),
         }
     }
 
@@ -80,6 +83,7 @@ impl Tally<'_> {
             ),
         ));
         self.header(header);
+        self.late_headers.push(header.clone());
         findings
     }
 
