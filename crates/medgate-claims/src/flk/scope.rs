@@ -312,9 +312,7 @@ fn path<'a, S: AsRef<str>>(
     let mut depth = 0;
     while depth < chain.len()
         && depth < segments.len()
-        && chain[depth]
-            .name
-            .eq_ignore_ascii_case(segments[depth].as_ref())
+        && same_name(&chain[depth].name, segments[depth].as_ref())
     {
         depth += 1;
     }
@@ -326,7 +324,7 @@ fn path<'a, S: AsRef<str>>(
     };
     if let Some(header) = headers
         .iter()
-        .find(|header| header.name.eq_ignore_ascii_case(first.as_ref()))
+        .find(|header| same_name(&header.name, first.as_ref()))
     {
         descend(header, &segments[1..], out);
     }
@@ -357,7 +355,7 @@ fn plain<'a>(
     out: &mut impl FnMut(&'a Element),
 ) {
     for (index, element) in chain.iter().enumerate().rev() {
-        if index + 1 == chain.len() && element.name.eq_ignore_ascii_case(name) {
+        if index + 1 == chain.len() && same_name(&element.name, name) {
             out(element);
             return;
         }
@@ -366,7 +364,7 @@ fn plain<'a>(
         }
     }
     for header in headers {
-        if header.name.eq_ignore_ascii_case(name) {
+        if same_name(&header.name, name) {
             out(header);
             return;
         }
@@ -383,12 +381,23 @@ fn plain<'a>(
 fn children_named<'a>(element: &'a Element, name: &str, out: &mut impl FnMut(&'a Element)) -> bool {
     let mut any = false;
     for child in &element.children {
-        if child.name.eq_ignore_ascii_case(name) {
+        if same_name(&child.name, name) {
             out(child);
             any = true;
         }
     }
     any
+}
+
+/// `name.eq_ignore_ascii_case(key)`, quicker: a byte equal as it is needs no case folded.
+#[inline]
+fn same_name(name: &str, key: &str) -> bool {
+    let (name, key) = (name.as_bytes(), key.as_bytes());
+    name.len() == key.len()
+        && name
+            .iter()
+            .zip(key)
+            .all(|(a, b)| a == b || (a ^ 0x20 == *b && a.is_ascii_alphabetic()))
 }
 
 fn descend<'a, S: AsRef<str>>(
@@ -401,7 +410,7 @@ fn descend<'a, S: AsRef<str>>(
         return;
     };
     for child in &from.children {
-        if child.name.eq_ignore_ascii_case(first.as_ref()) {
+        if same_name(&child.name, first.as_ref()) {
             descend(child, rest, out);
         }
     }
@@ -409,7 +418,7 @@ fn descend<'a, S: AsRef<str>>(
 
 fn collect<'a>(element: &'a Element, name: &str, out: &mut impl FnMut(&'a Element)) {
     for child in &element.children {
-        if child.name.eq_ignore_ascii_case(name) {
+        if same_name(&child.name, name) {
             out(child);
         }
         collect(child, name, out);
@@ -631,6 +640,29 @@ mod tests {
         assert_eq!(values("MM"), ["1"]);
         assert_eq!(values("Pi"), ["M"]);
         assert!(values("NOTHING").is_empty());
+    }
+
+    #[test]
+    fn names_are_the_same_ignoring_ascii_case() {
+        let names = [
+            "", "A", "a", "B", "@", "`", "[", "{", "DS1", "ds1", "Ds1", "DS2", "DS", "SL_ID",
+            "sl_id", "SL-ID", "Тег", "тег", "z_sl", "Z_SL",
+        ];
+        for name in names {
+            for key in names {
+                assert_eq!(
+                    same_name(name, key),
+                    name.eq_ignore_ascii_case(key),
+                    "{name} {key}"
+                );
+            }
+        }
+        for a in 0..128u8 {
+            for b in 0..128u8 {
+                let (a, b) = (char::from(a).to_string(), char::from(b).to_string());
+                assert_eq!(same_name(&a, &b), a.eq_ignore_ascii_case(&b), "{a:?} {b:?}");
+            }
+        }
     }
 
     fn is_pseudo_name(name: &str) -> bool {
