@@ -28,7 +28,14 @@ impl Element {
 
     /// The first child of that name.
     pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|child| child.name == name)
+        self.children.iter().find(|child| child.is_named(name))
+    }
+
+    /// Whether the element has that name: the length and first byte, which tell most names
+    /// apart, compared before the whole.
+    fn is_named(&self, name: &str) -> bool {
+        let own = self.name.as_bytes();
+        own.len() == name.len() && own.first() == name.as_bytes().first() && own == name.as_bytes()
     }
 
     /// The text of the first child of that name, trimmed.
@@ -42,7 +49,9 @@ impl Element {
     }
 
     pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |child| child.name == name)
+        self.children
+            .iter()
+            .filter(move |child| child.is_named(name))
     }
 
     /// Builder for tests and the generator: a child with text.

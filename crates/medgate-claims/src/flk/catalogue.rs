@@ -5,7 +5,7 @@
 //! runs, or refused with the reason it cannot be run.
 
 use crate::error::ClaimsError;
-use crate::flk::condition::{is_name, Condition, Names, Operand, Operator};
+use crate::flk::condition::{is_name, Condition, Name, Names, Operand, Operator, Value};
 use crate::flk::mask::Mask;
 use crate::names::Period;
 use crate::nsi::parse_nsi_date;
@@ -311,12 +311,12 @@ pub(crate) fn value_expression(
     }
     if !text.contains(['=', '<', '>', ' ']) {
         let operand = if is_name(text) && names.is_element(text) {
-            Operand::Field(text.to_owned())
+            Operand::Field(Name::new(text))
         } else {
-            Operand::Literal(text.to_owned())
+            Operand::Literal(Value::new(text))
         };
         return Ok(Condition::Compare {
-            field: own,
+            field: Name::new(&own),
             operator: Operator::Equal,
             operand,
         });

@@ -8,19 +8,22 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::fmt;
+use std::ops::Deref;
 
 use smallvec::SmallVec;
 
+use crate::flk::scope::Lookup;
 use crate::names::Period;
 
 /// A parsed condition.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Condition {
     Always,
-    Present(String),
-    Absent(String),
+    Present(Name),
+    Absent(Name),
     Compare {
-        field: String,
+        field: Name,
         operator: Operator,
         operand: Operand,
     },
@@ -28,7 +31,7 @@ pub enum Condition {
     Range {
         low: Operand,
         low_inclusive: bool,
-        field: String,
+        field: Name,
         high: Operand,
         high_inclusive: bool,
     },
@@ -53,9 +56,86 @@ pub enum Operator {
 /// The right side of a comparison.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Operand {
-    Literal(String),
-    Set(Vec<String>),
-    Field(String),
+    Literal(Value),
+    Set(Vec<Value>),
+    Field(Name),
+}
+
+/// An element name of a condition, with how it is looked up decided when the condition is
+/// parsed; it reads as the text the catalogue writes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Name {
+    text: String,
+    lookup: Box<Lookup>,
+}
+
+impl Name {
+    pub fn new(text: &str) -> Name {
+        Name {
+            text: text.to_owned(),
+            lookup: Box::new(Lookup::new(text)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn lookup(&self) -> &Lookup {
+        &self.lookup
+    }
+}
+
+impl Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
+}
+
+/// A value the catalogue writes, with the number it reads as (see [`compare`]) found when
+/// the condition is parsed; it reads as its text.
+#[derive(Clone, PartialEq)]
+pub struct Value {
+    text: String,
+    number: Option<f64>,
+}
+
+impl Value {
+    pub fn new(text: &str) -> Value {
+        Value {
+            text: text.to_owned(),
+            number: Side::of(text).number,
+        }
+    }
+
+    fn side(&self) -> Side<'_> {
+        Side {
+            text: crate::xml::trim(&self.text),
+            number: self.number,
+        }
+    }
+}
+
+impl Deref for Value {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.text, f)
+    }
 }
 
 /// The values a name designates: mostly one or none, kept inline.
@@ -67,6 +147,10 @@ pub trait Values {
     /// The values the name designates, borrowed from the record where they are in it (a
     /// lookup runs for every condition of every element: no copies, no allocation).
     fn values(&self, name: &str) -> Found<'_>;
+    /// The same for a name of a parsed condition, which may use how it was resolved then.
+    fn values_of(&self, name: &Name) -> Found<'_> {
+        self.values(name)
+    }
     fn period(&self) -> Period;
 }
 
@@ -110,28 +194,30 @@ impl Condition {
     pub fn evaluate(&self, values: &dyn Values) -> Option<bool> {
         match self {
             Condition::Always => Some(true),
-            Condition::Present(name) => Some(values.values(name).iter().any(|v| !v.is_empty())),
-            Condition::Absent(name) => Some(values.values(name).iter().all(|v| v.is_empty())),
+            Condition::Present(name) => Some(values.values_of(name).iter().any(|v| !v.is_empty())),
+            Condition::Absent(name) => Some(values.values_of(name).iter().all(|v| v.is_empty())),
             Condition::Compare {
                 field,
                 operator,
                 operand,
             } => {
-                let found = values.values(field);
+                let found = values.values_of(field);
                 if found.is_empty() {
                     // `VPOLIS<>3` holds when VPOLIS is absent; `SANK.S_SUM<>0` speaks of a
                     // SANK and does not hold without one; no other comparison holds.
-                    return Some(*operator == Operator::NotEqual && !field.contains(['.', '/']));
+                    return Some(*operator == Operator::NotEqual && !field.lookup().is_nested());
                 }
                 let right = operand_values(operand, values)?;
                 Some(match operator {
                     // Not equal to every value of the right side, for every value present.
-                    Operator::NotEqual => found
-                        .iter()
-                        .all(|left| right.all(|r| compare(left, r) != Ordering::Equal)),
-                    _ => found
-                        .iter()
-                        .any(|left| right.any(|r| operator.accepts(compare(left, r)))),
+                    Operator::NotEqual => found.iter().all(|left| {
+                        let left = Side::of(left);
+                        right.all(|r| order(left, r) != Ordering::Equal)
+                    }),
+                    _ => found.iter().any(|left| {
+                        let left = Side::of(left);
+                        right.any(|r| operator.accepts(order(left, r)))
+                    }),
                 })
             }
             Condition::Range {
@@ -143,12 +229,13 @@ impl Condition {
             } => {
                 let lows = operand_values(low, values)?;
                 let highs = operand_values(high, values)?;
-                Some(values.values(field).iter().any(|value| {
+                Some(values.values_of(field).iter().any(|value| {
+                    let value = Side::of(value);
                     lows.any(|low| {
-                        let order = compare(low, value);
+                        let order = order(low, value);
                         order == Ordering::Less || (*low_inclusive && order == Ordering::Equal)
                     }) && highs.any(|high| {
-                        let order = compare(value, high);
+                        let order = order(value, high);
                         order == Ordering::Less || (*high_inclusive && order == Ordering::Equal)
                     })
                 }))
@@ -198,22 +285,22 @@ impl Operator {
 
 /// The right side's values: the catalogue's own, or the record's.
 enum Right<'v> {
-    Written(&'v [String]),
+    Written(&'v [Value]),
     Found(Found<'v>),
 }
 
 impl Right<'_> {
-    fn any(&self, mut test: impl FnMut(&str) -> bool) -> bool {
+    fn any(&self, mut test: impl FnMut(Side<'_>) -> bool) -> bool {
         match self {
-            Right::Written(values) => values.iter().any(|value| test(value)),
-            Right::Found(values) => values.iter().any(|value| test(value)),
+            Right::Written(values) => values.iter().any(|value| test(value.side())),
+            Right::Found(values) => values.iter().any(|value| test(Side::of(value))),
         }
     }
 
-    fn all(&self, mut test: impl FnMut(&str) -> bool) -> bool {
+    fn all(&self, mut test: impl FnMut(Side<'_>) -> bool) -> bool {
         match self {
-            Right::Written(values) => values.iter().all(|value| test(value)),
-            Right::Found(values) => values.iter().all(|value| test(value)),
+            Right::Written(values) => values.iter().all(|value| test(value.side())),
+            Right::Found(values) => values.iter().all(|value| test(Side::of(value))),
         }
     }
 }
@@ -222,9 +309,40 @@ fn operand_values<'v>(operand: &'v Operand, values: &'v dyn Values) -> Option<Ri
     match operand {
         Operand::Literal(value) => Some(Right::Written(std::slice::from_ref(value))),
         Operand::Set(set) => Some(Right::Written(set)),
-        Operand::Field(name) => Some(values.values(name))
+        Operand::Field(name) => Some(values.values_of(name))
             .filter(|found| !found.is_empty())
             .map(Right::Found),
+    }
+}
+
+/// One side of a comparison: its trimmed text, and the number it reads as when it may be
+/// one (see [`compare`]), parsed once for all the values it is compared with.
+#[derive(Clone, Copy, Debug)]
+struct Side<'t> {
+    text: &'t str,
+    number: Option<f64>,
+}
+
+impl Side<'_> {
+    fn of(text: &str) -> Side<'_> {
+        let text = crate::xml::trim(text);
+        let number = if may_be_number(text) {
+            text.parse::<f64>().ok()
+        } else {
+            None
+        };
+        Side { text, number }
+    }
+}
+
+/// [`compare`] of two sides read before.
+fn order(left: Side<'_>, right: Side<'_>) -> Ordering {
+    if left.text == right.text {
+        return Ordering::Equal;
+    }
+    match (left.number, right.number) {
+        (Some(l), Some(r)) => l.partial_cmp(&r).unwrap_or(Ordering::Equal),
+        _ => left.text.cmp(right.text),
     }
 }
 
@@ -432,8 +550,8 @@ fn atom(text: &str, names: &dyn Names) -> Result<Condition, String> {
             .collect();
         if subject.len() == 1 && is_name(subject[0]) {
             match *last {
-                "присутствует" => return Ok(Condition::Present(subject[0].to_owned())),
-                "отсутствует" => return Ok(Condition::Absent(subject[0].to_owned())),
+                "присутствует" => return Ok(Condition::Present(Name::new(subject[0]))),
+                "отсутствует" => return Ok(Condition::Absent(Name::new(subject[0]))),
                 _ => {}
             }
         }
@@ -441,8 +559,8 @@ fn atom(text: &str, names: &dyn Names) -> Result<Condition, String> {
     // `отсутствует SL_KOEF`: the word first.
     if words.len() == 2 && is_name(words[1]) {
         match words[0] {
-            "присутствует" => return Ok(Condition::Present(words[1].to_owned())),
-            "отсутствует" => return Ok(Condition::Absent(words[1].to_owned())),
+            "присутствует" => return Ok(Condition::Present(Name::new(words[1]))),
+            "отсутствует" => return Ok(Condition::Absent(Name::new(words[1]))),
             _ => {}
         }
     }
@@ -460,14 +578,14 @@ fn atom(text: &str, names: &dyn Names) -> Result<Condition, String> {
             let operator = operators[0];
             if is_name(left) && (names.is_element(left) || is_pseudo(left)) {
                 return Ok(Condition::Compare {
-                    field: left.to_owned(),
+                    field: Name::new(left),
                     operator,
                     operand: operand(right, names)?,
                 });
             }
             if is_name(right) && names.is_element(right) {
                 return Ok(Condition::Compare {
-                    field: right.to_owned(),
+                    field: Name::new(right),
                     operator: mirror(operator),
                     operand: operand(left, names)?,
                 });
@@ -487,7 +605,7 @@ fn atom(text: &str, names: &dyn Names) -> Result<Condition, String> {
             Ok(Condition::Range {
                 low: operand(parts[0].trim(), names)?,
                 low_inclusive: operators[0] == Operator::LessOrEqual,
-                field: field.to_owned(),
+                field: Name::new(field),
                 high: operand(parts[2].trim(), names)?,
                 high_inclusive: operators[1] == Operator::LessOrEqual,
             })
@@ -515,10 +633,11 @@ fn mirror(operator: Operator) -> Operator {
 fn operand(text: &str, names: &dyn Names) -> Result<Operand, String> {
     let text = text.trim();
     if let Some(inner) = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-        let set: Vec<String> = inner
+        let set: Vec<Value> = inner
             .split(',')
-            .map(|v| v.trim().trim_matches('\'').to_owned())
+            .map(|v| v.trim().trim_matches('\''))
             .filter(|v| !v.is_empty())
+            .map(Value::new)
             .collect();
         if set.is_empty() || set.iter().any(|v| v.contains(' ')) {
             return Err(format!("not a set of values: {text:?}"));
@@ -529,9 +648,9 @@ fn operand(text: &str, names: &dyn Names) -> Result<Operand, String> {
         return Err(format!("not a value: {text:?}"));
     }
     if is_name(text) && (names.is_element(text) || is_pseudo(text)) {
-        return Ok(Operand::Field(text.to_owned()));
+        return Ok(Operand::Field(Name::new(text)));
     }
-    Ok(Operand::Literal(text.trim_matches('\'').to_owned()))
+    Ok(Operand::Literal(Value::new(text.trim_matches('\''))))
 }
 
 /// Splits `a<=b<c` into its operands and operators.
@@ -712,6 +831,76 @@ mod tests {
             "до отчетного периода \"октябрь 2019\" включительно",
             &[]
         ));
+    }
+
+    /// Sides read once (the catalogue's values when parsed) order as `compare` orders the texts.
+    #[test]
+    fn sides_read_once_order_as_compare() {
+        let texts = [
+            "",
+            " ",
+            "0",
+            "00",
+            "0.0",
+            " 1 ",
+            "1",
+            "1.00",
+            "-1",
+            "+1",
+            "10",
+            "9.5",
+            ".5",
+            "1e3",
+            "inf",
+            "-inf",
+            "NaN",
+            "nan",
+            "i",
+            "N",
+            "C18.1",
+            "C18",
+            "D10",
+            "2025-01-02",
+            "2025-01-10",
+            "abc",
+            "ABC",
+            "1a",
+            "Иванов",
+        ];
+        for left in texts {
+            for right in texts {
+                let expected = compare(left, right);
+                assert_eq!(
+                    order(Side::of(left), Side::of(right)),
+                    expected,
+                    "{left:?} {right:?}"
+                );
+                assert_eq!(
+                    order(Side::of(left), Value::new(right).side()),
+                    expected,
+                    "{left:?} {right:?}"
+                );
+                assert_eq!(
+                    order(Value::new(left).side(), Side::of(right)),
+                    expected,
+                    "{left:?} {right:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn parsed_names_and_values_read_as_written() {
+        let condition = Condition::parse("SL.USL присутствует и VIDPOM<>{32, 33}", &Known).unwrap();
+        let Condition::And(parts) = condition else {
+            panic!("{condition:?}")
+        };
+        assert!(matches!(&parts[0], Condition::Present(name) if name.as_str() == "SL.USL"));
+        assert!(
+            matches!(&parts[1], Condition::Compare { field, operand: Operand::Set(set), .. }
+            if &**field == "VIDPOM" && set.iter().map(|v| &**v).eq(["32", "33"]))
+        );
+        assert_eq!(format!("{:?}", parts[0]), "Present(\"SL.USL\")");
     }
 
     #[test]
