@@ -8,13 +8,13 @@ use std::collections::HashMap;
 use smallvec::{smallvec, SmallVec};
 
 use super::catalogue::{Check, CompiledRule};
-use super::condition::Values;
+use super::condition::{Name, Values};
 use super::scope::{each_instance, FileContext, NameFilter, Scope};
 use super::structure::{check_indexed, slot_indexes, DataType, Schema, SequenceProblem};
 use super::tally::Tally;
 use super::{
-    mask, money, parse_money, Finding, Key, Plan, EMPTY_MANDATORY, MUST_BE_ABSENT,
-    WRONG_ORDER, WRONG_TYPE, WRONG_VALUE,
+    mask, money, parse_money, Finding, Key, Plan, EMPTY_MANDATORY, MUST_BE_ABSENT, WRONG_ORDER,
+    WRONG_TYPE, WRONG_VALUE,
 };
 use crate::names::FileKind;
 use crate::nsi::Nsi;
@@ -40,6 +40,8 @@ pub struct RecordRules<'a> {
     header_names: NameFilter,
     /// For the personal-data file: the main file's patient fields its rules need.
     pub main_fields: Option<&'a HashMap<Key, Box<str>>>,
+    /// The elements a code's date is taken from ([`case_date`]).
+    case_dates: [Name; 3],
 }
 
 impl<'a> FileChecker<'a> {
@@ -63,6 +65,7 @@ impl<'a> FileChecker<'a> {
                 file: file.to_owned(),
                 header_names,
                 main_fields: None,
+                case_dates: case_date_names(),
             },
             tally: Tally::new(),
         }
@@ -94,7 +97,13 @@ impl<'a> FileChecker<'a> {
             self.remember_header(header);
         }
         let mut findings = Vec::new();
-        if let Some(schet) = self.rules.context.headers.iter().find(|h| h.name == "SCHET") {
+        if let Some(schet) = self
+            .rules
+            .context
+            .headers
+            .iter()
+            .find(|h| h.name == "SCHET")
+        {
             if let Some(invoice) = self.tally.invoice_sum {
                 if invoice != self.tally.sum_of_cases {
                     findings.push(self.rules.finding(
@@ -393,8 +402,10 @@ impl RecordRules<'_> {
                 main,
                 names: Some(names),
             };
-            let mut fault = None;
-            match &rule.check {
+            // What failed, with what its comment needs: the comment itself is written only
+            // once the condition holds (a failed check whose condition does not hold, as in
+            // most records, reports nothing).
+            let fault = match &rule.check {
                 Check::Format {
                     min_length,
                     max_length,
@@ -404,86 +415,78 @@ impl RecordRules<'_> {
                     let short = min_length.is_some_and(|min| length < min);
                     let long = max_length.is_some_and(|max| length > max);
                     if short || long {
-                        fault = Some(self.finding(
-                            WRONG_TYPE,
-                            id,
-                            parent,
-                            leaf,
-                            both(
-                                format!(
-                                    "{leaf} {value:?} has {length} characters, allowed {}–{}",
-                                    min_length.map_or("0".to_owned(), |m| m.to_string()),
-                                    max_length.map_or("∞".to_owned(), |m| m.to_string())
-                                ),
-                                format!(
-                                    "{leaf} {value:?}: длина {length} симв., допустимо {}–{}",
-                                    min_length.map_or("0".to_owned(), |m| m.to_string()),
-                                    max_length.map_or("∞".to_owned(), |m| m.to_string())
-                                ),
-                            ),
-                        ));
+                        Some(Fault::Length {
+                            length,
+                            min: *min_length,
+                            max: *max_length,
+                        })
                     } else if mask.as_ref().is_some_and(|mask| !mask.matches(value)) {
-                        fault = Some(self.finding(
-                            WRONG_TYPE,
-                            id,
-                            parent,
-                            leaf,
-                            both(
-                                format!(
-                                    "{leaf} {value:?} does not match the mask {}",
-                                    rule.rule.mask
-                                ),
-                                format!(
-                                    "{leaf} {value:?} не соответствует маске {}",
-                                    rule.rule.mask
-                                ),
-                            ),
-                        ));
+                        Some(Fault::Mask)
+                    } else {
+                        None
                     }
                 }
                 Check::Dictionary { book, field } => {
                     let Some(dictionary) = self.nsi.get(book) else {
                         continue;
                     };
-                    let date =
-                        case_date(&scope).unwrap_or_else(|| self.context.name.period().last_day());
-                    if !dictionary.contains(field.as_deref(), value, date) {
-                        fault = Some(self.finding(
-                            WRONG_VALUE,
-                            id,
-                            parent,
-                            leaf,
-                            both(
-                                format!("{leaf} {value:?} is not a code of {book} valid on {date}"),
-                                format!("{leaf} {value:?} нет в справочнике {book} на дату {date}"),
-                            ),
-                        ));
-                    }
+                    let date = case_date(&scope, &self.case_dates)
+                        .unwrap_or_else(|| self.context.name.period().last_day());
+                    (!dictionary.contains(field.as_deref(), value, date))
+                        .then_some(Fault::NotInBook { book, date })
                 }
-                Check::Value(expression) => {
-                    if expression.is_broken(&scope) {
-                        fault = Some(self.finding(
-                            WRONG_VALUE,
-                            id,
-                            parent,
-                            leaf,
-                            both(
-                                format!("{leaf} {value:?} does not satisfy {}", rule.rule.value),
-                                format!(
-                                    "{leaf} {value:?} не удовлетворяет условию {}",
-                                    rule.rule.value
-                                ),
-                            ),
-                        ));
-                    }
-                }
-                Check::Presence { .. } => {}
+                Check::Value(expression) => expression.is_broken(&scope).then_some(Fault::Broken),
+                Check::Presence { .. } => None,
+            };
+            let Some(fault) = fault else { continue };
+            if !rule.condition.holds(&scope) {
+                continue;
             }
-            if let Some(fault) = fault {
-                if rule.condition.holds(&scope) {
-                    findings.push(fault);
+            let (code, comment) = match fault {
+                Fault::Length { length, min, max } => {
+                    let min = min.map_or("0".to_owned(), |m| m.to_string());
+                    let max = max.map_or("∞".to_owned(), |m| m.to_string());
+                    (
+                        WRONG_TYPE,
+                        both(
+                            format!(
+                                "{leaf} {value:?} has {length} characters, allowed {min}–{max}"
+                            ),
+                            format!(
+                                "{leaf} {value:?}: длина {length} симв., допустимо {min}–{max}"
+                            ),
+                        ),
+                    )
                 }
-            }
+                Fault::Mask => (
+                    WRONG_TYPE,
+                    both(
+                        format!(
+                            "{leaf} {value:?} does not match the mask {}",
+                            rule.rule.mask
+                        ),
+                        format!("{leaf} {value:?} не соответствует маске {}", rule.rule.mask),
+                    ),
+                ),
+                Fault::NotInBook { book, date } => (
+                    WRONG_VALUE,
+                    both(
+                        format!("{leaf} {value:?} is not a code of {book} valid on {date}"),
+                        format!("{leaf} {value:?} нет в справочнике {book} на дату {date}"),
+                    ),
+                ),
+                Fault::Broken => (
+                    WRONG_VALUE,
+                    both(
+                        format!("{leaf} {value:?} does not satisfy {}", rule.rule.value),
+                        format!(
+                            "{leaf} {value:?} не удовлетворяет условию {}",
+                            rule.rule.value
+                        ),
+                    ),
+                ),
+            };
+            findings.push(self.finding(code, id, parent, leaf, comment));
         }
     }
 
@@ -597,6 +600,21 @@ impl RecordRules<'_> {
     }
 }
 
+/// What a rule's check found wrong with a value, before its comment is written.
+enum Fault<'r> {
+    Length {
+        length: usize,
+        min: Option<usize>,
+        max: Option<usize>,
+    },
+    Mask,
+    NotInBook {
+        book: &'r str,
+        date: time::Date,
+    },
+    Broken,
+}
+
 /// A comment in English and in Russian (the fund's staff and the `V` protocol read Russian).
 pub(super) fn both(en: String, ru: String) -> (String, String) {
     (en, ru)
@@ -619,11 +637,16 @@ fn when(condition: &str) -> String {
 }
 
 /// The date a code must be valid on: the end of the service, the stay or the case.
-fn case_date(scope: &Scope<'_>) -> Option<time::Date> {
-    ["DATE_OUT", "DATE_2", "DATE_Z_2"].iter().find_map(|name| {
+fn case_date(scope: &Scope<'_>, names: &[Name; 3]) -> Option<time::Date> {
+    names.iter().find_map(|name| {
         scope
-            .values(name)
+            .values_of(name)
             .first()
             .and_then(|value| mask::parse_date(value))
     })
+}
+
+/// The elements [`case_date`] looks for, in that order, resolved once.
+fn case_date_names() -> [Name; 3] {
+    ["DATE_OUT", "DATE_2", "DATE_Z_2"].map(Name::new)
 }

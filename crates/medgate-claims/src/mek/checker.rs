@@ -381,9 +381,10 @@ impl CaseRules<'_> {
                         .zip(first_day(&scope))
                         .map(|(birth, start)| age(birth, start))
                 };
+                // The comment is written only once the condition holds too.
+                let holds = || rule.condition.holds(&scope);
                 let problem = match &rule.check {
-                    MekCheck::Value(expression) => expression
-                        .is_broken(&scope)
+                    MekCheck::Value(expression) => (expression.is_broken(&scope) && holds())
                         .then(|| {
                             let both = format!("{leaf} {value:?}: {}", rule.description);
                             (both.clone(), both)
@@ -392,6 +393,7 @@ impl CaseRules<'_> {
                         .filter(|years| {
                             rubric_of(value) == Some(*rubric) && *years >= *from_age as i32
                         })
+                        .filter(|_| holds())
                         .map(|years| {
                             (
                                 format!(
@@ -406,6 +408,7 @@ impl CaseRules<'_> {
                         }),
                     MekCheck::DiagnosisSex { rubric, sex } => person
                         .filter(|p| rubric_of(value) == Some(*rubric) && p.sex == *sex)
+                        .filter(|_| holds())
                         .map(|p| {
                             (
                                 format!(
@@ -423,6 +426,7 @@ impl CaseRules<'_> {
                             under.is_some_and(|u| *years >= u as i32)
                                 || from.is_some_and(|f| *years < f as i32)
                         })
+                        .filter(|_| holds())
                         .map(|years| {
                             (
                                 format!(
@@ -435,7 +439,7 @@ impl CaseRules<'_> {
                                 ),
                             )
                         }),
-                    MekCheck::ProfileSex { sex } => person.filter(|p| p.sex != *sex).map(|p| {
+                    MekCheck::ProfileSex { sex } => person.filter(|p| p.sex != *sex && holds()).map(|p| {
                         (
                             format!(
                                 "{leaf} {value} for a patient of sex W={}: {}",
@@ -454,7 +458,7 @@ impl CaseRules<'_> {
                         match (days, from, to) {
                             (Some(days), Some(from), Some(to)) => {
                                 let length = (to - from).whole_days() + 1;
-                                (days <= 0.0 || days > length as f64).then(|| {
+                                ((days <= 0.0 || days > length as f64) && holds()).then(|| {
                                     (
                                         format!(
                                             "{leaf} {value} with a stay of {length} calendar days ({first} {from} – {last} {to}): {}",
@@ -473,9 +477,7 @@ impl CaseRules<'_> {
                     MekCheck::NonZero | MekCheck::Duplicate => None,
                 };
                 if let Some(comment) = problem {
-                    if rule.condition.holds(&scope) {
-                        out.push((sl, leaf.to_owned(), comment));
-                    }
+                    out.push((sl, leaf.to_owned(), comment));
                 }
             }
         });
