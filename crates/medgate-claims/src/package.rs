@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::ClaimsError;
 use crate::flk::catalogue::Catalogue;
-use crate::flk::scope::FileContext;
+use crate::flk::scope::{FileContext, NameFilter};
 use crate::flk::{FileChecker, Finding, Key, NotRun, Plan, RuleCounts};
 use crate::mek::{CaseChecker, MekFinding, MekPlan, MekReport, PaidCases, Person};
 use crate::names::Party;
@@ -360,12 +360,13 @@ fn check(
             None => (None, None),
         };
         let check = |zap: &Element| {
-            let flk = rules.check_item(zap);
+            let held = NameFilter::of(zap);
+            let flk = rules.check_named(zap, &held);
             // MEK is run ahead on the cases FLK passes so far; the checks of the whole
             // file below may still refuse one, and then its MEK is not counted.
             let mek = case_rules
                 .filter(|_| flk.is_empty())
-                .map(|case_rules| case_rules.check(zap));
+                .map(|case_rules| case_rules.check_named(zap, &held));
             (flk, mek)
         };
         let mut ordinal = 0u64;

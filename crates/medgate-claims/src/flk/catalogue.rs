@@ -4,6 +4,7 @@
 //! `MASK_VAL`, `COMMENT`, `DATEBEG`/`DATEEND` — and each rule compiled to a check the engine
 //! runs, or refused with the reason it cannot be run.
 
+use super::scope::NameFilter;
 use crate::error::ClaimsError;
 use crate::flk::condition::{is_name, Condition, Name, Names, Operand, Operator, Value};
 use crate::flk::mask::Mask;
@@ -71,6 +72,8 @@ pub struct CompiledRule {
     pub rule: Rule,
     pub condition: Condition,
     pub check: Check,
+    /// The element it checks (the path's last), to tell at once a record that holds none.
+    pub leaf_names: NameFilter,
 }
 
 /// A catalogue: its name (`Q015`) and rules.
@@ -285,6 +288,7 @@ pub fn compile(rule: &Rule, names: &KnownNames) -> Result<CompiledRule, String> 
         rule: rule.clone(),
         condition,
         check,
+        leaf_names: NameFilter::of_names(rule.path.last().map(String::as_str)),
     })
 }
 

@@ -268,6 +268,12 @@ impl RecordRules<'_> {
     /// The catalogue's rules and the format's structure over one item: what it alone
     /// tells, so items can be checked side by side.
     pub fn check_item(&self, item: &Element) -> Vec<Finding> {
+        self.check_named(item, &NameFilter::of(item))
+    }
+
+    /// [`RecordRules::check_item`] with the names the item holds already gathered (the MEK
+    /// of the same record uses them too).
+    pub fn check_named(&self, item: &Element, held: &NameFilter) -> Vec<Finding> {
         let mut findings = Vec::new();
         let main: Option<HashMap<String, String>> = if item.name == "PERS" {
             item.child_text("ID_PAC")
@@ -286,10 +292,13 @@ impl RecordRules<'_> {
             None
         };
         let main = main.as_ref();
-        let mut names = self.header_names;
-        names.add_tree(item);
+        let names = self.header_names.union(held);
         for ((root, item_name, parent), rules) in &self.plan.groups {
             if *item_name != item.name || root != self.context.root {
+                continue;
+            }
+            // A path through an element the record does not hold has no instance.
+            if !parent.iter().all(|segment| names.may_hold(segment)) {
                 continue;
             }
             let mut chain: SmallVec<[&Element; 8]> = smallvec![item];
@@ -320,7 +329,13 @@ impl RecordRules<'_> {
         // A finding needs the rule's condition to hold and its check to fail: the check,
         // cheaper and nearly always passed, is made first, the condition only when it fails.
         if let Check::Presence { must_be_present } = rule.check {
-            let mut present = last.children_named(leaf).peekable();
+            // A name the record does not hold is not looked for among the children.
+            let held = names.holds_all(&rule.leaf_names);
+            let mut present = held
+                .then(|| last.children_named(leaf))
+                .into_iter()
+                .flatten()
+                .peekable();
             let any_present = present.peek().is_some();
             let has_value = present.any(|e| !e.value().is_empty() || !e.children.is_empty());
             if must_be_present == has_value {
@@ -387,6 +402,9 @@ impl RecordRules<'_> {
                     ),
                 ));
             }
+            return;
+        }
+        if !names.holds_all(&rule.leaf_names) {
             return;
         }
         for element in last.children_named(leaf) {

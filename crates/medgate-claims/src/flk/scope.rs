@@ -58,6 +58,39 @@ impl NameFilter {
         }
     }
 
+    /// The names of an element and all its descendants.
+    pub fn of(element: &Element) -> NameFilter {
+        let mut filter = NameFilter::default();
+        filter.add_tree(element);
+        filter
+    }
+
+    /// A filter of just these names, to ask [`NameFilter::holds_all`] with.
+    pub fn of_names<'n>(names: impl IntoIterator<Item = &'n str>) -> NameFilter {
+        let mut filter = NameFilter::default();
+        for name in names {
+            filter.add(name);
+        }
+        filter
+    }
+
+    /// Whether every name of `required` may be held: `false` means one of them is surely not.
+    pub fn holds_all(&self, required: &NameFilter) -> bool {
+        self.0
+            .iter()
+            .zip(required.0)
+            .all(|(held, required)| required & !held == 0)
+    }
+
+    /// The names of both.
+    pub fn union(self, other: &NameFilter) -> NameFilter {
+        let mut both = self;
+        for (word, other) in both.0.iter_mut().zip(other.0) {
+            *word |= other;
+        }
+        both
+    }
+
     pub fn may_hold(&self, name: &str) -> bool {
         let bit = NameFilter::bit(name);
         self.0[bit / 64] & (1 << (bit % 64)) != 0

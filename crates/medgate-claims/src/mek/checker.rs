@@ -169,6 +169,11 @@ impl CaseRules<'_> {
     /// The findings of one case that passed FLK, but for the duplicate control, which
     /// [`Stays::resolve`] completes in file order.
     pub fn check(&self, zap: &Element) -> CaseParts {
+        self.check_named(zap, &NameFilter::of(zap))
+    }
+
+    /// [`CaseRules::check`] with the names the case holds already gathered (by its FLK).
+    pub fn check_named(&self, zap: &Element, held: &NameFilter) -> CaseParts {
         let mut findings = Vec::new();
         let mut stays = Vec::new();
         let period = self.plan.period;
@@ -178,8 +183,7 @@ impl CaseRules<'_> {
             .and_then(|id| self.persons.get(&Key::new(id)))
             .copied();
         let n_zap = zap.child_text("N_ZAP").map(str::to_owned);
-        let mut names = self.header_names;
-        names.add_tree(zap);
+        let names = self.header_names.union(held);
         for z_sl in zap.children_named("Z_SL") {
             let withheld = z_sl.child_text("SUMV").and_then(parse_money).unwrap_or(0);
             let idcase = z_sl.child_text("IDCASE").map(str::to_owned);
@@ -329,6 +333,10 @@ impl CaseRules<'_> {
                 Some("Z_SL") => (smallvec![zap, z_sl], &below[1..]),
                 _ => (smallvec![zap], below),
             };
+        // A path through an element the case does not hold has no instance.
+        if !names.holds_all(&rule.below_names) {
+            return out;
+        }
         each_instance(&mut start, below, &mut |parent| {
             let Some(last) = parent.last() else { return };
             let sl = parent.iter().find(|e| e.name == "SL").copied();
@@ -357,6 +365,9 @@ impl CaseRules<'_> {
                         ),
                     ));
                 }
+                return;
+            }
+            if !names.holds_all(&rule.leaf_names) {
                 return;
             }
             for element in last.children_named(leaf) {

@@ -10,6 +10,7 @@
 
 use crate::flk::catalogue::{value_expression, Catalogue, KnownNames, Rule};
 use crate::flk::condition::Condition;
+use crate::flk::scope::NameFilter;
 use crate::flk::structure::Schema;
 use crate::flk::NotRun;
 use crate::mek::MekCounts;
@@ -53,6 +54,10 @@ pub struct MekRule {
     pub description: String,
     /// Its condition as the catalogue writes it (`USL_TEST`).
     pub condition_text: String,
+    /// The element it checks (the path's last), and the elements between `ZAP` and it: a
+    /// case that holds none of one of them is told at once.
+    pub leaf_names: NameFilter,
+    pub below_names: NameFilter,
 }
 
 /// The MEK rules to run on one package, compiled once.
@@ -182,6 +187,15 @@ pub fn compile(rule: &Rule, names: &KnownNames) -> Result<MekRule, String> {
         check,
         description: rule.description.clone(),
         condition_text: rule.condition.trim().to_owned(),
+        leaf_names: NameFilter::of_names(rule.path.last().map(String::as_str)),
+        below_names: NameFilter::of_names(
+            rule.path
+                .get(2..rule.path.len().saturating_sub(1))
+                .unwrap_or_default()
+                .iter()
+                .filter(|segment| *segment != "Z_SL")
+                .map(String::as_str),
+        ),
     };
     if !rule.book.is_empty() {
         return Err(format!(
