@@ -390,6 +390,13 @@ impl<R: BufRead> RecordReader<R> {
                 }
                 Event::Text(text) => {
                     if let Some(open) = stack.last_mut() {
+                        // The layout between elements: an element's value is read trimmed,
+                        // so blanks before its text or among its children say nothing.
+                        if (open.text.is_empty() || !open.children.is_empty())
+                            && text.iter().all(u8::is_ascii_whitespace)
+                        {
+                            continue;
+                        }
                         let decoded = text
                             .decode()
                             .map_err(|error| xml_error(&self.reader, &self.file, error))?;

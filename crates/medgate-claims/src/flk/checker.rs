@@ -42,6 +42,8 @@ pub struct RecordRules<'a> {
     pub main_fields: Option<&'a HashMap<Key, Box<str>>>,
     /// The elements a code's date is taken from ([`case_date`]).
     case_dates: [Name; 3],
+    /// The plan's groups of rules for this file's root: (item, path below it, rules).
+    groups: Vec<(&'a str, &'a [String], &'a [CompiledRule])>,
 }
 
 impl<'a> FileChecker<'a> {
@@ -56,6 +58,7 @@ impl<'a> FileChecker<'a> {
         for header in &context.headers {
             header_names.add_tree(header);
         }
+        let context_root = context.root;
         FileChecker {
             rules: RecordRules {
                 plan,
@@ -66,6 +69,14 @@ impl<'a> FileChecker<'a> {
                 header_names,
                 main_fields: None,
                 case_dates: case_date_names(),
+                groups: plan
+                    .groups
+                    .iter()
+                    .filter(|((root, _, _), _)| root == context_root)
+                    .map(|((_, item, parent), rules)| {
+                        (item.as_str(), parent.as_slice(), rules.as_slice())
+                    })
+                    .collect(),
             },
             tally: Tally::new(),
         }
@@ -293,8 +304,8 @@ impl RecordRules<'_> {
         };
         let main = main.as_ref();
         let names = self.header_names.union(held);
-        for ((root, item_name, parent), rules) in &self.plan.groups {
-            if *item_name != item.name || root != self.context.root {
+        for &(item_name, parent, rules) in &self.groups {
+            if item_name != item.name {
                 continue;
             }
             // A path through an element the record does not hold has no instance.

@@ -69,6 +69,8 @@ pub struct CaseRules<'a> {
     context: FileContext,
     /// The names of the headers' elements (`context.headers`).
     header_names: NameFilter,
+    /// The plan's rules on a case's elements (below `ZL_LIST/ZAP`), in its order.
+    case_rules: Vec<&'a MekRule>,
 }
 
 /// The stays seen so far, for the duplicate control: digest of a stay's matching fields →
@@ -114,6 +116,13 @@ impl<'a> CaseChecker<'a> {
                 paid,
                 context,
                 header_names,
+                case_rules: plan
+                    .rules
+                    .iter()
+                    .filter(|rule| {
+                        rule.path.len() >= 3 && rule.path[0] == "ZL_LIST" && rule.path[1] == "ZAP"
+                    })
+                    .collect(),
             },
             stays: Stays::default(),
         }
@@ -273,10 +282,7 @@ impl CaseRules<'_> {
             }
 
             let mut duplicate_done = false;
-            for rule in &self.plan.rules {
-                if rule.path.len() < 3 || rule.path[0] != "ZL_LIST" || rule.path[1] != "ZAP" {
-                    continue;
-                }
+            for rule in &self.case_rules {
                 if matches!(rule.check, MekCheck::Duplicate) {
                     if duplicate_done {
                         continue;
