@@ -17,7 +17,7 @@ pub struct NodeBooks {
     pub nsi: Nsi,
     /// `Q016` (and `Q023` when installed); `None` when the node has no MEK catalogue.
     pub mek: Option<Vec<Catalogue>>,
-    /// The MEK catalogues' names and editions (`Q016 version 1.9 of 08.05.2020; …`).
+    /// The MEK catalogues' names and editions (`Q016 1.9 (08.05.2020); …`).
     pub mek_editions: String,
 }
 
@@ -33,10 +33,11 @@ impl NodeBooks {
             match std::fs::read(&path) {
                 Ok(bytes) => {
                     let catalogue = Catalogue::from_bytes(&bytes, name)?;
+                    // Shown on the pages in Russian and English alike: `Q016 1.9 (08.05.2020)`.
                     let edition = Dictionary::from_bytes(&bytes, name)
-                        .map(|d| d.edition())
+                        .map(|d| d.edition_label())
                         .unwrap_or_default();
-                    Ok(Some((catalogue, format!("{name} {edition}"))))
+                    Ok(Some((catalogue, format!("{name} {edition}").trim_end().to_owned())))
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(ClaimsError::io(&path, e)),
@@ -87,7 +88,7 @@ mod tests {
         assert_eq!(mek.len(), 1);
         assert_eq!(mek[0].name, "Q016");
         assert!(
-            books.mek_editions.starts_with("Q016 version 1.9"),
+            books.mek_editions.starts_with("Q016 1.9 ("),
             "{}",
             books.mek_editions
         );

@@ -84,6 +84,17 @@ impl Dictionary {
         }
     }
 
+    /// The edition as the pages show it in any language: `3.2 (27.11.2026)`, or as much of
+    /// it as the header gives.
+    pub fn edition_label(&self) -> String {
+        match (self.version(), self.date()) {
+            (Some(version), Some(date)) => format!("{version} ({date})"),
+            (Some(version), None) => version.to_owned(),
+            (None, Some(date)) => format!("({date})"),
+            (None, None) => String::new(),
+        }
+    }
+
     /// Whether `field` (the code field when `None` or unknown to this book) holds `value` in a
     /// record valid on `date`.
     pub fn contains(&self, field: Option<&str>, value: &str, date: time::Date) -> bool {
@@ -578,6 +589,8 @@ mod tests {
         let first = install(&nsi, Path::new("download.xml"), &packet("1.1")).unwrap();
         assert_eq!(first.book.name, "V006");
         assert_eq!(first.book.edition, "version 1.1 of 27.11.2026");
+        let label = Dictionary::from_bytes(&packet("1.1"), "V006").unwrap();
+        assert_eq!(label.edition_label(), "1.1 (27.11.2026)");
         assert_eq!(first.book.path, nsi.join("V006.xml"));
         assert!(first.replaced.is_none());
         let second = install(&nsi, Path::new("download.xml"), &packet("1.2")).unwrap();

@@ -559,7 +559,7 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
     );
     assert!(html.contains("Удержано всего: 501,00 руб."), "{html}");
     assert!(
-        html.contains("Q016 version 1.9 of 08.05.2020; Q023"),
+        html.contains("Q016 1.9 (08.05.2020); Q023"),
         "{html}"
     );
     let id: i64 = sex.rsplit('/').next().unwrap().parse().unwrap();
@@ -571,8 +571,7 @@ async fn mek_runs_on_the_node_with_its_installed_catalogue_and_paid_cases() {
             cases_refused: 1,
             findings: 1,
             withheld_kopecks: 50_100,
-            catalogues: "Q016 version 1.9 of 08.05.2020; Q023 version 2.35 of 12.02.2021"
-                .to_owned(),
+            catalogues: "Q016 1.9 (08.05.2020); Q023 2.35 (12.02.2021)".to_owned(),
         })
     );
     let english = web.get(&format!("{sex}/mek?lang=en")).await.text();

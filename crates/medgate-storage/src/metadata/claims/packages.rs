@@ -68,7 +68,7 @@ pub enum ClaimsMekSummary {
         findings: u64,
         /// Kopecks withheld, each refused case counted once.
         withheld_kopecks: i64,
-        /// The catalogues it ran with (`Q016 1.9 of 08.05.2020, Q023 …`).
+        /// The catalogues it ran with (`Q016 1.9 (08.05.2020); Q023 …`).
         catalogues: String,
     },
 }
