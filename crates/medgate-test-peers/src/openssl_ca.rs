@@ -72,6 +72,13 @@ fn text(path: &Path) -> String {
 }
 
 impl OpensslCa {
+    /// `openssl ca` with the CA's configuration (and the GOST engine for a GOST CA).
+    fn ca(&self, args: &[&str]) {
+        let config = text(&self.dir.join("ca.cnf"));
+        let all = [&["-config", config.as_str()][..], args].concat();
+        openssl_ok(&self.openssl, &engine(self.gost, "ca", &all));
+    }
+
     /// A self-signed RSA CA named `subject` (e.g. `/CN=УЦ 1/C=RU`) in `dir` (created).
     pub fn new(openssl: &Path, dir: &Path, subject: &str) -> OpensslCa {
         OpensslCa::made(openssl, dir, subject, false)
@@ -190,13 +197,10 @@ impl OpensslCa {
                 ],
             ),
         );
-        let config = text(&self.dir.join("ca.cnf"));
         let (csr, pem) = (file("csr"), file("pem"));
         let mut args = vec![
             "-batch",
             "-notext",
-            "-config",
-            &config,
             "-extensions",
             "signer",
             "-in",
@@ -212,7 +216,7 @@ impl OpensslCa {
                 "20200201000000Z",
             ]);
         }
-        openssl_ok(&self.openssl, &engine(gost, "ca", &args));
+        self.ca(&args);
         openssl_ok(
             &self.openssl,
             &engine(
@@ -226,38 +230,13 @@ impl OpensslCa {
 
     /// Revokes `stem`'s certificate in the CA's database.
     pub fn revoke(&self, stem: &str) {
-        openssl_ok(
-            &self.openssl,
-            &engine(
-                self.gost,
-                "ca",
-                &[
-                    "-config",
-                    &text(&self.dir.join("ca.cnf")),
-                    "-revoke",
-                    &text(&self.dir.join(format!("{stem}.pem"))),
-                ],
-            ),
-        );
+        self.ca(&["-revoke", &text(&self.dir.join(format!("{stem}.pem")))]);
     }
 
     /// The CA's CRL (PEM) listing what it revoked so far.
     pub fn crl(&self) -> PathBuf {
         let out = self.dir.join("ca.crl");
-        openssl_ok(
-            &self.openssl,
-            &engine(
-                self.gost,
-                "ca",
-                &[
-                    "-config",
-                    &text(&self.dir.join("ca.cnf")),
-                    "-gencrl",
-                    "-out",
-                    &text(&out),
-                ],
-            ),
-        );
+        self.ca(&["-gencrl", "-out", &text(&out)]);
         out
     }
 }
