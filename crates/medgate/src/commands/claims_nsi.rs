@@ -34,16 +34,25 @@ struct ImportArgs {
     folder: Folder,
 }
 
+/// The node's data folder, for the offline commands that keep files in its `claims/`
+/// folders (`claims nsi`, `claims signer-ca`).
 #[derive(Debug, Args)]
-struct Folder {
-    /// The node's data folder; the books go to its `claims/nsi` folder.
+pub(crate) struct DataFolder {
+    /// The node's data folder (the books go to its `claims/nsi` folder, the signers' CAs to
+    /// `claims/signer-ca`).
     #[arg(
         long,
         value_name = "DIR",
         env = "MEDGATE_DATA",
         default_value = "medgate-data"
     )]
-    data: PathBuf,
+    pub(crate) data: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct Folder {
+    #[command(flatten)]
+    data: DataFolder,
     /// The NSI folder itself, instead of the data folder's.
     #[arg(long, value_name = "DIR")]
     nsi_dir: Option<PathBuf>,
@@ -53,7 +62,7 @@ impl Folder {
     fn nsi_dir(&self) -> PathBuf {
         self.nsi_dir
             .clone()
-            .unwrap_or_else(|| self.data.join("claims").join("nsi"))
+            .unwrap_or_else(|| self.data.data.join("claims").join("nsi"))
     }
 }
 

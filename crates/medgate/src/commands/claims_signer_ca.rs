@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use medgate_claims::signing::trust::{self, Installed};
 
+use super::claims_nsi::DataFolder as Folder;
 use crate::output::print_table;
 
 #[derive(Debug, Args)]
@@ -44,18 +45,6 @@ struct RemoveArgs {
     name: String,
     #[command(flatten)]
     folder: Folder,
-}
-
-#[derive(Debug, Args)]
-struct Folder {
-    /// The node's data folder; the files go to its `claims/signer-ca` folder.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "MEDGATE_DATA",
-        default_value = "medgate-data"
-    )]
-    data: PathBuf,
 }
 
 pub fn run(args: SignerCaArgs) -> anyhow::Result<ExitCode> {
