@@ -384,20 +384,17 @@ fn check(
                         ordinal += 1;
                         let (flk, mek) = checked.unwrap_or_default();
                         let new = tally.record(rules, record, flk);
+                        if !new.is_empty() {
+                            failed_records.insert(ordinal);
+                        }
                         if let Some((stays, report)) = &mut mek_tally {
                             if !new.is_empty() {
-                                failed_records.insert(ordinal);
                                 report.cases_failed_flk += 1;
-                            } else {
-                                let parts = match (mek, case_rules) {
-                                    (Some(parts), _) => parts,
-                                    (None, Some(case_rules)) => case_rules.check(record),
-                                    (None, None) => return Ok(()),
-                                };
+                            } else if let Some(parts) = mek {
+                                // (Run ahead: a case without FLK findings here had none on
+                                // its checker either.)
                                 add_case(report, stays.resolve(parts), max);
                             }
-                        } else if !new.is_empty() {
-                            failed_records.insert(ordinal);
                         }
                         new
                     }
