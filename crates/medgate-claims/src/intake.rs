@@ -223,6 +223,7 @@ pub fn control(
         catalogues: &books.catalogues,
         nsi: &books.nsi,
         max_findings: MAX_STORED_FINDINGS,
+        keys_in_memory: crate::spill::ENTRIES_IN_MEMORY,
     };
     let mek_settings = books.mek.as_ref().map(|catalogues| MekSettings {
         catalogues,

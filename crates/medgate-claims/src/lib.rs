@@ -28,6 +28,7 @@ mod pipeline;
 pub mod protocol;
 pub mod registers;
 pub mod signing;
+pub mod spill;
 pub mod systems;
 pub mod workflow;
 pub mod xml;

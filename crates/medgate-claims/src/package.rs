@@ -6,7 +6,7 @@
 //! file — each file streamed from the archive, never held whole. When that last FLK refuses
 //! a patient, the MEK is run again over the main file without that patient's cases.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 use crate::error::ClaimsError;
 use crate::flk::catalogue::Catalogue;
 use crate::flk::scope::{FileContext, NameFilter};
-use crate::flk::{FileChecker, Finding, Key, NotRun, Plan, RuleCounts};
+use crate::flk::{FileChecker, Finding, MainFields, NotRun, Plan, RuleCounts};
 use crate::mek::{CaseChecker, MekFinding, MekPlan, MekReport, PaidCases, Person};
 use crate::names::Party;
 use crate::names::RegisterFileName;
 use crate::nsi::Nsi;
 use crate::pipeline;
+use crate::spill::{digest, DigestMap, DigestSet, Spill};
 use crate::xml::{DecodingReader, Element, Item, RecordReader};
 
 /// An opened package whose name and files are in order.
@@ -226,6 +227,10 @@ pub struct Settings<'a> {
     pub nsi: &'a Nsi,
     /// At most this many findings are kept (the rest counted).
     pub max_findings: usize,
+    /// How many keys of each kind (`N_ZAP`, `IDCASE`, patients, stays…) the control keeps in
+    /// memory before it moves them to a temporary file beside the package
+    /// ([`crate::spill::ENTRIES_IN_MEMORY`] for flat memory).
+    pub keys_in_memory: usize,
 }
 
 /// The outcome of the control of one package.
@@ -242,6 +247,8 @@ pub struct Report {
     pub books: Vec<String>,
     /// The medico-economic control, when it was asked for.
     pub mek: Option<MekReport>,
+    /// Whether keys went beyond `Settings::keys_in_memory` to a temporary file.
+    pub keys_on_disk: bool,
 }
 
 /// What the medico-economic control needs besides the FLK's settings.
@@ -310,21 +317,26 @@ fn check(
         }
     };
 
-    // 1. The patients of the personal-data file (and, for MEK, their sex, age and identity).
-    let mut patients: HashSet<Key> = HashSet::new();
-    let mut persons: HashMap<Key, Person> = HashMap::new();
+    // What is kept of the whole file, in bounded memory.
+    let spill = Spill::beside(path);
+    let in_memory = settings.keys_in_memory;
+
+    // 1. The patients of the personal-data file (for MEK, with their sex, age and identity).
+    let mut persons: DigestMap<Person> = DigestMap::new(&spill, in_memory);
     let root = package.read(&personal_entry, "PERS", 0, total, progress, &mut |item| {
         if let Item::Record(pers) = &item {
             if let Some(id) = pers.child_text("ID_PAC") {
-                patients.insert(Key::new(id));
-                if mek.is_some() {
-                    persons.insert(Key::new(id), Person::from_pers(pers));
-                }
+                let person = match mek {
+                    Some(_) => Person::from_pers(pers),
+                    None => Person::default(),
+                };
+                persons.insert(digest(id), person);
             }
         }
         Ok(Some(item))
     })?;
     expect_root(&personal_entry, &root, "PERS_LIST")?;
+    spill.check()?;
 
     // 2. The main file: FLK on each record and, as soon as FLK passes it, MEK on its cases.
     // Its headers first, which the rules of every record use; then its records, checked
@@ -332,14 +344,15 @@ fn check(
     let mek_plan = mek.map(|mek| mek_plan(mek, &name));
     let mut mek_pass = mek
         .zip(mek_plan.as_ref())
-        .map(|(mek, plan)| MekPass::new(mek, plan, &persons, &name));
+        .map(|(mek, plan)| MekPass::new(mek, plan, &persons, &name, &spill, in_memory));
     let context = FileContext {
         name: name.clone(),
         root: "ZL_LIST",
         headers: Vec::new(),
     };
-    let mut main_checker = FileChecker::new(&plan, settings.nsi, context, &main_entry);
-    main_checker.tally.patients = Some(&patients);
+    let mut main_checker =
+        FileChecker::new(&plan, settings.nsi, context, &main_entry, &spill, in_memory);
+    main_checker.tally.patients = Some(&persons);
     let mut main_findings = Vec::new();
     for header in package.headers(&main_entry, "ZAP")? {
         if let Some(pass) = &mut mek_pass {
@@ -348,7 +361,7 @@ fn check(
         keep(main_checker.header(header), &mut main_findings);
     }
     // The records (by their place in the file) FLK found errors in: MEK leaves them out.
-    let mut failed_records: HashSet<u64> = HashSet::new();
+    let mut failed_records = Ordinals::default();
     let root = {
         let rules = &main_checker.rules;
         let tally = &mut main_checker.tally;
@@ -385,7 +398,7 @@ fn check(
                         let (flk, mek) = checked.unwrap_or_default();
                         let new = tally.record(rules, record, flk);
                         if !new.is_empty() {
-                            failed_records.insert(ordinal);
+                            failed_records.mark(ordinal);
                         }
                         if let Some((stays, report)) = &mut mek_tally {
                             if !new.is_empty() {
@@ -406,10 +419,14 @@ fn check(
         )?
     };
     expect_root(&main_entry, &root, "ZL_LIST")?;
+    spill.check()?;
     let end = main_checker.finish();
     keep(end, &mut main_findings);
     let cases = main_checker.tally.records;
-    let collected = std::mem::take(&mut main_checker.tally.collected_fields);
+    let collected = std::mem::replace(
+        &mut main_checker.tally.collected_fields,
+        MainFields::new(&spill, 0),
+    );
     drop(main_checker);
     findings.append(&mut main_findings);
 
@@ -419,13 +436,20 @@ fn check(
         root: "PERS_LIST",
         headers: Vec::new(),
     };
-    let mut personal_checker = FileChecker::new(&plan, settings.nsi, context, &personal_entry);
+    let mut personal_checker = FileChecker::new(
+        &plan,
+        settings.nsi,
+        context,
+        &personal_entry,
+        &spill,
+        in_memory,
+    );
     personal_checker.rules.main_fields = Some(&collected);
     let mut personal_findings = Vec::new();
     for header in package.headers(&personal_entry, "PERS")? {
         keep(personal_checker.header(header), &mut personal_findings);
     }
-    let mut failed_patients: HashSet<Key> = HashSet::new();
+    let mut failed_patients: DigestSet = DigestMap::new(&spill, in_memory);
     {
         let rules = &personal_checker.rules;
         let tally = &mut personal_checker.tally;
@@ -443,7 +467,7 @@ fn check(
                         let new = tally.record(rules, record, checked.unwrap_or_default());
                         if !new.is_empty() {
                             if let Some(id) = record.child_text("ID_PAC") {
-                                failed_patients.insert(Key::new(id));
+                                failed_patients.insert(digest(id), ());
                             }
                         }
                         new
@@ -455,6 +479,7 @@ fn check(
             &mut |consumed| progress(personal_size + main_size + consumed, total),
         )?;
     }
+    spill.check()?;
     let end = personal_checker.finish();
     keep(end, &mut personal_findings);
     findings.append(&mut personal_findings);
@@ -467,7 +492,7 @@ fn check(
     let mek = match (mek, mek_plan.as_ref(), mek_pass) {
         (Some(mek), Some(mek_plan), Some(pass)) if !failed_patients.is_empty() => {
             drop(pass);
-            let mut pass = MekPass::new(mek, mek_plan, &persons, &name);
+            let mut pass = MekPass::new(mek, mek_plan, &persons, &name, &spill, in_memory);
             let mut ordinal = 0u64;
             package.read(
                 &main_entry,
@@ -483,8 +508,8 @@ fn check(
                             let patient_failed = zap
                                 .child("PACIENT")
                                 .and_then(|p| p.child_text("ID_PAC"))
-                                .is_some_and(|id| failed_patients.contains(&Key::new(id)));
-                            if failed_records.contains(&ordinal) || patient_failed {
+                                .is_some_and(|id| failed_patients.contains(digest(id)));
+                            if failed_records.marked(ordinal) || patient_failed {
                                 pass.report.cases_failed_flk += 1;
                             } else {
                                 pass.case(zap, max);
@@ -498,6 +523,7 @@ fn check(
         }
         (_, _, pass) => pass.map(|pass| pass.report),
     };
+    spill.check()?;
 
     Ok(Report {
         name,
@@ -506,7 +532,7 @@ fn check(
         findings,
         findings_dropped: dropped,
         cases,
-        patients: patients.len() as u64,
+        patients: persons.len(),
         books: settings
             .nsi
             .names()
@@ -514,6 +540,7 @@ fn check(
             .map(str::to_owned)
             .collect(),
         mek,
+        keys_on_disk: spill.used(),
     })
 }
 
@@ -541,15 +568,17 @@ impl<'a> MekPass<'a> {
     fn new(
         mek: &MekSettings<'a>,
         plan: &'a MekPlan,
-        persons: &'a HashMap<Key, Person>,
+        persons: &'a DigestMap<'a, Person>,
         name: &RegisterFileName,
+        spill: &'a Spill,
+        keys_in_memory: usize,
     ) -> MekPass<'a> {
         let context = FileContext {
             name: name.clone(),
             root: "ZL_LIST",
             headers: Vec::new(),
         };
-        let checker = CaseChecker::new(plan, persons, mek.paid, context);
+        let checker = CaseChecker::new(plan, persons, mek.paid, context, spill, keys_in_memory);
         let period = name.period();
         let mut builtin = vec![
             format!(
@@ -582,6 +611,25 @@ impl<'a> MekPass<'a> {
     fn case(&mut self, zap: &Element, max: usize) {
         let found = self.checker.record(zap);
         add_case(&mut self.report, found, max);
+    }
+}
+
+/// Records by their place in the file, a bit each.
+#[derive(Default)]
+struct Ordinals(Vec<u64>);
+
+impl Ordinals {
+    fn mark(&mut self, ordinal: u64) {
+        let (word, bit) = ((ordinal / 64) as usize, ordinal % 64);
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << bit;
+    }
+
+    fn marked(&self, ordinal: u64) -> bool {
+        let (word, bit) = ((ordinal / 64) as usize, ordinal % 64);
+        self.0.get(word).is_some_and(|w| w & (1 << bit) != 0)
     }
 }
 

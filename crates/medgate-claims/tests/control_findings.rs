@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use medgate_claims::generate::{self, Options};
+use medgate_claims::spill::ENTRIES_IN_MEMORY;
 use medgate_claims::{check_package_with_mek, Catalogue, MekSettings, Nsi, Period, Settings};
 
 fn dir() -> PathBuf {
@@ -216,7 +217,7 @@ fn field(value: &Option<String>) -> &str {
 /// Everything the control found, one line per finding, then the counts (a MEK finding's
 /// Russian comment is left out: `medgate claims check --json`, which wrote the stored
 /// expectation with the control as it was, does not print it).
-fn written(path: &Path, max_findings: usize) -> String {
+fn written(path: &Path, max_findings: usize, keys_in_memory: usize) -> String {
     let flk = load(&["Q015.xml", "Q022.xml"]);
     let mek = load(&["Q016.xml", "Q023.xml"]);
     let nsi = Nsi::starter().unwrap();
@@ -224,6 +225,7 @@ fn written(path: &Path, max_findings: usize) -> String {
         catalogues: &flk,
         nsi: &nsi,
         max_findings,
+        keys_in_memory,
     };
     let mek = MekSettings {
         catalogues: &mek,
@@ -288,8 +290,12 @@ fn a_package_with_flk_and_mek_faults_gives_the_expected_findings() {
         let dir = tempfile::tempdir().unwrap();
         let path = faulty_package(dir.path(), personal_faults);
         actual.push_str(&format!("personal faults {personal_faults}\n"));
-        actual.push_str(&written(&path, 10_000));
-        actual.push_str(&written(&path, 7));
+        let in_memory = written(&path, 10_000, ENTRIES_IN_MEMORY);
+        // The same findings when the keys, patients and stays move to the temporary files
+        // after every third one.
+        assert_eq!(written(&path, 10_000, 3), in_memory);
+        actual.push_str(&in_memory);
+        actual.push_str(&written(&path, 7, ENTRIES_IN_MEMORY));
     }
     let expected_path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/expected/control_findings.txt");

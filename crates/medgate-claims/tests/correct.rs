@@ -21,6 +21,7 @@ fn findings(path: &Path) -> Vec<Finding> {
         catalogues: &catalogues,
         nsi: &nsi,
         max_findings: 10_000,
+        keys_in_memory: medgate_claims::spill::ENTRIES_IN_MEMORY,
     };
     check_package(path, &settings, &mut |_, _| {})
         .unwrap()

@@ -37,6 +37,7 @@ fn check(path: &Path) -> Report {
         catalogues: &flk,
         nsi: &nsi,
         max_findings: 1000,
+        keys_in_memory: medgate_claims::spill::ENTRIES_IN_MEMORY,
     };
     let mek = MekSettings {
         catalogues: &mek,

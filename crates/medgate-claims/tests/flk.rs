@@ -38,6 +38,7 @@ fn check(path: &Path) -> Result<Report, ClaimsError> {
         catalogues: &catalogues,
         nsi: &nsi,
         max_findings: 10_000,
+        keys_in_memory: medgate_claims::spill::ENTRIES_IN_MEMORY,
     };
     check_package(path, &settings, &mut |_, _| {})
 }
@@ -335,6 +336,7 @@ fn a_100000_case_package_is_checked_in_flat_memory() {
         catalogues: &catalogues,
         nsi: &nsi,
         max_findings: 100,
+        keys_in_memory: medgate_claims::spill::ENTRIES_IN_MEMORY,
     };
     let report = check_package(&path, &settings, &mut |done, total| {
         assert!(
@@ -385,7 +387,13 @@ fn an_invoice_after_the_cases_is_out_of_order_and_still_summed() {
             let end = text.find("</SCHET>").unwrap() + "</SCHET>".len();
             // The invoice after the cases, its sum one rouble more than theirs.
             let schet = text[start..end].to_owned();
-            let sum = schet.split("<SUMMAV>").nth(1).unwrap().split('<').next().unwrap();
+            let sum = schet
+                .split("<SUMMAV>")
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap();
             let wrong = medgate_claims::flk::parse_money(sum).unwrap() + 100;
             let schet = schet.replace(sum, &medgate_claims::flk::money(wrong));
             let text = format!("{}{}", &text[..start], &text[end..])

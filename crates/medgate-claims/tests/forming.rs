@@ -40,6 +40,7 @@ fn check(path: &Path) -> Report {
         catalogues: &catalogues,
         nsi: &nsi,
         max_findings: 10_000,
+        keys_in_memory: medgate_claims::spill::ENTRIES_IN_MEMORY,
     };
     check_package(path, &settings, &mut |_, _| {}).unwrap()
 }

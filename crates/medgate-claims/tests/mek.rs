@@ -44,6 +44,7 @@ fn check(path: &Path, paid: Option<&PaidCases>, max: usize) -> Report {
         catalogues: &flk,
         nsi: &nsi,
         max_findings: max,
+        keys_in_memory: medgate_claims::spill::ENTRIES_IN_MEMORY,
     };
     let mek = MekSettings {
         catalogues: &mek,
@@ -259,6 +260,7 @@ fn a_100000_case_package_passes_flk_and_mek_in_flat_memory() {
         catalogues: &flk,
         nsi: &nsi,
         max_findings: 100,
+        keys_in_memory: medgate_claims::spill::ENTRIES_IN_MEMORY,
     };
     let mek_settings = MekSettings {
         catalogues: &mek,

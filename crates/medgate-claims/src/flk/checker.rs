@@ -11,13 +11,14 @@ use super::catalogue::{Check, CompiledRule};
 use super::condition::{Name, Values};
 use super::scope::{each_instance, FileContext, NameFilter, Scope};
 use super::structure::{check_indexed, slot_indexes, DataType, Schema, SequenceProblem};
-use super::tally::Tally;
+use super::tally::{MainFields, Tally};
 use super::{
-    mask, money, parse_money, Finding, Key, Plan, EMPTY_MANDATORY, MUST_BE_ABSENT, WRONG_ORDER,
+    mask, money, parse_money, Finding, Plan, EMPTY_MANDATORY, MUST_BE_ABSENT, WRONG_ORDER,
     WRONG_TYPE, WRONG_VALUE,
 };
 use crate::names::FileKind;
 use crate::nsi::Nsi;
+use crate::spill::Spill;
 use crate::xml::Element;
 
 /// Runs the plan and the structural checks over one file's items as they are read: the
@@ -39,7 +40,7 @@ pub struct RecordRules<'a> {
     /// The names of the headers' elements (`context.headers`).
     header_names: NameFilter,
     /// For the personal-data file: the main file's patient fields its rules need.
-    pub main_fields: Option<&'a HashMap<Key, Box<str>>>,
+    pub main_fields: Option<&'a MainFields<'a>>,
     /// The elements a code's date is taken from ([`case_date`]).
     case_dates: [Name; 3],
     /// The plan's groups of rules for this file's root: (item, path below it, rules).
@@ -47,7 +48,16 @@ pub struct RecordRules<'a> {
 }
 
 impl<'a> FileChecker<'a> {
-    pub fn new(plan: &'a Plan, nsi: &'a Nsi, context: FileContext, file: &str) -> FileChecker<'a> {
+    /// `spill` and `keys_in_memory`: where and after how many keys the file's keys are kept
+    /// on disk ([`crate::spill`]).
+    pub fn new(
+        plan: &'a Plan,
+        nsi: &'a Nsi,
+        context: FileContext,
+        file: &str,
+        spill: &'a Spill,
+        keys_in_memory: usize,
+    ) -> FileChecker<'a> {
         let schema = match (context.root, context.name.kind()) {
             ("PERS_LIST", _) => Some(Schema::personal()),
             (_, FileKind::General) => Some(Schema::general()),
@@ -78,7 +88,7 @@ impl<'a> FileChecker<'a> {
                     })
                     .collect(),
             },
-            tally: Tally::new(),
+            tally: Tally::new(spill, keys_in_memory),
         }
     }
 
@@ -288,10 +298,7 @@ impl RecordRules<'_> {
         let mut findings = Vec::new();
         let main: Option<HashMap<String, String>> = if item.name == "PERS" {
             item.child_text("ID_PAC")
-                .and_then(|id| {
-                    self.main_fields
-                        .and_then(|fields| fields.get(&Key::new(id)))
-                })
+                .and_then(|id| self.main_fields.and_then(|fields| fields.get(id)))
                 .map(|lines| {
                     lines
                         .split('\n')

@@ -6,12 +6,12 @@
 
 pub mod catalogue;
 mod checker;
-mod tally;
 pub mod condition;
 pub mod mask;
 pub mod scope;
 pub mod snils;
 pub mod structure;
+mod tally;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -21,7 +21,7 @@ use catalogue::{compile, Catalogue, Check, CompiledRule, KnownNames};
 use structure::Schema;
 
 pub use checker::{FileChecker, RecordRules};
-pub use tally::Tally;
+pub use tally::{MainFields, Tally};
 
 /// F012: wrong order of elements, or a mandatory element missing.
 pub const WRONG_ORDER: u16 = 901;
@@ -259,27 +259,6 @@ fn collect_names(condition: &condition::Condition, out: &mut dyn FnMut(&str)) {
             parts.iter().for_each(|part| collect_names(part, out))
         }
         Condition::Always | Condition::PeriodFrom(_) | Condition::PeriodUntil(_) => {}
-    }
-}
-
-/// A key kept for the whole file (`N_ZAP`, `IDCASE`, `ID_PAC`): a number as a number, other
-/// text as it is, so 100,000 of them take a few megabytes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Key {
-    Number(u64),
-    Text(Box<str>),
-}
-
-impl Key {
-    pub fn new(value: &str) -> Key {
-        // `007` and `7` are different keys; only the canonical spelling (digits, no leading
-        // zero, no sign) is a number.
-        let canonical = value.bytes().all(|b| b.is_ascii_digit())
-            && (value.len() == 1 || !value.starts_with('0'));
-        match value.parse::<u64>() {
-            Ok(number) if canonical => Key::Number(number),
-            _ => Key::Text(value.into()),
-        }
     }
 }
 

@@ -6,20 +6,23 @@ use std::collections::{HashMap, HashSet};
 
 use super::checker::{both, RecordRules};
 use super::{
-    mask, money, parse_money, snils, Finding, Key, DUPLICATE_KEY, WRONG_ORDER, WRONG_TYPE,
-    WRONG_VALUE,
+    mask, money, parse_money, snils, Finding, DUPLICATE_KEY, WRONG_ORDER, WRONG_TYPE, WRONG_VALUE,
 };
+use crate::spill::{digest, DigestMap, DigestSet, Keys, Spill, Texts};
 use crate::xml::Element;
 
 /// What the file's items add up to, in file order: the keys seen, the sums, the patients.
 pub struct Tally<'a> {
     pub(super) seen_items: HashSet<String>,
-    keys: HashMap<&'static str, HashSet<Key>>,
+    /// `N_ZAP`, `IDCASE`, `ID_PAC` seen so far, by name.
+    keys: HashMap<&'static str, DigestSet<'a>>,
+    spill: &'a Spill,
+    keys_in_memory: usize,
     /// The personal-data file's patients (for the main file).
-    pub patients: Option<&'a HashSet<Key>>,
+    pub patients: Option<&'a dyn Keys>,
     /// Kept from the main file for the personal-data file's rules: per patient, the fields
-    /// they name as `NAME=value` lines.
-    pub collected_fields: HashMap<Key, Box<str>>,
+    /// they name.
+    pub collected_fields: MainFields<'a>,
     pub(super) sum_of_cases: i128,
     pub(super) invoice_sum: Option<i128>,
     pub records: u64,
@@ -27,13 +30,43 @@ pub struct Tally<'a> {
     pub(super) late_headers: Vec<Element>,
 }
 
-impl Tally<'_> {
-    pub(super) fn new() -> Self {
+/// The main file's fields a personal-data file's rules name, per patient (`ID_PAC`), kept in
+/// bounded memory ([`crate::spill`]).
+pub struct MainFields<'a> {
+    by_patient: DigestMap<'a, u64>,
+    texts: Texts<'a>,
+}
+
+impl<'a> MainFields<'a> {
+    pub fn new(spill: &'a Spill, keys_in_memory: usize) -> Self {
+        MainFields {
+            by_patient: DigestMap::new(spill, keys_in_memory),
+            texts: Texts::new(spill, keys_in_memory.saturating_mul(16)),
+        }
+    }
+
+    /// The patient's fields as `NAME=value` lines (the last `ZAP` of the patient's).
+    pub fn get(&self, id_pac: &str) -> Option<String> {
+        self.by_patient
+            .get(digest(id_pac))
+            .map(|handle| self.texts.get(handle))
+    }
+
+    fn insert(&mut self, id_pac: &str, lines: &str) {
+        let handle = self.texts.push(lines);
+        self.by_patient.insert(digest(id_pac), handle);
+    }
+}
+
+impl<'a> Tally<'a> {
+    pub(super) fn new(spill: &'a Spill, keys_in_memory: usize) -> Self {
         Tally {
             seen_items: HashSet::new(),
             keys: HashMap::new(),
+            spill,
+            keys_in_memory,
             patients: None,
-            collected_fields: HashMap::new(),
+            collected_fields: MainFields::new(spill, keys_in_memory),
             sum_of_cases: 0,
             invoice_sum: None,
             records: 0,
@@ -88,7 +121,12 @@ impl Tally<'_> {
     }
 
     fn unique(&mut self, key: &'static str, value: &str) -> bool {
-        self.keys.entry(key).or_default().insert(Key::new(value))
+        let (spill, limit) = (self.spill, self.keys_in_memory);
+        self.keys
+            .entry(key)
+            .or_insert_with(|| DigestMap::new(spill, limit))
+            .insert(digest(value), ())
+            .is_none()
     }
 
     fn zap_checks(&mut self, rules: &RecordRules<'_>, zap: &Element, findings: &mut Vec<Finding>) {
@@ -110,7 +148,7 @@ impl Tally<'_> {
             if let Some(id) = pacient.child_text("ID_PAC") {
                 if self
                     .patients
-                    .is_some_and(|patients| !patients.contains(&Key::new(id)))
+                    .is_some_and(|patients| !patients.contains(digest(id)))
                 {
                     findings.push(rules.finding(
                         WRONG_VALUE,
@@ -134,8 +172,7 @@ impl Tally<'_> {
                                 .map(|value| format!("{name}={value}"))
                         })
                         .collect();
-                    self.collected_fields
-                        .insert(Key::new(id), fields.join("\n").into_boxed_str());
+                    self.collected_fields.insert(id, &fields.join("\n"));
                 }
             }
         }
@@ -252,7 +289,12 @@ impl Tally<'_> {
         }
     }
 
-    fn pers_checks(&mut self, rules: &RecordRules<'_>, pers: &Element, findings: &mut Vec<Finding>) {
+    fn pers_checks(
+        &mut self,
+        rules: &RecordRules<'_>,
+        pers: &Element,
+        findings: &mut Vec<Finding>,
+    ) {
         if let Some(id) = pers.child_text("ID_PAC") {
             if !self.unique("ID_PAC", id) {
                 findings.push(rules.finding(
@@ -302,7 +344,6 @@ impl Tally<'_> {
         }
     }
 }
-
 
 fn dates(
     checker: &RecordRules<'_>,

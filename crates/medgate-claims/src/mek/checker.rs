@@ -2,7 +2,6 @@
 //! time as the main file is read — with the patient's sex, birth date and identity taken
 //! from the personal-data file beforehand — keeping only what the duplicate control needs.
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use smallvec::{smallvec, SmallVec};
@@ -13,12 +12,13 @@ use super::{MekFinding, ReasonKind};
 use crate::flk::condition::Values;
 use crate::flk::mask::parse_date;
 use crate::flk::scope::{each_instance, FileContext, NameFilter, Scope};
-use crate::flk::{money, parse_money, Key};
+use crate::flk::{money, parse_money};
+use crate::spill::{digest, le_u64, DigestMap, Slot, Spill, Texts};
 use crate::xml::Element;
 
 /// What MEK needs of a patient's `PERS`: sex (V005), birth date, and a digest of surname,
 /// name, patronymic and birth date that tells one person from another.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Person {
     pub sex: u8,
     pub birth: Option<time::Date>,
@@ -44,6 +44,28 @@ impl Person {
     }
 }
 
+/// Kept in 16 bytes when the patients move to disk: identity, birth (Julian day), sex.
+impl Slot for Person {
+    const SIZE: usize = 16;
+    fn put(&self, out: &mut [u8]) {
+        out[..8].copy_from_slice(&self.identity.to_le_bytes());
+        let birth = self.birth.map_or(i32::MIN, time::Date::to_julian_day);
+        out[8..12].copy_from_slice(&birth.to_le_bytes());
+        out[12] = self.sex;
+        out[13..16].fill(0);
+    }
+    fn take(bytes: &[u8]) -> Self {
+        let birth = le_u64(&bytes[8..]) as u32 as i32;
+        Person {
+            identity: le_u64(bytes),
+            birth: (birth != i32::MIN)
+                .then(|| time::Date::from_julian_day(birth).ok())
+                .flatten(),
+            sex: bytes[12],
+        }
+    }
+}
+
 /// Full years from `birth` to `on`.
 pub fn age(birth: time::Date, on: time::Date) -> i32 {
     let mut years = on.year() - birth.year();
@@ -58,13 +80,13 @@ pub fn age(birth: time::Date, on: time::Date) -> i32 {
 /// control, which needs the cases before it ([`Stays`]).
 pub struct CaseChecker<'a> {
     pub rules: CaseRules<'a>,
-    pub stays: Stays,
+    pub stays: Stays<'a>,
 }
 
 /// What checks one case on its own: the plan, the patients, the paid cases, the headers.
 pub struct CaseRules<'a> {
     plan: &'a MekPlan,
-    persons: &'a HashMap<Key, Person>,
+    persons: &'a DigestMap<'a, Person>,
     paid: Option<&'a PaidCases>,
     context: FileContext,
     /// The names of the headers' elements (`context.headers`).
@@ -74,9 +96,11 @@ pub struct CaseRules<'a> {
 }
 
 /// The stays seen so far, for the duplicate control: digest of a stay's matching fields →
-/// where it was first seen (`N_ZAP/IDCASE/SL_ID`).
-#[derive(Default)]
-pub struct Stays(HashMap<u128, Box<str>>);
+/// where it was first seen (`N_ZAP/IDCASE/SL_ID`), in bounded memory ([`crate::spill`]).
+pub struct Stays<'a> {
+    first_seen: DigestMap<'a, u64>,
+    names: Texts<'a>,
+}
 
 /// What [`CaseRules::check`] found in one case, with the duplicate control still to make.
 pub struct CaseParts {
@@ -101,9 +125,11 @@ struct PendingStay {
 impl<'a> CaseChecker<'a> {
     pub fn new(
         plan: &'a MekPlan,
-        persons: &'a HashMap<Key, Person>,
+        persons: &'a DigestMap<'a, Person>,
         paid: Option<&'a PaidCases>,
         context: FileContext,
+        spill: &'a Spill,
+        keys_in_memory: usize,
     ) -> CaseChecker<'a> {
         let mut header_names = NameFilter::default();
         for header in &context.headers {
@@ -124,7 +150,10 @@ impl<'a> CaseChecker<'a> {
                     })
                     .collect(),
             },
-            stays: Stays::default(),
+            stays: Stays {
+                first_seen: DigestMap::new(spill, keys_in_memory),
+                names: Texts::new(spill, keys_in_memory.saturating_mul(16)),
+            },
         }
     }
 
@@ -141,7 +170,7 @@ impl<'a> CaseChecker<'a> {
     }
 }
 
-impl Stays {
+impl Stays<'_> {
     /// The findings of a case, its duplicates among the stays before it included; its stays
     /// are remembered for the cases after it.
     pub fn resolve(&mut self, parts: CaseParts) -> Vec<MekFinding> {
@@ -151,8 +180,9 @@ impl Stays {
         } = parts;
         let mut inserted = 0;
         for stay in stays {
-            match self.0.get(&stay.key) {
+            match self.first_seen.get(stay.key) {
                 Some(earlier) => {
+                    let earlier = self.names.get(earlier);
                     let mut finding = stay.finding;
                     finding.comment = format!(
                         "the same stay ({}, same patient) as {earlier}",
@@ -166,7 +196,8 @@ impl Stays {
                     inserted += 1;
                 }
                 None => {
-                    self.0.insert(stay.key, stay.here);
+                    let name = self.names.push(&stay.here);
+                    self.first_seen.insert(stay.key, name);
                 }
             }
         }
@@ -189,8 +220,7 @@ impl CaseRules<'_> {
         let pacient = zap.child("PACIENT");
         let person = pacient
             .and_then(|p| p.child_text("ID_PAC"))
-            .and_then(|id| self.persons.get(&Key::new(id)))
-            .copied();
+            .and_then(|id| self.persons.get(digest(id)));
         let n_zap = zap.child_text("N_ZAP").map(str::to_owned);
         let names = self.header_names.union(held);
         for z_sl in zap.children_named("Z_SL") {
@@ -542,7 +572,7 @@ fn stay(
         fields.hash(&mut hasher);
         hasher.finish()
     };
-    let key = (u128::from(digest(1)) << 64) | u128::from(digest(2));
+    let key = ((u128::from(digest(1)) << 64) | u128::from(digest(2))).max(1);
     let here = format!(
         "N_ZAP {} IDCASE {} SL_ID {}",
         zap.child_text("N_ZAP").unwrap_or("?"),

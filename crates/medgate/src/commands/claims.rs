@@ -223,6 +223,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         catalogues: &catalogues,
         nsi: &nsi,
         max_findings: 100_000,
+        keys_in_memory: medgate_claims::spill::ENTRIES_IN_MEMORY,
     };
     let mek = MekSettings {
         catalogues: &mek_catalogues,

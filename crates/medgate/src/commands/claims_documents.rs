@@ -56,6 +56,7 @@ pub fn run(args: &DocumentsArgs) -> anyhow::Result<ExitCode> {
             catalogues: &catalogues,
             nsi: &nsi,
             max_findings: 100_000,
+            keys_in_memory: medgate_claims::spill::ENTRIES_IN_MEMORY,
         };
         let mek = MekSettings {
             catalogues: &mek_catalogues,

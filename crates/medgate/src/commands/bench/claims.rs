@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use medgate_claims::generate::{self, Options};
+use medgate_claims::spill::ENTRIES_IN_MEMORY;
 use medgate_claims::xml::{DecodingReader, Item, RecordReader};
 use medgate_claims::{check_package_with_mek, Catalogue, MekSettings, Nsi, Settings};
 
@@ -38,6 +39,11 @@ pub struct ClaimsBenchArgs {
     /// temporary folder, removed at the end).
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+    /// Keys of each kind (N_ZAP, IDCASE, patients, stays…) kept in memory before the rest
+    /// go to a temporary file beside the package; lower it to time that path on a small
+    /// package.
+    #[arg(long, value_name = "N", default_value_t = ENTRIES_IN_MEMORY)]
+    pub keys_in_memory: usize,
 }
 
 /// The measured child: checks one package and answers on its standard output.
@@ -51,6 +57,9 @@ pub struct ClaimsChildArgs {
     /// The personal-data file's size.
     #[arg(long)]
     personal_size: u64,
+    /// Keys of each kind kept in memory ([`ClaimsBenchArgs::keys_in_memory`]).
+    #[arg(long, default_value_t = ENTRIES_IN_MEMORY)]
+    keys_in_memory: usize,
 }
 
 /// What the child reports: one JSON line.
@@ -67,6 +76,8 @@ struct ChildReport {
     /// MEK, the `L` file's FLK (and the main file's MEK again, when that FLK refused a
     /// patient).
     passes: Vec<f64>,
+    /// Whether keys went to the temporary file.
+    keys_on_disk: bool,
 }
 
 pub fn run(args: &ClaimsBenchArgs) -> anyhow::Result<ExitCode> {
@@ -119,7 +130,13 @@ pub fn run(args: &ClaimsBenchArgs) -> anyhow::Result<ExitCode> {
 
     // 3. FLK + MEK in a child process.
     eprintln!("checking it (FLK + MEK) in a child process…");
-    let (child, peak_kib, wall) = run_child(&exe, &package, main_size, personal_size)?;
+    let (child, peak_kib, wall) = run_child(
+        &exe,
+        &package,
+        main_size,
+        personal_size,
+        args.keys_in_memory,
+    )?;
 
     // 4. The ceilings.
     eprintln!("reading the main file with our reader alone, then with xmllint --stream…");
@@ -185,6 +202,16 @@ pub fn run(args: &ClaimsBenchArgs) -> anyhow::Result<ExitCode> {
     println!(
         "  findings:          {} FLK, {} MEK ({} cases through MEK)",
         child.flk_findings, child.mek_findings, child.mek_cases_checked
+    );
+    println!(
+        "  keys in memory:    at most {} of each kind (N_ZAP, IDCASE, patients, stays…), \
+         the rest in a temporary file beside the package: {}",
+        args.keys_in_memory,
+        if child.keys_on_disk {
+            "used"
+        } else {
+            "not needed at this size"
+        }
     );
     match peak_kib {
         Some(kib) => println!(
@@ -271,6 +298,7 @@ fn run_child(
     package: &Path,
     main_size: u64,
     personal_size: u64,
+    keys_in_memory: usize,
 ) -> anyhow::Result<(ChildReport, Option<u64>, Duration)> {
     let started = Instant::now();
     let mut child = Command::new(exe)
@@ -278,6 +306,7 @@ fn run_child(
         .arg(package)
         .arg(format!("--main-size={main_size}"))
         .arg(format!("--personal-size={personal_size}"))
+        .arg(format!("--keys-in-memory={keys_in_memory}"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -313,6 +342,7 @@ pub fn child(args: &ClaimsChildArgs) -> anyhow::Result<ExitCode> {
         catalogues: &catalogues,
         nsi: &nsi,
         max_findings: 100_000,
+        keys_in_memory: args.keys_in_memory,
     };
     let mek = MekSettings {
         catalogues: &mek_catalogues,
@@ -347,6 +377,7 @@ pub fn child(args: &ClaimsChildArgs) -> anyhow::Result<ExitCode> {
         mek_findings: report.mek.as_ref().map_or(0, |mek| mek.total_findings()),
         mek_cases_checked: report.mek.as_ref().map_or(0, |mek| mek.cases_checked),
         passes,
+        keys_on_disk: report.keys_on_disk,
     };
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", serde_json::to_string(&answer)?)?;
