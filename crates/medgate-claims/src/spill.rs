@@ -197,6 +197,9 @@ impl<'s, V: Slot> DigestMap<'s, V> {
             return Some(*value);
         }
         let disk = self.disk.as_ref()?;
+        if !disk.filter.may_hold(key) {
+            return None;
+        }
         match disk.find(key) {
             Ok((_, found)) => found,
             Err(error) => {
@@ -215,7 +218,7 @@ impl<'s, V: Slot> DigestMap<'s, V> {
         if let Some(old) = self.memory.get_mut(&key) {
             return Some(std::mem::replace(old, value));
         }
-        if let Some(disk) = &mut self.disk {
+        if let Some(disk) = self.disk.as_mut().filter(|disk| disk.filter.may_hold(key)) {
             match disk.find(key) {
                 Ok((index, Some(old))) => {
                     if let Err(error) = disk.write(index, key, value) {
@@ -242,7 +245,9 @@ impl<'s, V: Slot> DigestMap<'s, V> {
     fn move_to_disk(&mut self) -> io::Result<()> {
         let disk = match &mut self.disk {
             Some(disk) => disk,
-            None => self.disk.insert(DiskTable::create(self.spill, 1024)?),
+            None => self
+                .disk
+                .insert(DiskTable::create(self.spill, 1024, Filter::new())?),
         };
         let entries: Vec<(u128, V)> = self.memory.drain().collect();
         disk.insert_new(entries, self.spill)?;
@@ -253,6 +258,9 @@ impl<'s, V: Slot> DigestMap<'s, V> {
 
 /// A hash table in a temporary file: slots of a 16-byte digest (0 = empty) and the value.
 struct DiskTable<V> {
+    /// Which keys may be in the file: most lookups of keys seen once (the usual case) are
+    /// answered without reading it.
+    filter: Filter,
     file: File,
     /// Slots, a power of two.
     capacity: u64,
@@ -272,10 +280,11 @@ impl<V: Slot> DiskTable<V> {
         16 + V::SIZE as u64
     };
 
-    fn create(spill: &Spill, capacity: u64) -> io::Result<Self> {
+    fn create(spill: &Spill, capacity: u64, filter: Filter) -> io::Result<Self> {
         let file = spill.create()?;
         file.set_len(capacity * Self::WIDTH)?;
         Ok(DiskTable {
+            filter,
             file,
             capacity,
             len: 0,
@@ -323,7 +332,8 @@ impl<V: Slot> DiskTable<V> {
         let needed = (self.len + entries.len() as u64) * 2;
         if needed > self.capacity {
             let capacity = needed.next_power_of_two();
-            let mut grown = DiskTable::<V>::create(spill, capacity)?;
+            let filter = std::mem::replace(&mut self.filter, Filter::empty());
+            let mut grown = DiskTable::<V>::create(spill, capacity, filter)?;
             let mut start = 0;
             while start < self.capacity {
                 let block = Block::read(self, start)?;
@@ -339,6 +349,7 @@ impl<V: Slot> DiskTable<V> {
         entries.sort_unstable_by_key(|(key, _)| self.home(*key));
         let mut block: Option<Block> = None;
         for (key, value) in entries {
+            self.filter.add(key);
             let mut index = self.home(key);
             loop {
                 let start = index / BLOCK_SLOTS * BLOCK_SLOTS;
@@ -362,6 +373,42 @@ impl<V: Slot> DiskTable<V> {
             done.write(self)?;
         }
         Ok(())
+    }
+}
+
+/// A Bloom filter of a fixed 4 MiB (three bits a key, from the digest's high half): a key
+/// not added is reported absent but for about 1 in 80 at 3 million keys and 1 in 5 at 10
+/// million; the filter never grows, the table behind it answers the rest.
+struct Filter(Vec<u64>);
+
+const FILTER_BITS: u32 = 25;
+
+impl Filter {
+    fn new() -> Filter {
+        Filter(vec![0; 1 << (FILTER_BITS - 6)])
+    }
+
+    fn empty() -> Filter {
+        Filter(Vec::new())
+    }
+
+    fn bits(key: u128) -> [usize; 3] {
+        let high = (key >> 64) as u64;
+        let (first, step) = (high as u32, (high >> 32) as u32 | 1);
+        let mask = (1u32 << FILTER_BITS) - 1;
+        [0u32, 1, 2].map(|i| (first.wrapping_add(i.wrapping_mul(step)) & mask) as usize)
+    }
+
+    fn add(&mut self, key: u128) {
+        for bit in Filter::bits(key) {
+            self.0[bit / 64] |= 1 << (bit % 64);
+        }
+    }
+
+    fn may_hold(&self, key: u128) -> bool {
+        Filter::bits(key)
+            .iter()
+            .all(|&bit| self.0[bit / 64] & (1 << (bit % 64)) != 0)
     }
 }
 
