@@ -115,10 +115,42 @@ impl std::fmt::Debug for MessageBox {
 
 impl Writer {
     /// Starts the writer task on `connection`, which it owns from now on.
+    ///
+    /// On SQLite the task has a thread of its own. Its jobs are many short statements, each
+    /// handed to sqlx's SQLite thread and back; on the runtime's workers the writer was woken
+    /// behind the requests' tasks (TLS, signatures, parsing) after every statement, and the
+    /// writer — the one serial part of an upload — spent most of its time waiting to run. On
+    /// PostgreSQL the connection's socket belongs to the runtime that opened it, and the
+    /// round trips to the server dominate, so the task stays there.
     pub(crate) fn start(connection: AnyConnection, backend: DatabaseBackend) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run(connection, backend, receiver, counters.clone()));
+        let task = run(connection, backend, receiver, counters.clone());
+        match backend {
+            DatabaseBackend::Sqlite => {
+                let spawned = std::thread::Builder::new()
+                    .name("medgate-writer".to_owned())
+                    .spawn(move || {
+                        match tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                        {
+                            Ok(runtime) => runtime.block_on(task),
+                            // The queue's receiver is dropped with `task`: every write is
+                            // then refused as "the store is closed".
+                            Err(error) => {
+                                tracing::error!(%error, "the database writer could not start")
+                            }
+                        }
+                    });
+                if let Err(error) = spawned {
+                    tracing::error!(%error, "the database writer's thread could not start");
+                }
+            }
+            DatabaseBackend::Postgres => {
+                tokio::spawn(task);
+            }
+        }
         Writer { queue, counters }
     }
 
