@@ -134,6 +134,23 @@ impl Party {
     }
 }
 
+/// The months' names in Russian, January first, as the catalogues' conditions and the
+/// documents' periods write them ("январь 2025").
+pub const MONTH_NAMES: [&str; 12] = [
+    "январь",
+    "февраль",
+    "март",
+    "апрель",
+    "май",
+    "июнь",
+    "июль",
+    "август",
+    "сентябрь",
+    "октябрь",
+    "ноябрь",
+    "декабрь",
+];
+
 /// A reporting period: year and month (`YYMM` in a file name).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Period {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::error::ClaimsError;
 use crate::flk::{money, parse_money};
 use crate::mek::MekReport;
-use crate::names::Party;
+use crate::names::{Party, MONTH_NAMES};
 use crate::package::Package;
 use crate::xml::{Element, Item};
 use font::Font;
@@ -77,24 +77,9 @@ fn care_conditions(code: &str) -> &'static str {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "январь",
-    "февраль",
-    "март",
-    "апрель",
-    "май",
-    "июнь",
-    "июль",
-    "август",
-    "сентябрь",
-    "октябрь",
-    "ноябрь",
-    "декабрь",
-];
-
 fn period_text(year: &str, month: &str) -> String {
     match month.trim().parse::<usize>() {
-        Ok(m @ 1..=12) => format!("{} {} г.", MONTHS[m - 1], year.trim()),
+        Ok(m @ 1..=12) => format!("{} {} г.", MONTH_NAMES[m - 1], year.trim()),
         _ => format!("{}-{}", year.trim(), month.trim()),
     }
 }

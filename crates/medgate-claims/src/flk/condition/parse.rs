@@ -3,7 +3,7 @@
 //! comparison of an element with a value, a set or another element.
 
 use super::{Condition, Name, Names, Operand, Operator, Value};
-use crate::names::Period;
+use crate::names::{Period, MONTH_NAMES};
 
 /// Parses a `USL_TEST` text; the empty text is `Always`.
 pub(super) fn parse(text: &str, names: &dyn Names) -> Result<Condition, String> {
@@ -137,28 +137,29 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn or(&mut self) -> Result<Condition, String> {
-        let mut parts = vec![self.and()?];
-        while self.tokens.get(self.at) == Some(&Token::Or) {
-            self.at += 1;
-            parts.push(self.and()?);
-        }
-        Ok(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Condition::Or(parts)
-        })
+        self.joined(&Token::Or, Self::and, Condition::Or)
     }
 
     fn and(&mut self) -> Result<Condition, String> {
-        let mut parts = vec![self.primary()?];
-        while self.tokens.get(self.at) == Some(&Token::And) {
+        self.joined(&Token::And, Self::primary, Condition::And)
+    }
+
+    /// `part (joiner part)*`: the one part alone, or the parts joined.
+    fn joined(
+        &mut self,
+        joiner: &Token,
+        part: fn(&mut Self) -> Result<Condition, String>,
+        join: fn(Vec<Condition>) -> Condition,
+    ) -> Result<Condition, String> {
+        let mut parts = vec![part(self)?];
+        while self.tokens.get(self.at) == Some(joiner) {
             self.at += 1;
-            parts.push(self.primary()?);
+            parts.push(part(self)?);
         }
         Ok(if parts.len() == 1 {
             parts.remove(0)
         } else {
-            Condition::And(parts)
+            join(parts)
         })
     }
 
@@ -349,21 +350,7 @@ fn period_in_words(text: &str) -> Result<Period, String> {
     let (month, year) = inner
         .split_once(' ')
         .ok_or_else(|| format!("not a month and year: {text:?}"))?;
-    const MONTHS: [&str; 12] = [
-        "январь",
-        "февраль",
-        "март",
-        "апрель",
-        "май",
-        "июнь",
-        "июль",
-        "август",
-        "сентябрь",
-        "октябрь",
-        "ноябрь",
-        "декабрь",
-    ];
-    let index = MONTHS
+    let index = MONTH_NAMES
         .iter()
         .position(|m| *m == month.to_lowercase())
         .ok_or_else(|| format!("unknown month {month:?}"))?;
