@@ -70,6 +70,8 @@ impl Slot for u64 {
 #[derive(Debug)]
 pub struct Spill {
     dir: PathBuf,
+    /// Where to go when `dir` cannot be written.
+    fallback: Option<PathBuf>,
     failure: OnceLock<String>,
     used: AtomicBool,
 }
@@ -79,6 +81,7 @@ impl Spill {
     pub fn in_dir(dir: &Path) -> Spill {
         Spill {
             dir: dir.to_owned(),
+            fallback: None,
             failure: OnceLock::new(),
             used: AtomicBool::new(false),
         }
@@ -91,16 +94,18 @@ impl Spill {
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        if tempfile::tempfile_in(dir).is_ok() {
-            Spill::in_dir(dir)
-        } else {
-            Spill::in_dir(&std::env::temp_dir())
+        Spill {
+            fallback: Some(std::env::temp_dir()),
+            ..Spill::in_dir(dir)
         }
     }
 
     fn create(&self) -> io::Result<File> {
         self.used.store(true, Ordering::Relaxed);
-        tempfile::tempfile_in(&self.dir)
+        tempfile::tempfile_in(&self.dir).or_else(|error| match &self.fallback {
+            Some(fallback) => tempfile::tempfile_in(fallback),
+            None => Err(error),
+        })
     }
 
     /// Whether a limit was reached and a temporary file made.
