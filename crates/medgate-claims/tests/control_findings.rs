@@ -14,7 +14,7 @@ use medgate_claims::spill::ENTRIES_IN_MEMORY;
 use medgate_claims::{check_package_with_mek, Catalogue, MekSettings, Nsi, Period, Settings};
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/registers/nsi")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogues")
 }
 
 fn load(names: &[&str]) -> Vec<Catalogue> {

@@ -11,7 +11,7 @@ use medgate_claims::generate::{self, Fault, Options};
 use medgate_claims::{check_package, Catalogue, Finding, Nsi, Period, Settings};
 
 fn findings(path: &Path) -> Vec<Finding> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/registers/nsi");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogues");
     let catalogues: Vec<Catalogue> = ["Q015.xml", "Q022.xml"]
         .iter()
         .map(|name| Catalogue::load(&dir.join(name)).unwrap())

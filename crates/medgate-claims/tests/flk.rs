@@ -13,7 +13,7 @@ use medgate_claims::{
 };
 
 fn catalogues() -> Vec<Catalogue> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/registers/nsi");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogues");
     ["Q015.xml", "Q022.xml"]
         .iter()
         .map(|name| Catalogue::load(&dir.join(name)).unwrap())

@@ -15,7 +15,7 @@ use medgate_claims::{
 };
 
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/registers/nsi")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogues")
 }
 
 fn load(names: &[&str]) -> Vec<Catalogue> {

@@ -343,8 +343,7 @@ mod tests {
     use super::*;
 
     fn q015() -> Catalogue {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/testdata/registers/nsi/Q015.xml");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogues/Q015.xml");
         Catalogue::load(&path).unwrap()
     }
 

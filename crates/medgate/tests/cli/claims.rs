@@ -415,8 +415,7 @@ fn cases_paid_earlier_are_found_from_the_keys_of_the_accepted_register() {
     );
 
     // Another MEK catalogue is given as a file.
-    let q016 = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/registers/nsi/Q016.xml");
+    let q016 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../medgate-claims/catalogues/Q016.xml");
     let out = run_ok(&[
         "claims",
         "check",
@@ -455,8 +454,7 @@ fn the_mek_agrees_with_an_independent_python_reading_of_the_catalogue() {
         .join("faulty")
         .tap_create()
         .join(clean.file_name().unwrap());
-    let q016 = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/registers/nsi/Q016.xml");
+    let q016 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../medgate-claims/catalogues/Q016.xml");
     let code = r#"
 import sys, zipfile, datetime, xml.etree.ElementTree as ET
 src, dst, catalogue = sys.argv[1], sys.argv[2], sys.argv[3]
