@@ -38,7 +38,6 @@ use std::net::IpAddr;
 use aws_lc_rs::digest;
 use medgate_ids::TenantId;
 use sqlx::any::AnyRow;
-use sqlx::AnyConnection;
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -46,6 +45,7 @@ use super::{
     column, from_unix, now, optional_parsed_column, parsed_column, to_i64, to_u64, to_unix,
     DatabaseBackend, Metadata,
 };
+use super::sql::Sql;
 use crate::error::MetadataError;
 use crate::values::Sha256Digest;
 
@@ -379,8 +379,8 @@ impl Metadata {
         let backend = self.backend;
         let entry = entry.clone();
         self.writer
-            .write("append to the audit log", move |connection| {
-                Box::pin(async move { append_audit_on(connection, backend, &entry).await })
+            .write_sql("append to the audit log", move |mut sql| {
+                Box::pin(async move { append_audit_on(&mut sql, backend, &entry).await })
             })
             .await
     }
@@ -654,7 +654,7 @@ impl Metadata {
 /// [`Metadata::append_audit`] on the writer's connection, inside its batch transaction (see
 /// [`super::writer`]); also used by writes that audit in the same transaction.
 pub(crate) async fn append_audit_on(
-    connection: &mut AnyConnection,
+    sql: &mut Sql<'_>,
     backend: DatabaseBackend,
     entry: &NewAuditEntry,
 ) -> Result<AuditEntry, MetadataError> {
@@ -663,39 +663,38 @@ pub(crate) async fn append_audit_on(
         "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1{}",
         backend.row_lock()
     );
-    let head = sqlx::query(&head_sql)
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
-    let last_seq: i64 = column(&head, "last_seq")?;
-    let prev_hash = parsed_column(&head, "last_hash", Sha256Digest::parse_hex)?;
+    let head = sql.fetch_one(OPERATION, &head_sql, Vec::new()).await?;
+    let last_seq = head.int("last_seq")?;
+    let prev_hash = Sha256Digest::parse_hex(&head.text("last_hash")?)
+        .map_err(|error| MetadataError::corrupt("last_hash", error))?;
 
-    let highest = sqlx::query("SELECT MAX(seq) AS highest FROM audit_log")
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
-    let highest: Option<i64> = column(&highest, "highest")?;
+    let highest = sql
+        .fetch_one(OPERATION, "SELECT MAX(seq) AS highest FROM audit_log", Vec::new())
+        .await?
+        .optional_int("highest")?;
     let next = match highest {
         Some(highest) if highest > last_seq => match highest.checked_add(1) {
             Some(next) => next,
             // A row at the largest number there is: take the first free number after
             // the head instead.
             None => {
-                let free = sqlx::query(
-                    "SELECT MIN(a.seq) AS seq FROM audit_log a WHERE a.seq >= $1 \
+                let free = sql
+                    .fetch_one(
+                        OPERATION,
+                        "SELECT MIN(a.seq) AS seq FROM audit_log a WHERE a.seq >= $1 \
                          AND a.seq < 9223372036854775807 \
                          AND NOT EXISTS (SELECT 1 FROM audit_log b WHERE b.seq = a.seq + 1)",
-                )
-                .bind(last_seq.max(1))
-                .fetch_one(&mut *connection)
-                .await
-                .map_err(MetadataError::database(OPERATION))?;
-                let occupied = sqlx::query("SELECT seq FROM audit_log WHERE seq = $1")
-                    .bind(last_seq + 1)
-                    .fetch_optional(&mut *connection)
-                    .await
-                    .map_err(MetadataError::database(OPERATION))?;
-                match (occupied, column::<Option<i64>>(&free, "seq")?) {
+                        vec![last_seq.max(1).into()],
+                    )
+                    .await?;
+                let occupied = sql
+                    .fetch_optional(
+                        OPERATION,
+                        "SELECT seq FROM audit_log WHERE seq = $1",
+                        vec![(last_seq + 1).into()],
+                    )
+                    .await?;
+                match (occupied, free.optional_int("seq")?) {
                     (None, _) => last_seq + 1,
                     (Some(_), Some(seq)) => seq + 1,
                     (Some(_), None) => {
@@ -738,30 +737,31 @@ pub(crate) async fn append_audit_on(
     };
     stored.hash = stored.computed_hash();
 
-    sqlx::query(
+    sql.execute(
+        OPERATION,
         "INSERT INTO audit_log (seq, at, tenant_id, actor, action, target, origin, details, \
              patient, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        vec![
+            next.into(),
+            to_unix(stored.at).into(),
+            stored.tenant.as_ref().map(TenantId::as_str).into(),
+            stored.actor.as_str().into(),
+            stored.action.as_str().into(),
+            stored.target.as_str().into(),
+            stored.origin.to_string().into(),
+            stored.details.as_str().into(),
+            stored.patient.as_deref().into(),
+            stored.prev_hash.to_hex().into(),
+            stored.hash.to_hex().into(),
+        ],
     )
-    .bind(next)
-    .bind(to_unix(stored.at))
-    .bind(stored.tenant.as_ref().map(TenantId::as_str))
-    .bind(stored.actor.as_str())
-    .bind(stored.action.as_str())
-    .bind(stored.target.as_str())
-    .bind(stored.origin.to_string())
-    .bind(stored.details.as_str())
-    .bind(stored.patient.as_deref())
-    .bind(stored.prev_hash.to_hex())
-    .bind(stored.hash.to_hex())
-    .execute(&mut *connection)
-    .await
-    .map_err(MetadataError::database(OPERATION))?;
-    sqlx::query("UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
-        .bind(next)
-        .bind(stored.hash.to_hex())
-        .execute(&mut *connection)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
+    .await?;
+    sql.execute(
+        OPERATION,
+        "UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1",
+        vec![next.into(), stored.hash.to_hex().into()],
+    )
+    .await?;
     Ok(stored)
 }
 

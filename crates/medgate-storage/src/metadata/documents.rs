@@ -3,12 +3,12 @@
 
 use medgate_ids::{Oid, TenantId};
 use sqlx::any::AnyRow;
-use sqlx::AnyConnection;
 use time::format_description::well_known::Iso8601;
 use time::{Date, OffsetDateTime};
 
 use super::audit::{append_audit_on, AuditEntry, NewAuditEntry};
 use super::document_search::search_statements;
+use super::sql::Sql;
 use super::{
     column, from_unix, optional_parsed_column, parsed_column, to_i64, to_u64, to_unix,
     DatabaseBackend, Metadata,
@@ -264,10 +264,8 @@ impl Metadata {
         let backend = self.backend;
         let (tenant, metadata) = (tenant.clone(), metadata.clone());
         self.writer
-            .write("store a document", move |connection| {
-                Box::pin(async move {
-                    insert_document_on(connection, backend, &tenant, &metadata).await
-                })
+            .write_sql("store a document", move |mut sql| {
+                Box::pin(async move { insert_document_on(&mut sql, backend, &tenant, &metadata).await })
             })
             .await
     }
@@ -283,11 +281,10 @@ impl Metadata {
         let backend = self.backend;
         let (tenant, metadata, audit) = (tenant.clone(), metadata.clone(), audit.clone());
         self.writer
-            .write("store a document", move |connection| {
+            .write_sql("store a document", move |mut sql| {
                 Box::pin(async move {
-                    let stored =
-                        insert_document_on(connection, backend, &tenant, &metadata).await?;
-                    let entry = append_audit_on(connection, backend, &audit).await?;
+                    let stored = insert_document_on(&mut sql, backend, &tenant, &metadata).await?;
+                    let entry = append_audit_on(&mut sql, backend, &audit).await?;
                     Ok((stored, entry))
                 })
             })
@@ -510,7 +507,7 @@ async fn delete_in(
 
 /// [`Metadata::insert_document`] on the writer's connection, inside its batch.
 async fn insert_document_on(
-    connection: &mut AnyConnection,
+    sql: &mut Sql<'_>,
     backend: DatabaseBackend,
     tenant: &TenantId,
     metadata: &DocumentMetadata,
@@ -524,32 +521,33 @@ async fn insert_document_on(
         "SELECT quota_bytes, max_files, used_bytes, file_count FROM tenants WHERE id = $1{}",
         backend.row_lock()
     );
-    let tenant_row = sqlx::query(&lock)
-        .bind(tenant.as_str())
-        .fetch_optional(&mut *connection)
-        .await
-        .map_err(MetadataError::database(OPERATION))?
+    let tenant_row = sql
+        .fetch_optional(OPERATION, &lock, vec![tenant.as_str().into()])
+        .await?
         .ok_or_else(|| MetadataError::TenantNotFound(tenant.clone()))?;
 
-    let existing = sqlx::query("SELECT 1 FROM documents WHERE tenant_id = $1 AND document_id = $2")
-        .bind(tenant.as_str())
-        .bind(metadata.document_id.as_str())
-        .fetch_optional(&mut *connection)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
+    let existing = sql
+        .fetch_optional(
+            OPERATION,
+            "SELECT 1 FROM documents WHERE tenant_id = $1 AND document_id = $2",
+            vec![tenant.as_str().into(), metadata.document_id.as_str().into()],
+        )
+        .await?;
     if existing.is_some() {
         return Err(MetadataError::DocumentExists(metadata.document_id.clone()));
     }
     if let (Some(set_id), Some(version)) = (&metadata.set_id, metadata.version) {
-        let existing = sqlx::query(
-            "SELECT 1 FROM documents WHERE tenant_id = $1 AND set_id = $2 AND version = $3",
-        )
-        .bind(tenant.as_str())
-        .bind(set_id.as_str())
-        .bind(i64::from(version))
-        .fetch_optional(&mut *connection)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
+        let existing = sql
+            .fetch_optional(
+                OPERATION,
+                "SELECT 1 FROM documents WHERE tenant_id = $1 AND set_id = $2 AND version = $3",
+                vec![
+                    tenant.as_str().into(),
+                    set_id.as_str().into(),
+                    i64::from(version).into(),
+                ],
+            )
+            .await?;
         if existing.is_some() {
             return Err(MetadataError::DocumentVersionExists {
                 set_id: set_id.clone(),
@@ -558,10 +556,10 @@ async fn insert_document_on(
         }
     }
 
-    let quota_bytes = to_u64("quota_bytes", column(&tenant_row, "quota_bytes")?)?;
-    let max_files = to_u64("max_files", column(&tenant_row, "max_files")?)?;
-    let used_bytes = to_u64("used_bytes", column(&tenant_row, "used_bytes")?)?;
-    let file_count = to_u64("file_count", column(&tenant_row, "file_count")?)?;
+    let quota_bytes = to_u64("quota_bytes", tenant_row.int("quota_bytes")?)?;
+    let max_files = to_u64("max_files", tenant_row.int("max_files")?)?;
+    let used_bytes = to_u64("used_bytes", tenant_row.int("used_bytes")?)?;
+    let file_count = to_u64("file_count", tenant_row.int("file_count")?)?;
     if file_count >= max_files {
         return Err(MetadataError::FileLimitReached { limit: max_files });
     }
@@ -573,8 +571,10 @@ async fn insert_document_on(
         });
     }
 
-    let row = sqlx::query(
-        "INSERT INTO documents (tenant_id, document_id, set_id, version, kind, type_code, \
+    let row = sql
+        .fetch_one(
+            OPERATION,
+            "INSERT INTO documents (tenant_id, document_id, set_id, version, kind, type_code, \
              type_system, type_display, class_code, title, title_search, effective_time, \
              confidentiality, language, patient_id_root, patient_id_extension, patient_name, \
              patient_birth_date, patient_gender, author_name, author_id, author_search, \
@@ -583,44 +583,49 @@ async fn insert_document_on(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33) \
              RETURNING id",
-    )
-    .bind(tenant.as_str())
-    .bind(metadata.document_id.as_str())
-    .bind(metadata.set_id.as_ref().map(DocumentId::as_str))
-    .bind(metadata.version.map(i64::from))
-    .bind(metadata.kind.as_str())
-    .bind(metadata.type_code.as_deref())
-    .bind(metadata.type_system.as_deref())
-    .bind(metadata.type_display.as_deref())
-    .bind(metadata.class_code.as_deref())
-    .bind(metadata.title.as_deref())
-    .bind(metadata.title.as_deref().unwrap_or_default().to_lowercase())
-    .bind(to_unix(metadata.effective_time))
-    .bind(metadata.confidentiality.as_deref())
-    .bind(metadata.language.as_deref())
-    .bind(metadata.patient.root.as_str())
-    .bind(metadata.patient.extension.as_str())
-    .bind(metadata.patient_name.as_deref())
-    .bind(metadata.patient_birth_date.map(format_date))
-    .bind(metadata.patient_gender.as_deref())
-    .bind(metadata.author_name.as_deref())
-    .bind(metadata.author_id.as_deref())
-    .bind(author_search_text(metadata))
-    .bind(metadata.organisation.as_deref())
-    .bind(metadata.custodian.as_deref())
-    .bind(metadata.legal_authenticator.as_deref())
-    .bind(metadata.service_event_json.as_deref())
-    .bind(metadata.content_type.as_str())
-    .bind(size)
-    .bind(metadata.sha256.to_hex())
-    .bind(metadata.sha1.to_hex())
-    .bind(metadata.content_key.as_str())
-    .bind(to_unix(created_at))
-    .bind(metadata.effective_time_as_written.as_deref())
-    .fetch_one(&mut *connection)
-    .await
-    .map_err(MetadataError::database(OPERATION))?;
-    let primary_key: i64 = column(&row, "id")?;
+            vec![
+                tenant.as_str().into(),
+                metadata.document_id.as_str().into(),
+                metadata.set_id.as_ref().map(DocumentId::as_str).into(),
+                metadata.version.map(i64::from).into(),
+                metadata.kind.as_str().into(),
+                metadata.type_code.as_deref().into(),
+                metadata.type_system.as_deref().into(),
+                metadata.type_display.as_deref().into(),
+                metadata.class_code.as_deref().into(),
+                metadata.title.as_deref().into(),
+                metadata
+                    .title
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_lowercase()
+                    .into(),
+                to_unix(metadata.effective_time).into(),
+                metadata.confidentiality.as_deref().into(),
+                metadata.language.as_deref().into(),
+                metadata.patient.root.as_str().into(),
+                metadata.patient.extension.as_str().into(),
+                metadata.patient_name.as_deref().into(),
+                metadata.patient_birth_date.map(format_date).into(),
+                metadata.patient_gender.as_deref().into(),
+                metadata.author_name.as_deref().into(),
+                metadata.author_id.as_deref().into(),
+                author_search_text(metadata).into(),
+                metadata.organisation.as_deref().into(),
+                metadata.custodian.as_deref().into(),
+                metadata.legal_authenticator.as_deref().into(),
+                metadata.service_event_json.as_deref().into(),
+                metadata.content_type.as_str().into(),
+                size.into(),
+                metadata.sha256.to_hex().into(),
+                metadata.sha1.to_hex().into(),
+                metadata.content_key.as_str().into(),
+                to_unix(created_at).into(),
+                metadata.effective_time_as_written.as_deref().into(),
+            ],
+        )
+        .await?;
+    let primary_key = row.int("id")?;
 
     let mut patient_ids = vec![&metadata.patient];
     for other in &metadata.other_patient_ids {
@@ -634,31 +639,30 @@ async fn insert_document_on(
         let repeated = patient_ids.iter().any(|other| {
             other.extension == patient.extension && other.root.as_str() < patient.root.as_str()
         });
-        sqlx::query(
+        sql.execute(
+            OPERATION,
             "INSERT INTO document_patient_ids (document_pk, tenant_id, root, extension, \
                  effective_time, created_at, repeated) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            vec![
+                primary_key.into(),
+                tenant.as_str().into(),
+                patient.root.as_str().into(),
+                patient.extension.as_str().into(),
+                to_unix(metadata.effective_time).into(),
+                to_unix(created_at).into(),
+                i16::from(repeated).into(),
+            ],
         )
-        .bind(primary_key)
-        .bind(tenant.as_str())
-        .bind(patient.root.as_str())
-        .bind(patient.extension.as_str())
-        .bind(to_unix(metadata.effective_time))
-        .bind(to_unix(created_at))
-        .bind(i16::from(repeated))
-        .execute(&mut *connection)
-        .await
-        .map_err(MetadataError::database(OPERATION))?;
+        .await?;
     }
 
-    sqlx::query(
+    sql.execute(
+        OPERATION,
         "UPDATE tenants SET used_bytes = used_bytes + $2, file_count = file_count + 1 \
              WHERE id = $1",
+        vec![tenant.as_str().into(), size.into()],
     )
-    .bind(tenant.as_str())
-    .bind(size)
-    .execute(&mut *connection)
-    .await
-    .map_err(MetadataError::database(OPERATION))?;
+    .await?;
 
     let mut metadata = metadata.clone();
     metadata

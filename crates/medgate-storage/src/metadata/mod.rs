@@ -49,6 +49,7 @@ pub mod portal;
 pub mod registry;
 pub mod replay_guard;
 pub mod revocations;
+pub(crate) mod sql;
 pub mod staff;
 pub mod synthetic;
 pub mod tenants;
@@ -397,7 +398,11 @@ impl Metadata {
             .run(&pool)
             .await
             .map_err(|error| MetadataError::Migration(BackendError::new(error)))?;
-        let writer = writer::Writer::start(writer_connection(url, backend).await?, backend);
+        let writer = writer::Writer::start(
+            writer_connection(url, backend).await?,
+            direct_connection(url, backend)?,
+            backend,
+        );
         tracing::debug!(?backend, "metadata store ready");
         Ok(Metadata {
             pool,
@@ -544,6 +549,32 @@ async fn writer_connection(
             .map_err(MetadataError::database("open the writer's connection"))?;
     }
     Ok(connection)
+}
+
+/// On SQLite, the writer's second connection to the same file, through SQLite's C API, for
+/// the hot writes ([`sql`]); `None` on PostgreSQL.
+fn direct_connection(
+    url: &str,
+    backend: DatabaseBackend,
+) -> Result<Option<rusqlite::Connection>, MetadataError> {
+    const OPERATION: &str = "open the writer's direct connection";
+    if backend != DatabaseBackend::Sqlite {
+        return Ok(None);
+    }
+    let options = url
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .map_err(MetadataError::database(OPERATION))?;
+    let path = options.get_filename();
+    if path.as_os_str().is_empty() || path == std::path::Path::new(":memory:") {
+        // A database in memory is one per connection: the hot writes stay on sqlx's.
+        return Ok(None);
+    }
+    sql::open_direct(path)
+        .map(Some)
+        .map_err(|source| MetadataError::Database {
+            operation: OPERATION,
+            source: BackendError::new(source),
+        })
 }
 
 /// The current time, truncated to whole seconds as it is stored.

@@ -23,27 +23,23 @@ impl Metadata {
     ) -> Result<(), MetadataError> {
         let (key, hash) = (key_id.to_owned(), signature_hash.to_hex());
         let (expires_at, now) = (to_unix(expires_at), to_unix(now()));
-        let result = self
+        let changed = self
             .writer
-            .write("check a signature for replay", move |connection| {
+            .write_sql("check a signature for replay", move |mut sql| {
                 Box::pin(async move {
-                    sqlx::query(
+                    sql.execute(
+                        "check a signature for replay",
                         "INSERT INTO signature_replay_guard (key_id, signature_hash, expires_at) \
                          VALUES ($1, $2, $3) \
                          ON CONFLICT (key_id, signature_hash) DO UPDATE SET expires_at = excluded.expires_at \
                          WHERE signature_replay_guard.expires_at <= $4",
+                        vec![key.into(), hash.into(), expires_at.into(), now.into()],
                     )
-                    .bind(key)
-                    .bind(hash)
-                    .bind(expires_at)
-                    .bind(now)
-                    .execute(connection)
                     .await
-                    .map_err(MetadataError::database("check a signature for replay"))
                 })
             })
             .await?;
-        if result.rows_affected() == 0 {
+        if changed == 0 {
             return Err(MetadataError::SignatureReplayed {
                 key_id: key_id.to_owned(),
             });

@@ -24,9 +24,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::future::BoxFuture;
-use sqlx::{AnyConnection, Connection, Executor};
+use sqlx::{AnyConnection, Connection};
 use tokio::sync::{mpsc, oneshot};
 
+pub(crate) use super::sql::Bind;
+use super::sql::{bound, Sql, SqlJob};
 use super::DatabaseBackend;
 use crate::error::MetadataError;
 
@@ -58,12 +60,21 @@ impl From<MetadataError> for Failure {
     }
 }
 
-/// A write run by the writer task inside its batch transaction.
+/// A write run by the writer task inside its batch transaction, on sqlx's connection.
 pub(crate) type Job =
     Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Answer> + Send + 'static>;
 
+/// A write as the writer receives it.
+enum Work {
+    /// Written against sqlx's connection: runs on it on either database.
+    Any(Job),
+    /// Written against [`Sql`] (the hot writes): on SQLite it runs on the writer's direct
+    /// connection, on PostgreSQL on sqlx's.
+    Sql(SqlJob<Answer>),
+}
+
 enum Message {
-    Write(Job, oneshot::Sender<Answer>),
+    Write(Work, oneshot::Sender<Answer>),
     Close(oneshot::Sender<()>),
 }
 
@@ -114,7 +125,8 @@ impl std::fmt::Debug for MessageBox {
 }
 
 impl Writer {
-    /// Starts the writer task on `connection`, which it owns from now on.
+    /// Starts the writer task on `connection`, which it owns from now on, with `direct` (on
+    /// SQLite: the same database through its C API, for the [`Sql`] jobs; see [`super::sql`]).
     ///
     /// On SQLite the task has a thread of its own. Its jobs are many short statements, each
     /// handed to sqlx's SQLite thread and back; on the runtime's workers the writer was woken
@@ -122,10 +134,14 @@ impl Writer {
     /// writer — the one serial part of an upload — spent most of its time waiting to run. On
     /// PostgreSQL the connection's socket belongs to the runtime that opened it, and the
     /// round trips to the server dominate, so the task stays there.
-    pub(crate) fn start(connection: AnyConnection, backend: DatabaseBackend) -> Self {
+    pub(crate) fn start(
+        connection: AnyConnection,
+        direct: Option<rusqlite::Connection>,
+        backend: DatabaseBackend,
+    ) -> Self {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
-        let task = run(connection, backend, receiver, counters.clone());
+        let task = run(connection, direct, backend, receiver, counters.clone());
         match backend {
             DatabaseBackend::Sqlite => {
                 let spawned = std::thread::Builder::new()
@@ -191,18 +207,30 @@ impl Writer {
         T: Send + 'static,
         E: From<MetadataError> + Send + 'static,
     {
-        let job: Job = Box::new(move |connection| {
-            let future = job(connection);
-            Box::pin(async move {
-                future
-                    .await
-                    .map(|value| Box::new(value) as Box<dyn StdAny + Send>)
-                    .map_err(|error| Failure::Refused(Box::new(error)))
-            })
-        });
+        let job: Job = Box::new(move |connection| answer_of(job(connection)));
+        self.submit(operation, Work::Any(job)).await
+    }
+
+    /// [`Writer::write`] for a job written against [`Sql`]: on SQLite it runs straight on the
+    /// writer's thread, without a thread hand-off per statement (see [`super::sql`]).
+    pub(crate) async fn write_sql<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        job: impl for<'c> FnOnce(Sql<'c>) -> BoxFuture<'c, Result<T, MetadataError>> + Send + 'static,
+    ) -> Result<T, MetadataError> {
+        let job: SqlJob<Answer> = Box::new(move |sql| answer_of(job(sql)));
+        self.submit(operation, Work::Sql(job)).await
+    }
+
+    /// Queues `work`, waits for its batch to commit, and returns its answer.
+    async fn submit<T, E>(&self, operation: &'static str, work: Work) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<MetadataError> + Send + 'static,
+    {
         let (answer, answered) = oneshot::channel();
         self.queue
-            .send(MessageBox(Message::Write(job, answer)))
+            .send(MessageBox(Message::Write(work, answer)))
             .await
             .map_err(|_| closed(operation))?;
         let value = match answered.await.map_err(|_| closed(operation))? {
@@ -235,6 +263,20 @@ impl Writer {
     }
 }
 
+/// A job's result as the writer answers it: the value boxed, an error as the job's refusal.
+fn answer_of<'c, T, E>(future: BoxFuture<'c, Result<T, E>>) -> BoxFuture<'c, Answer>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    Box::pin(async move {
+        future
+            .await
+            .map(|value| Box::new(value) as Box<dyn StdAny + Send>)
+            .map_err(|error| Failure::Refused(Box::new(error)))
+    })
+}
+
 fn wrong_type() -> MetadataError {
     MetadataError::corrupt("writer", "a write answered with the wrong type")
 }
@@ -245,6 +287,7 @@ fn closed(operation: &'static str) -> MetadataError {
 
 async fn run(
     mut connection: AnyConnection,
+    mut direct: Option<rusqlite::Connection>,
     backend: DatabaseBackend,
     mut receiver: mpsc::Receiver<MessageBox>,
     counters: Arc<Counters>,
@@ -253,13 +296,13 @@ async fn run(
         DatabaseBackend::Sqlite => MAX_BATCH,
         DatabaseBackend::Postgres => MAX_BATCH_POSTGRES,
     };
-    let mut jobs: Vec<(Job, oneshot::Sender<Answer>)> = Vec::new();
+    let mut jobs: Vec<(Work, oneshot::Sender<Answer>)> = Vec::new();
     let mut close = None;
     while let Some(MessageBox(first)) = receiver.recv().await {
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                Message::Write(job, answer) => jobs.push((job, answer)),
+                Message::Write(work, answer) => jobs.push((work, answer)),
                 Message::Close(done) => {
                     close = Some(done);
                     break;
@@ -270,20 +313,21 @@ async fn run(
             }
             next = receiver.try_recv().ok().map(|MessageBox(message)| message);
         }
-        if !jobs.is_empty() {
-            let size = jobs.len() as u64;
-            counters.batches.fetch_add(1, Ordering::Relaxed);
-            counters.writes.fetch_add(size, Ordering::Relaxed);
-            counters.largest_batch.fetch_max(size, Ordering::Relaxed);
-            run_batch(
-                &mut connection,
-                backend,
-                std::mem::take(&mut jobs),
-                &counters,
-            )
-            .await;
+        let batch = std::mem::take(&mut jobs);
+        match direct.as_mut() {
+            // The hot writes in one transaction on the direct connection, then the others in
+            // one on sqlx's: two commits when a batch holds both kinds, one otherwise.
+            Some(direct) => {
+                let (hot, others): (Vec<_>, Vec<_>) = batch
+                    .into_iter()
+                    .partition(|(work, _)| matches!(work, Work::Sql(_)));
+                run_batch(Sql::Direct(direct), backend, hot, &counters).await;
+                run_batch(Sql::Any(&mut connection), backend, others, &counters).await;
+            }
+            None => run_batch(Sql::Any(&mut connection), backend, batch, &counters).await,
         }
         if let Some(done) = close.take() {
+            drop(direct.take());
             let _ = connection.close().await;
             let _ = done.send(());
             return;
@@ -294,67 +338,75 @@ async fn run(
 
 /// One transaction for the whole batch, one savepoint per job.
 async fn run_batch(
-    connection: &mut AnyConnection,
+    mut sql: Sql<'_>,
     backend: DatabaseBackend,
-    jobs: Vec<(Job, oneshot::Sender<Answer>)>,
+    jobs: Vec<(Work, oneshot::Sender<Answer>)>,
     counters: &Counters,
 ) {
     const OPERATION: &str = "commit a batch of writes";
+    if jobs.is_empty() {
+        return;
+    }
     let size = jobs.len();
+    counters.batches.fetch_add(1, Ordering::Relaxed);
+    counters.writes.fetch_add(size as u64, Ordering::Relaxed);
+    counters
+        .largest_batch
+        .fetch_max(size as u64, Ordering::Relaxed);
+
     let begin = match backend {
         DatabaseBackend::Sqlite => "BEGIN IMMEDIATE",
         DatabaseBackend::Postgres => "BEGIN",
     };
-    if let Err(error) = connection.execute(begin).await {
-        let message = error.to_string();
+    let mut opened = sql.control(OPERATION, begin).await;
+    if opened.is_ok() && backend == DatabaseBackend::Postgres {
+        opened = sql
+            .control(
+                OPERATION,
+                "SELECT last_seq FROM audit_chain_head WHERE id = 1 FOR UPDATE",
+            )
+            .await;
+        if opened.is_err() {
+            let _ = sql.control(OPERATION, "ROLLBACK").await;
+        }
+    }
+    if let Err(error) = opened {
+        let message = driver_message(&error);
         for (_, answer) in jobs {
             let _ = answer.send(Err(batch_failed(OPERATION, &message).into()));
         }
         return;
     }
-    if backend == DatabaseBackend::Postgres {
-        if let Err(error) = connection
-            .execute("SELECT last_seq FROM audit_chain_head WHERE id = 1 FOR UPDATE")
-            .await
-        {
-            let message = error.to_string();
-            let _ = connection.execute("ROLLBACK").await;
-            for (_, answer) in jobs {
-                let _ = answer.send(Err(batch_failed(OPERATION, &message).into()));
-            }
-            return;
-        }
-    }
 
-    let mut answers = Vec::with_capacity(jobs.len());
-    for (job, answer) in jobs {
-        let result = match connection.execute("SAVEPOINT job").await {
-            Ok(_) => {
-                let result = job(connection).await;
+    let mut answers = Vec::with_capacity(size);
+    for (work, answer) in jobs {
+        let result = match sql.control(OPERATION, "SAVEPOINT job").await {
+            Ok(()) => {
+                let result = match (work, &mut sql) {
+                    (Work::Sql(job), sql) => job(sql.reborrow()).await,
+                    (Work::Any(job), Sql::Any(connection)) => job(connection).await,
+                    (Work::Any(_), Sql::Direct(_)) => Err(Failure::Store(MetadataError::corrupt(
+                        "writer",
+                        "a write for sqlx's connection reached the direct one",
+                    ))),
+                };
                 let undone = match result {
                     Ok(_) => Ok(()),
-                    Err(_) => connection
-                        .execute("ROLLBACK TO SAVEPOINT job")
-                        .await
-                        .map(|_| ()),
+                    Err(_) => sql.control(OPERATION, "ROLLBACK TO SAVEPOINT job").await,
                 };
-                match undone.and(
-                    connection
-                        .execute("RELEASE SAVEPOINT job")
-                        .await
-                        .map(|_| ()),
-                ) {
+                let released = sql.control(OPERATION, "RELEASE SAVEPOINT job").await;
+                match undone.and(released) {
                     Ok(()) => result,
-                    Err(error) => Err(MetadataError::database(OPERATION)(error).into()),
+                    Err(error) => Err(error.into()),
                 }
             }
-            Err(error) => Err(MetadataError::database(OPERATION)(error).into()),
+            Err(error) => Err(error.into()),
         };
         answers.push((result, answer));
     }
 
     let committing = Instant::now();
-    let committed = connection.execute("COMMIT").await;
+    let committed = sql.control(OPERATION, "COMMIT").await;
     let took = committing.elapsed();
     let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
     counters.commit_micros.fetch_add(micros, Ordering::Relaxed);
@@ -362,15 +414,15 @@ async fn run_batch(
         observer.batch_committed(size, took);
     }
     match committed {
-        Ok(_) => {
+        Ok(()) => {
             for (result, answer) in answers {
                 let _ = answer.send(result);
             }
         }
         Err(error) => {
-            let message = error.to_string();
+            let message = driver_message(&error);
             tracing::error!(%message, jobs = answers.len(), "a batch of writes could not be committed");
-            let _ = connection.execute("ROLLBACK").await;
+            let _ = sql.control(OPERATION, "ROLLBACK").await;
             for (result, answer) in answers {
                 // A job refused on its own keeps its own reason; the others fail with the
                 // commit.
@@ -383,41 +435,17 @@ async fn run_batch(
     }
 }
 
+/// The driver's own words of a failed statement, without the operation around them (each
+/// job's error names its own).
+fn driver_message(error: &MetadataError) -> String {
+    match error {
+        MetadataError::Database { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
+}
+
 fn batch_failed(operation: &'static str, message: &str) -> MetadataError {
     MetadataError::database(operation)(sqlx::Error::Protocol(message.to_owned()))
-}
-
-/// A value bound to a statement the writer runs for a caller ([`super::Metadata::write_one`]):
-/// owned, since the statement runs on the writer's task.
-#[derive(Clone, Debug)]
-pub(crate) enum Bind {
-    Text(String),
-    OptionalText(Option<String>),
-    Int(i64),
-}
-
-impl From<&str> for Bind {
-    fn from(value: &str) -> Self {
-        Bind::Text(value.to_owned())
-    }
-}
-
-impl From<String> for Bind {
-    fn from(value: String) -> Self {
-        Bind::Text(value)
-    }
-}
-
-impl From<Option<&str>> for Bind {
-    fn from(value: Option<&str>) -> Self {
-        Bind::OptionalText(value.map(str::to_owned))
-    }
-}
-
-impl From<i64> for Bind {
-    fn from(value: i64) -> Self {
-        Bind::Int(value)
-    }
 }
 
 /// One statement with its values, run on `connection`: the rows it changed, and the row it
@@ -428,14 +456,7 @@ pub(crate) async fn run_statement(
     sql: &str,
     binds: Vec<Bind>,
 ) -> Result<(u64, Option<sqlx::any::AnyRow>), MetadataError> {
-    let mut query = sqlx::query(sql);
-    for bind in binds {
-        query = match bind {
-            Bind::Text(text) => query.bind(text),
-            Bind::OptionalText(text) => query.bind(text),
-            Bind::Int(number) => query.bind(number),
-        };
-    }
+    let query = bound(sql, binds);
     if sql.contains("RETURNING") {
         let row = query
             .fetch_optional(connection)

@@ -21,6 +21,7 @@ use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
 use super::audit::{append_audit_on, NewAuditEntry};
+use super::sql::Sql;
 use super::{
     column, from_unix, is_foreign_key_violation, is_unique_violation, parsed_column, to_i64,
     to_u64, to_unix, DatabaseBackend, Metadata,

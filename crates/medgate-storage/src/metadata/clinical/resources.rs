@@ -420,7 +420,7 @@ impl Metadata {
                 if let Some(access) = &access {
                     insert_access_on(connection, access).await?;
                 }
-                append_audit_on(connection, backend, &audit).await?;
+                append_audit_on(&mut Sql::Any(connection), backend, &audit).await?;
                 Ok(stored)
             })
         })
@@ -439,7 +439,7 @@ impl Metadata {
         self.clinical_write("record an access", move |connection| {
             Box::pin(async move {
                 insert_access_on(connection, &access).await?;
-                append_audit_on(connection, backend, &audit).await?;
+                append_audit_on(&mut Sql::Any(connection), backend, &audit).await?;
                 Ok(())
             })
         })
