@@ -1,7 +1,8 @@
 //! Content in a folder: `DATA_DIR/content/aa/bb/<key>` where `aa` and `bb` are the key's
 //! first two pairs of hex digits (so no folder grows past 256 entries of folders). Writes go
-//! to a temporary file in the target folder, which is fsynced, renamed into place, and the
-//! folder fsynced, so a stored object is either complete or absent after a crash.
+//! to a temporary file in the target folder, which is renamed into place and then made durable
+//! with the other uploads of the moment by one `syncfs` ([`super::group_sync`]) before the
+//! write returns, so a stored object is either complete or absent after a crash.
 //!
 //! Records ([`RecordKey`]) live in `DATA_DIR/content/<namespace>/<name>`: one level below the
 //! root, where the content walk (which only looks two folders down) never finds them, in a
@@ -10,12 +11,14 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+use super::group_sync::GroupSync;
 use super::{ContentObject, ContentStore};
 use crate::error::ContentError;
 use crate::staging::StagedFile;
@@ -28,6 +31,8 @@ const PARTIAL_PREFIX: &str = ".partial-";
 #[derive(Clone, Debug)]
 pub struct FilesystemContent {
     root: PathBuf,
+    /// The shared `syncfs` every write waits for before it returns.
+    durable: Arc<GroupSync>,
 }
 
 fn io_error(operation: &'static str, path: &Path) -> impl FnOnce(io::Error) -> ContentError {
@@ -68,8 +73,8 @@ impl FilesystemContent {
     /// ([`ContentStore::remove_stale_partials`]), not here.
     pub async fn open(data_dir: impl AsRef<Path>) -> Result<Self, ContentError> {
         let root = data_dir.as_ref().join("content");
-        let store = FilesystemContent { root: root.clone() };
-        blocking(&root.clone(), move || {
+        let folder = root.clone();
+        let durable = blocking(&root.clone(), move || {
             fs::create_dir_all(&root).map_err(io_error("create the content folder", &root))?;
             let mut created = false;
             for first in 0..=255u8 {
@@ -87,10 +92,13 @@ impl FilesystemContent {
             if created {
                 sync_directory(&root)?;
             }
-            Ok(())
+            GroupSync::open(&root).map_err(io_error("open the content folder", &root))
         })
         .await?;
-        Ok(store)
+        Ok(FilesystemContent {
+            root: folder,
+            durable: Arc::new(durable),
+        })
     }
 
     /// The content folder (`data_dir/content`).
@@ -242,43 +250,39 @@ fn walk(root: &Path) -> Result<Vec<(PathBuf, String, SystemTime)>, ContentError>
     Ok(files)
 }
 
-/// Creates `folder` (under `root`) when it is missing, durably: each folder whose entries
-/// changed is fsynced — its parent always, the root only when the parent was created too
-/// (the first-level folders exist from [`FilesystemContent::open`] on).
-fn ensure_folder(root: &Path, folder: &Path) -> Result<(), ContentError> {
+/// Creates `folder` when it is missing (not yet durably: the write's `syncfs` is what makes
+/// it so).
+fn ensure_folder(folder: &Path) -> Result<(), ContentError> {
     if folder.is_dir() {
         return Ok(());
     }
-    let parent = folder.parent().unwrap_or(root);
-    let parent_created = !parent.is_dir();
-    fs::create_dir_all(folder).map_err(io_error("create the folder", folder))?;
-    // The new folders themselves must survive a crash too.
-    sync_directory(parent)?;
-    if parent_created && parent != root {
-        sync_directory(root)?;
-    }
-    Ok(())
+    // Made durable by the write's `syncfs`, with the file.
+    fs::create_dir_all(folder).map_err(io_error("create the folder", folder))
 }
 
-/// Moves the staged upload `file` to `target` inside `folder` (created if needed, under
-/// `root`): the file is fsynced where it was written, renamed into place (atomic: the
-/// staging folder is on the content's file system in the default layout), and the folder
-/// fsynced. When the rename crosses file systems (a content root configured elsewhere), the
-/// file is copied to a temporary file in `folder` and that one renamed, as
-/// [`write_durably`] does; the staged file is then removed when dropped.
+/// Waits for the shared `syncfs` that makes `target`, written in `folder`, durable.
+fn make_durable(durable: &GroupSync, target: &Path, folder: &Path) -> Result<(), ContentError> {
+    durable
+        .sync(target, folder)
+        .map_err(io_error("make durable", target))
+}
+
+/// Moves the staged upload `file` to `target` inside `folder` (created if needed) and returns
+/// once it is durable: renamed into place (atomic: the staging folder is on the content's file
+/// system in the default layout), then the shared `syncfs`. When the rename crosses file
+/// systems (a content root configured elsewhere), the file is copied to a temporary file in
+/// `folder` and that one renamed, as [`write_durably`] does; the staged file is then removed
+/// when dropped.
 async fn move_durably(
-    root: PathBuf,
+    durable: Arc<GroupSync>,
     folder: PathBuf,
     target: PathBuf,
     file: StagedFile,
 ) -> Result<(), ContentError> {
     blocking(&target.clone(), move || {
-        ensure_folder(&root, &folder)?;
-        fs::File::open(file.path())
-            .and_then(|staged| staged.sync_all())
-            .map_err(io_error("fsync", file.path()))?;
+        ensure_folder(&folder)?;
         let file = match file.persist(&target).map_err(|failed| *failed) {
-            Ok(()) => return sync_directory(&folder),
+            Ok(()) => return make_durable(&durable, &target, &folder),
             Err((file, error)) if error.kind() == io::ErrorKind::CrossesDevices => file,
             Err((_, error)) => {
                 return Err(ContentError::Io {
@@ -296,10 +300,6 @@ async fn move_durably(
         io::copy(&mut source, temporary.as_file_mut())
             .map_err(io_error("copy an upload to", temporary.path()))?;
         temporary
-            .as_file()
-            .sync_all()
-            .map_err(io_error("fsync", temporary.path()))?;
-        temporary
             .persist(&target)
             .map_err(|persist_error| ContentError::Io {
                 operation: "rename a temporary file to",
@@ -307,22 +307,21 @@ async fn move_durably(
                 source: persist_error.error,
             })?;
         drop(file);
-        sync_directory(&folder)
+        make_durable(&durable, &target, &folder)
     })
     .await
 }
 
-/// Writes `bytes` to `target` inside `folder` (created if needed, under `root`): a temporary
-/// file, fsynced, renamed into place, and the folder fsynced, so the file is complete or
-/// absent after a crash.
+/// Writes `bytes` to `target` inside `folder` (created if needed): a temporary file renamed
+/// into place, then the shared `syncfs`, so the file is complete or absent after a crash.
 async fn write_durably(
-    root: PathBuf,
+    durable: Arc<GroupSync>,
     folder: PathBuf,
     target: PathBuf,
     bytes: Bytes,
 ) -> Result<(), ContentError> {
     blocking(&target.clone(), move || {
-        ensure_folder(&root, &folder)?;
+        ensure_folder(&folder)?;
         let mut temporary = tempfile::Builder::new()
             .prefix(PARTIAL_PREFIX)
             .tempfile_in(&folder)
@@ -331,17 +330,13 @@ async fn write_durably(
             .write_all(&bytes)
             .map_err(io_error("write", temporary.path()))?;
         temporary
-            .as_file()
-            .sync_all()
-            .map_err(io_error("fsync", temporary.path()))?;
-        temporary
             .persist(&target)
             .map_err(|persist_error| ContentError::Io {
                 operation: "rename a temporary file to",
                 path: target.clone(),
                 source: persist_error.error,
             })?;
-        sync_directory(&folder)
+        make_durable(&durable, &target, &folder)
     })
     .await
 }
@@ -350,7 +345,7 @@ async fn write_durably(
 impl ContentStore for FilesystemContent {
     async fn put(&self, key: &ContentKey, bytes: Bytes) -> Result<(), ContentError> {
         write_durably(
-            self.root.clone(),
+            self.durable.clone(),
             self.folder_of(key),
             self.path_of(key),
             bytes,
@@ -360,7 +355,7 @@ impl ContentStore for FilesystemContent {
 
     async fn put_file(&self, key: &ContentKey, file: StagedFile) -> Result<(), ContentError> {
         move_durably(
-            self.root.clone(),
+            self.durable.clone(),
             self.folder_of(key),
             self.path_of(key),
             file,
@@ -451,7 +446,7 @@ impl ContentStore for FilesystemContent {
     async fn put_record(&self, key: &RecordKey, bytes: Bytes) -> Result<(), ContentError> {
         let folder = self.root.join(key.namespace());
         let target = folder.join(key.name());
-        write_durably(self.root.clone(), folder, target, bytes).await
+        write_durably(self.durable.clone(), folder, target, bytes).await
     }
 
     async fn get_record(&self, key: &RecordKey) -> Result<Bytes, ContentError> {

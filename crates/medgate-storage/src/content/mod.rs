@@ -4,6 +4,7 @@
 //! [`ContentStore::list`] never returns, so the orphan sweep never removes them.
 
 mod filesystem;
+mod group_sync;
 mod s3;
 
 use async_trait::async_trait;

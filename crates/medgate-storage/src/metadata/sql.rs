@@ -162,7 +162,7 @@ impl Sql<'_> {
     pub(crate) fn reborrow(&mut self) -> Sql<'_> {
         match self {
             Sql::Any(connection) => Sql::Any(connection),
-            Sql::Direct(connection) => Sql::Direct(&mut **connection),
+            Sql::Direct(connection) => Sql::Direct(connection),
         }
     }
 
@@ -313,7 +313,7 @@ fn direct_execute(
     let mut statement = prepared(connection, sql, binds)?;
     let mut rows = statement.raw_query();
     while rows.next()?.is_some() {}
-    Ok(u64::try_from(connection.changes()).unwrap_or(u64::MAX))
+    Ok(connection.changes())
 }
 
 fn direct_first_row(
