@@ -68,7 +68,7 @@ async fn blocking<T: Send + 'static>(
 impl FilesystemContent {
     /// Opens (creating if needed) the content folder `data_dir/content` and its 256
     /// first-level fan-out folders, so that storing an object creates at most its second-level
-    /// folder (one folder fsync instead of two). Constant work whatever is stored: temporary
+    /// folder. Constant work whatever is stored: temporary
     /// files a crash left behind are removed by the background sweep
     /// ([`ContentStore::remove_stale_partials`]), not here.
     pub async fn open(data_dir: impl AsRef<Path>) -> Result<Self, ContentError> {

@@ -31,7 +31,7 @@ pub struct ContentObject {
 #[async_trait]
 pub trait ContentStore: Send + Sync + std::fmt::Debug {
     /// Stores the bytes under `key`, replacing what was there. Returns only once the bytes
-    /// are durable (on disk after fsync; acknowledged by the object store).
+    /// are durable (on disk after `syncfs`; acknowledged by the object store).
     async fn put(&self, key: &ContentKey, bytes: Bytes) -> Result<(), ContentError>;
 
     /// Stores a staged upload under `key`, as [`ContentStore::put`] does (replacing what was
