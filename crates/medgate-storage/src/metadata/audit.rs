@@ -41,11 +41,11 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use time::OffsetDateTime;
 
+use super::sql::Sql;
 use super::{
     column, from_unix, now, optional_parsed_column, parsed_column, to_i64, to_u64, to_unix,
     DatabaseBackend, Metadata,
 };
-use super::sql::Sql;
 use crate::error::MetadataError;
 use crate::values::Sha256Digest;
 
@@ -669,7 +669,11 @@ pub(crate) async fn append_audit_on(
         .map_err(|error| MetadataError::corrupt("last_hash", error))?;
 
     let highest = sql
-        .fetch_one(OPERATION, "SELECT MAX(seq) AS highest FROM audit_log", Vec::new())
+        .fetch_one(
+            OPERATION,
+            "SELECT MAX(seq) AS highest FROM audit_log",
+            Vec::new(),
+        )
         .await?
         .optional_int("highest")?;
     let next = match highest {

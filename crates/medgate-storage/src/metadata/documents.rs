@@ -265,7 +265,9 @@ impl Metadata {
         let (tenant, metadata) = (tenant.clone(), metadata.clone());
         self.writer
             .write_sql("store a document", move |mut sql| {
-                Box::pin(async move { insert_document_on(&mut sql, backend, &tenant, &metadata).await })
+                Box::pin(
+                    async move { insert_document_on(&mut sql, backend, &tenant, &metadata).await },
+                )
             })
             .await
     }

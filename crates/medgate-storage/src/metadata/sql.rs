@@ -403,13 +403,21 @@ mod tests {
             .execute(
                 "test",
                 "INSERT INTO t (a, b, c) VALUES ($1, $2, $3)",
-                vec![Bind::OptionalText(None), Bind::OptionalInt(None), Bind::Small(-3)],
+                vec![
+                    Bind::OptionalText(None),
+                    Bind::OptionalInt(None),
+                    Bind::Small(-3),
+                ],
             )
             .await
             .unwrap();
         assert_eq!(changed, 1);
         let row = sql
-            .fetch_optional("test", "SELECT a, b, c FROM t WHERE id = $1", vec![2_i64.into()])
+            .fetch_optional(
+                "test",
+                "SELECT a, b, c FROM t WHERE id = $1",
+                vec![2_i64.into()],
+            )
             .await
             .unwrap()
             .unwrap();
@@ -434,7 +442,11 @@ mod tests {
         let mut connection = table();
         let mut sql = Sql::Direct(&mut connection);
         let error = sql
-            .execute("store a thing", "INSERT INTO t (a, b) VALUES ($1, $2)", vec!["x".into()])
+            .execute(
+                "store a thing",
+                "INSERT INTO t (a, b) VALUES ($1, $2)",
+                vec!["x".into()],
+            )
             .await
             .unwrap_err()
             .to_string();
@@ -449,19 +461,30 @@ mod tests {
             .await
             .unwrap();
         let error = row.int("a").unwrap_err().to_string();
-        assert!(error.contains('a') && error.contains("text where a number"), "{error}");
+        assert!(
+            error.contains('a') && error.contains("text where a number"),
+            "{error}"
+        );
         let error = row.int("b").unwrap_err().to_string();
         assert!(error.contains("NULL"), "{error}");
         assert!(row.text("missing").is_err());
 
         let error = sql
-            .fetch_one("read a thing", "SELECT a FROM t WHERE id = $1", vec![5_i64.into()])
+            .fetch_one(
+                "read a thing",
+                "SELECT a FROM t WHERE id = $1",
+                vec![5_i64.into()],
+            )
             .await
             .unwrap_err()
             .to_string();
         assert!(error.contains("read a thing"), "{error}");
         let error = sql
-            .execute("test", "INSERT INTO nowhere VALUES ($1)", vec![1_i64.into()])
+            .execute(
+                "test",
+                "INSERT INTO nowhere VALUES ($1)",
+                vec![1_i64.into()],
+            )
             .await
             .unwrap_err()
             .to_string();
