@@ -230,16 +230,9 @@ impl Sql<'_> {
         sql: &str,
         binds: Vec<Bind>,
     ) -> Result<Row, MetadataError> {
-        match self {
-            Sql::Any(connection) => bound(sql, binds)
-                .fetch_one(&mut **connection)
-                .await
-                .map(Row::Any)
-                .map_err(MetadataError::database(operation)),
-            Sql::Direct(connection) => direct_first_row(connection, sql, &binds)
-                .and_then(|row| row.ok_or(rusqlite::Error::QueryReturnedNoRows))
-                .map_err(direct_error(operation)),
-        }
+        self.fetch_optional(operation, sql, binds)
+            .await?
+            .ok_or_else(|| MetadataError::database(operation)(sqlx::Error::RowNotFound))
     }
 }
 

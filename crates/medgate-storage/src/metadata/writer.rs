@@ -14,6 +14,11 @@
 //! write is durable (kill -9 loses nothing acknowledged). When the commit fails, every job
 //! of the batch is answered with that failure.
 //!
+//! On SQLite the writer has a second connection, through SQLite's C API, for the hot writes
+//! ([`Writer::write_sql`], see [`super::sql`]): a batch's hot jobs are committed in one
+//! transaction on it, then its other jobs in one on sqlx's connection. Each job is still in
+//! exactly one transaction, committed before its caller is answered.
+//!
 //! On PostgreSQL each batch first locks the audit chain head, the lock almost every job
 //! takes: batches of several nodes then queue on that one row instead of taking row locks in
 //! different orders and deadlocking.
