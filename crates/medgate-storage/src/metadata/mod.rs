@@ -548,6 +548,18 @@ async fn writer_connection(
             .await
             .map_err(MetadataError::database("open the writer's connection"))?;
     }
+    if backend == DatabaseBackend::Postgres {
+        // The writer's connection lives as long as the node and prepares each statement once.
+        // PostgreSQL then settles on a generic plan after five runs, chosen while a new
+        // node's tables are nearly empty, and keeps it: the duplicate checks of every upload
+        // came to fetch many of the table's rows instead of one index entry as it grew
+        // (batches of 32 at 8 in flight 380–391 → 477–497 documents/s with a plan made for
+        // each run's values).
+        connection
+            .execute("SET plan_cache_mode = force_custom_plan")
+            .await
+            .map_err(MetadataError::database("open the writer's connection"))?;
+    }
     Ok(connection)
 }
 
