@@ -521,14 +521,20 @@ pub struct PoolUse {
     pub max: u32,
 }
 
-/// The settings of every SQLite connection: wait for another connection's write lock, a
-/// commit is on disk when it returns, foreign keys enforced.
-async fn sqlite_pragmas(connection: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
-    for pragma in [
+/// The settings of every SQLite connection, sqlx's and the writer's direct one
+/// ([`sql::open_direct`]): wait for another connection's write lock, a commit is on disk when
+/// it returns, foreign keys enforced.
+fn sqlite_settings() -> [String; 3] {
+    [
         format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"),
         "PRAGMA synchronous = FULL".to_owned(),
         "PRAGMA foreign_keys = ON".to_owned(),
-    ] {
+    ]
+}
+
+/// [`sqlite_settings`] on one of sqlx's connections.
+async fn sqlite_pragmas(connection: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    for pragma in sqlite_settings() {
         connection.execute(pragma.as_str()).await?;
     }
     Ok(())

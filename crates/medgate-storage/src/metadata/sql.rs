@@ -343,7 +343,7 @@ fn direct_first_row(
 }
 
 /// Opens the SQLite writer's direct connection to the database file `path`, with the settings
-/// of every other connection (see [`super::sqlite_pragmas`]).
+/// of every other connection ([`super::sqlite_settings`]).
 pub(crate) fn open_direct(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
     let connection = rusqlite::Connection::open_with_flags(
         path,
@@ -351,11 +351,7 @@ pub(crate) fn open_direct(path: &std::path::Path) -> rusqlite::Result<rusqlite::
             | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
             | rusqlite::OpenFlags::SQLITE_OPEN_URI,
     )?;
-    connection.busy_timeout(std::time::Duration::from_millis(u64::from(
-        super::SQLITE_BUSY_TIMEOUT_MS,
-    )))?;
-    connection.pragma_update(None, "synchronous", "FULL")?;
-    connection.pragma_update(None, "foreign_keys", "ON")?;
+    connection.execute_batch(&super::sqlite_settings().join(";"))?;
     connection.set_prepared_statement_cache_capacity(64);
     Ok(connection)
 }
@@ -426,6 +422,26 @@ mod tests {
             .await
             .unwrap()
             .is_none());
+    }
+
+    /// The direct connection has the settings of every SQLite connection.
+    #[test]
+    fn the_direct_connection_has_the_settings_of_the_others() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("medgate.db");
+        rusqlite::Connection::open(&path).unwrap();
+        let connection = open_direct(&path).unwrap();
+        let read = |pragma: &str| -> i64 {
+            connection
+                .query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(
+            read("busy_timeout"),
+            i64::from(super::super::SQLITE_BUSY_TIMEOUT_MS)
+        );
+        assert_eq!(read("synchronous"), 2, "FULL");
+        assert_eq!(read("foreign_keys"), 1);
     }
 
     /// A statement short of values, a column read as the wrong kind and a statement that
